@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { SecretsStore } from '../../config/secrets';
+import { UserError } from '../../errors';
+import { connectClient, missingSearchAttributes } from '../../temporal/connection';
+import { withWorkerIfNone } from '../../temporal/embedded';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../temporal/searchAttributes';
+import { workflowUiUrl } from '../../temporal/settings';
+import { configFor, temporalFor } from '../context';
+import { color, mark } from '../output';
+import type { DoctorResult } from '../../../workflows';
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the config, the secrets and the Temporal round trip (workflow + activity on a worker)')
+    .addHelpText('after', `\nExamples:\n  $ alcaide doctor\n  $ alcaide -d production doctor`)
+    .action(async (_o: unknown, cmd: Command) => {
+      const config = configFor(cmd);
+      const line = (ok: boolean | 'warn', text: string) =>
+        console.log(`${ok === 'warn' ? mark.warn() : ok ? mark.ok() : mark.fail()} ${text}`);
+      let failed = false;
+      line(true, `config ${config.files.map((f) => f.replace(config.root + '/', '')).join(' + ')} is valid (app ${config.app}, server ${config.server.user}@${config.server.host}:${config.server.port})`);
+
+      const needed = [...config.env.secret, ...(config.accessories.postgresql ? [config.accessories.postgresql.password_secret] : [])];
+      if (needed.length) {
+        const store = new SecretsStore(config.root, config.destination);
+        try {
+          const values = store.read();
+          const missing = needed.filter((n) => !(n in values));
+          if (missing.length) {
+            failed = true;
+            line(false, `secrets: ${missing.join(', ')} missing from ${store.displayName} (alcaide secrets set NAME)`);
+          } else line(true, `secrets: ${needed.length} decrypted from ${store.displayName}`);
+        } catch (e) {
+          failed = true;
+          line(false, `secrets: ${e instanceof UserError ? e.message : String(e)}`);
+        }
+      }
+
+      const settings = temporalFor(config);
+      const client = await connectClient(settings);
+      line(true, `Temporal reachable at ${settings.address} (namespace ${settings.namespace})`);
+      try {
+        const missing = await missingSearchAttributes(client, settings, SEARCH_ATTRIBUTE_KEYS.map((k) => k.name));
+        if (missing.length) {
+          failed = true;
+          line(false, `search attributes missing: ${missing.join(', ')} — create them with:\n    ${missing.map((n) => `temporal operator search-attribute create --namespace ${settings.namespace} --name ${n} --type Keyword`).join('\n    ')}`);
+        } else line(true, `search attributes registered: ${SEARCH_ATTRIBUTE_KEYS.map((k) => k.name).join(', ')}`);
+      } catch (e) {
+        line('warn', `could not list search attributes (${(e as Error).message.split('\n')[0]})`);
+      }
+
+      const workflowId = `alcaide-doctor-${config.app}-${randomUUID().slice(0, 8)}`;
+      let embedded = false;
+      const result = await withWorkerIfNone(
+        client,
+        settings,
+        () => client.workflow.execute<() => Promise<DoctorResult>>('doctorWorkflow', { taskQueue: settings.taskQueue, workflowId, workflowExecutionTimeout: '60s' }),
+        () => (embedded = true),
+      );
+      const w = result.worker;
+      line(true, `workflow round trip on ${embedded ? 'an embedded worker' : `worker ${w.hostname} pid ${w.pid}`} (task queue ${settings.taskQueue}, alcaide ${w.alcaideVersion})`);
+      const url = workflowUiUrl(settings, workflowId);
+      if (url) console.log(color.dim(`  ${url}`));
+      await client.connection.close();
+      if (failed) throw new UserError('some checks failed (see above)');
+    });
+}

@@ -1,0 +1,46 @@
+import { existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_CONFIG_FILE } from '../../config/load';
+import { APP_NAME_RE } from '../../config/schema';
+import { deployYmlTemplate } from '../../config/template';
+import { UserError } from '../../errors';
+import { globals } from '../context';
+import { color, mark } from '../output';
+
+export const GITIGNORE_LINES = ['.alcaide/*', '!.alcaide/secrets*.enc'];
+
+/** The app name from mix.exs (`app: :my_app`), if there is one. */
+export function appFromMixExs(dir: string): string | undefined {
+  const mix = path.join(dir, 'mix.exs');
+  if (!existsSync(mix)) return undefined;
+  return /\bapp:\s*:([a-z][a-z0-9_]*)/.exec(readFileSync(mix, 'utf8'))?.[1];
+}
+
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description('write a commented deploy.yml and the .gitignore entries for .alcaide/')
+    .option('--app <name>', 'mix app name (default: read from mix.exs)')
+    .option('--host <host>', 'server hostname or IP', 'server.example.com')
+    .addHelpText('after', `\nExamples:\n  $ alcaide init\n  $ alcaide init --app my_app --host 203.0.113.10\n  $ alcaide -c config/deploy.yml init`)
+    .action((opts: { app?: string; host: string }, cmd: Command) => {
+      const file = path.resolve(globals(cmd).config ?? DEFAULT_CONFIG_FILE);
+      const dir = path.dirname(file);
+      if (existsSync(file)) throw new UserError(`${path.relative(process.cwd(), file)} already exists; not overwriting it`);
+      const app = opts.app ?? appFromMixExs(dir);
+      if (!app) throw new UserError('no mix.exs with `app: :name` here; pass --app NAME', 2);
+      if (!APP_NAME_RE.test(app)) throw new UserError(`--app: expected a mix app name (lowercase letters, digits, "_"), got ${JSON.stringify(app)}`, 2);
+      writeFileSync(file, deployYmlTemplate(app, opts.host), { flag: 'wx' });
+      console.log(`${mark.ok()} wrote ${path.relative(process.cwd(), file)}`);
+      const gi = path.join(dir, '.gitignore');
+      const have = existsSync(gi) ? readFileSync(gi, 'utf8').split('\n') : [];
+      const missing = GITIGNORE_LINES.filter((l) => !have.includes(l));
+      if (missing.length) {
+        const lead = have.length && have[have.length - 1] !== '' ? '\n' : '';
+        appendFileSync(gi, `${lead}# alcaide: master key and local state stay out of git; encrypted secrets may go in\n${missing.join('\n')}\n`);
+        console.log(`${mark.ok()} added ${missing.join(', ')} to .gitignore`);
+      }
+      console.log(`\nNext: edit the file, then ${color.bold('alcaide secrets init')} and ${color.bold('alcaide config')}.`);
+    });
+}

@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_CONFIG_FILE } from '../../config/load';
+import { connectWorker } from '../../temporal/connection';
+import { createWorker, installQuietRuntime } from '../../temporal/worker';
+import { configFor, globals, temporalFor } from '../context';
+import { color } from '../output';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run a long-lived worker on the task queue (deploys, rollbacks, schedules run here)')
+    .addHelpText(
+      'after',
+      `
+Temporal settings come from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_API_KEY,
+ALCAIDE_TASK_QUEUE), then deploy.yml's temporal section if there is one.
+
+Examples:
+  $ alcaide worker
+  $ TEMPORAL_ADDRESS=temporal.internal:7233 alcaide worker
+  $ TEMPORAL_ADDRESS=ns.acct.tmprl.cloud:7233 TEMPORAL_NAMESPACE=ns.acct TEMPORAL_API_KEY=... alcaide worker`,
+    )
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const hasConfig = g.config !== undefined || existsSync(path.resolve(DEFAULT_CONFIG_FILE));
+      const settings = temporalFor(hasConfig ? configFor(cmd) : undefined);
+      installQuietRuntime(g.verbose ? 'INFO' : 'WARN');
+      const connection = await connectWorker(settings);
+      const worker = await createWorker(connection, settings);
+      console.log(`worker polling task queue ${color.bold(settings.taskQueue)} on ${settings.address} (namespace ${settings.namespace}); Ctrl-C stops it gracefully`);
+      // The SDK shuts the worker down on SIGINT/SIGTERM and lets running activities finish.
+      await worker.run();
+      await connection.close();
+      console.log('worker stopped');
+    });
+}

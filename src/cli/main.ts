@@ -1,0 +1,58 @@
+import { Command, CommanderError, Option } from 'commander';
+import { VERSION } from '../version';
+import { registerConfig } from './commands/config';
+import { registerDoctor } from './commands/doctor';
+import { registerInit } from './commands/init';
+import { registerSecrets } from './commands/secrets';
+import { registerWorker } from './commands/worker';
+import { printError } from './output';
+
+export function buildProgram(): Command {
+  const program = new Command('alcaide')
+    .description('Zero-downtime blue/green deploys of Elixir/Phoenix releases to FreeBSD jails,\nevery deploy a durable Temporal workflow.')
+    .option('-c, --config <path>', 'config file (default: deploy.yml)')
+    .option('-d, --destination <name>', 'merge deploy.NAME.yml on top and use .alcaide/secrets.NAME.enc')
+    .addOption(new Option('-v, --verbose', 'more output, stack traces for unexpected errors'))
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ alcaide init                     # write deploy.yml
+  $ alcaide secrets init             # master key + encrypted secrets file
+  $ alcaide config                   # validate and show the merged config
+  $ alcaide -d staging config        # deploy.yml + deploy.staging.yml
+  $ alcaide doctor                   # config, secrets and Temporal round trip
+  $ alcaide worker                   # long-lived worker on the task queue`,
+    );
+  program.command('version').description('print the alcaide version').action(() => console.log(VERSION));
+  registerInit(program);
+  registerConfig(program);
+  registerSecrets(program);
+  registerDoctor(program);
+  registerWorker(program);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.version(VERSION, '-V, --version');
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version "errors" are normal exits; usage errors are exit 2
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    return printError(e, argv.includes('--verbose') || argv.includes('-v'));
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,24 @@
+import pc from 'picocolors';
+import { UserError } from '../errors';
+
+// picocolors already honours NO_COLOR, FORCE_COLOR and non-TTY output.
+export const color = pc;
+
+export const mark = {
+  ok: () => color.green('✓'),
+  fail: () => color.red('✗'),
+  warn: () => color.yellow('!'),
+};
+
+export function printError(e: unknown, verbose = false): number {
+  if (e instanceof UserError) {
+    process.stderr.write(`${color.red('error:')} ${e.message}\n`);
+    if (e.hint) process.stderr.write(`${color.dim('hint:')} ${e.hint}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  process.stderr.write(`${color.red('error:')} ${err?.message ?? String(e)}\n`);
+  if (verbose && err?.stack) process.stderr.write(`${color.dim(err.stack)}\n`);
+  else process.stderr.write(`${color.dim('(run with --verbose for details)')}\n`);
+  return 1;
+}

@@ -1,0 +1,55 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { UserError } from '../errors';
+import { loadTls, type TemporalSettings } from './settings';
+
+function connectionOptions(s: TemporalSettings) {
+  const tls = loadTls(s);
+  return { address: s.address, tls: tls ?? (s.apiKey ? true : undefined), apiKey: s.apiKey };
+}
+
+/** A clear, actionable error instead of a gRPC stack when Temporal cannot be reached. */
+export function unreachable(s: TemporalSettings, cause: unknown): UserError {
+  const local = /^(localhost|127\.0\.0\.1):/.test(s.address);
+  return new UserError(
+    `cannot reach Temporal at ${s.address} (namespace ${s.namespace}): ${(cause as Error).message?.split('\n')[0] ?? String(cause)}`,
+    1,
+    local
+      ? 'start the local dev server with ./temporal-dev.sh, or set TEMPORAL_ADDRESS'
+      : 'check TEMPORAL_ADDRESS, the TLS settings / TEMPORAL_API_KEY and your network',
+  );
+}
+
+export async function connectClient(s: TemporalSettings): Promise<Client> {
+  try {
+    const connection = await Connection.connect({ ...connectionOptions(s), connectTimeout: '5s' });
+    return new Client({ connection, namespace: s.namespace });
+  } catch (e) {
+    throw unreachable(s, e);
+  }
+}
+
+export async function connectWorker(s: TemporalSettings): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect(connectionOptions(s));
+  } catch (e) {
+    throw unreachable(s, e);
+  }
+}
+
+/** Whether any worker is polling the task queue for workflow tasks right now. */
+export async function hasWorkflowPollers(client: Client, s: TemporalSettings): Promise<boolean> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: s.namespace,
+    taskQueue: { name: s.taskQueue },
+    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+  });
+  return (res.pollers ?? []).length > 0;
+}
+
+/** Names of custom search attributes missing on the server. */
+export async function missingSearchAttributes(client: Client, s: TemporalSettings, wanted: string[]): Promise<string[]> {
+  const res = await client.connection.operatorService.listSearchAttributes({ namespace: s.namespace });
+  const have = new Set(Object.keys(res.customAttributes ?? {}));
+  return wanted.filter((n) => !have.has(n));
+}

@@ -1,0 +1,26 @@
+import type { Client } from '@temporalio/client';
+import { connectWorker, hasWorkflowPollers } from './connection';
+import type { TemporalSettings } from './settings';
+import { createWorker, installQuietRuntime } from './worker';
+
+/**
+ * Runs `fn` with a worker behind it: the long-lived `alcaide worker` if one is polling the
+ * task queue, otherwise a worker embedded in this process for as long as `fn` runs.
+ */
+export async function withWorkerIfNone<T>(
+  client: Client,
+  s: TemporalSettings,
+  fn: () => Promise<T>,
+  onEmbedded?: () => void,
+): Promise<T> {
+  if (await hasWorkflowPollers(client, s)) return fn();
+  installQuietRuntime();
+  onEmbedded?.();
+  const connection = await connectWorker(s);
+  try {
+    const worker = await createWorker(connection, s);
+    return await worker.runUntil(fn());
+  } finally {
+    await connection.close();
+  }
+}
