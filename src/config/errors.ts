@@ -31,8 +31,11 @@ function levenshtein(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
+    for (let j = 1; j <= b.length; j++) {
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      // a swap of two neighbours ("hots" for "host") counts as one edit
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
   return d[a.length]![b.length]!;
 }
 
@@ -43,7 +46,7 @@ export function suggest(key: string, known: string[]): string | undefined {
     const dist = levenshtein(key, k);
     if (dist < bestD) [best, bestD] = [k, dist];
   }
-  return best !== undefined && bestD <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
+  return best !== undefined && bestD <= (key.length <= 3 ? 1 : 2) ? best : undefined;
 }
 
 /** Known keys of the strict object at `path`, used for "did you mean" suggestions. */

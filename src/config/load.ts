@@ -57,7 +57,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
     files.push(readYaml(destFile, cwd));
   }
-  const raw = files.map((f) => f.data).reduce((acc, d) => deepMerge(acc, d));
+  const raw = dropNulls(files.map((f) => f.data).reduce((acc, d) => deepMerge(acc, d)));
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(formatIssues(result.error.issues, locator(files, raw, cwd), knownKeysAt), relative(cwd, base));
@@ -124,6 +124,12 @@ export function deepMerge(base: unknown, over: unknown): unknown {
     return out;
   }
   return over;
+}
+
+/** `key:` with nothing after it (often everything below commented out) means "not set". */
+function dropNulls(v: unknown): unknown {
+  if (!isPlainObject(v)) return v;
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

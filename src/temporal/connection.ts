@@ -37,14 +37,25 @@ export async function connectWorker(s: TemporalSettings): Promise<NativeConnecti
   }
 }
 
-/** Whether any worker is polling the task queue for workflow tasks right now. */
-export async function hasWorkflowPollers(client: Client, s: TemporalSettings): Promise<boolean> {
+// A live worker re-polls at least every ~70 s (long poll); the server keeps listing pollers
+// for minutes after they are gone.
+const POLLER_FRESH_MS = 75_000;
+
+/**
+ * Whether a long-lived worker is polling the task queue for workflow tasks. Embedded
+ * workers (identity alcaide-embedded:…) end with their CLI and do not count.
+ */
+export async function hasWorkflowPollers(client: Client, s: TemporalSettings, now = Date.now()): Promise<boolean> {
   const res = await client.workflowService.describeTaskQueue({
     namespace: s.namespace,
     taskQueue: { name: s.taskQueue },
     taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
   });
-  return (res.pollers ?? []).length > 0;
+  return (res.pollers ?? []).some((p) => {
+    if (p.identity?.startsWith('alcaide-embedded:')) return false;
+    const seen = p.lastAccessTime?.seconds ? Number(p.lastAccessTime.seconds) * 1000 : 0;
+    return now - seen < POLLER_FRESH_MS;
+  });
 }
 
 /** Names of custom search attributes missing on the server. */

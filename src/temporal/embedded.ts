@@ -18,7 +18,7 @@ export async function withWorkerIfNone<T>(
   onEmbedded?.();
   const connection = await connectWorker(s);
   try {
-    const worker = await createWorker(connection, s);
+    const worker = await createWorker(connection, s, 'embedded');
     return await worker.runUntil(fn());
   } finally {
     await connection.close();

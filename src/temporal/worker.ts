@@ -1,9 +1,17 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import * as activities from '../../activities';
 import type { TemporalSettings } from './settings';
 
 export const WORKFLOWS_PATH = path.join(__dirname, '../../workflows');
+/** Written by `npm run build` (scripts/bundle-workflows.js) from the same compiled workflows. */
+export const WORKFLOW_BUNDLE = path.join(__dirname, '../../workflow-bundle.js');
+
+function workflowSource() {
+  return existsSync(WORKFLOW_BUNDLE) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH };
+}
 
 let runtimeInstalled = false;
 /** Keeps the SDK's own logging to warnings so CLI output stays readable. */
@@ -17,12 +25,20 @@ export function installQuietRuntime(level: 'WARN' | 'ERROR' | 'INFO' = 'WARN'): 
   }
 }
 
-export async function createWorker(connection: NativeConnection, s: TemporalSettings): Promise<Worker> {
+export type WorkerKind = 'worker' | 'embedded';
+
+/** Embedded workers say so in their identity, so the CLI does not mistake one that just exited for a live worker. */
+export function workerIdentity(kind: WorkerKind): string {
+  return `alcaide-${kind}:${process.pid}@${os.hostname()}`;
+}
+
+export async function createWorker(connection: NativeConnection, s: TemporalSettings, kind: WorkerKind = 'worker'): Promise<Worker> {
   return Worker.create({
     connection,
+    identity: workerIdentity(kind),
     namespace: s.namespace,
     taskQueue: s.taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
+    ...workflowSource(),
     activities,
   });
 }

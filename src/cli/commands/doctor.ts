@@ -2,9 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { SecretsStore } from '../../config/secrets';
 import { UserError } from '../../errors';
-import { connectClient, missingSearchAttributes } from '../../temporal/connection';
-import { withWorkerIfNone } from '../../temporal/embedded';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../temporal/searchAttributes';
 import { workflowUiUrl } from '../../temporal/settings';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
@@ -38,6 +35,10 @@ export function registerDoctor(program: Command): void {
         }
       }
 
+      // The Temporal SDK is loaded only by the commands that talk to Temporal (fast --help, config, secrets).
+      const { connectClient, missingSearchAttributes } = await import('../../temporal/connection');
+      const { withWorkerIfNone } = await import('../../temporal/embedded');
+      const { SEARCH_ATTRIBUTE_KEYS } = await import('../../temporal/searchAttributes');
       const settings = temporalFor(config);
       const client = await connectClient(settings);
       line(true, `Temporal reachable at ${settings.address} (namespace ${settings.namespace})`);
@@ -53,12 +54,22 @@ export function registerDoctor(program: Command): void {
 
       const workflowId = `alcaide-doctor-${config.app}-${randomUUID().slice(0, 8)}`;
       let embedded = false;
-      const result = await withWorkerIfNone(
-        client,
-        settings,
-        () => client.workflow.execute<() => Promise<DoctorResult>>('doctorWorkflow', { taskQueue: settings.taskQueue, workflowId, workflowExecutionTimeout: '60s' }),
-        () => (embedded = true),
-      );
+      let result: DoctorResult;
+      try {
+        result = await withWorkerIfNone(
+          client,
+          settings,
+          () => client.workflow.execute<() => Promise<DoctorResult>>('doctorWorkflow', { taskQueue: settings.taskQueue, workflowId, workflowExecutionTimeout: '30s' }),
+          () => (embedded = true),
+        );
+      } catch (e) {
+        line(false, `workflow round trip on task queue ${settings.taskQueue} failed: ${(e as Error).message}`);
+        throw new UserError(
+          'no worker completed the check workflow',
+          1,
+          `a worker polls task queue ${settings.taskQueue} but did not run it: is that \`alcaide worker\` healthy and of the same version?`,
+        );
+      }
       const w = result.worker;
       line(true, `workflow round trip on ${embedded ? 'an embedded worker' : `worker ${w.hostname} pid ${w.pid}`} (task queue ${settings.taskQueue}, alcaide ${w.alcaideVersion})`);
       const url = workflowUiUrl(settings, workflowId);

@@ -2,8 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../../config/load';
-import { connectWorker } from '../../temporal/connection';
-import { createWorker, installQuietRuntime } from '../../temporal/worker';
 import { configFor, globals, temporalFor } from '../context';
 import { color } from '../output';
 
@@ -27,6 +25,8 @@ Examples:
       const g = globals(cmd);
       const hasConfig = g.config !== undefined || existsSync(path.resolve(DEFAULT_CONFIG_FILE));
       const settings = temporalFor(hasConfig ? configFor(cmd) : undefined);
+      const { connectWorker } = await import('../../temporal/connection');
+      const { createWorker, installQuietRuntime } = await import('../../temporal/worker');
       installQuietRuntime(g.verbose ? 'INFO' : 'WARN');
       const connection = await connectWorker(settings);
       const worker = await createWorker(connection, settings);
