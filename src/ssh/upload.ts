@@ -1,0 +1,84 @@
+// Streaming upload over an exec channel (`cat`), never holding the file in memory:
+// skipped when the remote file already has the same sha256, resumed from a partial temp
+// file after a drop, verified by size + sha256 before it is moved into place atomically.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { SshConnection } from './connection';
+
+/** The remote commands upload needs; built by the host-command layer for the target OS. */
+export interface UploadCommands {
+  /** prints "SIZE SHA256" of a file, or nothing if it does not exist */
+  sizeAndSha256(path: string): string;
+  /** appends stdin to a file, creating its directory */
+  append(path: string): string;
+  /** moves tmp over dest with the given mode */
+  install(tmp: string, dest: string, mode: string): string;
+  remove(path: string): string;
+}
+
+export interface UploadOptions {
+  mode?: string;
+  label?: string;
+  onProgress?: (bytes: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  sha256: string;
+  size: number;
+  skipped: boolean;
+  resumedFrom: number;
+  bytesSent: number;
+}
+
+export async function fileSha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(file), h);
+  return h.digest('hex');
+}
+
+function parseSizeSha(out: string): { size: number; sha: string } | undefined {
+  const m = /^(\d+)\s+([0-9a-f]{64})\s*$/.exec(out.trim());
+  return m ? { size: Number(m[1]), sha: m[2]! } : undefined;
+}
+
+export async function uploadFile(conn: SshConnection, local: string, remote: string, cmds: UploadCommands, o: UploadOptions = {}): Promise<UploadResult> {
+  const label = o.label ?? `upload ${remote}`;
+  const { size } = await stat(local);
+  const sha256 = await fileSha256(local);
+  const existing = parseSizeSha((await conn.run(cmds.sizeAndSha256(remote), { label: `${label}: check` })).stdout);
+  if (existing && existing.size === size && existing.sha === sha256) {
+    return { sha256, size, skipped: true, resumedFrom: 0, bytesSent: 0 };
+  }
+  const tmp = `${remote}.part`;
+  let offset = 0;
+  const partial = parseSizeSha((await conn.run(cmds.sizeAndSha256(tmp), { label: `${label}: check partial` })).stdout);
+  if (partial && partial.size < size) offset = partial.size;
+  else if (partial) await conn.run(cmds.remove(tmp), { label: `${label}: clean` });
+
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let sent = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        sent += chunk.length;
+        o.onProgress?.(offset + sent, size);
+        cb(null, chunk);
+      },
+    });
+    const source = createReadStream(local, { start: offset });
+    source.pipe(counter);
+    await conn.run(cmds.append(tmp), { label, stdin: counter, signal: o.signal });
+    const got = parseSizeSha((await conn.run(cmds.sizeAndSha256(tmp), { label: `${label}: verify` })).stdout);
+    if (got && got.size === size && got.sha === sha256) {
+      await conn.run(cmds.install(tmp, remote, o.mode ?? '0644'), { label: `${label}: install` });
+      return { sha256, size, skipped: false, resumedFrom: offset, bytesSent: sent };
+    }
+    // The partial file was not a prefix of this one (or got damaged): start over once.
+    await conn.run(cmds.remove(tmp), { label: `${label}: clean` });
+    offset = 0;
+  }
+  throw new Error(`${label}: the uploaded file's checksum does not match after a full retry`);
+}

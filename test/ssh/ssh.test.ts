@@ -1,0 +1,244 @@
+// The SSH layer against a real OpenSSH sshd on loopback.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SshConnection, type SshOptions } from '../../src/ssh/connection';
+import { HostKeyError, RemoteCommandError, SshAuthError, SshTimeoutError } from '../../src/ssh/errors';
+import { fingerprint, parseKnownHosts, verifyHostKey } from '../../src/ssh/knownHosts';
+import { SshPool } from '../../src/ssh/pool';
+import { fileSha256, uploadFile, type UploadCommands } from '../../src/ssh/upload';
+import { keygen, startSshd, type TestSshd } from '../helpers/sshd';
+
+// GNU userland on this sshd; the FreeBSD builders are tested on the simulated host.
+const linuxUpload: UploadCommands = {
+  sizeAndSha256: (p) => `if [ -f '${p}' ]; then printf '%s %s\\n' "$(stat -c %s '${p}')" "$(sha256sum '${p}' | cut -d' ' -f1)"; fi`,
+  append: (p) => `mkdir -p "$(dirname '${p}')" && cat >> '${p}'`,
+  install: (tmp, dest, mode) => `chmod ${mode} '${tmp}' && mv -f '${tmp}' '${dest}'`,
+  remove: (p) => `rm -f '${p}'`,
+};
+
+let sshd: TestSshd;
+let known: string;
+const conns: SshConnection[] = [];
+
+function connect(extra: Partial<SshOptions> = {}, user = 'root'): SshConnection {
+  const c = new SshConnection({ host: sshd.host, port: sshd.port, user }, { knownHostsFile: known, keys: [sshd.clientKey], defaultKeyFiles: [], agentSocket: '', ...extra });
+  conns.push(c);
+  return c;
+}
+
+before(async () => {
+  sshd = await startSshd();
+  known = path.join(sshd.dir, 'known_hosts');
+  writeFileSync(known, `${sshd.knownHostsLine}\n`);
+});
+after(async () => {
+  for (const c of conns) c.close();
+  await sshd?.stop();
+});
+
+describe('host key verification', () => {
+  test('an unknown host is refused with its fingerprint and how to trust it', async () => {
+    const empty = path.join(sshd.dir, 'empty_known_hosts');
+    const c = connect({ knownHostsFile: empty });
+    await assert.rejects(c.exec('true'), (e: unknown) => {
+      assert.ok(e instanceof HostKeyError);
+      assert.equal(e.reason, 'unknown');
+      assert.equal(e.fingerprint, sshd.hostFingerprint, 'same fingerprint as ssh-keygen -lf');
+      assert.match(e.message, new RegExp(`the host key of \\[127\\.0\\.0\\.1\\]:${sshd.port} is not known \\(ssh-ed25519 SHA256:`));
+      assert.match(e.message, /trust it with --trust-new-host/);
+      return true;
+    });
+    assert.equal(existsSync(empty), false, 'nothing recorded without --trust-new-host');
+  });
+
+  test('--trust-new-host records the key, and later connections verify against it', async () => {
+    const file = path.join(sshd.dir, 'tofu_known_hosts');
+    const first = connect({ knownHostsFile: file, trustNewHost: true });
+    assert.equal((await first.exec('echo hi')).stdout, 'hi\n');
+    assert.equal(readFileSync(file, 'utf8'), `${sshd.knownHostsLine}\n`);
+    const second = connect({ knownHostsFile: file });
+    assert.equal((await second.exec('echo again')).code, 0);
+    // OpenSSH itself accepts the recorded line
+    const r = spawnSync('ssh', ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${file}`, '-i', sshd.clientKey, '-p', String(sshd.port), 'root@127.0.0.1', 'echo ok'], { encoding: 'utf8' });
+    assert.equal(r.stdout.trim(), 'ok', r.stderr);
+  });
+
+  test('a mismatched key is refused loudly, naming the known_hosts line', async () => {
+    const otherKey = path.join(sshd.dir, 'other');
+    keygen(otherKey);
+    const other = readFileSync(`${otherKey}.pub`, 'utf8').split(' ');
+    const file = path.join(sshd.dir, 'mismatch_known_hosts');
+    writeFileSync(file, `# comment\n[127.0.0.1]:${sshd.port} ${other[0]} ${other[1]}\n`);
+    const trusting = connect({ knownHostsFile: file, trustNewHost: true });
+    await assert.rejects(trusting.exec('true'), (e: unknown) => {
+      assert.ok(e instanceof HostKeyError);
+      assert.equal(e.reason, 'mismatch');
+      assert.match(e.message, /HOST KEY MISMATCH for \[127\.0\.0\.1\]:\d+: the server presented ssh-ed25519 SHA256:/);
+      assert.match(e.message, new RegExp(`${file.replace(/[.]/g, '\\.')}:2`));
+      assert.match(e.message, /ssh-keygen -R/);
+      return true;
+    });
+    assert.equal(readFileSync(file, 'utf8').split('\n').length, 3, '--trust-new-host never overrides a mismatch');
+  });
+
+  test('hashed entries (ssh-keygen -H) are matched', async () => {
+    const file = path.join(sshd.dir, 'hashed_known_hosts');
+    writeFileSync(file, `${sshd.knownHostsLine}\n`);
+    assert.equal(spawnSync('ssh-keygen', ['-H', '-f', file]).status, 0);
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /^\|1\|/);
+    assert.ok(!text.includes('127.0.0.1'));
+    assert.equal((await connect({ knownHostsFile: file }).exec('true')).code, 0);
+  });
+
+  test('patterns: wildcards, negation, ports, @revoked', () => {
+    const key = sshd.hostPublicKey;
+    const b64 = key.toString('base64');
+    const v = (text: string, host = '10.0.0.7', port = 22) => verifyHostKey(parseKnownHosts(text), host, port, key).status;
+    assert.equal(v(`10.0.0.* ssh-ed25519 ${b64}`), 'trusted');
+    assert.equal(v(`10.0.0.*,!10.0.0.7 ssh-ed25519 ${b64}`), 'unknown');
+    assert.equal(v(`10.0.0.7 ssh-ed25519 ${b64}`, '10.0.0.7', 2222), 'unknown', 'a non-22 port needs [host]:port');
+    assert.equal(v(`[10.0.0.7]:2222 ssh-ed25519 ${b64}`, '10.0.0.7', 2222), 'trusted');
+    assert.equal(v(`@revoked * ssh-ed25519 ${b64}\n10.0.0.7 ssh-ed25519 ${b64}`), 'revoked');
+    assert.equal(v(`10.0.0.7 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ==`), 'unknown', 'another key type is not a mismatch');
+    assert.equal(fingerprint(key), sshd.hostFingerprint);
+  });
+});
+
+describe('exec', () => {
+  test('exit codes, stdout, stderr, stdin and streaming', async () => {
+    const c = connect();
+    const r = await c.exec('echo out; echo err >&2; exit 3');
+    assert.deepEqual({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: 3, stdout: 'out\n', stderr: 'err\n' });
+    assert.equal((await c.exec('cat', { stdin: 'piped "data" $(x)\n' })).stdout, 'piped "data" $(x)\n');
+    const chunks: string[] = [];
+    await c.exec('for i in 1 2 3; do echo $i; sleep 0.05; done', { onStdout: (d) => chunks.push(d.toString()) });
+    assert.equal(chunks.join(''), '1\n2\n3\n');
+    assert.ok(chunks.length >= 2, 'output arrives while the command runs');
+    assert.equal((await c.exec('echo $0; echo "$PATH" | tr : "\\n" | head -1')).code, 0);
+  });
+
+  test('run(): a non-zero exit is an error with label, host, exit code and stderr tail — never the command line', async () => {
+    const c = connect();
+    await assert.rejects(c.run('echo SECRET_VALUE_123 >/dev/null; echo "something broke" >&2; exit 7', { label: 'start app' }), (e: unknown) => {
+      assert.ok(e instanceof RemoteCommandError);
+      assert.equal(e.message, `start app failed on root@[127.0.0.1]:${sshd.port}: exit 7: something broke`);
+      assert.ok(!e.message.includes('SECRET_VALUE_123'));
+      return true;
+    });
+  });
+
+  test('a timeout stops the remote command', async () => {
+    const c = connect();
+    const marker = `alcaide-timeout-${randomBytes(4).toString('hex')}`;
+    await assert.rejects(c.exec(`sleep 30; echo ${marker}`, { timeoutMs: 300, label: 'slow step' }), (e: unknown) => e instanceof SshTimeoutError && /slow step on .* did not finish within 0.3s/.test(e.message));
+    assert.equal((await c.exec('echo still usable')).code, 0, 'the connection survives a timed-out channel');
+  });
+
+  test('many parallel commands share one connection within the channel bound', async () => {
+    const c = connect({ maxChannels: 4 });
+    const start = Date.now();
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => c.exec(`sleep 0.2; echo ${i}`)));
+    assert.deepEqual(results.map((r) => r.stdout.trim()), Array.from({ length: 16 }, (_, i) => String(i)));
+    assert.equal(c.connectCount, 1);
+    assert.ok(Date.now() - start >= 700, '16 commands of 0.2 s through 4 channels take at least 4 rounds');
+  });
+
+  test('a dropped connection is re-established by the next call; the call in flight fails as a connection error', async () => {
+    const c = connect();
+    await c.exec('true');
+    const inflight = c.exec('sleep 5');
+    await new Promise((r) => setTimeout(r, 200));
+    sshd.dropConnections();
+    await assert.rejects(inflight, (e: unknown) => (e as Error).name === 'SshConnectionError');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await c.exec('echo back')).stdout, 'back\n');
+    assert.equal(c.connectCount, 2);
+  });
+
+  test('the pool hands out one connection per host', async () => {
+    const pool = new SshPool({ knownHostsFile: known, keys: [sshd.clientKey], defaultKeyFiles: [], agentSocket: '' });
+    const a = pool.get({ host: sshd.host, port: sshd.port, user: 'root' });
+    const b = pool.get({ host: sshd.host, port: sshd.port, user: 'root' });
+    assert.equal(a, b);
+    await Promise.all([a.exec('true'), b.exec('true')]);
+    assert.deepEqual(Object.values(pool.connectCounts()), [1]);
+    pool.closeAll();
+  });
+});
+
+describe('authentication and bastion', () => {
+  test('keys from ssh-agent', async () => {
+    const sock = path.join(sshd.dir, 'agent.sock');
+    const agent = spawnSync('ssh-agent', ['-a', sock], { encoding: 'utf8' });
+    const pid = /SSH_AGENT_PID=(\d+)/.exec(agent.stdout)?.[1];
+    try {
+      assert.equal(spawnSync('ssh-add', [sshd.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: sock } }).status, 0);
+      const c = connect({ keys: [], agentSocket: sock });
+      assert.equal((await c.exec('echo via agent')).stdout, 'via agent\n');
+    } finally {
+      if (pid) process.kill(Number(pid));
+    }
+  });
+
+  test('a key the server does not accept is an authentication error', async () => {
+    const wrong = path.join(sshd.dir, 'wrong');
+    keygen(wrong);
+    await assert.rejects(connect({ keys: [wrong] }).exec('true'), (e: unknown) => e instanceof SshAuthError && /accepted none of the SSH keys offered/.test(e.message));
+    await assert.rejects(connect({ keys: [] }).exec('true'), (e: unknown) => e instanceof SshAuthError && /no SSH key to log in/.test(e.message));
+  });
+
+  test('proxy_jump: through a bastion, both host keys verified', async () => {
+    const c = connect({ proxyJump: { host: sshd.host, port: sshd.port, user: 'root' } });
+    assert.equal((await c.exec('echo jumped')).stdout, 'jumped\n');
+  });
+});
+
+describe('upload', () => {
+  test('streams, verifies, skips an identical file, resumes a partial one, restarts a bad one', async () => {
+    const c = connect();
+    const local = path.join(sshd.dir, 'payload.bin');
+    writeFileSync(local, randomBytes(3 * 1024 * 1024 + 17));
+    const remote = path.join(sshd.dir, 'remote', 'payload.bin');
+    let progress = 0;
+    const first = await uploadFile(c, local, remote, linuxUpload, { onProgress: (b) => (progress = b) });
+    assert.equal(first.skipped, false);
+    assert.equal(first.bytesSent, first.size);
+    assert.equal(progress, first.size);
+    assert.equal(await fileSha256(remote), first.sha256);
+    assert.equal(existsSync(`${remote}.part`), false);
+
+    const again = await uploadFile(c, local, remote, linuxUpload);
+    assert.equal(again.skipped, true);
+
+    // a transfer cut after 1 MiB left a prefix behind
+    writeFileSync(local, randomBytes(2 * 1024 * 1024));
+    writeFileSync(`${remote}.part`, readFileSync(local).subarray(0, 1024 * 1024));
+    const resumed = await uploadFile(c, local, remote, linuxUpload);
+    assert.equal(resumed.resumedFrom, 1024 * 1024);
+    assert.equal(resumed.bytesSent, 1024 * 1024);
+    assert.equal(await fileSha256(remote), await fileSha256(local));
+
+    // a partial file from another upload is detected by the checksum and replaced
+    writeFileSync(local, randomBytes(1024 * 1024));
+    writeFileSync(`${remote}.part`, randomBytes(1000));
+    const restarted = await uploadFile(c, local, remote, linuxUpload);
+    assert.equal(restarted.resumedFrom, 0);
+    assert.equal(await fileSha256(remote), await fileSha256(local));
+  });
+
+  test('cancellation aborts the stream and keeps the destination untouched', async () => {
+    const c = connect();
+    const local = path.join(sshd.dir, 'big.bin');
+    writeFileSync(local, randomBytes(64 * 1024 * 1024));
+    const remote = path.join(sshd.dir, 'remote', 'big.bin');
+    const ac = new AbortController();
+    const p = uploadFile(c, local, remote, linuxUpload, { signal: ac.signal, onProgress: (b) => b > 1024 * 1024 && ac.abort() });
+    await assert.rejects(p, (e: unknown) => (e as Error).name === 'AbortError');
+    assert.equal(existsSync(remote), false);
+  });
+});
