@@ -1,0 +1,28 @@
+// Files on the server. Content always travels on stdin, never in the command line (it may
+// hold secrets); writes are atomic (temp file in the same directory + mv).
+import { sh } from './sh';
+
+export const writeFileAtomic = (path: string, mode = '0644') =>
+  sh`umask 077 && mkdir -p "$(dirname ${path})" && t=$(mktemp ${`${path}.XXXXXX`}) && cat > "$t" && chmod ${mode} "$t" && mv -f "$t" ${path}`;
+
+/** Prints the file, or exits 3 when it does not exist. */
+export const readFile = (path: string) => sh`if [ -f ${path} ]; then cat ${path}; else exit 3; fi`;
+
+/** Exit 0 when the file exists with exactly this sha256. */
+export const fileHasSha256 = (path: string, sha256: string) => sh`[ -f ${path} ] && [ "$(sha256 -q ${path})" = ${sha256} ]`;
+
+/** "SIZE SHA256" of a file, or nothing when it does not exist (upload checks). */
+export const sizeAndSha256 = (path: string) =>
+  sh`if [ -f ${path} ]; then printf '%s %s\\n' "$(stat -f %z ${path})" "$(sha256 -q ${path})"; fi`;
+
+export const appendStdin = (path: string) => sh`mkdir -p "$(dirname ${path})" && cat >> ${path}`;
+export const installFile = (tmp: string, dest: string, mode: string) => sh`chmod ${mode} ${tmp} && mv -f ${tmp} ${dest}`;
+export const removeFile = (path: string) => sh`rm -f ${path}`;
+
+/** The upload commands for a FreeBSD host (src/ssh/upload.ts). */
+export const freebsdUploadCommands = {
+  sizeAndSha256,
+  append: appendStdin,
+  install: installFile,
+  remove: removeFile,
+};

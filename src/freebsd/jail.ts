@@ -1,0 +1,68 @@
+// jail(8), jls(8), jexec(8) and jail.conf(5) for one jail per file in /etc/jail.conf.d.
+import { raw, sh } from './sh';
+
+export interface JailSpec {
+  name: string;
+  path: string;
+  hostname: string;
+  iface: string;
+  ip: string;
+  /** extra boolean params (allow.raw_sockets, …) and key = value params (sysvshm = new, …) */
+  params?: Record<string, string | true>;
+  /** fstab lines mounted with the jail (nullfs volumes, linprocfs) */
+  mounts?: string[];
+}
+
+// Config validation already restricts every name and path; this is the last line of defence
+// for the jail.conf syntax itself (a quote or `$` would change its meaning).
+function confValue(v: string): string {
+  if (!/^[A-Za-z0-9 _@%+=:,./|-]*$/.test(v)) throw new Error(`unsafe value for jail.conf: ${JSON.stringify(v)}`);
+  return `"${v}"`;
+}
+
+export function renderJailConf(j: JailSpec): string {
+  const lines = [
+    `path = ${confValue(j.path)};`,
+    `host.hostname = ${confValue(j.hostname)};`,
+    `ip4.addr = ${confValue(`${j.iface}|${j.ip}/32`)};`,
+    'mount.devfs;',
+    'devfs_ruleset = 4;',
+    'exec.clean;',
+    `exec.start = ${confValue('/bin/sh /etc/rc')};`,
+    `exec.stop = ${confValue('/bin/sh /etc/rc.shutdown jail')};`,
+    `exec.consolelog = ${confValue(`/var/log/jail_console_${j.name}.log`)};`,
+    ...Object.entries(j.params ?? {}).map(([k, v]) => (v === true ? `${k};` : `${k} = ${confValue(v)};`)),
+    ...(j.mounts ?? []).map((m) => `mount += ${confValue(m)};`),
+    'persist;',
+  ];
+  return `# Managed by alcaide; rewritten on every deploy.\n${j.name} {\n${lines.map((l) => `  ${l}`).join('\n')}\n}\n`;
+}
+
+/** Exit 0 when the jail is running. */
+export const jailRunning = (name: string) => sh`jls -j ${name} jid >/dev/null 2>&1`;
+
+/** Starts the jail from its own conf file (rc's `service jail start` exits 0 even on failure). */
+export const jailStart = (name: string, conf: string) => sh`jail -f ${conf} -c ${name}`;
+
+export const jailStop = (name: string, conf: string) => sh`jail -f ${conf} -r ${name}`;
+
+/** Started at boot: jail_enable plus the name in jail_list (rc.d/jail then reads jail.conf.d/NAME.conf). */
+export const jailEnableAtBoot = (name: string) => sh`sysrc -q jail_enable=YES >/dev/null && sysrc -q jail_list+=${name} >/dev/null`;
+export const jailEnabledAtBoot = (name: string) => sh`sysrc -c jail_enable=YES && sysrc -c jail_list+=${name}`;
+export const jailDisableAtBoot = (name: string) => sh`sysrc -q jail_list-=${name} >/dev/null`;
+
+/** Runs a command inside the jail with a clean login environment. */
+export const jexec = (name: string, command: string) => sh`jexec -l ${name} /bin/sh -c ${command}`;
+
+/** A copy of the base template: tar keeps flags, modes and hard links. */
+export const cloneTemplate = (template: string, path: string) =>
+  sh`mkdir -p ${path} && tar -cf - -C ${template} . | tar -xpf - -C ${path}`;
+
+/** Unmounts whatever is still mounted below the jail (deepest first), clears schg flags, removes it. */
+export const destroyJailTree = (path: string, conf: string) =>
+  sh`for m in $(mount -p | awk -v p=${`${path}/`} 'index($2, p) == 1 { print $2 }' | sort -r); do umount -f "$m"; done; ` +
+  sh`if [ -e ${path} ]; then chflags -R noschg ${path} && rm -rf ${path}; fi && rm -f ${conf}`;
+
+export const copyResolvConf = (path: string) => sh`if [ -f /etc/resolv.conf ]; then cp /etc/resolv.conf ${`${path}/etc/resolv.conf`}; fi`;
+
+export { raw };

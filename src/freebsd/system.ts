@@ -1,0 +1,32 @@
+// Host facts and rc.conf through sysrc(8), which is idempotent by nature.
+import { sh } from './sh';
+
+/** Prints "FreeBSD 14.3-RELEASE amd64". */
+export const hostFacts = () => 'uname -s -r -m';
+
+export interface HostFacts {
+  os: string;
+  release: string;
+  major: number;
+  arch: string;
+}
+
+export function parseHostFacts(out: string): HostFacts | undefined {
+  const m = /^(\S+)\s+((\d+)\.\d+-\S+)\s+(\S+)\s*$/.exec(out.trim());
+  return m ? { os: m[1]!, release: m[2]!, major: Number(m[3]), arch: m[4]! } : undefined;
+}
+
+/** Exit 0 when NAME already has VALUE (sysrc -c: "no change needed"). */
+export const sysrcIs = (name: string, value: string) => sh`sysrc -c ${`${name}=${value}`}`;
+export const sysrcSet = (name: string, value: string) => sh`sysrc ${`${name}=${value}`}`;
+/** Exit 0 when WORD is already in the space-separated list NAME. */
+export const sysrcHas = (name: string, word: string) => sh`sysrc -c ${`${name}+=${word}`}`;
+export const sysrcAdd = (name: string, word: string) => sh`sysrc ${`${name}+=${word}`}`;
+export const sysrcRemove = (name: string, word: string) => sh`sysrc ${`${name}-=${word}`}`;
+
+export const kldLoaded = (module: string) => sh`kldstat -q -m ${module}`;
+export const kldLoad = (module: string) => sh`kldload ${module}`;
+
+export const serviceRunning = (name: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} status` : sh`service ${name} status`);
+export const serviceStart = (name: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} start` : sh`service ${name} start`);
+export const serviceReload = (name: string) => sh`service ${name} reload`;
