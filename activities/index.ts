@@ -1,2 +1,3 @@
-// Every activity the worker registers. Each is one idempotent unit of work.
+// Every activity the worker registers. Each is one idempotent unit of work: check, then act.
 export * from './diagnostics';
+export * from './setup';

@@ -4,6 +4,7 @@ import { registerConfig } from './commands/config';
 import { registerDoctor } from './commands/doctor';
 import { registerInit } from './commands/init';
 import { registerSecrets } from './commands/secrets';
+import { registerSetup } from './commands/setup';
 import { registerWorker } from './commands/worker';
 import { printError } from './output';
 
@@ -24,6 +25,7 @@ Examples:
   $ alcaide config                   # validate and show the merged config
   $ alcaide -d staging config        # deploy.yml + deploy.staging.yml
   $ alcaide doctor                   # config, secrets and Temporal round trip
+  $ alcaide setup --trust-new-host   # prepare the FreeBSD server (idempotent)
   $ alcaide worker                   # long-lived worker on the task queue`,
     );
   program.command('version').description('print the alcaide version').action(() => console.log(VERSION));
@@ -31,6 +33,7 @@ Examples:
   registerConfig(program);
   registerSecrets(program);
   registerDoctor(program);
+  registerSetup(program);
   registerWorker(program);
   for (const c of program.commands) c.exitOverride();
   return program;

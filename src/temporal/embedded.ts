@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { closeSshPool } from '../../activities/remote';
 import { connectWorker, hasWorkflowPollers } from './connection';
 import type { TemporalSettings } from './settings';
 import { createWorker, installQuietRuntime } from './worker';
@@ -14,13 +15,14 @@ export async function withWorkerIfNone<T>(
   onEmbedded?: () => void,
 ): Promise<T> {
   if (await hasWorkflowPollers(client, s)) return fn();
-  installQuietRuntime();
+  installQuietRuntime('ERROR');
   onEmbedded?.();
   const connection = await connectWorker(s);
   try {
     const worker = await createWorker(connection, s, 'embedded');
     return await worker.runUntil(fn());
   } finally {
+    closeSshPool();
     await connection.close();
   }
 }

@@ -32,13 +32,19 @@ export function workerIdentity(kind: WorkerKind): string {
   return `alcaide-${kind}:${process.pid}@${os.hostname()}`;
 }
 
-export async function createWorker(connection: NativeConnection, s: TemporalSettings, kind: WorkerKind = 'worker'): Promise<Worker> {
+/** `activityImpl` replaces the real activities (workflow tests with recording fakes). */
+export async function createWorker(
+  connection: NativeConnection,
+  s: TemporalSettings,
+  kind: WorkerKind = 'worker',
+  activityImpl: object = activities,
+): Promise<Worker> {
   return Worker.create({
     connection,
     identity: workerIdentity(kind),
     namespace: s.namespace,
     taskQueue: s.taskQueue,
     ...workflowSource(),
-    activities,
+    activities: activityImpl,
   });
 }

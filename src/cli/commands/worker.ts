@@ -33,6 +33,8 @@ Examples:
       console.log(`worker polling task queue ${color.bold(settings.taskQueue)} on ${settings.address} (namespace ${settings.namespace}); Ctrl-C stops it gracefully`);
       // The SDK shuts the worker down on SIGINT/SIGTERM and lets running activities finish.
       await worker.run();
+      const { closeSshPool } = await import('../../../activities/remote');
+      closeSshPool();
       await connection.close();
       console.log('worker stopped');
     });

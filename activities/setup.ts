@@ -1,0 +1,223 @@
+// `alcaide setup`: each activity checks the host's real state first and changes only what
+// differs, so a second run (or a retry after a crash) runs no mutating command.
+import { createHash } from 'node:crypto';
+import { CADDYFILE, renderSite, siteFile, withImportLine } from '../src/caddy/caddyfile';
+import type { AppTarget } from '../src/config/target';
+import { fileHasSha256, readFile, writeFileAtomic } from '../src/freebsd/files';
+import { cloneTemplate, copyResolvConf, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, renderJailConf, type JailSpec } from '../src/freebsd/jail';
+import { layout, type Layout } from '../src/freebsd/layout';
+import { defaultInterface, interfaceCreate, interfaceExists, pfCheck, pfEnable, pfEnabled, pfLoad, renderPfBlock, withPfBlock } from '../src/freebsd/network';
+import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
+import { sh } from '../src/freebsd/sh';
+import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart, sysrcAdd, sysrcHas, sysrcIs, sysrcSet } from '../src/freebsd/system';
+import { TEMPLATE_MARKER, baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
+import { precondition, Remote, withHeartbeat } from './remote';
+
+export interface StepResult {
+  changed: boolean;
+  note: string;
+}
+
+const SUPPORTED_ARCH = ['amd64', 'arm64'];
+export const BUILD_PACKAGES = ['elixir', 'erlang', 'node22', 'npm-node22', 'git'];
+
+function layoutOf(t: AppTarget): Layout {
+  return layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Writes a file only when its content differs (compared by sha256 on the host). */
+async function ensureFile(r: Remote, path: string, content: string, mode: string, label: string): Promise<boolean> {
+  if (await r.ok(fileHasSha256(path, sha256(content)), `${label}: check`)) return false;
+  await r.run(writeFileAtomic(path, mode), label, { stdin: content });
+  return true;
+}
+
+/** Sets rc.conf NAME=VALUE unless it already is. */
+async function ensureSysrc(r: Remote, name: string, value: string): Promise<boolean> {
+  if (await r.ok(sysrcIs(name, value), `check ${name}`)) return false;
+  await r.run(sysrcSet(name, value), `set ${name}`);
+  return true;
+}
+
+async function ensureSysrcWord(r: Remote, name: string, word: string): Promise<boolean> {
+  if (await r.ok(sysrcHas(name, word), `check ${name}`)) return false;
+  await r.run(sysrcAdd(name, word), `add ${word} to ${name}`);
+  return true;
+}
+
+const summary = (changes: string[], unchanged: string) => ({ changed: changes.length > 0, note: changes.length ? changes.join('; ') : unchanged });
+
+export async function verifyHost(t: AppTarget): Promise<StepResult> {
+  const r = Remote.for(t);
+  const out = (await r.run(hostFacts(), 'verify host')).stdout;
+  const f = parseHostFacts(out);
+  const host = t.server.host;
+  if (!f || f.os !== 'FreeBSD') throw precondition(`${host} runs "${out.trim()}", not FreeBSD: alcaide deploys to FreeBSD 14 or newer`);
+  if (f.major < 14) throw precondition(`${host} runs FreeBSD ${f.release}; alcaide needs FreeBSD 14 or newer (freebsd-update upgrade -r 14.3-RELEASE)`);
+  if (!SUPPORTED_ARCH.includes(f.arch)) throw precondition(`${host} is ${f.arch}; supported: ${SUPPORTED_ARCH.join(', ')}`);
+  return { changed: false, note: `FreeBSD ${f.release} ${f.arch}` };
+}
+
+export async function enableJails(t: AppTarget): Promise<StepResult> {
+  const r = Remote.for(t);
+  const changes: string[] = [];
+  if (await ensureSysrc(r, 'jail_enable', 'YES')) changes.push('jail_enable=YES');
+  const dirs = ['/etc/jail.conf.d', t.basePath];
+  if (!(await r.ok(sh`test -d ${dirs[0]!} && test -d ${dirs[1]!}`, 'check jail directories'))) {
+    await r.run(sh`mkdir -p ${dirs}`, 'create jail directories');
+    changes.push(`created ${dirs.join(', ')}`);
+  }
+  return summary(changes, 'jails already enabled');
+}
+
+export async function setupJailNetwork(t: AppTarget): Promise<StepResult> {
+  const r = Remote.for(t);
+  const { iface } = t.network;
+  const changes: string[] = [];
+  if (await ensureSysrcWord(r, 'cloned_interfaces', iface)) changes.push(`${iface} in cloned_interfaces`);
+  if (!(await r.ok(interfaceExists(iface), `check ${iface}`))) {
+    await r.run(interfaceCreate(iface), `create ${iface}`);
+    changes.push(`created ${iface}`);
+  }
+  return summary(changes, `${iface} ready for ${t.network.subnet}`);
+}
+
+export async function enableLinuxulator(t: AppTarget): Promise<StepResult> {
+  const r = Remote.for(t);
+  const changes: string[] = [];
+  if (await ensureSysrc(r, 'linux_enable', 'YES')) changes.push('linux_enable=YES');
+  if (!(await r.ok(kldLoaded('linux64'), 'check linux64'))) {
+    await r.run(kldLoad('linux64'), 'load linux64');
+    changes.push('loaded linux64');
+  }
+  return summary(changes, 'Linux binary compatibility already on');
+}
+
+export async function configurePf(t: AppTarget): Promise<StepResult> {
+  const r = Remote.for(t);
+  const extIf = (await r.run(defaultInterface(), 'find the default interface')).stdout.trim();
+  if (!/^[a-z]+[0-9]+$/.test(extIf)) throw precondition(`${t.server.host} has no default route (route -n get default), so jails cannot reach the network through NAT`);
+  const current = await r.check(readFile('/etc/pf.conf'), 'read pf.conf');
+  if (current.code !== 0 && current.code !== 3) throw precondition(`cannot read /etc/pf.conf on ${t.server.host}: ${current.stderr.trim()}`);
+  const existing = current.code === 3 ? '' : current.stdout;
+  const desired = withPfBlock(existing, renderPfBlock(extIf, t.network.subnet));
+  const changes: string[] = [];
+  if (desired !== existing) {
+    const candidate = '/etc/pf.conf.alcaide-new';
+    await r.run(writeFileAtomic(candidate, '0600'), 'write pf.conf candidate', { stdin: desired });
+    const check = await r.check(pfCheck(candidate), 'check pf.conf');
+    if (check.code !== 0) {
+      await r.check(sh`rm -f ${candidate}`, 'remove pf.conf candidate');
+      throw precondition(`the pf.conf with alcaide's NAT block does not load (pfctl -nf): ${check.stderr.trim()}; /etc/pf.conf was left unchanged`);
+    }
+    await r.run(sh`mv -f ${candidate} /etc/pf.conf`, 'install pf.conf');
+    changes.push(`NAT for ${t.network.subnet} via ${extIf} in /etc/pf.conf`);
+  }
+  if (await ensureSysrc(r, 'pf_enable', 'YES')) changes.push('pf_enable=YES');
+  const enabled = await r.ok(pfEnabled(), 'check pf');
+  // pfctl -f keeps existing states, so the SSH session survives (service pf start would flush them).
+  if (!enabled) {
+    await r.run(`${pfLoad('/etc/pf.conf')} && ${pfEnable()}`, 'enable pf');
+    changes.push('pf enabled');
+  } else if (desired !== existing) {
+    await r.run(pfLoad('/etc/pf.conf'), 'reload pf');
+    changes.push('pf reloaded');
+  }
+  return summary(changes, 'pf NAT already in place');
+}
+
+export async function prepareBaseTemplate(t: AppTarget): Promise<StepResult> {
+  const r = Remote.for(t);
+  const l = layoutOf(t);
+  if (await r.ok(templateReady(l), 'check base template')) return { changed: false, note: `${t.freebsdVersion} template ready` };
+  if (!(await r.ok(baseFetched(l), 'check base.txz'))) {
+    await withHeartbeat(() => r.run(fetchBase(l), `download ${t.freebsdVersion} base.txz`, { timeoutMs: 30 * 60_000 }));
+  }
+  await withHeartbeat(() => r.run(extractBase(l, t.freebsdVersion), 'extract base.txz', { timeoutMs: 15 * 60_000 }));
+  return { changed: true, note: `extracted ${t.freebsdVersion} into ${l.templateDir}` };
+}
+
+export async function setupCaddy(t: AppTarget): Promise<StepResult> {
+  const r = Remote.for(t);
+  const changes: string[] = [];
+  if (!(await r.ok(pkgAllInstalled(['caddy']), 'check caddy package'))) {
+    await withHeartbeat(() => r.run(pkgInstall(['caddy']), 'install caddy', { timeoutMs: 15 * 60_000 }));
+    changes.push('installed caddy');
+  }
+  const main = await r.check(readFile(CADDYFILE), 'read Caddyfile');
+  const existing = main.code === 0 ? main.stdout : '';
+  const desiredMain = withImportLine(existing);
+  if (desiredMain !== existing) {
+    await r.run(writeFileAtomic(CADDYFILE, '0644'), 'write Caddyfile', { stdin: desiredMain });
+    changes.push('Caddyfile imports the app sites');
+  }
+  // The site file is the deploy's to manage once a release runs; setup only creates it.
+  const site = siteFile(t.app);
+  if (!(await r.ok(sh`test -f ${site}`, 'check site file'))) {
+    await r.run(writeFileAtomic(site, '0644'), 'write site file', { stdin: renderSite({ app: t.app, domain: t.domain }) });
+    changes.push(`site ${site}`);
+  }
+  if (await ensureSysrc(r, 'caddy_enable', 'YES')) changes.push('caddy_enable=YES');
+  if (!(await r.ok(serviceRunning('caddy'), 'check caddy'))) {
+    await r.run(serviceStart('caddy'), 'start caddy');
+    changes.push('started caddy');
+  } else if (changes.some((c) => c.startsWith('Caddyfile') || c.startsWith('site'))) {
+    await r.run(serviceReload('caddy'), 'reload caddy');
+    changes.push('reloaded caddy');
+  }
+  return summary(changes, 'Caddy running');
+}
+
+/** A jail cloned from the template (atomically: temp dir, marker, rename), configured, running, started at boot. */
+export async function ensureJail(r: Remote, l: Layout, spec: JailSpec, conf: string): Promise<string[]> {
+  const changes: string[] = [];
+  if (await ensureFile(r, conf, renderJailConf(spec), '0644', `write ${conf}`)) changes.push(`wrote ${conf}`);
+  if (!(await r.ok(sh`test -f ${`${spec.path}/${TEMPLATE_MARKER}`}`, `check ${spec.name} root`))) {
+    const tmp = `${spec.path}.tmp`;
+    await r.run(sh`if [ -e ${tmp} ]; then chflags -R noschg ${tmp} && rm -rf ${tmp}; fi`, `clean ${spec.name} root`);
+    // mount points of the jail's fstab lines must exist before it starts
+    const mountPoints = (spec.mounts ?? []).map((m) => m.split(/\s+/)[1]!.replace(spec.path, tmp));
+    const mkdirs = mountPoints.length ? ` && ${sh`mkdir -p ${mountPoints}`}` : '';
+    await withHeartbeat(() => r.run(`${cloneTemplate(l.templateDir, tmp)}${mkdirs} && ${sh`mv ${tmp} ${spec.path}`}`, `create ${spec.name} root`, { timeoutMs: 15 * 60_000 }));
+    changes.push(`created ${spec.path}`);
+  }
+  if (changes.length) await r.run(copyResolvConf(spec.path), `resolv.conf into ${spec.name}`);
+  if (!(await r.ok(jailRunning(spec.name), `check ${spec.name}`))) {
+    await r.run(jailStart(spec.name, conf), `start jail ${spec.name}`);
+    changes.push(`started ${spec.name}`);
+  }
+  if (!(await r.ok(jailEnabledAtBoot(spec.name), `check ${spec.name} at boot`))) {
+    await r.run(jailEnableAtBoot(spec.name), `start ${spec.name} at boot`);
+    changes.push(`${spec.name} starts at boot`);
+  }
+  return changes;
+}
+
+export async function setupBuildJail(t: AppTarget): Promise<StepResult> {
+  const r = Remote.for(t);
+  const l = layoutOf(t);
+  const name = l.jailName('build');
+  const path = l.jailPath('build');
+  const changes = await ensureJail(
+    r,
+    l,
+    {
+      name,
+      path,
+      hostname: name,
+      iface: t.network.iface,
+      ip: t.network.build,
+      params: { 'allow.raw_sockets': true },
+      // Linux binaries some asset tool chains ship (Tailwind's standalone CLI) need these.
+      mounts: [`linprocfs ${path}/compat/linux/proc linprocfs rw 0 0`, `linsysfs ${path}/compat/linux/sys linsysfs rw 0 0`],
+    },
+    l.jailConf('build'),
+  );
+  if (!(await r.ok(pkgAllInstalled(BUILD_PACKAGES, name), 'check build packages'))) {
+    await withHeartbeat(() => r.run(pkgInstall(BUILD_PACKAGES, name), 'install build packages', { timeoutMs: 30 * 60_000 }));
+    changes.push(`installed ${BUILD_PACKAGES.join(', ')}`);
+  }
+  return summary(changes, `${name} ready (${BUILD_PACKAGES.join(', ')})`);
+}

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { toAppTarget, type AppTarget } from '../../config/target';
+import { layout } from '../../freebsd/layout';
+import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
+import { SETUP_STEPS } from '../../../workflows/setupSteps';
+import { configFor, temporalFor } from '../context';
+import { color, mark } from '../output';
+import { progressMode } from '../progress';
+
+export function workflowIdFor(kind: string, t: { app: string; destination?: string }): string {
+  return `alcaide-${kind}-${t.app}${t.destination ? `-${t.destination}` : ''}`;
+}
+
+/** What each step looks at and may change, for --dry-run. */
+function plan(t: AppTarget): string[] {
+  const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
+  const details: Record<string, string> = {
+    verifyHost: `uname: FreeBSD 14 or newer on amd64/arm64 at ${t.server.user}@${t.server.host}:${t.server.port}`,
+    enableJails: `jail_enable=YES; /etc/jail.conf.d and ${t.basePath}`,
+    setupJailNetwork: `cloned_interfaces+=${t.network.iface}; jails on ${t.network.subnet} (blue ${t.network.blue}, green ${t.network.green}, db ${t.network.db}, build ${t.network.build})`,
+    enableLinuxulator: 'linux_enable=YES; linux64 loaded',
+    configurePf: `NAT for ${t.network.subnet} through the default interface, in a marked block of /etc/pf.conf checked with pfctl -nf`,
+    prepareBaseTemplate: `${l.baseUrl} (sha256 from MANIFEST) extracted to ${l.templateDir}`,
+    setupCaddy: `pkg caddy, caddy_enable=YES, ${t.domain ? `https://${t.domain}` : 'HTTP on :80'} for ${t.app}`,
+    setupBuildJail: `jail ${l.jailName('build')} at ${l.jailPath('build')} with elixir, erlang, node22, npm-node22, git`,
+  };
+  return SETUP_STEPS.map((s, i) => `${String(i + 1).padStart(2)}. ${s.title}\n      ${color.dim(details[s.name] ?? '')}`);
+}
+
+export function registerSetup(program: Command): void {
+  program
+    .command('setup')
+    .description('prepare the FreeBSD server: jails, network, pf, base template, Caddy, build jail (idempotent)')
+    .option('--dry-run', 'print the plan without touching the server')
+    .option('--trust-new-host', 'record the server host key if it is not in known_hosts yet (check its fingerprint first)')
+    .option('--json', 'print progress as JSON lines')
+    .addHelpText(
+      'after',
+      `
+Every step checks the server's real state first and changes only what differs, so running
+setup again is safe and changes nothing on a prepared server. It runs as a Temporal workflow:
+if this command or its worker dies, run it again (or start \`alcaide worker\`) to finish.
+
+Examples:
+  $ alcaide setup --dry-run
+  $ alcaide setup --trust-new-host      # first contact with a new server
+  $ alcaide -d staging setup`,
+    )
+    .action(async (opts: { dryRun?: boolean; trustNewHost?: boolean; json?: boolean }, cmd: Command) => {
+      const config = configFor(cmd);
+      const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
+      if (opts.dryRun) {
+        console.log(`Plan for ${color.bold(target.app)} on ${target.server.host} (nothing is changed by --dry-run):`);
+        for (const line of plan(target)) console.log(line);
+        return;
+      }
+      const { connectClient } = await import('../../temporal/connection');
+      const { withWorkerIfNone } = await import('../../temporal/embedded');
+      const { startAndFollow } = await import('../follow');
+      const settings = temporalFor(config);
+      const client = await connectClient(settings);
+      const mode = progressMode(opts.json);
+      try {
+        const status = await withWorkerIfNone(client, settings, () =>
+          startAndFollow(
+            client,
+            settings,
+            {
+              workflowType: 'setupWorkflow',
+              workflowId: workflowIdFor('setup', target),
+              args: [{ target }],
+              searchAttributes: new TypedSearchAttributes([
+                { key: SEARCH_ATTRIBUTES.app, value: target.app },
+                { key: SEARCH_ATTRIBUTES.destination, value: target.destination ?? 'default' },
+              ]),
+              what: `setup of ${target.app}`,
+            },
+            mode,
+          ),
+        );
+        if (mode !== 'json') {
+          const changed = status.steps.filter((s) => s.state === 'done').length;
+          console.log(`${mark.ok()} ${target.server.host} is ready for ${target.app} (${changed ? `${changed} step${changed > 1 ? 's' : ''} changed something` : 'nothing needed changing'})`);
+        }
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

@@ -1,0 +1,125 @@
+// Starts a workflow (or attaches to the running one) and shows its progress until it ends.
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type TypedSearchAttributes } from '@temporalio/common';
+import { UserError } from '../errors';
+import { workflowUiUrl, type TemporalSettings } from '../temporal/settings';
+import type { WorkflowStatus } from '../../workflows/status';
+import { color } from './output';
+import { ProgressView, type ProgressMode } from './progress';
+
+export interface StartSpec {
+  workflowType: string;
+  workflowId: string;
+  args: unknown[];
+  searchAttributes?: TypedSearchAttributes;
+  /** what the thing is called in messages ("setup of my_app") */
+  what: string;
+}
+
+const POLL_MS = 250;
+
+/** Adds the attempt count of a retrying step, from the server's view of pending activities. */
+async function withAttempts(handle: WorkflowHandle, status: WorkflowStatus): Promise<WorkflowStatus> {
+  const d = await handle.describe().catch(() => undefined);
+  const pending = d?.raw.pendingActivities ?? [];
+  for (const p of pending) {
+    const step = status.steps.find((s) => s.name === p.activityType?.name && s.state === 'running');
+    if (step && (p.attempt ?? 1) > 1) {
+      step.attempt = p.attempt ?? undefined;
+      const last = p.lastFailure?.message;
+      if (last) step.note = `retrying: ${last}`;
+    }
+  }
+  return status;
+}
+
+export async function startAndFollow(client: Client, s: TemporalSettings, spec: StartSpec, mode: ProgressMode): Promise<WorkflowStatus> {
+  let handle: WorkflowHandle & { firstExecutionRunId?: string };
+  try {
+    handle = await client.workflow.start(spec.workflowType, {
+      taskQueue: s.taskQueue,
+      workflowId: spec.workflowId,
+      args: spec.args,
+      typedSearchAttributes: spec.searchAttributes,
+      workflowIdConflictPolicy: 'FAIL',
+    });
+  } catch (e) {
+    if (e instanceof WorkflowExecutionAlreadyStartedError) {
+      throw await alreadyRunning(client, s, spec);
+    }
+    throw e;
+  }
+  const url = workflowUiUrl(s, spec.workflowId, handle.firstExecutionRunId);
+  if (mode !== 'json') console.log(color.dim(`${spec.what}: ${url ?? spec.workflowId}`));
+  return follow(handle, mode);
+}
+
+async function alreadyRunning(client: Client, s: TemporalSettings, spec: StartSpec): Promise<UserError> {
+  const handle = client.workflow.getHandle(spec.workflowId);
+  const d = await handle.describe();
+  let step = '';
+  try {
+    const st = await handle.query<WorkflowStatus>('status');
+    const cur = st.steps.find((x) => x.name === st.currentStep);
+    if (cur) step = `, now at "${cur.title}"`;
+  } catch {
+    /* no worker to answer the query right now */
+  }
+  return new UserError(
+    `${spec.what} is already running (started ${d.startTime.toISOString()}${step}); one at a time per app and destination`,
+    1,
+    `follow it: ${workflowUiUrl(s, spec.workflowId) ?? spec.workflowId}`,
+  );
+}
+
+export async function follow(handle: WorkflowHandle, mode: ProgressMode): Promise<WorkflowStatus> {
+  const view = new ProgressView(mode);
+  let last: WorkflowStatus | undefined;
+  let stop = false;
+  const poller = (async () => {
+    let n = 0;
+    while (!stop) {
+      try {
+        last = await handle.query<WorkflowStatus>('status');
+        if (n++ % 4 === 0) last = await withAttempts(handle, last);
+        if (!stop) view.update(last);
+      } catch {
+        /* the first workflow task has not run yet */
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  })();
+  try {
+    const result = (await handle.result()) as WorkflowStatus;
+    stop = true;
+    await poller;
+    view.finish(result);
+    return result;
+  } catch (e) {
+    stop = true;
+    await poller;
+    const status = failureStatus(e) ?? last;
+    view.finish(status);
+    if (e instanceof WorkflowFailedError) {
+      throw new UserError(status?.error ?? (e.cause?.message || e.message), 1, hintFor(status));
+    }
+    throw e;
+  }
+}
+
+function failureStatus(e: unknown): WorkflowStatus | undefined {
+  const details = (e as { cause?: { details?: unknown[] } })?.cause?.details;
+  const d = details?.[0] as WorkflowStatus | undefined;
+  return d && Array.isArray(d.steps) ? d : undefined;
+}
+
+function hintFor(status?: WorkflowStatus): string | undefined {
+  if (!status) return undefined;
+  const failed = status.steps.find((s) => s.state === 'failed');
+  if (!failed) return undefined;
+  const e = failed.error ?? '';
+  if (/host key of .* is not known/.test(e)) return 'verify the fingerprint, then run again with --trust-new-host';
+  if (/HOST KEY MISMATCH/.test(e)) return 'do not continue until you know why the server key changed';
+  if (/accepted none of the SSH keys|no SSH key/.test(e)) return 'check ssh.keys in deploy.yml, your ssh-agent and the server authorized_keys';
+  return 'fix the cause, then run the same command again: finished steps are checked, not repeated';
+}

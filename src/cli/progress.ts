@@ -1,0 +1,70 @@
+// Live progress of a workflow from its status query: redrawn lines with spinners on a TTY,
+// one line per finished step otherwise, JSON lines with --json.
+import spinners from 'cli-spinners';
+import logUpdate from 'log-update';
+import { formatDuration } from '../config/duration';
+import type { StepStatus, WorkflowStatus } from '../../workflows/status';
+import { color } from './output';
+
+export type ProgressMode = 'tty' | 'plain' | 'json';
+
+export function progressMode(json?: boolean): ProgressMode {
+  if (json) return 'json';
+  return process.stdout.isTTY ? 'tty' : 'plain';
+}
+
+const frames = spinners.dots.frames;
+
+function stepLine(s: StepStatus, now: number, frame: number): string {
+  const took = s.startedAt ? formatDuration((s.endedAt ?? now) - s.startedAt) : '';
+  const dim = (t: string) => color.dim(t);
+  switch (s.state) {
+    case 'running':
+      return `${color.cyan(frames[frame % frames.length]!)} ${s.title} ${dim(took)}${s.attempt && s.attempt > 1 ? color.yellow(` (attempt ${s.attempt})`) : ''}`;
+    case 'done':
+      return `${color.green('✓')} ${s.title} ${dim(took)}${s.note ? dim(` — ${s.note}`) : ''}`;
+    case 'unchanged':
+      return `${color.green('✓')} ${s.title} ${dim(`${took} — ${s.note ?? 'already done'}`)}`;
+    case 'failed':
+      return `${color.red('✗')} ${s.title} ${dim(took)}\n    ${color.red(s.error ?? '')}`;
+    case 'skipped':
+      return `${dim('-')} ${dim(`${s.title} (skipped${s.note ? `: ${s.note}` : ''})`)}`;
+    default:
+      return `${dim('·')} ${dim(s.title)}`;
+  }
+}
+
+export class ProgressView {
+  private frame = 0;
+  private printed = new Set<string>();
+  private last?: WorkflowStatus;
+  private lastJson = '';
+
+  constructor(private readonly mode: ProgressMode) {}
+
+  update(status: WorkflowStatus): void {
+    this.last = status;
+    this.frame++;
+    if (this.mode === 'tty') {
+      logUpdate(status.steps.map((s) => stepLine(s, Date.now(), this.frame)).join('\n'));
+    } else if (this.mode === 'plain') {
+      for (const s of status.steps) {
+        const key = `${s.name}:${s.state}`;
+        if (['done', 'unchanged', 'failed', 'skipped'].includes(s.state) && !this.printed.has(key)) {
+          this.printed.add(key);
+          console.log(stepLine(s, Date.now(), 0));
+        }
+      }
+    } else {
+      const json = JSON.stringify(status);
+      if (json !== this.lastJson) console.log(json);
+      this.lastJson = json;
+    }
+  }
+
+  finish(status?: WorkflowStatus): void {
+    if (status) this.update(status);
+    if (this.mode === 'tty') logUpdate.done();
+    void this.last;
+  }
+}

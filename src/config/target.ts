@@ -1,0 +1,65 @@
+// What a workflow carries about an app: validated, non-secret settings only (DESIGN rule 5).
+// Secrets stay in the project's encrypted file; activities decrypt them on the worker.
+// No Node imports here: workflows import these types.
+import type { Config } from './load';
+
+export interface SshTargetSpec {
+  host: string;
+  port: number;
+  user: string;
+}
+
+export interface AppTarget {
+  app: string;
+  destination?: string;
+  /** where deploy.yml and .alcaide/ live on the worker's machine */
+  projectRoot: string;
+  server: SshTargetSpec;
+  ssh: { keys: string[]; knownHosts?: string; proxyJump?: SshTargetSpec; trustNewHost: boolean };
+  domain?: string;
+  freebsdVersion: string;
+  basePath: string;
+  appPort: number;
+  network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string };
+  postgresql?: { version: number; volumeHost: string; volumeJail: string; port: number; user: string; database: string; passwordSecret: string };
+  healthCheck: { path: string; intervalMs: number; timeoutMs: number };
+  drainTimeoutMs: number;
+  release: { name: string; migrate: string | false };
+  envClear: Record<string, string>;
+  envSecretNames: string[];
+}
+
+export function parseProxyJump(spec: string): SshTargetSpec {
+  const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(spec)!;
+  return { user: m[1] ?? 'root', host: m[2]!, port: m[3] ? Number(m[3]) : 22 };
+}
+
+export function toAppTarget(c: Config, opts: { trustNewHost?: boolean } = {}): AppTarget {
+  const pg = c.accessories.postgresql;
+  const [volumeHost, volumeJail] = pg ? pg.volume.split(':') : [];
+  return {
+    app: c.app,
+    destination: c.destination,
+    projectRoot: c.root,
+    server: { ...c.server },
+    ssh: {
+      keys: c.ssh.keys,
+      knownHosts: c.ssh.known_hosts,
+      proxyJump: c.ssh.proxy_jump ? parseProxyJump(c.ssh.proxy_jump) : undefined,
+      trustNewHost: opts.trustNewHost ?? false,
+    },
+    domain: c.domain,
+    freebsdVersion: c.app_jail.freebsd_version,
+    basePath: c.app_jail.base_path,
+    appPort: c.app_jail.port,
+    network: { iface: c.network.interface, subnet: c.network.subnet, ...c.addresses },
+    postgresql: pg
+      ? { version: pg.version, volumeHost: volumeHost!, volumeJail: volumeJail!, port: pg.port, user: pg.user, database: pg.database, passwordSecret: pg.password_secret }
+      : undefined,
+    healthCheck: { path: c.health_check.path, intervalMs: c.health_check.interval, timeoutMs: c.health_check.timeout },
+    drainTimeoutMs: c.drain_timeout,
+    release: c.release,
+    envClear: c.env.clear,
+    envSecretNames: c.env.secret,
+  };
+}
