@@ -1,7 +1,7 @@
 // `alcaide setup`: each activity checks the host's real state first and changes only what
 // differs, so a second run (or a retry after a crash) runs no mutating command.
 import { createHash } from 'node:crypto';
-import { CADDYFILE, renderSite, siteFile, withImportLine } from '../src/caddy/caddyfile';
+import { CADDYFILE, gateDir, renderSite, siteFile, socketDir, withImportLine } from '../src/caddy/caddyfile';
 import type { AppTarget } from '../src/config/target';
 import { fileHasSha256, readFile, writeFileAtomic } from '../src/freebsd/files';
 import { cloneTemplate, copyResolvConf, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, renderJailConf, type JailSpec } from '../src/freebsd/jail';
@@ -153,17 +153,19 @@ export async function setupCaddy(t: AppTarget): Promise<StepResult> {
     await r.run(writeFileAtomic(CADDYFILE, '0644'), 'write Caddyfile', { stdin: desiredMain });
     changes.push('Caddyfile imports the app sites');
   }
-  // The site file is the deploy's to manage once a release runs; setup only creates it.
-  const site = siteFile(t.app);
-  if (!(await r.ok(sh`test -f ${site}`, 'check site file'))) {
-    await r.run(writeFileAtomic(site, '0644'), 'write site file', { stdin: renderSite({ app: t.app, domain: t.domain }) });
-    changes.push(`site ${site}`);
+  // The app's site is static from here on: deploys switch slots through gate files.
+  const dirs = [socketDir(t.app), gateDir(t.app)];
+  if (!(await r.ok(sh`test -d ${dirs[0]!} && test -d ${dirs[1]!}`, 'check Caddy state directories'))) {
+    await r.run(sh`mkdir -p ${dirs}`, 'create Caddy state directories');
   }
+  const site = renderSite({ app: t.app, domain: t.domain, slots: { blue: t.network.blue, green: t.network.green }, port: t.appPort, healthPath: t.healthCheck.path });
+  if (await ensureFile(r, siteFile(t.app), site, '0644', 'write site file')) changes.push(`site ${siteFile(t.app)}`);
   if (await ensureSysrc(r, 'caddy_enable', 'YES')) changes.push('caddy_enable=YES');
   if (!(await r.ok(serviceRunning('caddy'), 'check caddy'))) {
     await r.run(serviceStart('caddy'), 'start caddy');
     changes.push('started caddy');
   } else if (changes.some((c) => c.startsWith('Caddyfile') || c.startsWith('site'))) {
+    await r.run(sh`caddy validate --config ${CADDYFILE} --adapter caddyfile`, 'validate the Caddyfile');
     await r.run(serviceReload('caddy'), 'reload caddy');
     changes.push('reloaded caddy');
   }

@@ -1,12 +1,28 @@
-// Caddy on the host: a main Caddyfile that imports one site file per app, so apps and the
-// operator's own sites live side by side. Rendering is pure; activities write the files.
+// Caddy on the host: a main Caddyfile that imports one site file per app.
+//
+// Switching slots never reloads Caddy (a reload closes idle client keep-alive connections,
+// which clients without retries see as failed requests). The app's site is static: it
+// proxies to both slots with `lb_policy first`, and each slot sits behind a small server on
+// a unix socket whose readiness answer is a gate the deploy opens and closes with a file:
+// ready = gate file present AND the app's own health check passes. Opening the new slot's
+// gate and closing the old one moves traffic within one health interval; requests already
+// in flight finish on the old slot.
 
 export const CADDY_DIR = '/usr/local/etc/caddy';
 export const CADDYFILE = `${CADDY_DIR}/Caddyfile`;
 export const SITES_DIR = `${CADDY_DIR}/sites`;
 export const IMPORT_LINE = `import ${SITES_DIR}/*.caddy`;
+export const READY_PATH = '/__alcaide/ready';
+export const SLOT_HEADER = 'Alcaide-Slot';
+export const HEALTH_INTERVAL = '200ms';
 
 export const siteFile = (app: string) => `${SITES_DIR}/${app}.caddy`;
+/** Sockets live where Caddy can recreate them at every start. */
+export const socketDir = (app: string) => `/var/run/alcaide/${app}`;
+/** Gates must survive a reboot (/var/run is cleared at boot), so they live under /var/db. */
+export const gateDir = (app: string) => `/var/db/alcaide/${app}/gates`;
+export const gateFile = (app: string, slot: string) => `${gateDir(app)}/${slot}.open`;
+export const slotSocket = (app: string, slot: string) => `${socketDir(app)}/${slot}.sock`;
 
 /** The main Caddyfile when none exists yet. */
 export function renderMainCaddyfile(): string {
@@ -24,17 +40,55 @@ export interface SiteSpec {
   app: string;
   /** with a domain Caddy gets a certificate automatically; without, plain HTTP on :80 */
   domain?: string;
-  /** the active slot's address, or none before the first deploy */
-  upstream?: string;
+  /** jail addresses and the app's port */
+  slots: { blue: string; green: string };
+  port: number;
+  healthPath: string;
 }
 
 export function siteAddress(domain?: string): string {
   return domain ?? ':80';
 }
 
+function slotServer(s: SiteSpec, slot: 'blue' | 'green'): string {
+  const upstream = `${s.slots[slot]}:${s.port}`;
+  return `# ${s.app} ${slot}: ${upstream}
+http:// {
+	bind unix/${slotSocket(s.app, slot)}
+	header ${SLOT_HEADER} ${slot}
+	@ready path ${READY_PATH}
+	handle @ready {
+		@open file {
+			root ${gateDir(s.app)}
+			try_files /${slot}.open
+		}
+		handle @open {
+			rewrite * ${s.healthPath}
+			reverse_proxy ${upstream}
+		}
+		respond "gate closed" 503
+	}
+	handle {
+		reverse_proxy ${upstream}
+	}
+}
+`;
+}
+
 export function renderSite(s: SiteSpec): string {
-  const body = s.upstream
-    ? [`reverse_proxy ${s.upstream} {`, '\tlb_try_duration 5s', '\tlb_try_interval 100ms', '}']
-    : [`respond "${s.app}: no release deployed yet" 503`];
-  return `# Managed by alcaide for ${s.app}; rewritten on every deploy.\n${siteAddress(s.domain)} {\n${body.map((l) => `\t${l}`).join('\n')}\n}\n`;
+  return `# Managed by alcaide for ${s.app}. Static between deploys: the deploy moves traffic by
+# opening and closing the gates in ${gateDir(s.app)}, never by reloading Caddy.
+${siteAddress(s.domain)} {
+	reverse_proxy unix/${slotSocket(s.app, 'blue')} unix/${slotSocket(s.app, 'green')} {
+		lb_policy first
+		lb_try_duration 5s
+		lb_try_interval 50ms
+		health_uri ${READY_PATH}
+		health_interval ${HEALTH_INTERVAL}
+		health_timeout 2s
+	}
+}
+
+${slotServer(s, 'blue')}
+${slotServer(s, 'green')}`;
 }

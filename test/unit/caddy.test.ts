@@ -1,0 +1,63 @@
+// The Caddy configuration is checked by the real Caddy (caddy adapt), not only as text.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { gateFile, IMPORT_LINE, renderMainCaddyfile, renderSite, slotSocket, withImportLine } from '../../src/caddy/caddyfile';
+
+const SPEC = { app: 'my_app', slots: { blue: '10.0.0.2', green: '10.0.0.3' }, port: 4000, healthPath: '/health' };
+
+function adapt(files: Record<string, string>, main: string): { json: any; stderr: string; status: number | null } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-caddy-'));
+  try {
+    for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, f), text);
+    const r = spawnSync('caddy', ['adapt', '--config', path.join(dir, main), '--adapter', 'caddyfile'], { encoding: 'utf8', cwd: dir });
+    return { json: r.status === 0 ? JSON.parse(r.stdout) : undefined, stderr: r.stderr, status: r.status };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('Caddy site', () => {
+  test('paths of sockets and gates', () => {
+    assert.equal(slotSocket('my_app', 'blue'), '/var/run/alcaide/my_app/blue.sock');
+    assert.equal(gateFile('my_app', 'green'), '/var/db/alcaide/my_app/gates/green.open');
+  });
+
+  test('the site proxies to both slots, first ready wins, readiness = gate file + app health', () => {
+    const r = adapt({ 'site.caddy': renderSite(SPEC) }, 'site.caddy');
+    assert.equal(r.status, 0, r.stderr);
+    const servers = r.json.apps.http.servers;
+    const front = Object.values<any>(servers).find((s) => s.listen.includes(':80'));
+    const proxy = front.routes[0].handle.find((h: any) => h.handler === 'reverse_proxy') ?? front.routes[0].handle[0].routes[0].handle[0];
+    assert.deepEqual(proxy.upstreams, [{ dial: 'unix//var/run/alcaide/my_app/blue.sock' }, { dial: 'unix//var/run/alcaide/my_app/green.sock' }]);
+    assert.equal(proxy.load_balancing.selection_policy.policy, 'first');
+    assert.equal(proxy.health_checks.active.uri, '/__alcaide/ready');
+    assert.equal(proxy.health_checks.active.interval, 200_000_000);
+    const listens = Object.values<any>(servers).map((s) => s.listen[0]).sort();
+    assert.deepEqual(listens, [':80', 'unix//var/run/alcaide/my_app/blue.sock', 'unix//var/run/alcaide/my_app/green.sock']);
+    const text = JSON.stringify(r.json);
+    assert.ok(text.includes('"root":"/var/db/alcaide/my_app/gates"') && text.includes('"/blue.open"') && text.includes('"/green.open"'));
+    assert.ok(text.includes('"dial":"10.0.0.2:4000"') && text.includes('"dial":"10.0.0.3:4000"'));
+    assert.ok(text.includes('"uri":"/health"'), 'the gate asks the app its own health path');
+  });
+
+  test('with a domain the site is HTTPS with automatic certificates', () => {
+    const r = adapt({ 'site.caddy': renderSite({ ...SPEC, domain: 'shop.example.com' }) }, 'site.caddy');
+    assert.equal(r.status, 0, r.stderr);
+    const front = Object.values<any>(r.json.apps.http.servers).find((s) => s.listen.includes(':443'));
+    assert.ok(front, 'a :443 server exists');
+    assert.deepEqual(front.routes[0].match, [{ host: ['shop.example.com'] }]);
+  });
+
+  test('the main Caddyfile imports the sites and keeps what the operator wrote', () => {
+    assert.equal(renderMainCaddyfile().trim().split('\n').pop(), IMPORT_LINE);
+    const own = 'other.example.com {\n\trespond "hi"\n}\n';
+    const merged = withImportLine(own);
+    assert.ok(merged.startsWith(own));
+    assert.equal(withImportLine(merged), merged, 'idempotent');
+    assert.equal(withImportLine(''), renderMainCaddyfile());
+  });
+});
