@@ -11,6 +11,7 @@ import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
 import { sh } from '../src/freebsd/sh';
 import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart, sysrcAdd, sysrcHas, sysrcIs, sysrcSet } from '../src/freebsd/system';
 import { TEMPLATE_MARKER, baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
+import { ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf } from './jails';
 import { precondition, Remote, withHeartbeat } from './remote';
 
 export interface StepResult {
@@ -20,32 +21,6 @@ export interface StepResult {
 
 const SUPPORTED_ARCH = ['amd64', 'arm64'];
 export const BUILD_PACKAGES = ['elixir', 'erlang', 'node22', 'npm-node22', 'git'];
-
-function layoutOf(t: AppTarget): Layout {
-  return layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
-}
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** Writes a file only when its content differs (compared by sha256 on the host). */
-async function ensureFile(r: Remote, path: string, content: string, mode: string, label: string): Promise<boolean> {
-  if (await r.ok(fileHasSha256(path, sha256(content)), `${label}: check`)) return false;
-  await r.run(writeFileAtomic(path, mode), label, { stdin: content });
-  return true;
-}
-
-/** Sets rc.conf NAME=VALUE unless it already is. */
-async function ensureSysrc(r: Remote, name: string, value: string): Promise<boolean> {
-  if (await r.ok(sysrcIs(name, value), `check ${name}`)) return false;
-  await r.run(sysrcSet(name, value), `set ${name}`);
-  return true;
-}
-
-async function ensureSysrcWord(r: Remote, name: string, word: string): Promise<boolean> {
-  if (await r.ok(sysrcHas(name, word), `check ${name}`)) return false;
-  await r.run(sysrcAdd(name, word), `add ${word} to ${name}`);
-  return true;
-}
 
 const summary = (changes: string[], unchanged: string) => ({ changed: changes.length > 0, note: changes.length ? changes.join('; ') : unchanged });
 
@@ -170,31 +145,6 @@ export async function setupCaddy(t: AppTarget): Promise<StepResult> {
     changes.push('reloaded caddy');
   }
   return summary(changes, 'Caddy running');
-}
-
-/** A jail cloned from the template (atomically: temp dir, marker, rename), configured, running, started at boot. */
-export async function ensureJail(r: Remote, l: Layout, spec: JailSpec, conf: string): Promise<string[]> {
-  const changes: string[] = [];
-  if (await ensureFile(r, conf, renderJailConf(spec), '0644', `write ${conf}`)) changes.push(`wrote ${conf}`);
-  if (!(await r.ok(sh`test -f ${`${spec.path}/${TEMPLATE_MARKER}`}`, `check ${spec.name} root`))) {
-    const tmp = `${spec.path}.tmp`;
-    await r.run(sh`if [ -e ${tmp} ]; then chflags -R noschg ${tmp} && rm -rf ${tmp}; fi`, `clean ${spec.name} root`);
-    // mount points of the jail's fstab lines must exist before it starts
-    const mountPoints = (spec.mounts ?? []).map((m) => m.split(/\s+/)[1]!.replace(spec.path, tmp));
-    const mkdirs = mountPoints.length ? ` && ${sh`mkdir -p ${mountPoints}`}` : '';
-    await withHeartbeat(() => r.run(`${cloneTemplate(l.templateDir, tmp)}${mkdirs} && ${sh`mv ${tmp} ${spec.path}`}`, `create ${spec.name} root`, { timeoutMs: 15 * 60_000 }));
-    changes.push(`created ${spec.path}`);
-  }
-  if (changes.length) await r.run(copyResolvConf(spec.path), `resolv.conf into ${spec.name}`);
-  if (!(await r.ok(jailRunning(spec.name), `check ${spec.name}`))) {
-    await r.run(jailStart(spec.name, conf), `start jail ${spec.name}`);
-    changes.push(`started ${spec.name}`);
-  }
-  if (!(await r.ok(jailEnabledAtBoot(spec.name), `check ${spec.name} at boot`))) {
-    await r.run(jailEnableAtBoot(spec.name), `start ${spec.name} at boot`);
-    changes.push(`${spec.name} starts at boot`);
-  }
-  return changes;
 }
 
 export async function setupBuildJail(t: AppTarget): Promise<StepResult> {

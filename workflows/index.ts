@@ -2,3 +2,5 @@
 export * from './doctor';
 export * from './setup';
 export { statusQuery } from './status';
+export * from './deploy';
+export { abortSignal, rollbackSignal } from './signals';

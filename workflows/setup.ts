@@ -24,7 +24,11 @@ export interface SetupInput {
 export async function setupWorkflow({ target }: SetupInput): Promise<WorkflowStatus> {
   const tracker = new StepTracker({ kind: 'setup', app: target.app, destination: target.destination, host: target.server.host }, SETUP_STEPS);
   for (const step of SETUP_STEPS) {
-    await tracker.run(step.name, () => acts[step.name](target));
+    try {
+      await tracker.run(step.name, () => acts[step.name](target));
+    } catch (e) {
+      throw tracker.failure(`${step.title} failed on ${target.server.host}: ${tracker.step(step.name).error}`);
+    }
   }
   return tracker.complete();
 }

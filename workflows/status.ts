@@ -1,7 +1,7 @@
 // What `alcaide status` and the live progress show: kept by the workflow, read by query.
 import { defineQuery } from '@temporalio/workflow';
 
-export type StepState = 'pending' | 'running' | 'done' | 'unchanged' | 'failed' | 'skipped';
+export type StepState = 'pending' | 'running' | 'done' | 'unchanged' | 'failed' | 'cancelled' | 'skipped';
 
 export interface StepStatus {
   name: string;
@@ -19,12 +19,19 @@ export interface WorkflowStatus {
   app: string;
   destination?: string;
   host: string;
-  state: 'running' | 'completed' | 'failed';
+  version?: string;
+  slot?: string;
+  previousSlot?: string;
+  state: 'running' | 'completed' | 'failed' | 'compensating' | 'rolled back';
   currentStep?: string;
   startedAt: number;
   endedAt?: number;
   steps: StepStatus[];
+  /** undo steps run after a failure, abort or rollback, in the order they ran */
+  compensations?: StepStatus[];
   error?: string;
+  /** what was put back after a failure */
+  restored?: string;
 }
 
 export const statusQuery = defineQuery<WorkflowStatus>('status');

@@ -1,6 +1,6 @@
 // Runs steps in order and records their progress for the status query. Deterministic:
 // time comes from the workflow clock.
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
 import { statusQuery, type StepStatus, type WorkflowStatus } from './status';
 
 export interface StepDef {
@@ -38,26 +38,52 @@ export class StepTracker {
     Object.assign(this.step(name), { state: 'skipped', note });
   }
 
-  async run(name: string, fn: () => Promise<StepOutcome>): Promise<StepOutcome> {
+  /** Runs a step; a failure is recorded on the step and rethrown as it was. */
+  async run<T extends StepOutcome>(name: string, fn: () => Promise<T>): Promise<T> {
     const s = this.step(name);
-    Object.assign(s, { state: 'running', startedAt: Date.now() });
+    Object.assign(s, { state: 'running', startedAt: Date.now(), error: undefined });
     this.status.currentStep = name;
     try {
       const out = await fn();
       Object.assign(s, { state: out.changed ? 'done' : 'unchanged', endedAt: Date.now(), note: out.note });
       return out;
     } catch (e) {
-      const message = rootMessage(e);
-      Object.assign(s, { state: 'failed', endedAt: Date.now(), error: message });
-      this.status.state = 'failed';
-      this.status.error = `${s.title} failed on ${this.status.host}: ${message}`;
-      this.status.endedAt = Date.now();
-      throw ApplicationFailure.create({ message: this.status.error, type: 'StepFailed', nonRetryable: true, details: [this.status], cause: e as Error });
+      Object.assign(s, { state: isCancellation(e) ? 'cancelled' : 'failed', endedAt: Date.now(), error: isCancellation(e) ? 'stopped' : rootMessage(e) });
+      throw e;
     }
   }
 
-  complete(): WorkflowStatus {
-    this.status.state = 'completed';
+  /** Runs an undo step; it is recorded in `compensations` and its failure does not stop the others. */
+  async compensate(name: string, title: string, fn: () => Promise<StepOutcome>): Promise<boolean> {
+    const c: StepStatus = { name, title, state: 'running', startedAt: Date.now() };
+    (this.status.compensations ??= []).push(c);
+    this.status.currentStep = name;
+    try {
+      const out = await fn();
+      Object.assign(c, { state: 'done', endedAt: Date.now(), note: out.note });
+      return true;
+    } catch (e) {
+      Object.assign(c, { state: 'failed', endedAt: Date.now(), error: rootMessage(e) });
+      return false;
+    }
+  }
+
+  /** The failure the workflow ends with: step, host, cause; the status travels in its details. */
+  failure(message: string): ApplicationFailure {
+    this.status.state = 'failed';
+    this.status.currentStep = undefined;
+    this.status.error = message;
+    this.status.endedAt = Date.now();
+    return ApplicationFailure.create({ message, type: 'StepFailed', nonRetryable: true, details: [this.status] });
+  }
+
+  /** The title and error of the step that failed, if any. */
+  failedStep(): StepStatus | undefined {
+    return this.status.steps.find((s) => s.state === 'failed' || s.state === 'cancelled');
+  }
+
+  complete(state: WorkflowStatus['state'] = 'completed'): WorkflowStatus {
+    this.status.state = state;
     this.status.currentStep = undefined;
     this.status.endedAt = Date.now();
     return this.status;

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { installQuietRuntime } from '../../src/temporal/worker';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/temporal/searchAttributes';
 import { REPO_ROOT } from './paths';
 
@@ -19,6 +20,8 @@ export function temporalBinary(): string {
 }
 
 export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+  // workflow failures are what many tests expect: keep the SDK's logging to real errors
+  installQuietRuntime('ERROR');
   const existing = process.env.TEMPORAL_TEST_ADDRESS;
   if (existing) return TestWorkflowEnvironment.createFromExistingServer({ address: existing });
   return TestWorkflowEnvironment.createLocal({

@@ -1,0 +1,384 @@
+// Deploy and rollback activities. Each checks the host first and converges: a retry, or a
+// resumed workflow after a crash, finds finished work finished and does not repeat it.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure } from '@temporalio/activity';
+import { gateFile, SLOT_HEADER } from '../src/caddy/caddyfile';
+import { SecretsStore } from '../src/config/secrets';
+import type { AppTarget } from '../src/config/target';
+import { appDir, appLog, envFile, rcScript, renderEnvFile, renderRcScript, renderRunner, runnerFile, SLOT_MARKER, VERSION_MARKER } from '../src/freebsd/app';
+import { freebsdUploadCommands, readFile, writeFileAtomic } from '../src/freebsd/files';
+import { destroyJailTree, jailDisableAtBoot, jailRunning, jailStart, jailStop, jexec } from '../src/freebsd/jail';
+import { otherSlot, type Slot } from '../src/freebsd/layout';
+import { sh } from '../src/freebsd/sh';
+import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
+import { uploadFile } from '../src/ssh/upload';
+import { ensureFile, ensureJail, layoutOf } from './jails';
+import { precondition, Remote, withHeartbeat } from './remote';
+import type { StepResult } from './setup';
+
+const BUILD_HOME = '/usr/local/alcaide';
+const stateDir = (app: string) => `/var/db/alcaide/${app}`;
+const short = (v: string) => v.slice(0, 12);
+
+function operatorFailure(type: string, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+// ---------------------------------------------------------------- build
+
+export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
+  const r = Remote.for(t);
+  const l = layoutOf(t);
+  const name = l.jailName('build');
+  if (!(await r.ok(sh`test -f ${l.jailConf('build')}`, 'check build jail'))) {
+    throw precondition(`the build jail ${name} does not exist on ${t.server.host}: run \`alcaide setup\` first`);
+  }
+  if (await r.ok(jailRunning(name), 'check build jail')) return { changed: false, note: `${name} running` };
+  await r.run(jailStart(name, l.jailConf('build')), 'start build jail');
+  return { changed: true, note: `started ${name}` };
+}
+
+/** `git archive` of the commit, streamed to a local temp file, then uploaded resumably. */
+export async function uploadSource(t: AppTarget, version: string): Promise<StepResult> {
+  const r = Remote.for(t);
+  const l = layoutOf(t);
+  const remote = `${l.jailPath('build')}${BUILD_HOME}/src/${version}.tar`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-src-'));
+  try {
+    const local = path.join(dir, `${version}.tar`);
+    const git = spawn('git', ['-C', t.projectRoot, 'archive', '--format=tar', version], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    git.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number>((resolve) => git.on('close', (c) => resolve(c ?? 1)));
+    await pipeline(git.stdout, createWriteStream(local));
+    if ((await exited) !== 0) throw precondition(`git archive ${short(version)} failed in ${t.projectRoot}: ${stderr.trim()}`);
+    let sent = 0;
+    const res = await withHeartbeat(
+      () => uploadFile(r.conn, local, remote, freebsdUploadCommands, { label: 'upload source', onProgress: (b) => (sent = b) }),
+      () => ({ bytes: sent }),
+    );
+    const kib = Math.round(res.size / 1024);
+    return { changed: !res.skipped, note: res.skipped ? `already on the host (${kib} KiB)` : `${kib} KiB${res.resumedFrom ? `, resumed at ${Math.round(res.resumedFrom / 1024)} KiB` : ''}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The build script, run in the build jail. deps/ and _build/ stay between builds (warm builds). */
+export function buildScript(t: AppTarget, version: string): string {
+  const work = `${BUILD_HOME}/build/${t.app}`;
+  const out = `${BUILD_HOME}/releases/${version}`;
+  const artifact = `${BUILD_HOME}/artifacts/${t.app}-${version}.tar.gz`;
+  return [
+    'set -e',
+    'export MIX_ENV=prod LANG=C.UTF-8 HOME=/root',
+    sh`if [ -f ${artifact} ]; then echo "cached"; exit 0; fi`,
+    sh`mkdir -p ${work} ${`${BUILD_HOME}/artifacts`}`,
+    sh`cd ${work}`,
+    `find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +`,
+    sh`tar -xf ${`${BUILD_HOME}/src/${version}.tar`}`,
+    'if [ -f mix.lock ]; then mix local.hex --force --if-missing; mix local.rebar --force --if-missing; fi',
+    'mix deps.get --only prod',
+    'mix compile',
+    'if mix help assets.deploy >/dev/null 2>&1; then mix assets.deploy; fi',
+    sh`rm -rf ${out}`,
+    sh`mix release ${t.release.name} --overwrite --path ${out}`,
+    sh`if ! ls -d ${out}/erts-* >/dev/null 2>&1; then echo "the release does not include ERTS: set include_erts: true for the release in mix.exs" >&2; exit 65; fi`,
+    sh`tar -czf ${`${artifact}.tmp`} -C ${out} .`,
+    sh`mv ${`${artifact}.tmp`} ${artifact}`,
+    sh`rm -rf ${out}`,
+    'echo built',
+  ].join('\n');
+}
+
+export async function buildRelease(t: AppTarget, version: string): Promise<StepResult> {
+  const r = Remote.for(t);
+  const name = layoutOf(t).jailName('build');
+  let lastLine = '';
+  const res = await withHeartbeat(
+    () =>
+      r.check(jexec(name, buildScript(t, version)), 'build the release', {
+        timeoutMs: 45 * 60_000,
+        onStdout: (d) => (lastLine = d.toString().trim().split('\n').pop() ?? lastLine),
+      }),
+    () => ({ last: lastLine }),
+  );
+  if (res.code === 65) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release does not include ERTS');
+  if (res.code !== 0) {
+    const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
+    throw operatorFailure('BuildFailed', `mix release failed in ${name} (exit ${res.code}):\n${tail}`);
+  }
+  const cached = res.stdout.trim().split('\n').pop() === 'cached';
+  return { changed: !cached, note: cached ? `release ${short(version)} already built` : `release ${short(version)} built` };
+}
+
+// ---------------------------------------------------------------- slots
+
+export interface SlotChoice extends StepResult {
+  next: Slot;
+  active?: Slot;
+}
+
+/** The host's real state decides: the slot whose gate is open and whose jail runs is live. */
+export async function activeSlot(r: Remote, t: AppTarget): Promise<Slot | undefined> {
+  const l = layoutOf(t);
+  const live: Slot[] = [];
+  for (const slot of ['blue', 'green'] as Slot[]) {
+    const open = await r.ok(sh`test -f ${gateFile(t.app, slot)}`, `check ${slot} gate`);
+    if (open && (await r.ok(jailRunning(l.jailName(slot)), `check ${slot} jail`))) live.push(slot);
+  }
+  if (live.length === 2) {
+    // Both open only if a switch was interrupted: the recorded state says which one finished.
+    const state = await r.check(readFile(`${stateDir(t.app)}/active`), 'read deploy state');
+    const recorded = state.stdout.trim() as Slot;
+    return live.includes(recorded) ? recorded : 'blue';
+  }
+  return live[0];
+}
+
+export async function chooseSlot(t: AppTarget): Promise<SlotChoice> {
+  const r = Remote.for(t);
+  const active = await activeSlot(r, t);
+  const next: Slot = active ? otherSlot(active) : 'blue';
+  return { changed: false, next, active, note: active ? `${active} is live, deploying to ${next}` : `no live slot, deploying to ${next}` };
+}
+
+function slotSpec(t: AppTarget, slot: Slot) {
+  const l = layoutOf(t);
+  return { name: l.jailName(slot), path: l.jailPath(slot), hostname: l.jailName(slot), iface: t.network.iface, ip: t.network[slot] };
+}
+
+async function stopAppAndJail(r: Remote, t: AppTarget, slot: Slot): Promise<boolean> {
+  const l = layoutOf(t);
+  const name = l.jailName(slot);
+  if (!(await r.ok(jailRunning(name), `check ${name}`))) return false;
+  await r.check(jexec(name, sh`if [ -x ${rcScript(t.app)} ]; then service ${t.app} onestop; fi`), `stop ${t.app} in ${name}`);
+  await r.run(jailStop(name, l.jailConf(slot)), `stop jail ${name}`);
+  return true;
+}
+
+/** A fresh jail for the slot; a stale one from an older release is removed first. */
+export async function createSlotJail(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
+  const r = Remote.for(t);
+  const l = layoutOf(t);
+  const spec = slotSpec(t, slot);
+  const marker = `${spec.path}${SLOT_MARKER}`;
+  const current = await r.check(readFile(marker), `read ${spec.name} marker`);
+  const changes: string[] = [];
+  if (current.code !== 0 || current.stdout.trim() !== version) {
+    if (await r.ok(sh`test -e ${spec.path}`, `check ${spec.name} root`)) {
+      await stopAppAndJail(r, t, slot);
+      await r.run(destroyJailTree(spec.path, l.jailConf(slot)), `remove stale ${spec.name}`);
+      changes.push(`removed stale ${spec.name}`);
+    }
+  }
+  changes.push(...(await ensureJail(r, l, spec, l.jailConf(slot))));
+  await ensureFile(r, marker, `${version}\n`, '0644', `mark ${spec.name}`);
+  return { changed: changes.length > 0, note: changes.join('; ') || `${spec.name} ready` };
+}
+
+export async function installRelease(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
+  const r = Remote.for(t);
+  const l = layoutOf(t);
+  const root = l.jailPath(slot);
+  const dir = `${root}${appDir(t.app)}`;
+  const files = { app: t.app, releaseName: t.release.name };
+  const changes: string[] = [];
+  const installed = await r.check(readFile(`${dir}/${VERSION_MARKER}`), 'read installed version');
+  if (installed.code !== 0 || installed.stdout.trim() !== version) {
+    const artifact = `${l.jailPath('build')}${BUILD_HOME}/artifacts/${t.app}-${version}.tar.gz`;
+    await r.run(
+      [
+        sh`rm -rf ${`${dir}.tmp`}`,
+        sh`mkdir -p ${`${dir}.tmp`}`,
+        sh`tar -xzf ${artifact} -C ${`${dir}.tmp`}`,
+        sh`echo ${version} > ${`${dir}.tmp/${VERSION_MARKER}`}`,
+        sh`rm -rf ${dir}`,
+        sh`mv ${`${dir}.tmp`} ${dir}`,
+      ].join(' && '),
+      'install the release',
+    );
+    changes.push(`release ${short(version)} in ${appDir(t.app)}`);
+  }
+  if (await ensureFile(r, `${root}${runnerFile(t.app)}`, renderRunner(files), '0755', 'write runner')) changes.push('runner');
+  if (await ensureFile(r, `${root}${rcScript(t.app)}`, renderRcScript(files), '0755', 'write rc script')) changes.push('rc.d script');
+  if (!(await r.ok(sh`sysrc -f ${`${root}/etc/rc.conf`} -c ${`${t.app}_enable=YES`}`, 'check app enabled'))) {
+    await r.run(sh`sysrc -f ${`${root}/etc/rc.conf`} ${`${t.app}_enable=YES`}`, 'enable the app at jail boot');
+    changes.push(`${t.app}_enable=YES`);
+  }
+  return { changed: changes.length > 0, note: changes.join('; ') || `release ${short(version)} installed` };
+}
+
+/** The app's environment, decrypted here on the worker, sent on stdin into a 0600 file. */
+export async function writeAppEnv(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
+  const r = Remote.for(t);
+  const secrets = t.envSecretNames.length ? new SecretsStore(t.projectRoot, t.destination).read() : {};
+  const missing = t.envSecretNames.filter((n) => !(n in secrets));
+  if (missing.length) throw precondition(`secrets missing from the secrets file: ${missing.join(', ')} (alcaide secrets set NAME)`);
+  const vars: Record<string, string> = {
+    ...t.envClear,
+    ...Object.fromEntries(t.envSecretNames.map((n) => [n, secrets[n]!])),
+    PHX_SERVER: 'true',
+    PORT: String(t.appPort),
+    LANG: 'C.UTF-8',
+    RELEASE_DISTRIBUTION: 'name',
+    RELEASE_NODE: `${t.release.name}_${slot}@${t.network[slot]}`,
+    ALCAIDE_SLOT: slot,
+    ALCAIDE_VERSION: version,
+  };
+  const changed = await ensureFile(r, `${layoutOf(t).jailPath(slot)}${envFile(t.app)}`, renderEnvFile(vars), '0600', 'write the app environment');
+  return { changed, note: `${Object.keys(vars).length} variables (${t.envSecretNames.length} secret), mode 0600` };
+}
+
+export async function startApp(t: AppTarget, slot: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  const name = layoutOf(t).jailName(slot);
+  if (await r.ok(jexec(name, sh`service ${t.app} status`), 'check app')) return { changed: false, note: 'already running' };
+  await r.run(jexec(name, sh`service ${t.app} start`), 'start the app');
+  return { changed: true, note: `started under daemon(8) in ${name}` };
+}
+
+export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  if (t.release.migrate === false) return { changed: false, note: 'skipped' };
+  const name = layoutOf(t).jailName(slot);
+  const cmd = `set -a && . ${envFile(t.app)} && set +a && ${sh`${`${appDir(t.app)}/bin/${t.release.name}`} eval ${t.release.migrate}`}`;
+  const res = await withHeartbeat(() => r.check(jexec(name, cmd), 'run migrations', { timeoutMs: 30 * 60_000 }));
+  if (res.code !== 0) {
+    const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
+    throw operatorFailure('MigrationFailed', `migrations failed in ${name} (exit ${res.code}):\n${tail}`);
+  }
+  const out = res.stdout.trim().split('\n').filter(Boolean);
+  return { changed: true, note: out.slice(-3).join('; ') || 'done' };
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the app's health path on the slot's own address until it answers 200. */
+export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  const ip = t.network[slot];
+  const start = Date.now();
+  let last = 'no answer yet';
+  let tries = 0;
+  await withHeartbeat(async () => {
+    while (Date.now() - start < t.healthCheck.timeoutMs) {
+      tries++;
+      try {
+        const res = await httpViaSsh(r.conn, { host: ip, port: t.appPort, path: t.healthCheck.path, timeoutMs: Math.min(5000, t.healthCheck.timeoutMs) });
+        if (res.status === 200) return;
+        last = `HTTP ${res.status}`;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      await pause(t.healthCheck.intervalMs);
+    }
+    const log = await r.check(sh`tail -n 15 ${`${layoutOf(t).jailPath(slot)}${appLog(t.app)}`}`, 'read app log');
+    throw operatorFailure(
+      'HealthCheckFailed',
+      `${ip}:${t.appPort}${t.healthCheck.path} did not answer 200 within ${t.healthCheck.timeoutMs / 1000}s (last: ${last}); the app log ends with:\n${log.stdout.trim()}`,
+    );
+  });
+  return { changed: false, note: `200 from ${ip}:${t.appPort}${t.healthCheck.path} after ${tries} ${tries === 1 ? 'try' : 'tries'}` };
+}
+
+async function throughCaddy(r: Remote, t: AppTarget): Promise<TunnelResponse> {
+  return httpViaSsh(r.conn, { host: '127.0.0.1', port: 80, path: t.healthCheck.path, hostHeader: t.domain ?? 'localhost', timeoutMs: 8000 });
+}
+
+/** Waits until Caddy's own health checks route requests to `slot`. */
+async function waitForRouting(r: Remote, t: AppTarget, slot: Slot, withinMs = 15_000): Promise<number> {
+  const start = Date.now();
+  let last = '';
+  while (Date.now() - start < withinMs) {
+    try {
+      const res = await throughCaddy(r, t);
+      if (res.status === 200 && res.headers[SLOT_HEADER.toLowerCase()] === slot) return Date.now() - start;
+      last = `HTTP ${res.status} from ${String(res.headers[SLOT_HEADER.toLowerCase()] ?? 'no slot')}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await pause(50);
+  }
+  throw ApplicationFailure.create({ type: 'SwitchNotSeen', message: `Caddy did not route to ${slot} within ${withinMs / 1000}s (last: ${last})` });
+}
+
+async function writeState(r: Remote, t: AppTarget, slot: Slot): Promise<void> {
+  await r.run(writeFileAtomic(`${stateDir(t.app)}/active`, '0644'), 'record the live slot', { stdin: `${slot}\n` });
+}
+
+/** Opens the new slot's gate and closes the old one: no Caddy reload, in-flight requests finish. */
+export async function switchTraffic(t: AppTarget, to: Slot, from?: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  await r.run(sh`mkdir -p ${`/var/db/alcaide/${t.app}/gates`} && touch ${gateFile(t.app, to)}`, `open the ${to} gate`);
+  if (from) await r.run(sh`rm -f ${gateFile(t.app, from)}`, `close the ${from} gate`);
+  await writeState(r, t, to);
+  const ms = await waitForRouting(r, t, to);
+  return { changed: true, note: `Caddy routes to ${to} (${ms} ms after the gate opened)` };
+}
+
+export async function verifyThroughCaddy(t: AppTarget, slot: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  for (let i = 0; i < 5; i++) {
+    const res = await throughCaddy(r, t);
+    const served = res.headers[SLOT_HEADER.toLowerCase()];
+    if (res.status !== 200 || served !== slot) {
+      throw operatorFailure('VerifyFailed', `through Caddy ${t.healthCheck.path} answered HTTP ${res.status} from ${String(served ?? 'no slot')}, expected 200 from ${slot}`);
+    }
+  }
+  return { changed: false, note: `5 of 5 requests through Caddy answered by ${slot}` };
+}
+
+/** Stops the app and its jail; the jail stays on disk for rollback but no longer starts at boot. */
+export async function stopSlot(t: AppTarget, slot: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  const name = layoutOf(t).jailName(slot);
+  const stopped = await stopAppAndJail(r, t, slot);
+  await r.run(jailDisableAtBoot(name), `${name} not at boot`);
+  return { changed: stopped, note: stopped ? `${name} stopped, kept for rollback` : `${name} already stopped` };
+}
+
+export async function recordDeploy(t: AppTarget, d: { slot: Slot; version: string; previousSlot?: Slot }): Promise<StepResult> {
+  const r = Remote.for(t);
+  const line = JSON.stringify({ at: new Date().toISOString(), ...d });
+  await writeState(r, t, d.slot);
+  await r.run(sh`mkdir -p ${stateDir(t.app)} && cat >> ${`${stateDir(t.app)}/deploys.log`}`, 'record the deploy', { stdin: `${line}\n` });
+  return { changed: true, note: `${t.app} ${short(d.version)} live on ${d.slot}` };
+}
+
+// ---------------------------------------------------------------- undo
+
+export async function destroySlot(t: AppTarget, slot: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  const l = layoutOf(t);
+  const name = l.jailName(slot);
+  await r.run(sh`rm -f ${gateFile(t.app, slot)}`, `close the ${slot} gate`);
+  await stopAppAndJail(r, t, slot);
+  await r.run(jailDisableAtBoot(name), `${name} not at boot`);
+  await r.run(destroyJailTree(l.jailPath(slot), l.jailConf(slot)), `remove ${name}`);
+  return { changed: true, note: `${name} removed` };
+}
+
+/** Puts `to` (the previous slot) back in service and takes `from` out; with no previous slot, only closes `from`. */
+export async function restoreTraffic(t: AppTarget, to: Slot | undefined, from: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  if (!to) {
+    await r.run(sh`rm -f ${gateFile(t.app, from)}`, `close the ${from} gate`);
+    return { changed: true, note: `${from} closed; there was no previous slot` };
+  }
+  const l = layoutOf(t);
+  const name = l.jailName(to);
+  if (!(await r.ok(jailRunning(name), `check ${name}`))) await r.run(jailStart(name, l.jailConf(to)), `start jail ${name}`);
+  await r.run(sh`sysrc -q ${`jail_list+=${name}`} >/dev/null`, `${name} at boot`);
+  if (!(await r.ok(jexec(name, sh`service ${t.app} status`), 'check app'))) await r.run(jexec(name, sh`service ${t.app} start`), `start ${t.app} in ${name}`);
+  await checkHealth(t, to);
+  await r.run(sh`mkdir -p ${`/var/db/alcaide/${t.app}/gates`} && touch ${gateFile(t.app, to)}`, `open the ${to} gate`);
+  await r.run(sh`rm -f ${gateFile(t.app, from)}`, `close the ${from} gate`);
+  await writeState(r, t, to);
+  await waitForRouting(r, t, to);
+  return { changed: true, note: `traffic back on ${to}` };
+}

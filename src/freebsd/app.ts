@@ -1,0 +1,66 @@
+// How a release lives in its slot jail: an rc.d script that runs it under daemon(8)
+// (restarted if it crashes, started at jail boot), a runner that loads the environment
+// file, and that file itself (0600, sh syntax, every value quoted).
+import { q } from './sh';
+
+export interface AppFiles {
+  app: string;
+  releaseName: string;
+}
+
+export const appDir = (app: string) => `/usr/local/${app}`;
+export const envFile = (app: string) => `/usr/local/etc/${app}.env`;
+export const runnerFile = (app: string) => `/usr/local/libexec/${app}-run`;
+export const rcScript = (app: string) => `/usr/local/etc/rc.d/${app}`;
+export const appLog = (app: string) => `/var/log/${app}.log`;
+export const VERSION_MARKER = '.alcaide-version';
+export const SLOT_MARKER = '/usr/local/etc/alcaide-slot';
+
+/** KEY='value' lines for `set -a; . file`: values are data, whatever they contain. */
+export function renderEnvFile(vars: Record<string, string>): string {
+  return `# Written by alcaide at deploy time. Mode 0600.\n${Object.entries(vars)
+    .map(([k, v]) => `${k}=${q(v)}`)
+    .join('\n')}\n`;
+}
+
+export function renderRunner({ app, releaseName }: AppFiles): string {
+  return `#!/bin/sh
+# Loads the app's environment, then becomes the release (daemon(8) supervises it).
+set -a
+. ${envFile(app)}
+set +a
+cd ${appDir(app)}
+exec ${appDir(app)}/bin/${releaseName} start
+`;
+}
+
+/**
+ * rc.subr sees the daemon(8) supervisor as the service: stopping it forwards SIGTERM to the
+ * release and ends supervision, where killing the release itself would only restart it.
+ */
+export function renderRcScript({ app }: AppFiles): string {
+  return `#!/bin/sh
+#
+# PROVIDE: ${app}
+# REQUIRE: LOGIN NETWORKING
+# KEYWORD: shutdown
+#
+# Written by alcaide. Enable with ${app}_enable="YES".
+
+. /etc/rc.subr
+
+name="${app}"
+rcvar="${app}_enable"
+
+load_rc_config $name
+: \${${app}_enable:="NO"}
+
+pidfile="/var/run/${app}_supervisor.pid"
+child_pidfile="/var/run/${app}.pid"
+procname="/usr/sbin/daemon"
+command="/usr/sbin/daemon"
+command_args="-f -r -P \${pidfile} -p \${child_pidfile} -o ${appLog(app)} -t ${app} ${runnerFile(app)}"
+
+run_rc_command "$1"
+`;
+}

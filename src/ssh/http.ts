@@ -1,0 +1,45 @@
+// HTTP requests to addresses only the server can reach (a jail's IP, Caddy on its
+// loopback), tunnelled through the existing SSH connection (direct-tcpip), so checks need
+// no HTTP client on the server and see exact status codes and headers.
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { SshConnection } from './connection';
+import { SshConnectionError } from './errors';
+
+export interface TunnelResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export async function openTunnel(conn: SshConnection, host: string, port: number): Promise<Duplex> {
+  const client = await conn.connect();
+  return new Promise((resolve, reject) =>
+    client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => (err ? reject(new SshConnectionError(conn.name, `cannot reach ${host}:${port} from the server: ${err.message}`)) : resolve(stream))),
+  );
+}
+
+export async function httpViaSsh(
+  conn: SshConnection,
+  o: { host: string; port: number; path: string; hostHeader?: string; timeoutMs?: number },
+): Promise<TunnelResponse> {
+  const stream = await openTunnel(conn, o.host, o.port);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { createConnection: () => stream as never, path: o.path, method: 'GET', headers: { Host: o.hostHeader ?? o.host, Connection: 'close' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(o.timeoutMs ?? 5000, () => req.destroy(new Error(`no answer from ${o.host}:${o.port}${o.path} within ${(o.timeoutMs ?? 5000) / 1000}s`)));
+    req.on('error', (e) => {
+      stream.destroy();
+      reject(e);
+    });
+    req.end();
+  });
+}

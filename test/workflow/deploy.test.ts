@@ -1,0 +1,261 @@
+// DeployWorkflow on the real dev server with recording fake activities: step order, the
+// exact compensations for a failure or an abort at every step, signals, queries, replay.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { AppTarget } from '../../src/config/target';
+import { resolveTemporalSettings } from '../../src/temporal/settings';
+import { createWorker, WORKFLOW_BUNDLE } from '../../src/temporal/worker';
+import { DEPLOY_STEPS } from '../../workflows/deploySteps';
+import type { WorkflowStatus } from '../../workflows/status';
+import { startTestEnv } from '../helpers/temporal';
+
+const VERSION = 'a'.repeat(40);
+const TARGET = {
+  app: 'my_app',
+  projectRoot: '/nonexistent',
+  server: { host: '192.0.2.1', port: 22, user: 'root' },
+  ssh: { keys: [], trustNewHost: false },
+  freebsdVersion: '14.3-RELEASE',
+  basePath: '/usr/local/jails',
+  appPort: 4000,
+  network: { iface: 'lo1', subnet: '10.0.0.0/24', host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5' },
+  healthCheck: { path: '/health', intervalMs: 100, timeoutMs: 1000 },
+  drainTimeoutMs: 300,
+  release: { name: 'my_app', migrate: 'MyApp.Release.migrate()' as string | false },
+  envClear: {},
+  envSecretNames: [],
+} satisfies AppTarget;
+
+const ACTIVITY_OF: Record<string, string> = { stopOldSlot: 'stopSlot' };
+const STEP_ACTIVITIES = DEPLOY_STEPS.filter((s) => s.name !== 'drainOldSlot').map((s) => ACTIVITY_OF[s.name] ?? s.name);
+const UNDO = ['destroySlot', 'restoreTraffic'];
+
+type Mode = { fail?: string; block?: string };
+
+/** Fake activities: record `name(args)`, fail or block (until cancelled) where told. */
+function fakes(mode: Mode, active?: 'blue' | 'green') {
+  const calls: string[] = [];
+  const blocked: { resolve?: () => void } = {};
+  const reached = new Promise<void>((r) => (blocked.resolve = r));
+  const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const name of [...STEP_ACTIVITIES, ...UNDO]) {
+    acts[name] = async (...args: unknown[]) => {
+      const slots = args.slice(1).filter((a) => a === 'blue' || a === 'green' || a === undefined);
+      calls.push(`${name}${slots.length ? `(${slots.map(String).join(',')})` : ''}`);
+      if (mode.fail === name) throw ApplicationFailure.create({ message: `injected failure in ${name}`, type: 'BuildFailed', nonRetryable: true });
+      if (mode.block === name) {
+        blocked.resolve?.();
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat();
+          await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]).catch((e) => {
+            calls.push(`${name}:cancelled`);
+            throw e;
+          });
+        }
+      }
+      if (name === 'chooseSlot') return { changed: false, note: 'x', next: active === 'blue' ? 'green' : 'blue', active };
+      return { changed: true, note: `did ${name}` };
+    };
+  }
+  return { calls, acts, reached };
+}
+
+let env: TestWorkflowEnvironment;
+let n = 0;
+before(async () => {
+  env = await startTestEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+async function deploy(
+  acts: object,
+  opts: { target?: AppTarget; during?: (workflowId: string) => Promise<void> } = {},
+): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
+  const taskQueue = `deploy-test-${n++}`;
+  const worker: Worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: taskQueue }, {}), 'worker', acts);
+  const workflowId = `deploy-${taskQueue}`;
+  return worker.runUntil(async () => {
+    const handle = await env.client.workflow.start('deployWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [{ target: opts.target ?? TARGET, version: VERSION, ref: 'HEAD', startedBy: 'test@ci' }],
+    });
+    const during = opts.during?.(workflowId);
+    try {
+      const status = (await handle.result()) as WorkflowStatus;
+      await during;
+      return { status, workflowId };
+    } catch (e) {
+      await during;
+      if (e instanceof WorkflowFailedError) return { error: e, workflowId };
+      throw e;
+    }
+  });
+}
+
+const statusOf = (e?: WorkflowFailedError) => (e?.cause as ApplicationFailure | undefined)?.details?.[0] as WorkflowStatus;
+
+/** The undo steps a failure (or stop) at this step must run, in order. */
+function expectedUndo(step: string, active?: string): string[] {
+  const next = active === 'blue' ? 'green' : 'blue';
+  const i = STEP_ACTIVITIES.indexOf(step === 'drainOldSlot' ? 'stopSlot' : step);
+  const out: string[] = [];
+  if (step === 'drainOldSlot' || i >= STEP_ACTIVITIES.indexOf('switchTraffic')) out.push(`restoreTraffic(${active},${next})`);
+  if (step === 'drainOldSlot' || i >= STEP_ACTIVITIES.indexOf('createSlotJail')) out.push(`destroySlot(${next})`);
+  return out;
+}
+
+describe('deployWorkflow', () => {
+  test('first deploy: every step in order to blue, nothing to drain or stop', async () => {
+    const { calls, acts } = fakes({});
+    const { status } = await deploy(acts);
+    assert.ok(status, 'completed');
+    assert.equal(status.state, 'completed');
+    assert.equal(status.slot, 'blue');
+    assert.equal(status.previousSlot, undefined);
+    assert.deepEqual(calls, [
+      'ensureBuildJail', 'uploadSource', 'buildRelease', 'chooseSlot', 'createSlotJail(blue)', 'installRelease(blue)', 'writeAppEnv(blue)',
+      'startApp(blue)', 'runMigrations(blue)', 'checkHealth(blue)', 'switchTraffic(blue,undefined)', 'verifyThroughCaddy(blue)', 'recordDeploy',
+    ]);
+    assert.equal(status.steps.find((s) => s.name === 'drainOldSlot')?.state, 'skipped');
+  });
+
+  test('next deploy: green beside live blue, drained on a durable timer, blue stopped', async () => {
+    const { calls, acts } = fakes({}, 'blue');
+    const { status, workflowId } = await deploy(acts);
+    assert.equal(status?.slot, 'green');
+    assert.equal(status?.previousSlot, 'blue');
+    assert.deepEqual(calls.slice(-4), ['switchTraffic(green,blue)', 'verifyThroughCaddy(green)', 'stopSlot(blue)', 'recordDeploy']);
+    const drain = status!.steps.find((s) => s.name === 'drainOldSlot')!;
+    assert.equal(drain.state, 'done');
+    assert.ok(drain.endedAt! - drain.startedAt! >= 300, 'drain waited drain_timeout');
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    assert.ok((history.events ?? []).some((e) => e.timerStartedEventAttributes), 'the drain is a Temporal timer');
+    const sa = (await env.client.workflow.getHandle(workflowId).describe()).searchAttributes;
+    assert.deepEqual(sa.slot, ['green']);
+  });
+
+  test('migrations are skipped when release.migrate is false', async () => {
+    const { calls, acts } = fakes({});
+    const { status } = await deploy(acts, { target: { ...TARGET, release: { name: 'my_app', migrate: false } } });
+    assert.ok(!calls.some((c) => c.startsWith('runMigrations')));
+    assert.equal(status?.steps.find((s) => s.name === 'runMigrations')?.state, 'skipped');
+  });
+
+  for (const step of STEP_ACTIVITIES) {
+    test(`a failure in ${step} runs exactly the right undo steps, in reverse order`, async () => {
+      const { calls, acts } = fakes({ fail: step }, 'blue');
+      const { error } = await deploy(acts);
+      assert.ok(error, 'the deploy fails');
+      const at = calls.findIndex((c) => c.startsWith(step));
+      assert.deepEqual(calls.slice(at + 1), expectedUndo(step, 'blue'), `calls: ${calls.join(' ')}`);
+      const status = statusOf(error);
+      assert.equal(status.state, 'failed');
+      const title = DEPLOY_STEPS.find((s) => (ACTIVITY_OF[s.name] ?? s.name) === step)!.title;
+      assert.match(error.cause!.message, new RegExp(`^deploy of my_app aaaaaaaaaaaa failed on 192\\.0\\.2\\.1: ${title.replace(/[()]/g, '\\$&')} failed: injected failure in ${step}\\. Restored: `));
+      if (expectedUndo(step, 'blue').length === 0) assert.match(error.cause!.message, /Restored: nothing had changed on the server\./);
+      assert.deepEqual((status.compensations ?? []).map((c) => c.name), expectedUndo(step, 'blue').map((u) => u.replace(/\(.*/, '')));
+      assert.ok((status.compensations ?? []).every((c) => c.state === 'done'));
+    });
+  }
+
+  for (const step of [...STEP_ACTIVITIES.filter((s) => s !== 'recordDeploy'), 'drainOldSlot']) {
+    test(`abort during ${step} stops it and runs the undo steps registered so far`, async () => {
+      const { calls, acts, reached } = fakes(step === 'drainOldSlot' ? {} : { block: step }, 'blue');
+      const target = step === 'drainOldSlot' ? { ...TARGET, drainTimeoutMs: 60_000 } : TARGET;
+      const { error } = await deploy(acts, {
+        target,
+        during: async (id) => {
+          const handle = env.client.workflow.getHandle(id);
+          if (step === 'drainOldSlot') {
+            for (let i = 0; i < 200; i++) {
+              if ((await handle.query<WorkflowStatus>('status')).currentStep === 'drainOldSlot') break;
+              await new Promise((r) => setTimeout(r, 25));
+            }
+          } else await reached;
+          await handle.signal('abort', { by: 'ops@laptop', reason: 'test' });
+        },
+      });
+      assert.ok(error, 'an aborted deploy ends failed');
+      const stopAt = step === 'drainOldSlot' ? calls.indexOf('verifyThroughCaddy(green)') : calls.indexOf(`${step}:cancelled`);
+      assert.ok(stopAt >= 0, `calls: ${calls.join(' ')}`);
+      assert.deepEqual(calls.slice(stopAt + 1), expectedUndo(step, 'blue'));
+      assert.match(error.cause!.message, /aborted by ops@laptop \(test\) on 192\.0\.2\.1: during /);
+      const stepName = step === 'stopSlot' ? 'stopOldSlot' : step;
+      assert.equal(statusOf(error).steps.find((s) => s.name === stepName)?.state, 'cancelled');
+    });
+  }
+
+  test('rollback during the drain puts traffic back on the old slot', async () => {
+    const { calls, acts } = fakes({}, 'green');
+    const { error } = await deploy(acts, {
+      target: { ...TARGET, drainTimeoutMs: 60_000 },
+      during: async (id) => {
+        const handle = env.client.workflow.getHandle(id);
+        for (let i = 0; i < 200 && (await handle.query<WorkflowStatus>('status')).currentStep !== 'drainOldSlot'; i++) await new Promise((r) => setTimeout(r, 25));
+        await handle.signal('rollback', { by: 'ops@laptop' });
+      },
+    });
+    assert.match(error!.cause!.message, /rolled back by ops@laptop on 192\.0\.2\.1: during drain the old slot\. Restored: traffic back to green; remove the blue slot\./);
+    assert.deepEqual(calls.slice(-2), ['restoreTraffic(green,blue)', 'destroySlot(blue)']);
+  });
+
+  test('Temporal cancellation (UI "Cancel") compensates like abort', async () => {
+    const { calls, acts, reached } = fakes({ block: 'checkHealth' }, 'blue');
+    const { error } = await deploy(acts, {
+      during: async (id) => {
+        await reached;
+        await env.client.workflow.getHandle(id).cancel();
+      },
+    });
+    assert.ok(error);
+    assert.deepEqual(calls.slice(-2), ['checkHealth:cancelled', 'destroySlot(green)']);
+  });
+
+  test('an undo step that fails is reported, and the others still run', async () => {
+    const { calls, acts } = fakes({}, 'blue');
+    (acts as Record<string, unknown>).verifyThroughCaddy = async () => {
+      throw ApplicationFailure.create({ message: 'wrong slot', nonRetryable: true });
+    };
+    (acts as Record<string, unknown>).restoreTraffic = async () => {
+      calls.push('restoreTraffic');
+      throw ApplicationFailure.create({ message: 'old slot will not start', nonRetryable: true });
+    };
+    const { error } = await deploy(acts);
+    assert.deepEqual(calls.slice(-2), ['restoreTraffic', 'destroySlot(green)']);
+    assert.match(error!.cause!.message, /Restored: FAILED: traffic back to blue; remove the green slot\. Some undo steps failed: check the server/);
+  });
+
+  test('replay: recorded histories run through the current workflow code deterministically', async () => {
+    const runs = [fakes({}, 'blue'), fakes({ fail: 'checkHealth' }, 'blue'), fakes({}, undefined)];
+    for (const f of runs) {
+      const { workflowId } = await deploy(f.acts);
+      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, workflowId);
+    }
+  });
+
+  test('a status query answers while a step runs', async () => {
+    const { acts, reached } = fakes({ block: 'buildRelease' }, 'blue');
+    await deploy(acts, {
+      during: async (id) => {
+        await reached;
+        const handle = env.client.workflow.getHandle(id);
+        const s = await handle.query<WorkflowStatus>('status');
+        assert.equal(s.currentStep, 'buildRelease');
+        assert.equal(s.version, VERSION);
+        assert.equal(s.steps.find((x) => x.name === 'uploadSource')?.state, 'done');
+        await handle.signal('abort', {});
+      },
+    });
+  });
+});
+

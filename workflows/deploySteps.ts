@@ -1,0 +1,25 @@
+// The steps of a deploy, in order: shared by the workflow, the CLI and the tests.
+import type { StepDef } from './tracker';
+
+export const DEPLOY_STEPS = [
+  { name: 'ensureBuildJail', title: 'build jail ready' },
+  { name: 'uploadSource', title: 'upload the source' },
+  { name: 'buildRelease', title: 'build the release' },
+  { name: 'chooseSlot', title: 'choose the next slot' },
+  { name: 'createSlotJail', title: 'create the slot jail' },
+  { name: 'installRelease', title: 'install the release' },
+  { name: 'writeAppEnv', title: 'write the app environment' },
+  { name: 'startApp', title: 'start the app' },
+  { name: 'runMigrations', title: 'run migrations' },
+  { name: 'checkHealth', title: 'health check on the slot address' },
+  { name: 'switchTraffic', title: 'switch traffic' },
+  { name: 'verifyThroughCaddy', title: 'verify through Caddy' },
+  { name: 'drainOldSlot', title: 'drain the old slot' },
+  { name: 'stopOldSlot', title: 'stop the old slot (kept for rollback)' },
+  { name: 'recordDeploy', title: 'record the deploy' },
+] as const satisfies readonly StepDef[];
+
+export type DeployStep = (typeof DEPLOY_STEPS)[number]['name'];
+
+/** Steps after which traffic has moved: a failure from here on switches back. */
+export const AFTER_SWITCH: readonly DeployStep[] = ['verifyThroughCaddy', 'drainOldSlot', 'stopOldSlot', 'recordDeploy'];

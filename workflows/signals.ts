@@ -1,0 +1,12 @@
+import { defineSignal } from '@temporalio/workflow';
+
+export interface StopRequest {
+  /** who asked (user@host), for the status and the history */
+  by?: string;
+  reason?: string;
+}
+
+/** Stop the deploy and put the previous slot back (same as cancelling the workflow). */
+export const abortSignal = defineSignal<[StopRequest]>('abort');
+/** Put the previous slot back, also after the switch. */
+export const rollbackSignal = defineSignal<[StopRequest]>('rollback');
