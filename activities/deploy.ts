@@ -382,3 +382,45 @@ export async function restoreTraffic(t: AppTarget, to: Slot | undefined, from: S
   await waitForRouting(r, t, to);
   return { changed: true, note: `traffic back on ${to}` };
 }
+
+// ---------------------------------------------------------------- rollback
+
+export interface RollbackChoice extends StepResult {
+  to: Slot;
+  from?: Slot;
+  version: string;
+}
+
+/** The slot to go back to: the stopped one beside the live one, if it still holds a release. */
+export async function chooseRollback(t: AppTarget): Promise<RollbackChoice> {
+  const r = Remote.for(t);
+  const l = layoutOf(t);
+  const active = await activeSlot(r, t);
+  const to: Slot = active ? otherSlot(active) : 'blue';
+  const marker = await r.check(readFile(`${l.jailPath(to)}${appDir(t.app)}/${VERSION_MARKER}`), 'read previous release');
+  if (marker.code !== 0 || !(await r.ok(sh`test -f ${l.jailConf(to)}`, 'check previous slot'))) {
+    throw precondition(`there is no previous release to roll back to on ${t.server.host}: the ${to} slot is empty${active ? ` (live: ${active})` : ''}`);
+  }
+  const version = marker.stdout.trim();
+  return { changed: false, to, from: active, version, note: `${to} holds ${short(version)}${active ? `, ${active} is live` : ''}` };
+}
+
+/** Starts a kept slot again: its jail, its app, at boot. */
+export async function startSlot(t: AppTarget, slot: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  const l = layoutOf(t);
+  const name = l.jailName(slot);
+  const changes: string[] = [];
+  if (!(await r.ok(jailRunning(name), `check ${name}`))) {
+    await r.run(jailStart(name, l.jailConf(slot)), `start jail ${name}`);
+    changes.push(`started ${name}`);
+  }
+  if (!(await r.ok(sh`sysrc -c ${`jail_list+=${name}`}`, `check ${name} at boot`))) {
+    await r.run(sh`sysrc -q ${`jail_list+=${name}`} >/dev/null`, `${name} at boot`);
+  }
+  if (!(await r.ok(jexec(name, sh`service ${t.app} status`), 'check app'))) {
+    await r.run(jexec(name, sh`service ${t.app} start`), `start ${t.app}`);
+    changes.push(`started ${t.app}`);
+  }
+  return { changed: changes.length > 0, note: changes.join('; ') || `${name} already running` };
+}

@@ -4,3 +4,4 @@ export * from './setup';
 export { statusQuery } from './status';
 export * from './deploy';
 export { abortSignal, rollbackSignal } from './signals';
+export * from './rollback';

@@ -14,6 +14,8 @@ export interface StartSpec {
   searchAttributes?: TypedSearchAttributes;
   /** what the thing is called in messages ("setup of my_app") */
   what: string;
+  /** user@host, kept in the memo so a refused second deploy can say who holds the lock */
+  startedBy?: string;
 }
 
 const POLL_MS = 250;
@@ -34,6 +36,14 @@ async function withAttempts(handle: WorkflowHandle, status: WorkflowStatus): Pro
 }
 
 export async function startAndFollow(client: Client, s: TemporalSettings, spec: StartSpec, mode: ProgressMode): Promise<WorkflowStatus> {
+  const handle = await startOnly(client, s, spec);
+  const url = workflowUiUrl(s, spec.workflowId, handle.firstExecutionRunId);
+  if (mode !== 'json') console.log(color.dim(`${spec.what}: ${url ?? spec.workflowId}`));
+  return follow(handle, mode);
+}
+
+/** Starts the workflow; if one with the same id runs, explains who holds the lock. */
+export async function startOnly(client: Client, s: TemporalSettings, spec: StartSpec): Promise<WorkflowHandle & { firstExecutionRunId?: string }> {
   let handle: WorkflowHandle & { firstExecutionRunId?: string };
   try {
     handle = await client.workflow.start(spec.workflowType, {
@@ -42,6 +52,7 @@ export async function startAndFollow(client: Client, s: TemporalSettings, spec: 
       args: spec.args,
       typedSearchAttributes: spec.searchAttributes,
       workflowIdConflictPolicy: 'FAIL',
+      memo: spec.startedBy ? { startedBy: spec.startedBy } : undefined,
     });
   } catch (e) {
     if (e instanceof WorkflowExecutionAlreadyStartedError) {
@@ -49,14 +60,13 @@ export async function startAndFollow(client: Client, s: TemporalSettings, spec: 
     }
     throw e;
   }
-  const url = workflowUiUrl(s, spec.workflowId, handle.firstExecutionRunId);
-  if (mode !== 'json') console.log(color.dim(`${spec.what}: ${url ?? spec.workflowId}`));
-  return follow(handle, mode);
+  return handle;
 }
 
 async function alreadyRunning(client: Client, s: TemporalSettings, spec: StartSpec): Promise<UserError> {
   const handle = client.workflow.getHandle(spec.workflowId);
   const d = await handle.describe();
+  const by = (d.memo?.startedBy as string | undefined) ?? 'someone';
   let step = '';
   try {
     const st = await handle.query<WorkflowStatus>('status');
@@ -66,9 +76,9 @@ async function alreadyRunning(client: Client, s: TemporalSettings, spec: StartSp
     /* no worker to answer the query right now */
   }
   return new UserError(
-    `${spec.what} is already running (started ${d.startTime.toISOString()}${step}); one at a time per app and destination`,
+    `another ${String(d.type).replace(/Workflow$/, '')} of this app is running (started by ${by} at ${d.startTime.toISOString()}${step}); one at a time per app and destination`,
     1,
-    `follow it: ${workflowUiUrl(s, spec.workflowId) ?? spec.workflowId}`,
+    `follow it: ${workflowUiUrl(s, spec.workflowId) ?? spec.workflowId} — or pass --wait to deploy after it`,
   );
 }
 

@@ -1,8 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version';
 import { registerConfig } from './commands/config';
+import { registerDeploy } from './commands/deploy';
 import { registerDoctor } from './commands/doctor';
 import { registerInit } from './commands/init';
+import { registerRemote } from './commands/remote';
 import { registerSecrets } from './commands/secrets';
 import { registerSetup } from './commands/setup';
 import { registerWorker } from './commands/worker';
@@ -26,6 +28,9 @@ Examples:
   $ alcaide -d staging config        # deploy.yml + deploy.staging.yml
   $ alcaide doctor                   # config, secrets and Temporal round trip
   $ alcaide setup --trust-new-host   # prepare the FreeBSD server (idempotent)
+  $ alcaide deploy                   # build HEAD, deploy blue/green with zero downtime
+  $ alcaide status --watch           # where the deploy is
+  $ alcaide rollback                 # previous release back
   $ alcaide worker                   # long-lived worker on the task queue`,
     );
   program.command('version').description('print the alcaide version').action(() => console.log(VERSION));
@@ -34,6 +39,8 @@ Examples:
   registerSecrets(program);
   registerDoctor(program);
   registerSetup(program);
+  registerDeploy(program);
+  registerRemote(program);
   registerWorker(program);
   for (const c of program.commands) c.exitOverride();
   return program;

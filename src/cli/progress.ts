@@ -34,6 +34,16 @@ function stepLine(s: StepStatus, now: number, frame: number): string {
   }
 }
 
+/** Every step (and undo step) of a status, one line each. */
+export function renderStatus(status: WorkflowStatus): string {
+  const lines = status.steps.map((s) => stepLine(s, Date.now(), 0));
+  if (status.compensations?.length) {
+    lines.push(color.dim('undo:'));
+    lines.push(...status.compensations.map((s) => `  ${stepLine(s, Date.now(), 0)}`));
+  }
+  return lines.join('\n');
+}
+
 export class ProgressView {
   private frame = 0;
   private printed = new Set<string>();
@@ -46,9 +56,11 @@ export class ProgressView {
     this.last = status;
     this.frame++;
     if (this.mode === 'tty') {
-      logUpdate(status.steps.map((s) => stepLine(s, Date.now(), this.frame)).join('\n'));
+      const lines = status.steps.map((s) => stepLine(s, Date.now(), this.frame));
+      for (const c of status.compensations ?? []) lines.push(`  ${color.dim('undo')} ${stepLine(c, Date.now(), this.frame)}`);
+      logUpdate(lines.join('\n'));
     } else if (this.mode === 'plain') {
-      for (const s of status.steps) {
+      for (const s of [...status.steps, ...(status.compensations ?? []).map((c) => ({ ...c, name: `undo:${c.name}`, title: `undo: ${c.title}` }))]) {
         const key = `${s.name}:${s.state}`;
         if (['done', 'unchanged', 'failed', 'skipped'].includes(s.state) && !this.printed.has(key)) {
           this.printed.add(key);

@@ -315,6 +315,36 @@ export class SshConnection {
     return r;
   }
 
+  /**
+   * Runs a command wired to this process's stdin/stdout/stderr (a PTY when stdin is a
+   * terminal, for `bin/app remote`); resolves with its exit code.
+   */
+  async interactive(command: string): Promise<number> {
+    const client = await this.connect();
+    const tty = Boolean(process.stdin.isTTY);
+    return new Promise((resolve, reject) => {
+      const pty = tty ? { term: process.env.TERM ?? 'xterm', rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 } : undefined;
+      client.exec(command, pty ? { pty } : {}, (err, channel) => {
+        if (err) return reject(new SshConnectionError(this.name, err.message));
+        let code = 255;
+        if (tty) process.stdin.setRawMode(true);
+        const onResize = () => channel.setWindow(process.stdout.rows ?? 24, process.stdout.columns ?? 80, 0, 0);
+        process.stdout.on('resize', onResize);
+        process.stdin.pipe(channel);
+        channel.pipe(process.stdout);
+        channel.stderr.pipe(process.stderr);
+        channel.on('exit', (c: number | null) => (code = c ?? 255));
+        channel.on('close', () => {
+          process.stdin.unpipe(channel);
+          process.stdout.off('resize', onResize);
+          if (tty) process.stdin.setRawMode(false);
+          process.stdin.pause();
+          resolve(code);
+        });
+      });
+    });
+  }
+
   close(): void {
     this.client?.end();
     this.client = undefined;

@@ -1,0 +1,230 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { toAppTarget, type AppTarget } from '../../config/target';
+import { UserError } from '../../errors';
+import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
+import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
+import type { WorkflowStatus } from '../../../workflows/status';
+import { configFor, temporalFor } from '../context';
+import { resolveVersion } from '../git';
+import { color, mark } from '../output';
+import { progressMode, type ProgressMode } from '../progress';
+
+/** One workflow id per app and destination for deploys and rollbacks: that is the lock. */
+export function appWorkflowId(t: { app: string; destination?: string }): string {
+  return `alcaide-${t.app}${t.destination ? `-${t.destination}` : ''}`;
+}
+
+export const startedBy = () => `${os.userInfo().username}@${os.hostname()}`;
+
+async function withTemporal<T>(t: AppTarget, cmd: Command, fn: (client: Client, s: TemporalSettings) => Promise<T>): Promise<T> {
+  const { connectClient } = await import('../../temporal/connection');
+  const settings = temporalFor(configFor(cmd));
+  const client = await connectClient(settings);
+  try {
+    return await fn(client, settings);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function isRunning(handle: WorkflowHandle): Promise<boolean> {
+  try {
+    return (await handle.describe()).status.name === 'RUNNING';
+  } catch {
+    return false;
+  }
+}
+
+function summary(s: WorkflowStatus): string {
+  const took = s.endedAt ? ` in ${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : '';
+  const what = s.kind === 'rollback' ? 'rolled back to' : 'live on';
+  return `${mark.ok()} ${s.app} ${s.version?.slice(0, 12) ?? ''} ${what} ${s.slot}${s.previousSlot ? ` (${s.previousSlot} stopped, kept for rollback)` : ''}${took}`;
+}
+
+async function followWithWorker(client: Client, s: TemporalSettings, handle: WorkflowHandle, mode: ProgressMode): Promise<WorkflowStatus> {
+  const { withWorkerIfNone } = await import('../../temporal/embedded');
+  const { follow } = await import('../follow');
+  return withWorkerIfNone(client, s, () => follow(handle, mode));
+}
+
+export function registerDeploy(program: Command): void {
+  program
+    .command('deploy')
+    .description('build and deploy a commit blue/green with zero downtime (a durable workflow)')
+    .option('--ref <ref>', 'commit, tag or branch to deploy', 'HEAD')
+    .option('--allow-dirty', 'deploy HEAD even with uncommitted changes (they are not deployed)')
+    .option('--detach', 'start the deploy and return; follow it with `alcaide status --watch`')
+    .option('--attach', 'follow (and drive) the deploy already running')
+    .option('--wait', 'if a deploy or rollback is running, wait for it, then deploy')
+    .option('--trust-new-host', 'record the server host key if it is not in known_hosts yet')
+    .option('--json', 'print progress as JSON lines')
+    .addHelpText(
+      'after',
+      `
+One deploy per app and destination runs at a time. If this command is interrupted, the
+deploy waits where it was: \`alcaide deploy --attach\` (or a running \`alcaide worker\`)
+finishes it. A failure, \`alcaide abort\` or \`alcaide rollback\` puts the previous slot back.
+
+Examples:
+  $ alcaide deploy
+  $ alcaide deploy --ref v1.4.2
+  $ alcaide -d staging deploy --detach && alcaide -d staging status --watch
+  $ alcaide deploy --attach`,
+    )
+    .action(async (opts: { ref: string; allowDirty?: boolean; detach?: boolean; attach?: boolean; wait?: boolean; trustNewHost?: boolean; json?: boolean }, cmd: Command) => {
+      const config = configFor(cmd);
+      const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
+      const mode = progressMode(opts.json);
+      const id = appWorkflowId(target);
+      await withTemporal(target, cmd, async (client, s) => {
+        const handle = client.workflow.getHandle(id);
+        if (opts.attach) {
+          if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running; nothing to attach to`);
+          const status = await followWithWorker(client, s, handle, mode);
+          if (mode !== 'json') console.log(summary(status));
+          return;
+        }
+        const version = resolveVersion(config.root, opts.ref, opts.allowDirty);
+        if (version.dirty && mode !== 'json') console.log(color.yellow(`! uncommitted changes are not deployed: deploying ${version.sha.slice(0, 12)}`));
+        if (opts.wait && (await isRunning(handle))) {
+          if (mode !== 'json') console.log(`waiting for the running ${target.app} workflow to finish (${workflowUiUrl(s, id) ?? id})`);
+          await handle.result().catch(() => undefined);
+        }
+        const start = {
+          workflowType: 'deployWorkflow',
+          workflowId: id,
+          args: [{ target, version: version.sha, ref: version.ref, startedBy: startedBy() }],
+          searchAttributes: new TypedSearchAttributes([
+            { key: SEARCH_ATTRIBUTES.app, value: target.app },
+            { key: SEARCH_ATTRIBUTES.destination, value: target.destination ?? 'default' },
+            { key: SEARCH_ATTRIBUTES.version, value: version.sha },
+          ]),
+          what: `deploy of ${target.app} ${version.sha.slice(0, 12)}`,
+          startedBy: startedBy(),
+        };
+        const { startAndFollow, startOnly } = await import('../follow');
+        if (opts.detach) {
+          await startOnly(client, s, start);
+          console.log(`${mark.ok()} started ${start.what}: ${workflowUiUrl(s, id) ?? id}\n  follow it with: alcaide${config.destination ? ` -d ${config.destination}` : ''} status --watch`);
+          return;
+        }
+        const { withWorkerIfNone } = await import('../../temporal/embedded');
+        const status = await withWorkerIfNone(client, s, () => startAndFollow(client, s, start, mode));
+        if (mode !== 'json') console.log(summary(status));
+      });
+    });
+
+  program
+    .command('rollback')
+    .description('put the previous release back (also stops a deploy that is running)')
+    .option('--json', 'print progress as JSON lines')
+    .option('--trust-new-host', 'record the server host key if it is not in known_hosts yet')
+    .addHelpText('after', `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback`)
+    .action(async (opts: { json?: boolean; trustNewHost?: boolean }, cmd: Command) => {
+      const config = configFor(cmd);
+      const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
+      const mode = progressMode(opts.json);
+      const id = appWorkflowId(target);
+      await withTemporal(target, cmd, async (client, s) => {
+        const handle = client.workflow.getHandle(id);
+        if (await isRunning(handle)) {
+          await handle.signal('rollback', { by: startedBy() });
+          if (mode !== 'json') console.log(`${mark.ok()} asked the running workflow to roll back; following it`);
+          await followWithWorker(client, s, handle, mode).catch((e) => {
+            // the deploy ends "failed" by design when it is rolled back
+            if (!(e instanceof UserError) || !/rolled back/.test(e.message)) throw e;
+            if (mode !== 'json') console.log(`${mark.ok()} ${e.message}`);
+          });
+          return;
+        }
+        const { startAndFollow } = await import('../follow');
+        const { withWorkerIfNone } = await import('../../temporal/embedded');
+        const status = await withWorkerIfNone(client, s, () =>
+          startAndFollow(
+            client,
+            s,
+            {
+              workflowType: 'rollbackWorkflow',
+              workflowId: id,
+              args: [{ target, startedBy: startedBy() }],
+              searchAttributes: new TypedSearchAttributes([
+                { key: SEARCH_ATTRIBUTES.app, value: target.app },
+                { key: SEARCH_ATTRIBUTES.destination, value: target.destination ?? 'default' },
+              ]),
+              what: `rollback of ${target.app}`,
+              startedBy: startedBy(),
+            },
+            mode,
+          ),
+        );
+        if (mode !== 'json') console.log(summary(status));
+      });
+    });
+
+  program
+    .command('abort')
+    .description('stop the running deploy or rollback; the previous slot is put back')
+    .action(async (_o: unknown, cmd: Command) => {
+      const target = toAppTarget(configFor(cmd));
+      await withTemporal(target, cmd, async (client) => {
+        const handle = client.workflow.getHandle(appWorkflowId(target));
+        if (!(await isRunning(handle))) throw new UserError(`no deploy or rollback of ${target.app} is running`);
+        await handle.signal('abort', { by: startedBy() });
+        console.log(`${mark.ok()} abort sent; the workflow undoes its steps (alcaide status --watch to follow)`);
+      });
+    });
+
+  program
+    .command('status')
+    .description('where the current or last deploy/rollback is: step, durations, slot, version, host')
+    .option('--watch', 'follow a running deploy until it ends')
+    .option('--json', 'print the status as JSON')
+    .action(async (opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
+      const target = toAppTarget(configFor(cmd));
+      await withTemporal(target, cmd, async (client, s) => {
+        const { hasWorkflowPollers } = await import('../../temporal/connection');
+        const handle = client.workflow.getHandle(appWorkflowId(target));
+        let d;
+        try {
+          d = await handle.describe();
+        } catch {
+          throw new UserError(`no deploy of ${target.app}${target.destination ? ` to ${target.destination}` : ''} yet`);
+        }
+        const running = d.status.name === 'RUNNING';
+        const url = workflowUiUrl(s, d.workflowId, d.runId);
+        if (running && !(await hasWorkflowPollers(client, s))) {
+          const pending = d.raw.pendingActivities?.[0]?.activityType?.name;
+          throw new UserError(
+            `the ${String(d.type)} of ${target.app} is paused${pending ? ` at ${pending}` : ''}: no worker is running`,
+            1,
+            `continue it with \`alcaide deploy --attach\` or start \`alcaide worker\` (${url ?? d.workflowId})`,
+          );
+        }
+        if (running && opts.watch) {
+          const { withWorkerIfNone } = await import('../../temporal/embedded');
+          const { follow } = await import('../follow');
+          const status = await withWorkerIfNone(client, s, () => follow(handle, progressMode(opts.json)));
+          if (!opts.json) console.log(summary(status));
+          return;
+        }
+        const status: WorkflowStatus | undefined = running
+          ? await handle.query<WorkflowStatus>('status')
+          : await handle.result().then(
+              (r) => r as WorkflowStatus,
+              (e: { cause?: { details?: unknown[] } }) => e.cause?.details?.[0] as WorkflowStatus | undefined,
+            );
+        if (opts.json) {
+          console.log(JSON.stringify({ workflowId: d.workflowId, runId: d.runId, workflowStatus: d.status.name, url, status }, null, 2));
+          return;
+        }
+        const { renderStatus } = await import('../progress');
+        console.log(`${String(d.type)} ${d.status.name.toLowerCase()} — started ${d.startTime.toISOString()}${status?.version ? `, version ${status.version.slice(0, 12)}` : ''}${status?.slot ? `, slot ${status.slot}` : ''}, host ${target.server.host}`);
+        if (status) console.log(renderStatus(status));
+        if (status?.error) console.log(color.red(status.error));
+        if (url) console.log(color.dim(url));
+      });
+    });
+}
