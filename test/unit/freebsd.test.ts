@@ -21,34 +21,10 @@ import { pkgAllInstalled, pkgInstall } from '../../src/freebsd/pkg';
 import { q, raw, sh, unless } from '../../src/freebsd/sh';
 import { parseHostFacts, sysrcAdd, sysrcHas, sysrcIs, sysrcSet } from '../../src/freebsd/system';
 import { extractBase, fetchBase, templateReady } from '../../src/freebsd/template';
+import { HOSTILE } from '../helpers/hostile';
 
 const L = layout({ app: 'my_app', basePath: '/usr/local/jails', freebsdVersion: '14.3-RELEASE' });
 
-// Values that must reach a command as data, never as code.
-export const HOSTILE = [
-  "it's",
-  '"double"',
-  '$(touch /tmp/alcaide-pwned)',
-  '`touch /tmp/alcaide-pwned`',
-  '${HOME}',
-  'a;b',
-  'a && b',
-  'a|b',
-  'a\nb',
-  'tab\there',
-  '  spaces  ',
-  '',
-  '-n',
-  '--help',
-  '*',
-  '~root',
-  'ünïcødé 🔑',
-  "'; rm -rf / #",
-  '\\',
-  '!event',
-  '>/etc/passwd',
-  '#comment',
-];
 
 describe('quoting', () => {
   test('q passes plainly safe values bare and single-quotes everything else', () => {

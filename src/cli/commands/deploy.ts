@@ -79,15 +79,16 @@ Examples:
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       const mode = progressMode(opts.json);
       const id = appWorkflowId(target);
+      // bad input fails here, before Temporal or the server is contacted
+      const version = opts.attach ? undefined : resolveVersion(config.root, opts.ref, opts.allowDirty);
       await withTemporal(target, cmd, async (client, s) => {
         const handle = client.workflow.getHandle(id);
-        if (opts.attach) {
+        if (!version) {
           if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running; nothing to attach to`);
           const status = await followWithWorker(client, s, handle, mode);
           if (mode !== 'json') console.log(summary(status));
           return;
         }
-        const version = resolveVersion(config.root, opts.ref, opts.allowDirty);
         if (version.dirty && mode !== 'json') console.log(color.yellow(`! uncommitted changes are not deployed: deploying ${version.sha.slice(0, 12)}`));
         if (opts.wait && (await isRunning(handle))) {
           if (mode !== 'json') console.log(`waiting for the running ${target.app} workflow to finish (${workflowUiUrl(s, id) ?? id})`);
