@@ -1,7 +1,7 @@
 // `alcaide setup`: each activity checks the host's real state first and changes only what
 // differs, so a second run (or a retry after a crash) runs no mutating command.
 import { createHash } from 'node:crypto';
-import { CADDYFILE, gateDir, renderSite, siteFile, socketDir, withImportLine } from '../src/caddy/caddyfile';
+import { CADDYFILE, gateDir, renderMainCaddyfile, renderSite, siteFile, withImportLine } from '../src/caddy/caddyfile';
 import type { AppTarget } from '../src/config/target';
 import { fileHasSha256, readFile, writeFileAtomic } from '../src/freebsd/files';
 import { cloneTemplate, copyResolvConf, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, renderJailConf, type JailSpec } from '../src/freebsd/jail';
@@ -72,13 +72,18 @@ export async function enableLinuxulator(t: AppTarget): Promise<StepResult> {
 
 export async function configurePf(t: AppTarget): Promise<StepResult> {
   const r = Remote.for(t);
+  // pf is a kernel module on GENERIC: pfctl needs /dev/pf (rc.d/pf loads it the same way)
+  const changes: string[] = [];
+  if (!(await r.ok(kldLoaded('pf'), 'check pf module'))) {
+    await r.run(kldLoad('pf'), 'load pf');
+    changes.push('loaded pf');
+  }
   const extIf = (await r.run(defaultInterface(), 'find the default interface')).stdout.trim();
   if (!/^[a-z]+[0-9]+$/.test(extIf)) throw precondition(`${t.server.host} has no default route (route -n get default), so jails cannot reach the network through NAT`);
   const current = await r.check(readFile('/etc/pf.conf'), 'read pf.conf');
   if (current.code !== 0 && current.code !== 3) throw precondition(`cannot read /etc/pf.conf on ${t.server.host}: ${current.stderr.trim()}`);
   const existing = current.code === 3 ? '' : current.stdout;
   const desired = withPfBlock(existing, renderPfBlock(extIf, t.network.subnet));
-  const changes: string[] = [];
   if (desired !== existing) {
     const candidate = '/etc/pf.conf.alcaide-new';
     await r.run(writeFileAtomic(candidate, '0600'), 'write pf.conf candidate', { stdin: desired });
@@ -123,24 +128,40 @@ export async function setupCaddy(t: AppTarget): Promise<StepResult> {
   }
   const main = await r.check(readFile(CADDYFILE), 'read Caddyfile');
   const existing = main.code === 0 ? main.stdout : '';
-  const desiredMain = withImportLine(existing);
+  // The port installs its sample as the Caddyfile; an untouched sample (":80 Caddy works") is
+  // replaced, an operator's own Caddyfile only gets the import line.
+  const sample = await r.check(readFile(`${CADDYFILE}.sample`), 'read Caddyfile.sample');
+  const pristine = !existing.trim() || (sample.code === 0 && sample.stdout === existing);
+  const desiredMain = pristine ? renderMainCaddyfile() : withImportLine(existing);
+  let mainChanged = false;
   if (desiredMain !== existing) {
+    if (existing) await r.run(sh`[ -f ${`${CADDYFILE}.before-alcaide`} ] || cp -p ${CADDYFILE} ${`${CADDYFILE}.before-alcaide`}`, 'keep the original Caddyfile');
     await r.run(writeFileAtomic(CADDYFILE, '0644'), 'write Caddyfile', { stdin: desiredMain });
-    changes.push('Caddyfile imports the app sites');
+    mainChanged = true;
+    changes.push(pristine ? 'Caddyfile imports the app sites' : 'Caddyfile: import line added');
   }
   // The app's site is static from here on: deploys switch slots through gate files.
-  const dirs = [socketDir(t.app), gateDir(t.app)];
-  if (!(await r.ok(sh`test -d ${dirs[0]!} && test -d ${dirs[1]!}`, 'check Caddy state directories'))) {
-    await r.run(sh`mkdir -p ${dirs}`, 'create Caddy state directories');
+  if (!(await r.ok(sh`test -d ${gateDir(t.app)}`, 'check the gate directory'))) {
+    await r.run(sh`mkdir -p ${gateDir(t.app)}`, 'create the gate directory');
   }
-  const site = renderSite({ app: t.app, domain: t.domain, slots: { blue: t.network.blue, green: t.network.green }, port: t.appPort, healthPath: t.healthCheck.path });
+  const site = renderSite({ app: t.app, domain: t.domain, slots: { blue: t.network.blue, green: t.network.green }, port: t.appPort, proxyPorts: t.proxyPorts, healthPath: t.healthCheck.path });
   if (await ensureFile(r, siteFile(t.app), site, '0644', 'write site file')) changes.push(`site ${siteFile(t.app)}`);
+  if (mainChanged || changes.some((c) => c.startsWith('site'))) {
+    const valid = await r.check(sh`caddy validate --config ${CADDYFILE} --adapter caddyfile`, 'validate the Caddyfile');
+    if (valid.code !== 0) {
+      const why = (valid.stderr || valid.stdout).trim().split('\n').filter((l) => /error/i.test(l)).slice(-2).join('; ');
+      if (!pristine && existing) await r.run(writeFileAtomic(CADDYFILE, '0644'), 'restore the Caddyfile', { stdin: existing });
+      throw precondition(
+        `Caddy rejects the configuration with ${t.app}'s site: ${why}. ${CADDYFILE} was left as it was` +
+          (t.domain ? '' : `; if another site there serves :80, remove it or set \`domain\` in deploy.yml`),
+      );
+    }
+  }
   if (await ensureSysrc(r, 'caddy_enable', 'YES')) changes.push('caddy_enable=YES');
   if (!(await r.ok(serviceRunning('caddy'), 'check caddy'))) {
     await r.run(serviceStart('caddy'), 'start caddy');
     changes.push('started caddy');
-  } else if (changes.some((c) => c.startsWith('Caddyfile') || c.startsWith('site'))) {
-    await r.run(sh`caddy validate --config ${CADDYFILE} --adapter caddyfile`, 'validate the Caddyfile');
+  } else if (mainChanged || changes.some((c) => c.startsWith('site'))) {
     await r.run(serviceReload('caddy'), 'reload caddy');
     changes.push('reloaded caddy');
   }

@@ -3,7 +3,7 @@
 // Switching slots never reloads Caddy (a reload closes idle client keep-alive connections,
 // which clients without retries see as failed requests). The app's site is static: it
 // proxies to both slots with `lb_policy first`, and each slot sits behind a small server on
-// a unix socket whose readiness answer is a gate the deploy opens and closes with a file:
+// a loopback port whose readiness answer is a gate the deploy opens and closes with a file:
 // ready = gate file present AND the app's own health check passes. Opening the new slot's
 // gate and closing the old one moves traffic within one health interval; requests already
 // in flight finish on the old slot.
@@ -17,12 +17,19 @@ export const SLOT_HEADER = 'Alcaide-Slot';
 export const HEALTH_INTERVAL = '200ms';
 
 export const siteFile = (app: string) => `${SITES_DIR}/${app}.caddy`;
-/** Sockets live where Caddy can recreate them at every start. */
-export const socketDir = (app: string) => `/var/run/alcaide/${app}`;
 /** Gates must survive a reboot (/var/run is cleared at boot), so they live under /var/db. */
 export const gateDir = (app: string) => `/var/db/alcaide/${app}/gates`;
 export const gateFile = (app: string, slot: string) => `${gateDir(app)}/${slot}.open`;
-export const slotSocket = (app: string, slot: string) => `${socketDir(app)}/${slot}.sock`;
+/**
+ * Loopback ports of the two slot servers. Not unix sockets: Caddy 2.6 keeps one health
+ * state for all unix-socket upstreams of a proxy, which mixes the two slots up.
+ */
+export function defaultProxyPorts(app: string): { blue: number; green: number } {
+  let h = 0;
+  for (const c of app) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  const blue = 20000 + (h % 10000) * 2;
+  return { blue, green: blue + 1 };
+}
 
 /** The main Caddyfile when none exists yet. */
 export function renderMainCaddyfile(): string {
@@ -43,6 +50,8 @@ export interface SiteSpec {
   /** jail addresses and the app's port */
   slots: { blue: string; green: string };
   port: number;
+  /** loopback ports of the slot servers */
+  proxyPorts: { blue: number; green: number };
   healthPath: string;
 }
 
@@ -53,8 +62,8 @@ export function siteAddress(domain?: string): string {
 function slotServer(s: SiteSpec, slot: 'blue' | 'green'): string {
   const upstream = `${s.slots[slot]}:${s.port}`;
   return `# ${s.app} ${slot}: ${upstream}
-http:// {
-	bind unix/${slotSocket(s.app, slot)}
+http://:${s.proxyPorts[slot]} {
+	bind 127.0.0.1
 	header ${SLOT_HEADER} ${slot}
 	@ready path ${READY_PATH}
 	handle @ready {
@@ -79,7 +88,7 @@ export function renderSite(s: SiteSpec): string {
   return `# Managed by alcaide for ${s.app}. Static between deploys: the deploy moves traffic by
 # opening and closing the gates in ${gateDir(s.app)}, never by reloading Caddy.
 ${siteAddress(s.domain)} {
-	reverse_proxy unix/${slotSocket(s.app, 'blue')} unix/${slotSocket(s.app, 'green')} {
+	reverse_proxy 127.0.0.1:${s.proxyPorts.blue} 127.0.0.1:${s.proxyPorts.green} {
 		lb_policy first
 		lb_try_duration 5s
 		lb_try_interval 50ms

@@ -152,6 +152,17 @@ export const configSchema = z
         )
         .prefault({}),
       drain_timeout: duration().default(10_000),
+      proxy: z
+        .strictObject(
+          {
+            ports: z
+              .array(port(0), expected('two loopback ports [blue, green] for the slot servers in Caddy'))
+              .length(2, expected('two loopback ports [blue, green] for the slot servers in Caddy'))
+              .optional(),
+          },
+          expected('a mapping with ports'),
+        )
+        .prefault({}),
       release: z
         .strictObject(
           {

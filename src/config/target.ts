@@ -1,6 +1,7 @@
 // What a workflow carries about an app: validated, non-secret settings only (DESIGN rule 5).
 // Secrets stay in the project's encrypted file; activities decrypt them on the worker.
 // No Node imports here: workflows import these types.
+import { defaultProxyPorts } from '../caddy/caddyfile';
 import type { Config } from './load';
 
 export interface SshTargetSpec {
@@ -20,6 +21,8 @@ export interface AppTarget {
   freebsdVersion: string;
   basePath: string;
   appPort: number;
+  /** loopback ports of Caddy's per-slot servers */
+  proxyPorts: { blue: number; green: number };
   network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string };
   postgresql?: { version: number; volumeHost: string; volumeJail: string; port: number; user: string; database: string; passwordSecret: string };
   healthCheck: { path: string; intervalMs: number; timeoutMs: number };
@@ -52,6 +55,7 @@ export function toAppTarget(c: Config, opts: { trustNewHost?: boolean } = {}): A
     freebsdVersion: c.app_jail.freebsd_version,
     basePath: c.app_jail.base_path,
     appPort: c.app_jail.port,
+    proxyPorts: c.proxy.ports ? { blue: c.proxy.ports[0]!, green: c.proxy.ports[1]! } : defaultProxyPorts(c.app),
     network: { iface: c.network.interface, subnet: c.network.subnet, ...c.addresses },
     postgresql: pg
       ? { version: pg.version, volumeHost: volumeHost!, volumeJail: volumeJail!, port: pg.port, user: pg.user, database: pg.database, passwordSecret: pg.password_secret }

@@ -35,8 +35,11 @@ export async function httpViaSsh(
         res.on('error', reject);
       },
     );
-    req.setTimeout(o.timeoutMs ?? 5000, () => req.destroy(new Error(`no answer from ${o.host}:${o.port}${o.path} within ${(o.timeoutMs ?? 5000) / 1000}s`)));
+    // an SSH channel is not a net.Socket (no setTimeout), so the deadline is ours
+    const timer = setTimeout(() => req.destroy(new Error(`no answer from ${o.host}:${o.port}${o.path} within ${(o.timeoutMs ?? 5000) / 1000}s`)), o.timeoutMs ?? 5000);
+    req.on('close', () => clearTimeout(timer));
     req.on('error', (e) => {
+      clearTimeout(timer);
       stream.destroy();
       reject(e);
     });

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { gateFile, IMPORT_LINE, renderMainCaddyfile, renderSite, slotSocket, withImportLine } from '../../src/caddy/caddyfile';
+import { defaultProxyPorts, gateFile, IMPORT_LINE, renderMainCaddyfile, renderSite, withImportLine } from '../../src/caddy/caddyfile';
 
-const SPEC = { app: 'my_app', slots: { blue: '10.0.0.2', green: '10.0.0.3' }, port: 4000, healthPath: '/health' };
+const SPEC = { app: 'my_app', slots: { blue: '10.0.0.2', green: '10.0.0.3' }, port: 4000, proxyPorts: { blue: 24000, green: 24001 }, healthPath: '/health' };
 
 function adapt(files: Record<string, string>, main: string): { json: any; stderr: string; status: number | null } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-caddy-'));
@@ -22,7 +22,11 @@ function adapt(files: Record<string, string>, main: string): { json: any; stderr
 
 describe('Caddy site', () => {
   test('paths of sockets and gates', () => {
-    assert.equal(slotSocket('my_app', 'blue'), '/var/run/alcaide/my_app/blue.sock');
+    const ports = defaultProxyPorts('my_app');
+    assert.equal(ports.green, ports.blue + 1);
+    assert.ok(ports.blue >= 20000 && ports.green < 40000);
+    assert.deepEqual(defaultProxyPorts('my_app'), ports, 'stable');
+    assert.notDeepEqual(defaultProxyPorts('shop'), ports);
     assert.equal(gateFile('my_app', 'green'), '/var/db/alcaide/my_app/gates/green.open');
   });
 
@@ -32,12 +36,12 @@ describe('Caddy site', () => {
     const servers = r.json.apps.http.servers;
     const front = Object.values<any>(servers).find((s) => s.listen.includes(':80'));
     const proxy = front.routes[0].handle.find((h: any) => h.handler === 'reverse_proxy') ?? front.routes[0].handle[0].routes[0].handle[0];
-    assert.deepEqual(proxy.upstreams, [{ dial: 'unix//var/run/alcaide/my_app/blue.sock' }, { dial: 'unix//var/run/alcaide/my_app/green.sock' }]);
+    assert.deepEqual(proxy.upstreams, [{ dial: '127.0.0.1:24000' }, { dial: '127.0.0.1:24001' }]);
     assert.equal(proxy.load_balancing.selection_policy.policy, 'first');
     assert.equal(proxy.health_checks.active.uri, '/__alcaide/ready');
     assert.equal(proxy.health_checks.active.interval, 200_000_000);
     const listens = Object.values<any>(servers).map((s) => s.listen[0]).sort();
-    assert.deepEqual(listens, [':80', 'unix//var/run/alcaide/my_app/blue.sock', 'unix//var/run/alcaide/my_app/green.sock']);
+    assert.deepEqual(listens, ['127.0.0.1:24000', '127.0.0.1:24001', ':80'], 'slot servers listen on loopback only');
     const text = JSON.stringify(r.json);
     assert.ok(text.includes('"root":"/var/db/alcaide/my_app/gates"') && text.includes('"/blue.open"') && text.includes('"/green.open"'));
     assert.ok(text.includes('"dial":"10.0.0.2:4000"') && text.includes('"dial":"10.0.0.3:4000"'));

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { AppTarget } from '../../src/config/target';
+import { TEST_TARGET } from '../helpers/target';
 import { resolveTemporalSettings } from '../../src/temporal/settings';
 import { createWorker, WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
@@ -15,21 +16,7 @@ import type { WorkflowStatus } from '../../workflows/status';
 import { startTestEnv } from '../helpers/temporal';
 
 const VERSION = 'a'.repeat(40);
-const TARGET = {
-  app: 'my_app',
-  projectRoot: '/nonexistent',
-  server: { host: '192.0.2.1', port: 22, user: 'root' },
-  ssh: { keys: [], trustNewHost: false },
-  freebsdVersion: '14.3-RELEASE',
-  basePath: '/usr/local/jails',
-  appPort: 4000,
-  network: { iface: 'lo1', subnet: '10.0.0.0/24', host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5' },
-  healthCheck: { path: '/health', intervalMs: 100, timeoutMs: 1000 },
-  drainTimeoutMs: 300,
-  release: { name: 'my_app', migrate: 'MyApp.Release.migrate()' as string | false },
-  envClear: {},
-  envSecretNames: [],
-} satisfies AppTarget;
+const TARGET: AppTarget = TEST_TARGET;
 
 const ACTIVITY_OF: Record<string, string> = { stopOldSlot: 'stopSlot' };
 const STEP_ACTIVITIES = DEPLOY_STEPS.filter((s) => s.name !== 'drainOldSlot').map((s) => ACTIVITY_OF[s.name] ?? s.name);

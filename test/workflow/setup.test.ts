@@ -9,6 +9,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { AppTarget } from '../../src/config/target';
+import { TEST_TARGET } from '../helpers/target';
 import { resolveTemporalSettings } from '../../src/temporal/settings';
 import { createWorker } from '../../src/temporal/worker';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
@@ -17,21 +18,7 @@ import { runCliAsync, tempProject } from '../helpers/cli';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 import { startTestEnv } from '../helpers/temporal';
 
-const TARGET = {
-  app: 'my_app',
-  projectRoot: '/nonexistent',
-  server: { host: '192.0.2.1', port: 22, user: 'root' },
-  ssh: { keys: [], trustNewHost: false },
-  freebsdVersion: '14.3-RELEASE',
-  basePath: '/usr/local/jails',
-  appPort: 4000,
-  network: { iface: 'lo1', subnet: '10.0.0.0/24', host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5' },
-  healthCheck: { path: '/health', intervalMs: 1000, timeoutMs: 30000 },
-  drainTimeoutMs: 10000,
-  release: { name: 'my_app', migrate: false },
-  envClear: {},
-  envSecretNames: [],
-} satisfies AppTarget;
+const TARGET: AppTarget = TEST_TARGET;
 
 type Behaviour = (attempt: number) => Promise<{ changed: boolean; note: string }>;
 

@@ -1,0 +1,19 @@
+import type { AppTarget } from '../../src/config/target';
+
+/** A complete target for workflow tests whose activities are fakes (nothing is contacted). */
+export const TEST_TARGET: AppTarget = {
+  app: 'my_app',
+  projectRoot: '/nonexistent',
+  server: { host: '192.0.2.1', port: 22, user: 'root' },
+  ssh: { keys: [], trustNewHost: false },
+  freebsdVersion: '14.3-RELEASE',
+  basePath: '/usr/local/jails',
+  appPort: 4000,
+  proxyPorts: { blue: 24000, green: 24001 },
+  network: { iface: 'lo1', subnet: '10.0.0.0/24', host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5' },
+  healthCheck: { path: '/health', intervalMs: 100, timeoutMs: 1000 },
+  drainTimeoutMs: 300,
+  release: { name: 'my_app', migrate: 'MyApp.Release.migrate()' },
+  envClear: {},
+  envSecretNames: [],
+};
