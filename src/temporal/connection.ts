@@ -43,16 +43,16 @@ const POLLER_FRESH_MS = 75_000;
 
 /**
  * Whether a long-lived worker is polling the task queue for workflow tasks. Embedded
- * workers (identity alcaide-embedded:…) end with their CLI and do not count.
+ * workers (identity alcaide-embedded:…) end with their CLI and count only when asked.
  */
-export async function hasWorkflowPollers(client: Client, s: TemporalSettings, now = Date.now()): Promise<boolean> {
+export async function hasWorkflowPollers(client: Client, s: TemporalSettings, opts: { includeEmbedded?: boolean } = {}, now = Date.now()): Promise<boolean> {
   const res = await client.workflowService.describeTaskQueue({
     namespace: s.namespace,
     taskQueue: { name: s.taskQueue },
     taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
   });
   return (res.pollers ?? []).some((p) => {
-    if (p.identity?.startsWith('alcaide-embedded:')) return false;
+    if (!opts.includeEmbedded && p.identity?.startsWith('alcaide-embedded:')) return false;
     const seen = p.lastAccessTime?.seconds ? Number(p.lastAccessTime.seconds) * 1000 : 0;
     return now - seen < POLLER_FRESH_MS;
   });

@@ -196,7 +196,8 @@ Examples:
         }
         const running = d.status.name === 'RUNNING';
         const url = workflowUiUrl(s, d.workflowId, d.runId);
-        if (running && !(await hasWorkflowPollers(client, s))) {
+        // another CLI's embedded worker may be driving it: then the query answers
+        if (running && !(await hasWorkflowPollers(client, s, { includeEmbedded: true }))) {
           const pending = d.raw.pendingActivities?.[0]?.activityType?.name;
           throw new UserError(
             `the ${String(d.type)} of ${target.app} is paused${pending ? ` at ${pending}` : ''}: no worker is running`,

@@ -1,0 +1,201 @@
+// End to end: the real CLI (with its embedded worker), the real Temporal dev server, real
+// OpenSSH, real Caddy and a real Elixir release, against a simulated FreeBSD host.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
+import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
+import { HOSTILE } from '../helpers/hostile';
+import { REPO_ROOT } from '../helpers/paths';
+import { startTestEnv } from '../helpers/temporal';
+
+const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
+// A secret with everything that breaks naive quoting; the app must see it byte for byte.
+const SECRET = HOSTILE.filter((v) => v !== '').join(' | ');
+
+let sim: SimHosts;
+let host: SimHost;
+let env: TestWorkflowEnvironment;
+const project = tempProject('alcaide-e2e-');
+const app = path.join(project.dir, 'hello');
+let queue = 0;
+
+function cli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
+  return runCliAsync(args, {
+    cwd: app,
+    env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: `e2e-${queue}`, SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') },
+    timeoutMs,
+  });
+}
+
+/** Commits version `v` of the fixture app (optionally broken) into the project repository. */
+function commitVersion(v: string, flags: string[] = []): string {
+  const tmp = path.join(project.dir, `v-${v}-${flags.join('')}`);
+  assert.equal(spawnSync('sh', [MAKE_APP, tmp, v, ...flags]).status, 0);
+  spawnSync('sh', ['-c', `rm -rf "${app}/lib" "${app}/priv" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${app}/"`]);
+  const git = (...a: string[]) => spawnSync('git', ['-C', app, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { encoding: 'utf8' });
+  git('add', '-A');
+  git('commit', '-qm', `v${v}${flags.join('')}`);
+  return git('rev-parse', 'HEAD').stdout.trim();
+}
+
+async function through(pathname = '/'): Promise<{ status: number; body: string; slot: string | null }> {
+  const res = await fetch(`http://${host.host}${pathname}`, { signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, body: await res.text(), slot: res.headers.get('alcaide-slot') };
+}
+
+const jls = async () => (await sshRun(host, 'jls -N name')).stdout;
+const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+
+before(async () => {
+  [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv()]);
+  host = sim.hosts[0]!;
+  assert.equal(spawnSync('sh', [MAKE_APP, app, '1.0.0']).status, 0);
+  writeFileSync(
+    path.join(app, 'deploy.yml'),
+    `app: hello
+server:
+  host: ${host.host}
+ssh:
+  keys: [${host.privateKey}]
+  known_hosts: ${host.knownHostsFile}
+env:
+  clear:
+    DATA_DIR: /var/db/hello
+  secret: [SECRET_KEY_BASE]
+health_check:
+  interval: 200ms
+  timeout: 20s
+drain_timeout: 1s
+release:
+  migrate: "Hello.Release.migrate()"
+`,
+  );
+  spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm config`]);
+  ok(await cli(['secrets', 'init']));
+  ok(await runCliAsync(['secrets', 'set', 'SECRET_KEY_BASE'], { cwd: app, input: SECRET, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
+});
+
+after(async () => {
+  await sim?.down();
+  await env?.teardown();
+  project.cleanup();
+});
+
+describe('on a simulated FreeBSD host', () => {
+  test('setup from a bare host, then a second setup changes nothing', async () => {
+    const first = await cli(['setup']);
+    ok(first);
+    assert.match(first.stdout, /✓ .* is ready for hello/);
+    assert.match(await jls(), /hello_build/);
+    const before = readCommandLog(host).length;
+    const second = await cli(['setup']);
+    ok(second);
+    assert.match(second.stdout, /nothing needed changing/);
+    const cmds = readCommandLog(host).slice(before).map((e) => e.cmd ?? '');
+    assert.ok(cmds.length > 10);
+    const mutating = /(^|[;&|]\s*)(sysrc (?!-c )|ifconfig \S+ create|jail -f \S+ -c|pfctl -(f|e)|kldload|fetch |tar -x|mkdir|mv |rm |touch |cp |service \S+ (start|reload)|env ASSUME_ALWAYS_YES)|cat >/;
+    assert.deepEqual(cmds.filter((c) => mutating.test(c)), [], 'the second setup ran no mutating command');
+  });
+
+  test('deploy v1: blue serves through Caddy, the app sees its secret exactly', async () => {
+    const r = await cli(['deploy']);
+    ok(r);
+    assert.match(r.stdout, /✓ hello [0-9a-f]{12} live on blue/);
+    const res = await through();
+    assert.deepEqual([res.status, res.body, res.slot], [200, 'hello v1.0.0 slot=blue', 'blue']);
+    assert.equal((await through('/env/SECRET_KEY_BASE')).body, SECRET);
+    const envFile = await sshRun(host, 'stat -f %Lp /usr/local/jails/hello_blue/usr/local/etc/hello.env');
+    assert.equal(envFile.stdout.trim(), '600');
+    const log = readFileSync(host.commandLog, 'utf8');
+    assert.ok(!log.includes('$(touch /tmp/alcaide-pwned)'), 'the secret never appears in a command line');
+    assert.ok(!existsSync(path.join(host.root, 'tmp', 'alcaide-pwned')));
+  });
+
+  test('deploy v2: green takes traffic, blue is stopped but kept', async () => {
+    commitVersion('2.0.0');
+    ok(await cli(['deploy']));
+    assert.deepEqual((await through()).body, 'hello v2.0.0 slot=green');
+    const running = await jls();
+    assert.match(running, /hello_green/);
+    assert.doesNotMatch(running, /hello_blue/);
+    assert.equal((await sshRun(host, 'test -d /usr/local/jails/hello_blue/usr/local/hello')).code, 0, 'blue kept for rollback');
+  });
+
+  test('rollback: v1 back on blue', async () => {
+    const r = await cli(['rollback']);
+    ok(r);
+    assert.match(r.stdout, /rolled back to blue/);
+    assert.equal((await through()).body, 'hello v1.0.0 slot=blue');
+    assert.doesNotMatch(await jls(), /hello_green/);
+  });
+
+  test('a release whose health check fails never receives traffic; its jail is removed; v1 untouched', async () => {
+    commitVersion('3.0.0', ['--health-fail']);
+    const r = await cli(['deploy']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /health check on the slot address failed: .* did not answer 200 within 20s/);
+    assert.match(r.stderr, /Restored: remove the green slot\./);
+    assert.equal((await through()).body, 'hello v1.0.0 slot=blue');
+    assert.equal((await sshRun(host, 'test -e /usr/local/jails/hello_green')).code, 1, 'green removed');
+    assert.doesNotMatch(await jls(), /hello_green/);
+  });
+
+  test('a release whose migration fails is removed before traffic moves', async () => {
+    commitVersion('3.0.1', ['--migration-fail']);
+    const r = await cli(['deploy']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /run migrations failed: migrations failed in hello_green \(exit 1\)/);
+    assert.equal((await through()).body, 'hello v1.0.0 slot=blue');
+  });
+
+  test('a second deploy while one runs is refused with who, when, where', async () => {
+    commitVersion('4.0.0');
+    const handle = env.client.workflow.getHandle('alcaide-hello');
+    const previousRun = (await handle.describe()).runId;
+    const first = cli(['deploy']);
+    // wait until the first deploy holds the lock
+    for (let i = 0; i < 200; i++) {
+      const d = await handle.describe();
+      if (d.runId !== previousRun && d.status.name === 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const status = await cli(['status']);
+    ok(status);
+    assert.match(status.stdout, /deployWorkflow running/);
+    const second = await cli(['deploy']);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /another deploy of this app is running \(started by \S+@\S+ at \d{4}-/);
+    assert.match(second.stderr, /--wait to deploy after it/);
+    ok(await first);
+    assert.equal((await through()).body, 'hello v4.0.0 slot=green');
+  });
+
+  test('logs and run reach the live slot', async () => {
+    const logs = await cli(['logs', '-n', '20']);
+    ok(logs);
+    assert.match(logs.stdout, /Running Hello v4\.0\.0 slot=green/);
+    const run = await cli(['run', 'bin/hello', 'eval', 'IO.puts(System.get_env("ALCAIDE_SLOT"))']);
+    ok(run);
+    assert.equal(run.stdout.trim(), 'green');
+  });
+
+  test('after a host reboot the live slot serves again; the stopped one stays stopped', async () => {
+    await sim.reboot(host.name);
+    let res = { status: 0, body: '', slot: null as string | null };
+    for (let i = 0; i < 100; i++) {
+      try {
+        res = await through();
+        if (res.status === 200) break;
+      } catch {
+        /* Caddy or the app still starting */
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(res.body, 'hello v4.0.0 slot=green');
+    assert.doesNotMatch(await jls(), /hello_blue/);
+  });
+});

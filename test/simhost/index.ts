@@ -1,0 +1,163 @@
+// TypeScript wrapper around test/simhost/simhost.py: simulated FreeBSD 14 hosts for e2e tests.
+//
+//   const sim = await startSimHosts({ hosts: 2 });
+//   const r = await sshRun(sim.hosts[0], 'jls');
+//   await sim.down();
+//
+// Needs root (network + mount namespaces). See test/simhost/README.md.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export interface SimHost {
+  name: string;
+  /** SSH address (host side of the veth), port 22 */
+  host: string;
+  port: number;
+  user: string;
+  /** OpenSSH known_hosts line for the host's generated ed25519 key */
+  knownHostsLine: string;
+  /** file holding exactly knownHostsLine */
+  knownHostsFile: string;
+  /** authorized ed25519 private key (no passphrase) */
+  privateKey: string;
+  /** JSON lines: one per SSH command ({ts,t,pid,client,cmd}) */
+  commandLog: string;
+  /** per-host FreeBSD tree as seen from outside (etc = overlay upper dir, var, usr/local, root, tmp) */
+  root: string;
+  dir: string;
+  initPid: number;
+  gateway: string;
+  upSeconds: number;
+}
+
+export interface SshResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface SimHosts {
+  dir: string;
+  hosts: SimHost[];
+  upSeconds: number;
+  down(): Promise<void>;
+  reboot(name: string): Promise<{ ok: boolean; seconds: number }>;
+  sshCut(name: string, seconds: number): Promise<void>;
+  sshRestore(): Promise<void>;
+  failNth(name: string, command: string, n: number, code?: number): Promise<void>;
+}
+
+export function projectRoot(): string {
+  let d = __dirname;
+  for (;;) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'test', 'simhost', 'simhost.py'))) return d;
+    const up = dirname(d);
+    if (up === d) throw new Error('simhost: cannot find project root from ' + __dirname);
+    d = up;
+  }
+}
+
+export const SIMHOST_PY = (): string => join(projectRoot(), 'test', 'simhost', 'simhost.py');
+
+function runPy(args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile('/usr/bin/python3', ['-I', SIMHOST_PY(), ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
+          ? ((err as unknown as { code: number }).code) : 1) : 0;
+        res({ code, stdout: String(stdout), stderr: String(stderr) });
+      });
+  });
+}
+
+export function canRunSimHosts(): boolean {
+  return process.platform === 'linux' && typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+export async function startSimHosts(opts: { hosts?: number; dir?: string } = {}): Promise<SimHosts> {
+  const n = opts.hosts ?? 1;
+  const ownDir = !opts.dir;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'simhost-'));
+  const r = await runPy(['up', '--hosts', String(n), '--dir', dir], 180_000);
+  if (r.code !== 0) {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw new Error(`simhost up failed (${r.code}): ${r.stderr || r.stdout}`);
+  }
+  const view = JSON.parse(r.stdout) as { hosts: SimHost[]; upSeconds: number };
+  let downed = false;
+  // safety net: a test that forgets down() (or throws before it) must not leave hosts running
+  const onExit = (): void => {
+    if (downed) return;
+    try {
+      execFileSync('/usr/bin/python3', ['-I', SIMHOST_PY(), 'down', '--dir', dir], { stdio: 'ignore', timeout: 60_000 });
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  };
+  process.once('exit', onExit);
+  const sim: SimHosts = {
+    dir,
+    hosts: view.hosts,
+    upSeconds: view.upSeconds,
+    async down() {
+      if (downed) return;
+      downed = true;
+      process.removeListener('exit', onExit);
+      const d = await runPy(['down', '--dir', dir]);
+      if (d.code !== 0) throw new Error(`simhost down failed: ${d.stdout} ${d.stderr}`);
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+    async reboot(name: string) {
+      const x = await runPy(['reboot', '--dir', dir, '--host', name]);
+      if (x.code !== 0) throw new Error(`simhost reboot failed: ${x.stdout} ${x.stderr}`);
+      return JSON.parse(x.stdout) as { ok: boolean; seconds: number };
+    },
+    async sshCut(name: string, seconds: number) {
+      const x = await runPy(['ssh-cut', '--dir', dir, '--host', name, '--seconds', String(seconds)]);
+      if (x.code !== 0) throw new Error(`simhost ssh-cut failed: ${x.stderr}`);
+    },
+    async sshRestore() {
+      await runPy(['ssh-restore', '--dir', dir]);
+    },
+    async failNth(name: string, command: string, nth: number, code = 1) {
+      const x = await runPy(['fail-nth', '--dir', dir, '--host', name, '--code', String(code), command, String(nth)]);
+      if (x.code !== 0) throw new Error(`simhost fail-nth failed: ${x.stderr}`);
+    },
+  };
+  return sim;
+}
+
+/** Run one command on a simulated host with the OpenSSH client (strict host key checking). */
+export function sshRun(h: SimHost, command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<SshResult> {
+  const t0 = Date.now();
+  return new Promise((res) => {
+    const p = spawn('ssh', [
+      '-i', h.privateKey, '-p', String(h.port),
+      '-o', `UserKnownHostsFile=${h.knownHostsFile}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
+      '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', '-F', '/dev/null',
+      `${h.user}@${h.host}`, command,
+    ], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    p.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      res({ code: code ?? (signal ? 255 : 1), stdout, stderr, ms: Date.now() - t0 });
+    });
+    p.stdin.end(opts.input ?? '');
+  });
+}
+
+export interface CommandLogEntry { ts: string; t: number; pid: number; client: string | null; cmd: string | null }
+
+export function readCommandLog(h: SimHost): CommandLogEntry[] {
+  const text = readFileSync(h.commandLog, 'utf8');
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CommandLogEntry);
+}

@@ -1,0 +1,965 @@
+"""uname freebsd-version sysctl kldload kldstat chflags route sha256 stat sed tar fetch mount umount"""
+import os
+import stat as statmod
+import sys
+import time
+
+import simlib
+from simlib import Exit, die, warnx, out, getopt_bsd
+
+REAL_SED = '/usr/libexec/simhost/real/sed'
+VERSION = 'FreeBSD 14.3-RELEASE releng/14.3-n271432-8c9ce319fef7 GENERIC'
+OSRELDATE = '1403000'
+
+
+def hostname():
+    return os.uname().nodename
+
+
+# ------------------------------------------------------------------ uname
+def uname(argv):
+    def usage():
+        sys.stderr.write('usage: uname [-abiKmnoprsUv]\n')
+    opts, rest = getopt_bsd('uname', argv, 'abiKmnoprsUv', usage)
+    if rest:
+        usage()
+        raise Exit(1)
+    flags = set(o for o, _ in opts)
+    if 'a' in flags:
+        flags |= set('mnrsv')
+    if 'o' in flags:
+        flags.add('s')
+    if not flags:
+        flags = set('s')
+    parts = []
+    for f, val in (('s', 'FreeBSD'), ('n', hostname()), ('r', simlib.OSRELEASE), ('v', VERSION),
+                   ('m', 'amd64'), ('p', 'amd64'), ('i', 'GENERIC'), ('K', OSRELDATE), ('U', OSRELDATE),
+                   ('b', '8c9ce319fef7a1b2c3d4e5f60718293a4b5c6d7e')):
+        if f in flags:
+            parts.append(val)
+    out(' '.join(parts) + '\n')
+
+
+def freebsd_version(argv):
+    def usage():
+        sys.stderr.write('usage: freebsd-version [-kru] [-j jail]\n')
+    opts, rest = getopt_bsd('freebsd-version', argv, 'krj:u', usage)
+    if rest:
+        usage()
+        raise Exit(1)
+    if not opts:
+        opts = [('u', None)]
+    for o, v in opts:
+        if o == 'j':
+            import cmd_jail
+            if not cmd_jail.find_jail(v):
+                die('freebsd-version', 'jail "%s" not found' % v if not v.isdigit() else 'jail %s not found' % v)
+        out(simlib.OSRELEASE + '\n')
+
+
+# ------------------------------------------------------------------ sysctl
+def sysctl_values():
+    jailed = 0 if simlib.in_host() else 1
+    try:
+        mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    except (ValueError, OSError):
+        mem = 4 << 30
+    v = {
+        'kern.ostype': 'FreeBSD', 'kern.osrelease': simlib.OSRELEASE, 'kern.osrevision': '199506',
+        'kern.osreldate': OSRELDATE, 'kern.version': VERSION + '\n', 'kern.hostname': hostname(),
+        'kern.securelevel': '-1', 'kern.maxfiles': '1048576', 'kern.ident': 'GENERIC',
+        'hw.machine': 'amd64', 'hw.machine_arch': 'amd64', 'hw.ncpu': str(os.cpu_count() or 1),
+        'hw.physmem': str(mem), 'hw.realmem': str(mem), 'hw.pagesize': '4096',
+        'hw.model': 'Simulated CPU (simhost)', 'security.jail.jailed': str(jailed),
+        'security.jail.enforce_statfs': '2', 'security.jail.param.allow.mount.': '0',
+        'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0', 'kern.boottime': '',
+        'vm.overcommit': '0', 'kern.ipc.somaxconn': '128', 'kern.ipc.soacceptqueue': '128',
+    }
+    try:
+        st = simlib.read_json(simlib.RUN + '/sysctl.json', {})
+        v.update(st)
+    except Exception:
+        pass
+    bt = int(time.time() - float(open('/proc/uptime').read().split()[0])) if os.path.exists('/proc/uptime') else 0
+    v['kern.boottime'] = '{ sec = %d, usec = 0 } %s' % (bt, time.strftime('%a %b %e %H:%M:%S %Y', time.localtime(bt)))
+    return v
+
+
+WRITABLE = {'net.inet.ip.forwarding', 'net.inet6.ip6.forwarding', 'kern.ipc.somaxconn',
+            'kern.ipc.soacceptqueue', 'kern.maxfiles', 'vm.overcommit'}
+
+
+def sysctl(argv):
+    def usage():
+        sys.stderr.write('usage: sysctl [-bdehiNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...\n'
+                         '       sysctl [-bdehNnoqTtWx] [ -B <bufsize> ] -a\n')
+    opts, rest = getopt_bsd('sysctl', argv, 'AaB:bdef:hiNnoqtTwWxX', usage)
+    flags = set(o for o, _ in opts)
+    vals = sysctl_values()
+    if 'a' in flags or 'A' in flags:
+        for k in sorted(vals):
+            out(('%s\n' % vals[k]) if 'n' in flags else ('%s: %s\n' % (k, vals[k])))
+        return 0
+    if not rest:
+        usage()
+        raise Exit(1)
+    rc = 0
+    for a in rest:
+        if '=' in a:
+            k, nv = a.split('=', 1)
+            if k not in vals and not any(x.startswith(k + '.') for x in vals):
+                if 'i' not in flags:
+                    warnx('sysctl', "unknown oid '%s'" % k)
+                rc = 1
+                continue
+            if not simlib.in_host():
+                warnx('sysctl', '%s=%s: Operation not permitted' % (k, nv))
+                rc = 1
+                continue
+            if k not in WRITABLE:
+                warnx('sysctl', "oid '%s' is read only" % k)
+                rc = 1
+                continue
+            with simlib.Lock():
+                st = simlib.read_json(simlib.RUN + '/sysctl.json', {})
+                st[k] = nv
+                simlib.write_json(simlib.RUN + '/sysctl.json', st)
+            if 'q' not in flags:
+                out('%s: %s -> %s\n' % (k, vals[k], nv) if 'n' not in flags else '%s -> %s\n' % (vals[k], nv))
+            continue
+        keys = [a] if a in vals else sorted(x for x in vals if x.startswith(a + '.'))
+        if not keys:
+            if 'i' not in flags and 'q' not in flags:
+                warnx('sysctl', "unknown oid '%s'" % a)
+            rc = 1
+            continue
+        for k in keys:
+            if 'N' in flags:
+                out(k + '\n')
+            elif 'n' in flags:
+                out(vals[k] + ('' if vals[k].endswith('\n') else '\n'))
+            else:
+                out('%s: %s\n' % (k, vals[k].rstrip('\n')))
+    return rc
+
+
+# ------------------------------------------------------------------ kld
+KMODS = {'pf', 'pflog', 'pfsync', 'linux', 'linux64', 'linux_common', 'nullfs', 'fdescfs', 'tmpfs',
+         'zfs', 'if_bridge', 'if_epair', 'if_tuntap', 'vmm', 'accf_http', 'accf_data', 'accf_dns',
+         'carp', 'dummynet', 'ipfw', 'ipfw_nat', 'linprocfs', 'linsysfs', 'cryptodev', 'aesni',
+         'coretemp', 'amdtemp', 'fusefs', 'mac_portacl', 'sem', 'mqueuefs', 'opensolaris', 'if_wg'}
+KLD_STATE = simlib.RUN + '/kld.json'
+
+
+def _kld_loaded():
+    return simlib.read_json(KLD_STATE, ['kernel'])
+
+
+def kldload(argv):
+    def usage():
+        sys.stderr.write('usage: kldload [-nqv] file ...\n')
+    opts, rest = getopt_bsd('kldload', argv, 'nqv', usage)
+    flags = set(o for o, _ in opts)
+    if not rest:
+        usage()
+        raise Exit(1)
+    if not simlib.in_host():
+        for f in rest:
+            warnx('kldload', "can't load %s: Operation not permitted" % f)
+        raise Exit(1)
+    rc = 0
+    with simlib.Lock():
+        loaded = _kld_loaded()
+        for f in rest:
+            m = os.path.basename(f)
+            if m.endswith('.ko'):
+                m = m[:-3]
+            if m not in KMODS:
+                if 'q' not in flags:
+                    warnx('kldload', "can't load %s: No such file or directory" % f)
+                rc = 1
+                continue
+            if m in loaded:
+                if 'n' in flags:
+                    continue
+                if 'q' not in flags:
+                    warnx('kldload', "can't load %s: module already loaded or in kernel" % f)
+                rc = 1
+                continue
+            loaded.append(m)
+            if 'v' in flags:
+                out('Loaded %s, id=%d\n' % (m, len(loaded)))
+        simlib.write_json(KLD_STATE, loaded)
+    return rc
+
+
+def kld_mark_loaded(m):
+    with simlib.Lock():
+        loaded = _kld_loaded()
+        if m not in loaded:
+            loaded.append(m)
+            simlib.write_json(KLD_STATE, loaded)
+
+
+def kldstat(argv):
+    def usage():
+        sys.stderr.write('usage: kldstat [-dhqv] [-i id] [-n filename]\n       kldstat [-dq] [-m modname]\n')
+    opts, rest = getopt_bsd('kldstat', argv, 'dhi:m:n:qv', usage)
+    if rest:
+        usage()
+        raise Exit(1)
+    d = dict(opts)
+    loaded = _kld_loaded()
+    if 'm' in d:
+        if d['m'] not in loaded:
+            if 'q' not in d:
+                warnx('kldstat', "can't find module %s: No such file or directory" % d['m'])
+            raise Exit(1)
+        if 'q' not in d:
+            out('Id  Refs Name\n%3d %5d %s\n' % (loaded.index(d['m']) + 1, 1, d['m']))
+        return 0
+    sel = loaded
+    if 'n' in d:
+        n = d['n'][:-3] if d['n'].endswith('.ko') else d['n']
+        if n not in loaded:
+            if 'q' not in d:
+                warnx('kldstat', "can't find file %s: No such file or directory" % d['n'])
+            raise Exit(1)
+        sel = [n]
+        if 'q' in d:
+            return 0
+    out('Id Refs Address                Size Name\n')
+    for m in sel:
+        i = loaded.index(m) + 1
+        out('%2d %4d 0x%016x %8x %s\n' % (i, 1 if i > 1 else len(loaded) + 10,
+                                          0xffffffff80200000 + i * 0x100000, 0x1f3e2d0 if i == 1 else 0x20000 + i,
+                                          'kernel' if m == 'kernel' else m + '.ko'))
+    return 0
+
+
+# ------------------------------------------------------------------ chflags
+FLAGS = set('arch archived nodump opaque sappnd sappend schg schange simmutable uappnd uappend '
+            'uchg uchange uimmutable sunlnk sunlink uunlnk uunlink hidden uhidden offline uoffline '
+            'rdonly urdonly reparse ureparse sparse usparse system usystem snapshot'.split())
+
+
+def chflags(argv):
+    def usage():
+        sys.stderr.write('usage: chflags [-fhvx] [-R [-H | -L | -P]] flags file ...\n')
+    opts, rest = getopt_bsd('chflags', argv, 'HLPRfhvx', usage)
+    flags = set(o for o, _ in opts)
+    if len(rest) < 2:
+        usage()
+        raise Exit(1)
+    spec = rest[0]
+    if not all(c in '01234567' for c in spec):
+        for f in spec.split(','):
+            base = f[2:] if f.startswith('no') and f not in ('nodump',) else f
+            if f == 'dump':
+                continue
+            if base not in FLAGS and f not in FLAGS:
+                die('chflags', 'invalid flag: %s' % f)
+    rc = 0
+    for p in rest[1:]:
+        if not os.path.lexists(p):
+            if 'f' not in flags:
+                warnx('chflags', '%s: No such file or directory' % p)
+            rc = 1
+        elif 'v' in flags:
+            out(p + '\n')
+    return rc
+
+
+# ------------------------------------------------------------------ route
+def route(argv):
+    def usage():
+        sys.stderr.write('usage: route [-46dnqtv] command [[modifiers] args]\n')
+    opts, rest = getopt_bsd('route', argv, '46dnqtvF:j:', usage)
+    if not rest:
+        usage()
+        raise Exit(64)
+    cmd = rest[0]
+    h = simlib.host_conf()
+    gw = h.get('gw', '10.213.0.1')
+    if cmd == 'get':
+        if len(rest) < 2:
+            usage()
+            raise Exit(64)
+        dst = rest[-1]
+        if dst in ('default', '0.0.0.0', '0/0'):
+            out('   route to: default\ndestination: default\n       mask: default\n    gateway: %s\n'
+                '        fib: 0\n  interface: vtnet0\n      flags: <UP,GATEWAY,DONE,STATIC>\n'
+                ' recvpipe  sendpipe  ssthresh  rtt,msec    mtu        weight    expire\n'
+                '       0         0         0         0      1500         1         0 \n' % gw)
+        else:
+            out('   route to: %s\ndestination: %s\n  interface: vtnet0\n      flags: <UP,HOST,DONE,STATIC>\n'
+                ' recvpipe  sendpipe  ssthresh  rtt,msec    mtu        weight    expire\n'
+                '       0         0         0         0      1500         1         0 \n' % (dst, dst))
+        return 0
+    if cmd in ('show',):
+        return route(['get'] + rest[1:])
+    if cmd in ('add', 'delete', 'change', 'flush', 'monitor'):
+        if not simlib.in_host():
+            die('route', 'writing to routing socket: Operation not permitted')
+        die('route', 'writing to routing socket: Operation not permitted (simhost: routes are fixed)')
+    usage()
+    raise Exit(64)
+
+
+# ------------------------------------------------------------------ sha256
+def sha256(argv):
+    import hashlib
+    def usage():
+        sys.stderr.write('usage: sha256 [-pqrtx] [-c string] [-s string] [files ...]\n')
+    opts, rest = getopt_bsd('sha256', argv, 'c:pqrs:tx', usage)
+    d = {}
+    for o, v in opts:
+        d[o] = v
+    rc = 0
+
+    def emit(label, digest, is_str=False):
+        nonlocal rc
+        if 'q' in d:
+            out(digest + '\n')
+        elif 'r' in d:
+            out('%s %s\n' % (digest, ('"%s"' % label) if is_str else label))
+        else:
+            out('SHA256 (%s) = %s\n' % (('"%s"' % label) if is_str else label, digest))
+        if 'c' in d and d['c'].lower() != digest:
+            rc = 2
+    if 's' in d:
+        emit(d['s'], hashlib.sha256(d['s'].encode()).hexdigest(), True)
+        return rc
+    if not rest:
+        emit('-', hashlib.sha256(sys.stdin.buffer.read()).hexdigest())
+        return rc
+    for f in rest:
+        try:
+            h = hashlib.sha256()
+            with open(f, 'rb') as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b''):
+                    h.update(chunk)
+        except IsADirectoryError:
+            warnx('sha256', '%s: Is a directory' % f)
+            rc = 1
+            continue
+        except OSError as e:
+            warnx('sha256', '%s: %s' % (f, e.strerror))
+            rc = 1
+            continue
+        emit(f, h.hexdigest())
+    return rc
+
+
+# ------------------------------------------------------------------ stat (BSD)
+def _perm_string(m):
+    t = {statmod.S_IFDIR: 'd', statmod.S_IFLNK: 'l', statmod.S_IFCHR: 'c', statmod.S_IFBLK: 'b',
+         statmod.S_IFIFO: 'p', statmod.S_IFSOCK: 's'}.get(statmod.S_IFMT(m), '-')
+    return statmod.filemode(m)[:0] + t + statmod.filemode(m)[1:]
+
+
+def _fmt_time(t):
+    return time.strftime('%b %e %H:%M:%S %Y', time.localtime(t))
+
+
+def _stat_field(st, path, spec, sub, outfmt):
+    import pwd
+    import grp
+    def uname_(uid):
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return str(uid)
+
+    def gname(gid):
+        try:
+            return grp.getgrgid(gid).gr_name
+        except KeyError:
+            return str(gid)
+    if spec == 'p':
+        m = st.st_mode
+        if outfmt == 'S':
+            return _perm_string(m)
+        if sub == 'L':
+            v = m & 0o777
+        elif sub == 'M':
+            v = (m >> 9) & 0o7
+        elif sub == 'H':
+            v = statmod.S_IFMT(m) >> 12
+        else:
+            v = m
+        if outfmt in ('D',):
+            return str(v)
+        if outfmt == 'X':
+            return '%x' % v
+        return '%o' % v
+    if spec == 'z':
+        return str(st.st_size)
+    if spec == 'u':
+        return uname_(st.st_uid) if outfmt == 'S' else str(st.st_uid)
+    if spec == 'g':
+        return gname(st.st_gid) if outfmt == 'S' else str(st.st_gid)
+    if spec == 'i':
+        return str(st.st_ino)
+    if spec == 'l':
+        return str(st.st_nlink)
+    if spec == 'd':
+        return str(st.st_dev)
+    if spec == 'r':
+        return str(st.st_rdev)
+    if spec == 'k':
+        return str(st.st_blksize)
+    if spec == 'b':
+        return str(st.st_blocks)
+    if spec == 'f':
+        return '0'
+    if spec == 'v':
+        return '0'
+    if spec in 'amcB':
+        t = {'a': st.st_atime, 'm': st.st_mtime, 'c': st.st_ctime, 'B': st.st_ctime}[spec]
+        return _fmt_time(t) if outfmt == 'S' else str(int(t))
+    if spec == 'N':
+        return path
+    if spec == 'Y':
+        try:
+            return os.readlink(path) if outfmt != 'S' else ' -> ' + os.readlink(path)
+        except OSError:
+            return ''
+    if spec == 'T':
+        m = st.st_mode
+        if outfmt == 'S':
+            return {statmod.S_IFDIR: 'Directory', statmod.S_IFLNK: 'Symbolic Link',
+                    statmod.S_IFREG: 'Regular File', statmod.S_IFCHR: 'Character Device',
+                    statmod.S_IFBLK: 'Block Device', statmod.S_IFIFO: 'Fifo File',
+                    statmod.S_IFSOCK: 'Socket'}.get(statmod.S_IFMT(m), '???')
+        return {statmod.S_IFDIR: '/', statmod.S_IFLNK: '@', statmod.S_IFIFO: '|',
+                statmod.S_IFSOCK: '='}.get(statmod.S_IFMT(m), '*' if m & 0o111 else '')
+    return None
+
+
+def _stat_format(fmt, st, path):
+    res = ''
+    i = 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c != '%':
+            res += c
+            i += 1
+            continue
+        i += 1
+        if i >= len(fmt):
+            break
+        if fmt[i] == '%':
+            res += '%'
+            i += 1
+            continue
+        if fmt[i] == 'n':
+            res += '\n'
+            i += 1
+            continue
+        if fmt[i] == 't':
+            res += '\t'
+            i += 1
+            continue
+        flags = ''
+        while i < len(fmt) and fmt[i] in '#+-0 ':
+            flags += fmt[i]
+            i += 1
+        width = ''
+        while i < len(fmt) and fmt[i].isdigit():
+            width += fmt[i]
+            i += 1
+        if i < len(fmt) and fmt[i] == '.':
+            i += 1
+            while i < len(fmt) and fmt[i].isdigit():
+                i += 1
+        outfmt = ''
+        if i < len(fmt) and fmt[i] in 'DOUXFS':
+            outfmt = fmt[i]
+            i += 1
+        sub = ''
+        if i < len(fmt) and fmt[i] in 'HLM':
+            sub = fmt[i]
+            i += 1
+        if i >= len(fmt):
+            die('stat', '%.*s: bad format' % (len(fmt), fmt) if False else 'missing field')
+        spec = fmt[i]
+        i += 1
+        v = _stat_field(st, path, spec, sub, outfmt)
+        if v is None:
+            die('stat', '%c: bad format' % spec)
+        if width:
+            v = v.ljust(int(width)) if '-' in flags else v.rjust(int(width), '0' if '0' in flags else ' ')
+        res += v
+    return res
+
+
+def stat(argv):
+    def usage():
+        sys.stderr.write('usage: stat [-FLnq] [-f format | -l | -r | -s | -x] [-t timefmt] [file|handle ...]\n')
+    opts, rest = getopt_bsd('stat', argv, 'f:FHlLnqrst:x', usage)
+    d = {}
+    for o, v in opts:
+        d[o] = v
+    fmt = d.get('f')
+    if fmt is None:
+        if 'l' in d:
+            fmt = '%Sp %l %Su %Sg %Z %Sm %N%SY'
+        elif 's' in d:
+            fmt = 'st_dev=%d st_ino=%i st_mode=%#p st_nlink=%l st_uid=%u st_gid=%g st_rdev=%r st_size=%z st_atime=%a st_mtime=%m st_ctime=%c st_birthtime=%B st_blksize=%k st_blocks=%b st_flags=%f'
+        else:
+            fmt = '%d %i %Sp %l %Su %Sg %r %z "%Sa" "%Sm" "%Sc" "%SB" %k %b %#Xf %N'
+    nl = '' if 'n' in d else '\n'
+    rc = 0
+    for p in rest or ['/dev/stdin']:
+        try:
+            st = os.stat(p) if 'L' in d else os.lstat(p)
+        except OSError as e:
+            if 'q' not in d:
+                warnx('stat', '%s: %s: %s' % (p, 'stat' if 'L' in d else 'lstat', e.strerror))
+            rc = 1
+            continue
+        out(_stat_format(fmt.replace('%Z', '%z'), st, p) + nl)
+    return rc
+
+
+# ------------------------------------------------------------------ sed (BSD semantics on GNU sed)
+SED_CMDS = set('{}!=:#abcdDgGhHilnNpPqrstwxy')
+
+
+def _sed_check_script(script):
+    s = script.lstrip()
+    # skip addresses
+    i = 0
+    n = len(s)
+
+    def skip_addr(i):
+        if i < n and s[i] == '/':
+            i += 1
+            while i < n and s[i] != '/':
+                if s[i] == '\\':
+                    i += 1
+                i += 1
+            return i + 1
+        if i < n and s[i] == '\\' and i + 1 < n:
+            d = s[i + 1]
+            i += 2
+            while i < n and s[i] != d:
+                i += 1
+            return i + 1
+        while i < n and (s[i].isdigit() or s[i] == '$'):
+            i += 1
+        return i
+    i = skip_addr(i)
+    if i < n and s[i] == ',':
+        i = skip_addr(i + 1)
+    while i < n and s[i] in ' \t!':
+        i += 1
+    if i < n and s[i] not in SED_CMDS and s[i] not in ';\n':
+        die('sed', '1: "%s": invalid command code %s' % (script, s[i]))
+
+
+def sed(argv):
+    def usage():
+        sys.stderr.write('usage: sed script [-Ealnru] [-i extension] [file ...]\n'
+                         '\tsed [-Ealnu] [-i extension] [-e script] ... [-f script_file] ... [file ...]\n')
+    opts, rest = getopt_bsd('sed', argv, 'EI:ae:f:i:lnru', usage)
+    gnu = []
+    scripts = False
+    inplace = None
+    for o, v in opts:
+        if o in ('E', 'r'):
+            gnu.append('-E')
+        elif o == 'n':
+            gnu.append('-n')
+        elif o in ('l', 'u'):
+            gnu.append('-u')
+        elif o == 'e':
+            _sed_check_script(v)
+            gnu += ['-e', v]
+            scripts = True
+        elif o == 'f':
+            if not os.path.exists(v):
+                die('sed', '%s: No such file or directory' % v)
+            gnu += ['-f', v]
+            scripts = True
+        elif o in ('i', 'I'):
+            inplace = (o, v)
+    if not scripts:
+        if not rest:
+            usage()
+            raise Exit(1)
+        _sed_check_script(rest[0])
+        gnu += ['-e', rest[0]]
+        rest = rest[1:]
+    if inplace:
+        if not rest:
+            die('sed', '-I or -i may not be used with stdin')
+        o, ext = inplace
+        gnu.append('--in-place=' + ext if ext else '--in-place')
+        if o == 'i':
+            gnu.append('-s')
+    for f in rest:
+        if not os.path.exists(f):
+            die('sed', '%s: No such file or directory' % f)
+    real = REAL_SED if os.path.exists(REAL_SED) else '/bin/sed'
+    sys.stdout.flush()
+    os.execv(real, ['sed'] + gnu + ['--'] + rest)
+
+
+# ------------------------------------------------------------------ tar = bsdtar
+def tar(argv):
+    # Debian's libarchive is 3.6.2; FreeBSD 14.3 has 3.7.x, which added --owner/--group
+    # (NAME[:ID]). Translate those so the simulation is not stricter than FreeBSD.
+    res = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        for opt, name_o, id_o in (('--owner', '--uname', '--uid'), ('--group', '--gname', '--gid')):
+            if a == opt or a.startswith(opt + '='):
+                if a == opt:
+                    i += 1
+                    val = argv[i] if i < len(argv) else ''
+                else:
+                    val = a.split('=', 1)[1]
+                nm, _, num = val.partition(':')
+                if nm.isdigit() and not num:
+                    res += [id_o, nm]
+                else:
+                    res += [name_o, nm] + ([id_o, num] if num else [])
+                break
+        else:
+            res.append(a)
+        i += 1
+    sys.stdout.flush()
+    os.execv('/usr/bin/bsdtar', ['tar'] + res)
+
+
+# ------------------------------------------------------------------ fetch
+FETCH_BASE = 'https://download.freebsd.org/releases/amd64/14.3-RELEASE/'
+FIXTURES = '/var/db/simhost/fixtures'
+
+
+def fetch(argv):
+    import shutil
+    def usage():
+        sys.stderr.write(
+            'usage: fetch [-146AadFlMmnPpqRrsUv] [-B bytes] [--bind-address=host]\n'
+            '       [--ca-cert=file] [--ca-path=dir] [--cert=file] [--crl=file]\n'
+            '       [-i file] [--key=file] [-N file] [--no-passive] [--no-proxy=list]\n'
+            '       [--no-sslv3] [--no-tlsv1] [--no-verify-hostname] [--no-verify-peer]\n'
+            '       [-o file] [--referer=URL] [-S bytes] [-T seconds]\n'
+            '       [--user-agent=agent-string] [-w seconds] URL ...\n'
+            '       fetch [-146AadFlMmnPpqRrsUv] [-B bytes] [--bind-address=host]\n'
+            '       [--ca-cert=file] [--ca-path=dir] [--cert=file] [--crl=file]\n'
+            '       [-i file] [--key=file] [-N file] [--no-passive] [--no-proxy=list]\n'
+            '       [--no-sslv3] [--no-tlsv1] [--no-verify-hostname] [--no-verify-peer]\n'
+            '       [-o file] [--referer=URL] [-S bytes] [-T seconds]\n'
+            '       [--user-agent=agent-string] [-w seconds] -h host -f file [-c dir]\n')
+    longs_noarg = {'no-passive', 'no-sslv3', 'no-tlsv1', 'no-verify-hostname', 'no-verify-peer',
+                   'passive-portrange-default', 'retry', 'quiet', 'verbose', 'mirror', 'restart',
+                   'print-size', 'timestamp', 'keep-output', 'no-redirect'}
+    longs_arg = {'bind-address', 'ca-cert', 'ca-path', 'cert', 'crl', 'key', 'no-proxy', 'referer',
+                 'user-agent', 'output', 'if-modified-since', 'netrc', 'timeout', 'buffer-size',
+                 'retry-delay', 'size'}
+    argv2 = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith('--') and a != '--':
+            nm = a[2:].split('=', 1)[0]
+            if nm in longs_noarg:
+                if nm == 'quiet':
+                    argv2.append('-q')
+                i += 1
+                continue
+            if nm in longs_arg:
+                val = a.split('=', 1)[1] if '=' in a else (argv[i + 1] if i + 1 < len(argv) else None)
+                if '=' not in a:
+                    i += 1
+                if nm == 'output':
+                    argv2 += ['-o', val]
+                i += 1
+                continue
+            warnx('fetch', "unrecognized option `%s'" % a)
+            usage()
+            raise Exit(64)
+        argv2.append(a)
+        i += 1
+    opts, urls = getopt_bsd('fetch', argv2, '146AaB:bc:dFf:Hh:i:lMmN:nPpo:qRrS:sT:tUvw:', usage)
+    d = {}
+    for o, v in opts:
+        d[o] = v
+    if 'm' in d and 'r' in d:
+        die('fetch', 'the -m and -r flags are mutually exclusive', 1)
+    if not urls:
+        warnx('fetch', 'no URL specified')
+        usage()
+        raise Exit(64)
+    outp = d.get('o')
+    rc = 0
+    for url in urls:
+        name = url.rsplit('/', 1)[-1]
+        local = None
+        if url.startswith(FETCH_BASE) and name in ('base.txz', 'MANIFEST') and url == FETCH_BASE + name:
+            local = os.path.join(FIXTURES, name)
+            if not os.path.exists(local):
+                local = None
+                warnx('fetch', '%s: No address record' % url)
+                rc = 1
+                continue
+        elif url.startswith(('http://download.freebsd.org/', 'https://download.freebsd.org/')):
+            warnx('fetch', '%s: Not Found' % url)
+            rc = 1
+            continue
+        elif '://' in url or url.startswith('file:'):
+            if url.startswith('file://'):
+                local = url[7:]
+                if not os.path.exists(local):
+                    warnx('fetch', '%s: No such file or directory' % url)
+                    rc = 1
+                    continue
+            else:
+                warnx('fetch', '%s: No address record' % url)
+                rc = 1
+                continue
+        else:
+            warnx('fetch', '%s: No address record' % url)
+            rc = 1
+            continue
+        if 's' in d:
+            out('%d\n' % os.path.getsize(local))
+            continue
+        dst = outp or name
+        if dst == '-':
+            with open(local, 'rb') as fh:
+                sys.stdout.flush()
+                shutil.copyfileobj(fh, sys.stdout.buffer)
+            sys.stdout.flush()
+            continue
+        if os.path.isdir(dst):
+            dst = os.path.join(dst, name)
+        try:
+            shutil.copyfile(local, dst + '.fetch.tmp')
+            os.rename(dst + '.fetch.tmp', dst)
+        except OSError as e:
+            warnx('fetch', '%s: %s' % (dst, e.strerror))
+            rc = 1
+            continue
+        if 'q' not in d:
+            sz = os.path.getsize(dst)
+            sys.stderr.write('%-45s %10d kB %6s MBps    00s\n' % (dst, (sz + 1023) // 1024, '100'))
+    return rc
+
+
+# ------------------------------------------------------------------ mount / umount
+MOUNTS = simlib.RUN + '/mounts.json'
+FSTYPES = {'nullfs', 'devfs', 'tmpfs', 'linprocfs', 'linsysfs', 'procfs', 'fdescfs'}
+
+
+def devfs_populate(target):
+    """Minimal devfs: tmpfs with bind-mounted character devices (+ devpts)."""
+    simlib.sys_mount('devfs', target, 'tmpfs', simlib.MS_NOSUID | simlib.MS_NOEXEC, 'mode=755,size=64k')
+    made = [target]
+    for dev in ('null', 'zero', 'random', 'urandom', 'full', 'tty'):
+        p = os.path.join(target, dev)
+        open(p, 'w').close()
+        simlib.sys_mount('/dev/' + dev, p, None, simlib.MS_BIND)
+        made.append(p)
+    os.makedirs(os.path.join(target, 'pts'))
+    try:
+        simlib.sys_mount('devpts', os.path.join(target, 'pts'), 'devpts', simlib.MS_NOSUID | simlib.MS_NOEXEC,
+                         'newinstance,ptmxmode=0666,mode=620')
+        made.append(os.path.join(target, 'pts'))
+        os.symlink('pts/ptmx', os.path.join(target, 'ptmx'))
+    except OSError:
+        pass
+    os.symlink('/proc/self/fd', os.path.join(target, 'fd'))
+    for i, n in enumerate(('stdin', 'stdout', 'stderr')):
+        os.symlink('/proc/self/fd/%d' % i, os.path.join(target, n))
+    os.makedirs(os.path.join(target, 'shm'))
+    return made
+
+
+def do_mount(fstype, src, target, ro=False):
+    """Returns list of mount points created (for reverse unmount)."""
+    if fstype == 'nullfs':
+        if ro:
+            simlib.bind_ro(src, target)
+        else:
+            simlib.sys_mount(src, target, None, simlib.MS_BIND)
+        return [target]
+    if fstype == 'devfs':
+        return devfs_populate(target)
+    if fstype == 'tmpfs':
+        simlib.sys_mount('tmpfs', target, 'tmpfs', simlib.MS_RDONLY if ro else 0, 'mode=1777')
+        return [target]
+    if fstype in ('linprocfs', 'procfs'):
+        simlib.sys_mount('proc', target, 'proc', simlib.MS_NOSUID | simlib.MS_NODEV | simlib.MS_NOEXEC)
+        return [target]
+    if fstype == 'linsysfs':
+        simlib.sys_mount('sysfs', target, 'sysfs', simlib.MS_RDONLY | simlib.MS_NOSUID)
+        return [target]
+    if fstype == 'fdescfs':
+        simlib.sys_mount('/proc/self/fd', target, None, simlib.MS_BIND) if os.path.isdir('/proc/self/fd') else None
+        return [target]
+    raise OSError(95, 'Operation not supported by device')
+
+
+def undo_mounts(points):
+    for p in reversed(points):
+        try:
+            simlib.sys_umount(p)
+        except OSError:
+            try:
+                simlib.sys_umount(p, simlib.MNT_DETACH)
+            except OSError:
+                pass
+
+
+def mount(argv):
+    def usage():
+        sys.stderr.write('usage: mount [-adflNpruvw] [-F fstab] [-o options] [-t ufs | external_type]\n'
+                         '       mount [-dfpruvw] special | node\n'
+                         '       mount [-dfpruvw] [-o options] [-t ufs | external_type] special node\n')
+    opts, rest = getopt_bsd('mount', argv, 'adF:fLlno:prt:uvw', usage)
+    d = {}
+    oo = []
+    for o, v in opts:
+        if o == 'o':
+            oo += v.split(',')
+        d[o] = v
+    mounts = simlib.read_json(MOUNTS, [])
+    if not rest:
+        lines = ['/dev/gpt/rootfs on / (ufs, local, soft-updates)', 'devfs on /dev (devfs)']
+        for m in mounts:
+            lines.append('%s on %s (%s, local%s)' % (m['src'], m['target'], m['type'],
+                                                   ', read-only' if m.get('ro') else ''))
+        try:
+            import cmd_jail
+            for j in cmd_jail.all_jails():
+                for m in j.get('fsmounts', []):
+                    lines.append('%s on %s (%s, local%s)' % (m['src'], m['target'], m['type'],
+                                                           ', read-only' if m.get('ro') else ''))
+        except Exception:
+            pass
+        out('\n'.join(lines) + '\n')
+        return 0
+    if len(rest) != 2:
+        usage()
+        raise Exit(1)
+    fstype = d.get('t', 'ufs')
+    src, target = rest
+    if not simlib.in_host():
+        die('mount', '%s: Operation not permitted' % target)
+    if fstype not in FSTYPES:
+        die('mount', '%s: Operation not supported by device' % src)
+    if not os.path.isdir(target):
+        die('mount', '%s: No such file or directory' % target)
+    target = os.path.realpath(target)
+    if fstype == 'nullfs' and not os.path.exists(src):
+        die('mount', '%s: No such file or directory' % src)
+    try:
+        points = do_mount(fstype, os.path.realpath(src) if fstype == 'nullfs' else src, target, 'ro' in oo or 'r' in d)
+    except OSError as e:
+        die('mount', '%s: %s' % (src, e.strerror))
+    with simlib.Lock():
+        mounts = simlib.read_json(MOUNTS, [])
+        mounts.append({'type': fstype, 'src': src, 'target': target, 'points': points, 'ro': 'ro' in oo})
+        simlib.write_json(MOUNTS, mounts)
+    return 0
+
+
+def umount(argv):
+    def usage():
+        sys.stderr.write('usage: umount [-fNnv] special ... | node ... | fsid ...\n'
+                         '       umount -a | -A [-F fstab] [-fnv] [-h host] [-t type]\n')
+    opts, rest = getopt_bsd('umount', argv, 'AaF:fh:Nnt:v', usage)
+    if not rest:
+        usage()
+        raise Exit(1)
+    if not simlib.in_host():
+        die('umount', '%s: Operation not permitted' % rest[0])
+    rc = 0
+    with simlib.Lock():
+        mounts = simlib.read_json(MOUNTS, [])
+        for t in rest:
+            rt = os.path.realpath(t) if os.path.exists(t) else t
+            m = None
+            for x in reversed(mounts):
+                if x['target'] == rt or x['src'] == t:
+                    m = x
+                    break
+            if not m:
+                import cmd_jail
+                hit = False
+                for j in cmd_jail.all_jails():
+                    for fm in j.get('fsmounts', []):
+                        if fm['target'] == rt:
+                            hit = True
+                            undo_mounts(fm['points'])
+                            j['fsmounts'].remove(fm)
+                            cmd_jail.save_jail(j)
+                            break
+                    if hit:
+                        break
+                if not hit:
+                    warnx('umount', '%s: not a file system root directory' % t)
+                    rc = 1
+                continue
+            undo_mounts(m['points'])
+            mounts.remove(m)
+        simlib.write_json(MOUNTS, mounts)
+    return rc
+
+
+# ------------------------------------------------------------------ mktemp (BSD)
+def mktemp(argv):
+    import random
+    def usage():
+        sys.stderr.write('usage: mktemp [-d] [-p tmpdir] [-q] [-t prefix] [-u] template ...\n'
+                         '       mktemp [-d] [-p tmpdir] [-q] [-u] -t prefix \n')
+    opts, rest = getopt_bsd('mktemp', argv, 'dp:qt:u', usage)
+    d = {}
+    for o, v in opts:
+        d[o] = v
+    tmpdir = d.get('p') or os.environ.get('TMPDIR') or '/tmp'
+    templates = list(rest)
+    if 't' in d and not templates:
+        templates = [os.path.join(tmpdir, d['t'] + '.XXXXXXXX')]
+    elif not templates:
+        if 't' not in d and not opts:
+            templates = [os.path.join(tmpdir, 'tmp.XXXXXXXX')]
+        else:
+            usage()
+            raise Exit(1)
+    elif 'p' in d:
+        templates = [t if os.path.isabs(t) else os.path.join(d['p'], t) for t in templates]
+    chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+    rc = 0
+    for t in templates:
+        n = len(t) - len(t.rstrip('X'))
+        for _ in range(100):
+            name = t[:len(t) - n] + ''.join(random.choice(chars) for _ in range(n))
+            try:
+                if 'u' in d:
+                    if os.path.lexists(name):
+                        continue
+                elif 'd' in d:
+                    os.mkdir(name, 0o700)
+                else:
+                    os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+                out(name + '\n')
+                break
+            except FileExistsError:
+                if n == 0:
+                    break
+                continue
+            except OSError as e:
+                if 'q' not in d:
+                    warnx('mktemp', '%s failed on %s: %s' % ('mkdtemp' if 'd' in d else 'mkstemp', t, e.strerror))
+                rc = 1
+                break
+        else:
+            rc = 1
+    return rc

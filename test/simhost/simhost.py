@@ -1,0 +1,839 @@
+#!/usr/bin/python3 -I
+"""simhost: simulated FreeBSD 14 hosts for end-to-end tests (stdlib only).
+
+  simhost.py up --hosts N --dir DIR        start N hosts, print JSON
+  simhost.py down --dir DIR                stop everything, remove DIR/hosts, verify clean
+  simhost.py reboot --dir DIR --host NAME  kill everything in the host, run the boot sequence
+  simhost.py ssh-cut --dir DIR --host NAME --seconds N
+  simhost.py fail-nth --dir DIR --host NAME COMMAND N
+  simhost.py status --dir DIR
+
+Each host = one long-lived "init" process created with
+unshare --mount --net --uts --propagation private; everything of the host
+(sshd, sessions, jails, daemons, caddy) descends from it or lives in its mount namespace.
+"""
+import argparse
+import concurrent.futures
+import ctypes
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # never leave __pycache__ in the source tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = '/usr/bin/python3'
+sys.path.insert(0, os.path.join(HERE, 'lib'))
+
+SUBNET_PREFIX = '10.213'
+USR_SBIN = set('sysrc sysctl kldload kldstat ifconfig jail jls jexec daemon service pkg pfctl '
+               'mount umount route sha256'.split())
+USR_BIN = set('uname freebsd-version fetch chflags stat tar sed mktemp'.split())
+SHADOW_BOTH = set(['mount', 'umount'])  # Debian has them in /usr/bin too
+
+
+def sh(*argv, check=True, **kw):
+    r = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError('%s failed (%d): %s' % (' '.join(argv), r.returncode, r.stderr.strip()))
+    return r
+
+
+def global_lock():
+    fd = os.open(os.path.abspath(__file__), os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+# ============================================================== layers & fixtures
+def build_layers(d):
+    lay = os.path.join(d, 'layers')
+    if os.path.exists(lay):
+        shutil.rmtree(lay)
+    ub, us, lx = (os.path.join(lay, x) for x in ('usr-bin', 'usr-sbin', 'usr-libexec'))
+    lib = os.path.join(lx, 'simhost')
+    for x in (ub, us, lib):
+        os.makedirs(x)
+    for f in os.listdir(os.path.join(HERE, 'lib')):
+        if f.endswith('.py'):
+            shutil.copy2(os.path.join(HERE, 'lib', f), lib)
+    for f in ('session',):
+        shutil.copy2(os.path.join(HERE, 'lib', f), lib)
+    shutil.copytree(os.path.join(HERE, 'rc'), os.path.join(lib, 'rc'))
+    os.makedirs(os.path.join(lib, 'real'))
+    shutil.copy2('/usr/bin/sed', os.path.join(lib, 'real', 'sed'))
+    for f in os.listdir(os.path.join(HERE, 'bin')):
+        src = os.path.join(HERE, 'bin', f)
+        dests = []
+        if f in USR_SBIN:
+            dests.append(us)
+        if f in USR_BIN or f in SHADOW_BOTH:
+            dests.append(ub)
+        for dd in dests:
+            shutil.copy2(src, os.path.join(dd, f))
+    # Debian's /etc/alternatives links (awk, editor, ...) break inside jails, whose /etc is their
+    # own: resolve them in the overlay (FreeBSD has e.g. /usr/bin/awk in base)
+    for real, layer in (('/usr/bin', ub), ('/usr/sbin', us)):
+        for f in os.listdir(real):
+            p = os.path.join(real, f)
+            try:
+                if os.path.islink(p) and os.readlink(p).startswith('/etc/alternatives/') \
+                        and not os.path.lexists(os.path.join(layer, f)):
+                    target = os.path.realpath(p)
+                    if os.path.exists(target):
+                        os.symlink(target, os.path.join(layer, f))
+            except OSError:
+                pass
+    # the SSH session wrapper: C (~1 ms) when a compiler is there, else the perl version
+    try:
+        sh('gcc', '-O2', '-o', os.path.join(lib, 'session.bin'), os.path.join(HERE, 'lib', 'session.c'))
+        os.rename(os.path.join(lib, 'session'), os.path.join(lib, 'session.pl'))
+        os.rename(os.path.join(lib, 'session.bin'), os.path.join(lib, 'session'))
+    except (OSError, RuntimeError):
+        pass
+    # IPv4-only jails: socket(AF_INET6) fails like on FreeBSD (needs a C compiler; else skipped)
+    try:
+        sh('gcc', '-shared', '-fPIC', '-O2', '-o', os.path.join(lib, 'noinet6.so'),
+           os.path.join(HERE, 'lib', 'noinet6.c'), '-ldl')
+        with open(os.path.join(lib, 'ld.so.preload.jail'), 'w') as f:
+            f.write('/usr/libexec/simhost/noinet6.so\n')
+    except (OSError, RuntimeError):
+        pass
+    # the overlay is read-only: precompile so no stand-in pays for compiling its modules
+    sh(PY, '-m', 'compileall', '-q', lib)
+    return lay
+
+
+def build_base_txz(d):
+    """A FreeBSD-shaped base.txz skeleton + MANIFEST (served by the fetch stand-in)."""
+    fx = os.path.join(d, 'fixtures')
+    os.makedirs(fx, exist_ok=True)
+    sk = os.path.join(fx, 'skel')
+    if os.path.exists(sk):
+        shutil.rmtree(sk)
+    dirs = ['bin', 'sbin', 'lib', 'libexec', 'boot', 'dev', 'mnt', 'proc', 'media', 'rescue',
+            'etc/rc.d', 'etc/defaults', 'etc/jail.conf.d', 'etc/pkg', 'etc/ssl', 'etc/mtree',
+            'usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib32', 'usr/libexec', 'usr/share', 'usr/include',
+            'usr/local/bin', 'usr/local/sbin', 'usr/local/etc/rc.d', 'usr/local/lib', 'usr/local/share',
+            'var/run', 'var/log', 'var/db/pkg', 'var/tmp', 'var/cron', 'var/empty', 'root', 'tmp']
+    for x in dirs:
+        os.makedirs(os.path.join(sk, x), exist_ok=True)
+    os.chmod(os.path.join(sk, 'tmp'), 0o1777)
+    os.chmod(os.path.join(sk, 'var/tmp'), 0o1777)
+    rcdir = os.path.join(HERE, 'rc')
+    files = {
+        'etc/rc.conf': '',
+        'etc/hosts': '::1\t\tlocalhost localhost.my.domain\n127.0.0.1\t\tlocalhost localhost.my.domain\n',
+        'etc/passwd': open('/etc/passwd').read().replace(':/root:/bin/bash', ':/root:/bin/sh'),
+        'etc/group': open('/etc/group').read() + 'wheel:x:0:root\n' if 'wheel:' not in open('/etc/group').read() else open('/etc/group').read(),
+        'etc/shells': '/bin/sh\n/bin/csh\n',
+        'etc/nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files dns\n',
+        'etc/login.conf': 'default:\\\n\t:path=/sbin /bin /usr/sbin /usr/bin /usr/local/sbin /usr/local/bin ~/bin:\n',
+        'etc/freebsd-update.conf': '# simhost\n',
+        'root/.profile': 'PATH=/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:~/bin\nexport PATH\n',
+        'COPYRIGHT': 'FreeBSD (simhost skeleton)\n',
+    }
+    for name, text in files.items():
+        with open(os.path.join(sk, name), 'w') as f:
+            f.write(text)
+    for f in ('rc', 'rc.subr', 'rc.shutdown'):
+        shutil.copy2(os.path.join(rcdir, f), os.path.join(sk, 'etc', f))
+    shutil.copy2(os.path.join(rcdir, 'defaults.rc.conf'), os.path.join(sk, 'etc/defaults/rc.conf'))
+    os.chmod(os.path.join(sk, 'etc/rc'), 0o755)
+    txz = os.path.join(fx, 'base.txz')
+    sh('bsdtar', '-cJf', txz, '--numeric-owner', '--uid', '0', '--gid', '0', '-C', sk, '.')
+    shutil.rmtree(sk)
+    import hashlib
+    hsh = hashlib.sha256(open(txz, 'rb').read()).hexdigest()
+    with open(os.path.join(fx, 'MANIFEST'), 'w') as f:
+        f.write('base.txz\t%s\t%d\tbase\t"Base system (MANDATORY)"\ton\n' % (hsh, len(dirs) + len(files)))
+    return fx
+
+
+# ============================================================== host filesystem
+def prepare_host_fs(d, st, i, h, client_pub):
+    hd = h['dir']
+    fs = os.path.join(hd, 'fs')
+    for x in ('etc/rc.d', 'etc/defaults', 'etc/jail.conf.d', 'etc/ssh',
+              'var/run', 'var/log', 'var/db/simhost/sshd', 'var/db/simhost/fixtures', 'var/db/pkg',
+              'var/tmp', 'var/cron', 'var/empty', 'tmp', 'root',
+              'usr/local/bin', 'usr/local/sbin', 'usr/local/etc/rc.d', 'usr/local/lib',
+              'usr/local/share', 'usr/local/jails'):
+        os.makedirs(os.path.join(fs, x), exist_ok=True)
+    os.makedirs(os.path.join(hd, 'work', 'etc'), exist_ok=True)
+    os.chmod(os.path.join(fs, 'tmp'), 0o1777)
+    os.chmod(os.path.join(fs, 'var/tmp'), 0o1777)
+    rcdir = os.path.join(HERE, 'rc')
+    name = h['name']
+
+    def w(rel, text, mode=0o644):
+        p = os.path.join(fs, rel)
+        with open(p, 'w') as f:
+            f.write(text)
+        os.chmod(p, mode)
+    w('etc/rc.conf', 'hostname="%s"\nifconfig_vtnet0="inet %s netmask 255.255.255.0"\n'
+      'defaultrouter="%s"\nsshd_enable="YES"\n' % (name, h['ip'], h['gw']))
+    shutil.copy2(os.path.join(rcdir, 'defaults.rc.conf'), os.path.join(fs, 'etc/defaults/rc.conf'))
+    for f in ('rc', 'rc.subr', 'rc.shutdown'):
+        shutil.copy2(os.path.join(rcdir, f), os.path.join(fs, 'etc', f))
+    for f in ('jail', 'pf', 'netif', 'sshd'):
+        shutil.copy2(os.path.join(rcdir, 'rc.d', f), os.path.join(fs, 'etc/rc.d', f))
+        os.chmod(os.path.join(fs, 'etc/rc.d', f), 0o555)
+    w('etc/passwd', open('/etc/passwd').read().replace(':/root:/bin/bash', ':/root:/bin/sh'))
+    grp = open('/etc/group').read()
+    if not any(l.startswith('wheel:') for l in grp.split('\n')):
+        w('etc/group', grp + 'wheel:x:0:root\n')
+    w('etc/hostname', name + '\n')
+    # like a FreeBSD host using local_unbound, but nothing listens: lookups fail fast (offline host)
+    w('etc/resolv.conf', '# simhost: offline host, no resolver is running\nnameserver 127.0.0.1\noptions edns0\n')
+    hosts = open('/etc/hosts').read()
+    w('etc/hosts', hosts + '%s\t%s %s.simhost\n' % (h['ip'], name, name))
+    w('root/.profile', 'PATH=/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:~/bin\nexport PATH\n')
+    # pkg on the host is bootstrapped (a provisioned server)
+    w('usr/local/sbin/pkg-static', '#!/bin/sh\nexec /usr/sbin/pkg "$@"\n', 0o755)
+    w('var/db/pkg/simhost-installed', 'pkg 1.21.3\n')
+    for f in ('base.txz', 'MANIFEST'):
+        dst = os.path.join(fs, 'var/db/simhost/fixtures', f)
+        if os.path.exists(dst):
+            os.unlink(dst)
+        os.link(os.path.join(d, 'fixtures', f), dst)
+    sd = os.path.join(fs, 'var/db/simhost/sshd')
+    key = os.path.join(sd, 'ssh_host_ed25519_key')
+    for p in (key, key + '.pub'):
+        if os.path.exists(p):
+            os.unlink(p)
+    sh('ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'root@' + name, '-f', key)
+    with open(os.path.join(sd, 'authorized_keys'), 'w') as f:
+        f.write(client_pub)
+    with open(os.path.join(sd, 'sshd_config'), 'w') as f:
+        f.write('''# simhost sshd (Debian OpenSSH, FreeBSD-like session)
+ListenAddress {ip}:22
+HostKey /var/db/simhost/sshd/ssh_host_ed25519_key
+PidFile /var/run/sshd.pid
+AuthorizedKeysFile /var/db/simhost/sshd/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+PrintLastLog no
+UseDNS no
+X11Forwarding no
+PermitUserEnvironment no
+MaxStartups 200:30:400
+MaxSessions 64
+LogLevel ERROR
+ClientAliveInterval 0
+ForceCommand /usr/libexec/simhost/session
+'''.format(ip=h['ip']))
+    pub = open(key + '.pub').read().split()
+    h['known_hosts'] = '%s %s %s' % (h['ip'], pub[0], pub[1])
+    write_hostjson(fs, h)
+    h['command_log'] = os.path.join(fs, 'var/db/simhost/commands.log')
+    open(h['command_log'], 'a').close()
+
+
+def write_hostjson(fs, h):
+    with open(os.path.join(fs, 'var/db/simhost/host.json'), 'w') as f:
+        json.dump({'name': h['name'], 'index': h['index'], 'ip': h['ip'], 'gw': h['gw'],
+                   'netbase': h['netbase']}, f)
+
+
+# ============================================================== init (runs inside the namespaces)
+def init_main(hd, layers):
+    """PID that owns the host's namespaces; starts sshd, runs requests, reaps orphans."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    import simlib
+    ctl = os.path.join(hd, 'ctl')
+    os.makedirs(ctl, exist_ok=True)
+    sock_path = os.path.join(ctl, 'init.sock')
+    if os.path.exists(sock_path):
+        os.unlink(sock_path)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)  # bound before /tmp etc. are covered: stays reachable from outside
+    srv.listen(16)
+    ctlfd = os.open(ctl, os.O_PATH | os.O_DIRECTORY)
+    fs = os.path.join(hd, 'fs')
+    name = json.load(open(os.path.join(fs, 'var/db/simhost/host.json')))['name']
+    socket.sethostname(name)
+    simlib.sys_mount(None, '/', None, simlib.MS_REC | simlib.MS_PRIVATE)
+    # FreeBSD stand-ins appear at their FreeBSD paths (read-only overlays)
+    for sub, tgt in (('usr-bin', '/usr/bin'), ('usr-sbin', '/usr/sbin'), ('usr-libexec', '/usr/libexec')):
+        simlib.sys_mount('overlay', tgt, 'overlay', simlib.MS_RDONLY,
+                         'lowerdir=%s:%s' % (os.path.join(layers, sub), tgt))
+    simlib.sys_mount('overlay', '/etc', 'overlay', 0, 'lowerdir=/etc,upperdir=%s,workdir=%s' % (
+        os.path.join(fs, 'etc'), os.path.join(hd, 'work', 'etc')))
+    # open the sources first: DIR may live under /tmp, which is covered below
+    binds = [(os.open(os.path.join(fs, src), os.O_PATH | os.O_DIRECTORY), tgt)
+             for src, tgt in (('var', '/var'), ('var/run', '/run'), ('tmp', '/tmp'), ('root', '/root'),
+                              ('usr/local', '/usr/local'))]
+    for fd, tgt in binds:
+        simlib.sys_mount('/proc/self/fd/%d' % fd, tgt, None, simlib.MS_BIND)
+        os.close(fd)
+    os.chdir('/')
+    baseline = set(m[0] for m in simlib.mountpoints())
+
+    lock = threading.Lock()
+    cond = threading.Condition(lock)
+    exits = {}
+    state = {'sshd': None}
+
+    def reaper():
+        while True:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                time.sleep(0.05)
+                continue
+            with cond:
+                exits[pid] = status
+                cond.notify_all()
+
+    threading.Thread(target=reaper, daemon=True).start()
+
+    def spawn(argv, env, logf=None):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                fd = os.open('/dev/null', os.O_RDONLY)
+                os.dup2(fd, 0)
+                if logf:
+                    o = os.open(logf, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                    os.dup2(o, 1)
+                    os.dup2(o, 2)
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        return pid
+
+    def wait(pid, timeout=None):
+        end = None if timeout is None else time.time() + timeout
+        with cond:
+            while pid not in exits:
+                rem = None if end is None else end - time.time()
+                if rem is not None and rem <= 0:
+                    return None
+                cond.wait(rem)
+            st = exits.pop(pid)
+        return os.waitstatus_to_exitcode(st)
+
+    clean_env = {'PATH': '/sbin:/bin:/usr/sbin:/usr/bin', 'HOME': '/', 'TERM': 'dumb'}
+
+    def start_sshd():
+        os.makedirs('/var/run/sshd', mode=0o755, exist_ok=True)
+        pid = spawn(['/usr/sbin/sshd', '-D', '-e', '-f', '/var/db/simhost/sshd/sshd_config'],
+                    clean_env, '/var/log/sshd.log')
+        state['sshd'] = pid
+        ip = json.load(open(simlib.HOST_CONF))['ip']
+        end = time.time() + 10
+        while time.time() < end:
+            s = socket.socket()
+            try:
+                s.settimeout(0.2)
+                s.connect((ip, 22))
+                s.close()
+                return {'ok': True, 'pid': pid}
+            except OSError:
+                time.sleep(0.02)
+            finally:
+                s.close()
+        return {'ok': False, 'error': 'sshd did not listen'}
+
+    mymnt = os.stat('/proc/self/ns/mnt').st_ino
+
+    def host_pids():
+        def pred(pid):
+            return os.stat('/proc/%d/ns/mnt' % pid).st_ino == mymnt
+        return simlib.procs_where(pred)
+
+    def sshd_children():
+        res = []
+        for pid in host_pids():
+            try:
+                with open('/proc/%d/stat' % pid) as f:
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+                if ppid == state['sshd']:
+                    res.append(pid)
+            except OSError:
+                pass
+        return res
+
+    def kill_sessions():
+        kids = sshd_children()
+        for p in kids:
+            try:
+                os.kill(p, 9)
+            except OSError:
+                pass
+        return {'ok': True, 'killed': len(kids)}
+
+    def reboot():
+        keep = set([os.getpid(), state['sshd']])
+        victims = [p for p in host_pids() if p not in keep]
+        simlib.kill_and_wait(victims, timeout=3)
+        for _ in range(5):
+            left = [p for p in host_pids() if p not in keep and simlib.pid_alive(p)]
+            if not left:
+                break
+            simlib.kill_and_wait(left, timeout=1)
+        # unmount everything mounted since boot (jails' nullfs/devfs, netns files ...)
+        extra = [m for m in simlib.mountpoints() if m[0] not in baseline]
+        for mid, mp, _, _ in sorted(extra, key=lambda m: -m[0]):
+            try:
+                simlib.sys_umount(mp, simlib.MNT_DETACH)
+            except OSError:
+                pass
+        # /var/run is cleaned at boot (rc.d/cleanvar); keep the sshd plumbing
+        for e in os.listdir('/var/run'):
+            if e in ('sshd', 'sshd.pid'):
+                continue
+            p = os.path.join('/var/run', e)
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
+        return boot()
+
+    def boot():
+        t0 = time.time()
+        pid = spawn(['/bin/sh', '/etc/rc'], clean_env, '/var/log/simhost-boot.log')
+        rc = wait(pid, 120)
+        return {'ok': rc == 0, 'rc': rc, 'seconds': round(time.time() - t0, 3)}
+
+    def handle(conn):
+        try:
+            f = conn.makefile('rwb')
+            req = json.loads(f.readline())
+            op = req.get('op')
+            if op == 'ping':
+                res = {'ok': True, 'pid': os.getpid()}
+            elif op == 'start-sshd':
+                res = start_sshd()
+            elif op == 'boot':
+                res = boot()
+            elif op == 'reboot':
+                res = reboot()
+            elif op == 'kill-sessions':
+                res = kill_sessions()
+            elif op == 'run':
+                pid = spawn(req['argv'], req.get('env') or clean_env, req.get('log'))
+                res = {'ok': True, 'rc': wait(pid, req.get('timeout', 120))}
+            else:
+                res = {'ok': False, 'error': 'unknown op'}
+        except Exception as e:  # noqa
+            res = {'ok': False, 'error': repr(e)}
+        try:
+            f.write((json.dumps(res) + '\n').encode())
+            f.flush()
+        except Exception:
+            pass
+        conn.close()
+
+    with open(os.open('ready.tmp', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=ctlfd), 'w') as f:
+        f.write(str(os.getpid()))
+    os.rename('ready.tmp', 'ready', src_dir_fd=ctlfd, dst_dir_fd=ctlfd)
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
+def init_req(hd, req, timeout=180):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(os.path.join(hd, 'ctl', 'init.sock'))
+    s.sendall((json.dumps(req) + '\n').encode())
+    buf = b''
+    while not buf.endswith(b'\n'):
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    s.close()
+    return json.loads(buf or b'{}')
+
+
+# ============================================================== controller
+def state_path(d):
+    return os.path.join(d, 'simhost.json')
+
+
+def load_state(d):
+    with open(state_path(d)) as f:
+        return json.load(f)
+
+
+def save_state(d, st):
+    tmp = state_path(d) + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(st, f, indent=1)
+    os.rename(tmp, state_path(d))
+
+
+def used_subnets():
+    r = sh('ip', '-4', '-o', 'addr', 'show', check=False)
+    used = set()
+    for line in r.stdout.split('\n'):
+        for tok in line.split():
+            if tok.startswith(SUBNET_PREFIX + '.'):
+                used.add(int(tok.split('.')[2]))
+    return used
+
+
+def start_host(d, st, h, client_pub):
+    t0 = time.time()
+    prepare_host_fs(d, st, h['index'], h, client_pub)
+    hd = h['dir']
+    log = open(os.path.join(hd, 'init.log'), 'ab')
+    p = subprocess.Popen(['unshare', '--mount', '--net', '--uts', '--propagation', 'private', '--',
+                          PY, '-I', os.path.abspath(__file__), '_init', hd, st['layers']],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                         env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'})
+    h['init_pid'] = p.pid
+    ready = os.path.join(hd, 'ctl', 'ready')
+    end = time.time() + 15
+    while not os.path.exists(ready):
+        if p.poll() is not None or time.time() > end:
+            raise RuntimeError('init of %s failed: %s' % (h['name'], open(os.path.join(hd, 'init.log')).read()[-2000:]))
+        time.sleep(0.01)
+    pid = str(p.pid)
+    h['mntns'] = os.stat('/proc/%s/ns/mnt' % pid).st_ino
+    h['netns'] = os.stat('/proc/%s/ns/net' % pid).st_ino
+    sh('ip', 'link', 'add', h['veth_root'], 'type', 'veth', 'peer', 'name', h['veth_host'], 'netns', pid)
+    sh('ip', 'addr', 'add', h['gw'] + '/24', 'dev', h['veth_root'])
+    sh('ip', 'link', 'set', h['veth_root'], 'up')
+    ns = ['nsenter', '-t', pid, '-n']
+    script = ('ip link set %s name vtnet0 && ip addr add %s/24 dev vtnet0 && ip link set vtnet0 up && '
+              'ip link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward && '
+              # jails' packets must never leave towards the root namespace (which would route
+              # them anywhere): only locally generated packets may use the vtnet0 subnet.
+              'ip rule add iif lo lookup main prio 50 && '
+              'ip rule add to %s.%d.0/24 unreachable prio 60' % (h['veth_host'], h['ip'], SUBNET_PREFIX, h['netbase']))
+    sh(*(ns + ['sh', '-c', script]))
+    r = init_req(hd, {'op': 'start-sshd'})
+    if not r.get('ok'):
+        raise RuntimeError('sshd on %s: %s' % (h['name'], r))
+    r = init_req(hd, {'op': 'boot'})
+    h['boot'] = r
+    h['up_seconds'] = round(time.time() - t0, 3)
+    return h
+
+
+def public_view(st):
+    hosts = []
+    for h in st['hosts']:
+        hosts.append({
+            'name': h['name'], 'host': h['ip'], 'port': 22, 'user': 'root',
+            'knownHostsLine': h['known_hosts'], 'knownHostsFile': os.path.join(h['dir'], 'known_hosts'),
+            'privateKey': st['client_key'], 'commandLog': h['command_log'],
+            'root': os.path.join(h['dir'], 'fs'), 'dir': h['dir'], 'initPid': h['init_pid'],
+            'gateway': h['gw'], 'upSeconds': h.get('up_seconds'),
+        })
+    return {'dir': st['dir'], 'hosts': hosts, 'upSeconds': st.get('up_seconds')}
+
+
+def cmd_up(a):
+    t0 = time.time()
+    d = os.path.abspath(a.dir)
+    os.makedirs(d, exist_ok=True)
+    if os.path.exists(state_path(d)):
+        raise SystemExit('simhost: %s already has running hosts (run down first)' % d)
+    lockfd = global_lock()
+    try:
+        used = used_subnets()
+        for st_file in []:
+            pass
+        nets = []
+        x = 1
+        while len(nets) < a.hosts:
+            if x not in used:
+                nets.append(x)
+            x += 1
+            if x > 254:
+                raise SystemExit('simhost: no free %s.X.0/24 subnet' % SUBNET_PREFIX)
+        tag = '%04x' % (int.from_bytes(os.urandom(2), 'big'))
+        st = {'dir': d, 'tag': tag, 'hosts': []}
+        for i in range(a.hosts):
+            x = nets[i]
+            st['hosts'].append({
+                'index': i, 'name': '%s%d' % (a.name_prefix, i + 1),
+                'dir': os.path.join(d, 'hosts', '%s%d' % (a.name_prefix, i + 1)),
+                'ip': '%s.%d.2' % (SUBNET_PREFIX, x), 'gw': '%s.%d.1' % (SUBNET_PREFIX, x),
+                'netbase': x, 'veth_root': 'sh%sr%d' % (tag, i), 'veth_host': 'sh%sh%d' % (tag, i),
+            })
+        # reserve subnets before releasing the lock: root-side veth addresses are added below,
+        # so keep the lock until all hosts have their addresses.
+        save_state(d, st)
+        st['layers'] = build_layers(d)
+        build_base_txz(d)
+        key = os.path.join(d, 'id_ed25519')
+        if not os.path.exists(key):
+            sh('ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'simhost-test', '-f', key)
+        st['client_key'] = key
+        pub = open(key + '.pub').read()
+        for h in st['hosts']:
+            os.makedirs(os.path.join(h['dir'], 'ctl'), exist_ok=True)
+        save_state(d, st)
+        errors = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.hosts)) as ex:
+            futs = [ex.submit(start_host, d, st, h, pub) for h in st['hosts']]
+            for f in futs:
+                try:
+                    f.result()
+                except Exception as e:  # noqa
+                    errors.append(str(e))
+        save_state(d, st)
+    finally:
+        os.close(lockfd)
+    for h in st['hosts']:
+        with open(os.path.join(h['dir'], 'known_hosts'), 'w') as f:
+            f.write(h.get('known_hosts', '') + '\n')
+    if errors:
+        try:
+            do_down(d)
+        finally:
+            raise SystemExit('simhost: up failed: ' + '; '.join(errors))
+    st['up_seconds'] = round(time.time() - t0, 3)
+    save_state(d, st)
+    print(json.dumps(public_view(st), indent=1))
+
+
+def host_by_name(st, name):
+    for h in st['hosts']:
+        if h['name'] == name:
+            return h
+    raise SystemExit('simhost: no host %r' % name)
+
+
+def pids_in_mntns(ino):
+    res = []
+    for p in os.listdir('/proc'):
+        if p.isdigit():
+            try:
+                if os.stat('/proc/%s/ns/mnt' % p).st_ino == ino:
+                    res.append(int(p))
+            except OSError:
+                pass
+    return res
+
+
+def pids_in_netns(ino):
+    res = []
+    for p in os.listdir('/proc'):
+        if p.isdigit():
+            try:
+                if os.stat('/proc/%s/ns/net' % p).st_ino == ino:
+                    res.append(int(p))
+            except OSError:
+                pass
+    return res
+
+
+def do_down(d):
+    st = load_state(d)
+    problems = []
+    for tp in st.get('timers', []):
+        try:
+            os.kill(tp, 9)
+        except OSError:
+            pass
+    for h in st['hosts']:
+        ino = h.get('mntns')
+        if ino is None:
+            if h.get('init_pid'):
+                try:
+                    os.kill(h['init_pid'], 9)
+                except OSError:
+                    pass
+            continue
+        end = time.time() + 10
+        while True:
+            pids = pids_in_mntns(ino)
+            if not pids:
+                break
+            for p in pids:
+                try:
+                    os.kill(p, 9)
+                except OSError:
+                    pass
+            if time.time() > end:
+                problems.append('%s: processes survive: %s' % (h['name'], pids))
+                break
+            time.sleep(0.05)
+    # veths disappear with their namespaces; wait for it
+    end = time.time() + 10
+    while time.time() < end:
+        r = sh('ip', '-o', 'link', 'show', check=False).stdout
+        left = [h['veth_root'] for h in st['hosts'] if (h['veth_root'] + '@') in r]
+        if not left:
+            break
+        time.sleep(0.05)
+    else:
+        for h in st['hosts']:
+            sh('ip', 'link', 'del', h['veth_root'], check=False)
+        problems.append('veths had to be deleted by hand')
+    mounts = open('/proc/self/mountinfo').read()
+    if (' ' + d + '/') in mounts or (' ' + d + ' ') in mounts:
+        problems.append('mounts under %s remain in the root namespace' % d)
+    else:
+        shutil.rmtree(os.path.join(d, 'hosts'), ignore_errors=True)
+        shutil.rmtree(os.path.join(d, 'layers'), ignore_errors=True)
+        shutil.rmtree(os.path.join(d, 'fixtures'), ignore_errors=True)
+        for f in ('id_ed25519', 'id_ed25519.pub', 'simhost.json', 'simhost.json.tmp'):
+            try:
+                os.unlink(os.path.join(d, f))
+            except OSError:
+                pass
+    return problems
+
+
+def cmd_down(a):
+    d = os.path.abspath(a.dir)
+    if not os.path.exists(state_path(d)):
+        print(json.dumps({'ok': True, 'note': 'nothing running'}))
+        return
+    problems = do_down(d)
+    print(json.dumps({'ok': not problems, 'problems': problems}))
+    if problems:
+        sys.exit(1)
+
+
+def cmd_reboot(a):
+    d = os.path.abspath(a.dir)
+    st = load_state(d)
+    h = host_by_name(st, a.host)
+    t0 = time.time()
+    r = init_req(h['dir'], {'op': 'reboot'})
+    r['seconds'] = round(time.time() - t0, 3)
+    print(json.dumps(r))
+    if not r.get('ok'):
+        sys.exit(1)
+
+
+def set_host_link(h, up):
+    """Cut/restore the host's link on the HOST side (vtnet0 in its namespace): the root-side
+    route stays (linkdown), so packets are dropped and never routed elsewhere."""
+    sh('nsenter', '-t', str(h['init_pid']), '-n', 'ip', 'link', 'set', 'vtnet0', 'up' if up else 'down',
+       check=False)
+
+
+def cmd_ssh_cut(a):
+    d = os.path.abspath(a.dir)
+    st = load_state(d)
+    hosts = [host_by_name(st, a.host)] if a.host else st['hosts']
+    for h in hosts:
+        set_host_link(h, False)
+        init_req(h['dir'], {'op': 'kill-sessions'})
+    if a.seconds > 0:
+        argv = [PY, '-I', os.path.abspath(__file__), '_restore', '--dir', d, '--after', str(a.seconds)]
+        for h in hosts:
+            argv += ['--host', h['name']]
+        p = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        st.setdefault('timers', []).append(p.pid)
+        save_state(d, st)
+    print(json.dumps({'ok': True, 'hosts': [h['name'] for h in hosts], 'seconds': a.seconds}))
+
+
+def cmd_restore(a):
+    time.sleep(a.after)
+    st = load_state(os.path.abspath(a.dir))
+    for h in st['hosts']:
+        if h['name'] in a.host:
+            set_host_link(h, True)
+
+
+def cmd_ssh_restore(a):
+    st = load_state(os.path.abspath(a.dir))
+    for h in st['hosts']:
+        set_host_link(h, True)
+    print(json.dumps({'ok': True}))
+
+
+def cmd_fail_nth(a):
+    d = os.path.abspath(a.dir)
+    st = load_state(d)
+    hosts = [host_by_name(st, a.host)] if a.host else st['hosts']
+    for h in hosts:
+        p = os.path.join(h['dir'], 'fs', 'var/db/simhost/faults.json')
+        try:
+            f = json.load(open(p))
+        except (OSError, ValueError):
+            f = {}
+        if a.n <= 0:
+            f.pop(a.command, None)
+        else:
+            f[a.command] = {'n': a.n, 'count': 0, 'code': a.code}
+        with open(p + '.tmp', 'w') as fh:
+            json.dump(f, fh)
+        os.rename(p + '.tmp', p)
+    print(json.dumps({'ok': True}))
+
+
+def cmd_status(a):
+    st = load_state(os.path.abspath(a.dir))
+    view = public_view(st)
+    for h, v in zip(st['hosts'], view['hosts']):
+        v['alive'] = bool(pids_in_mntns(h['mntns'])) if h.get('mntns') else False
+    print(json.dumps(view, indent=1))
+
+
+def main():
+    ap = argparse.ArgumentParser(prog='simhost')
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('up')
+    p.add_argument('--hosts', type=int, default=1)
+    p.add_argument('--dir', required=True)
+    p.add_argument('--name-prefix', default='fbsd')
+    p.set_defaults(fn=cmd_up)
+    p = sub.add_parser('down')
+    p.add_argument('--dir', required=True)
+    p.set_defaults(fn=cmd_down)
+    p = sub.add_parser('reboot')
+    p.add_argument('--dir', required=True)
+    p.add_argument('--host', required=True)
+    p.set_defaults(fn=cmd_reboot)
+    p = sub.add_parser('ssh-cut')
+    p.add_argument('--dir', required=True)
+    p.add_argument('--host')
+    p.add_argument('--seconds', type=float, default=5)
+    p.set_defaults(fn=cmd_ssh_cut)
+    p = sub.add_parser('ssh-restore')
+    p.add_argument('--dir', required=True)
+    p.set_defaults(fn=cmd_ssh_restore)
+    p = sub.add_parser('fail-nth')
+    p.add_argument('--dir', required=True)
+    p.add_argument('--host')
+    p.add_argument('--code', type=int, default=1)
+    p.add_argument('command')
+    p.add_argument('n', type=int)
+    p.set_defaults(fn=cmd_fail_nth)
+    p = sub.add_parser('status')
+    p.add_argument('--dir', required=True)
+    p.set_defaults(fn=cmd_status)
+    p = sub.add_parser('_restore')
+    p.add_argument('--dir', required=True)
+    p.add_argument('--after', type=float, required=True)
+    p.add_argument('--host', action='append', default=[])
+    p.set_defaults(fn=cmd_restore)
+    if len(sys.argv) > 1 and sys.argv[1] == '_init':
+        init_main(sys.argv[2], sys.argv[3])
+        return
+    a = ap.parse_args()
+    a.fn(a)
+
+
+if __name__ == '__main__':
+    main()
