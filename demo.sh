@@ -1,27 +1,72 @@
 #!/usr/bin/env bash
-# The one-command demo on the embedded default: builds alcaide, starts the local Temporal
-# dev server (./temporal-dev.sh) and runs a real workflow through it with `alcaide doctor`
-# on the example project. `./demo.sh --stop` stops the dev server.
+# The demo on the embedded default, on this machine: installs what is missing, starts the
+# Temporal dev server and a simulated FreeBSD host, then `alcaide setup` and `alcaide deploy`
+# of the fixture Phoenix-shaped app. Run it again to deploy the next version blue/green.
+#
+#   ./demo.sh          deploy (the first time: set up, then deploy v1.0.0)
+#   ./demo.sh --stop   tear the simulated host down and stop the dev server
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 export ALCAIDE_STATE_DIR="$HERE/.alcaide"
+DEMO="$HERE/.alcaide/demo"
+SIM="$DEMO/sim"
+APP="$DEMO/hello"
+ALCAIDE="$HERE/bin/alcaide"
+
+sim_up() { [[ -f "$DEMO/sim.json" ]] && python3 -I test/simhost/simhost.py status --dir "$SIM" 2>/dev/null | grep -q '"alive": true'; }
 
 if [[ "${1:-}" == "--stop" ]]; then
+  if [[ -f "$DEMO/sim.json" ]]; then python3 -I test/simhost/simhost.py down --dir "$SIM" >/dev/null && echo "simulated host removed"; fi
+  rm -rf "$DEMO"
   exec ./temporal-dev.sh --stop
 fi
+[[ $(id -u) == 0 ]] || { echo "demo.sh needs root: the simulated FreeBSD host uses network namespaces" >&2; exit 1; }
 
-if [[ ! -d node_modules ]]; then
-  echo "--- installing dependencies (npm ci)"
-  npm ci --no-audit --no-fund
-fi
-if [[ ! -f dist/workflow-bundle.js ]]; then
-  echo "--- building"
-  npm run build --silent
-fi
-echo "--- Temporal dev server"
+scripts/install-deps.sh
+[[ -d node_modules ]] || npm ci --no-audit --no-fund
+[[ -f dist/workflow-bundle.js ]] || npm run build --silent
 ./temporal-dev.sh
-echo "--- alcaide doctor (examples/hello/deploy.yml)"
-TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:${TEMPORAL_PORT:-7233}}" ./bin/alcaide -c examples/hello/deploy.yml doctor
+
+mkdir -p "$DEMO"
+if ! sim_up; then
+  echo "--- simulated FreeBSD host"
+  rm -rf "$SIM"
+  python3 -I test/simhost/simhost.py up --hosts 1 --dir "$SIM" > "$DEMO/sim.json"
+  rm -rf "$APP"
+fi
+field() { python3 -c "import json,sys; print(json.load(open('$DEMO/sim.json'))['hosts'][0]['$1'])"; }
+HOST="$(field host)"
+
+git_() { git -C "$APP" -c user.name=demo -c user.email=demo@localhost "$@"; }
+if [[ ! -d "$APP/.git" ]]; then
+  sh test/fixtures/make-app.sh "$APP" 1.0.0 >/dev/null
+  cat > "$APP/deploy.yml" <<YML
+app: hello
+server:
+  host: $HOST
+ssh:
+  keys: [$(field privateKey)]
+  known_hosts: $(field knownHostsFile)
+health_check:
+  interval: 200ms
+  timeout: 30s
+drain_timeout: 2s
+release:
+  migrate: "Hello.Release.migrate()"
+YML
+  git_ add -A && git_ commit -qm "deploy config"
+  echo "--- alcaide setup"
+  (cd "$APP" && "$ALCAIDE" setup)
+else
+  next="1.$(( $(cut -d. -f2 "$APP/VERSION" | head -1) + 1 )).0"
+  echo "$next" > "$APP/VERSION"
+  git_ commit -qam "v$next"
+fi
+
+echo "--- alcaide deploy ($(head -1 "$APP/VERSION"))"
+(cd "$APP" && "$ALCAIDE" deploy)
 echo
-echo "Temporal Web UI: http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}   (stop with ./demo.sh --stop)"
+echo "The app answers at http://$HOST/ : $(curl -s "http://$HOST/")"
+echo "Temporal Web UI: http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}/namespaces/default/workflows/alcaide-hello"
+echo "Run ./demo.sh again to deploy the next version blue/green; ./demo.sh --stop to tear down."

@@ -46,5 +46,9 @@ export async function createWorker(
     taskQueue: s.taskQueue,
     ...workflowSource(),
     activities: activityImpl,
+    // Cancellation (abort, rollback) reaches a running activity with its next heartbeat sent
+    // to the server; the default throttle (up to 48 s) would make an abort wait that long.
+    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: '2 seconds',
   });
 }

