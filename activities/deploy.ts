@@ -50,19 +50,21 @@ export async function uploadSource(t: AppTarget, version: string): Promise<StepR
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-src-'));
   try {
     const local = path.join(dir, `${version}.tar`);
-    const git = spawn('git', ['-C', t.projectRoot, 'archive', '--format=tar', version], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    git.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number>((resolve) => git.on('close', (c) => resolve(c ?? 1)));
-    await pipeline(git.stdout, createWriteStream(local));
-    if ((await exited) !== 0) throw precondition(`git archive ${short(version)} failed in ${t.projectRoot}: ${stderr.trim()}`);
-    let sent = 0;
-    const res = await withHeartbeat(
-      () => uploadFile(r.conn, local, remote, freebsdUploadCommands, { label: 'upload source', onProgress: (b) => (sent = b) }),
-      () => ({ bytes: sent }),
-    );
-    const kib = Math.round(res.size / 1024);
-    return { changed: !res.skipped, note: res.skipped ? `already on the host (${kib} KiB)` : `${kib} KiB${res.resumedFrom ? `, resumed at ${Math.round(res.resumedFrom / 1024)} KiB` : ''}` };
+    return await withHeartbeat(async () => {
+      const git = spawn('git', ['-C', t.projectRoot, 'archive', '--format=tar', version], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      git.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number>((resolve) => git.on('close', (c) => resolve(c ?? 1)));
+      await pipeline(git.stdout, createWriteStream(local));
+      if ((await exited) !== 0) throw precondition(`git archive ${short(version)} failed in ${t.projectRoot}: ${stderr.trim()}`);
+      let sent = 0;
+      const res = await withHeartbeat(
+        () => uploadFile(r.conn, local, remote, freebsdUploadCommands, { label: 'upload source', onProgress: (b) => (sent = b) }),
+        () => ({ bytes: sent }),
+      );
+      const kib = Math.round(res.size / 1024);
+      return { changed: !res.skipped, note: res.skipped ? `already on the host (${kib} KiB)` : `${kib} KiB${res.resumedFrom ? `, resumed at ${Math.round(res.resumedFrom / 1024)} KiB` : ''}` };
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

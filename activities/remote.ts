@@ -67,7 +67,7 @@ export class Remote {
   /** Exit code decides; output returned. Never throws on a non-zero exit. */
   async check(command: string, label: string, o: ExecOptions = {}): Promise<ExecResult> {
     try {
-      return await this.conn.exec(command, { label, signal: this.signal, timeoutMs: 60_000, ...o });
+      return await withHeartbeat(() => this.conn.exec(command, { label, signal: this.signal, timeoutMs: 60_000, ...o }), () => ({ step: label }), HEARTBEAT_MS);
     } catch (e) {
       throw toFailure(e);
     }
@@ -76,7 +76,7 @@ export class Remote {
   /** Must exit 0, else a RemoteCommandError failure naming the step, host, exit code, stderr tail. */
   async run(command: string, label: string, o: ExecOptions = {}): Promise<ExecResult> {
     try {
-      return await this.conn.run(command, { label, signal: this.signal, timeoutMs: 300_000, ...o });
+      return await withHeartbeat(() => this.conn.run(command, { label, signal: this.signal, timeoutMs: 300_000, ...o }), () => ({ step: label }), HEARTBEAT_MS);
     } catch (e) {
       throw toFailure(e);
     }
@@ -88,8 +88,14 @@ export class Remote {
   }
 }
 
-/** Heartbeats while a long command runs, so a dead worker is noticed by the heartbeat timeout. */
-export async function withHeartbeat<T>(fn: () => Promise<T>, details?: () => unknown, everyMs = 5_000): Promise<T> {
+/**
+ * Every remote command heartbeats while it runs, so a worker that dies mid-step is noticed
+ * within the workflows' heartbeat timeout (10 s) and the step is retried on another worker.
+ */
+export const HEARTBEAT_MS = 1_000;
+
+/** Heartbeats while `fn` runs. */
+export async function withHeartbeat<T>(fn: () => Promise<T>, details?: () => unknown, everyMs = HEARTBEAT_MS): Promise<T> {
   let ctx: Context | undefined;
   try {
     ctx = Context.current();

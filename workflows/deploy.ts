@@ -35,7 +35,7 @@ const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2,
 
 const acts = proxyActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '60 seconds',
+  heartbeatTimeout: '10 seconds',
   retry,
   // A stopped deploy waits for the running step to finish or acknowledge, so undo never races it.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -43,14 +43,14 @@ const acts = proxyActivities<typeof activities>({
 
 const slow = proxyActivities<typeof activities>({
   startToCloseTimeout: '60 minutes',
-  heartbeatTimeout: '60 seconds',
+  heartbeatTimeout: '10 seconds',
   retry,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 const undoActs = proxyActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '60 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { ...retry, maximumAttempts: 10 },
 });
 

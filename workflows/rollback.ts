@@ -20,8 +20,8 @@ export const ROLLBACK_STEPS = [
 ] as const satisfies readonly StepDef[];
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES };
-const acts = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '60 seconds', retry, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
-const undoActs = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '60 seconds', retry: { ...retry, maximumAttempts: 10 } });
+const acts = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+const undoActs = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 10 } });
 
 export interface RollbackInput {
   target: AppTarget;

@@ -13,7 +13,7 @@ export { SETUP_STEPS };
 
 const acts = proxyActivities<typeof activities>({
   startToCloseTimeout: '45 minutes',
-  heartbeatTimeout: '60 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 

@@ -1,7 +1,8 @@
 // End to end: the real CLI (with its embedded worker), the real Temporal dev server, real
 // OpenSSH, real Caddy and a real Elixir release, against a simulated FreeBSD host.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
 import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { HOSTILE } from '../helpers/hostile';
-import { REPO_ROOT } from '../helpers/paths';
+import { CLI, REPO_ROOT } from '../helpers/paths';
 import { startTestEnv } from '../helpers/temporal';
 
 const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
@@ -21,14 +22,11 @@ let host: SimHost;
 let env: TestWorkflowEnvironment;
 const project = tempProject('alcaide-e2e-');
 const app = path.join(project.dir, 'hello');
-let queue = 0;
+
+const cliEnv = () => ({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'e2e', SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'), NO_COLOR: '1' });
 
 function cli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
-  return runCliAsync(args, {
-    cwd: app,
-    env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: `e2e-${queue}`, SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') },
-    timeoutMs,
-  });
+  return runCliAsync(args, { cwd: app, env: cliEnv(), timeoutMs });
 }
 
 /** Commits version `v` of the fixture app (optionally broken) into the project repository. */
@@ -174,13 +172,42 @@ describe('on a simulated FreeBSD host', () => {
     assert.equal((await through()).body, 'hello v4.0.0 slot=green');
   });
 
+  test('killing the CLI mid-deploy leaves a paused deploy that deploy --attach finishes, without repeating work', async () => {
+    commitVersion('5.0.0');
+    const handle = env.client.workflow.getHandle('alcaide-hello');
+    const previousRun = (await handle.describe()).runId;
+    const logBefore = readCommandLog(host).length;
+    const child = spawn(process.execPath, [CLI, 'deploy'], { cwd: app, env: { ...process.env, ...cliEnv() }, stdio: 'ignore' });
+    let step = '';
+    for (let i = 0; i < 600 && step !== 'createSlotJail'; i++) {
+      const d = await handle.describe();
+      if (d.runId !== previousRun) step = (await handle.query<{ currentStep?: string }>('status').catch(() => ({ currentStep: '' }))).currentStep ?? '';
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(step, 'createSlotJail');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'the deploy outlives its CLI');
+    const paused = await cli(['status']);
+    assert.equal(paused.code, 1);
+    assert.match(paused.stderr, /is paused/);
+    assert.match(paused.stderr, /alcaide deploy --attach/);
+    const attached = await cli(['deploy', '--attach']);
+    ok(attached);
+    assert.match(attached.stdout, /live on blue/);
+    assert.equal((await through()).body, 'hello v5.0.0 slot=blue');
+    const cmds = readCommandLog(host).slice(logBefore).map((e) => e.cmd ?? '');
+    assert.equal(cmds.filter((c) => /jail -f \/etc\/jail\.conf\.d\/hello_blue\.conf -c hello_blue/.test(c)).length, 1, 'the slot jail was started once');
+    assert.equal(cmds.filter((c) => /mix release hello/.test(c)).length, 1, 'the release was built once');
+  });
+
   test('logs and run reach the live slot', async () => {
     const logs = await cli(['logs', '-n', '20']);
     ok(logs);
-    assert.match(logs.stdout, /Running Hello v4\.0\.0 slot=green/);
+    assert.match(logs.stdout, /Running Hello v5\.0\.0 slot=blue/);
     const run = await cli(['run', 'bin/hello', 'eval', 'IO.puts(System.get_env("ALCAIDE_SLOT"))']);
     ok(run);
-    assert.equal(run.stdout.trim(), 'green');
+    assert.equal(run.stdout.trim(), 'blue');
   });
 
   test('after a host reboot the live slot serves again; the stopped one stays stopped', async () => {
@@ -195,7 +222,7 @@ describe('on a simulated FreeBSD host', () => {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.equal(res.body, 'hello v4.0.0 slot=green');
-    assert.doesNotMatch(await jls(), /hello_blue/);
+    assert.equal(res.body, 'hello v5.0.0 slot=blue');
+    assert.doesNotMatch(await jls(), /hello_green/);
   });
 });

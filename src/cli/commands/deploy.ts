@@ -212,9 +212,20 @@ Examples:
           if (!opts.json) console.log(summary(status));
           return;
         }
-        const status: WorkflowStatus | undefined = running
-          ? await handle.query<WorkflowStatus>('status')
-          : await handle.result().then(
+        let status: WorkflowStatus | undefined;
+        if (running) {
+          // a worker that died a moment ago still looks present: do not wait long for its answer
+          status = await client.connection
+            .withDeadline(Date.now() + 5000, () => handle.query<WorkflowStatus>('status'))
+            .catch(() => {
+              throw new UserError(
+                `the ${String(d.type)} of ${target.app} is paused: no worker answers`,
+                1,
+                `continue it with \`alcaide deploy --attach\` or start \`alcaide worker\` (${url ?? d.workflowId})`,
+              );
+            });
+        } else
+          status = await handle.result().then(
               (r) => r as WorkflowStatus,
               (e: { cause?: { details?: unknown[] } }) => e.cause?.details?.[0] as WorkflowStatus | undefined,
             );
