@@ -48,6 +48,8 @@ export interface SimHosts {
   sshCut(name: string, seconds: number): Promise<void>;
   sshRestore(): Promise<void>;
   failNth(name: string, command: string, n: number, code?: number): Promise<void>;
+  /** throttles the host's link both ways (e.g. '512kbit'); `undefined` removes the limit */
+  slowLink(name: string, rate?: string): Promise<void>;
 }
 
 export function projectRoot(): string {
@@ -122,6 +124,10 @@ export async function startSimHosts(opts: { hosts?: number; dir?: string } = {})
     },
     async sshRestore() {
       await runPy(['ssh-restore', '--dir', dir]);
+    },
+    async slowLink(name: string, rate?: string) {
+      const x = await runPy(['slow-link', '--dir', dir, '--host', name, ...(rate ? ['--rate', rate] : ['--off'])]);
+      if (x.code !== 0) throw new Error(`simhost slow-link failed: ${x.stderr}`);
     },
     async failNth(name: string, command: string, nth: number, code = 1) {
       const x = await runPy(['fail-nth', '--dir', dir, '--host', name, '--code', String(code), command, String(nth)]);

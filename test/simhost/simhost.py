@@ -762,6 +762,20 @@ def cmd_ssh_restore(a):
     print(json.dumps({'ok': True}))
 
 
+def cmd_slow_link(a):
+    """Throttle the host's link both ways with a token bucket (tbf). netem (delay, loss) is not
+    available in this kernel ("Specified qdisc kind is unknown"), so a slow link is a narrow one."""
+    st = load_state(os.path.abspath(a.dir))
+    hosts = [host_by_name(st, a.host)] if a.host else st['hosts']
+    for h in hosts:
+        for ns, dev in ((None, h['veth_root']), (str(h['init_pid']), 'vtnet0')):
+            pre = ['nsenter', '-t', ns, '-n'] if ns else []
+            sh(*pre, 'tc', 'qdisc', 'del', 'dev', dev, 'root', check=False)
+            if not a.off:
+                sh(*pre, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', a.rate, 'burst', '32kbit', 'latency', '2s')
+    print(json.dumps({'ok': True, 'hosts': [h['name'] for h in hosts], 'rate': None if a.off else a.rate}))
+
+
 def cmd_fail_nth(a):
     d = os.path.abspath(a.dir)
     st = load_state(d)
@@ -805,6 +819,12 @@ def main():
     p.add_argument('--dir', required=True)
     p.add_argument('--host', required=True)
     p.set_defaults(fn=cmd_reboot)
+    p = sub.add_parser('slow-link')
+    p.add_argument('--dir', required=True)
+    p.add_argument('--host')
+    p.add_argument('--rate', default='1mbit')
+    p.add_argument('--off', action='store_true')
+    p.set_defaults(fn=cmd_slow_link)
     p = sub.add_parser('ssh-cut')
     p.add_argument('--dir', required=True)
     p.add_argument('--host')

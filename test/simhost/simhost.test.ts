@@ -392,3 +392,14 @@ test('the command log records every command sent', { skip }, () => {
     assert.equal(e.client, h.gateway);
   }
 });
+
+test('fault injection: a slow link throttles both directions and is removed again', { skip }, async () => {
+  await sim.slowLink(h.name, '2mbit');
+  const shaped = await sshRun(h, 'tc qdisc show dev vtnet0');
+  assert.match(shaped.stdout, /qdisc tbf .* rate 2Mbit/);
+  const payload = 'x'.repeat(256 * 1024);
+  const up = await sshRun(h, 'wc -c', { input: payload });
+  assert.equal(up.stdout.trim(), String(payload.length), 'data still flows, only slower');
+  await sim.slowLink(h.name);
+  assert.doesNotMatch((await sshRun(h, 'tc qdisc show dev vtnet0')).stdout, /tbf/);
+});
