@@ -1,0 +1,79 @@
+// What deploy and rollback share: activity proxies with their retry policy, the undo list
+// (each undo registered before the step it undoes, run in reverse in a scope nothing can
+// cancel), stop requests from signals, and the drain-then-stop of the old slot.
+import { ActivityCancellationType, CancellationScope, proxyActivities, sleep, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import type { AppTarget } from '../src/config/target';
+import { NON_RETRYABLE_FAILURES } from '../src/failures';
+import type { StopRequest } from './signals';
+import type { StepOutcome, StepTracker } from './tracker';
+
+const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES };
+
+const stepOptions = (startToCloseTimeout: ActivityOptions['startToCloseTimeout']): ActivityOptions => ({
+  startToCloseTimeout,
+  heartbeatTimeout: '10 seconds',
+  retry,
+  // A stopped deploy waits for the running step to finish or acknowledge, so undo never races it.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+
+export const acts = proxyActivities<typeof activities>(stepOptions('10 minutes'));
+export const slowActs = proxyActivities<typeof activities>(stepOptions('60 minutes'));
+export const undoActs = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 10 } });
+
+export interface Undo {
+  name: string;
+  title: string;
+  fn: () => Promise<StepOutcome>;
+}
+
+export class Saga {
+  private readonly undo: Undo[] = [];
+  /** why the run was stopped (abort, rollback, cancel), if it was */
+  stopped?: string;
+  readonly scope = new CancellationScope();
+
+  constructor(private readonly tracker: StepTracker) {}
+
+  /** Registers an undo step; call it before the step it undoes. */
+  onFailure(u: Undo): void {
+    this.undo.unshift(u);
+  }
+
+  /** A signal handler that stops the run (once, and only while it runs). */
+  stopOn(verb: string) {
+    return (req: StopRequest) => {
+      if (this.stopped || this.tracker.status.state !== 'running') return;
+      this.stopped = `${verb}${req.by ? ` by ${req.by}` : ''}${req.reason ? ` (${req.reason})` : ''}`;
+      this.scope.cancel();
+    };
+  }
+
+  /** Runs the undo steps in reverse order; one failing does not stop the others. */
+  async compensate(): Promise<{ restored: string; undoFailed: boolean }> {
+    this.tracker.status.state = 'compensating';
+    const results = await CancellationScope.nonCancellable(async () => {
+      const out: Array<[string, boolean]> = [];
+      for (const u of this.undo) out.push([u.title, await this.tracker.compensate(u.name, u.title, u.fn)]);
+      return out;
+    });
+    const restored = results.length ? results.map(([title, ok]) => (ok ? title : `FAILED: ${title}`)).join('; ') : 'nothing had changed on the server';
+    this.tracker.status.restored = restored;
+    return { restored, undoFailed: results.some(([, ok]) => !ok) };
+  }
+}
+
+/** Lets requests in flight on the old slot finish (a durable timer), then stops it, kept for rollback. */
+export async function drainAndStop(tracker: StepTracker, t: AppTarget, old: string | undefined, noOld: string): Promise<void> {
+  if (!old) {
+    tracker.skip('drainOldSlot', noOld);
+    tracker.skip('stopOldSlot', noOld);
+    return;
+  }
+  await tracker.run('drainOldSlot', async () => {
+    await sleep(t.drainTimeoutMs);
+    return { changed: true, note: `${t.drainTimeoutMs / 1000}s for requests in flight on ${old}` };
+  });
+  await tracker.run('stopOldSlot', () => acts.stopSlot(t, old as 'blue' | 'green'));
+}
