@@ -288,8 +288,11 @@ export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult>
   return { changed: false, note: `200 from ${ip}:${t.appPort}${t.healthCheck.path} after ${tries} ${tries === 1 ? 'try' : 'tries'}` };
 }
 
+/** A request through Caddy as clients make it: HTTPS with the domain's name, or plain HTTP on :80. */
 async function throughCaddy(r: Remote, t: AppTarget): Promise<TunnelResponse> {
-  return httpViaSsh(r.conn, { host: '127.0.0.1', port: 80, path: t.healthCheck.path, hostHeader: t.domain ?? 'localhost', timeoutMs: 8000 });
+  return t.domain
+    ? httpViaSsh(r.conn, { host: '127.0.0.1', port: 443, path: t.healthCheck.path, hostHeader: t.domain, tlsServername: t.domain, timeoutMs: 8000 })
+    : httpViaSsh(r.conn, { host: '127.0.0.1', port: 80, path: t.healthCheck.path, hostHeader: 'localhost', timeoutMs: 8000 });
 }
 
 /** Waits until Caddy's own health checks route requests to `slot`. */

@@ -1,16 +1,13 @@
 // `alcaide setup`: each activity checks the host's real state first and changes only what
 // differs, so a second run (or a retry after a crash) runs no mutating command.
-import { createHash } from 'node:crypto';
 import { CADDYFILE, gateDir, renderMainCaddyfile, renderSite, siteFile, withImportLine } from '../src/caddy/caddyfile';
 import type { AppTarget } from '../src/config/target';
-import { fileHasSha256, readFile, writeFileAtomic } from '../src/freebsd/files';
-import { cloneTemplate, copyResolvConf, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, renderJailConf, type JailSpec } from '../src/freebsd/jail';
-import { layout, type Layout } from '../src/freebsd/layout';
+import { readFile, writeFileAtomic } from '../src/freebsd/files';
 import { defaultInterface, interfaceCreate, interfaceExists, pfCheck, pfEnable, pfEnabled, pfLoad, renderPfBlock, withPfBlock } from '../src/freebsd/network';
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
 import { sh } from '../src/freebsd/sh';
-import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart, sysrcAdd, sysrcHas, sysrcIs, sysrcSet } from '../src/freebsd/system';
-import { TEMPLATE_MARKER, baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
+import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart } from '../src/freebsd/system';
+import { baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
 import { ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf } from './jails';
 import { precondition, Remote, withHeartbeat } from './remote';
 

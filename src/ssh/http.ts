@@ -2,6 +2,7 @@
 // loopback), tunnelled through the existing SSH connection (direct-tcpip), so checks need
 // no HTTP client on the server and see exact status codes and headers.
 import http from 'node:http';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { SshConnection } from './connection';
 import { SshConnectionError } from './errors';
@@ -21,9 +22,12 @@ export async function openTunnel(conn: SshConnection, host: string, port: number
 
 export async function httpViaSsh(
   conn: SshConnection,
-  o: { host: string; port: number; path: string; hostHeader?: string; timeoutMs?: number },
+  o: { host: string; port: number; path: string; hostHeader?: string; timeoutMs?: number; tlsServername?: string },
 ): Promise<TunnelResponse> {
-  const stream = await openTunnel(conn, o.host, o.port);
+  const tunnel = await openTunnel(conn, o.host, o.port);
+  // HTTPS to Caddy on the server's loopback: SNI picks the site; the check is about routing,
+  // so the certificate (perhaps not issued yet) is not verified here.
+  const stream = o.tlsServername ? tls.connect({ socket: tunnel as never, servername: o.tlsServername, rejectUnauthorized: false }) : tunnel;
   return new Promise((resolve, reject) => {
     const req = http.request(
       { createConnection: () => stream as never, path: o.path, method: 'GET', headers: { Host: o.hostHeader ?? o.host, Connection: 'close' } },

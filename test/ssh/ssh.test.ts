@@ -242,3 +242,34 @@ describe('upload', () => {
     assert.equal(existsSync(remote), false);
   });
 });
+
+describe('HTTP through the SSH tunnel', () => {
+  test('plain HTTP: status, headers and body from an address only the server reaches; HTTPS with SNI', async () => {
+    const { createServer } = await import('node:http');
+    const https = await import('node:https');
+    const c = connect();
+    const plain = createServer((req, res) => {
+      res.setHeader('Alcaide-Slot', 'green');
+      res.end(`host=${req.headers.host} path=${req.url}`);
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => plain.once('listening', r));
+    const { httpViaSsh } = await import('../../src/ssh/http');
+    const port = (plain.address() as { port: number }).port;
+    const res = await httpViaSsh(c, { host: '127.0.0.1', port, path: '/health', hostHeader: 'shop.example.com' });
+    assert.deepEqual([res.status, res.headers['alcaide-slot'], res.body], [200, 'green', 'host=shop.example.com path=/health']);
+    plain.close();
+
+    const dir = sshd.dir;
+    spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/tls.key`, '-out', `${dir}/tls.crt`, '-days', '1', '-subj', '/CN=shop.example.com'], { stdio: 'ignore' });
+    let sni = '';
+    const secure = https
+      .createServer({ key: readFileSync(`${dir}/tls.key`), cert: readFileSync(`${dir}/tls.crt`), SNICallback: (name, cb) => ((sni = name), cb(null)) }, (_req, r) => r.end('secure'))
+      .listen(0, '127.0.0.1');
+    await new Promise((r) => secure.once('listening', r));
+    const sres = await httpViaSsh(c, { host: '127.0.0.1', port: (secure.address() as { port: number }).port, path: '/', hostHeader: 'shop.example.com', tlsServername: 'shop.example.com' });
+    assert.equal(sres.body, 'secure');
+    assert.equal(sni, 'shop.example.com');
+    secure.close();
+    await assert.rejects(httpViaSsh(c, { host: '127.0.0.1', port: 1, path: '/' }), /cannot reach 127\.0\.0\.1:1 from the server/);
+  });
+});
