@@ -24,7 +24,7 @@ fi
 [[ $(id -u) == 0 ]] || { echo "demo.sh needs root: the simulated FreeBSD host uses network namespaces" >&2; exit 1; }
 
 scripts/install-deps.sh
-[[ -d node_modules ]] || npm ci --no-audit --no-fund
+[[ -d node_modules ]] || npm install --no-audit --no-fund
 [[ -f dist/workflow-bundle.js ]] || npm run build --silent
 ./temporal-dev.sh
 
