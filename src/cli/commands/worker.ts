@@ -8,7 +8,7 @@ import { color } from '../output';
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run a long-lived worker on the task queue (deploys, rollbacks, schedules run here)')
+    .description('run a long-lived worker on the task queue (setups, deploys and rollbacks run on it)')
     .addHelpText(
       'after',
       `
