@@ -3,6 +3,7 @@ import { VERSION } from '../version';
 import { registerConfig } from './commands/config';
 import { registerDeploy } from './commands/deploy';
 import { registerDoctor } from './commands/doctor';
+import { registerHistory } from './commands/history';
 import { registerInit } from './commands/init';
 import { registerRemote } from './commands/remote';
 import { registerSecrets } from './commands/secrets';
@@ -41,6 +42,7 @@ Examples:
   registerSetup(program);
   registerDeploy(program);
   registerRemote(program);
+  registerHistory(program);
   registerWorker(program);
   for (const c of program.commands) c.exitOverride();
   return program;

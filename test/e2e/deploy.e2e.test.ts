@@ -210,6 +210,20 @@ describe('on a simulated FreeBSD host', () => {
     assert.equal(run.stdout.trim(), 'blue');
   });
 
+  test('history lists every deploy and rollback with its outcome, newest first', async () => {
+    const r = await cli(['history', '--json', '-n', '50']);
+    ok(r);
+    const h = JSON.parse(r.stdout) as Array<{ kind: string; outcome: string; failedStep?: string; version?: string; startedBy?: string; url?: string }>;
+    assert.deepEqual(
+      h.map((e) => `${e.kind}:${e.outcome}${e.failedStep ? `@${e.failedStep}` : ''}`).reverse(),
+      ['deploy:completed', 'deploy:completed', 'rollback:completed', 'deploy:failed, restored@checkHealth', 'deploy:failed, restored@runMigrations', 'deploy:completed', 'deploy:completed'],
+    );
+    assert.ok(h.every((e) => e.startedBy && e.url?.includes('/workflows/alcaide-hello/')));
+    const text = await cli(['history', '-n', '2']);
+    ok(text);
+    assert.match(text.stdout, /deploy {3}[0-9a-f]{12} blue {2}completed/);
+  });
+
   test('after a host reboot the live slot serves again; the stopped one stays stopped', async () => {
     await sim.reboot(host.name);
     let res = { status: 0, body: '', slot: null as string | null };
