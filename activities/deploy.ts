@@ -6,21 +6,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { gateFile, SLOT_HEADER } from '../src/caddy/caddyfile';
+import { closeGate, liveSlots, openGate, SLOT_HEADER } from '../src/caddy/caddyfile';
 import { SecretsStore } from '../src/config/secrets';
 import type { AppTarget } from '../src/config/target';
-import { appDir, appLog, envFile, rcScript, renderEnvFile, renderRcScript, renderRunner, runnerFile, SLOT_MARKER, VERSION_MARKER } from '../src/freebsd/app';
-import { freebsdUploadCommands, readFile, writeFileAtomic } from '../src/freebsd/files';
-import { destroyJailTree, jailDisableAtBoot, jailRunning, jailStart, jailStop, jexec } from '../src/freebsd/jail';
+import { appDir, appLog, envFile, installReleaseArchive, rcScript, releaseEval, renderEnvFile, renderRcScript, renderRunner, runnerFile, SLOT_MARKER, stopAppIfInstalled, VERSION_MARKER } from '../src/freebsd/app';
+import { buildScript, NO_ERTS_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
+import { appendStdin, fileExists, freebsdUploadCommands, pathExists, readFile, tailFile, writeFileAtomic } from '../src/freebsd/files';
+import { destroyJailTree, jailDisableAtBoot, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, jailStop, jexec } from '../src/freebsd/jail';
 import { otherSlot, type Slot } from '../src/freebsd/layout';
-import { sh } from '../src/freebsd/sh';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
 import { uploadFile } from '../src/ssh/upload';
+import { serviceRunning, serviceStart, sysrcIs, sysrcSet } from '../src/freebsd/system';
 import { ensureFile, ensureJail, layoutOf } from './jails';
 import { precondition, Remote, withHeartbeat } from './remote';
 import type { StepResult } from './setup';
 
-const BUILD_HOME = '/usr/local/alcaide';
 const stateDir = (app: string) => `/var/db/alcaide/${app}`;
 const short = (v: string) => v.slice(0, 12);
 
@@ -34,7 +34,7 @@ export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
   const r = Remote.for(t);
   const l = layoutOf(t);
   const name = l.jailName('build');
-  if (!(await r.ok(sh`test -f ${l.jailConf('build')}`, 'check build jail'))) {
+  if (!(await r.ok(fileExists(l.jailConf('build')), 'check build jail'))) {
     throw precondition(`the build jail ${name} does not exist on ${t.server.host}: run \`alcaide setup\` first`);
   }
   if (await r.ok(jailRunning(name), 'check build jail')) return { changed: false, note: `${name} running` };
@@ -46,7 +46,7 @@ export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
 export async function uploadSource(t: AppTarget, version: string): Promise<StepResult> {
   const r = Remote.for(t);
   const l = layoutOf(t);
-  const remote = `${l.jailPath('build')}${BUILD_HOME}/src/${version}.tar`;
+  const remote = `${l.jailPath('build')}${sourceTarball(version)}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-src-'));
   try {
     const local = path.join(dir, `${version}.tar`);
@@ -70,46 +70,19 @@ export async function uploadSource(t: AppTarget, version: string): Promise<StepR
   }
 }
 
-/** The build script, run in the build jail. deps/ and _build/ stay between builds (warm builds). */
-export function buildScript(t: AppTarget, version: string): string {
-  const work = `${BUILD_HOME}/build/${t.app}`;
-  const out = `${BUILD_HOME}/releases/${version}`;
-  const artifact = `${BUILD_HOME}/artifacts/${t.app}-${version}.tar.gz`;
-  return [
-    'set -e',
-    'export MIX_ENV=prod LANG=C.UTF-8 HOME=/root',
-    sh`if [ -f ${artifact} ]; then echo "cached"; exit 0; fi`,
-    sh`mkdir -p ${work} ${`${BUILD_HOME}/artifacts`}`,
-    sh`cd ${work}`,
-    `find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +`,
-    sh`tar -xf ${`${BUILD_HOME}/src/${version}.tar`}`,
-    'if [ -f mix.lock ]; then mix local.hex --force --if-missing; mix local.rebar --force --if-missing; fi',
-    'mix deps.get --only prod',
-    'mix compile',
-    'if mix help assets.deploy >/dev/null 2>&1; then mix assets.deploy; fi',
-    sh`rm -rf ${out}`,
-    sh`mix release ${t.release.name} --overwrite --path ${out}`,
-    sh`if ! ls -d ${out}/erts-* >/dev/null 2>&1; then echo "the release does not include ERTS: set include_erts: true for the release in mix.exs" >&2; exit 65; fi`,
-    sh`tar -czf ${`${artifact}.tmp`} -C ${out} .`,
-    sh`mv ${`${artifact}.tmp`} ${artifact}`,
-    sh`rm -rf ${out}`,
-    'echo built',
-  ].join('\n');
-}
-
 export async function buildRelease(t: AppTarget, version: string): Promise<StepResult> {
   const r = Remote.for(t);
   const name = layoutOf(t).jailName('build');
   let lastLine = '';
   const res = await withHeartbeat(
     () =>
-      r.check(jexec(name, buildScript(t, version)), 'build the release', {
+      r.check(jexec(name, buildScript(t.app, t.release.name, version)), 'build the release', {
         timeoutMs: 45 * 60_000,
         onStdout: (d) => (lastLine = d.toString().trim().split('\n').pop() ?? lastLine),
       }),
     () => ({ last: lastLine }),
   );
-  if (res.code === 65) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release does not include ERTS');
+  if (res.code === NO_ERTS_EXIT) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release does not include ERTS');
   if (res.code !== 0) {
     const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
     throw operatorFailure('BuildFailed', `mix release failed in ${name} (exit ${res.code}):\n${tail}`);
@@ -128,11 +101,8 @@ export interface SlotChoice extends StepResult {
 /** The host's real state decides: the slot whose gate is open and whose jail runs is live. */
 export async function activeSlot(r: Remote, t: AppTarget): Promise<Slot | undefined> {
   const l = layoutOf(t);
-  const live: Slot[] = [];
-  for (const slot of ['blue', 'green'] as Slot[]) {
-    const open = await r.ok(sh`test -f ${gateFile(t.app, slot)}`, `check ${slot} gate`);
-    if (open && (await r.ok(jailRunning(l.jailName(slot)), `check ${slot} jail`))) live.push(slot);
-  }
+  const out = await r.run(liveSlots(t.app, { blue: l.jailName('blue'), green: l.jailName('green') }), 'find the live slot');
+  const live = out.stdout.split('\n').filter((s): s is Slot => s === 'blue' || s === 'green');
   if (live.length === 2) {
     // Both open only if a switch was interrupted: the recorded state says which one finished.
     const state = await r.check(readFile(`${stateDir(t.app)}/active`), 'read deploy state');
@@ -158,7 +128,7 @@ async function stopAppAndJail(r: Remote, t: AppTarget, slot: Slot): Promise<bool
   const l = layoutOf(t);
   const name = l.jailName(slot);
   if (!(await r.ok(jailRunning(name), `check ${name}`))) return false;
-  await r.check(jexec(name, sh`if [ -x ${rcScript(t.app)} ]; then service ${t.app} onestop; fi`), `stop ${t.app} in ${name}`);
+  await r.check(stopAppIfInstalled(t.app, name, l.jailPath(slot)), `stop ${t.app} in ${name}`);
   await r.run(jailStop(name, l.jailConf(slot)), `stop jail ${name}`);
   return true;
 }
@@ -172,7 +142,7 @@ export async function createSlotJail(t: AppTarget, slot: Slot, version: string):
   const current = await r.check(readFile(marker), `read ${spec.name} marker`);
   const changes: string[] = [];
   if (current.code !== 0 || current.stdout.trim() !== version) {
-    if (await r.ok(sh`test -e ${spec.path}`, `check ${spec.name} root`)) {
+    if (await r.ok(pathExists(spec.path), `check ${spec.name} root`)) {
       await stopAppAndJail(r, t, slot);
       await r.run(destroyJailTree(spec.path, l.jailConf(slot)), `remove stale ${spec.name}`);
       changes.push(`removed stale ${spec.name}`);
@@ -192,24 +162,17 @@ export async function installRelease(t: AppTarget, slot: Slot, version: string):
   const changes: string[] = [];
   const installed = await r.check(readFile(`${dir}/${VERSION_MARKER}`), 'read installed version');
   if (installed.code !== 0 || installed.stdout.trim() !== version) {
-    const artifact = `${l.jailPath('build')}${BUILD_HOME}/artifacts/${t.app}-${version}.tar.gz`;
+    const artifact = `${l.jailPath('build')}${releaseArtifact(t.app, version)}`;
     await r.run(
-      [
-        sh`rm -rf ${`${dir}.tmp`}`,
-        sh`mkdir -p ${`${dir}.tmp`}`,
-        sh`tar -xzf ${artifact} -C ${`${dir}.tmp`}`,
-        sh`echo ${version} > ${`${dir}.tmp/${VERSION_MARKER}`}`,
-        sh`rm -rf ${dir}`,
-        sh`mv ${`${dir}.tmp`} ${dir}`,
-      ].join(' && '),
+      installReleaseArchive(artifact, dir, version),
       'install the release',
     );
     changes.push(`release ${short(version)} in ${appDir(t.app)}`);
   }
   if (await ensureFile(r, `${root}${runnerFile(t.app)}`, renderRunner(files), '0755', 'write runner')) changes.push('runner');
   if (await ensureFile(r, `${root}${rcScript(t.app)}`, renderRcScript(files), '0755', 'write rc script')) changes.push('rc.d script');
-  if (!(await r.ok(sh`sysrc -f ${`${root}/etc/rc.conf`} -c ${`${t.app}_enable=YES`}`, 'check app enabled'))) {
-    await r.run(sh`sysrc -f ${`${root}/etc/rc.conf`} ${`${t.app}_enable=YES`}`, 'enable the app at jail boot');
+  if (!(await r.ok(sysrcIs(`${t.app}_enable`, 'YES', `${root}/etc/rc.conf`), 'check app enabled'))) {
+    await r.run(sysrcSet(`${t.app}_enable`, 'YES', `${root}/etc/rc.conf`), 'enable the app at jail boot');
     changes.push(`${t.app}_enable=YES`);
   }
   return { changed: changes.length > 0, note: changes.join('; ') || `release ${short(version)} installed` };
@@ -239,8 +202,8 @@ export async function writeAppEnv(t: AppTarget, slot: Slot, version: string): Pr
 export async function startApp(t: AppTarget, slot: Slot): Promise<StepResult> {
   const r = Remote.for(t);
   const name = layoutOf(t).jailName(slot);
-  if (await r.ok(jexec(name, sh`service ${t.app} status`), 'check app')) return { changed: false, note: 'already running' };
-  await r.run(jexec(name, sh`service ${t.app} start`), 'start the app');
+  if (await r.ok(serviceRunning(t.app, name), 'check app')) return { changed: false, note: 'already running' };
+  await r.run(serviceStart(t.app, name), 'start the app');
   return { changed: true, note: `started under daemon(8) in ${name}` };
 }
 
@@ -248,8 +211,7 @@ export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResul
   const r = Remote.for(t);
   if (t.release.migrate === false) return { changed: false, note: 'skipped' };
   const name = layoutOf(t).jailName(slot);
-  const cmd = `set -a && . ${envFile(t.app)} && set +a && ${sh`${`${appDir(t.app)}/bin/${t.release.name}`} eval ${t.release.migrate}`}`;
-  const res = await withHeartbeat(() => r.check(jexec(name, cmd), 'run migrations', { timeoutMs: 30 * 60_000 }));
+  const res = await withHeartbeat(() => r.check(jexec(name, releaseEval(t.app, t.release.name, t.release.migrate as string)), 'run migrations', { timeoutMs: 30 * 60_000 }));
   if (res.code !== 0) {
     const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
     throw operatorFailure('MigrationFailed', `migrations failed in ${name} (exit ${res.code}):\n${tail}`);
@@ -279,7 +241,7 @@ export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult>
       }
       await pause(t.healthCheck.intervalMs);
     }
-    const log = await r.check(sh`tail -n 15 ${`${layoutOf(t).jailPath(slot)}${appLog(t.app)}`}`, 'read app log');
+    const log = await r.check(tailFile(`${layoutOf(t).jailPath(slot)}${appLog(t.app)}`, 15), 'read app log');
     throw operatorFailure(
       'HealthCheckFailed',
       `${ip}:${t.appPort}${t.healthCheck.path} did not answer 200 within ${t.healthCheck.timeoutMs / 1000}s (last: ${last}); the app log ends with:\n${log.stdout.trim()}`,
@@ -319,8 +281,8 @@ async function writeState(r: Remote, t: AppTarget, slot: Slot): Promise<void> {
 /** Opens the new slot's gate and closes the old one: no Caddy reload, in-flight requests finish. */
 export async function switchTraffic(t: AppTarget, to: Slot, from?: Slot): Promise<StepResult> {
   const r = Remote.for(t);
-  await r.run(sh`mkdir -p ${`/var/db/alcaide/${t.app}/gates`} && touch ${gateFile(t.app, to)}`, `open the ${to} gate`);
-  if (from) await r.run(sh`rm -f ${gateFile(t.app, from)}`, `close the ${from} gate`);
+  await r.run(openGate(t.app, to), `open the ${to} gate`);
+  if (from) await r.run(closeGate(t.app, from), `close the ${from} gate`);
   await writeState(r, t, to);
   const ms = await waitForRouting(r, t, to);
   return { changed: true, note: `Caddy routes to ${to} (${ms} ms after the gate opened)` };
@@ -351,7 +313,7 @@ export async function recordDeploy(t: AppTarget, d: { slot: Slot; version: strin
   const r = Remote.for(t);
   const line = JSON.stringify({ at: new Date().toISOString(), ...d });
   await writeState(r, t, d.slot);
-  await r.run(sh`mkdir -p ${stateDir(t.app)} && cat >> ${`${stateDir(t.app)}/deploys.log`}`, 'record the deploy', { stdin: `${line}\n` });
+  await r.run(appendStdin(`${stateDir(t.app)}/deploys.log`), 'record the deploy', { stdin: `${line}\n` });
   return { changed: true, note: `${t.app} ${short(d.version)} live on ${d.slot}` };
 }
 
@@ -361,7 +323,7 @@ export async function destroySlot(t: AppTarget, slot: Slot): Promise<StepResult>
   const r = Remote.for(t);
   const l = layoutOf(t);
   const name = l.jailName(slot);
-  await r.run(sh`rm -f ${gateFile(t.app, slot)}`, `close the ${slot} gate`);
+  await r.run(closeGate(t.app, slot), `close the ${slot} gate`);
   await stopAppAndJail(r, t, slot);
   await r.run(jailDisableAtBoot(name), `${name} not at boot`);
   await r.run(destroyJailTree(l.jailPath(slot), l.jailConf(slot)), `remove ${name}`);
@@ -372,17 +334,13 @@ export async function destroySlot(t: AppTarget, slot: Slot): Promise<StepResult>
 export async function restoreTraffic(t: AppTarget, to: Slot | undefined, from: Slot): Promise<StepResult> {
   const r = Remote.for(t);
   if (!to) {
-    await r.run(sh`rm -f ${gateFile(t.app, from)}`, `close the ${from} gate`);
+    await r.run(closeGate(t.app, from), `close the ${from} gate`);
     return { changed: true, note: `${from} closed; there was no previous slot` };
   }
-  const l = layoutOf(t);
-  const name = l.jailName(to);
-  if (!(await r.ok(jailRunning(name), `check ${name}`))) await r.run(jailStart(name, l.jailConf(to)), `start jail ${name}`);
-  await r.run(sh`sysrc -q ${`jail_list+=${name}`} >/dev/null`, `${name} at boot`);
-  if (!(await r.ok(jexec(name, sh`service ${t.app} status`), 'check app'))) await r.run(jexec(name, sh`service ${t.app} start`), `start ${t.app} in ${name}`);
+  await startSlot(t, to);
   await checkHealth(t, to);
-  await r.run(sh`mkdir -p ${`/var/db/alcaide/${t.app}/gates`} && touch ${gateFile(t.app, to)}`, `open the ${to} gate`);
-  await r.run(sh`rm -f ${gateFile(t.app, from)}`, `close the ${from} gate`);
+  await r.run(openGate(t.app, to), `open the ${to} gate`);
+  await r.run(closeGate(t.app, from), `close the ${from} gate`);
   await writeState(r, t, to);
   await waitForRouting(r, t, to);
   return { changed: true, note: `traffic back on ${to}` };
@@ -403,7 +361,7 @@ export async function chooseRollback(t: AppTarget): Promise<RollbackChoice> {
   const active = await activeSlot(r, t);
   const to: Slot = active ? otherSlot(active) : 'blue';
   const marker = await r.check(readFile(`${l.jailPath(to)}${appDir(t.app)}/${VERSION_MARKER}`), 'read previous release');
-  if (marker.code !== 0 || !(await r.ok(sh`test -f ${l.jailConf(to)}`, 'check previous slot'))) {
+  if (marker.code !== 0 || !(await r.ok(fileExists(l.jailConf(to)), 'check previous slot'))) {
     throw precondition(`there is no previous release to roll back to on ${t.server.host}: the ${to} slot is empty${active ? ` (live: ${active})` : ''}`);
   }
   const version = marker.stdout.trim();
@@ -420,11 +378,11 @@ export async function startSlot(t: AppTarget, slot: Slot): Promise<StepResult> {
     await r.run(jailStart(name, l.jailConf(slot)), `start jail ${name}`);
     changes.push(`started ${name}`);
   }
-  if (!(await r.ok(sh`sysrc -c ${`jail_list+=${name}`}`, `check ${name} at boot`))) {
-    await r.run(sh`sysrc -q ${`jail_list+=${name}`} >/dev/null`, `${name} at boot`);
+  if (!(await r.ok(jailEnabledAtBoot(name), `check ${name} at boot`))) {
+    await r.run(jailEnableAtBoot(name), `${name} at boot`);
   }
-  if (!(await r.ok(jexec(name, sh`service ${t.app} status`), 'check app'))) {
-    await r.run(jexec(name, sh`service ${t.app} start`), `start ${t.app}`);
+  if (!(await r.ok(serviceRunning(t.app, name), 'check app'))) {
+    await r.run(serviceStart(t.app, name), `start ${t.app}`);
     changes.push(`started ${t.app}`);
   }
   return { changed: changes.length > 0, note: changes.join('; ') || `${name} already running` };

@@ -1,10 +1,9 @@
 // Shared by setup and deploy: idempotent file, rc.conf and jail helpers (check, then act).
 import { createHash } from 'node:crypto';
 import type { AppTarget } from '../src/config/target';
-import { fileHasSha256, writeFileAtomic } from '../src/freebsd/files';
+import { fileExists, fileHasSha256, makeDirs, moveFile, removeTree, writeFileAtomic } from '../src/freebsd/files';
 import { cloneTemplate, copyResolvConf, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, renderJailConf, type JailSpec } from '../src/freebsd/jail';
 import { layout, type Layout } from '../src/freebsd/layout';
-import { sh } from '../src/freebsd/sh';
 import { sysrcAdd, sysrcHas, sysrcIs, sysrcSet } from '../src/freebsd/system';
 import { TEMPLATE_MARKER } from '../src/freebsd/template';
 import { withHeartbeat, type Remote } from './remote';
@@ -40,13 +39,13 @@ export async function ensureSysrcWord(r: Remote, name: string, word: string): Pr
 export async function ensureJail(r: Remote, l: Layout, spec: JailSpec, conf: string): Promise<string[]> {
   const changes: string[] = [];
   if (await ensureFile(r, conf, renderJailConf(spec), '0644', `write ${conf}`)) changes.push(`wrote ${conf}`);
-  if (!(await r.ok(sh`test -f ${`${spec.path}/${TEMPLATE_MARKER}`}`, `check ${spec.name} root`))) {
+  if (!(await r.ok(fileExists(`${spec.path}/${TEMPLATE_MARKER}`), `check ${spec.name} root`))) {
     const tmp = `${spec.path}.tmp`;
-    await r.run(sh`if [ -e ${tmp} ]; then chflags -R noschg ${tmp} && rm -rf ${tmp}; fi`, `clean ${spec.name} root`);
+    await r.run(removeTree(tmp), `clean ${spec.name} root`);
     // mount points of the jail's fstab lines must exist before it starts
     const mountPoints = (spec.mounts ?? []).map((m) => m.split(/\s+/)[1]!.replace(spec.path, tmp));
-    const mkdirs = mountPoints.length ? ` && ${sh`mkdir -p ${mountPoints}`}` : '';
-    await withHeartbeat(() => r.run(`${cloneTemplate(l.templateDir, tmp)}${mkdirs} && ${sh`mv ${tmp} ${spec.path}`}`, `create ${spec.name} root`, { timeoutMs: 15 * 60_000 }));
+    const mkdirs = mountPoints.length ? ` && ${makeDirs(mountPoints)}` : '';
+    await withHeartbeat(() => r.run(`${cloneTemplate(l.templateDir, tmp)}${mkdirs} && ${moveFile(tmp, spec.path)}`, `create ${spec.name} root`, { timeoutMs: 15 * 60_000 }));
     changes.push(`created ${spec.path}`);
   }
   if (changes.length) await r.run(copyResolvConf(spec.path), `resolv.conf into ${spec.name}`);

@@ -1,11 +1,10 @@
 // `alcaide setup`: each activity checks the host's real state first and changes only what
 // differs, so a second run (or a retry after a crash) runs no mutating command.
-import { CADDYFILE, gateDir, renderMainCaddyfile, renderSite, siteFile, withImportLine } from '../src/caddy/caddyfile';
+import { CADDYFILE, caddyValidate, gateDir, renderMainCaddyfile, renderSite, siteFile, withImportLine } from '../src/caddy/caddyfile';
 import type { AppTarget } from '../src/config/target';
-import { readFile, writeFileAtomic } from '../src/freebsd/files';
+import { backupOnce, dirsExist, makeDirs, moveFile, readFile, removeFile, writeFileAtomic } from '../src/freebsd/files';
 import { defaultInterface, interfaceCreate, interfaceExists, pfCheck, pfEnable, pfEnabled, pfLoad, renderPfBlock, withPfBlock } from '../src/freebsd/network';
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
-import { sh } from '../src/freebsd/sh';
 import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart } from '../src/freebsd/system';
 import { baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
 import { ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf } from './jails';
@@ -37,8 +36,8 @@ export async function enableJails(t: AppTarget): Promise<StepResult> {
   const changes: string[] = [];
   if (await ensureSysrc(r, 'jail_enable', 'YES')) changes.push('jail_enable=YES');
   const dirs = ['/etc/jail.conf.d', t.basePath];
-  if (!(await r.ok(sh`test -d ${dirs[0]!} && test -d ${dirs[1]!}`, 'check jail directories'))) {
-    await r.run(sh`mkdir -p ${dirs}`, 'create jail directories');
+  if (!(await r.ok(dirsExist(dirs), 'check jail directories'))) {
+    await r.run(makeDirs(dirs), 'create jail directories');
     changes.push(`created ${dirs.join(', ')}`);
   }
   return summary(changes, 'jails already enabled');
@@ -86,10 +85,10 @@ export async function configurePf(t: AppTarget): Promise<StepResult> {
     await r.run(writeFileAtomic(candidate, '0600'), 'write pf.conf candidate', { stdin: desired });
     const check = await r.check(pfCheck(candidate), 'check pf.conf');
     if (check.code !== 0) {
-      await r.check(sh`rm -f ${candidate}`, 'remove pf.conf candidate');
+      await r.check(removeFile(candidate), 'remove pf.conf candidate');
       throw precondition(`the pf.conf with alcaide's NAT block does not load (pfctl -nf): ${check.stderr.trim()}; /etc/pf.conf was left unchanged`);
     }
-    await r.run(sh`mv -f ${candidate} /etc/pf.conf`, 'install pf.conf');
+    await r.run(moveFile(candidate, '/etc/pf.conf'), 'install pf.conf');
     changes.push(`NAT for ${t.network.subnet} via ${extIf} in /etc/pf.conf`);
   }
   if (await ensureSysrc(r, 'pf_enable', 'YES')) changes.push('pf_enable=YES');
@@ -132,19 +131,19 @@ export async function setupCaddy(t: AppTarget): Promise<StepResult> {
   const desiredMain = pristine ? renderMainCaddyfile() : withImportLine(existing);
   let mainChanged = false;
   if (desiredMain !== existing) {
-    if (existing) await r.run(sh`[ -f ${`${CADDYFILE}.before-alcaide`} ] || cp -p ${CADDYFILE} ${`${CADDYFILE}.before-alcaide`}`, 'keep the original Caddyfile');
+    if (existing) await r.run(backupOnce(CADDYFILE, `${CADDYFILE}.before-alcaide`), 'keep the original Caddyfile');
     await r.run(writeFileAtomic(CADDYFILE, '0644'), 'write Caddyfile', { stdin: desiredMain });
     mainChanged = true;
     changes.push(pristine ? 'Caddyfile imports the app sites' : 'Caddyfile: import line added');
   }
   // The app's site is static from here on: deploys switch slots through gate files.
-  if (!(await r.ok(sh`test -d ${gateDir(t.app)}`, 'check the gate directory'))) {
-    await r.run(sh`mkdir -p ${gateDir(t.app)}`, 'create the gate directory');
+  if (!(await r.ok(dirsExist([gateDir(t.app)]), 'check the gate directory'))) {
+    await r.run(makeDirs([gateDir(t.app)]), 'create the gate directory');
   }
   const site = renderSite({ app: t.app, domain: t.domain, slots: { blue: t.network.blue, green: t.network.green }, port: t.appPort, proxyPorts: t.proxyPorts, healthPath: t.healthCheck.path });
   if (await ensureFile(r, siteFile(t.app), site, '0644', 'write site file')) changes.push(`site ${siteFile(t.app)}`);
   if (mainChanged || changes.some((c) => c.startsWith('site'))) {
-    const valid = await r.check(sh`caddy validate --config ${CADDYFILE} --adapter caddyfile`, 'validate the Caddyfile');
+    const valid = await r.check(caddyValidate(), 'validate the Caddyfile');
     if (valid.code !== 0) {
       const why = (valid.stderr || valid.stdout).trim().split('\n').filter((l) => /error/i.test(l)).slice(-2).join('; ');
       if (!pristine && existing) await r.run(writeFileAtomic(CADDYFILE, '0644'), 'restore the Caddyfile', { stdin: existing });

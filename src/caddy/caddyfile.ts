@@ -1,4 +1,5 @@
 // Caddy on the host: a main Caddyfile that imports one site file per app.
+import { sh } from '../freebsd/sh';
 //
 // Switching slots never reloads Caddy (a reload closes idle client keep-alive connections,
 // which clients without retries see as failed requests). The app's site is static: it
@@ -20,16 +21,6 @@ export const siteFile = (app: string) => `${SITES_DIR}/${app}.caddy`;
 /** Gates must survive a reboot (/var/run is cleared at boot), so they live under /var/db. */
 export const gateDir = (app: string) => `/var/db/alcaide/${app}/gates`;
 export const gateFile = (app: string, slot: string) => `${gateDir(app)}/${slot}.open`;
-/**
- * Loopback ports of the two slot servers. Not unix sockets: Caddy 2.6 keeps one health
- * state for all unix-socket upstreams of a proxy, which mixes the two slots up.
- */
-export function defaultProxyPorts(app: string): { blue: number; green: number } {
-  let h = 0;
-  for (const c of app) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  const blue = 20000 + (h % 10000) * 2;
-  return { blue, green: blue + 1 };
-}
 
 /** The main Caddyfile when none exists yet. */
 export function renderMainCaddyfile(): string {
@@ -50,10 +41,22 @@ export interface SiteSpec {
   /** jail addresses and the app's port */
   slots: { blue: string; green: string };
   port: number;
-  /** loopback ports of the slot servers */
+  /** loopback ports of the slot servers (not unix sockets: Caddy 2.6 keeps one health state
+   * for all unix-socket upstreams of a proxy, which mixes the two slots up) */
   proxyPorts: { blue: number; green: number };
   healthPath: string;
 }
+
+/** Validates the whole Caddy configuration as Caddy will load it. */
+export const caddyValidate = () => sh`caddy validate --config ${CADDYFILE} --adapter caddyfile`;
+
+/** Opens a slot's gate: Caddy's next health check sends traffic there (if listed first). */
+export const openGate = (app: string, slot: string) => sh`mkdir -p ${gateDir(app)} && touch ${gateFile(app, slot)}`;
+export const closeGate = (app: string, slot: string) => sh`rm -f ${gateFile(app, slot)}`;
+
+/** Prints each slot whose gate is open and whose jail runs (one round trip for both slots). */
+export const liveSlots = (app: string, jails: { blue: string; green: string }) =>
+  (['blue', 'green'] as const).map((s) => sh`if [ -f ${gateFile(app, s)} ] && jls -j ${jails[s]} jid >/dev/null 2>&1; then echo ${s}; fi`).join('; ');
 
 export function siteAddress(domain?: string): string {
   return domain ?? ':80';

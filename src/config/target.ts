@@ -1,7 +1,6 @@
 // What a workflow carries about an app: validated, non-secret settings only (DESIGN rule 5).
 // Secrets stay in the project's encrypted file; activities decrypt them on the worker.
 // No Node imports here: workflows import these types.
-import { defaultProxyPorts } from '../caddy/caddyfile';
 import type { Config } from './load';
 
 export interface SshTargetSpec {
@@ -30,6 +29,17 @@ export interface AppTarget {
   release: { name: string; migrate: string | false };
   envClear: Record<string, string>;
   envSecretNames: string[];
+}
+
+/**
+ * Loopback ports of Caddy's two per-slot servers, derived from the app name so apps on one
+ * host do not collide (overridable with proxy.ports).
+ */
+export function defaultProxyPorts(app: string): { blue: number; green: number } {
+  let h = 0;
+  for (const c of app) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  const blue = 20000 + (h % 10000) * 2;
+  return { blue, green: blue + 1 };
 }
 
 export function parseProxyJump(spec: string): SshTargetSpec {

@@ -1,7 +1,7 @@
 // How a release lives in its slot jail: an rc.d script that runs it under daemon(8)
 // (restarted if it crashes, started at jail boot), a runner that loads the environment
 // file, and that file itself (0600, sh syntax, every value quoted).
-import { q } from './sh';
+import { q, sh } from './sh';
 
 export interface AppFiles {
   app: string;
@@ -64,3 +64,27 @@ command_args="-f -r -P \${pidfile} -p \${child_pidfile} -o ${appLog(app)} -t ${a
 run_rc_command "$1"
 `;
 }
+
+/** Runs `command` (already-quoted words) in the app directory with the app environment loaded. */
+export const withAppEnv = (app: string, command: string) => `set -a && . ${envFile(app)} && set +a && cd ${appDir(app)} && exec ${command}`;
+
+/** A user's command (`alcaide run`), each word quoted, with the app environment. */
+export const appCommand = (app: string, words: string[]) => withAppEnv(app, sh`${words}`);
+
+/** `bin/APP eval EXPR` with the app environment: migrations and one-off tasks. */
+export const releaseEval = (app: string, releaseName: string, expr: string) => withAppEnv(app, sh`${`${appDir(app)}/bin/${releaseName}`} eval ${expr}`);
+
+/** Unpacks a release archive beside the live directory, marks it, then swaps it in. */
+export const installReleaseArchive = (archive: string, dir: string, version: string) =>
+  [
+    sh`rm -rf ${`${dir}.tmp`}`,
+    sh`mkdir -p ${`${dir}.tmp`}`,
+    sh`tar -xzf ${archive} -C ${`${dir}.tmp`}`,
+    sh`echo ${version} > ${`${dir}.tmp/${VERSION_MARKER}`}`,
+    sh`rm -rf ${dir}`,
+    sh`mv ${`${dir}.tmp`} ${dir}`,
+  ].join(' && ');
+
+/** Stops the app in its jail if its rc.d script is installed (`jailRoot` is the jail's path on the host). */
+export const stopAppIfInstalled = (app: string, jail: string, jailRoot: string) =>
+  sh`if [ -x ${`${jailRoot}${rcScript(app)}`} ]; then service -j ${jail} ${app} onestop; fi`;

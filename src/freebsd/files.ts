@@ -26,3 +26,14 @@ export const freebsdUploadCommands = {
   install: installFile,
   remove: removeFile,
 };
+
+export const fileExists = (path: string) => sh`test -f ${path}`;
+export const pathExists = (path: string) => sh`test -e ${path}`;
+export const dirsExist = (paths: string[]) => paths.map((p) => sh`test -d ${p}`).join(' && ');
+export const makeDirs = (paths: string[]) => sh`mkdir -p ${paths}`;
+export const moveFile = (from: string, to: string) => sh`mv -f ${from} ${to}`;
+/** Copies `file` to `backup` once: the first original is the one kept. */
+export const backupOnce = (file: string, backup: string) => sh`[ -f ${backup} ] || cp -p ${file} ${backup}`;
+export const tailFile = (path: string, lines: number, follow = false) => (follow ? sh`tail -n ${lines} -F ${path}` : sh`tail -n ${lines} ${path}`);
+/** Removes a tree extracted from base.txz (which holds schg files), if it exists. */
+export const removeTree = (path: string) => sh`if [ -e ${path} ]; then chflags -R noschg ${path} && rm -rf ${path}; fi`;

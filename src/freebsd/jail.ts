@@ -1,4 +1,5 @@
 // jail(8), jls(8), jexec(8) and jail.conf(5) for one jail per file in /etc/jail.conf.d.
+import { removeTree } from './files';
 import { raw, sh } from './sh';
 
 export interface JailSpec {
@@ -61,7 +62,7 @@ export const cloneTemplate = (template: string, path: string) =>
 /** Unmounts whatever is still mounted below the jail (deepest first), clears schg flags, removes it. */
 export const destroyJailTree = (path: string, conf: string) =>
   sh`for m in $(mount -p | awk -v p=${`${path}/`} 'index($2, p) == 1 { print $2 }' | sort -r); do umount -f "$m"; done; ` +
-  sh`if [ -e ${path} ]; then chflags -R noschg ${path} && rm -rf ${path}; fi && rm -f ${conf}`;
+  `${removeTree(path)} && ${sh`rm -f ${conf}`}`;
 
 export const copyResolvConf = (path: string) => sh`if [ -f /etc/resolv.conf ]; then cp /etc/resolv.conf ${`${path}/etc/resolv.conf`}; fi`;
 

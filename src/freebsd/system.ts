@@ -17,8 +17,9 @@ export function parseHostFacts(out: string): HostFacts | undefined {
 }
 
 /** Exit 0 when NAME already has VALUE (sysrc -c: "no change needed"). */
-export const sysrcIs = (name: string, value: string) => sh`sysrc -c ${`${name}=${value}`}`;
-export const sysrcSet = (name: string, value: string) => sh`sysrc ${`${name}=${value}`}`;
+/** `file`: another rc.conf than the host's, e.g. a jail's (sysrc -f). */
+export const sysrcIs = (name: string, value: string, file?: string) => (file ? sh`sysrc -f ${file} -c ${`${name}=${value}`}` : sh`sysrc -c ${`${name}=${value}`}`);
+export const sysrcSet = (name: string, value: string, file?: string) => (file ? sh`sysrc -f ${file} ${`${name}=${value}`}` : sh`sysrc ${`${name}=${value}`}`);
 /** Exit 0 when WORD is already in the space-separated list NAME. */
 export const sysrcHas = (name: string, word: string) => sh`sysrc -c ${`${name}+=${word}`}`;
 export const sysrcAdd = (name: string, word: string) => sh`sysrc ${`${name}+=${word}`}`;
@@ -30,3 +31,5 @@ export const kldLoad = (module: string) => sh`kldload ${module}`;
 export const serviceRunning = (name: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} status` : sh`service ${name} status`);
 export const serviceStart = (name: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} start` : sh`service ${name} start`);
 export const serviceReload = (name: string) => sh`service ${name} reload`;
+/** Stops a service whether or not it is enabled (onestop). */
+export const serviceStopAny = (name: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} onestop` : sh`service ${name} onestop`);

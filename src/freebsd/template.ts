@@ -1,6 +1,7 @@
 // The base template every jail is cloned from: base.txz of the configured release,
 // fetched once, verified against the release MANIFEST, extracted once.
 import type { Layout } from './layout';
+import { removeTree } from './files';
 import { sh } from './sh';
 
 export const TEMPLATE_MARKER = '.alcaide-template';
@@ -30,7 +31,7 @@ export const baseFetched = (l: Layout) => sh`[ -f ${l.baseArchive} ]`;
 export function extractBase(l: Layout, release: string): string {
   const tmp = `${l.templateDir}.tmp`;
   return [
-    sh`if [ -e ${tmp} ]; then chflags -R noschg ${tmp} && rm -rf ${tmp}; fi`,
+    removeTree(tmp),
     sh`mkdir -p ${tmp}`,
     sh`tar -xf ${l.baseArchive} -C ${tmp}`,
     sh`echo ${release} > ${`${tmp}/${TEMPLATE_MARKER}`}`,

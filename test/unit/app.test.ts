@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { buildScript } from '../../activities/deploy';
+import { buildScript } from '../../src/freebsd/build';
 import { renderEnvFile, renderRcScript, renderRunner } from '../../src/freebsd/app';
 import { runCli, tempProject } from '../helpers/cli';
 import { HOSTILE } from '../helpers/hostile';
@@ -37,8 +37,7 @@ describe('app files in the slot jail', () => {
   });
 
   test('build script: warm cache kept, assets when present, ERTS required', () => {
-    const target = { app: 'my_app', release: { name: 'my_app', migrate: false } } as never;
-    const s = buildScript(target, 'f'.repeat(40));
+    const s = buildScript('my_app', 'my_app', 'f'.repeat(40));
     assert.equal(spawnSync('sh', ['-n', '-c', s]).status, 0, 'valid sh');
     assert.ok(s.includes("find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +"));
     assert.ok(s.includes('if mix help assets.deploy >/dev/null 2>&1; then mix assets.deploy; fi'));

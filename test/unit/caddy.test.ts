@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { defaultProxyPorts, gateFile, IMPORT_LINE, renderMainCaddyfile, renderSite, withImportLine } from '../../src/caddy/caddyfile';
+import { defaultProxyPorts } from '../../src/config/target';
+import { gateFile, IMPORT_LINE, renderMainCaddyfile, renderSite, withImportLine } from '../../src/caddy/caddyfile';
 
 const SPEC = { app: 'my_app', slots: { blue: '10.0.0.2', green: '10.0.0.3' }, port: 4000, proxyPorts: { blue: 24000, green: 24001 }, healthPath: '/health' };
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { toAppTarget, type AppTarget } from '../../config/target';
-import { appDir, appLog, envFile } from '../../freebsd/app';
+import { appCommand, appLog } from '../../freebsd/app';
+import { tailFile } from '../../freebsd/files';
 import { layout, type Slot } from '../../freebsd/layout';
-import { sh } from '../../freebsd/sh';
 import { jexec } from '../../freebsd/jail';
 import { UserError } from '../../errors';
 import { configFor } from '../context';
@@ -36,7 +36,7 @@ export function registerRemote(program: Command): void {
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
         const r = await conn
-          .exec(opts.follow ? sh`tail -n ${n} -F ${file}` : sh`tail -n ${n} ${file}`, { label: 'read the app log', onStdout: (d) => process.stdout.write(d), onStderr: (d) => process.stderr.write(d), signal: stop.signal })
+          .exec(tailFile(file, n, opts.follow), { label: 'read the app log', onStdout: (d) => process.stdout.write(d), onStderr: (d) => process.stderr.write(d), signal: stop.signal })
           .catch((e: Error) => (e.name === 'AbortError' ? { code: 0 } : Promise.reject(e)));
         if (r.code !== 0) process.exitCode = 1;
       } finally {
@@ -54,8 +54,7 @@ export function registerRemote(program: Command): void {
       const { slot, close, conn } = await liveSlot(t);
       const name = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion }).jailName(slot);
       try {
-        const inner = `set -a && . ${envFile(t.app)} && set +a && cd ${appDir(t.app)} && exec ${sh`${words}`}`;
-        process.exitCode = await conn.interactive(jexec(name, inner));
+        process.exitCode = await conn.interactive(jexec(name, appCommand(t.app, words)));
       } finally {
         close();
       }

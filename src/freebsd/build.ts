@@ -1,0 +1,35 @@
+// The release build, run in the build jail: deps/ and _build/ stay between builds (warm
+// builds), assets are built when the project has the Phoenix alias, ERTS is required.
+import { sh } from './sh';
+
+export const BUILD_HOME = '/usr/local/alcaide';
+export const sourceTarball = (version: string) => `${BUILD_HOME}/src/${version}.tar`;
+export const releaseArtifact = (app: string, version: string) => `${BUILD_HOME}/artifacts/${app}-${version}.tar.gz`;
+/** exit status of the build script when the release lacks ERTS */
+export const NO_ERTS_EXIT = 65;
+
+export function buildScript(app: string, releaseName: string, version: string): string {
+  const work = `${BUILD_HOME}/build/${app}`;
+  const out = `${BUILD_HOME}/releases/${version}`;
+  const artifact = releaseArtifact(app, version);
+  return [
+    'set -e',
+    'export MIX_ENV=prod LANG=C.UTF-8 HOME=/root',
+    sh`if [ -f ${artifact} ]; then echo "cached"; exit 0; fi`,
+    sh`mkdir -p ${work} ${`${BUILD_HOME}/artifacts`}`,
+    sh`cd ${work}`,
+    `find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +`,
+    sh`tar -xf ${sourceTarball(version)}`,
+    'if [ -f mix.lock ]; then mix local.hex --force --if-missing; mix local.rebar --force --if-missing; fi',
+    'mix deps.get --only prod',
+    'mix compile',
+    'if mix help assets.deploy >/dev/null 2>&1; then mix assets.deploy; fi',
+    sh`rm -rf ${out}`,
+    sh`mix release ${releaseName} --overwrite --path ${out}`,
+    sh`if ! ls -d ${out}/erts-* >/dev/null 2>&1; then echo "the release does not include ERTS: set include_erts: true for the release in mix.exs" >&2; exit ${NO_ERTS_EXIT}; fi`,
+    sh`tar -czf ${`${artifact}.tmp`} -C ${out} .`,
+    sh`mv ${`${artifact}.tmp`} ${artifact}`,
+    sh`rm -rf ${out}`,
+    'echo built',
+  ].join('\n');
+}
