@@ -17,6 +17,8 @@ import { otherSlot, type Slot } from '../src/freebsd/layout';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
 import { uploadFile } from '../src/ssh/upload';
 import { serviceRunning, serviceStart, sysrcIs, sysrcSet } from '../src/freebsd/system';
+import { databaseUrl } from '../src/freebsd/postgres';
+import { postgresPassword, postgresSpec } from './accessories';
 import { ensureFile, ensureJail, layoutOf } from './jails';
 import { precondition, Remote, withHeartbeat } from './remote';
 import type { StepResult } from './setup';
@@ -195,6 +197,8 @@ export async function writeAppEnv(t: AppTarget, slot: Slot, version: string): Pr
     ALCAIDE_SLOT: slot,
     ALCAIDE_VERSION: version,
   };
+  // The accessory's URL, unless the config names DATABASE_URL itself.
+  if (t.postgresql && !('DATABASE_URL' in vars)) vars.DATABASE_URL = databaseUrl(postgresSpec(t), postgresPassword(t));
   const changed = await ensureFile(r, `${layoutOf(t).jailPath(slot)}${envFile(t.app)}`, renderEnvFile(vars), '0600', 'write the app environment');
   return { changed, note: `${Object.keys(vars).length} variables (${t.envSecretNames.length} secret), mode 0600` };
 }

@@ -21,10 +21,10 @@ export async function ensureFile(r: Remote, path: string, content: string, mode:
   return true;
 }
 
-/** Sets rc.conf NAME=VALUE unless it already is. */
-export async function ensureSysrc(r: Remote, name: string, value: string): Promise<boolean> {
-  if (await r.ok(sysrcIs(name, value), `check ${name}`)) return false;
-  await r.run(sysrcSet(name, value), `set ${name}`);
+/** Sets rc.conf NAME=VALUE unless it already is (`file`: another rc.conf, e.g. a jail's). */
+export async function ensureSysrc(r: Remote, name: string, value: string, file?: string): Promise<boolean> {
+  if (await r.ok(sysrcIs(name, value, file), `check ${name}`)) return false;
+  await r.run(sysrcSet(name, value, file), `set ${name}`);
   return true;
 }
 

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(openssh-server openssh-client caddy elixir erlang-inets erlang-dev erlang-src
   libarchive-tools iproute2 iptables procps psmisc curl git ca-certificates python3-venv
-  gcc libc6-dev perl wrk openssl)
+  gcc libc6-dev perl wrk openssl postgresql-15 util-linux)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -14,6 +14,11 @@ if ((${#missing[@]})); then
   [[ $(id -u) == 0 ]] || { echo "install as root: apt-get install ${missing[*]}" >&2; exit 1; }
   echo "--- apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # only PostgreSQL's binaries are wanted (the simulated accessory jail runs them): no cluster
+  if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
+    mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -24,6 +24,10 @@ export interface SetupInput {
 export async function setupWorkflow({ target }: SetupInput): Promise<WorkflowStatus> {
   const tracker = new StepTracker({ kind: 'setup', app: target.app, destination: target.destination, host: target.server.host }, SETUP_STEPS);
   for (const step of SETUP_STEPS) {
+    if (step.name === 'setupPostgres' && !target.postgresql) {
+      tracker.skip(step.name, 'no accessories.postgresql in the config');
+      continue;
+    }
     try {
       await tracker.run(step.name, () => acts[step.name](target));
     } catch (e) {

@@ -9,6 +9,7 @@ export const SETUP_STEPS = [
   { name: 'configurePf', title: 'pf NAT for the jail subnet' },
   { name: 'prepareBaseTemplate', title: 'FreeBSD base template' },
   { name: 'setupCaddy', title: 'Caddy on the host' },
+  { name: 'setupPostgres', title: 'PostgreSQL accessory jail' },
   { name: 'setupBuildJail', title: 'build jail with Elixir, Erlang, Node, git' },
 ] as const satisfies readonly StepDef[];
 

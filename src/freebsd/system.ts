@@ -31,5 +31,7 @@ export const kldLoad = (module: string) => sh`kldload ${module}`;
 export const serviceRunning = (name: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} status` : sh`service ${name} status`);
 export const serviceStart = (name: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} start` : sh`service ${name} start`);
 export const serviceReload = (name: string) => sh`service ${name} reload`;
+/** Any rc.d action (restart, initdb, …) of a service on the host or, with `jail`, inside that jail. */
+export const serviceAction = (name: string, action: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} ${action}` : sh`service ${name} ${action}`);
 /** Stops a service whether or not it is enabled (onestop). */
 export const serviceStopAny = (name: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} onestop` : sh`service ${name} onestop`);

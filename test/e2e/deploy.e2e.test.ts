@@ -16,6 +16,8 @@ import { startTestEnv } from '../helpers/temporal';
 const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
 // A secret with everything that breaks naive quoting; the app must see it byte for byte.
 const SECRET = HOSTILE.filter((v) => v !== '').join(' | ');
+// The database password goes through SQL, a URL and the secrets file: no newline there.
+const DB_PASSWORD = HOSTILE.filter((v) => v !== '' && !v.includes('\n')).join('@:/?') + ' 🔑';
 
 let sim: SimHosts;
 let host: SimHost;
@@ -70,11 +72,18 @@ health_check:
 drain_timeout: 1s
 release:
   migrate: "Hello.Release.migrate()"
+accessories:
+  postgresql:
+    volume: /var/db/hello_postgres:/var/db/postgres
+    user: hello
+    database: hello_prod
+    password_secret: POSTGRES_PASSWORD
 `,
   );
   spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm config`]);
   ok(await cli(['secrets', 'init']));
   ok(await runCliAsync(['secrets', 'set', 'SECRET_KEY_BASE'], { cwd: app, input: SECRET, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
+  ok(await runCliAsync(['secrets', 'set', 'POSTGRES_PASSWORD'], { cwd: app, input: DB_PASSWORD, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
 });
 
 after(async () => {
@@ -95,7 +104,8 @@ describe('on a simulated FreeBSD host', () => {
     assert.match(second.stdout, /nothing needed changing/);
     const cmds = readCommandLog(host).slice(before).map((e) => e.cmd ?? '');
     assert.ok(cmds.length > 10);
-    const mutating = /(^|[;&|]\s*)(sysrc (?!-c )|ifconfig \S+ create|jail -f \S+ -c|pfctl -(f|e)|kldload|fetch |tar -x|mkdir|mv |rm |touch |cp |service \S+ (start|reload)|env ASSUME_ALWAYS_YES)|cat >/;
+    const mutating =
+      /(^|[;&|]\s*)(sysrc (-f \S+ )?(?!-c )|ifconfig \S+ create|jail -f \S+ -c|pfctl -(f|e)|kldload|fetch |tar -x|mkdir|mv |rm |touch |cp |chown |chmod |printf |service (-j \S+ )?\S+ (start|restart|reload|initdb)|env ASSUME_ALWAYS_YES|jexec .*psql)|cat >/;
     assert.deepEqual(cmds.filter((c) => mutating.test(c)), [], 'the second setup ran no mutating command');
   });
 
@@ -111,6 +121,22 @@ describe('on a simulated FreeBSD host', () => {
     const log = readFileSync(host.commandLog, 'utf8');
     assert.ok(!log.includes('$(touch /tmp/alcaide-pwned)'), 'the secret never appears in a command line');
     assert.ok(!existsSync(path.join(host.root, 'tmp', 'alcaide-pwned')));
+  });
+
+  test('the PostgreSQL accessory: the app reaches it with DATABASE_URL; it listens on its jail IP only; data on the volume', async () => {
+    // psql from Debian's PostgreSQL (the jail sees the host userland), with the app's own environment
+    const psql = `$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)/psql`;
+    const r = await sshRun(host, `jexec hello_blue /bin/sh -c '. /usr/local/etc/hello.env && ${psql} "postgresql://\${DATABASE_URL#ecto://}" -tAc "select current_user || \\' \\' || current_database()"'`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'hello hello_prod');
+    const wrong = await sshRun(host, `jexec hello_blue ${psql} "postgresql://hello:wrong@10.0.0.4:5432/hello_prod" -tAc "select 1"`);
+    assert.notEqual(wrong.code, 0, 'a wrong password is refused');
+    assert.match(wrong.stderr, /password authentication failed/);
+    const listening = await sshRun(host, "jexec hello_db ss -ltnH | awk '{ print $4 }'");
+    assert.deepEqual(listening.stdout.trim().split('\n').sort(), ['10.0.0.4:5432'], 'only the jail IP');
+    assert.equal((await sshRun(host, 'test -f /var/db/hello_postgres/data16/PG_VERSION')).code, 0, 'the cluster lives on the host volume');
+    assert.equal((await sshRun(host, 'stat -f %u:%Lp /var/db/hello_postgres')).stdout.trim(), '770:700');
+    assert.ok(!readFileSync(host.commandLog, 'utf8').includes(DB_PASSWORD.slice(0, 8)), 'the password never appears in a command line');
   });
 
   test('deploy v2: green takes traffic, blue is stopped but kept', async () => {
@@ -238,5 +264,14 @@ describe('on a simulated FreeBSD host', () => {
     }
     assert.equal(res.body, 'hello v5.0.0 slot=blue');
     assert.doesNotMatch(await jls(), /hello_green/);
+    // lo1, pf and the accessory are back too
+    assert.match((await sshRun(host, 'ifconfig lo1')).stdout, /inet 10\.0\.0\.4 /);
+    assert.match((await sshRun(host, 'pfctl -s Running')).stdout, /Enabled/);
+    let db = { code: 1, stdout: '', stderr: '' };
+    for (let i = 0; i < 50 && db.code !== 0; i++) {
+      db = await sshRun(host, `jexec hello_blue /bin/sh -c '. /usr/local/etc/hello.env && $(ls -d /usr/lib/postgresql/*/bin | tail -n 1)/psql "postgresql://\${DATABASE_URL#ecto://}" -tAc "select count(*) from pg_database where datname = current_database()"'`);
+      if (db.code !== 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(db.stdout.trim(), '1', db.stderr);
   });
 });

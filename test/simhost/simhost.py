@@ -130,8 +130,9 @@ def build_base_txz(d):
     files = {
         'etc/rc.conf': '',
         'etc/hosts': '::1\t\tlocalhost localhost.my.domain\n127.0.0.1\t\tlocalhost localhost.my.domain\n',
-        'etc/passwd': open('/etc/passwd').read().replace(':/root:/bin/bash', ':/root:/bin/sh'),
-        'etc/group': open('/etc/group').read() + 'wheel:x:0:root\n' if 'wheel:' not in open('/etc/group').read() else open('/etc/group').read(),
+        # FreeBSD's base has no postgres user: the package adds it (uid 770)
+        'etc/passwd': _without_user(open('/etc/passwd').read().replace(':/root:/bin/bash', ':/root:/bin/sh'), 'postgres'),
+        'etc/group': _without_user(open('/etc/group').read() + 'wheel:x:0:root\n' if 'wheel:' not in open('/etc/group').read() else open('/etc/group').read(), 'postgres'),
         'etc/shells': '/bin/sh\n/bin/csh\n',
         'etc/nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files dns\n',
         'etc/login.conf': 'default:\\\n\t:path=/sbin /bin /usr/sbin /usr/bin /usr/local/sbin /usr/local/bin ~/bin:\n',
@@ -154,6 +155,10 @@ def build_base_txz(d):
     with open(os.path.join(fx, 'MANIFEST'), 'w') as f:
         f.write('base.txz\t%s\t%d\tbase\t"Base system (MANDATORY)"\ton\n' % (hsh, len(dirs) + len(files)))
     return fx
+
+
+def _without_user(text, name):
+    return ''.join(l for l in text.splitlines(True) if l.split(':')[0] != name)
 
 
 # ============================================================== host filesystem

@@ -18,7 +18,11 @@ import { runCliAsync, tempProject } from '../helpers/cli';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 import { startTestEnv } from '../helpers/temporal';
 
-const TARGET: AppTarget = TEST_TARGET;
+// with the accessory, so every step runs
+const TARGET: AppTarget = {
+  ...TEST_TARGET,
+  postgresql: { version: 16, volumeHost: '/var/db/my_app_postgres', volumeJail: '/var/db/postgres', port: 5432, user: 'my_app', database: 'my_app_prod', passwordSecret: 'POSTGRES_PASSWORD' },
+};
 
 type Behaviour = (attempt: number) => Promise<{ changed: boolean; note: string }>;
 
@@ -48,12 +52,12 @@ after(async () => {
   await env?.teardown();
 });
 
-async function runSetup(acts: object, onStarted?: (id: string) => Promise<void>): Promise<WorkflowStatus> {
+async function runSetup(acts: object, onStarted?: (id: string) => Promise<void>, target: AppTarget = TARGET): Promise<WorkflowStatus> {
   const taskQueue = `setup-test-${n++}`;
   const worker: Worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: taskQueue }, {}), 'worker', acts);
   const workflowId = `setup-${taskQueue}`;
   return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('setupWorkflow', { taskQueue, workflowId, args: [{ target: TARGET }] });
+    const handle = await env.client.workflow.start('setupWorkflow', { taskQueue, workflowId, args: [{ target }] });
     await onStarted?.(workflowId);
     return (await handle.result()) as WorkflowStatus;
   });
@@ -68,6 +72,15 @@ describe('setupWorkflow', () => {
     assert.equal(status.host, '192.0.2.1');
     assert.deepEqual(status.steps.map((s) => s.state), SETUP_STEPS.map((s) => (s.name === 'enableJails' ? 'unchanged' : 'done')));
     assert.ok(status.steps.every((s) => s.startedAt !== undefined && s.endedAt! >= s.startedAt!));
+  });
+
+  test('without accessories.postgresql the PostgreSQL step is skipped, not run', async () => {
+    const { calls, acts } = recorder();
+    const status = await runSetup(acts, undefined, TEST_TARGET);
+    assert.deepEqual(calls, SETUP_STEPS.map((s) => s.name).filter((n) => n !== 'setupPostgres'));
+    const step = status.steps.find((s) => s.name === 'setupPostgres');
+    assert.equal(step?.state, 'skipped');
+    assert.match(step?.note ?? '', /no accessories\.postgresql/);
   });
 
   for (const failing of SETUP_STEPS) {

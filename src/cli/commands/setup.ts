@@ -23,6 +23,9 @@ function plan(t: AppTarget): string[] {
     configurePf: `NAT for ${t.network.subnet} through the default interface, in a marked block of /etc/pf.conf checked with pfctl -nf`,
     prepareBaseTemplate: `${l.baseUrl} (sha256 from MANIFEST) extracted to ${l.templateDir}`,
     setupCaddy: `pkg caddy, caddy_enable=YES, ${t.domain ? `https://${t.domain}` : 'HTTP on :80'} for ${t.app}`,
+    setupPostgres: t.postgresql
+      ? `jail ${l.jailName('db')} at ${t.network.db} with postgresql${t.postgresql.version}-server, data on ${t.postgresql.volumeHost} (nullfs at ${t.postgresql.volumeJail}), role ${t.postgresql.user}, database ${t.postgresql.database}, listening on ${t.network.db}:${t.postgresql.port} only`
+      : 'skipped: no accessories.postgresql in the config',
     setupBuildJail: `jail ${l.jailName('build')} at ${l.jailPath('build')} with elixir, erlang, node22, npm-node22, git`,
   };
   return SETUP_STEPS.map((s, i) => `${String(i + 1).padStart(2)}. ${s.title}\n      ${color.dim(details[s.name] ?? '')}`);

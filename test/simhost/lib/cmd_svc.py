@@ -295,12 +295,43 @@ CATALOG = {
                    'bins': {'bin/npm': '/usr/bin/npm', 'bin/npx': '/usr/bin/npx'}},
     'git': {'version': '2.50.1', 'comment': 'Distributed source code management tool',
             'bins': {'bin/git': '/usr/bin/git'}},
+    # Debian's PostgreSQL binaries (whatever major is installed) stand in for the port's.
     'postgresql16-client': {'version': '16.9', 'comment': 'PostgreSQL database (client)',
-                            'bins': {'bin/psql': '/usr/bin/psql', 'bin/pg_dump': '/usr/bin/pg_dump',
-                                     'bin/createdb': '/usr/bin/createdb'}},
+                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump',
+                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
     'postgresql16-server': {'version': '16.9', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
-                            'deps': ['postgresql16-client'], 'bins': {}},
+                            'deps': ['postgresql16-client'],
+                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
+                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
+                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
+                            # the port's pkg-install script: user and group postgres, uid/gid 770
+                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
 }
+
+
+def _pg_bin():
+    import glob
+    found = sorted(glob.glob('/usr/lib/postgresql/*/bin/postgres'), key=lambda p: int(p.split('/')[4]))
+    if not found:
+        die('pkg', 'simhost: the PostgreSQL packages need Debian\'s PostgreSQL binaries (apt-get install postgresql-15)')
+    return os.path.dirname(found[-1])
+
+
+def _add_user(root, name, uid, gid, gecos, home):
+    """Like pw(8) in a package's install script: passwd/group entries in the jail, its home."""
+    for rel, line in (('etc/group', '%s:*:%d:\n' % (name, gid)),
+                      ('etc/passwd', '%s:*:%d:%d:%s:%s:/bin/sh\n' % (name, uid, gid, gecos, home))):
+        p = os.path.join(root, rel)
+        try:
+            lines = [l for l in open(p).read().splitlines(True) if l.split(':')[0] != name]
+        except OSError:
+            lines = []
+        with open(p, 'w') as f:
+            f.write(''.join(lines) + line)
+    h = os.path.join(root, home.lstrip('/'))
+    os.makedirs(h, exist_ok=True)
+    if not os.path.ismount(h):
+        os.chown(h, uid, gid)
 ABI = 'FreeBSD:14:amd64'
 PKG_DB = 'var/db/pkg/simhost-installed'
 
@@ -372,6 +403,8 @@ def _install_files(root, name):
     c = CATALOG[name]
     lb = os.path.join(root, 'usr/local')
     for rel, target in c.get('bins', {}).items():
+        if target.startswith('PGBIN/'):
+            target = _pg_bin() + target[5:]
         p = os.path.join(lb, rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
         if os.path.lexists(p):
@@ -392,6 +425,8 @@ def _install_files(root, name):
         else:
             with open(p, 'w') as f:
                 f.write(data)
+    if 'user' in c:
+        _add_user(root, *c['user'])
     for rel, sample in c.get('samples', {}).items():
         p = os.path.join(lb, rel)
         if not os.path.exists(p):
