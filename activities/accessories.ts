@@ -84,6 +84,10 @@ export async function setupPostgres(t: AppTarget): Promise<StepResult> {
   const rcConf = `${root}/etc/rc.conf`;
   if (await ensureSysrc(r, 'postgresql_enable', 'YES', rcConf)) changes.push('postgresql_enable=YES');
   if (await ensureSysrc(r, 'postgresql_data', dataInJail, rcConf)) changes.push(`postgresql_data=${dataInJail}`);
+  // pg_ctl's -l: the server's output goes to a file on the volume, not to the SSH session
+  // (a daemon holding the session's stdout would keep `service … start` from returning)
+  const flags = `-w -s -m fast -l ${pg.volumeJail}/postgresql.log`;
+  if (await ensureSysrc(r, 'postgresql_flags', flags, rcConf)) changes.push(`server log ${pg.volumeHost}/postgresql.log`);
   if (!(await r.ok(postgresInitialized(data), 'check the data directory'))) {
     await withHeartbeat(() => r.run(serviceAction('postgresql', 'initdb', name), 'initialise the database cluster', { timeoutMs: 10 * 60_000 }));
     changes.push(`initdb ${dataInJail}`);

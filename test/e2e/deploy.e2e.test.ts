@@ -12,6 +12,7 @@ import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { HOSTILE } from '../helpers/hostile';
 import { CLI, REPO_ROOT } from '../helpers/paths';
 import { startTestEnv } from '../helpers/temporal';
+import { q, sh } from '../../src/freebsd/sh';
 
 const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
 // A secret with everything that breaks naive quoting; the app must see it byte for byte.
@@ -46,6 +47,11 @@ async function through(pathname = '/'): Promise<{ status: number; body: string; 
   const res = await fetch(`http://${host.host}${pathname}`, { signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: await res.text(), slot: res.headers.get('alcaide-slot') };
 }
+
+// Debian's psql (a jail sees the host userland) with the app's own environment, in a slot jail
+const PSQL = '"$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)/psql"';
+const asApp = (jail: string, sql: string) =>
+  sh`jexec ${jail} /bin/sh -c ${`. /usr/local/etc/hello.env && ${PSQL} "postgresql://\${DATABASE_URL#ecto://}" -tAc ${q(sql)}`}`;
 
 const jls = async () => (await sshRun(host, 'jls -N name')).stdout;
 const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
@@ -105,7 +111,7 @@ describe('on a simulated FreeBSD host', () => {
     const cmds = readCommandLog(host).slice(before).map((e) => e.cmd ?? '');
     assert.ok(cmds.length > 10);
     const mutating =
-      /(^|[;&|]\s*)(sysrc (-f \S+ )?(?!-c )|ifconfig \S+ create|jail -f \S+ -c|pfctl -(f|e)|kldload|fetch |tar -x|mkdir|mv |rm |touch |cp |chown |chmod |printf |service (-j \S+ )?\S+ (start|restart|reload|initdb)|env ASSUME_ALWAYS_YES|jexec .*psql)|cat >/;
+      /(^|[;&|]\s*)(sysrc (?!(-f \S+ )?-c )|ifconfig \S+ create|jail -f \S+ -c|pfctl -(f|e)|kldload|fetch |tar -x|mkdir|mv |rm |touch |cp |chown |chmod |printf |service (-j \S+ )?\S+ (start|restart|reload|initdb)|env ASSUME_ALWAYS_YES|jexec .*psql)|cat >/;
     assert.deepEqual(cmds.filter((c) => mutating.test(c)), [], 'the second setup ran no mutating command');
   });
 
@@ -124,12 +130,10 @@ describe('on a simulated FreeBSD host', () => {
   });
 
   test('the PostgreSQL accessory: the app reaches it with DATABASE_URL; it listens on its jail IP only; data on the volume', async () => {
-    // psql from Debian's PostgreSQL (the jail sees the host userland), with the app's own environment
-    const psql = `$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)/psql`;
-    const r = await sshRun(host, `jexec hello_blue /bin/sh -c '. /usr/local/etc/hello.env && ${psql} "postgresql://\${DATABASE_URL#ecto://}" -tAc "select current_user || \\' \\' || current_database()"'`);
+    const r = await sshRun(host, asApp('hello_blue', "select current_user || ' ' || current_database()"));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'hello hello_prod');
-    const wrong = await sshRun(host, `jexec hello_blue ${psql} "postgresql://hello:wrong@10.0.0.4:5432/hello_prod" -tAc "select 1"`);
+    const wrong = await sshRun(host, sh`jexec hello_blue /bin/sh -c ${`${PSQL} postgresql://hello:wrong@10.0.0.4:5432/hello_prod -tAc 'select 1'`}`);
     assert.notEqual(wrong.code, 0, 'a wrong password is refused');
     assert.match(wrong.stderr, /password authentication failed/);
     const listening = await sshRun(host, "jexec hello_db ss -ltnH | awk '{ print $4 }'");
@@ -269,7 +273,7 @@ describe('on a simulated FreeBSD host', () => {
     assert.match((await sshRun(host, 'pfctl -s Running')).stdout, /Enabled/);
     let db = { code: 1, stdout: '', stderr: '' };
     for (let i = 0; i < 50 && db.code !== 0; i++) {
-      db = await sshRun(host, `jexec hello_blue /bin/sh -c '. /usr/local/etc/hello.env && $(ls -d /usr/lib/postgresql/*/bin | tail -n 1)/psql "postgresql://\${DATABASE_URL#ecto://}" -tAc "select count(*) from pg_database where datname = current_database()"'`);
+      db = await sshRun(host, asApp('hello_blue', 'select count(*) from pg_database where datname = current_database()'));
       if (db.code !== 0) await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(db.stdout.trim(), '1', db.stderr);
