@@ -304,6 +304,27 @@ export async function verifyThroughCaddy(t: AppTarget, slot: Slot): Promise<Step
   return { changed: false, note: `5 of 5 requests through Caddy answered by ${slot}` };
 }
 
+/**
+ * One check of the bake window: the health path through Caddy must answer 200 from `slot`.
+ * Up to three requests a second apart, so one dropped connection is not a rollback.
+ */
+export async function bakeCheck(t: AppTarget, slot: Slot): Promise<StepResult> {
+  const r = Remote.for(t);
+  let last = '';
+  for (let i = 0; i < 3; i++) {
+    if (i) await pause(1000);
+    try {
+      const res = await throughCaddy(r, t);
+      const served = res.headers[SLOT_HEADER.toLowerCase()];
+      if (res.status === 200 && served === slot) return { changed: false, note: `200 from ${slot}` };
+      last = `HTTP ${res.status} from ${String(served ?? 'no slot')}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+  }
+  throw operatorFailure('BakeFailed', `through Caddy ${t.healthCheck.path} answered ${last} three times, expected 200 from ${slot}`);
+}
+
 /** Stops the app and its jail; the jail stays on disk for rollback but no longer starts at boot. */
 export async function stopSlot(t: AppTarget, slot: Slot): Promise<StepResult> {
   const r = Remote.for(t);

@@ -5,6 +5,7 @@
 import { isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AppTarget } from '../src/config/target';
 import { DEPLOY_STEPS } from './deploySteps';
+import { bake, OperatorHold } from './operator';
 import { acts, drainAndStop, Saga, slowActs, undoActs } from './saga';
 import { abortSignal, rollbackSignal } from './signals';
 import type { WorkflowStatus } from './status';
@@ -30,27 +31,33 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
   setHandler(abortSignal, saga.stopOn('aborted'));
   setHandler(rollbackSignal, saga.stopOn('rolled back'));
 
+  // with on_failure: hold, a step before the switch that fails waits for the operator
+  const op = new OperatorHold(tracker, t);
   try {
     await saga.scope.run(async () => {
-      await tracker.run('ensureBuildJail', () => acts.ensureBuildJail(t));
-      await tracker.run('uploadSource', () => slowActs.uploadSource(t, version));
-      await tracker.run('buildRelease', () => slowActs.buildRelease(t, version));
-      const { next, active: prev } = await tracker.run('chooseSlot', () => acts.chooseSlot(t));
+      await op.run('ensureBuildJail', () => acts.ensureBuildJail(t));
+      await op.run('uploadSource', () => slowActs.uploadSource(t, version));
+      await op.run('buildRelease', () => slowActs.buildRelease(t, version));
+      const { next, active: prev } = await op.run('chooseSlot', () => acts.chooseSlot(t));
       Object.assign(tracker.status, { slot: next, previousSlot: prev });
       upsertSearchAttributes({ slot: [next] });
 
       saga.onFailure({ name: 'destroySlot', title: `remove the ${next} slot`, fn: () => undoActs.destroySlot(t, next) });
-      await tracker.run('createSlotJail', () => slowActs.createSlotJail(t, next, version));
-      await tracker.run('installRelease', () => acts.installRelease(t, next, version));
-      await tracker.run('writeAppEnv', () => acts.writeAppEnv(t, next, version));
-      await tracker.run('startApp', () => acts.startApp(t, next));
+      await op.run('createSlotJail', () => slowActs.createSlotJail(t, next, version));
+      await op.run('installRelease', () => acts.installRelease(t, next, version));
+      await op.run('writeAppEnv', () => acts.writeAppEnv(t, next, version));
+      await op.run('startApp', () => acts.startApp(t, next));
       if (t.release.migrate === false) tracker.skip('runMigrations', 'release.migrate is false');
-      else await tracker.run('runMigrations', () => slowActs.runMigrations(t, next));
-      await tracker.run('checkHealth', () => acts.checkHealth(t, next));
+      else await op.run('runMigrations', () => slowActs.runMigrations(t, next));
+      await op.run('checkHealth', () => acts.checkHealth(t, next));
 
+      // traffic moves: from here a failure switches back at once, never holds
       saga.onFailure({ name: 'restoreTraffic', title: prev ? `traffic back to ${prev}` : 'close the new slot to traffic', fn: () => undoActs.restoreTraffic(t, prev, next) });
       await tracker.run('switchTraffic', () => acts.switchTraffic(t, next, prev));
       await tracker.run('verifyThroughCaddy', () => acts.verifyThroughCaddy(t, next));
+      // the old slot keeps running through the bake, so a rollback then is instant
+      if (t.bakeMs > 0) await tracker.run('bake', () => bake(tracker, t, next));
+      else tracker.skip('bake', 'bake is off');
       await drainAndStop(tracker, t, prev, 'first deploy: no old slot');
       await tracker.run('recordDeploy', () => acts.recordDeploy(t, { slot: next, version, previousSlot: prev }));
     });

@@ -14,6 +14,7 @@ export const DEPLOY_STEPS = [
   { name: 'checkHealth', title: 'health check on the slot address' },
   { name: 'switchTraffic', title: 'switch traffic' },
   { name: 'verifyThroughCaddy', title: 'verify through Caddy' },
+  { name: 'bake', title: 'bake: health through Caddy' },
   { name: 'drainOldSlot', title: 'drain the old slot' },
   { name: 'stopOldSlot', title: 'stop the old slot (kept for rollback)' },
   { name: 'recordDeploy', title: 'record the deploy' },
@@ -22,4 +23,7 @@ export const DEPLOY_STEPS = [
 export type DeployStep = (typeof DEPLOY_STEPS)[number]['name'];
 
 /** Steps after which traffic has moved: a failure from here on switches back. */
-export const AFTER_SWITCH: readonly DeployStep[] = ['verifyThroughCaddy', 'drainOldSlot', 'stopOldSlot', 'recordDeploy'];
+export const AFTER_SWITCH: readonly DeployStep[] = ['verifyThroughCaddy', 'bake', 'drainOldSlot', 'stopOldSlot', 'recordDeploy'];
+
+/** Steps a deploy held for an operator can retry: all before traffic moves. */
+export const HOLDABLE: readonly DeployStep[] = DEPLOY_STEPS.map((s) => s.name).slice(0, DEPLOY_STEPS.findIndex((s) => s.name === 'switchTraffic'));

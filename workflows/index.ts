@@ -3,5 +3,5 @@ export * from './doctor';
 export * from './setup';
 export { statusQuery } from './status';
 export * from './deploy';
-export { abortSignal, rollbackSignal } from './signals';
+export { abortSignal, retrySignal, rollbackSignal } from './signals';
 export * from './rollback';

@@ -21,6 +21,8 @@ const stepOptions = (startToCloseTimeout: ActivityOptions['startToCloseTimeout']
 export const acts = proxyActivities<typeof activities>(stepOptions('10 minutes'));
 export const slowActs = proxyActivities<typeof activities>(stepOptions('60 minutes'));
 export const undoActs = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 10 } });
+/** Bake checks: one retry for a lost connection; a wrong answer is final (it rolls back). */
+export const bakeActs = proxyActivities<typeof activities>({ ...stepOptions('2 minutes'), retry: { ...retry, maximumAttempts: 2 } });
 
 export interface Undo {
   name: string;
@@ -44,7 +46,7 @@ export class Saga {
   /** A signal handler that stops the run (once, and only while it runs). */
   stopOn(verb: string) {
     return (req: StopRequest) => {
-      if (this.stopped || this.tracker.status.state !== 'running') return;
+      if (this.stopped || !['running', 'held', 'baking'].includes(this.tracker.status.state)) return;
       this.stopped = `${verb}${req.by ? ` by ${req.by}` : ''}${req.reason ? ` (${req.reason})` : ''}`;
       this.scope.cancel();
     };

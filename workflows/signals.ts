@@ -10,3 +10,8 @@ export interface StopRequest {
 export const abortSignal = defineSignal<[StopRequest]>('abort');
 /** Put the previous slot back, also after the switch. */
 export const rollbackSignal = defineSignal<[StopRequest]>('rollback');
+/**
+ * Run the failed step again (a deploy held with on_failure: hold). The argument is optional,
+ * so the Temporal UI's "Send Signal" works with no input.
+ */
+export const retrySignal = defineSignal<[StopRequest?]>('retry');

@@ -22,7 +22,8 @@ export interface WorkflowStatus {
   version?: string;
   slot?: string;
   previousSlot?: string;
-  state: 'running' | 'completed' | 'failed' | 'compensating' | 'rolled back';
+  /** held: waiting for an operator's retry or abort; baking: watching the new slot after the switch */
+  state: 'running' | 'held' | 'baking' | 'completed' | 'failed' | 'compensating' | 'rolled back';
   currentStep?: string;
   startedAt: number;
   endedAt?: number;
@@ -32,6 +33,24 @@ export interface WorkflowStatus {
   error?: string;
   /** what was put back after a failure */
   restored?: string;
+  /** set while the deploy waits for an operator (on_failure: hold) */
+  held?: HeldStep;
+  /** end of the bake window while it runs (ms since epoch) */
+  bakeUntil?: number;
 }
+
+export interface HeldStep {
+  step: string;
+  title: string;
+  error: string;
+  since: number;
+  /** when the hold times out and the deploy compensates */
+  until: number;
+  /** how many times the operator asked for a retry so far */
+  retries: number;
+}
+
+/** The one-line summary of a held deploy, for the CLI and the status. */
+export const heldMessage = (h: HeldStep) => `waiting for operator: ${h.title} failed: ${h.error}`;
 
 export const statusQuery = defineQuery<WorkflowStatus>('status');

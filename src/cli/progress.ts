@@ -3,7 +3,7 @@
 import spinners from 'cli-spinners';
 import logUpdate from 'log-update';
 import { formatDuration } from '../config/duration';
-import type { StepStatus, WorkflowStatus } from '../../workflows/status';
+import { heldMessage, type StepStatus, type WorkflowStatus } from '../../workflows/status';
 import { color } from './output';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
@@ -34,9 +34,23 @@ function stepLine(s: StepStatus, now: number, frame: number): string {
   }
 }
 
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19) + 'Z';
+
+/** What the deploy waits for, if anything: an operator's decision or the end of the bake. */
+export function waitingLine(status: WorkflowStatus): string | undefined {
+  if (status.state === 'held' && status.held) {
+    return `${color.yellow(`⏸ ${heldMessage(status.held)}`)}
+  ${color.dim(`fix the cause, then \`alcaide retry\` (or \`alcaide abort\`); without a decision it is undone at ${clock(status.held.until)}`)}`;
+  }
+  if (status.state === 'baking' && status.bakeUntil) return color.cyan(`◷ baking until ${clock(status.bakeUntil)}: health through Caddy; a failed check rolls back (alcaide rollback ends it now)`);
+  return undefined;
+}
+
 /** Every step (and undo step) of a status, one line each. */
 export function renderStatus(status: WorkflowStatus): string {
   const lines = status.steps.map((s) => stepLine(s, Date.now(), 0));
+  const waiting = waitingLine(status);
+  if (waiting) lines.push(waiting);
   if (status.compensations?.length) {
     lines.push(color.dim('undo:'));
     lines.push(...status.compensations.map((s) => `  ${stepLine(s, Date.now(), 0)}`));
@@ -58,6 +72,8 @@ export class ProgressView {
     if (this.mode === 'tty') {
       const lines = status.steps.map((s) => stepLine(s, Date.now(), this.frame));
       for (const c of status.compensations ?? []) lines.push(`  ${color.dim('undo')} ${stepLine(c, Date.now(), this.frame)}`);
+      const waiting = waitingLine(status);
+      if (waiting) lines.push(waiting);
       logUpdate(lines.join('\n'));
     } else if (this.mode === 'plain') {
       for (const s of [...status.steps, ...(status.compensations ?? []).map((c) => ({ ...c, name: `undo:${c.name}`, title: `undo: ${c.title}` }))]) {
@@ -66,6 +82,12 @@ export class ProgressView {
           this.printed.add(key);
           console.log(stepLine(s, Date.now(), 0));
         }
+      }
+      const waiting = waitingLine(status);
+      const key = status.held ? `held:${status.held.step}:${status.held.retries}` : status.bakeUntil ? `bake:${status.bakeUntil}` : '';
+      if (waiting && !this.printed.has(key)) {
+        this.printed.add(key);
+        console.log(waiting);
       }
     } else {
       const json = JSON.stringify(status);

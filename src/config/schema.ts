@@ -152,6 +152,12 @@ export const configSchema = z
         )
         .prefault({}),
       drain_timeout: duration().default(10_000),
+      // compensate: a failed deploy puts the previous slot back at once (unattended, CI);
+      // hold: a failure before the switch waits for `alcaide retry` or `alcaide abort`
+      on_failure: z.enum(['compensate', 'hold'], expected('"compensate" or "hold"')).default('compensate'),
+      hold_timeout: duration().default(3_600_000),
+      // after the switch, keep checking health through Caddy this long (0: off); a failed check rolls back
+      bake: duration().default(0),
       proxy: z
         .strictObject(
           {

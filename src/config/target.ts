@@ -26,6 +26,9 @@ export interface AppTarget {
   postgresql?: { version: number; volumeHost: string; volumeJail: string; port: number; user: string; database: string; passwordSecret: string };
   healthCheck: { path: string; intervalMs: number; timeoutMs: number };
   drainTimeoutMs: number;
+  onFailure: 'compensate' | 'hold';
+  holdTimeoutMs: number;
+  bakeMs: number;
   release: { name: string; migrate: string | false };
   envClear: Record<string, string>;
   envSecretNames: string[];
@@ -72,6 +75,9 @@ export function toAppTarget(c: Config, opts: { trustNewHost?: boolean } = {}): A
       : undefined,
     healthCheck: { path: c.health_check.path, intervalMs: c.health_check.interval, timeoutMs: c.health_check.timeout },
     drainTimeoutMs: c.drain_timeout,
+    onFailure: c.on_failure,
+    holdTimeoutMs: c.hold_timeout,
+    bakeMs: c.bake,
     release: c.release,
     envClear: c.env.clear,
     envSecretNames: c.env.secret,

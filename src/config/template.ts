@@ -51,6 +51,15 @@ health_check:
 # How long the old slot keeps serving in-flight requests after the switch.
 drain_timeout: 10s
 
+# What a failed deploy does: compensate (put the previous slot back at once; what CI wants)
+# or hold (before the switch: wait for "alcaide retry" or "alcaide abort", up to hold_timeout).
+on_failure: compensate
+hold_timeout: 1h
+
+# After the switch, keep checking health through Caddy this long; a failed check rolls back.
+# The old slot keeps running until the bake ends. 0 = off.
+bake: 0
+
 release:
   name: ${app}
   # Run before traffic moves; false skips migrations.

@@ -2,93 +2,22 @@
 // exact compensations for a failure or an abort at every step, signals, queries, replay.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { AppTarget } from '../../src/config/target';
-import { TEST_TARGET } from '../helpers/target';
-import { resolveTemporalSettings } from '../../src/temporal/settings';
-import { createWorker, WORKFLOW_BUNDLE } from '../../src/temporal/worker';
+import { WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import type { WorkflowStatus } from '../../workflows/status';
+import { ACTIVITY_OF, deploy, fakes, statusOf, STEP_ACTIVITIES, TARGET, VERSION } from '../helpers/deployFakes';
 import { startTestEnv } from '../helpers/temporal';
 
-const VERSION = 'a'.repeat(40);
-const TARGET: AppTarget = TEST_TARGET;
-
-const ACTIVITY_OF: Record<string, string> = { stopOldSlot: 'stopSlot' };
-const STEP_ACTIVITIES = DEPLOY_STEPS.filter((s) => s.name !== 'drainOldSlot').map((s) => ACTIVITY_OF[s.name] ?? s.name);
-const UNDO = ['destroySlot', 'restoreTraffic'];
-
-type Mode = { fail?: string; block?: string };
-
-/** Fake activities: record `name(args)`, fail or block (until cancelled) where told. */
-function fakes(mode: Mode, active?: 'blue' | 'green') {
-  const calls: string[] = [];
-  const blocked: { resolve?: () => void } = {};
-  const reached = new Promise<void>((r) => (blocked.resolve = r));
-  const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const name of [...STEP_ACTIVITIES, ...UNDO]) {
-    acts[name] = async (...args: unknown[]) => {
-      const slots = args.slice(1).filter((a) => a === 'blue' || a === 'green' || a === undefined);
-      calls.push(`${name}${slots.length ? `(${slots.map(String).join(',')})` : ''}`);
-      if (mode.fail === name) throw ApplicationFailure.create({ message: `injected failure in ${name}`, type: 'BuildFailed', nonRetryable: true });
-      if (mode.block === name) {
-        blocked.resolve?.();
-        const ctx = Context.current();
-        for (;;) {
-          ctx.heartbeat();
-          await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]).catch((e) => {
-            calls.push(`${name}:cancelled`);
-            throw e;
-          });
-        }
-      }
-      if (name === 'chooseSlot') return { changed: false, note: 'x', next: active === 'blue' ? 'green' : 'blue', active };
-      return { changed: true, note: `did ${name}` };
-    };
-  }
-  return { calls, acts, reached };
-}
-
 let env: TestWorkflowEnvironment;
-let n = 0;
 before(async () => {
   env = await startTestEnv();
 });
 after(async () => {
   await env?.teardown();
 });
-
-async function deploy(
-  acts: object,
-  opts: { target?: AppTarget; during?: (workflowId: string) => Promise<void> } = {},
-): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
-  const taskQueue = `deploy-test-${n++}`;
-  const worker: Worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: taskQueue }, {}), 'worker', acts);
-  const workflowId = `deploy-${taskQueue}`;
-  return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('deployWorkflow', {
-      taskQueue,
-      workflowId,
-      args: [{ target: opts.target ?? TARGET, version: VERSION, ref: 'HEAD', startedBy: 'test@ci' }],
-    });
-    const during = opts.during?.(workflowId);
-    try {
-      const status = (await handle.result()) as WorkflowStatus;
-      await during;
-      return { status, workflowId };
-    } catch (e) {
-      await during;
-      if (e instanceof WorkflowFailedError) return { error: e, workflowId };
-      throw e;
-    }
-  });
-}
-
-const statusOf = (e?: WorkflowFailedError) => (e?.cause as ApplicationFailure | undefined)?.details?.[0] as WorkflowStatus;
 
 /** The undo steps a failure (or stop) at this step must run, in order. */
 function expectedUndo(step: string, active?: string): string[] {
@@ -103,7 +32,7 @@ function expectedUndo(step: string, active?: string): string[] {
 describe('deployWorkflow', () => {
   test('first deploy: every step in order to blue, nothing to drain or stop', async () => {
     const { calls, acts } = fakes({});
-    const { status } = await deploy(acts);
+    const { status } = await deploy(env, acts);
     assert.ok(status, 'completed');
     assert.equal(status.state, 'completed');
     assert.equal(status.slot, 'blue');
@@ -117,7 +46,7 @@ describe('deployWorkflow', () => {
 
   test('next deploy: green beside live blue, drained on a durable timer, blue stopped', async () => {
     const { calls, acts } = fakes({}, 'blue');
-    const { status, workflowId } = await deploy(acts);
+    const { status, workflowId } = await deploy(env, acts);
     assert.equal(status?.slot, 'green');
     assert.equal(status?.previousSlot, 'blue');
     assert.deepEqual(calls.slice(-4), ['switchTraffic(green,blue)', 'verifyThroughCaddy(green)', 'stopSlot(blue)', 'recordDeploy']);
@@ -132,7 +61,7 @@ describe('deployWorkflow', () => {
 
   test('migrations are skipped when release.migrate is false', async () => {
     const { calls, acts } = fakes({});
-    const { status } = await deploy(acts, { target: { ...TARGET, release: { name: 'my_app', migrate: false } } });
+    const { status } = await deploy(env, acts, { target: { ...TARGET, release: { name: 'my_app', migrate: false } } });
     assert.ok(!calls.some((c) => c.startsWith('runMigrations')));
     assert.equal(status?.steps.find((s) => s.name === 'runMigrations')?.state, 'skipped');
   });
@@ -140,7 +69,7 @@ describe('deployWorkflow', () => {
   for (const step of STEP_ACTIVITIES) {
     test(`a failure in ${step} runs exactly the right undo steps, in reverse order`, async () => {
       const { calls, acts } = fakes({ fail: step }, 'blue');
-      const { error } = await deploy(acts);
+      const { error } = await deploy(env, acts);
       assert.ok(error, 'the deploy fails');
       const at = calls.findIndex((c) => c.startsWith(step));
       assert.deepEqual(calls.slice(at + 1), expectedUndo(step, 'blue'), `calls: ${calls.join(' ')}`);
@@ -158,7 +87,7 @@ describe('deployWorkflow', () => {
     test(`abort during ${step} stops it and runs the undo steps registered so far`, async () => {
       const { calls, acts, reached } = fakes(step === 'drainOldSlot' ? {} : { block: step }, 'blue');
       const target = step === 'drainOldSlot' ? { ...TARGET, drainTimeoutMs: 60_000 } : TARGET;
-      const { error } = await deploy(acts, {
+      const { error } = await deploy(env, acts, {
         target,
         during: async (id) => {
           const handle = env.client.workflow.getHandle(id);
@@ -183,7 +112,7 @@ describe('deployWorkflow', () => {
 
   test('rollback during the drain puts traffic back on the old slot', async () => {
     const { calls, acts } = fakes({}, 'green');
-    const { error } = await deploy(acts, {
+    const { error } = await deploy(env, acts, {
       target: { ...TARGET, drainTimeoutMs: 60_000 },
       during: async (id) => {
         const handle = env.client.workflow.getHandle(id);
@@ -197,7 +126,7 @@ describe('deployWorkflow', () => {
 
   test('Temporal cancellation (UI "Cancel") compensates like abort', async () => {
     const { calls, acts, reached } = fakes({ block: 'checkHealth' }, 'blue');
-    const { error } = await deploy(acts, {
+    const { error } = await deploy(env, acts, {
       during: async (id) => {
         await reached;
         await env.client.workflow.getHandle(id).cancel();
@@ -216,7 +145,7 @@ describe('deployWorkflow', () => {
       calls.push('restoreTraffic');
       throw ApplicationFailure.create({ message: 'old slot will not start', nonRetryable: true });
     };
-    const { error } = await deploy(acts);
+    const { error } = await deploy(env, acts);
     assert.deepEqual(calls.slice(-2), ['restoreTraffic', 'destroySlot(green)']);
     assert.match(error!.cause!.message, /Restored: FAILED: traffic back to blue; remove the green slot\. Some undo steps failed: check the server/);
   });
@@ -224,7 +153,7 @@ describe('deployWorkflow', () => {
   test('replay: recorded histories run through the current workflow code deterministically', async () => {
     const runs = [fakes({}, 'blue'), fakes({ fail: 'checkHealth' }, 'blue'), fakes({}, undefined)];
     for (const f of runs) {
-      const { workflowId } = await deploy(f.acts);
+      const { workflowId } = await deploy(env, f.acts);
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, workflowId);
     }
@@ -232,7 +161,7 @@ describe('deployWorkflow', () => {
 
   test('a status query answers while a step runs', async () => {
     const { acts, reached } = fakes({ block: 'buildRelease' }, 'blue');
-    await deploy(acts, {
+    await deploy(env, acts, {
       during: async (id) => {
         await reached;
         const handle = env.client.workflow.getHandle(id);

@@ -16,6 +16,8 @@ export function presentConfig(c: Config, secretState: (name: string) => string):
     ...rest,
     health_check: { ...c.health_check, interval: formatDuration(c.health_check.interval), timeout: formatDuration(c.health_check.timeout) },
     drain_timeout: formatDuration(c.drain_timeout),
+    hold_timeout: formatDuration(c.hold_timeout),
+    bake: formatDuration(c.bake),
     addresses,
     secrets: Object.fromEntries(secretNames.map((n) => [n, secretState(n)])),
   };

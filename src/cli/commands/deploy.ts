@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { toAppTarget, type AppTarget } from '../../config/target';
+import { parseDuration } from '../../config/duration';
 import { UserError } from '../../errors';
 import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
@@ -50,6 +51,19 @@ async function followWithWorker(client: Client, s: TemporalSettings, handle: Wor
   return withWorkerIfNone(client, s, () => follow(handle, mode));
 }
 
+interface DeployOptions {
+  ref: string;
+  allowDirty?: boolean;
+  detach?: boolean;
+  attach?: boolean;
+  wait?: boolean;
+  trustNewHost?: boolean;
+  hold?: boolean;
+  bake?: string;
+  resumeFromFailure?: boolean;
+  json?: boolean;
+}
+
 export function registerDeploy(program: Command): void {
   program
     .command('deploy')
@@ -60,6 +74,9 @@ export function registerDeploy(program: Command): void {
     .option('--attach', 'follow (and drive) the deploy already running')
     .option('--wait', 'if a deploy or rollback is running, wait for it, then deploy')
     .option('--trust-new-host', 'record the server host key if it is not in known_hosts yet')
+    .option('--hold', 'on a failure before the switch, wait for `alcaide retry` or `alcaide abort` (on_failure: hold)')
+    .option('--bake <duration>', 'after the switch, watch health through Caddy this long; a failed check rolls back (bake)')
+    .option('--resume-from-failure', 'run the last failed deploy again from its failed step (Temporal reset), after fixing the cause')
     .option('--json', 'print progress as JSON lines')
     .addHelpText(
       'after',
@@ -72,17 +89,36 @@ Examples:
   $ alcaide deploy
   $ alcaide deploy --ref v1.4.2
   $ alcaide -d staging deploy --detach && alcaide -d staging status --watch
-  $ alcaide deploy --attach`,
+  $ alcaide deploy --attach
+  $ alcaide deploy --hold            # a failed build or migration waits for you:
+  $ alcaide retry                    #   ...fix the cause, then run the failed step again
+  $ alcaide deploy --bake 5m         # roll back by itself if health fails within 5 minutes
+  $ alcaide deploy --resume-from-failure`,
     )
-    .action(async (opts: { ref: string; allowDirty?: boolean; detach?: boolean; attach?: boolean; wait?: boolean; trustNewHost?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (opts: DeployOptions, cmd: Command) => {
       const config = configFor(cmd);
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
+      // bad input fails here, before Temporal or the server is contacted
+      if ([opts.attach, opts.resumeFromFailure, opts.detach].filter(Boolean).length > 1) throw new UserError('--attach, --detach and --resume-from-failure do not go together', 2);
+      if (opts.hold) target.onFailure = 'hold';
+      if (opts.bake !== undefined) {
+        const ms = parseDuration(opts.bake);
+        if (ms === undefined) throw new UserError(`--bake ${opts.bake}: expected a duration such as "90s", "5m" or "1h"`, 2);
+        target.bakeMs = ms;
+      }
       const mode = progressMode(opts.json);
       const id = appWorkflowId(target);
-      // bad input fails here, before Temporal or the server is contacted
-      const version = opts.attach ? undefined : resolveVersion(config.root, opts.ref, opts.allowDirty);
+      const version = opts.attach || opts.resumeFromFailure ? undefined : resolveVersion(config.root, opts.ref, opts.allowDirty);
       await withTemporal(target, cmd, async (client, s) => {
         const handle = client.workflow.getHandle(id);
+        if (opts.resumeFromFailure) {
+          const { resumeFromFailure } = await import('../../temporal/resume');
+          const r = await resumeFromFailure(client, s.namespace, id, startedBy());
+          if (mode !== 'json') console.log(`${mark.ok()} resuming the failed deploy from ${r.step} (${r.failedStep} had failed): ${workflowUiUrl(s, id, r.runId) ?? id}`);
+          const status = await followWithWorker(client, s, client.workflow.getHandle(id, r.runId), mode);
+          if (mode !== 'json') console.log(summary(status));
+          return;
+        }
         if (!version) {
           if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running; nothing to attach to`);
           const status = await followWithWorker(client, s, handle, mode);
@@ -175,6 +211,35 @@ Examples:
         if (!(await isRunning(handle))) throw new UserError(`no deploy or rollback of ${target.app} is running`);
         await handle.signal('abort', { by: startedBy() });
         console.log(`${mark.ok()} abort sent; the workflow undoes its steps (alcaide status --watch to follow)`);
+      });
+    });
+
+  program
+    .command('retry')
+    .description('run the failed step of a held deploy again (on_failure: hold / deploy --hold)')
+    .addHelpText(
+      'after',
+      `
+A deploy held for an operator keeps traffic on the old slot and waits (up to hold_timeout)
+for a decision: \`alcaide retry\` runs the failed step again, after you fixed its cause,
+without repeating the finished steps; \`alcaide abort\` puts everything back. In the Temporal
+Web UI the same is "Send Signal" with the name \`retry\` (no input needed) or \`abort\`.
+
+Examples:
+  $ alcaide status          # waiting for operator: run migrations failed: ...
+  $ alcaide retry`,
+    )
+    .action(async (_o: unknown, cmd: Command) => {
+      const target = toAppTarget(configFor(cmd));
+      await withTemporal(target, cmd, async (client) => {
+        const handle = client.workflow.getHandle(appWorkflowId(target));
+        if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running`);
+        const status = await handle.query<WorkflowStatus>('status').catch(() => undefined);
+        if (status?.state !== 'held' || !status.held) {
+          throw new UserError(`the deploy of ${target.app} is not waiting for an operator${status ? ` (it is ${status.state}${status.currentStep ? ` at ${status.currentStep}` : ''})` : ''}`);
+        }
+        await handle.signal('retry', { by: startedBy() });
+        console.log(`${mark.ok()} retry sent: ${status.held.title} runs again (alcaide status --watch to follow)`);
       });
     });
 

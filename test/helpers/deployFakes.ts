@@ -1,0 +1,101 @@
+// Deploy workflows on the real dev server with recording fake activities: shared by the
+// workflow tests of deploy, hold/retry, bake and resume.
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { AppTarget } from '../../src/config/target';
+import { resolveTemporalSettings } from '../../src/temporal/settings';
+import { createWorker } from '../../src/temporal/worker';
+import { DEPLOY_STEPS } from '../../workflows/deploySteps';
+import type { WorkflowStatus } from '../../workflows/status';
+import { TEST_TARGET } from './target';
+
+export const VERSION = 'a'.repeat(40);
+export const TARGET: AppTarget = TEST_TARGET;
+
+export const ACTIVITY_OF: Record<string, string> = { stopOldSlot: 'stopSlot' };
+/** Activities of the steps, in order (the drain and the bake are timers in the workflow). */
+export const STEP_ACTIVITIES = DEPLOY_STEPS.filter((s) => s.name !== 'drainOldSlot' && s.name !== 'bake').map((s) => ACTIVITY_OF[s.name] ?? s.name);
+export const UNDO = ['destroySlot', 'restoreTraffic'];
+
+export type Mode = { fail?: string; block?: string };
+
+/** Fake activities: record `name(args)`, fail or block (until cancelled) where told. */
+export function fakes(mode: Mode, active?: 'blue' | 'green') {
+  const calls: string[] = [];
+  const blocked: { resolve?: () => void } = {};
+  const reached = new Promise<void>((r) => (blocked.resolve = r));
+  const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const name of [...STEP_ACTIVITIES, ...UNDO, 'bakeCheck']) {
+    acts[name] = async (...args: unknown[]) => {
+      const slots = args.slice(1).filter((a) => a === 'blue' || a === 'green' || a === undefined);
+      calls.push(`${name}${slots.length ? `(${slots.map(String).join(',')})` : ''}`);
+      if (mode.fail === name) throw ApplicationFailure.create({ message: `injected failure in ${name}`, type: 'BuildFailed', nonRetryable: true });
+      if (mode.block === name) {
+        blocked.resolve?.();
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat();
+          await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]).catch((e) => {
+            calls.push(`${name}:cancelled`);
+            throw e;
+          });
+        }
+      }
+      if (name === 'chooseSlot') return { changed: false, note: 'x', next: active === 'blue' ? 'green' : 'blue', active };
+      return { changed: true, note: `did ${name}` };
+    };
+  }
+  return { calls, acts, reached };
+}
+
+let n = 0;
+
+/** A worker with `acts` on a fresh task queue for as long as `fn` runs. */
+export async function withFakeWorker<T>(env: TestWorkflowEnvironment, acts: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `deploy-test-${n++}`;
+  const worker: Worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: taskQueue }, {}), 'worker', acts);
+  return worker.runUntil(() => fn(taskQueue));
+}
+
+export function startDeploy(env: TestWorkflowEnvironment, taskQueue: string, workflowId: string, target: AppTarget = TARGET): Promise<WorkflowHandle> {
+  return env.client.workflow.start('deployWorkflow', { taskQueue, workflowId, args: [{ target, version: VERSION, ref: 'HEAD', startedBy: 'test@ci' }] });
+}
+
+/** Runs deployWorkflow on its own task queue with `acts` until it ends; `during` runs beside it. */
+export async function deploy(
+  env: TestWorkflowEnvironment,
+  acts: object,
+  opts: { target?: AppTarget; during?: (workflowId: string) => Promise<void> } = {},
+): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
+  return withFakeWorker(env, acts, async (taskQueue) => {
+    const workflowId = `deploy-${taskQueue}`;
+    const handle = await startDeploy(env, taskQueue, workflowId, opts.target);
+    const during = opts.during?.(workflowId);
+    try {
+      const status = (await handle.result()) as WorkflowStatus;
+      await during;
+      return { status, workflowId };
+    } catch (e) {
+      await during;
+      if (e instanceof WorkflowFailedError) return { error: e, workflowId };
+      throw e;
+    }
+  });
+}
+
+export const statusOf = (e?: WorkflowFailedError) => (e?.cause as ApplicationFailure | undefined)?.details?.[0] as WorkflowStatus;
+
+/** Polls the status query until `pred` holds (the workflow's first task may not have run yet). */
+export async function waitForStatus(handle: WorkflowHandle, pred: (s: WorkflowStatus) => boolean, timeoutMs = 20_000): Promise<WorkflowStatus> {
+  const end = Date.now() + timeoutMs;
+  let last: WorkflowStatus | undefined;
+  while (Date.now() < end) {
+    last = await handle.query<WorkflowStatus>('status').catch(() => undefined);
+    if (last && pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`status never matched; last: ${JSON.stringify(last)}`);
+}

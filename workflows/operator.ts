@@ -1,0 +1,79 @@
+// What an operator can do to a running deploy beyond abort and rollback: a held failure
+// (on_failure: hold) waits for `retry` (run the failed step again) or abort (compensate), and
+// compensates by itself at hold_timeout; a bake window watches the new slot through Caddy on
+// durable timers and rolls back on the first failed check.
+import { condition, isCancellation, setHandler, sleep } from '@temporalio/workflow';
+import { formatDuration } from '../src/config/duration';
+import type { AppTarget } from '../src/config/target';
+import { bakeActs } from './saga';
+import { retrySignal } from './signals';
+import type { StepOutcome, StepTracker } from './tracker';
+
+export class OperatorHold {
+  private retryRequested = false;
+
+  constructor(
+    private readonly tracker: StepTracker,
+    private readonly t: AppTarget,
+  ) {
+    setHandler(retrySignal, () => {
+      // only meaningful while held; a stray retry (an old UI tab) must not retry a later failure
+      if (this.tracker.status.state === 'held') this.retryRequested = true;
+    });
+  }
+
+  /** Runs a step; with on_failure: hold a failure waits for the operator instead of throwing. */
+  async run<T extends StepOutcome>(name: string, fn: () => Promise<T>): Promise<T> {
+    for (let retries = 0; ; retries++) {
+      try {
+        return await this.tracker.run(name, fn);
+      } catch (e) {
+        if (this.t.onFailure !== 'hold' || isCancellation(e)) throw e;
+        if (!(await this.waitForDecision(name, retries))) throw e;
+      }
+    }
+  }
+
+  /** true: retry; false: the hold timed out (the step's error says so). An abort cancels the wait. */
+  private async waitForDecision(name: string, retries: number): Promise<boolean> {
+    const s = this.tracker.status;
+    const step = this.tracker.step(name);
+    const since = Date.now();
+    s.state = 'held';
+    s.currentStep = name;
+    s.held = { step: name, title: step.title, error: step.error ?? '', since, until: since + this.t.holdTimeoutMs, retries };
+    this.retryRequested = false;
+    try {
+      const retry = await condition(() => this.retryRequested, this.t.holdTimeoutMs);
+      if (!retry) step.error = `${step.error ?? 'failed'} (held ${formatDuration(this.t.holdTimeoutMs)} for an operator; no retry came)`;
+      return retry;
+    } finally {
+      s.state = 'running';
+      s.held = undefined;
+    }
+  }
+}
+
+/** How often the bake window checks: about ten checks, between every 1 s and every 30 s. */
+export const bakeInterval = (bakeMs: number) => Math.min(30_000, Math.max(1_000, Math.round(bakeMs / 10)));
+
+/** Watches the live slot through Caddy until the bake window ends; a failed check throws (and rolls back). */
+export async function bake(tracker: StepTracker, t: AppTarget, slot: 'blue' | 'green'): Promise<StepOutcome> {
+  const s = tracker.status;
+  const until = Date.now() + t.bakeMs;
+  const every = bakeInterval(t.bakeMs);
+  let checks = 0;
+  s.state = 'baking';
+  s.bakeUntil = until;
+  try {
+    while (Date.now() < until) {
+      await sleep(Math.min(every, until - Date.now()));
+      await bakeActs.bakeCheck(t, slot);
+      checks++;
+    }
+  } finally {
+    if (s.state === 'baking') s.state = 'running';
+    s.bakeUntil = undefined;
+  }
+  return { changed: false, note: `${checks} checks through Caddy in ${formatDuration(t.bakeMs)}, all healthy` };
+}
