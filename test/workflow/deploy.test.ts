@@ -9,11 +9,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { AppTarget } from '../../src/config/target';
 import { TEST_TARGET } from '../helpers/target';
-import { resolveTemporalSettings } from '../../src/temporal/settings';
 import { createWorker, WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import type { WorkflowStatus } from '../../workflows/status';
-import { startTestEnv } from '../helpers/temporal';
+import { startTestEnv, TEST_CODEC_KEY, testSettings } from '../helpers/temporal';
+import { dataConverterFor } from '../../src/temporal/codec';
 
 const VERSION = 'a'.repeat(40);
 const TARGET: AppTarget = TEST_TARGET;
@@ -67,7 +67,7 @@ async function deploy(
   opts: { target?: AppTarget; during?: (workflowId: string) => Promise<void> } = {},
 ): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
   const taskQueue = `deploy-test-${n++}`;
-  const worker: Worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: taskQueue }, {}), 'worker', acts);
+  const worker: Worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts);
   const workflowId = `deploy-${taskQueue}`;
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start('deployWorkflow', {
@@ -226,7 +226,7 @@ describe('deployWorkflow', () => {
     for (const f of runs) {
       const { workflowId } = await deploy(f.acts);
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, workflowId);
+      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE }, dataConverter: dataConverterFor(TEST_CODEC_KEY) }, history, workflowId);
     }
   });
 

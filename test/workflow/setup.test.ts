@@ -10,13 +10,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { AppTarget } from '../../src/config/target';
 import { TEST_TARGET } from '../helpers/target';
-import { resolveTemporalSettings } from '../../src/temporal/settings';
 import { createWorker } from '../../src/temporal/worker';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
 import type { WorkflowStatus } from '../../workflows/status';
 import { runCliAsync, tempProject } from '../helpers/cli';
 import { startSshd, type TestSshd } from '../helpers/sshd';
-import { startTestEnv } from '../helpers/temporal';
+import { startTestEnv, testSettings } from '../helpers/temporal';
 
 const TARGET: AppTarget = TEST_TARGET;
 
@@ -50,7 +49,7 @@ after(async () => {
 
 async function runSetup(acts: object, onStarted?: (id: string) => Promise<void>): Promise<WorkflowStatus> {
   const taskQueue = `setup-test-${n++}`;
-  const worker: Worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: taskQueue }, {}), 'worker', acts);
+  const worker: Worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts);
   const workflowId = `setup-${taskQueue}`;
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start('setupWorkflow', { taskQueue, workflowId, args: [{ target: TARGET }] });
