@@ -2,6 +2,8 @@
 // activity results, failure messages), a client with the key reads everything, a client
 // without it is told so, and history written before the codec still reads.
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -13,7 +15,9 @@ import { createWorker, WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
 import type { WorkflowStatus } from '../../workflows/status';
 import { TEST_TARGET } from '../helpers/target';
-import { startTestEnv, TEST_CODEC_KEY, testSettings } from '../helpers/temporal';
+import { tempProject } from '../helpers/cli';
+import { CLI } from '../helpers/paths';
+import { startTestEnv, TEST_CODEC_KEY, temporalBinary, testSettings } from '../helpers/temporal';
 
 // Markers that must never be readable in the server's history.
 const IN_INPUT = 'marker-input-host.example';
@@ -118,5 +122,44 @@ describe('payload codec on the real Temporal dev server', () => {
     const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
     assert.equal(Buffer.from(started.input!.payloads![0]!.metadata!.encoding!).toString(), 'json/plain', 'the input was written in clear');
     await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE }, dataConverter: dataConverterFor(TEST_CODEC_KEY) }, history, workflowId);
+  });
+
+  test('`alcaide codec-server` decodes history for `temporal workflow show --codec-endpoint` with its token, and only with it', async () => {
+    const { workflowId } = await runSetup(env.client, 'setupCaddy');
+    // JSON output carries payload data in base64: search the decoded text too
+    const show = (extra: string[]) => {
+      const r = spawnSync(temporalBinary(), ['workflow', 'show', '--address', env.address, '-w', workflowId, '--output', 'json', ...extra], { encoding: 'utf8', timeout: 30_000 });
+      const expanded = [...r.stdout.matchAll(/"([A-Za-z0-9+/]{8,}={0,2})"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
+      return { status: r.status, stderr: r.stderr, stdout: `${r.stdout}\n${expanded.join('\n')}` };
+    };
+    const plain = show([]);
+    assert.equal(plain.status, 0, plain.stderr);
+    for (const m of [IN_INPUT, IN_RESULT, IN_FAILURE]) assert.ok(!plain.stdout.includes(m), `${m} not in temporal workflow show`);
+
+    const project = tempProject('alcaide-codec-srv-');
+    // the key as a CLI process finds it: the same material as the test key, from the environment
+    const child = spawn(process.execPath, [CLI, 'codec-server', '--port', '0'], {
+      cwd: project.dir,
+      env: { ...process.env, ALCAIDE_CODEC_KEY: Buffer.alloc(32, 7).toString('base64'), ALCAIDE_MASTER_KEY: '', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      for (let i = 0; i < 100 && !/bearer token: \S+/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+      const url = /codec server on (http:\/\/\S+) \(key ([0-9a-f]{16})/.exec(out);
+      const token = /bearer token: (\S+)/.exec(out)?.[1];
+      assert.ok(url && token, out);
+      assert.equal(url[2], TEST_CODEC_KEY.id, 'the same key id as the workers');
+      const decoded = show(['--codec-endpoint', url[1]!, '--codec-auth', `Bearer ${token}`]);
+      assert.equal(decoded.status, 0, decoded.stderr);
+      for (const m of [IN_INPUT, IN_RESULT, IN_FAILURE]) assert.ok(decoded.stdout.includes(m), `${m} readable through the codec server`);
+      const refused = show(['--codec-endpoint', url[1]!, '--codec-auth', 'Bearer wrong']);
+      assert.ok(refused.status !== 0 || !refused.stdout.includes(IN_INPUT), 'a wrong token decodes nothing');
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      project.cleanup();
+    }
   });
 });
