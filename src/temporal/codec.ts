@@ -133,7 +133,7 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
-/** Throws nothing when keyless: a process without a key still reads clear payloads. */
+/** Without a key: payloads go out in clear, clear ones read fine, an encrypted one is a clear error. */
 export class NoKeyCodec implements PayloadCodec {
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads;
