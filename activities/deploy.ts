@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { closeGate, liveSlots, openGate, SLOT_HEADER } from '../src/caddy/caddyfile';
 import { SecretsStore } from '../src/config/secrets';
-import type { AppTarget } from '../src/config/target';
+import { versionProblem, type AppTarget } from '../src/config/target';
 import { appDir, appLog, envFile, installReleaseArchive, rcScript, releaseEval, renderEnvFile, renderRcScript, renderRunner, runnerFile, SLOT_MARKER, stopAppIfInstalled, VERSION_MARKER } from '../src/freebsd/app';
 import { buildScript, NO_ERTS_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
 import { appendStdin, fileExists, freebsdUploadCommands, pathExists, readFile, tailFile, writeFileAtomic } from '../src/freebsd/files';
@@ -30,6 +30,13 @@ function operatorFailure(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
+/** The version names files and directories on the host: a commit id, nothing else. */
+function checkVersion(version: string): string {
+  const problem = versionProblem(version);
+  if (problem) throw precondition(problem);
+  return version;
+}
+
 // ---------------------------------------------------------------- build
 
 export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
@@ -46,6 +53,7 @@ export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
 
 /** `git archive` of the commit, streamed to a local temp file, then uploaded resumably. */
 export async function uploadSource(t: AppTarget, version: string): Promise<StepResult> {
+  checkVersion(version);
   const r = Remote.for(t);
   const l = layoutOf(t);
   const remote = `${l.jailPath('build')}${sourceTarball(version)}`;
@@ -73,6 +81,7 @@ export async function uploadSource(t: AppTarget, version: string): Promise<StepR
 }
 
 export async function buildRelease(t: AppTarget, version: string): Promise<StepResult> {
+  checkVersion(version);
   const r = Remote.for(t);
   const name = layoutOf(t).jailName('build');
   let lastLine = '';
@@ -137,6 +146,7 @@ async function stopAppAndJail(r: Remote, t: AppTarget, slot: Slot): Promise<bool
 
 /** A fresh jail for the slot; a stale one from an older release is removed first. */
 export async function createSlotJail(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
+  checkVersion(version);
   const r = Remote.for(t);
   const l = layoutOf(t);
   const spec = slotSpec(t, slot);
@@ -156,6 +166,7 @@ export async function createSlotJail(t: AppTarget, slot: Slot, version: string):
 }
 
 export async function installRelease(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
+  checkVersion(version);
   const r = Remote.for(t);
   const l = layoutOf(t);
   const root = l.jailPath(slot);
@@ -182,6 +193,7 @@ export async function installRelease(t: AppTarget, slot: Slot, version: string):
 
 /** The app's environment, decrypted here on the worker, sent on stdin into a 0600 file. */
 export async function writeAppEnv(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
+  checkVersion(version);
   const r = Remote.for(t);
   const secrets = t.envSecretNames.length ? new SecretsStore(t.projectRoot, t.destination).read() : {};
   const missing = t.envSecretNames.filter((n) => !(n in secrets));
@@ -335,6 +347,7 @@ export async function stopSlot(t: AppTarget, slot: Slot): Promise<StepResult> {
 }
 
 export async function recordDeploy(t: AppTarget, d: { slot: Slot; version: string; previousSlot?: Slot }): Promise<StepResult> {
+  checkVersion(d.version);
   const r = Remote.for(t);
   const line = JSON.stringify({ at: new Date().toISOString(), ...d });
   await writeState(r, t, d.slot);

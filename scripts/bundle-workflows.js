@@ -8,6 +8,8 @@ async function main() {
   const dist = path.join(__dirname, '..', 'dist');
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(dist, 'workflows'),
+    // failure messages as encoded attributes, so the payload codec encrypts them too
+    failureConverterPath: path.join(dist, 'src', 'temporal', 'failureConverter.js'),
     logger: { info() {}, debug() {}, trace() {}, log() {}, warn: console.warn, error: console.error },
   });
   writeFileSync(path.join(dist, 'workflow-bundle.js'), code);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config/load';
+import { resolveCodecKey } from '../temporal/codec';
 import { resolveTemporalSettings, type TemporalSettings } from '../temporal/settings';
 
 export interface GlobalOptions {
@@ -17,6 +18,7 @@ export function configFor(cmd: Command): Config {
   return loadConfig({ configPath: g.config, destination: g.destination });
 }
 
+/** Temporal settings plus the payload codec key of the project (or of the environment without one). */
 export function temporalFor(config?: Config): TemporalSettings {
-  return resolveTemporalSettings(config?.temporal);
+  return { ...resolveTemporalSettings(config?.temporal), codecKey: resolveCodecKey(config?.root ?? process.cwd()) };
 }

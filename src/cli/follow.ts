@@ -1,5 +1,6 @@
 // Starts a workflow (or attaches to the running one) and shows its progress until it ends.
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { WorkflowExecutionAlreadyStartedError, type TypedSearchAttributes } from '@temporalio/common';
 import { UserError } from '../errors';
 import { workflowUiUrl, type TemporalSettings } from '../temporal/settings';
@@ -28,7 +29,11 @@ async function withAttempts(handle: WorkflowHandle, status: WorkflowStatus): Pro
     const step = status.steps.find((s) => s.name === p.activityType?.name && s.state === 'running');
     if (step && (p.attempt ?? 1) > 1) {
       step.attempt = p.attempt ?? undefined;
-      const last = p.lastFailure?.message;
+      // the message travels encrypted in the failure's encoded attributes
+      const decoded = p.lastFailure
+        ? await decodeOptionalFailureToOptionalError(handle.client.options.loadedDataConverter, p.lastFailure).catch(() => undefined)
+        : undefined;
+      const last = decoded?.message ?? p.lastFailure?.message;
       if (last) step.note = `retrying: ${last}`;
     }
   }

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version';
+import { registerCodecServer } from './commands/codec';
 import { registerConfig } from './commands/config';
 import { registerDeploy } from './commands/deploy';
 import { registerDoctor } from './commands/doctor';
@@ -44,6 +45,7 @@ Examples:
   registerRemote(program);
   registerHistory(program);
   registerWorker(program);
+  registerCodecServer(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -174,7 +174,7 @@ export const configSchema = z
           {
             name: z.string(expected('a release name')).regex(APP_NAME_RE, expected('a release name (lowercase letters, digits, "_")')).optional(),
             migrate: z
-              .union([z.string().min(1), z.literal(false)], expected('an Elixir expression to eval, or false to skip migrations'))
+              .union([z.string().min(1, expected('an Elixir expression to eval, or false to skip migrations')), z.literal(false)], expected('an Elixir expression to eval, or false to skip migrations'))
               .optional(),
           },
           expected('a mapping with name and migrate'),
@@ -183,8 +183,8 @@ export const configSchema = z
       ssh: z
         .strictObject(
           {
-            keys: z.array(z.string(expected('a path to a private key')).min(1), expected('a list of private key paths')).default([]),
-            known_hosts: z.string(expected('a path to a known_hosts file')).min(1).optional(),
+            keys: z.array(z.string(expected('a path to a private key')).min(1, expected('a path to a private key')), expected('a list of private key paths')).default([]),
+            known_hosts: z.string(expected('a path to a known_hosts file')).min(1, expected('a path to a known_hosts file')).optional(),
             proxy_jump: z
               .string(expected('"[user@]host[:port]"'))
               .regex(/^(?:[a-z_][a-z0-9_-]*@)?[A-Za-z0-9.-]+(?::\d{1,5})?$/, expected('"[user@]host[:port]"'))
@@ -202,10 +202,10 @@ export const configSchema = z
             tls: z
               .strictObject(
                 {
-                  client_cert: z.string(expected('a path to a PEM certificate')).min(1).optional(),
-                  client_key: z.string(expected('a path to a PEM private key')).min(1).optional(),
-                  ca: z.string(expected('a path to a PEM CA certificate')).min(1).optional(),
-                  server_name: z.string(expected('a TLS server name')).min(1).optional(),
+                  client_cert: z.string(expected('a path to a PEM certificate')).min(1, expected('a path to a PEM certificate')).optional(),
+                  client_key: z.string(expected('a path to a PEM private key')).min(1, expected('a path to a PEM private key')).optional(),
+                  ca: z.string(expected('a path to a PEM CA certificate')).min(1, expected('a path to a PEM CA certificate')).optional(),
+                  server_name: z.string(expected('a TLS server name')).min(1, expected('a TLS server name')).optional(),
                 },
                 expected('a mapping with client_cert, client_key, ca and server_name'),
               )

@@ -1,7 +1,7 @@
 // Encrypted secrets: one file per destination, AES-256-GCM under a key derived from the
 // project's master key. The file is safe to commit; the master key never is.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Document, parse as parseYaml, parseDocument } from 'yaml';
 import { UserError } from '../errors';
@@ -167,9 +167,14 @@ export class SecretsStore {
     const data = encryptSecrets(plaintext, loadMasterKey(this.root, this.env), this.destination);
     mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, data, { mode: 0o644 });
-    chmodSync(tmp, 0o644);
-    renameSync(tmp, this.file);
+    try {
+      writeFileSync(tmp, data, { mode: 0o644 });
+      chmodSync(tmp, 0o644);
+      renameSync(tmp, this.file);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
   }
 }
 

@@ -34,6 +34,22 @@ export interface AppTarget {
   envSecretNames: string[];
 }
 
+const VERSION_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * What is wrong with a version, if anything. Versions are full git commit ids (SHA-1 or
+ * SHA-256); they name files and directories on the host, so nothing else may pass, even
+ * from a workflow started by hand.
+ */
+export function versionProblem(version: unknown): string | undefined {
+  return typeof version === 'string' && VERSION_RE.test(version) ? undefined : `version: expected a full git commit id (40 or 64 hex digits), got ${JSON.stringify(version)?.slice(0, 80)}`;
+}
+
+export function assertVersion(version: unknown): void {
+  const p = versionProblem(version);
+  if (p) throw new Error(p);
+}
+
 /**
  * Loopback ports of Caddy's two per-slot servers, derived from the app name so apps on one
  * host do not collide (overridable with proxy.ports).

@@ -2,8 +2,10 @@
 // hold secrets); writes are atomic (temp file in the same directory + mv).
 import { sh } from './sh';
 
+// In a subshell whose traps remove the temp file on every exit (a failed step, the SSH link
+// dropping, a signal): half-written content (an env file holds secrets) never stays behind.
 export const writeFileAtomic = (path: string, mode = '0644') =>
-  sh`umask 077 && mkdir -p "$(dirname ${path})" && t=$(mktemp ${`${path}.XXXXXX`}) && cat > "$t" && chmod ${mode} "$t" && mv -f "$t" ${path}`;
+  sh`(t= && trap 'rm -f "$t"' EXIT && trap 'exit 1' HUP INT TERM PIPE && umask 077 && mkdir -p "$(dirname ${path})" && t=$(mktemp ${`${path}.XXXXXX`}) && cat > "$t" && chmod ${mode} "$t" && mv -f "$t" ${path})`;
 
 /** Prints the file, or exits 3 when it does not exist. */
 export const readFile = (path: string) => sh`if [ -f ${path} ]; then cat ${path}; else exit 3; fi`;

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { UserError } from '../errors';
+import { dataConverterFor } from './codec';
 import { loadTls, type TemporalSettings } from './settings';
 
 function connectionOptions(s: TemporalSettings) {
@@ -23,7 +24,7 @@ export function unreachable(s: TemporalSettings, cause: unknown): UserError {
 export async function connectClient(s: TemporalSettings): Promise<Client> {
   try {
     const connection = await Connection.connect({ ...connectionOptions(s), connectTimeout: '5s' });
-    return new Client({ connection, namespace: s.namespace });
+    return new Client({ connection, namespace: s.namespace, dataConverter: dataConverterFor(s.codecKey) });
   } catch (e) {
     throw unreachable(s, e);
   }

@@ -3,6 +3,7 @@
 // one set of settings serves both tools.
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors';
+import type { CodecKey } from './codec';
 
 export interface TemporalSettings {
   address: string;
@@ -15,6 +16,8 @@ export interface TemporalSettings {
     serverName?: string;
   };
   apiKey?: string;
+  /** payload encryption key (see codec.ts for where it comes from); none = payloads in clear */
+  codecKey?: CodecKey;
 }
 
 export interface TemporalConfigSection {

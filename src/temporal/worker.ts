@@ -3,11 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import * as activities from '../../activities';
+import { dataConverterFor } from './codec';
 import type { TemporalSettings } from './settings';
 
 export const WORKFLOWS_PATH = path.join(__dirname, '../../workflows');
 /** Written by `npm run build` (scripts/bundle-workflows.js) from the same compiled workflows. */
 export const WORKFLOW_BUNDLE = path.join(__dirname, '../../workflow-bundle.js');
+
 
 function workflowSource() {
   return existsSync(WORKFLOW_BUNDLE) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH };
@@ -46,6 +48,7 @@ export async function createWorker(
     taskQueue: s.taskQueue,
     ...workflowSource(),
     activities: activityImpl,
+    dataConverter: dataConverterFor(s.codecKey),
     // Cancellation (abort, rollback) reaches a running activity with its next heartbeat sent
     // to the server; the default throttle (up to 48 s) would make an abort wait that long.
     maxHeartbeatThrottleInterval: '2 seconds',

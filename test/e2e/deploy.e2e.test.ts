@@ -13,6 +13,7 @@ import { HOSTILE } from '../helpers/hostile';
 import { CLI, REPO_ROOT } from '../helpers/paths';
 import { startTestEnv } from '../helpers/temporal';
 import { q, sh } from '../../src/freebsd/sh';
+import { codecKey } from '../../src/temporal/codec';
 
 const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
 // A secret with everything that breaks naive quoting; the app must see it byte for byte.
@@ -57,7 +58,8 @@ const jls = async () => (await sshRun(host, 'jls -N name')).stdout;
 const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
 
 before(async () => {
-  [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv()]);
+  // env.client reads what the CLI wrote, encrypted under the project's master key
+  [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv({ codecKeys: [codecKey(Buffer.alloc(32, 9), 'e2e master key')] })]);
   host = sim.hosts[0]!;
   assert.equal(spawnSync('sh', [MAKE_APP, app, '1.0.0']).status, 0);
   writeFileSync(

@@ -6,11 +6,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { AppTarget } from '../../src/config/target';
-import { resolveTemporalSettings } from '../../src/temporal/settings';
 import { createWorker } from '../../src/temporal/worker';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import type { WorkflowStatus } from '../../workflows/status';
 import { TEST_TARGET } from './target';
+import { testSettings } from './temporal';
 
 export const VERSION = 'a'.repeat(40);
 export const TARGET: AppTarget = TEST_TARGET;
@@ -56,7 +56,7 @@ let n = 0;
 /** A worker with `acts` on a fresh task queue for as long as `fn` runs. */
 export async function withFakeWorker<T>(env: TestWorkflowEnvironment, acts: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `deploy-test-${n++}`;
-  const worker: Worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: taskQueue }, {}), 'worker', acts);
+  const worker: Worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts);
   return worker.runUntil(() => fn(taskQueue));
 }
 

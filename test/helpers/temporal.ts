@@ -7,6 +7,8 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { installQuietRuntime } from '../../src/temporal/worker';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/temporal/searchAttributes';
+import { codecKey, EncryptionCodec, FAILURE_CONVERTER_PATH, type CodecKey } from '../../src/temporal/codec';
+import { resolveTemporalSettings, type TemporalSettings } from '../../src/temporal/settings';
 import { REPO_ROOT } from './paths';
 
 export function temporalBinary(): string {
@@ -19,12 +21,28 @@ export function temporalBinary(): string {
   }
 }
 
-export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+/** The payload key of workflow tests: their workers and `env.client` encrypt like the product does. */
+export const TEST_CODEC_KEY: CodecKey = codecKey(Buffer.alloc(32, 7), 'test');
+
+/** Settings for a test worker on `env`: the test codec key, the given task queue. */
+export function testSettings(address: string, taskQueue: string, key: CodecKey = TEST_CODEC_KEY): TemporalSettings {
+  return { ...resolveTemporalSettings({ address, task_queue: taskQueue }, {}), codecKey: key };
+}
+
+/**
+ * `codecKeys`: what `env.client` encrypts with (the first) and can decrypt (all); e2e tests
+ * pass the key their CLI derives from its master key.
+ */
+export async function startTestEnv(opts: { codecKeys?: CodecKey[] } = {}): Promise<TestWorkflowEnvironment> {
   // workflow failures are what many tests expect: keep the SDK's logging to real errors
   installQuietRuntime('ERROR');
+  const client = {
+    dataConverter: { payloadCodecs: [new EncryptionCodec(opts.codecKeys ?? [TEST_CODEC_KEY])], failureConverterPath: FAILURE_CONVERTER_PATH },
+  };
   const existing = process.env.TEMPORAL_TEST_ADDRESS;
-  if (existing) return TestWorkflowEnvironment.createFromExistingServer({ address: existing });
+  if (existing) return TestWorkflowEnvironment.createFromExistingServer({ address: existing, client });
   return TestWorkflowEnvironment.createLocal({
+    client,
     server: {
       executable: { type: 'existing-path', path: temporalBinary() },
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,

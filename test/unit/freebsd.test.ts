@@ -128,7 +128,7 @@ describe('files, template, packages, sysrc', () => {
   test('atomic writes take content on stdin', () => {
     assert.equal(
       writeFileAtomic('/usr/local/jails/my_app_blue/usr/local/etc/my_app.env', '0600'),
-      'umask 077 && mkdir -p "$(dirname /usr/local/jails/my_app_blue/usr/local/etc/my_app.env)" && t=$(mktemp /usr/local/jails/my_app_blue/usr/local/etc/my_app.env.XXXXXX) && cat > "$t" && chmod 0600 "$t" && mv -f "$t" /usr/local/jails/my_app_blue/usr/local/etc/my_app.env',
+      `(t= && trap 'rm -f "$t"' EXIT && trap 'exit 1' HUP INT TERM PIPE && umask 077 && mkdir -p "$(dirname /usr/local/jails/my_app_blue/usr/local/etc/my_app.env)" && t=$(mktemp /usr/local/jails/my_app_blue/usr/local/etc/my_app.env.XXXXXX) && cat > "$t" && chmod 0600 "$t" && mv -f "$t" /usr/local/jails/my_app_blue/usr/local/etc/my_app.env)`,
     );
     assert.equal(readFile('/etc/pf.conf'), 'if [ -f /etc/pf.conf ]; then cat /etc/pf.conf; else exit 3; fi');
     assert.equal(sizeAndSha256('/tmp/a b'), `if [ -f '/tmp/a b' ]; then printf '%s %s\\n' "$(stat -f %z '/tmp/a b')" "$(sha256 -q '/tmp/a b')"; fi`);

@@ -6,10 +6,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker';
+import { dataConverterFor } from '../../src/temporal/codec';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import type { WorkflowStatus } from '../../workflows/status';
 import { ACTIVITY_OF, deploy, fakes, statusOf, STEP_ACTIVITIES, TARGET, VERSION } from '../helpers/deployFakes';
-import { startTestEnv } from '../helpers/temporal';
+import { startTestEnv, TEST_CODEC_KEY } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -155,7 +156,7 @@ describe('deployWorkflow', () => {
     for (const f of runs) {
       const { workflowId } = await deploy(env, f.acts);
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, workflowId);
+      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE }, dataConverter: dataConverterFor(TEST_CODEC_KEY) }, history, workflowId);
     }
   });
 

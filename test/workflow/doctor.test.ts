@@ -6,10 +6,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createWorker } from '../../src/temporal/worker';
-import { resolveTemporalSettings } from '../../src/temporal/settings';
 import type { DoctorResult } from '../../workflows';
 import { runCliAsync, tempProject } from '../helpers/cli';
-import { startTestEnv } from '../helpers/temporal';
+import { startTestEnv, testSettings } from '../helpers/temporal';
 
 describe('on the real Temporal dev server', () => {
   let env: TestWorkflowEnvironment;
@@ -23,7 +22,7 @@ describe('on the real Temporal dev server', () => {
   });
 
   test('doctorWorkflow runs its activity on a worker and completes', async () => {
-    const settings = resolveTemporalSettings({ address: env.address, task_queue: 'test-doctor' }, {});
+    const settings = testSettings(env.address, 'test-doctor');
     const worker = await createWorker(env.nativeConnection, settings);
     const result = await worker.runUntil(
       env.client.workflow.execute<() => Promise<DoctorResult>>('doctorWorkflow', { taskQueue: 'test-doctor', workflowId: 'doctor-1' }),

@@ -11,7 +11,8 @@ import { resumeFromFailure, resumePoint } from '../../src/temporal/resume';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import type { WorkflowStatus } from '../../workflows/status';
 import { deploy, fakes, startDeploy, statusOf, TARGET, waitForStatus, withFakeWorker, type Mode } from '../helpers/deployFakes';
-import { startTestEnv } from '../helpers/temporal';
+import { startTestEnv, TEST_CODEC_KEY } from '../helpers/temporal';
+import { dataConverterFor } from '../../src/temporal/codec';
 
 const HOLD = { ...TARGET, onFailure: 'hold' as const };
 
@@ -167,14 +168,14 @@ describe('bake window', () => {
     const { calls, acts } = fakes({}, 'blue');
     const taskQueue = `bake-restart-${Date.now()}`;
     const id = `deploy-${taskQueue}`;
-    const worker1 = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: WORKFLOW_BUNDLE }, activities: acts });
+    const worker1 = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: WORKFLOW_BUNDLE }, activities: acts, dataConverter: dataConverterFor(TEST_CODEC_KEY) });
     const handle = await worker1.runUntil(async () => {
       const h = await env.client.workflow.start('deployWorkflow', { taskQueue, workflowId: id, args: [{ target: { ...TARGET, bakeMs: 4000 }, version: 'a'.repeat(40), ref: 'HEAD', startedBy: 't' }] });
       await waitForStatus(h, (s) => s.state === 'baking');
       return h;
     });
     // worker 1 is gone mid-bake; a new one (fresh workflow cache) picks the run up from history
-    const worker2 = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: WORKFLOW_BUNDLE }, activities: acts });
+    const worker2 = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: WORKFLOW_BUNDLE }, activities: acts, dataConverter: dataConverterFor(TEST_CODEC_KEY) });
     const result = (await worker2.runUntil(handle.result())) as WorkflowStatus;
     assert.equal(result.state, 'completed');
     assert.equal(result.steps.find((s) => s.name === 'bake')?.state, 'unchanged');

@@ -1,6 +1,7 @@
 // SetupWorkflow on the real dev server with recording fake activities, then the real CLI
 // and real activities against a real sshd that is not FreeBSD.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,13 +11,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { AppTarget } from '../../src/config/target';
 import { TEST_TARGET } from '../helpers/target';
-import { resolveTemporalSettings } from '../../src/temporal/settings';
 import { createWorker } from '../../src/temporal/worker';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
 import type { WorkflowStatus } from '../../workflows/status';
 import { runCliAsync, tempProject } from '../helpers/cli';
-import { startSshd, type TestSshd } from '../helpers/sshd';
-import { startTestEnv } from '../helpers/temporal';
+import { keygen, startSshd, type TestSshd } from '../helpers/sshd';
+import { startTestEnv, testSettings } from '../helpers/temporal';
 
 // with the accessory, so every step runs
 const TARGET: AppTarget = {
@@ -54,7 +54,7 @@ after(async () => {
 
 async function runSetup(acts: object, onStarted?: (id: string) => Promise<void>, target: AppTarget = TARGET): Promise<WorkflowStatus> {
   const taskQueue = `setup-test-${n++}`;
-  const worker: Worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: taskQueue }, {}), 'worker', acts);
+  const worker: Worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts);
   const workflowId = `setup-${taskQueue}`;
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start('setupWorkflow', { taskQueue, workflowId, args: [{ target }] });
@@ -176,5 +176,34 @@ describe('alcaide setup with real activities', () => {
     assert.match(r.stderr, /error: verify FreeBSD 14\+ and architecture failed on 127\.0\.0\.1: 127\.0\.0\.1 runs "Linux [^"]+", not FreeBSD/);
     assert.match(r.stdout, /✗ verify FreeBSD 14\+ and architecture/);
     assert.equal(readFileSync(known, 'utf8'), `${sshd.knownHostsLine}\n`);
+  });
+
+  test('a changed host key stops setup even with --trust-new-host, with the line to check and a warning', async () => {
+    const otherKey = path.join(project.dir, 'other');
+    keygen(otherKey);
+    const other = readFileSync(`${otherKey}.pub`, 'utf8').split(' ');
+    const known = path.join(project.dir, 'known_hosts_mismatch');
+    writeFileSync(known, `[127.0.0.1]:${sshd.port} ${other[0]} ${other[1]}\n`);
+    assert.equal(spawnSync('ssh-keygen', ['-H', '-f', known]).status, 0, 'hashed, as ssh writes it with HashKnownHosts');
+    const before = readFileSync(known, 'utf8');
+    writeConfig(known);
+    const r = await runCliAsync(['setup', '--trust-new-host'], { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-3', SSH_AUTH_SOCK: '' }, timeoutMs: 90_000 });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /HOST KEY MISMATCH for \[127\.0\.0\.1\]:\d+: the server presented ssh-ed25519 SHA256:/);
+    assert.match(r.stderr, new RegExp(`${known.replace(/[.]/g, '\\.')}:1`));
+    assert.match(r.stderr, /hint: do not continue until you know why the server key changed/);
+    assert.equal(readFileSync(known, 'utf8'), before, 'known_hosts untouched');
+  });
+
+  test('a hashed known_hosts entry of the right key is accepted (setup goes on to the FreeBSD check)', async () => {
+    const known = path.join(project.dir, 'known_hosts_hashed');
+    writeFileSync(known, `${sshd.knownHostsLine}\n`);
+    assert.equal(spawnSync('ssh-keygen', ['-H', '-f', known]).status, 0);
+    assert.ok(!readFileSync(known, 'utf8').includes('127.0.0.1'));
+    writeConfig(known);
+    const r = await runCliAsync(['setup'], { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-4', SSH_AUTH_SOCK: '' }, timeoutMs: 90_000 });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /127\.0\.0\.1 runs "Linux [^"]+", not FreeBSD/);
+    assert.doesNotMatch(r.stderr, /host key/i);
   });
 });

@@ -34,7 +34,7 @@ after(() => {
 test('temporal-dev.sh starts, is idempotent, keeps history across a restart, and stops', async () => {
   const port = await freePort();
   const uiPort = await freePort();
-  env = { TEMPORAL_PORT: String(port), TEMPORAL_UI_PORT: String(uiPort), ALCAIDE_TEMPORAL_BIN: temporalBinary(), ALCAIDE_STATE_DIR: path.join(project.dir, '.alcaide') };
+  env = { TEMPORAL_PORT: String(port), TEMPORAL_UI_PORT: String(uiPort), ALCAIDE_TEMPORAL_BIN: temporalBinary(), ALCAIDE_STATE_DIR: path.join(project.dir, '.alcaide'), ALCAIDE_UI_CODEC_ENDPOINT: undefined };
 
   const start = script();
   assert.equal(start.code, 0, start.out);
@@ -47,6 +47,9 @@ test('temporal-dev.sh starts, is idempotent, keeps history across a restart, and
 
   const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
   assert.equal(ui.status, 200, 'the Web UI answers');
+  // the UI decodes payloads through `alcaide codec-server` (its default address)
+  const uiSettings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+  assert.equal(uiSettings.Codec?.Endpoint, 'http://127.0.0.1:8234');
 
   // A real workflow through the CLI, completed before the restart.
   writeFileSync(path.join(project.dir, 'deploy.yml'), 'app: my_app\nserver:\n  host: 203.0.113.10\n');

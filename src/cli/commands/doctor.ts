@@ -42,6 +42,8 @@ export function registerDoctor(program: Command): void {
       const settings = temporalFor(config);
       const client = await connectClient(settings);
       line(true, `Temporal reachable at ${settings.address} (namespace ${settings.namespace})`);
+      if (settings.codecKey) line(true, `payloads encrypted (AES-256-GCM, key ${settings.codecKey.id} from ${settings.codecKey.source})`);
+      else line('warn', 'payloads in clear: no ALCAIDE_CODEC_KEY and no master key (a project without secrets has nothing to hide in history)');
       try {
         const missing = await missingSearchAttributes(client, settings, SEARCH_ATTRIBUTE_KEYS.map((k) => k.name));
         if (missing.length) {
