@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(openssh-server openssh-client caddy elixir erlang-inets erlang-dev erlang-src
   libarchive-tools iproute2 iptables procps psmisc curl git ca-certificates python3-venv
-  gcc libc6-dev perl wrk openssl postgresql-15 util-linux)
+  gcc libc6-dev perl wrk openssl postgresql-15 util-linux chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

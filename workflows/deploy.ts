@@ -28,8 +28,8 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
   const { target: t, version } = input;
   const tracker = new StepTracker({ kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version }, DEPLOY_STEPS);
   const saga = new Saga(tracker);
-  setHandler(abortSignal, saga.stopOn('aborted'));
-  setHandler(rollbackSignal, saga.stopOn('rolled back'));
+  setHandler(abortSignal, saga.stopOn('aborted'), { description: 'Stop the deploy; its undo steps put the previous slot back. Input optional: {"by": "...", "reason": "..."}' });
+  setHandler(rollbackSignal, saga.stopOn('rolled back'), { description: 'Put the previous slot back now (also during the bake). Input optional: {"by": "..."}' });
 
   // with on_failure: hold, a step before the switch that fails waits for the operator
   const op = new OperatorHold(tracker, t);

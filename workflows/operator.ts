@@ -16,10 +16,14 @@ export class OperatorHold {
     private readonly tracker: StepTracker,
     private readonly t: AppTarget,
   ) {
-    setHandler(retrySignal, () => {
-      // only meaningful while held; a stray retry (an old UI tab) must not retry a later failure
-      if (this.tracker.status.state === 'held') this.retryRequested = true;
-    });
+    setHandler(
+      retrySignal,
+      () => {
+        // only meaningful while held; a stray retry (an old UI tab) must not retry a later failure
+        if (this.tracker.status.state === 'held') this.retryRequested = true;
+      },
+      { description: 'A deploy held for an operator runs the failed step again (fix the cause first). No input needed.' },
+    );
   }
 
   /** Runs a step; with on_failure: hold a failure waits for the operator instead of throwing. */

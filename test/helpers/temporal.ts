@@ -33,7 +33,7 @@ export function testSettings(address: string, taskQueue: string, key: CodecKey =
  * `codecKeys`: what `env.client` encrypts with (the first) and can decrypt (all); e2e tests
  * pass the key their CLI derives from its master key.
  */
-export async function startTestEnv(opts: { codecKeys?: CodecKey[] } = {}): Promise<TestWorkflowEnvironment> {
+export async function startTestEnv(opts: { codecKeys?: CodecKey[]; ui?: { port: number; codecEndpoint?: string } } = {}): Promise<TestWorkflowEnvironment> {
   // workflow failures are what many tests expect: keep the SDK's logging to real errors
   installQuietRuntime('ERROR');
   const client = {
@@ -47,7 +47,8 @@ export async function startTestEnv(opts: { codecKeys?: CodecKey[] } = {}): Promi
       executable: { type: 'existing-path', path: temporalBinary() },
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
       ip: '127.0.0.1',
-      extraArgs: ['--log-level', 'error'],
+      uiPort: opts.ui?.port,
+      extraArgs: ['--log-level', 'error', ...(opts.ui?.codecEndpoint ? ['--ui-codec-endpoint', opts.ui.codecEndpoint] : [])],
     },
   });
 }
