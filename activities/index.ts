@@ -2,3 +2,4 @@
 export * from './diagnostics';
 export * from './setup';
 export * from './deploy';
+export * from './rebuild';

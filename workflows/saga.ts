@@ -41,6 +41,11 @@ export class Saga {
     this.undo.unshift(u);
   }
 
+  /** The changes so far are final (a rebuild's swap is done): nothing is undone from here on. */
+  commit(): void {
+    this.undo.length = 0;
+  }
+
   /** A signal handler that stops the run (once, and only while it runs). */
   stopOn(verb: string) {
     return (req: StopRequest) => {

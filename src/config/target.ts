@@ -22,13 +22,21 @@ export interface AppTarget {
   appPort: number;
   /** loopback ports of Caddy's per-slot servers */
   proxyPorts: { blue: number; green: number };
-  network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string };
+  network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string; buildNext: string };
   postgresql?: { version: number; volumeHost: string; volumeJail: string; port: number; user: string; database: string; passwordSecret: string };
   healthCheck: { path: string; intervalMs: number; timeoutMs: number };
   drainTimeoutMs: number;
   release: { name: string; migrate: string | false };
   envClear: Record<string, string>;
   envSecretNames: string[];
+}
+
+/**
+ * One workflow id per app and destination for deploys, rollbacks and build jail rebuilds:
+ * Temporal runs one workflow per id at a time, so the id is the app's lock.
+ */
+export function appWorkflowId(t: { app: string; destination?: string }): string {
+  return `alcaide-${t.app}${t.destination ? `-${t.destination}` : ''}`;
 }
 
 /**

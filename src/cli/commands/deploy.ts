@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { toAppTarget, type AppTarget } from '../../config/target';
+import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
 import { UserError } from '../../errors';
 import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
@@ -12,10 +12,7 @@ import { resolveVersion } from '../git';
 import { color, mark } from '../output';
 import { progressMode, type ProgressMode } from '../progress';
 
-/** One workflow id per app and destination for deploys and rollbacks: that is the lock. */
-export function appWorkflowId(t: { app: string; destination?: string }): string {
-  return `alcaide-${t.app}${t.destination ? `-${t.destination}` : ''}`;
-}
+export { appWorkflowId };
 
 export const startedBy = () => `${os.userInfo().username}@${os.hostname()}`;
 
