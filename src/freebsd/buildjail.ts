@@ -64,20 +64,21 @@ export function swapBuildRoot(buildPath: string, nextPath: string): string {
     sh`if [ ! -d ${nextPath} ]; then echo ${`no proven root at ${nextPath}`} >&2; exit 3; fi`,
     sh`if [ -d ${buildPath} ]; then ${raw(removeTree(prev))} && mv ${buildPath} ${prev}; fi`,
     sh`mv ${nextPath} ${buildPath}`,
-  ].join('\n');
+  ].join(' && ');
 }
 
 /**
  * Puts the old root back on the build path (undo of a swap; both jails stopped): whatever
  * stage the swap reached, the new root ends at nextPath and the old one at buildPath.
+ * Without a kept old root it changes nothing.
  */
 export function restoreBuildRoot(buildPath: string, nextPath: string): string {
   const prev = `${buildPath}.prev`;
   return [
     sh`if [ ! -d ${prev} ]; then exit 0; fi`,
-    sh`if [ -d ${buildPath} ]; then if [ -d ${nextPath} ]; then ${raw(removeTree(buildPath))}; else mv ${buildPath} ${nextPath}; fi; fi`,
+    sh`if [ -d ${buildPath} ]; then if [ -d ${nextPath} ]; then echo ${`both ${buildPath} and ${nextPath} exist: not touching either`} >&2; exit 3; fi; mv ${buildPath} ${nextPath}; fi`,
     sh`mv ${prev} ${buildPath}`,
-  ].join('\n');
+  ].join(' && ');
 }
 
 /** Removes the old root kept during the swap. */
