@@ -40,12 +40,15 @@ export function checkTimezone(tz: string): string {
 
 export function parseDurationOption(name: string, v: string, maxMs: number): number {
   const ms = parseDuration(v);
-  if (ms === undefined || ms > maxMs) throw new UserError(`${name}: expected a duration such as 10m or 1h (at most ${formatDuration(maxMs)}), got ${JSON.stringify(v)}`, 2);
+  if (ms === undefined || ms > maxMs) throw new UserError(`${name}: expected a duration such as 10m or 1h (at most ${human(maxMs)}), got ${JSON.stringify(v)}`, 2);
   return ms;
 }
 
 /** The operator's zone, or UTC when the runtime has none. */
 export const localTimezone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/** 1h rather than 60m. */
+const human = (ms: number) => (ms >= 3_600_000 && ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : formatDuration(ms));
 
 const pad = (n: number) => String(n).padStart(2, '0');
 export const formatAt = (o: { hour: number; minute: number }) => `${pad(o.hour)}:${pad(o.minute)}`;
@@ -193,9 +196,9 @@ export async function nightlyView(client: Client, t: { app: string; destination?
     destination: t.destination,
     at: hour !== undefined && minute !== undefined ? formatAt({ hour, minute }) : undefined,
     timezone: d.spec.timezone,
-    jitter: d.spec.jitter !== undefined ? formatDuration(d.spec.jitter) : undefined,
+    jitter: d.spec.jitter !== undefined ? human(d.spec.jitter) : undefined,
     overlap: String(d.policies.overlap).toLowerCase(),
-    catchupWindow: formatDuration(d.policies.catchupWindow),
+    catchupWindow: human(d.policies.catchupWindow),
     paused: d.state.paused,
     note: d.state.note,
     nextRuns: d.info.nextActionTimes.map((x) => x.toISOString()),
