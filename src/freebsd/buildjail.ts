@@ -33,7 +33,7 @@ export const refreshHexRebar = (jail: string) => jexec(jail, 'export HOME=/root 
 export const pkgUpgradeAll = (jail: string) => sh`env ASSUME_ALWAYS_YES=yes pkg -j ${jail} upgrade -y`;
 
 /** "name-version" of each package installed in the jail, one a line. */
-export const pkgVersions = (pkgs: string[], jail: string) => `pkg ${sh`-j ${jail}`} info ${sh`${pkgs}`} | awk '{ print $1 }'`;
+export const pkgVersions = (pkgs: string[], jail: string) => sh`pkg -j ${jail} info -q ${pkgs}`;
 
 /** Copies the build cache from the old jail's root to the new one's (a retry starts each copy over). */
 export function copyBuildCache(app: string, fromRoot: string, toRoot: string): string {
