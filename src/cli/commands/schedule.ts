@@ -1,11 +1,14 @@
 // `alcaide schedule`: the nightly build jail rebuild as a Temporal Schedule.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { toAppTarget } from '../../config/target';
 import { UserError } from '../../errors';
 import type { RunOutcome } from '../../temporal/schedules';
 import { webUiBase, workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
-import { configFor, temporalFor } from '../context';
+import { DEFAULT_CONFIG_FILE } from '../../config/load';
+import { configFor, globals, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { startedBy } from './deploy';
 
@@ -108,8 +111,10 @@ Examples:
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ alcaide schedule list\n  $ alcaide schedule list --json')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const config = configFor(cmd);
-      const s = temporalFor(config);
+      // every app's schedules: deploy.yml only for its temporal section, if there is one
+      const g = globals(cmd);
+      const hasConfig = g.config !== undefined || existsSync(path.resolve(DEFAULT_CONFIG_FILE));
+      const s = temporalFor(hasConfig ? configFor(cmd) : undefined);
       await withClient(s, async (client) => {
         const rows: Array<{ scheduleId: string; app?: string; destination?: string; paused: boolean; nextRun?: string }> = [];
         for await (const sc of client.schedule.list()) {
