@@ -2,6 +2,7 @@
 // made beside the one in service and proven by a test build; only then is its root moved
 // onto the build jail's path. Each activity checks first, so a retry or a resumed run
 // converges; the undo activities put the old root back whatever stage a swap reached.
+import { ApplicationFailure } from '@temporalio/activity';
 import type { AppTarget } from '../src/config/target';
 import { appDir, VERSION_MARKER } from '../src/freebsd/app';
 import { NO_ERTS_EXIT } from '../src/freebsd/build';
@@ -54,6 +55,21 @@ async function stopJail(r: Remote, t: AppTarget, role: JailRole): Promise<boolea
   return true;
 }
 
+/**
+ * The new jail runs (it is not started at boot: after a reboot during a rebuild, the next
+ * step starts it again from its conf file).
+ */
+async function nextJailRunning(r: Remote, t: AppTarget): Promise<string> {
+  const l = layoutOf(t);
+  const name = l.jailName('build_next');
+  if (await r.ok(jailRunning(name), `check ${name}`)) return name;
+  if (!(await r.ok(fileExists(`${l.jailPath('build_next')}/${REBUILD_MARKER}`), `check ${name} root`))) {
+    throw precondition(`the new build jail ${name} is gone from ${t.server.host}: run the rebuild again`);
+  }
+  await r.run(jailStart(name, l.jailConf('build_next')), `start jail ${name}`);
+  return name;
+}
+
 /** The build jail in service: running, its OTP release, hex in use, and the commit deployed. */
 export async function inspectBuildJail(t: AppTarget): Promise<BuildJailFacts> {
   const r = Remote.for(t);
@@ -101,7 +117,7 @@ export async function createNextBuildJail(t: AppTarget, rebuildId: string): Prom
 /** The build packages, installed and upgraded to the repository's current versions. */
 export async function installBuildPackages(t: AppTarget): Promise<StepResult> {
   const r = Remote.for(t);
-  const name = layoutOf(t).jailName('build_next');
+  const name = await nextJailRunning(r, t);
   const changes: string[] = [];
   if (!(await r.ok(pkgAllInstalled(BUILD_PACKAGES, name), 'check build packages'))) {
     await withHeartbeat(() => r.run(pkgInstall(BUILD_PACKAGES, name), 'install build packages', { timeoutMs: 30 * 60_000 }));
@@ -116,7 +132,7 @@ export async function installBuildPackages(t: AppTarget): Promise<StepResult> {
 export async function refreshHexRebar(t: AppTarget, hexInUse: boolean): Promise<StepResult> {
   if (!hexInUse) return { changed: false, note: 'hex is not installed in the build jail in service: builds that need it install it' };
   const r = Remote.for(t);
-  const name = layoutOf(t).jailName('build_next');
+  const name = await nextJailRunning(r, t);
   const res = await withHeartbeat(() => r.check(refreshHexRebarCommand(name), 'refresh hex and rebar', { timeoutMs: 10 * 60_000 }));
   if (res.code !== 0) throw operatorFailure('HexRefreshFailed', `mix local.hex / local.rebar failed in ${name} (exit ${res.code}):\n${outputTail(res, 6)}`);
   return { changed: true, note: 'hex and rebar reinstalled' };
@@ -131,7 +147,7 @@ export interface CacheResult extends StepResult {
 export async function carryBuildCache(t: AppTarget, oldOtp?: number): Promise<CacheResult> {
   const r = Remote.for(t);
   const l = layoutOf(t);
-  const name = l.jailName('build_next');
+  const name = await nextJailRunning(r, t);
   const otp = await readOtp(r, name);
   if (otp === undefined) throw operatorFailure('ToolchainBroken', `erl does not start in ${name}: the new build jail's Erlang is broken`);
   if (oldOtp === undefined || oldOtp !== otp) {
@@ -146,7 +162,7 @@ export async function carryBuildCache(t: AppTarget, oldOtp?: number): Promise<Ca
 export async function testBuild(t: AppTarget, version?: string): Promise<StepResult> {
   const r = Remote.for(t);
   const l = layoutOf(t);
-  const name = l.jailName('build_next');
+  const name = await nextJailRunning(r, t);
   if (!version) {
     const v = await r.check(jexec(name, 'elixir --version'), 'elixir version');
     if (v.code !== 0) throw operatorFailure('ToolchainBroken', `elixir does not start in ${name}:\n${outputTail(v, 6)}`);
@@ -156,6 +172,8 @@ export async function testBuild(t: AppTarget, version?: string): Promise<StepRes
   if (copied.code === 3) await uploadSourceTo(r, t, version, l.jailPath('build_next'));
   else if (copied.code !== 0) throw operatorFailure('RemoteCommandError', `copying the source of ${short(version)} failed (exit ${copied.code}): ${outputTail(copied, 4)}`);
   const res = await runBuild(r, t, name, version, 'test build');
+  // killed (a reboot, an OOM kill) is not a failed build: retried, and the retry starts the jail again
+  if (res.code === null) throw ApplicationFailure.create({ type: 'BuildInterrupted', message: `the test build in ${name} was killed (${res.signal ?? 'no exit status'}): retrying` });
   if (res.code !== 0) {
     const why = res.code === NO_ERTS_EXIT ? 'the release does not include ERTS' : outputTail(res);
     throw operatorFailure('TestBuildFailed', `the test build of ${short(version)} failed in ${name} (exit ${res.code}):\n${why}`);

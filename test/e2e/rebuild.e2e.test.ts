@@ -26,7 +26,7 @@ let workerOut = '';
 const project = tempProject('alcaide-rebuild-e2e-');
 const app = path.join(project.dir, 'hello');
 let v1 = '';
-let firstRebuildId = '';
+let inService = '';
 
 const cliEnv = () => ({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'rebuild-e2e', SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), NO_COLOR: '1' });
 const cli = (args: string[], timeoutMs = 300_000): Promise<CliResult> => runCliAsync(args, { cwd: app, env: cliEnv(), timeoutMs });
@@ -121,8 +121,8 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     assert.equal(await exists(`${JAILS}/hello_build/root/old-root`), false, 'the old root was replaced');
     assert.equal(await exists(`${JAILS}/hello_build/usr/local/alcaide/build/hello/_build/carried-cache`), true, 'the build cache was carried over');
     assert.equal(await exists(`${JAILS}/hello_build/usr/local/alcaide/artifacts/hello-${v1}.tar.gz`), true, 'the test build ran in the new root');
-    firstRebuildId = await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`);
-    assert.match(firstRebuildId, /^[0-9a-f-]{36}$/);
+    inService = await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`);
+    assert.match(inService, /^[0-9a-f-]{36}$/);
     for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf']) assert.equal(await exists(p), false, `${p} is gone`);
     const jails = await onHost('jls -N name');
     assert.match(jails, /hello_build\b/);
@@ -154,7 +154,44 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     const cmds = readCommandLog(host).slice(logFrom).map((e) => e.cmd ?? '');
     assert.equal(cmds.filter((c) => /^jexec -l hello_build .*mix release hello/s.test(c)).length, 1);
     assert.equal(await exists(`${JAILS}/hello_build/usr/local/alcaide/artifacts/hello-${v2}.tar.gz`), true);
-    assert.equal(await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`), firstRebuildId);
+    assert.equal(await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`), inService);
+  });
+
+  test('a host reboot during the test build: the build jail in service comes back at boot, the rebuild resumes and finishes', async () => {
+    const handle = env.client.workflow.getHandle('alcaide-hello');
+    const lastDeploy = (await handle.describe()).runId;
+    const trigger = cli(['schedule', 'trigger', '--wait']);
+    let step = '';
+    for (let i = 0; i < 2400 && step !== 'testBuild'; i++) {
+      const d = await handle.describe().catch(() => undefined);
+      if (d && d.runId !== lastDeploy && d.status.name === 'RUNNING') step = (await handle.query<WorkflowStatus>('status').catch(() => undefined))?.currentStep ?? '';
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(step, 'testBuild');
+    // let the build get going, then reboot
+    await new Promise((r) => setTimeout(r, 1500));
+    const rebuildRun = (await handle.describe()).runId;
+    await sim.reboot(host.name);
+    assert.match(await onHost('jls -N name'), /hello_build\b/, 'the build jail in service is started at boot');
+    assert.equal(await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`), inService, 'and it is the root that was in service');
+    const r = await trigger;
+    ok(r);
+    assert.match(r.stdout, /✓ rebuilt: build jail rebuilt and proven with [0-9a-f]{12}/);
+    const history = await env.client.workflow.getHandle('alcaide-hello', rebuildRun).fetchHistory();
+    const scheduled = new Map<string, string>();
+    let testBuildAttempt = 0;
+    for (const e of history.events ?? []) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+      const st = e.activityTaskStartedEventAttributes;
+      if (st && scheduled.get(String(st.scheduledEventId)) === 'testBuild') testBuildAttempt = st.attempt ?? 0;
+    }
+    assert.ok(testBuildAttempt >= 2, `the interrupted test build was retried (attempt ${testBuildAttempt})`);
+    const now = await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`);
+    assert.notEqual(now, inService, 'the new root is in service');
+    inService = now;
+    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf']) assert.equal(await exists(p), false, `${p} is gone`);
+    assert.doesNotMatch(await onHost('jls -N name'), /hello_build_next/);
   });
 
   test('a rebuild whose test build fails removes only the new jail; the build jail in service is untouched', async () => {
@@ -166,13 +203,13 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     assert.match(r.stdout, /Restored: remove the new build jail; the build jail in service is the old one\./);
     assert.match(r.stderr, /the nightly rebuild of hello failed; the build jail in service is the old one/);
 
-    assert.equal(await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`), firstRebuildId, 'the same root is in service');
+    assert.equal(await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`), inService, 'the same root is in service');
     for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf']) assert.equal(await exists(p), false, `${p} is gone`);
     const jails = await onHost('jls -N name');
     assert.match(jails, /hello_build\b/);
     assert.doesNotMatch(jails, /hello_build_next/);
     const d = JSON.parse((await cli(['schedule', 'describe', '--json'])).stdout) as { recentRuns: Array<{ outcome: string }> };
-    assert.deepEqual(d.recentRuns.map((x) => x.outcome), ['failed', 'rebuilt']);
+    assert.deepEqual(d.recentRuns.map((x) => x.outcome), ['failed', 'rebuilt', 'rebuilt']);
 
     // and it still builds: a deploy after the failed rebuild
     commitVersion('3.0.0');
