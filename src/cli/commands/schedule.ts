@@ -31,6 +31,13 @@ async function warnIfNoWorker(client: Client, s: TemporalSettings, json?: boolea
   return polling;
 }
 
+/** "2026-11-24 02:18 Europe/Madrid" for an ISO time. */
+function inZone(iso: string, timeZone = 'UTC'): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(iso));
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${timeZone}`;
+}
+
 function outcomeColor(o: string): string {
   if (o === 'rebuilt') return color.green(o);
   if (o === 'skipped' || o === 'running') return color.yellow(o);
@@ -95,13 +102,14 @@ Examples:
       await withClient(s, async (client) => {
         const what = await sched.upsertNightly(client, sched.nightlySchedule(target, s, { ...at, timezone, jitterMs, catchupWindowMs }, startedBy()));
         const view = await sched.nightlyView(client, target);
-        const polling = await warnIfNoWorker(client, s, opts.json);
         if (opts.json) {
-          console.log(JSON.stringify({ ...view, result: what, workerPolling: polling }, null, 2));
+          const { hasWorkflowPollers } = await import('../../temporal/connection');
+          console.log(JSON.stringify({ ...view, result: what, workerPolling: await hasWorkflowPollers(client, s) }, null, 2));
           return;
         }
         console.log(`${mark.ok()} ${what} ${view.scheduleId}: rebuild ${target.app}'s build jail every night at ${view.at} ${view.timezone} (jitter up to ${view.jitter}, overlap: skip, catch-up window ${view.catchupWindow})`);
-        if (view.nextRuns[0]) console.log(`  next run: ${view.nextRuns[0]}`);
+        if (view.nextRuns[0]) console.log(`  next run: ${inZone(view.nextRuns[0], view.timezone)}`);
+        await warnIfNoWorker(client, s);
       });
     });
 
@@ -159,7 +167,7 @@ Examples:
         console.log(`${color.bold(v.scheduleId)} — nightly rebuild of ${target.app}'s build jail`);
         console.log(`  at ${v.at ?? '?'} ${v.timezone ?? 'UTC'} (jitter up to ${v.jitter ?? '0'}), overlap: ${v.overlap}, catch-up window ${v.catchupWindow}`);
         console.log(`  state: ${v.paused ? color.yellow(`paused${v.note ? ` (${v.note})` : ''}`) : color.green('active')}`);
-        if (!v.paused && v.nextRuns.length) console.log(`  next runs: ${v.nextRuns.slice(0, 3).join(', ')}`);
+        if (!v.paused && v.nextRuns.length) console.log(`  next runs: ${v.nextRuns.slice(0, 3).map((x) => inZone(x, v.timezone)).join(', ')}`);
         console.log(`  runs started: ${v.runsTaken}, skipped (previous still running): ${v.skippedOverlap}, missed (catch-up window): ${v.missedCatchupWindow}`);
         console.log(v.recentRuns.length ? 'recent runs (newest first):' : color.dim('no runs yet'));
         for (const r of v.recentRuns) console.log(runLine(r, s));
