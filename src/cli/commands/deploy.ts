@@ -165,12 +165,12 @@ Examples:
 
   program
     .command('abort')
-    .description('stop the running deploy or rollback; the previous slot is put back')
+    .description('stop the running deploy, rollback or build jail rebuild; its undo steps put back what was there')
     .action(async (_o: unknown, cmd: Command) => {
       const target = toAppTarget(configFor(cmd));
       await withTemporal(target, cmd, async (client) => {
         const handle = client.workflow.getHandle(appWorkflowId(target));
-        if (!(await isRunning(handle))) throw new UserError(`no deploy or rollback of ${target.app} is running`);
+        if (!(await isRunning(handle))) throw new UserError(`no deploy, rollback or build jail rebuild of ${target.app} is running`);
         await handle.signal('abort', { by: startedBy() });
         console.log(`${mark.ok()} abort sent; the workflow undoes its steps (alcaide status --watch to follow)`);
       });
@@ -178,7 +178,7 @@ Examples:
 
   program
     .command('status')
-    .description('where the current or last deploy/rollback is: step, durations, slot, version, host')
+    .description('where the current or last deploy, rollback or build jail rebuild is: step, durations, slot, version, host')
     .option('--watch', 'follow a running deploy until it ends')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
