@@ -146,6 +146,12 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     assert.deepEqual(d.recentRuns.map((x) => x.outcome), ['rebuilt']);
   });
 
+  test('setup after a rebuild still finds nothing to change', async () => {
+    const r = await cli(['setup']);
+    ok(r);
+    assert.match(r.stdout, /nothing needed changing/);
+  });
+
   test('the next deploy builds in the new build jail', async () => {
     const v2 = commitVersion('2.0.0');
     const logFrom = readCommandLog(host).length;
@@ -194,6 +200,30 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     assert.doesNotMatch(await onHost('jls -N name'), /hello_build_next/);
   });
 
+  test('a failure in the middle of the swap (the new root will not start) is retried and converges', async () => {
+    // jail(8) calls of a rebuild: start the new jail; in the swap stop it, stop the old one, start the build jail
+    await sim.failNth(host.name, 'jail', 4);
+    const r = await cli(['schedule', 'trigger', '--wait']);
+    ok(r);
+    assert.match(r.stdout, /✓ rebuilt/);
+    const run = (await env.client.workflow.getHandle('alcaide-hello').describe()).runId;
+    const history = await env.client.workflow.getHandle('alcaide-hello', run).fetchHistory();
+    const scheduled = new Map<string, string>();
+    const retried: string[] = [];
+    for (const e of history.events ?? []) {
+      if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+      const st = e.activityTaskStartedEventAttributes;
+      if (st && (st.attempt ?? 1) > 1) retried.push(`${scheduled.get(String(st.scheduledEventId))}#${st.attempt}: ${st.lastFailure?.message ?? ''}`);
+    }
+    assert.equal(retried.length, 1, retried.join('\n'));
+    assert.match(retried[0]!, /^swapBuildJail#2: .*start jail hello_build.*jail: simulated failure/s, 'the swap failed once, on the injected fault');
+    const now = await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`);
+    assert.equal(now, run, 'the new root is in service');
+    inService = now;
+    assert.match(await onHost('jls -N name'), /hello_build\b/);
+    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf']) assert.equal(await exists(p), false, `${p} is gone`);
+  });
+
   test('a rebuild whose test build fails removes only the new jail; the build jail in service is untouched', async () => {
     // jexec calls of a rebuild without hex: OTP of the old jail, OTP of the new one, the test build
     await sim.failNth(host.name, 'jexec', 3);
@@ -209,7 +239,7 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     assert.match(jails, /hello_build\b/);
     assert.doesNotMatch(jails, /hello_build_next/);
     const d = JSON.parse((await cli(['schedule', 'describe', '--json'])).stdout) as { recentRuns: Array<{ outcome: string }> };
-    assert.deepEqual(d.recentRuns.map((x) => x.outcome), ['failed', 'rebuilt', 'rebuilt']);
+    assert.deepEqual(d.recentRuns.map((x) => x.outcome), ['failed', 'rebuilt', 'rebuilt', 'rebuilt']);
 
     // and it still builds: a deploy after the failed rebuild
     commitVersion('3.0.0');
