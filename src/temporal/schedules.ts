@@ -5,6 +5,7 @@ import { appWorkflowId, type AppTarget } from '../config/target';
 import { formatDuration, parseDuration } from '../config/duration';
 import { UserError } from '../errors';
 import type { NightlyResult } from '../../workflows/nightly';
+import type { WorkflowStatus } from '../../workflows/status';
 import { SEARCH_ATTRIBUTES } from './searchAttributes';
 import type { TemporalSettings } from './settings';
 
@@ -153,12 +154,23 @@ export async function runOutcome(client: Client, workflowId: string, runId: stri
   }
 }
 
+/** Where the rebuild a running nightly run started is (its child under the app's lock id), if it runs. */
+async function runningRebuild(client: Client, t: { app: string; destination?: string }, nightlyId: string): Promise<Pick<RunOutcome, 'note' | 'rebuild'> | undefined> {
+  const handle = client.workflow.getHandle(appWorkflowId(t));
+  const d = await handle.describe().catch(() => undefined);
+  if (!d || d.type !== 'rebuildBuildJailWorkflow' || d.status.name !== 'RUNNING' || d.parentExecution?.workflowId !== nightlyId) return undefined;
+  const status = await client.connection.withDeadline(Date.now() + 3000, () => handle.query<WorkflowStatus>('status')).catch(() => undefined);
+  const step = status?.steps.find((s) => s.name === status.currentStep);
+  return { note: step ? `rebuilding: ${step.title}` : 'rebuilding', rebuild: { workflowId: d.workflowId, runId: d.runId } };
+}
+
 /** Recent runs, newest first, each with its outcome. */
-export async function recentRuns(client: Client, d: ScheduleDescription): Promise<RunOutcome[]> {
+export async function recentRuns(client: Client, d: ScheduleDescription, t: { app: string; destination?: string }): Promise<RunOutcome[]> {
   const out: RunOutcome[] = [];
   for (const a of [...d.info.recentActions].reverse()) {
     const { workflowId, firstExecutionRunId } = a.action.workflow;
-    const o = await runOutcome(client, workflowId, firstExecutionRunId).catch((e: Error) => ({ workflowId, runId: firstExecutionRunId, outcome: 'unknown', note: e.message }));
+    let o: Omit<RunOutcome, 'scheduledAt' | 'takenAt'> = await runOutcome(client, workflowId, firstExecutionRunId).catch((e: Error) => ({ workflowId, runId: firstExecutionRunId, outcome: 'unknown', note: e.message }));
+    if (o.outcome === 'running') o = { ...o, ...(await runningRebuild(client, t, workflowId)) };
     out.push({ ...o, scheduledAt: a.scheduledAt.toISOString(), takenAt: a.takenAt.toISOString() });
   }
   return out;
@@ -206,6 +218,6 @@ export async function nightlyView(client: Client, t: { app: string; destination?
     skippedOverlap: d.info.numActionsSkippedOverlap,
     missedCatchupWindow: d.info.numActionsMissedCatchupWindow,
     running: d.info.runningActions.map((a) => ({ workflowId: a.workflow.workflowId, runId: a.workflow.firstExecutionRunId })),
-    recentRuns: await recentRuns(client, d),
+    recentRuns: await recentRuns(client, d, t),
   };
 }

@@ -146,6 +146,8 @@ describe('alcaide schedule on the real dev server', () => {
     assert.equal(v.skippedOverlap, 1);
     assert.equal(v.running.length, 1);
     assert.equal(v.recentRuns[0]!.outcome, 'running');
+    assert.equal(v.recentRuns[0]!.note, 'rebuilding: test build of the deployed commit');
+    assert.equal(v.recentRuns[0]!.rebuild?.workflowId, 'alcaide-my_app');
 
     const status = await cli(['status', '--json']);
     ok(status);
@@ -197,6 +199,20 @@ describe('alcaide schedule on the real dev server', () => {
     } finally {
       mode.fail = undefined;
     }
+  });
+
+  test('replay: the nightly runs recorded so far replay through the current workflow code', async () => {
+    // by now there are runs of each outcome: rebuilt, skipped, failed
+    const { Worker } = await import('@temporalio/worker');
+    const { WORKFLOW_BUNDLE } = await import('../../src/temporal/worker');
+    let n = 0;
+    for await (const wf of env.client.workflow.list({ query: `WorkflowType = 'nightlyRebuildWorkflow'` })) {
+      if (wf.status.name === 'RUNNING') continue;
+      const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, wf.workflowId);
+      n++;
+    }
+    assert.ok(n >= 4, `${n} runs replayed`);
   });
 
   test('pause and resume, with the note; delete', async () => {
