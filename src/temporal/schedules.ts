@@ -32,8 +32,10 @@ export function parseAt(at: string): { hour: number; minute: number } {
 /** An IANA time zone name the runtime knows ("Europe/Madrid", "UTC"); a usage error otherwise. */
 export function checkTimezone(tz: string): string {
   try {
-    // throws RangeError for an unknown zone
-    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+    // throws RangeError for an unknown zone; the name is kept as given (the server's tz database
+    // may not know a newer canonical spelling)
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return tz;
   } catch {
     throw new UserError(`--timezone: expected an IANA time zone such as "UTC" or "Europe/Madrid", got ${JSON.stringify(tz)}`, 2);
   }
