@@ -21,12 +21,13 @@ import { databaseUrl } from '../src/freebsd/postgres';
 import { postgresPassword, postgresSpec } from './accessories';
 import { ensureFile, ensureJail, layoutOf } from './jails';
 import { precondition, Remote, withHeartbeat } from './remote';
+import type { ExecResult } from '../src/ssh/connection';
 import type { StepResult } from './setup';
 
 const stateDir = (app: string) => `/var/db/alcaide/${app}`;
 const short = (v: string) => v.slice(0, 12);
 
-function operatorFailure(type: string, message: string): ApplicationFailure {
+export function operatorFailure(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
@@ -53,10 +54,13 @@ export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
 
 /** `git archive` of the commit, streamed to a local temp file, then uploaded resumably. */
 export async function uploadSource(t: AppTarget, version: string): Promise<StepResult> {
+  return uploadSourceTo(Remote.for(t), t, version, layoutOf(t).jailPath('build'));
+}
+
+/** The commit's source into the build jail whose root is `jailRoot` (skipped when already there). */
+export async function uploadSourceTo(r: Remote, t: AppTarget, version: string, jailRoot: string): Promise<StepResult> {
   checkVersion(version);
-  const r = Remote.for(t);
-  const l = layoutOf(t);
-  const remote = `${l.jailPath('build')}${sourceTarball(version)}`;
+  const remote = `${jailRoot}${sourceTarball(version)}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-src-'));
   try {
     const local = path.join(dir, `${version}.tar`);
@@ -81,25 +85,27 @@ export async function uploadSource(t: AppTarget, version: string): Promise<StepR
 }
 
 export async function buildRelease(t: AppTarget, version: string): Promise<StepResult> {
+  const res = await runBuild(Remote.for(t), t, layoutOf(t).jailName('build'), version, 'build the release');
+  if (res.code === NO_ERTS_EXIT) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release does not include ERTS');
+  if (res.code !== 0) throw operatorFailure('BuildFailed', `mix release failed in ${layoutOf(t).jailName('build')} (exit ${res.code}):\n${outputTail(res)}`);
+  const cached = res.stdout.trim().split('\n').pop() === 'cached';
+  return { changed: !cached, note: cached ? `release ${short(version)} already built` : `release ${short(version)} built` };
+}
+
+export const outputTail = (res: { stdout: string; stderr: string }, lines = 12) => (res.stderr || res.stdout).trim().split('\n').slice(-lines).join('\n');
+
+/** Runs the build script in a build jail; the exit code is the caller's to judge. */
+export async function runBuild(r: Remote, t: AppTarget, name: string, version: string, label: string): Promise<ExecResult> {
   checkVersion(version);
-  const r = Remote.for(t);
-  const name = layoutOf(t).jailName('build');
   let lastLine = '';
-  const res = await withHeartbeat(
+  return withHeartbeat(
     () =>
-      r.check(jexec(name, buildScript(t.app, t.release.name, version)), 'build the release', {
+      r.check(jexec(name, buildScript(t.app, t.release.name, version)), label, {
         timeoutMs: 45 * 60_000,
         onStdout: (d) => (lastLine = d.toString().trim().split('\n').pop() ?? lastLine),
       }),
     () => ({ last: lastLine }),
   );
-  if (res.code === NO_ERTS_EXIT) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release does not include ERTS');
-  if (res.code !== 0) {
-    const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
-    throw operatorFailure('BuildFailed', `mix release failed in ${name} (exit ${res.code}):\n${tail}`);
-  }
-  const cached = res.stdout.trim().split('\n').pop() === 'cached';
-  return { changed: !cached, note: cached ? `release ${short(version)} already built` : `release ${short(version)} built` };
 }
 
 // ---------------------------------------------------------------- slots

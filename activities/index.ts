@@ -3,3 +3,4 @@ export * from './diagnostics';
 export * from './setup';
 export { setupPostgres } from './accessories';
 export * from './deploy';
+export * from './rebuild';

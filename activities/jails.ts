@@ -21,6 +21,22 @@ export async function ensureFile(r: Remote, path: string, content: string, mode:
   return true;
 }
 
+/** The build jail (and, during a rebuild, its successor build_next): same parameters, own name, path and address. */
+export function buildJailSpec(t: AppTarget, role: 'build' | 'build_next'): JailSpec {
+  const l = layoutOf(t);
+  const path = l.jailPath(role);
+  return {
+    name: l.jailName(role),
+    path,
+    hostname: l.jailName(role),
+    iface: t.network.iface,
+    ip: role === 'build' ? t.network.build : t.network.buildNext,
+    params: { 'allow.raw_sockets': true },
+    // Linux binaries some asset tool chains ship (Tailwind's standalone CLI) need these.
+    mounts: [`linprocfs ${path}/compat/linux/proc linprocfs rw 0 0`, `linsysfs ${path}/compat/linux/sys linsysfs rw 0 0`],
+  };
+}
+
 /** Sets rc.conf NAME=VALUE unless it already is (`file`: another rc.conf, e.g. a jail's). */
 export async function ensureSysrc(r: Remote, name: string, value: string, file?: string): Promise<boolean> {
   if (await r.ok(sysrcIs(name, value, file), `check ${name}`)) return false;
@@ -36,7 +52,7 @@ export async function ensureSysrcWord(r: Remote, name: string, word: string): Pr
 
 
 /** A jail cloned from the template (atomically: temp dir, marker, rename), configured, running, started at boot. */
-export async function ensureJail(r: Remote, l: Layout, spec: JailSpec, conf: string): Promise<string[]> {
+export async function ensureJail(r: Remote, l: Layout, spec: JailSpec, conf: string, o: { atBoot?: boolean } = {}): Promise<string[]> {
   const changes: string[] = [];
   if (await ensureFile(r, conf, renderJailConf(spec), '0644', `write ${conf}`)) changes.push(`wrote ${conf}`);
   if (!(await r.ok(fileExists(`${spec.path}/${TEMPLATE_MARKER}`), `check ${spec.name} root`))) {
@@ -53,7 +69,7 @@ export async function ensureJail(r: Remote, l: Layout, spec: JailSpec, conf: str
     await r.run(jailStart(spec.name, conf), `start jail ${spec.name}`);
     changes.push(`started ${spec.name}`);
   }
-  if (!(await r.ok(jailEnabledAtBoot(spec.name), `check ${spec.name} at boot`))) {
+  if (o.atBoot !== false && !(await r.ok(jailEnabledAtBoot(spec.name), `check ${spec.name} at boot`))) {
     await r.run(jailEnableAtBoot(spec.name), `start ${spec.name} at boot`);
     changes.push(`${spec.name} starts at boot`);
   }

@@ -7,7 +7,7 @@ import { defaultInterface, interfaceCreate, interfaceExists, pfCheck, pfEnable, 
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
 import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart } from '../src/freebsd/system';
 import { baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
-import { ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf } from './jails';
+import { buildJailSpec, ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf } from './jails';
 import { precondition, Remote, withHeartbeat } from './remote';
 
 export interface StepResult {
@@ -168,22 +168,7 @@ export async function setupBuildJail(t: AppTarget): Promise<StepResult> {
   const r = Remote.for(t);
   const l = layoutOf(t);
   const name = l.jailName('build');
-  const path = l.jailPath('build');
-  const changes = await ensureJail(
-    r,
-    l,
-    {
-      name,
-      path,
-      hostname: name,
-      iface: t.network.iface,
-      ip: t.network.build,
-      params: { 'allow.raw_sockets': true },
-      // Linux binaries some asset tool chains ship (Tailwind's standalone CLI) need these.
-      mounts: [`linprocfs ${path}/compat/linux/proc linprocfs rw 0 0`, `linsysfs ${path}/compat/linux/sys linsysfs rw 0 0`],
-    },
-    l.jailConf('build'),
-  );
+  const changes = await ensureJail(r, l, buildJailSpec(t, 'build'), l.jailConf('build'));
   if (!(await r.ok(pkgAllInstalled(BUILD_PACKAGES, name), 'check build packages'))) {
     await withHeartbeat(() => r.run(pkgInstall(BUILD_PACKAGES, name), 'install build packages', { timeoutMs: 30 * 60_000 }));
     changes.push(`installed ${BUILD_PACKAGES.join(', ')}`);

@@ -5,3 +5,5 @@ export { statusQuery } from './status';
 export * from './deploy';
 export { abortSignal, retrySignal, rollbackSignal } from './signals';
 export * from './rollback';
+export * from './rebuild';
+export * from './nightly';

@@ -43,9 +43,15 @@ export class Saga {
     this.undo.unshift(u);
   }
 
+  /** The changes so far are final (a rebuild's swap is done): nothing is undone from here on. */
+  commit(): void {
+    this.undo.length = 0;
+  }
+
   /** A signal handler that stops the run (once, and only while it runs). */
   stopOn(verb: string) {
-    return (req: StopRequest) => {
+    // the input is optional: the Web UI's "Send Signal" may send none
+    return (req: StopRequest = {}) => {
       if (this.stopped || !['running', 'held', 'baking'].includes(this.tracker.status.state)) return;
       this.stopped = `${verb}${req.by ? ` by ${req.by}` : ''}${req.reason ? ` (${req.reason})` : ''}`;
       this.scope.cancel();

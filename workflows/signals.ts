@@ -7,9 +7,9 @@ export interface StopRequest {
 }
 
 /** Stop the deploy and put the previous slot back (same as cancelling the workflow). */
-export const abortSignal = defineSignal<[StopRequest]>('abort');
+export const abortSignal = defineSignal<[StopRequest?]>('abort');
 /** Put the previous slot back, also after the switch. */
-export const rollbackSignal = defineSignal<[StopRequest]>('rollback');
+export const rollbackSignal = defineSignal<[StopRequest?]>('rollback');
 /**
  * Run the failed step again (a deploy held with on_failure: hold). The argument is optional,
  * so the Temporal UI's "Send Signal" works with no input.

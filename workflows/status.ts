@@ -15,7 +15,7 @@ export interface StepStatus {
 }
 
 export interface WorkflowStatus {
-  kind: 'setup' | 'deploy' | 'rollback';
+  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild';
   app: string;
   destination?: string;
   host: string;

@@ -68,6 +68,12 @@ export async function startOnly(client: Client, s: TemporalSettings, spec: Start
   return handle;
 }
 
+/** What a workflow type is called in messages. */
+export function kindOf(workflowType: string): string {
+  const names: Record<string, string> = { deployWorkflow: 'deploy', rollbackWorkflow: 'rollback', rebuildBuildJailWorkflow: 'build jail rebuild', setupWorkflow: 'setup' };
+  return names[workflowType] ?? workflowType.replace(/Workflow$/, '');
+}
+
 async function alreadyRunning(client: Client, s: TemporalSettings, spec: StartSpec): Promise<UserError> {
   const handle = client.workflow.getHandle(spec.workflowId);
   const d = await handle.describe();
@@ -81,7 +87,7 @@ async function alreadyRunning(client: Client, s: TemporalSettings, spec: StartSp
     /* no worker to answer the query right now */
   }
   return new UserError(
-    `another ${String(d.type).replace(/Workflow$/, '')} of this app is running (started by ${by} at ${d.startTime.toISOString()}${step}); one at a time per app and destination`,
+    `${d.type === 'rebuildBuildJailWorkflow' ? 'a' : 'another'} ${kindOf(String(d.type))} of this app is running (started by ${by} at ${d.startTime.toISOString()}${step}); one at a time per app and destination`,
     1,
     `follow it: ${workflowUiUrl(s, spec.workflowId) ?? spec.workflowId} — or pass --wait to deploy after it`,
   );

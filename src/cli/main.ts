@@ -8,6 +8,7 @@ import { registerHistory } from './commands/history';
 import { registerInit } from './commands/init';
 import { registerRemote } from './commands/remote';
 import { registerSecrets } from './commands/secrets';
+import { registerSchedule } from './commands/schedule';
 import { registerSetup } from './commands/setup';
 import { registerWorker } from './commands/worker';
 import { printError } from './output';
@@ -33,6 +34,7 @@ Examples:
   $ alcaide deploy                   # build HEAD, deploy blue/green with zero downtime
   $ alcaide status --watch           # where the deploy is
   $ alcaide rollback                 # previous release back
+  $ alcaide schedule nightly --at 03:00   # rebuild the build jail every night
   $ alcaide worker                   # long-lived worker on the task queue`,
     );
   program.command('version').description('print the alcaide version').action(() => console.log(VERSION));
@@ -44,6 +46,7 @@ Examples:
   registerDeploy(program);
   registerRemote(program);
   registerHistory(program);
+  registerSchedule(program);
   registerWorker(program);
   registerCodecServer(program);
   for (const c of program.commands) c.exitOverride();

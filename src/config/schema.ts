@@ -236,11 +236,13 @@ export interface SlotAddresses {
   green: string;
   db: string;
   build: string;
+  /** the new build jail while a rebuild proves it */
+  buildNext: string;
 }
 
-/** host .1, blue .2, green .3, db .4, build .5 inside the jail subnet. */
+/** host .1, blue .2, green .3, db .4, build .5, next build jail .6 inside the jail subnet. */
 export function slotAddresses(subnetCidr: string): SlotAddresses {
   const base = ipv4ToInt(subnetCidr.split('/')[0]!);
   const at = (n: number) => intToIpv4(base + n);
-  return { host: at(1), blue: at(2), green: at(3), db: at(4), build: at(5) };
+  return { host: at(1), blue: at(2), green: at(3), db: at(4), build: at(5), buildNext: at(6) };
 }

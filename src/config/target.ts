@@ -22,7 +22,7 @@ export interface AppTarget {
   appPort: number;
   /** loopback ports of Caddy's per-slot servers */
   proxyPorts: { blue: number; green: number };
-  network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string };
+  network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string; buildNext: string };
   postgresql?: { version: number; volumeHost: string; volumeJail: string; port: number; user: string; database: string; passwordSecret: string };
   healthCheck: { path: string; intervalMs: number; timeoutMs: number };
   drainTimeoutMs: number;
@@ -48,6 +48,14 @@ export function versionProblem(version: unknown): string | undefined {
 export function assertVersion(version: unknown): void {
   const p = versionProblem(version);
   if (p) throw new Error(p);
+}
+
+/**
+ * One workflow id per app and destination for deploys, rollbacks and build jail rebuilds:
+ * Temporal runs one workflow per id at a time, so the id is the app's lock.
+ */
+export function appWorkflowId(t: { app: string; destination?: string }): string {
+  return `alcaide-${t.app}${t.destination ? `-${t.destination}` : ''}`;
 }
 
 /**

@@ -22,7 +22,7 @@ app_jail:
   port: 4000                         # the port the release listens on inside its jail
 
 # Jails get addresses on a cloned loopback interface:
-# host .1, blue .2, green .3, database .4, build jail .5
+# host .1, blue .2, green .3, database .4, build jail .5 (.6 while it is rebuilt)
 network:
   interface: lo1
   subnet: 10.0.0.0/24

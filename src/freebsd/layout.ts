@@ -4,6 +4,9 @@ export type Slot = 'blue' | 'green';
 export const SLOTS: readonly Slot[] = ['blue', 'green'];
 export const otherSlot = (s: Slot): Slot => (s === 'blue' ? 'green' : 'blue');
 
+/** build_next: the new build jail while a rebuild proves it. */
+export type JailRole = Slot | 'build' | 'build_next' | 'db';
+
 export interface LayoutInput {
   app: string;
   basePath: string;
@@ -17,9 +20,9 @@ export interface Layout {
   baseArchive: string;
   baseUrl: string;
   templateDir: string;
-  jailName(role: Slot | 'build' | 'db'): string;
-  jailPath(role: Slot | 'build' | 'db'): string;
-  jailConf(role: Slot | 'build' | 'db'): string;
+  jailName(role: JailRole): string;
+  jailPath(role: JailRole): string;
+  jailConf(role: JailRole): string;
 }
 
 export function layout({ app, basePath, freebsdVersion, arch = 'amd64' }: LayoutInput): Layout {

@@ -280,4 +280,44 @@ describe('on a simulated FreeBSD host', () => {
     }
     assert.equal(db.stdout.trim(), '1', db.stderr);
   });
+  test('on_failure hold: a migration that fails (database down) waits with traffic untouched; the operator starts the database, retries, and the deploy completes', async () => {
+    const live = (await through()).body;
+    const logStart = readCommandLog(host).length;
+    assert.equal((await sshRun(host, 'service -j hello_db postgresql stop')).code, 0);
+    commitVersion('6.0.0');
+    const deploying = cli(['deploy', '--hold']);
+    let held: { held?: { step: string; error: string }; state: string } | undefined;
+    for (let i = 0; i < 300 && held?.state !== 'held'; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const st = await cli(['status', '--json']);
+      if (st.code === 0) held = (JSON.parse(st.stdout) as { status?: typeof held }).status;
+    }
+    assert.equal(held?.state, 'held', JSON.stringify(held));
+    assert.equal(held?.held?.step, 'runMigrations');
+    assert.match(held?.held?.error ?? '', /database 10\.0\.0\.4:5432 unreachable/);
+    const human = await cli(['status']);
+    assert.match(human.stdout, /waiting for operator: run migrations failed: /);
+    assert.equal((await through()).body, live, 'traffic stays on the old slot while held');
+    const early = await cli(['retry']);
+    ok(early);
+    // the database is still down: the retried step fails again and holds again
+    for (let i = 0; i < 120; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const st = JSON.parse((await cli(['status', '--json'])).stdout) as { status?: { state: string; held?: { retries: number } } };
+      if (st.status?.state === 'held' && st.status.held?.retries === 1) break;
+    }
+    // the operator fixes the cause, then retries
+    assert.equal((await sshRun(host, 'service -j hello_db postgresql start')).code, 0);
+    ok(await cli(['retry']));
+    const r = await deploying;
+    ok(r);
+    assert.match(r.stdout, /waiting for operator: run migrations failed/);
+    assert.match((await through()).body, /^hello v6\.0\.0 slot=/);
+    const cmds = readCommandLog(host).slice(logStart).map((e) => e.cmd ?? '');
+    assert.equal(cmds.filter((c) => /mix release hello/.test(c)).length, 1, 'the release was built once: retries ran only the failed step');
+    assert.equal(cmds.filter((c) => /Hello\.Release\.migrate/.test(c)).length, 3, 'migrations ran three times: failed, failed on retry, passed');
+    const notHeld = await cli(['retry']);
+    assert.equal(notHeld.code, 1);
+    assert.match(notHeld.stderr, /no deploy of hello is running|not waiting for an operator/);
+  });
 });

@@ -10,7 +10,7 @@ export const TEST_TARGET: AppTarget = {
   basePath: '/usr/local/jails',
   appPort: 4000,
   proxyPorts: { blue: 24000, green: 24001 },
-  network: { iface: 'lo1', subnet: '10.0.0.0/24', host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5' },
+  network: { iface: 'lo1', subnet: '10.0.0.0/24', host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5', buildNext: '10.0.0.6' },
   healthCheck: { path: '/health', intervalMs: 100, timeoutMs: 1000 },
   drainTimeoutMs: 300,
   onFailure: 'compensate',

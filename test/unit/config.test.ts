@@ -35,7 +35,7 @@ describe('loadConfig', () => {
     assert.equal(c.app_jail.base_path, '/usr/local/jails');
     assert.equal(c.app_jail.freebsd_version, '14.3-RELEASE');
     assert.equal(c.app_jail.port, 4000);
-    assert.deepEqual(c.addresses, { host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5' });
+    assert.deepEqual(c.addresses, { host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5', buildNext: '10.0.0.6' });
     assert.equal(c.release.name, 'my_app');
     assert.equal(c.release.migrate, 'MyApp.Release.migrate()');
     assert.equal(c.health_check.interval, 1000);

@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { toAppTarget, type AppTarget } from '../../config/target';
+import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
 import { parseDuration } from '../../config/duration';
 import { UserError } from '../../errors';
 import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
@@ -13,10 +13,7 @@ import { resolveVersion } from '../git';
 import { color, mark } from '../output';
 import { progressMode, type ProgressMode } from '../progress';
 
-/** One workflow id per app and destination for deploys and rollbacks: that is the lock. */
-export function appWorkflowId(t: { app: string; destination?: string }): string {
-  return `alcaide-${t.app}${t.destination ? `-${t.destination}` : ''}`;
-}
+export { appWorkflowId };
 
 export const startedBy = () => `${os.userInfo().username}@${os.hostname()}`;
 
@@ -41,6 +38,7 @@ async function isRunning(handle: WorkflowHandle): Promise<boolean> {
 
 function summary(s: WorkflowStatus): string {
   const took = s.endedAt ? ` in ${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : '';
+  if (s.kind === 'rebuild') return `${mark.ok()} ${s.app}'s build jail rebuilt${s.version ? ` and proven with ${s.version.slice(0, 12)}` : ''}${took}`;
   const what = s.kind === 'rollback' ? 'rolled back to' : 'live on';
   return `${mark.ok()} ${s.app} ${s.version?.slice(0, 12) ?? ''} ${what} ${s.slot}${s.previousSlot ? ` (${s.previousSlot} stopped, kept for rollback)` : ''}${took}`;
 }
@@ -203,12 +201,12 @@ Examples:
 
   program
     .command('abort')
-    .description('stop the running deploy or rollback; the previous slot is put back')
+    .description('stop the running deploy, rollback or build jail rebuild; its undo steps put back what was there')
     .action(async (_o: unknown, cmd: Command) => {
       const target = toAppTarget(configFor(cmd));
       await withTemporal(target, cmd, async (client) => {
         const handle = client.workflow.getHandle(appWorkflowId(target));
-        if (!(await isRunning(handle))) throw new UserError(`no deploy or rollback of ${target.app} is running`);
+        if (!(await isRunning(handle))) throw new UserError(`no deploy, rollback or build jail rebuild of ${target.app} is running`);
         await handle.signal('abort', { by: startedBy() });
         console.log(`${mark.ok()} abort sent; the workflow undoes its steps (alcaide status --watch to follow)`);
       });
@@ -245,7 +243,7 @@ Examples:
 
   program
     .command('status')
-    .description('where the current or last deploy/rollback is: step, durations, slot, version, host')
+    .description('where the current or last deploy, rollback or build jail rebuild is: step, durations, slot, version, host')
     .option('--watch', 'follow a running deploy until it ends')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { watch?: boolean; json?: boolean }, cmd: Command) => {

@@ -8,7 +8,7 @@ import { color } from '../output';
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run a long-lived worker on the task queue (setups, deploys and rollbacks run on it)')
+    .description('run a long-lived worker on the task queue (setups, deploys, rollbacks and the nightly build jail rebuild run on it)')
     .addHelpText(
       'after',
       `

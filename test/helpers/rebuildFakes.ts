@@ -1,0 +1,64 @@
+// Recording fake activities of a build jail rebuild (workflow tests): record each call, fail
+// or block where told (the mode is read at call time, so a test may change it between runs).
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { REBUILD_STEPS } from '../../workflows/rebuild';
+
+export const VERSION = 'b'.repeat(40);
+const STEPS: string[] = REBUILD_STEPS.map((s) => s.name);
+const UNDO = ['destroyNextBuildJail', 'restoreOldBuildJail'];
+
+export type RebuildMode = { fail?: string; block?: string; newOtp?: number; deployed?: boolean };
+
+export function rebuildFakes(mode: RebuildMode = {}) {
+  const calls: string[] = [];
+  /** the rebuild ids passed to activities */
+  const ids: string[] = [];
+  let resolveReached: () => void = () => undefined;
+  let reached = new Promise<void>((r) => (resolveReached = r));
+  const release: { go?: () => void } = {};
+  const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const name of [...STEPS, ...UNDO]) {
+    acts[name] = async (...args: unknown[]) => {
+      const extra = args.slice(1).map((a) => {
+        if (typeof a === 'string' && a.length > 20 && a !== VERSION) ids.push(a);
+        return typeof a === 'string' && a.length > 20 ? (a === VERSION ? 'version' : 'id') : String(a);
+      });
+      calls.push(`${name}${extra.length ? `(${extra.join(',')})` : ''}`);
+      if (mode.fail === name) throw ApplicationFailure.create({ message: `injected failure in ${name}`, type: 'TestBuildFailed', nonRetryable: true });
+      if (mode.block === name) {
+        resolveReached();
+        const ctx = Context.current();
+        let go = false;
+        release.go = () => (go = true);
+        while (!go) {
+          ctx.heartbeat();
+          await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]).catch((e) => {
+            calls.push(`${name}:cancelled`);
+            throw e;
+          });
+        }
+      }
+      if (name === 'inspectBuildJail') return { changed: false, note: 'x', version: mode.deployed === false ? undefined : VERSION, otp: 25, hex: false };
+      if (name === 'carryBuildCache') {
+        const otp = mode.newOtp ?? 25;
+        return otp === 25 ? { changed: true, carried: true, otp, note: 'OTP 25 in both: carried over' } : { changed: false, carried: false, otp, note: `OTP 25 → ${otp}: build cache dropped` };
+      }
+      return { changed: true, note: `did ${name}` };
+    };
+  }
+  return {
+    calls,
+    ids,
+    acts,
+    release,
+    /** resolves when the blocking step is reached (again after `rearm`) */
+    get reached() {
+      return reached;
+    },
+    rearm() {
+      reached = new Promise<void>((r) => (resolveReached = r));
+    },
+  };
+}
+
