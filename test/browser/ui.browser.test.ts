@@ -14,12 +14,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { WorkflowStatus } from '../../workflows/status';
 import { deploy, fakes, startDeploy, TARGET, waitForStatus, withFakeWorker, type Mode } from '../helpers/deployFakes';
 import { CLI, REPO_ROOT } from '../helpers/paths';
-import { startTestEnv } from '../helpers/temporal';
+import { startTestEnv, TEST_CODEC_MATERIAL } from '../helpers/temporal';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'browser');
-// the material TEST_CODEC_KEY is derived from: the codec server derives the same key from it
-const CODEC_KEY_MATERIAL = Buffer.alloc(32, 7).toString('base64');
 
 async function freePort(): Promise<number> {
   const srv = net.createServer().listen(0, '127.0.0.1');
@@ -40,7 +38,7 @@ before(async () => {
   ui = `http://127.0.0.1:${uiPort}`;
   codec = spawn(process.execPath, [CLI, 'codec-server', '--port', String(codecPort), '--origin', ui, `http://localhost:${uiPort}`], {
     cwd: ARTIFACTS,
-    env: { ...process.env, ALCAIDE_CODEC_KEY: CODEC_KEY_MATERIAL, ALCAIDE_MASTER_KEY: '', NO_COLOR: '1' },
+    env: { ...process.env, ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL, ALCAIDE_MASTER_KEY: '', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

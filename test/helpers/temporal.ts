@@ -23,6 +23,8 @@ export function temporalBinary(): string {
 
 /** The payload key of workflow tests: their workers and `env.client` encrypt like the product does. */
 export const TEST_CODEC_KEY: CodecKey = codecKey(Buffer.alloc(32, 7), 'test');
+/** ALCAIDE_CODEC_KEY for a CLI or codec server that must share TEST_CODEC_KEY. */
+export const TEST_CODEC_MATERIAL = Buffer.alloc(32, 7).toString('base64');
 
 /** Settings for a test worker on `env`: the test codec key, the given task queue. */
 export function testSettings(address: string, taskQueue: string, key: CodecKey = TEST_CODEC_KEY): TemporalSettings {

@@ -7,12 +7,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { TEST_TARGET } from '../helpers/target';
-import { resolveTemporalSettings } from '../../src/temporal/settings';
 import { createWorker, WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { REBUILD_STEPS } from '../../workflows/rebuild';
 import type { WorkflowStatus } from '../../workflows/status';
 import { rebuildFakes, VERSION } from '../helpers/rebuildFakes';
-import { startTestEnv } from '../helpers/temporal';
+import { startTestEnv, TEST_CODEC_KEY, testSettings } from '../helpers/temporal';
+import { dataConverterFor } from '../../src/temporal/codec';
 
 const STEPS: string[] = REBUILD_STEPS.map((s) => s.name);
 
@@ -27,7 +27,7 @@ after(async () => {
 
 async function rebuild(acts: object, during?: (workflowId: string) => Promise<void>): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
   const taskQueue = `rebuild-test-${n++}`;
-  const worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: taskQueue }, {}), 'worker', acts);
+  const worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts);
   const workflowId = `rebuild-${taskQueue}`;
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start('rebuildBuildJailWorkflow', { taskQueue, workflowId, args: [{ target: TEST_TARGET, startedBy: 'test@ci' }] });
@@ -126,7 +126,7 @@ describe('rebuildBuildJailWorkflow', () => {
     for (const f of [rebuildFakes(), rebuildFakes({ fail: 'testBuild' }), rebuildFakes({ fail: 'swapBuildJail', newOtp: 26 })]) {
       const { workflowId } = await rebuild(f.acts);
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, workflowId);
+      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE }, dataConverter: dataConverterFor(TEST_CODEC_KEY) }, history, workflowId);
     }
   });
 });

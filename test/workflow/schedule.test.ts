@@ -10,12 +10,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { UserError } from '../../src/errors';
 import { startOnly } from '../../src/cli/follow';
-import { resolveTemporalSettings } from '../../src/temporal/settings';
 import { createWorker } from '../../src/temporal/worker';
 import type { NightlyView } from '../../src/temporal/schedules';
 import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { rebuildFakes, type RebuildMode } from '../helpers/rebuildFakes';
-import { startTestEnv } from '../helpers/temporal';
+import { startTestEnv, TEST_CODEC_KEY, TEST_CODEC_MATERIAL, testSettings } from '../helpers/temporal';
+import { dataConverterFor } from '../../src/temporal/codec';
 
 const TASK_QUEUE = 'schedule-test';
 const project = tempProject('alcaide-schedule-');
@@ -26,7 +26,7 @@ const mode: RebuildMode = {};
 const fakes = rebuildFakes(mode);
 
 function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
-  return runCliAsync(args, { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: TASK_QUEUE, ...extraEnv }, timeoutMs: 60_000 });
+  return runCliAsync(args, { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: TASK_QUEUE, ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL, ...extraEnv }, timeoutMs: 60_000 });
 }
 const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
 async function view(): Promise<NightlyView> {
@@ -46,7 +46,7 @@ async function until(what: string, fn: () => Promise<boolean>, ms = 15_000): Pro
 before(async () => {
   env = await startTestEnv();
   writeFileSync(path.join(project.dir, 'deploy.yml'), 'app: my_app\nserver:\n  host: 203.0.113.10\n');
-  worker = await createWorker(env.nativeConnection, resolveTemporalSettings({ address: env.address, task_queue: TASK_QUEUE }, {}), 'worker', fakes.acts);
+  worker = await createWorker(env.nativeConnection, testSettings(env.address, TASK_QUEUE), 'worker', fakes.acts);
   running = worker.run();
 });
 after(async () => {
@@ -154,7 +154,7 @@ describe('alcaide schedule on the real dev server', () => {
     const st = JSON.parse(status.stdout) as { status: { kind: string; currentStep: string } };
     assert.deepEqual([st.status.kind, st.status.currentStep], ['rebuild', 'testBuild']);
 
-    const settings = resolveTemporalSettings({ address: env.address, task_queue: TASK_QUEUE }, {});
+    const settings = testSettings(env.address, TASK_QUEUE);
     await assert.rejects(
       startOnly(env.client, settings, { workflowType: 'deployWorkflow', workflowId: 'alcaide-my_app', args: [], what: 'deploy of my_app' }),
       (e: unknown) => {
@@ -209,7 +209,7 @@ describe('alcaide schedule on the real dev server', () => {
     for await (const wf of env.client.workflow.list({ query: `WorkflowType = 'nightlyRebuildWorkflow'` })) {
       if (wf.status.name === 'RUNNING') continue;
       const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, wf.workflowId);
+      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE }, dataConverter: dataConverterFor(TEST_CODEC_KEY) }, history, wf.workflowId);
       n++;
     }
     assert.ok(n >= 4, `${n} runs replayed`);
