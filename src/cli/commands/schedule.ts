@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { Client } from '@temporalio/client';
-import { toAppTarget } from '../../config/target';
+import type { Client, ScheduleDescription, ScheduleHandle } from '@temporalio/client';
+import { toAppTarget, type AppTarget } from '../../config/target';
 import { UserError } from '../../errors';
 import type { RunOutcome } from '../../temporal/schedules';
 import { webUiBase, workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
@@ -22,6 +22,29 @@ async function withClient<T>(s: TemporalSettings, fn: (client: Client) => Promis
   } finally {
     await client.connection.close();
   }
+}
+
+interface Nightly {
+  target: AppTarget;
+  s: TemporalSettings;
+  client: Client;
+  id: string;
+  handle: ScheduleHandle;
+  /** its description (an error if the app has no nightly schedule) */
+  before: ScheduleDescription;
+}
+
+/** Runs `fn` on the app's existing nightly schedule (pause, resume, trigger, delete). */
+async function withNightly(cmd: Command, fn: (n: Nightly) => Promise<void>): Promise<void> {
+  const config = configFor(cmd);
+  const target = toAppTarget(config);
+  const s = temporalFor(config);
+  await withClient(s, async (client) => {
+    const { describeNightly, nightlyScheduleId } = await import('../../temporal/schedules');
+    const before = await describeNightly(client, target);
+    const id = nightlyScheduleId(target);
+    await fn({ target, s, client, id, handle: client.schedule.getHandle(id), before });
+  });
 }
 
 async function warnIfNoWorker(client: Client, s: TemporalSettings, json?: boolean): Promise<boolean> {
@@ -184,14 +207,9 @@ Examples:
     .option('--note <text>', 'why, shown by describe and in the UI')
     .addHelpText('after', '\nExamples:\n  $ alcaide schedule pause\n  $ alcaide schedule pause --note "server migration until Friday"')
     .action(async (opts: { note?: string }, cmd: Command) => {
-      const config = configFor(cmd);
-      const target = toAppTarget(config);
-      const s = temporalFor(config);
-      await withClient(s, async (client) => {
-        const { describeNightly, nightlyScheduleId } = await import('../../temporal/schedules');
-        await describeNightly(client, target);
-        await client.schedule.getHandle(nightlyScheduleId(target)).pause(opts.note ?? `paused by ${startedBy()}`);
-        console.log(`${mark.ok()} paused ${nightlyScheduleId(target)} (alcaide schedule resume starts it again)`);
+      await withNightly(cmd, async ({ handle, id }) => {
+        await handle.pause(opts.note ?? `paused by ${startedBy()}`);
+        console.log(`${mark.ok()} paused ${id} (alcaide schedule resume starts it again)`);
       });
     });
 
@@ -200,14 +218,9 @@ Examples:
     .description('resume a paused nightly rebuild')
     .addHelpText('after', '\nExamples:\n  $ alcaide schedule resume')
     .action(async (_o: unknown, cmd: Command) => {
-      const config = configFor(cmd);
-      const target = toAppTarget(config);
-      const s = temporalFor(config);
-      await withClient(s, async (client) => {
-        const { describeNightly, nightlyScheduleId } = await import('../../temporal/schedules');
-        await describeNightly(client, target);
-        await client.schedule.getHandle(nightlyScheduleId(target)).unpause(`resumed by ${startedBy()}`);
-        console.log(`${mark.ok()} resumed ${nightlyScheduleId(target)}`);
+      await withNightly(cmd, async ({ handle, id, client, s }) => {
+        await handle.unpause(`resumed by ${startedBy()}`);
+        console.log(`${mark.ok()} resumed ${id}`);
         await warnIfNoWorker(client, s);
       });
     });
@@ -219,20 +232,15 @@ Examples:
     .option('--json', 'print the outcome as JSON (with --wait)')
     .addHelpText('after', '\nExamples:\n  $ alcaide schedule trigger\n  $ alcaide schedule trigger --wait')
     .action(async (opts: { wait?: boolean; json?: boolean }, cmd: Command) => {
-      const config = configFor(cmd);
-      const target = toAppTarget(config);
-      const s = temporalFor(config);
-      await withClient(s, async (client) => {
-        const { describeNightly, nightlyScheduleId, runOutcome } = await import('../../temporal/schedules');
+      await withNightly(cmd, async ({ target, s, client, id, handle: schedule, before }) => {
+        const { runOutcome } = await import('../../temporal/schedules');
         const { ScheduleOverlapPolicy } = await import('@temporalio/client');
-        const before = await describeNightly(client, target);
-        const id = nightlyScheduleId(target);
         // the schedule's own policy: a trigger while a run is going is skipped, like a night would be
-        await client.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.SKIP);
+        await schedule.trigger(ScheduleOverlapPolicy.SKIP);
         let taken: { workflowId: string; runId: string } | undefined;
         let skipped = false;
         for (let i = 0; i < 100 && !taken && !skipped; i++) {
-          const d = await client.schedule.getHandle(id).describe();
+          const d = await schedule.describe();
           if (d.info.numActionsTaken > before.info.numActionsTaken) {
             const a = d.info.recentActions[d.info.recentActions.length - 1]!.action.workflow;
             taken = { workflowId: a.workflowId, runId: a.firstExecutionRunId };
@@ -268,14 +276,9 @@ Examples:
     .description('delete the nightly rebuild schedule (a running rebuild finishes)')
     .addHelpText('after', '\nExamples:\n  $ alcaide schedule delete\n  $ alcaide -d staging schedule delete')
     .action(async (_o: unknown, cmd: Command) => {
-      const config = configFor(cmd);
-      const target = toAppTarget(config);
-      const s = temporalFor(config);
-      await withClient(s, async (client) => {
-        const { describeNightly, nightlyScheduleId } = await import('../../temporal/schedules');
-        await describeNightly(client, target);
-        await client.schedule.getHandle(nightlyScheduleId(target)).delete();
-        console.log(`${mark.ok()} deleted ${nightlyScheduleId(target)}`);
+      await withNightly(cmd, async ({ handle, id }) => {
+        await handle.delete();
+        console.log(`${mark.ok()} deleted ${id}`);
       });
     });
 }
