@@ -12,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
 import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { CLI, REPO_ROOT } from '../helpers/paths';
-import { startTestEnv } from '../helpers/temporal';
+import { failureMessage, startTestEnv } from '../helpers/temporal';
 import type { WorkflowStatus } from '../../workflows/status';
 
 const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
@@ -213,7 +213,7 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     for (const e of history.events ?? []) {
       if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
       const st = e.activityTaskStartedEventAttributes;
-      if (st && (st.attempt ?? 1) > 1) retried.push(`${scheduled.get(String(st.scheduledEventId))}#${st.attempt}: ${st.lastFailure?.message ?? ''}`);
+      if (st && (st.attempt ?? 1) > 1) retried.push(`${scheduled.get(String(st.scheduledEventId))}#${st.attempt}: ${await failureMessage(st.lastFailure)}`);
     }
     assert.equal(retried.length, 1, retried.join('\n'));
     assert.match(retried[0]!, /^swapBuildJail#2: .*start jail hello_build.*jail: simulated failure/s, 'the swap failed once, on the injected fault');

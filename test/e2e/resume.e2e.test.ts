@@ -54,7 +54,7 @@ test('kill the CLI during setup; `alcaide worker` finishes it without repeating 
   try {
     const status = (await handle.result()) as WorkflowStatus;
     assert.equal(status.state, 'completed');
-    assert.ok(status.steps.every((s) => s.state === 'done' || s.state === 'unchanged'), JSON.stringify(status.steps));
+    assert.ok(status.steps.every((s) => s.state === 'done' || s.state === 'unchanged' || (s.name === 'setupPostgres' && s.state === 'skipped')), JSON.stringify(status.steps));
   } finally {
     worker.kill('SIGTERM');
     await once(worker, 'exit');

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { installQuietRuntime } from '../../src/temporal/worker';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/temporal/searchAttributes';
@@ -23,6 +24,13 @@ export function temporalBinary(): string {
 
 /** The payload key of workflow tests: their workers and `env.client` encrypt like the product does. */
 export const TEST_CODEC_KEY: CodecKey = codecKey(Buffer.alloc(32, 7), 'test');
+/** A failure's message from raw history: its common attributes are encrypted by the codec. */
+export async function failureMessage(f: { message?: string | null; encodedAttributes?: unknown } | null | undefined, key: CodecKey = TEST_CODEC_KEY): Promise<string> {
+  if (!f?.encodedAttributes) return f?.message ?? '';
+  const [p] = await new EncryptionCodec([key]).decode([f.encodedAttributes as Payload]);
+  return (defaultPayloadConverter.fromPayload(p!) as { message?: string }).message ?? '';
+}
+
 /** ALCAIDE_CODEC_KEY for a CLI or codec server that must share TEST_CODEC_KEY. */
 export const TEST_CODEC_MATERIAL = Buffer.alloc(32, 7).toString('base64');
 
