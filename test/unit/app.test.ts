@@ -80,4 +80,24 @@ describe('alcaide deploy refuses bad input before contacting anything', () => {
     assert.match(allowed.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
     p.cleanup();
   });
+
+  test('a malformed --bake, clashing modes, and bad on_failure / bake in deploy.yml', () => {
+    const p = tempProject();
+    writeFileSync(path.join(p.dir, 'deploy.yml'), VALID);
+    git(p.dir, 'init', '-q');
+    git(p.dir, 'add', '.');
+    git(p.dir, 'commit', '-qm', 'one');
+    const bake = runCli(['deploy', '--bake', '5 minutes'], { cwd: p.dir, env });
+    assert.equal(bake.code, 2);
+    assert.match(bake.stderr, /--bake 5 minutes: expected a duration such as "90s", "5m" or "1h"/);
+    const modes = runCli(['deploy', '--attach', '--resume-from-failure'], { cwd: p.dir, env });
+    assert.equal(modes.code, 2);
+    assert.match(modes.stderr, /--attach, --detach and --resume-from-failure do not go together/);
+    writeFileSync(path.join(p.dir, 'deploy.yml'), `${VALID}on_failure: wait\nbake: soon\n`);
+    const conf = runCli(['deploy', '--allow-dirty'], { cwd: p.dir, env });
+    assert.equal(conf.code, 2);
+    assert.match(conf.stderr, /on_failure: expected "compensate" or "hold"/);
+    assert.match(conf.stderr, /bake: expected a duration/);
+    p.cleanup();
+  });
 });
