@@ -55,7 +55,7 @@ export function takeOverInBackground(s: TemporalSettings, onTaken: (taken: strin
     try {
       // twice: a task handed to the dead worker's last poll shows up as started a moment later
       for (const pause of [0, 3_000]) {
-        await new Promise((r) => setTimeout(r, pause));
+        await new Promise((r) => setTimeout(r, pause).unref()); // never keeps a CLI alive
         const taken = await takeOverDeadLocalAttempts(c, s);
         if (taken.length) onTaken(taken);
       }
