@@ -9,6 +9,7 @@
 //   - resume latency: a worker killed mid-deploy, a new one started → its first host command.
 // BENCH_ROUNDS (default 3) sets how many deploy pairs.
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
@@ -157,9 +158,32 @@ async function resumeLatency(waitBeforeRestartMs: number): Promise<number> {
   return first - spawned;
 }
 
+/**
+ * A dependency to compile: the fixture has none (no hex registry offline), so a cold build would
+ * cost what a warm one does. A path dependency of generated modules stands in for a real app's
+ * deps (cold: compiled once into _build; warm: kept with it).
+ */
+function addHeavyDependency(modules = 120): void {
+  const dir = path.join(rig.app, 'vendor', 'heavy');
+  mkdirSync(path.join(dir, 'lib'), { recursive: true });
+  writeFileSync(path.join(dir, 'mix.exs'), 'defmodule Heavy.MixProject do\n  use Mix.Project\n  def project, do: [app: :heavy, version: "0.1.0", elixir: "~> 1.14", deps: []]\n  def application, do: []\nend\n');
+  for (let i = 0; i < modules; i++) {
+    let f = `defmodule Heavy.M${i} do\n  @moduledoc false\n`;
+    for (let j = 0; j < 30; j++) {
+      f += `  def f${j}(%{a: a, b: b} = m) when is_integer(a), do: Map.put(m, :c, a * ${j} + b)\n  def f${j}(x) when is_list(x), do: Enum.map(x, &(&1 + ${i}))\n  def f${j}(x), do: {x, "${i}-${j}"}\n`;
+    }
+    writeFileSync(path.join(dir, 'lib', `m${i}.ex`), `${f}end\n`);
+  }
+  const mix = path.join(rig.app, 'mix.exs');
+  writeFileSync(mix, readFileSync(mix, 'utf8').replace('deps: [],', 'deps: [{:heavy, path: "vendor/heavy"}],'));
+  rig.git('add', '-A');
+  rig.git('commit', '-qm', 'a dependency to compile');
+}
+
 async function main(): Promise<void> {
   const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   await rig.start();
+  addHeavyDependency();
   const out: Record<string, unknown> = { machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}`, loadavgAtStart: load };
   try {
     await rig.startWorker();

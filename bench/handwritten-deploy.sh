@@ -30,11 +30,8 @@ mkdir -p /usr/local/alcaide/build/hello /usr/local/alcaide/artifacts
 cd /usr/local/alcaide/build/hello
 find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +
 tar -xf /usr/local/alcaide/src/$version.tar
-mix deps.get --only prod
-mix compile
-if mix help assets.deploy >/dev/null 2>&1; then mix assets.deploy; fi
 rm -rf /usr/local/alcaide/releases/$version
-mix release hello --overwrite --path /usr/local/alcaide/releases/$version
+mix do deps.get --only prod + compile + assets.deploy + release hello --overwrite --path /usr/local/alcaide/releases/$version
 tar -czf /usr/local/alcaide/artifacts/hello-$version.tar.gz -C /usr/local/alcaide/releases/$version .
 rm -rf /usr/local/alcaide/releases/$version
 EOF
