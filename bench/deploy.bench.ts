@@ -105,8 +105,9 @@ async function historyFigures(h: WorkflowHandle): Promise<HistoryFigures> {
   };
 }
 
-async function alcaideDeploy(): Promise<{ wallMs: number; h: WorkflowHandle; fig: HistoryFigures; syns: number; status: WorkflowStatus }> {
+async function alcaideDeploy(): Promise<{ wallMs: number; h: WorkflowHandle; fig: HistoryFigures; syns: number; commands: number; status: WorkflowStatus }> {
   rig.commitVersion();
+  const logFrom = rig.logLength();
   const syn = synCounter();
   const before = syn.read();
   const t0 = performance.now();
@@ -114,13 +115,17 @@ async function alcaideDeploy(): Promise<{ wallMs: number; h: WorkflowHandle; fig
   const wallMs = performance.now() - t0;
   if (r.code !== 0) throw new Error(`alcaide deploy failed:\n${r.stdout}\n${r.stderr}`);
   const syns = syn.read() - before;
+  const commands = rig.logLength() - logFrom;
   const h = rig.handle((await rig.handle().describe()).runId);
-  return { wallMs, h, fig: await historyFigures(h), syns, status: (await h.result()) as WorkflowStatus };
+  return { wallMs, h, fig: await historyFigures(h), syns, commands, status: (await h.result()) as WorkflowStatus };
 }
+
+const scriptCommands: number[] = [];
 
 async function scriptDeploy(): Promise<number> {
   const [, commit] = rig.commitVersion();
   const live = (await sshRun(rig.host, 'cat /var/db/alcaide/hello/active')).stdout.trim();
+  const logFrom = rig.logLength();
   const slot = live === 'blue' ? 'green' : 'blue';
   const t0 = performance.now();
   const p = spawn('sh', [path.join(REPO_ROOT, 'bench', 'handwritten-deploy.sh'), rig.app, commit, slot, live], {
@@ -131,6 +136,7 @@ async function scriptDeploy(): Promise<number> {
   p.stderr.on('data', (d) => (err += d));
   const [code] = (await once(p, 'exit')) as [number];
   const wall = performance.now() - t0;
+  scriptCommands.push(rig.logLength() - logFrom);
   if (code !== 0) throw new Error(`handwritten-deploy.sh failed (${code}): ${err}`);
   const served = await rig.through();
   if (!served.endsWith(`slot=${slot}`)) throw new Error(`after the script Caddy serves ${served}`);
@@ -213,6 +219,7 @@ async function main(): Promise<void> {
     const fig = {
       deployWallMs: { alcaide: alcaide.map((d) => Math.round(d.wallMs)), script: script.map(Math.round) },
       deployRatio: median(alcaide.map((d) => d.wallMs)) / median(script),
+      remoteCommandsPerDeploy: { alcaide: alcaide.map((d) => d.commands), script: scriptCommands },
       workflowMs: alcaide.map((d) => Math.round(d.fig.total)),
       overheadPerActivityMs: { median: median(gaps), p90: percentile(gaps, 90), dispatchMedian: median(all.flatMap((d) => d.fig.dispatch)), activitiesPerDeploy: alcaide[0]?.fig.activities },
       buildMs: { cold: cold.map(Math.round), warm: warm.map(Math.round), warmOverCold: median(warm) / median(cold) },
@@ -225,6 +232,7 @@ async function main(): Promise<void> {
     const h2s = median(fig.healthyToSwitchedMs);
     const rows: Array<[string, string, string, string]> = [
       ['deploy wall time, alcaide / hand-written script', `${fig.deployRatio.toFixed(2)} (median ${(median(alcaide.map((d) => d.wallMs)) / 1000).toFixed(1)} s / ${(median(script) / 1000).toFixed(1)} s)`, '≤ 1.15', fig.deployRatio <= 1.15 ? 'met' : 'MISSED'],
+      ['remote commands per deploy (SSH sessions), alcaide / script', `${median(fig.remoteCommandsPerDeploy.alcaide)} / ${median(scriptCommands)}`, '', ''],
       ['orchestration overhead per activity (median)', `${fig.overheadPerActivityMs.median.toFixed(0)} ms (p90 ${fig.overheadPerActivityMs.p90.toFixed(0)} ms)`, '≤ 25 ms', fig.overheadPerActivityMs.median <= 25 ? 'met' : 'MISSED'],
       ['warm build / cold build', `${(fig.buildMs.warmOverCold * 100).toFixed(0)} % (${(median(warm) / 1000).toFixed(1)} s / ${(median(cold) / 1000).toFixed(1)} s)`, '≤ 35 %', fig.buildMs.warmOverCold <= 0.35 ? 'met' : 'MISSED'],
       ['healthy → switched (median)', `${(h2s / 1000).toFixed(2)} s`, '≤ 0.5 s', h2s <= 500 ? 'met' : 'MISSED'],

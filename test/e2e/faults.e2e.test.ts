@@ -94,7 +94,7 @@ async function reach(h: WorkflowHandle, step: Step, mid: boolean, logFrom: numbe
       if (!mid || step === 'drainOldSlot') return step;
       if (step === 'buildRelease') {
         // mid-build: `mix release` running
-        while (Date.now() < end && !rig.commandsSince(logFrom).some((c) => /mix release/.test(c.cmd)) && !rig.commandsSince(logFrom).some((c) => /mix compile/.test(c.cmd))) await sleep(20);
+        while (Date.now() < end && !rig.commandsSince(logFrom).some((c) => /mix (do .*\+ )?release/.test(c.cmd))) await sleep(20);
         await sleep(800);
         return 'buildRelease (build running)';
       }
@@ -183,7 +183,7 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   if (!st.appRunning[next!] || st.appRunning[other]) problems.push(`app running: ${JSON.stringify(st.appRunning)}`);
   // side effects (command log since the deploy started)
   const cmds = rig.commandsSince(logFrom).map((c) => c.cmd);
-  const builds = cmds.filter((c) => /mix release hello/.test(c)).length;
+  const builds = cmds.filter((c) => /mix (do .*\+ )?release hello/.test(c)).length;
   // a build cut short (its worker killed, its SSH session cut, its host rebooted) runs again; a finished one never
   const interruptedBuild = step === 'buildRelease' && fault !== 'd';
   if (builds !== 1 && !(interruptedBuild && builds === 2)) problems.push(`mix release ran ${builds} times`);
