@@ -1,5 +1,6 @@
 // The release build, run in the build jail: deps/ and _build/ stay between builds (warm
-// builds), assets are built when the project has the Phoenix alias, ERTS is required.
+// builds), assets are built when the project has the Phoenix alias, ERTS is required; all
+// mix tasks run in one `mix do`.
 import { sh } from './sh';
 
 export const BUILD_HOME = '/usr/local/alcaide';
@@ -21,11 +22,11 @@ export function buildScript(app: string, releaseName: string, version: string): 
     `find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +`,
     sh`tar -xf ${sourceTarball(version)}`,
     'if [ -f mix.lock ]; then mix local.hex --force --if-missing; mix local.rebar --force --if-missing; fi',
-    'mix deps.get --only prod',
-    'mix compile',
-    'if mix help assets.deploy >/dev/null 2>&1; then mix assets.deploy; fi',
     sh`rm -rf ${out}`,
-    sh`mix release ${releaseName} --overwrite --path ${out}`,
+    // One VM for every mix task (each `mix` start costs about a second); Phoenix's
+    // `"assets.deploy": [...]` alias in mix.exs says whether there are assets to build.
+    `if grep -Eq '"assets\\.deploy"[[:space:]]*:' mix.exs; then assets='+ assets.deploy'; else assets=''; fi`,
+    sh`mix do deps.get --only prod + compile $assets + release ${releaseName} --overwrite --path ${out}`,
     sh`if ! ls -d ${out}/erts-* >/dev/null 2>&1; then echo "the release does not include ERTS: set include_erts: true for the release in mix.exs" >&2; exit ${NO_ERTS_EXIT}; fi`,
     sh`tar -czf ${`${artifact}.tmp`} -C ${out} .`,
     sh`mv ${`${artifact}.tmp`} ${artifact}`,

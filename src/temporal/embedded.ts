@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { closeSshPool } from '../../activities/remote';
 import { connectWorker, hasWorkflowPollers } from './connection';
 import type { TemporalSettings } from './settings';
+import { takeOverInBackground } from './takeover';
 import { createWorker, installQuietRuntime } from './worker';
 
 /**
@@ -20,7 +21,9 @@ export async function withWorkerIfNone<T>(
   const connection = await connectWorker(s);
   try {
     const worker = await createWorker(connection, s, 'embedded');
-    return await worker.runUntil(fn());
+    const running = worker.runUntil(fn());
+    takeOverInBackground(s, () => undefined, client);
+    return await running;
   } finally {
     closeSshPool();
     await connection.close();

@@ -53,5 +53,8 @@ export async function createWorker(
     // to the server; the default throttle (up to 48 s) would make an abort wait that long.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
+    // A workflow task waits this long for this worker's cache before any worker takes it: a
+    // worker that died (kill -9) then delays the next step 2 s instead of the default 10 s.
+    stickyQueueScheduleToStartTimeout: '2 seconds',
   });
 }

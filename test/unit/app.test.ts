@@ -40,9 +40,17 @@ describe('app files in the slot jail', () => {
     const s = buildScript('my_app', 'my_app', 'f'.repeat(40));
     assert.equal(spawnSync('sh', ['-n', '-c', s]).status, 0, 'valid sh');
     assert.ok(s.includes("find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +"));
-    assert.ok(s.includes('if mix help assets.deploy >/dev/null 2>&1; then mix assets.deploy; fi'));
+    assert.ok(s.includes(`if grep -Eq '"assets\\.deploy"[[:space:]]*:' mix.exs; then assets='+ assets.deploy'; else assets=''; fi`));
     assert.ok(s.includes('exit 65'));
-    assert.ok(s.includes(`mix release my_app --overwrite --path /usr/local/alcaide/releases/${'f'.repeat(40)}`));
+    assert.ok(s.includes(`mix do deps.get --only prod + compile $assets + release my_app --overwrite --path /usr/local/alcaide/releases/${'f'.repeat(40)}`), 'one mix VM');
+    // the alias check on a Phoenix-style mix.exs and on one without assets
+    const check = s.split('\n').find((l) => l.includes('assets.deploy'))!;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-mix-'));
+    writeFileSync(path.join(dir, 'mix.exs'), 'defp aliases do\n  ["assets.deploy": ["esbuild default --minify", "phx.digest"]]\nend\n');
+    assert.equal(spawnSync('sh', ['-c', `${check}; printf %s "$assets"`], { cwd: dir, encoding: 'utf8' }).stdout, '+ assets.deploy');
+    writeFileSync(path.join(dir, 'mix.exs'), '# run mix assets.deploy by hand\ndefp aliases, do: []\n');
+    assert.equal(spawnSync('sh', ['-c', `${check}; printf %s "$assets"`], { cwd: dir, encoding: 'utf8' }).stdout, '');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -32,7 +32,11 @@ Examples:
       const worker = await createWorker(connection, settings);
       console.log(`worker polling task queue ${color.bold(settings.taskQueue)} on ${settings.address} (namespace ${settings.namespace}); Ctrl-C stops it gracefully`);
       // The SDK shuts the worker down on SIGINT/SIGTERM and lets running activities finish.
-      await worker.run();
+      const running = worker.run();
+      // steps left running by a worker of this machine that died are retried here at once
+      const { takeOverInBackground } = await import('../../temporal/takeover');
+      takeOverInBackground(settings, (taken) => console.log(`took over from a worker that is gone: ${taken.join(', ')}`));
+      await running;
       const { closeSshPool } = await import('../../../activities/remote');
       closeSshPool();
       await connection.close();

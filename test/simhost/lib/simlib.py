@@ -215,8 +215,13 @@ def jail_procs(jpath, netns_path=None):
     """pids whose root is the jail path or which live in the jail's netns."""
     nino = ns_ino(netns_path) if netns_path else None
     jpath = os.path.realpath(jpath)
+    # Only this host's processes: a jail of another simulated host (another mount namespace)
+    # may have the same path, and /proc/PID/root reads the same for it.
+    mnt = os.stat('/proc/self/ns/mnt').st_ino
 
     def pred(pid):
+        if os.stat('/proc/%d/ns/mnt' % pid).st_ino != mnt:
+            return False
         try:
             if nino is not None and os.stat('/proc/%d/ns/net' % pid).st_ino == nino:
                 return True

@@ -1,0 +1,254 @@
+// Benchmarks on one simulated FreeBSD host, one SQLite dev server and a long-lived worker, in one
+// run (`npm run bench`): prints a table and, last, one line of JSON.
+//   - deploy wall time: `alcaide deploy` vs bench/handwritten-deploy.sh (plain sh + ssh, the
+//     same steps on the same host and app), alternating, each deploying a new commit;
+//   - orchestration overhead per activity, from the workflow histories;
+//   - cold vs warm build (buildRelease with and without the build jail's deps/ and _build/);
+//   - healthy-to-switched (checkHealth completed → Caddy routes to the new slot);
+//   - SSH connections opened per deploy (SYNs to the host's port 22, counted in its namespace);
+//   - resume latency: a worker killed mid-deploy, a new one started → its first host command.
+// BENCH_ROUNDS (default 3) sets how many deploy pairs.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { sshRun } from '../test/simhost/index';
+import { percentile } from '../test/helpers/load';
+import { REPO_ROOT } from '../test/helpers/paths';
+import { Rig, sleep } from '../test/helpers/faultRig';
+import type { WorkflowStatus } from '../workflows/status';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DRAIN_S = 2;
+const EventType = temporal.api.enums.v1.EventType;
+
+const median = (xs: number[]) => percentile(xs, 50);
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+
+const rig = new Rig('bench', `drain_timeout: ${DRAIN_S}s\n`);
+
+function synCounter(): { read(): number } {
+  const ns = `/proc/${rig.host.initPid}/ns/net`;
+  const ipt = (...a: string[]) => execFileSync('nsenter', [`--net=${ns}`, 'iptables', ...a], { encoding: 'utf8' });
+  ipt('-I', 'INPUT', '-p', 'tcp', '--dport', '22', '--syn', '-j', 'ACCEPT');
+  return {
+    read: () => {
+      const line = ipt('-L', 'INPUT', '-vxn').split('\n').find((l) => /dpt:22 flags/.test(l)) ?? '';
+      return Number(line.trim().split(/\s+/)[0] ?? NaN);
+    },
+  };
+}
+
+interface HistoryFigures {
+  activities: number;
+  /** per activity: its start minus the previous activity's end (or the timer, or the workflow start) */
+  gaps: number[];
+  /** per activity: scheduled → started */
+  dispatch: number[];
+  healthyToSwitched?: number;
+  build?: number;
+  total: number;
+}
+
+async function historyFigures(h: WorkflowHandle): Promise<HistoryFigures> {
+  const hist = await h.fetchHistory();
+  const events = hist.events ?? [];
+  const typeOf = new Map<number, string>();
+  const scheduledAt = new Map<number, number>();
+  const startedAt = new Map<number, number>();
+  let prevEnd = ms(events[0]?.eventTime);
+  const gaps: number[] = [];
+  const dispatch: number[] = [];
+  const completedAt: Record<string, number> = {};
+  const durations: Record<string, number> = {};
+  let activities = 0;
+  for (const e of events) {
+    const t = ms(e.eventTime);
+    const id = Number(e.eventId);
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        typeOf.set(id, e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
+        scheduledAt.set(id, t);
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+        const sid = Number(e.activityTaskStartedEventAttributes?.scheduledEventId);
+        startedAt.set(sid, t);
+        dispatch.push(t - scheduledAt.get(sid)!);
+        gaps.push(t - prevEnd);
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+        const sid = Number(e.activityTaskCompletedEventAttributes?.scheduledEventId);
+        const name = typeOf.get(sid)!;
+        completedAt[name] = t;
+        durations[name] = t - startedAt.get(sid)!;
+        prevEnd = t;
+        activities++;
+        break;
+      }
+      case EventType.EVENT_TYPE_TIMER_FIRED:
+        prevEnd = t;
+        break;
+    }
+  }
+  const total = ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime);
+  return {
+    activities,
+    gaps,
+    dispatch,
+    healthyToSwitched: completedAt.switchTraffic !== undefined ? completedAt.switchTraffic - completedAt.checkHealth! : undefined,
+    build: durations.buildRelease,
+    total,
+  };
+}
+
+async function alcaideDeploy(): Promise<{ wallMs: number; h: WorkflowHandle; fig: HistoryFigures; syns: number; commands: number; status: WorkflowStatus }> {
+  rig.commitVersion();
+  const logFrom = rig.logLength();
+  const syn = synCounter();
+  const before = syn.read();
+  const t0 = performance.now();
+  const r = await rig.cli(['deploy']);
+  const wallMs = performance.now() - t0;
+  if (r.code !== 0) throw new Error(`alcaide deploy failed:\n${r.stdout}\n${r.stderr}`);
+  const syns = syn.read() - before;
+  const commands = rig.logLength() - logFrom;
+  const h = rig.handle((await rig.handle().describe()).runId);
+  return { wallMs, h, fig: await historyFigures(h), syns, commands, status: (await h.result()) as WorkflowStatus };
+}
+
+const scriptCommands: number[] = [];
+
+async function scriptDeploy(): Promise<number> {
+  const [, commit] = rig.commitVersion();
+  const live = (await sshRun(rig.host, 'cat /var/db/alcaide/hello/active')).stdout.trim();
+  const logFrom = rig.logLength();
+  const slot = live === 'blue' ? 'green' : 'blue';
+  const t0 = performance.now();
+  const p = spawn('sh', [path.join(REPO_ROOT, 'bench', 'handwritten-deploy.sh'), rig.app, commit, slot, live], {
+    env: { ...process.env, HOST: rig.host.host, KEY: rig.host.privateKey, KNOWN_HOSTS: rig.host.knownHostsFile, CONTROL_DIR: rig.project.dir, DRAIN: String(DRAIN_S) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  p.stderr.on('data', (d) => (err += d));
+  const [code] = (await once(p, 'exit')) as [number];
+  const wall = performance.now() - t0;
+  scriptCommands.push(rig.logLength() - logFrom);
+  if (code !== 0) throw new Error(`handwritten-deploy.sh failed (${code}): ${err}`);
+  const served = await rig.through();
+  if (!served.endsWith(`slot=${slot}`)) throw new Error(`after the script Caddy serves ${served}`);
+  return wall;
+}
+
+async function resumeLatency(waitBeforeRestartMs: number): Promise<number> {
+  rig.commitVersion();
+  const logFrom = rig.logLength();
+  const h = await rig.deployDetached();
+  for (;;) {
+    const st = await rig.status(h);
+    if (st?.currentStep === 'createSlotJail') break;
+    await sleep(15);
+  }
+  await rig.killWorker();
+  await sleep(waitBeforeRestartMs);
+  const spawned = await rig.startWorker();
+  let first: number | undefined;
+  while (first === undefined) {
+    first = rig.commandsSince(logFrom).find((c) => c.t > spawned)?.t;
+    await sleep(20);
+  }
+  await h.result();
+  return first - spawned;
+}
+
+/**
+ * A dependency to compile: the fixture has none (no hex registry offline), so a cold build would
+ * cost what a warm one does. A path dependency of generated modules stands in for a real app's
+ * deps (cold: compiled once into _build; warm: kept with it).
+ */
+function addHeavyDependency(modules = 120): void {
+  const dir = path.join(rig.app, 'vendor', 'heavy');
+  mkdirSync(path.join(dir, 'lib'), { recursive: true });
+  writeFileSync(path.join(dir, 'mix.exs'), 'defmodule Heavy.MixProject do\n  use Mix.Project\n  def project, do: [app: :heavy, version: "0.1.0", elixir: "~> 1.14", deps: []]\n  def application, do: []\nend\n');
+  for (let i = 0; i < modules; i++) {
+    let f = `defmodule Heavy.M${i} do\n  @moduledoc false\n`;
+    for (let j = 0; j < 30; j++) {
+      f += `  def f${j}(%{a: a, b: b} = m) when is_integer(a), do: Map.put(m, :c, a * ${j} + b)\n  def f${j}(x) when is_list(x), do: Enum.map(x, &(&1 + ${i}))\n  def f${j}(x), do: {x, "${i}-${j}"}\n`;
+    }
+    writeFileSync(path.join(dir, 'lib', `m${i}.ex`), `${f}end\n`);
+  }
+  const mix = path.join(rig.app, 'mix.exs');
+  writeFileSync(mix, readFileSync(mix, 'utf8').replace('deps: [],', 'deps: [{:heavy, path: "vendor/heavy"}],'));
+  rig.git('add', '-A');
+  rig.git('commit', '-qm', 'a dependency to compile');
+}
+
+async function main(): Promise<void> {
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  await rig.start();
+  addHeavyDependency();
+  const out: Record<string, unknown> = { machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}`, loadavgAtStart: load };
+  try {
+    await rig.startWorker();
+    const s = await rig.cli(['setup']);
+    if (s.code !== 0) throw new Error(s.stdout + s.stderr);
+
+    // cold: the very first build in a fresh build jail
+    const first = await alcaideDeploy();
+    const cold = [first.fig.build!];
+    const alcaide: Awaited<ReturnType<typeof alcaideDeploy>>[] = [];
+    const script: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      alcaide.push(await alcaideDeploy());
+      script.push(await scriptDeploy());
+    }
+    // one more cold build: the build jail's deps/ and _build/ removed first
+    await sshRun(rig.host, 'rm -rf /usr/local/jails/hello_build/usr/local/alcaide/build/hello');
+    const cold2 = await alcaideDeploy();
+    cold.push(cold2.fig.build!);
+
+    const resumeLate = await resumeLatency(12_000);
+    const resumeNow = await resumeLatency(200);
+
+    const all = [first, ...alcaide, cold2];
+    const gaps = all.flatMap((d) => d.fig.gaps);
+    const warm = alcaide.map((d) => d.fig.build!);
+    const fig = {
+      deployWallMs: { alcaide: alcaide.map((d) => Math.round(d.wallMs)), script: script.map(Math.round) },
+      deployRatio: median(alcaide.map((d) => d.wallMs)) / median(script),
+      remoteCommandsPerDeploy: { alcaide: alcaide.map((d) => d.commands), script: scriptCommands },
+      workflowMs: alcaide.map((d) => Math.round(d.fig.total)),
+      overheadPerActivityMs: { median: median(gaps), p90: percentile(gaps, 90), dispatchMedian: median(all.flatMap((d) => d.fig.dispatch)), activitiesPerDeploy: alcaide[0]?.fig.activities },
+      buildMs: { cold: cold.map(Math.round), warm: warm.map(Math.round), warmOverCold: median(warm) / median(cold) },
+      healthyToSwitchedMs: all.map((d) => d.fig.healthyToSwitched).filter((x): x is number => x !== undefined).map(Math.round),
+      sshConnectionsPerDeploy: { longLivedWorker: all.map((d) => d.syns) },
+      resumeMs: { restartAfter12s: resumeLate, restartAt200ms: resumeNow },
+    };
+    Object.assign(out, fig, { loadavgAtEnd: os.loadavg().map((x) => x.toFixed(2)).join(' ') });
+
+    const h2s = median(fig.healthyToSwitchedMs);
+    const rows: Array<[string, string, string, string]> = [
+      ['deploy wall time, alcaide / hand-written script', `${fig.deployRatio.toFixed(2)} (median ${(median(alcaide.map((d) => d.wallMs)) / 1000).toFixed(1)} s / ${(median(script) / 1000).toFixed(1)} s)`, '≤ 1.15', fig.deployRatio <= 1.15 ? 'met' : 'MISSED'],
+      ['remote commands per deploy (SSH sessions), alcaide / script', `${median(fig.remoteCommandsPerDeploy.alcaide)} / ${median(scriptCommands)}`, '', ''],
+      ['orchestration overhead per activity (median)', `${fig.overheadPerActivityMs.median.toFixed(0)} ms (p90 ${fig.overheadPerActivityMs.p90.toFixed(0)} ms)`, '≤ 25 ms', fig.overheadPerActivityMs.median <= 25 ? 'met' : 'MISSED'],
+      ['warm build / cold build', `${(fig.buildMs.warmOverCold * 100).toFixed(0)} % (${(median(warm) / 1000).toFixed(1)} s / ${(median(cold) / 1000).toFixed(1)} s)`, '≤ 35 %', fig.buildMs.warmOverCold <= 0.35 ? 'met' : 'MISSED'],
+      ['healthy → switched (median)', `${(h2s / 1000).toFixed(2)} s`, '≤ 0.5 s', h2s <= 500 ? 'met' : 'MISSED'],
+      ['SSH connections opened per deploy (long-lived worker)', fig.sshConnectionsPerDeploy.longLivedWorker.join(', '), '1', fig.sshConnectionsPerDeploy.longLivedWorker.every((n) => n <= 1) ? 'met' : 'MISSED'],
+      ['resume: worker restarted 12 s after kill → first host command', `${(resumeLate / 1000).toFixed(1)} s`, '≤ 5 s', resumeLate <= 5000 ? 'met' : 'MISSED'],
+      ['resume: worker restarted 0.2 s after kill → first host command', `${(resumeNow / 1000).toFixed(1)} s`, '≤ 5 s', resumeNow <= 5000 ? 'met' : 'MISSED'],
+    ];
+    console.log(`\n| figure | measured | target | |\n| --- | --- | --- | --- |\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
+    console.log(`load average: ${load} at start, ${String(out.loadavgAtEnd)} at end; ${String(out.machine)}`);
+  } finally {
+    await rig.stop();
+  }
+  console.log(JSON.stringify(out));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

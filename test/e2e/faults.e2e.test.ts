@@ -1,0 +1,215 @@
+// The fault matrix: a deploy is hit at a chosen step by (a) kill -9 of its worker mid-step,
+// (b) kill -9 at the step boundary (the step just began), each followed by a new `alcaide
+// worker`; (c) an SSH cut mid-step (mid-upload on a throttled link); (d) a restart of the
+// Temporal dev server (SQLite); (e) a reboot of the simulated host. Every cell must converge —
+// the deploy completes, or is compensated with the previous slot serving — and the host is then
+// checked: what Caddy serves, exactly one running slot jail with its jail.conf.d file and
+// jail_list entry, the app running there only, and no completed side effect repeated (command
+// log: one `jail -c` per slot creation, one `mix release` per build). One sim host and one dev
+// server for the whole matrix; consecutive deploys alternate slots. FAULT_CELLS=a:buildRelease,c
+// runs a subset. Prints the matrix.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Rig, sleep } from '../helpers/faultRig';
+import type { WorkflowStatus } from '../../workflows/status';
+
+type Fault = 'a' | 'b' | 'c' | 'd' | 'e';
+const FAULTS: Record<Fault, string> = {
+  a: 'kill -9 worker mid-step',
+  b: 'kill -9 worker at step start',
+  c: 'SSH cut mid-step',
+  d: 'Temporal restart',
+  e: 'host reboot',
+};
+const STEPS = [
+  'ensureBuildJail', 'uploadSource', 'buildRelease', 'chooseSlot', 'createSlotJail', 'installRelease', 'writeAppEnv', 'startApp',
+  'runMigrations', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy', 'drainOldSlot', 'stopOldSlot', 'recordDeploy',
+] as const;
+type Step = (typeof STEPS)[number];
+const ACTIVITY: Partial<Record<Step, string>> = { stopOldSlot: 'stopSlot' };
+
+// Which cells run. Every step for the worker kills; SSH cuts where the step talks to the host
+// for long enough to cut; Temporal restarts and reboots at one step of each phase.
+const CELLS: Record<Fault, readonly Step[]> = {
+  a: ['uploadSource', 'buildRelease', 'createSlotJail', 'installRelease', 'startApp', 'runMigrations', 'checkHealth', 'switchTraffic', 'drainOldSlot', 'stopOldSlot'],
+  b: ['ensureBuildJail', 'buildRelease', 'chooseSlot', 'createSlotJail', 'writeAppEnv', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy', 'stopOldSlot', 'recordDeploy'],
+  c: ['uploadSource', 'buildRelease', 'createSlotJail', 'installRelease', 'runMigrations', 'checkHealth', 'stopOldSlot'],
+  d: ['buildRelease', 'checkHealth', 'drainOldSlot'],
+  e: ['buildRelease', 'createSlotJail', 'checkHealth', 'drainOldSlot'],
+};
+
+function selected(): Array<[Fault, Step]> {
+  const all = (Object.keys(CELLS) as Fault[]).flatMap((f) => CELLS[f].map((s) => [f, s] as [Fault, Step]));
+  const want = process.env.FAULT_CELLS?.split(',').filter(Boolean);
+  if (!want?.length) return all;
+  return all.filter(([f, s]) => want.some((w) => w === f || w === `${f}:${s}`));
+}
+
+interface Cell {
+  fault: Fault;
+  step: Step;
+  landed: string;
+  outcome: string;
+  ok: boolean;
+  problems: string[];
+  seconds: number;
+  resumeMs?: number;
+}
+
+const rig = new Rig('faults', 'drain_timeout: 2s\n');
+const cells: Cell[] = [];
+
+before(async () => {
+  await rig.start();
+  await rig.startWorker();
+  const s = await rig.cli(['setup']);
+  assert.equal(s.code, 0, s.stdout + s.stderr);
+  const d = await rig.cli(['deploy']);
+  assert.equal(d.code, 0, d.stdout + d.stderr);
+});
+
+after(async () => {
+  printMatrix();
+  await rig.stop();
+});
+
+function printMatrix(): void {
+  if (!cells.length) return;
+  const at = (f: Fault, s: Step) => cells.find((c) => c.fault === f && c.step === s);
+  const faults = Object.keys(FAULTS) as Fault[];
+  const lines = [`| step | ${faults.map((f) => `(${f}) ${FAULTS[f]}`).join(' | ')} |`, `| --- |${faults.map(() => ' --- |').join('')}`];
+  for (const s of STEPS) lines.push(`| ${s} | ${faults.map((f) => { const c = at(f, s); return c ? `${c.ok ? 'pass' : 'FAIL'} (${c.outcome}${c.resumeMs !== undefined ? `, resumed ${(c.resumeMs / 1000).toFixed(1)} s` : ''})` : '—'; }).join(' | ')} |`);
+  console.log(`\nfault matrix (${cells.filter((c) => c.ok).length}/${cells.length} pass; — = not run):\n${lines.join('\n')}`);
+  for (const c of cells) console.log(`  (${c.fault}) ${c.step}: fault landed ${c.landed}; ${c.outcome} in ${c.seconds.toFixed(0)} s${c.problems.length ? `; PROBLEMS: ${c.problems.join('; ')}` : ''}`);
+}
+
+/** Polls the status query until the deploy is at `step`; for a mid-step fault, until its activity runs on the host. */
+async function reach(h: WorkflowHandle, step: Step, mid: boolean, logFrom: number): Promise<string> {
+  const end = Date.now() + 180_000;
+  while (Date.now() < end) {
+    const st = await rig.status(h);
+    if (st && st.state !== 'running') throw new Error(`the deploy ended (${st.state}) before ${step}`);
+    if (st?.currentStep === step) {
+      if (!mid || step === 'drainOldSlot') return step;
+      if (step === 'buildRelease') {
+        // mid-build: `mix release` running
+        while (Date.now() < end && !rig.commandsSince(logFrom).some((c) => /mix (do .*\+ )?release/.test(c.cmd))) await sleep(20);
+        await sleep(800);
+        return 'buildRelease (build running)';
+      }
+      const d = await h.describe();
+      const act = ACTIVITY[step] ?? step;
+      const pending = d.raw.pendingActivities?.find((p) => p.activityType?.name === act);
+      if (pending && Number(pending.state) === 2 /* STARTED */) return `${step} (activity started)`;
+      if (!pending) return `${step} (activity ${act} not pending: scheduled or already done)`;
+    }
+    await sleep(15);
+  }
+  throw new Error(`the deploy never reached ${step}`);
+}
+
+async function runCell(fault: Fault, step: Step): Promise<Cell> {
+  const t0 = Date.now();
+  const problems: string[] = [];
+  const before = await rig.hostState();
+  const prevBody = before.body;
+  const prevSlot = before.running[0]?.replace('hello_', '');
+  const [v] = rig.commitVersion();
+  if (!rig.workerAlive()) await rig.startWorker();
+  const logFrom = rig.logLength();
+  if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name, '48kbit');
+  const h = await rig.deployDetached();
+  let landed = '';
+  let resumeMs: number | undefined;
+  try {
+    landed = await reach(h, step, fault !== 'b', logFrom);
+    if (fault === 'c' && step === 'uploadSource') await sleep(1_500); // part of the archive is on the host
+    if (fault === 'a' || fault === 'b') {
+      await rig.killWorker();
+      await sleep(200);
+      const spawned = await rig.startWorker();
+      // resume latency: the new worker's start to the first command it sends to the host
+      const seen = Date.now() + 60_000;
+      while (Date.now() < seen) {
+        const first = rig.commandsSince(logFrom).find((c) => c.t > spawned);
+        if (first) {
+          resumeMs = first.t - spawned;
+          break;
+        }
+        const st = await rig.status(h);
+        if (st && st.state !== 'running') break;
+        await sleep(50);
+      }
+    } else if (fault === 'c') {
+      await rig.sim.sshCut(rig.host.name, 3);
+    } else if (fault === 'd') {
+      await rig.temporal.restart();
+    } else {
+      await rig.sim.reboot(rig.host.name);
+    }
+  } finally {
+    if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name);
+  }
+  if (!rig.workerAlive()) {
+    problems.push('the worker died with the fault');
+    await rig.startWorker();
+  }
+
+  let outcome: string;
+  let status: WorkflowStatus | undefined;
+  try {
+    status = (await Promise.race([h.result(), sleep(240_000).then(() => Promise.reject(new Error('no result within 240 s')))])) as WorkflowStatus;
+    outcome = 'completed';
+  } catch (e) {
+    const msg = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+    status = (await rig.status(h)) ?? undefined;
+    outcome = /Restored:/.test(msg) && !/Some undo steps failed/.test(msg) ? 'compensated' : 'NOT CONVERGED';
+    if (outcome !== 'compensated') problems.push(msg.slice(0, 300));
+    else problems.length || console.log(`  (${fault}) ${step} compensated: ${msg.slice(0, 300)}`);
+    if (/no result/.test(msg)) await h.terminate('fault matrix: no result').catch(() => undefined);
+  }
+
+  // the host
+  await sleep(600); // Caddy's health checks settle (200 ms interval)
+  const st = await rig.hostState();
+  const next = outcome === 'completed' ? (status?.slot ?? '') : prevSlot;
+  const wantBody = outcome === 'completed' ? `200 hello v${v} slot=${next}` : prevBody;
+  if (st.body !== wantBody) problems.push(`Caddy serves "${st.body}", expected "${wantBody}"`);
+  if (st.running.join() !== `hello_${next}`) problems.push(`running slot jails: [${st.running.join()}], expected hello_${next}`);
+  if (st.jailList.join() !== `hello_${next}`) problems.push(`jail_list: [${st.jailList.join()}], expected hello_${next}`);
+  if (!st.confs.includes(`hello_${next}.conf`)) problems.push(`no /etc/jail.conf.d/hello_${next}.conf`);
+  const other = next === 'blue' ? 'green' : 'blue';
+  if (!st.appRunning[next!] || st.appRunning[other]) problems.push(`app running: ${JSON.stringify(st.appRunning)}`);
+  // side effects (command log since the deploy started)
+  const cmds = rig.commandsSince(logFrom).map((c) => c.cmd);
+  const builds = cmds.filter((c) => /mix (do .*\+ )?release hello/.test(c)).length;
+  // a build cut short (its worker killed, its SSH session cut, its host rebooted) runs again; a finished one never
+  const interruptedBuild = step === 'buildRelease' && fault !== 'd';
+  if (builds !== 1 && !(interruptedBuild && builds === 2)) problems.push(`mix release ran ${builds} times`);
+  for (const slot of ['blue', 'green']) {
+    const creates = cmds.filter((c) => c.includes(`jail -f /etc/jail.conf.d/hello_${slot}.conf -c hello_${slot}`)).length;
+    if (creates > 1) problems.push(`jail -c hello_${slot} ran ${creates} times`);
+  }
+  const opens = cmds.filter((c) => /touch \S+\/gates\/(blue|green)\.open/.test(c)).length;
+  if (opens > (outcome === 'completed' ? 1 : 2)) problems.push(`a gate was opened ${opens} times`);
+  if (outcome === 'NOT CONVERGED') problems.unshift('did not converge');
+  return { fault, step, landed, outcome, ok: problems.length === 0, problems, seconds: (Date.now() - t0) / 1000, resumeMs };
+}
+
+test('fault matrix: every cell converges with the host in a known state', { timeout: 40 * 60_000 }, async () => {
+  for (const [fault, step] of selected()) {
+    let cell: Cell;
+    try {
+      cell = await runCell(fault, step);
+    } catch (e) {
+      cell = { fault, step, landed: '?', outcome: 'ERROR', ok: false, problems: [(e as Error).message], seconds: 0 };
+      // leave no deploy running into the next cell
+      await rig.handle().terminate('fault matrix: cell error').catch(() => undefined);
+      if (!rig.workerAlive()) await rig.startWorker();
+    }
+    cells.push(cell);
+    console.log(`  cell (${fault}) ${step}: ${cell.ok ? 'pass' : 'FAIL'} — ${cell.outcome}, ${cell.seconds.toFixed(0)} s, landed ${cell.landed}${cell.resumeMs !== undefined ? `, resumed ${cell.resumeMs} ms after the new worker started` : ''}${cell.problems.length ? ` — ${cell.problems.join('; ')}` : ''}`);
+  }
+  assert.deepEqual(cells.filter((c) => !c.ok).map((c) => `(${c.fault}) ${c.step}: ${c.problems.join('; ')}`), []);
+});
