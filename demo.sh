@@ -26,7 +26,8 @@ fi
 scripts/install-deps.sh
 [[ -d node_modules ]] || npm install --no-audit --no-fund
 [[ -f dist/workflow-bundle.js ]] || npm run build --silent
-./temporal-dev.sh
+# the demo project has no secrets, so no payload key: its history is in clear, no codec server
+ALCAIDE_UI_CODEC_ENDPOINT="${ALCAIDE_UI_CODEC_ENDPOINT-none}" ./temporal-dev.sh
 
 mkdir -p "$DEMO"
 if ! sim_up; then
