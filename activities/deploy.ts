@@ -30,6 +30,15 @@ function operatorFailure(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
+/**
+ * A jail that is not running (the host is still booting after a reboot) is not the build's or
+ * the migration's fault: retried, where their own failures are final.
+ */
+function jailNotRunning(res: { stderr: string }, jail: string, host: string): ApplicationFailure | undefined {
+  if (!/^jexec: jail "[^"]*" not found/m.test(res.stderr)) return undefined;
+  return ApplicationFailure.create({ type: 'JailNotRunning', message: `${jail} is not running on ${host} (still booting?)` });
+}
+
 /** The version names files and directories on the host: a commit id, nothing else. */
 function checkVersion(version: string): string {
   const problem = versionProblem(version);
@@ -95,6 +104,8 @@ export async function buildRelease(t: AppTarget, version: string): Promise<StepR
   );
   if (res.code === NO_ERTS_EXIT) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release does not include ERTS');
   if (res.code !== 0) {
+    const down = jailNotRunning(res, name, t.server.host);
+    if (down) throw down;
     const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
     throw operatorFailure('BuildFailed', `mix release failed in ${name} (exit ${res.code}):\n${tail}`);
   }
@@ -229,6 +240,8 @@ export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResul
   const name = layoutOf(t).jailName(slot);
   const res = await withHeartbeat(() => r.check(jexec(name, releaseEval(t.app, t.release.name, t.release.migrate as string)), 'run migrations', { timeoutMs: 30 * 60_000 }));
   if (res.code !== 0) {
+    const down = jailNotRunning(res, name, t.server.host);
+    if (down) throw down;
     const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
     throw operatorFailure('MigrationFailed', `migrations failed in ${name} (exit ${res.code}):\n${tail}`);
   }
