@@ -159,7 +159,9 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   let outcome: string;
   let status: WorkflowStatus | undefined;
   try {
-    status = (await Promise.race([h.result(), sleep(240_000).then(() => Promise.reject(new Error('no result within 240 s')))])) as WorkflowStatus;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no result within 240 s')), 240_000)));
+    status = (await Promise.race([h.result(), timeout]).finally(() => clearTimeout(timer))) as WorkflowStatus;
     outcome = 'completed';
   } catch (e) {
     const msg = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
