@@ -31,6 +31,15 @@ export function operatorFailure(type: string, message: string): ApplicationFailu
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
+/**
+ * A jail that is not running (the host is still booting after a reboot) is not the build's or
+ * the migration's fault: retried, where their own failures are final.
+ */
+function jailNotRunning(res: { stderr: string }, jail: string, host: string): ApplicationFailure | undefined {
+  if (!/^jexec: jail "[^"]*" not found/m.test(res.stderr)) return undefined;
+  return ApplicationFailure.create({ type: 'JailNotRunning', message: `${jail} is not running on ${host} (still booting?)` });
+}
+
 /** The version names files and directories on the host: a commit id, nothing else. */
 function checkVersion(version: string): string {
   const problem = versionProblem(version);
@@ -87,7 +96,11 @@ export async function uploadSourceTo(r: Remote, t: AppTarget, version: string, j
 export async function buildRelease(t: AppTarget, version: string): Promise<StepResult> {
   const res = await runBuild(Remote.for(t), t, layoutOf(t).jailName('build'), version, 'build the release');
   if (res.code === NO_ERTS_EXIT) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release does not include ERTS');
-  if (res.code !== 0) throw operatorFailure('BuildFailed', `mix release failed in ${layoutOf(t).jailName('build')} (exit ${res.code}):\n${outputTail(res)}`);
+  if (res.code !== 0) {
+    const down = jailNotRunning(res, layoutOf(t).jailName('build'), t.server.host);
+    if (down) throw down;
+    throw operatorFailure('BuildFailed', `mix release failed in ${layoutOf(t).jailName('build')} (exit ${res.code}):\n${outputTail(res)}`);
+  }
   const cached = res.stdout.trim().split('\n').pop() === 'cached';
   return { changed: !cached, note: cached ? `release ${short(version)} already built` : `release ${short(version)} built` };
 }
@@ -235,6 +248,8 @@ export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResul
   const name = layoutOf(t).jailName(slot);
   const res = await withHeartbeat(() => r.check(jexec(name, releaseEval(t.app, t.release.name, t.release.migrate as string)), 'run migrations', { timeoutMs: 30 * 60_000 }));
   if (res.code !== 0) {
+    const down = jailNotRunning(res, name, t.server.host);
+    if (down) throw down;
     const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
     throw operatorFailure('MigrationFailed', `migrations failed in ${name} (exit ${res.code}):\n${tail}`);
   }
