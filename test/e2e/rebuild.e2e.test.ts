@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
+import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
 import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { CLI, REPO_ROOT } from '../helpers/paths';
 import { failureMessage, startTestEnv } from '../helpers/temporal';
@@ -59,12 +59,7 @@ before(async () => {
   writeFileSync(
     path.join(app, 'deploy.yml'),
     `app: hello
-server:
-  host: ${host.host}
-ssh:
-  keys: [${host.privateKey}]
-  known_hosts: ${host.knownHostsFile}
-env:
+${simServerYaml(host)}env:
   secret: [SECRET_KEY_BASE]
 health_check:
   interval: 200ms

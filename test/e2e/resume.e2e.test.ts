@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
+import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
 import { tempProject } from '../helpers/cli';
 import { CLI } from '../helpers/paths';
 import { startTestEnv } from '../helpers/temporal';
@@ -23,7 +23,7 @@ before(async () => {
   host = sim.hosts[0]!;
   writeFileSync(
     path.join(project.dir, 'deploy.yml'),
-    `app: shop\nserver:\n  host: ${host.host}\nssh:\n  keys: [${host.privateKey}]\n  known_hosts: ${host.knownHostsFile}\n`,
+    `app: shop\n${simServerYaml(host)}`,
   );
 });
 

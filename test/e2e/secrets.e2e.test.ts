@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
+import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
 import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { CLI, REPO_ROOT } from '../helpers/paths';
 import { startTestEnv, temporalBinary } from '../helpers/temporal';
@@ -118,12 +118,7 @@ before(async () => {
   writeFileSync(
     path.join(app, 'deploy.yml'),
     `app: hello
-server:
-  host: ${host.host}
-ssh:
-  keys: [${host.privateKey}]
-  known_hosts: ${host.knownHostsFile}
-env:
+${simServerYaml(host)}env:
   clear:
     DATA_DIR: /var/db/hello
   secret: [SECRET_KEY_BASE, ${Object.keys(SECRETS).join(', ')}]

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readCommandLog, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
+import { readCommandLog, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
 import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { percentile, startLoad, type Sample } from '../helpers/load';
 import { REPO_ROOT } from '../helpers/paths';
@@ -48,12 +48,7 @@ before(async () => {
   writeFileSync(
     path.join(app, 'deploy.yml'),
     `app: hello
-server:
-  host: ${host.host}
-ssh:
-  keys: [${host.privateKey}]
-  known_hosts: ${host.knownHostsFile}
-health_check:
+${simServerYaml(host)}health_check:
   interval: 200ms
   timeout: 10s
 drain_timeout: 4s

@@ -167,3 +167,8 @@ export function readCommandLog(h: SimHost): CommandLogEntry[] {
   const text = readFileSync(h.commandLog, 'utf8');
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CommandLogEntry);
 }
+
+/** The `server:` and `ssh:` part of a deploy.yml that reaches `h` (its key, its known_hosts). */
+export function simServerYaml(h: SimHost): string {
+  return `server:\n  host: ${h.host}\nssh:\n  keys: [${h.privateKey}]\n  known_hosts: ${h.knownHostsFile}\n`;
+}
