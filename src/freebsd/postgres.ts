@@ -58,7 +58,8 @@ export const confIncludes = (conf: string) => sh`grep -qxF ${POSTGRES_INCLUDE} $
 export const addConfInclude = (conf: string) => sh`printf '%s\\n' ${POSTGRES_INCLUDE} >> ${conf}`;
 
 /** psql as the jail's postgres superuser over the local socket (peer auth), SQL on stdin. */
-export const psqlAsSuperuser = (jail: string) => sh`jexec -U postgres ${jail} /usr/local/bin/psql -X -q -v ON_ERROR_STOP=1 -d postgres -f -`;
+// VERBOSITY=terse: an error shows no statement context, so the password in the SQL never reaches an error
+export const psqlAsSuperuser = (jail: string) => sh`jexec -U postgres ${jail} /usr/local/bin/psql -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=terse -d postgres -f -`;
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;

@@ -33,7 +33,7 @@ describe('PostgreSQL accessory commands', () => {
     assert.equal(postgresInitialized('/j/db/var/db/postgres/data16'), 'test -f /j/db/var/db/postgres/data16/PG_VERSION');
     assert.equal(confIncludes('/d/postgresql.conf'), `grep -qxF 'include_if_exists = '\\''alcaide.conf'\\''' /d/postgresql.conf`);
     assert.equal(addConfInclude('/d/postgresql.conf'), `printf '%s\\n' 'include_if_exists = '\\''alcaide.conf'\\''' >> /d/postgresql.conf`);
-    assert.equal(psqlAsSuperuser('my_app_db'), 'jexec -U postgres my_app_db /usr/local/bin/psql -X -q -v ON_ERROR_STOP=1 -d postgres -f -');
+    assert.equal(psqlAsSuperuser('my_app_db'), 'jexec -U postgres my_app_db /usr/local/bin/psql -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=terse -d postgres -f -');
   });
 
   test('it listens on the jail IP only; only the app role, from the jail subnet, with a password', () => {
@@ -110,6 +110,14 @@ describe('the role and database SQL against a real PostgreSQL', () => {
   after(() => {
     if (bin && dir) asPostgres('pg_ctl', ['-D', `${dir}/data`, '-w', '-m', 'immediate', 'stop']);
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('with VERBOSITY=terse (as psqlAsSuperuser runs it) a failing statement does not echo its password', () => {
+    const sql = "SELECT 1;\nALTER ROLE no_such_role WITH LOGIN PASSWORD 'pw-canary-42';\n";
+    const r = asPostgres('psql', ['-h', dir, '-p', String(port), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=terse', '-d', 'postgres', '-f', '-'], sql);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /no_such_role/);
+    assert.ok(!r.stderr.includes('pw-canary-42'), r.stderr);
   });
 
   test('every hostile password is set exactly (login works with it, not with a near miss); a rerun converges', () => {
