@@ -1,25 +1,27 @@
 // Deploy and rollback activities. Each checks the host first and converges: a retry, or a
-// resumed workflow after a crash, finds finished work finished and does not repeat it.
+// resumed workflow after a crash, finds finished work finished and does not repeat it. A
+// step's checks and actions travel as one script (src/freebsd): one SSH round trip.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { closeGate, liveSlots, openGate, SLOT_HEADER } from '../src/caddy/caddyfile';
+import { closeGate, liveSlots, SLOT_HEADER, switchGates } from '../src/caddy/caddyfile';
 import { SecretsStore } from '../src/config/secrets';
 import { versionProblem, type AppTarget } from '../src/config/target';
-import { appDir, appLog, envFile, installReleaseArchive, rcScript, releaseEval, renderEnvFile, renderRcScript, renderRunner, runnerFile, SLOT_MARKER, stopAppIfInstalled, VERSION_MARKER } from '../src/freebsd/app';
+import { appDir, appLog, envFile, installApp, releaseEval, renderEnvFile, VERSION_MARKER } from '../src/freebsd/app';
 import { buildScript, NO_ERTS_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
-import { appendStdin, fileExists, freebsdUploadCommands, pathExists, readFile, tailFile, writeFileAtomic } from '../src/freebsd/files';
-import { destroyJailTree, jailDisableAtBoot, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, jailStop, jexec } from '../src/freebsd/jail';
+import { appendStdin, fileExists, freebsdUploadCommands, putFunction, putText, readFile, tailFile } from '../src/freebsd/files';
+import { jailRunning, jailStart, jexec } from '../src/freebsd/jail';
 import { otherSlot, type Slot } from '../src/freebsd/layout';
+import { changesOf, script, sh } from '../src/freebsd/sh';
+import { createSlot, destroySlot as destroySlotJail, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
 import { uploadFile } from '../src/ssh/upload';
-import { serviceRunning, serviceStart, sysrcIs, sysrcSet } from '../src/freebsd/system';
 import { databaseUrl } from '../src/freebsd/postgres';
 import { postgresPassword, postgresSpec } from './accessories';
-import { ensureFile, ensureJail, layoutOf } from './jails';
+import { ensureFile, layoutOf } from './jails';
 import { precondition, Remote, withHeartbeat } from './remote';
 import type { ExecResult } from '../src/ssh/connection';
 import type { StepResult } from './setup';
@@ -53,12 +55,12 @@ export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
   const r = Remote.for(t);
   const l = layoutOf(t);
   const name = l.jailName('build');
-  if (!(await r.ok(fileExists(l.jailConf('build')), 'check build jail'))) {
-    throw precondition(`the build jail ${name} does not exist on ${t.server.host}: run \`alcaide setup\` first`);
-  }
-  if (await r.ok(jailRunning(name), 'check build jail')) return { changed: false, note: `${name} running` };
-  await r.run(jailStart(name, l.jailConf('build')), 'start build jail');
-  return { changed: true, note: `started ${name}` };
+  const conf = l.jailConf('build');
+  const res = await r.check(script(sh`[ -f ${conf} ] || exit 3`, `if ! ${jailRunning(name)}; then ${jailStart(name, conf)} >&2; ${sh`changed ${`started ${name}`}`}; fi`), 'build jail ready');
+  if (res.code === 3) throw precondition(`the build jail ${name} does not exist on ${t.server.host}: run \`alcaide setup\` first`);
+  if (res.code !== 0) throw ApplicationFailure.create({ type: 'RemoteCommandError', message: `starting ${name} on ${t.server.host} failed (exit ${res.code}): ${outputTail(res, 4)}` });
+  const changes = changesOf(res.stdout);
+  return { changed: changes.length > 0, note: changes.join('; ') || `${name} running` };
 }
 
 /** `git archive` of the commit, streamed to a local temp file, then uploaded resumably. */
@@ -154,59 +156,30 @@ function slotSpec(t: AppTarget, slot: Slot) {
   return { name: l.jailName(slot), path: l.jailPath(slot), hostname: l.jailName(slot), iface: t.network.iface, ip: t.network[slot] };
 }
 
-async function stopAppAndJail(r: Remote, t: AppTarget, slot: Slot): Promise<boolean> {
+function slotJail(t: AppTarget, slot: Slot): SlotJail {
   const l = layoutOf(t);
-  const name = l.jailName(slot);
-  if (!(await r.ok(jailRunning(name), `check ${name}`))) return false;
-  await r.check(stopAppIfInstalled(t.app, name, l.jailPath(slot)), `stop ${t.app} in ${name}`);
-  await r.run(jailStop(name, l.jailConf(slot)), `stop jail ${name}`);
-  return true;
+  return { app: t.app, spec: slotSpec(t, slot), conf: l.jailConf(slot), templateDir: l.templateDir };
+}
+
+/** Runs one step's script (checks and actions in one command); returns what it changed. */
+async function converge(r: Remote, label: string, parts: string[], o: { stdin?: string; timeoutMs?: number } = {}): Promise<string[]> {
+  const res = await withHeartbeat(() => r.run(script(putFunction(), ...parts), label, o));
+  return changesOf(res.stdout);
 }
 
 /** A fresh jail for the slot; a stale one from an older release is removed first. */
 export async function createSlotJail(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
   checkVersion(version);
-  const r = Remote.for(t);
-  const l = layoutOf(t);
-  const spec = slotSpec(t, slot);
-  const marker = `${spec.path}${SLOT_MARKER}`;
-  const current = await r.check(readFile(marker), `read ${spec.name} marker`);
-  const changes: string[] = [];
-  if (current.code !== 0 || current.stdout.trim() !== version) {
-    if (await r.ok(pathExists(spec.path), `check ${spec.name} root`)) {
-      await stopAppAndJail(r, t, slot);
-      await r.run(destroyJailTree(spec.path, l.jailConf(slot)), `remove stale ${spec.name}`);
-      changes.push(`removed stale ${spec.name}`);
-    }
-  }
-  changes.push(...(await ensureJail(r, l, spec, l.jailConf(slot))));
-  await ensureFile(r, marker, `${version}\n`, '0644', `mark ${spec.name}`);
-  return { changed: changes.length > 0, note: changes.join('; ') || `${spec.name} ready` };
+  const s = slotJail(t, slot);
+  const changes = await converge(Remote.for(t), `create ${s.spec.name}`, [createSlot(s, version)], { timeoutMs: 15 * 60_000 });
+  return { changed: changes.length > 0, note: changes.join('; ') || `${s.spec.name} ready` };
 }
 
 export async function installRelease(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
   checkVersion(version);
-  const r = Remote.for(t);
   const l = layoutOf(t);
-  const root = l.jailPath(slot);
-  const dir = `${root}${appDir(t.app)}`;
-  const files = { app: t.app, releaseName: t.release.name };
-  const changes: string[] = [];
-  const installed = await r.check(readFile(`${dir}/${VERSION_MARKER}`), 'read installed version');
-  if (installed.code !== 0 || installed.stdout.trim() !== version) {
-    const artifact = `${l.jailPath('build')}${releaseArtifact(t.app, version)}`;
-    await r.run(
-      installReleaseArchive(artifact, dir, version),
-      'install the release',
-    );
-    changes.push(`release ${short(version)} in ${appDir(t.app)}`);
-  }
-  if (await ensureFile(r, `${root}${runnerFile(t.app)}`, renderRunner(files), '0755', 'write runner')) changes.push('runner');
-  if (await ensureFile(r, `${root}${rcScript(t.app)}`, renderRcScript(files), '0755', 'write rc script')) changes.push('rc.d script');
-  if (!(await r.ok(sysrcIs(`${t.app}_enable`, 'YES', `${root}/etc/rc.conf`), 'check app enabled'))) {
-    await r.run(sysrcSet(`${t.app}_enable`, 'YES', `${root}/etc/rc.conf`), 'enable the app at jail boot');
-    changes.push(`${t.app}_enable=YES`);
-  }
+  const artifact = `${l.jailPath('build')}${releaseArtifact(t.app, version)}`;
+  const changes = await converge(Remote.for(t), 'install the release', [installApp({ app: t.app, releaseName: t.release.name }, l.jailPath(slot), artifact, version)]);
   return { changed: changes.length > 0, note: changes.join('; ') || `release ${short(version)} installed` };
 }
 
@@ -235,11 +208,8 @@ export async function writeAppEnv(t: AppTarget, slot: Slot, version: string): Pr
 }
 
 export async function startApp(t: AppTarget, slot: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
-  const name = layoutOf(t).jailName(slot);
-  if (await r.ok(serviceRunning(t.app, name), 'check app')) return { changed: false, note: 'already running' };
-  await r.run(serviceStart(t.app, name), 'start the app');
-  return { changed: true, note: `started under daemon(8) in ${name}` };
+  const changes = await converge(Remote.for(t), 'start the app', [startAppIn(slotJail(t, slot))]);
+  return { changed: changes.length > 0, note: changes.join('; ') || 'already running' };
 }
 
 export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResult> {
@@ -311,24 +281,20 @@ async function waitForRouting(r: Remote, t: AppTarget, slot: Slot, withinMs = 15
   throw ApplicationFailure.create({ type: 'SwitchNotSeen', message: `Caddy did not route to ${slot} within ${withinMs / 1000}s (last: ${last})` });
 }
 
-async function writeState(r: Remote, t: AppTarget, slot: Slot): Promise<void> {
-  await r.run(writeFileAtomic(`${stateDir(t.app)}/active`, '0644'), 'record the live slot', { stdin: `${slot}\n` });
-}
+const activeFile = (app: string) => `${stateDir(app)}/active`;
 
 /** Opens the new slot's gate and closes the old one: no Caddy reload, in-flight requests finish. */
 export async function switchTraffic(t: AppTarget, to: Slot, from?: Slot): Promise<StepResult> {
   const r = Remote.for(t);
-  await r.run(openGate(t.app, to), `open the ${to} gate`);
-  if (from) await r.run(closeGate(t.app, from), `close the ${from} gate`);
-  await writeState(r, t, to);
+  await converge(r, `open the ${to} gate`, [switchGates(t.app, to, from, activeFile(t.app))]);
   const ms = await waitForRouting(r, t, to);
   return { changed: true, note: `Caddy routes to ${to} (${ms} ms after the gate opened)` };
 }
 
 export async function verifyThroughCaddy(t: AppTarget, slot: Slot): Promise<StepResult> {
   const r = Remote.for(t);
-  for (let i = 0; i < 5; i++) {
-    const res = await throughCaddy(r, t);
+  // five requests at once, each on its own tunnel: as many chances to reach a wrong upstream
+  for (const res of await Promise.all([0, 1, 2, 3, 4].map(() => throughCaddy(r, t)))) {
     const served = res.headers[SLOT_HEADER.toLowerCase()];
     if (res.status !== 200 || served !== slot) {
       throw operatorFailure('VerifyFailed', `through Caddy ${t.healthCheck.path} answered HTTP ${res.status} from ${String(served ?? 'no slot')}, expected 200 from ${slot}`);
@@ -360,32 +326,23 @@ export async function bakeCheck(t: AppTarget, slot: Slot): Promise<StepResult> {
 
 /** Stops the app and its jail; the jail stays on disk for rollback but no longer starts at boot. */
 export async function stopSlot(t: AppTarget, slot: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
   const name = layoutOf(t).jailName(slot);
-  const stopped = await stopAppAndJail(r, t, slot);
-  await r.run(jailDisableAtBoot(name), `${name} not at boot`);
+  const stopped = (await converge(Remote.for(t), `stop ${name}`, [stopSlotJail(slotJail(t, slot))])).length > 0;
   return { changed: stopped, note: stopped ? `${name} stopped, kept for rollback` : `${name} already stopped` };
 }
 
 export async function recordDeploy(t: AppTarget, d: { slot: Slot; version: string; previousSlot?: Slot }): Promise<StepResult> {
   checkVersion(d.version);
-  const r = Remote.for(t);
   const line = JSON.stringify({ at: new Date().toISOString(), ...d });
-  await writeState(r, t, d.slot);
-  await r.run(appendStdin(`${stateDir(t.app)}/deploys.log`), 'record the deploy', { stdin: `${line}\n` });
+  await converge(Remote.for(t), 'record the deploy', [putText(activeFile(t.app), '0644', `${d.slot}\n`), appendStdin(`${stateDir(t.app)}/deploys.log`)], { stdin: `${line}\n` });
   return { changed: true, note: `${t.app} ${short(d.version)} live on ${d.slot}` };
 }
 
 // ---------------------------------------------------------------- undo
 
 export async function destroySlot(t: AppTarget, slot: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
-  const l = layoutOf(t);
-  const name = l.jailName(slot);
-  await r.run(closeGate(t.app, slot), `close the ${slot} gate`);
-  await stopAppAndJail(r, t, slot);
-  await r.run(jailDisableAtBoot(name), `${name} not at boot`);
-  await r.run(destroyJailTree(l.jailPath(slot), l.jailConf(slot)), `remove ${name}`);
+  const name = layoutOf(t).jailName(slot);
+  await converge(Remote.for(t), `remove ${name}`, [closeGate(t.app, slot), destroySlotJail(slotJail(t, slot))]);
   return { changed: true, note: `${name} removed` };
 }
 
@@ -398,9 +355,7 @@ export async function restoreTraffic(t: AppTarget, to: Slot | undefined, from: S
   }
   await startSlot(t, to);
   await checkHealth(t, to);
-  await r.run(openGate(t.app, to), `open the ${to} gate`);
-  await r.run(closeGate(t.app, from), `close the ${from} gate`);
-  await writeState(r, t, to);
+  await converge(r, `open the ${to} gate`, [switchGates(t.app, to, from, activeFile(t.app))]);
   await waitForRouting(r, t, to);
   return { changed: true, note: `traffic back on ${to}` };
 }
@@ -429,20 +384,7 @@ export async function chooseRollback(t: AppTarget): Promise<RollbackChoice> {
 
 /** Starts a kept slot again: its jail, its app, at boot. */
 export async function startSlot(t: AppTarget, slot: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
-  const l = layoutOf(t);
-  const name = l.jailName(slot);
-  const changes: string[] = [];
-  if (!(await r.ok(jailRunning(name), `check ${name}`))) {
-    await r.run(jailStart(name, l.jailConf(slot)), `start jail ${name}`);
-    changes.push(`started ${name}`);
-  }
-  if (!(await r.ok(jailEnabledAtBoot(name), `check ${name} at boot`))) {
-    await r.run(jailEnableAtBoot(name), `${name} at boot`);
-  }
-  if (!(await r.ok(serviceRunning(t.app, name), 'check app'))) {
-    await r.run(serviceStart(t.app, name), `start ${t.app}`);
-    changes.push(`started ${t.app}`);
-  }
-  return { changed: changes.length > 0, note: changes.join('; ') || `${name} already running` };
+  const s = slotJail(t, slot);
+  const changes = await converge(Remote.for(t), `start ${s.spec.name}`, [startSlotJail(s)]);
+  return { changed: changes.length > 0, note: changes.join('; ') || `${s.spec.name} already running` };
 }

@@ -1,11 +1,12 @@
-// Shared by setup and deploy: idempotent file, rc.conf and jail helpers (check, then act).
+// Shared by setup and deploy: idempotent file, rc.conf and jail helpers, each one remote
+// command that checks, then acts only where needed.
 import { createHash } from 'node:crypto';
 import type { AppTarget } from '../src/config/target';
-import { fileExists, fileHasSha256, makeDirs, moveFile, removeTree, writeFileAtomic } from '../src/freebsd/files';
-import { cloneTemplate, copyResolvConf, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, renderJailConf, type JailSpec } from '../src/freebsd/jail';
+import { putFunction, putStdin } from '../src/freebsd/files';
+import { convergeJail, type JailSpec } from '../src/freebsd/jail';
 import { layout, type Layout } from '../src/freebsd/layout';
+import { changesOf, script, unless } from '../src/freebsd/sh';
 import { sysrcAdd, sysrcHas, sysrcIs, sysrcSet } from '../src/freebsd/system';
-import { TEMPLATE_MARKER } from '../src/freebsd/template';
 import { withHeartbeat, type Remote } from './remote';
 
 export function layoutOf(t: AppTarget): Layout {
@@ -14,11 +15,10 @@ export function layoutOf(t: AppTarget): Layout {
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** Writes a file only when its content differs (compared by sha256 on the host). */
+/** Writes a file only when its content differs: one command, the content on stdin. */
 export async function ensureFile(r: Remote, path: string, content: string, mode: string, label: string): Promise<boolean> {
-  if (await r.ok(fileHasSha256(path, sha256(content)), `${label}: check`)) return false;
-  await r.run(writeFileAtomic(path, mode), label, { stdin: content });
-  return true;
+  const res = await r.run(script(putFunction(), putStdin(path, mode, 'wrote')), label, { stdin: content });
+  return changesOf(res.stdout).length > 0;
 }
 
 /** The build jail (and, during a rebuild, its successor build_next): same parameters, own name, path and address. */
@@ -39,40 +39,15 @@ export function buildJailSpec(t: AppTarget, role: 'build' | 'build_next'): JailS
 
 /** Sets rc.conf NAME=VALUE unless it already is (`file`: another rc.conf, e.g. a jail's). */
 export async function ensureSysrc(r: Remote, name: string, value: string, file?: string): Promise<boolean> {
-  if (await r.ok(sysrcIs(name, value, file), `check ${name}`)) return false;
-  await r.run(sysrcSet(name, value, file), `set ${name}`);
-  return true;
+  return (await r.run(unless(sysrcIs(name, value, file), `${sysrcSet(name, value, file)} >/dev/null && echo changed`), `set ${name}`)).stdout.includes('changed');
 }
 
 export async function ensureSysrcWord(r: Remote, name: string, word: string): Promise<boolean> {
-  if (await r.ok(sysrcHas(name, word), `check ${name}`)) return false;
-  await r.run(sysrcAdd(name, word), `add ${word} to ${name}`);
-  return true;
+  return (await r.run(unless(sysrcHas(name, word), `${sysrcAdd(name, word)} >/dev/null && echo changed`), `add ${word} to ${name}`)).stdout.includes('changed');
 }
 
-
-/** A jail cloned from the template (atomically: temp dir, marker, rename), configured, running, started at boot. */
+/** A jail cloned from the template, configured, running, started at boot: one command. */
 export async function ensureJail(r: Remote, l: Layout, spec: JailSpec, conf: string, o: { atBoot?: boolean } = {}): Promise<string[]> {
-  const changes: string[] = [];
-  if (await ensureFile(r, conf, renderJailConf(spec), '0644', `write ${conf}`)) changes.push(`wrote ${conf}`);
-  if (!(await r.ok(fileExists(`${spec.path}/${TEMPLATE_MARKER}`), `check ${spec.name} root`))) {
-    const tmp = `${spec.path}.tmp`;
-    await r.run(removeTree(tmp), `clean ${spec.name} root`);
-    // mount points of the jail's fstab lines must exist before it starts
-    const mountPoints = (spec.mounts ?? []).map((m) => m.split(/\s+/)[1]!.replace(spec.path, tmp));
-    const mkdirs = mountPoints.length ? ` && ${makeDirs(mountPoints)}` : '';
-    await withHeartbeat(() => r.run(`${cloneTemplate(l.templateDir, tmp)}${mkdirs} && ${moveFile(tmp, spec.path)}`, `create ${spec.name} root`, { timeoutMs: 15 * 60_000 }));
-    changes.push(`created ${spec.path}`);
-  }
-  if (changes.length) await r.run(copyResolvConf(spec.path), `resolv.conf into ${spec.name}`);
-  if (!(await r.ok(jailRunning(spec.name), `check ${spec.name}`))) {
-    await r.run(jailStart(spec.name, conf), `start jail ${spec.name}`);
-    changes.push(`started ${spec.name}`);
-  }
-  if (o.atBoot !== false && !(await r.ok(jailEnabledAtBoot(spec.name), `check ${spec.name} at boot`))) {
-    await r.run(jailEnableAtBoot(spec.name), `start ${spec.name} at boot`);
-    changes.push(`${spec.name} starts at boot`);
-  }
-  return changes;
+  const res = await withHeartbeat(() => r.run(script(putFunction(), convergeJail(spec, conf, l.templateDir, o)), `create ${spec.name}`, { timeoutMs: 15 * 60_000 }));
+  return changesOf(res.stdout);
 }
-

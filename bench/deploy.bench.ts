@@ -51,6 +51,11 @@ interface HistoryFigures {
   healthyToSwitched?: number;
   build?: number;
   total: number;
+  /** the first and last event's time (ms since the epoch) */
+  first: number;
+  last: number;
+  /** per activity type: [started, completed] (ms since the epoch; several for bake checks) */
+  spans: Array<{ name: string; from: number; to: number }>;
 }
 
 async function historyFigures(h: WorkflowHandle): Promise<HistoryFigures> {
@@ -65,6 +70,7 @@ async function historyFigures(h: WorkflowHandle): Promise<HistoryFigures> {
   const completedAt: Record<string, number> = {};
   const durations: Record<string, number> = {};
   let activities = 0;
+  const spans: HistoryFigures['spans'] = [];
   for (const e of events) {
     const t = ms(e.eventTime);
     const id = Number(e.eventId);
@@ -85,6 +91,7 @@ async function historyFigures(h: WorkflowHandle): Promise<HistoryFigures> {
         const name = typeOf.get(sid)!;
         completedAt[name] = t;
         durations[name] = t - startedAt.get(sid)!;
+        spans.push({ name, from: startedAt.get(sid)!, to: t });
         prevEnd = t;
         activities++;
         break;
@@ -102,25 +109,56 @@ async function historyFigures(h: WorkflowHandle): Promise<HistoryFigures> {
     healthyToSwitched: completedAt.switchTraffic !== undefined ? completedAt.switchTraffic - completedAt.checkHealth! : undefined,
     build: durations.buildRelease,
     total,
+    first: ms(events[0]?.eventTime),
+    last: ms(events[events.length - 1]?.eventTime),
+    spans,
   };
 }
 
-async function alcaideDeploy(): Promise<{ wallMs: number; h: WorkflowHandle; fig: HistoryFigures; syns: number; commands: number; status: WorkflowStatus }> {
+async function alcaideDeploy(): Promise<{ wallMs: number; h: WorkflowHandle; fig: HistoryFigures; syns: number; commands: number; log: Array<{ t: number }>; cli: { beforeStart: number; afterEnd: number }; status: WorkflowStatus }> {
   rig.commitVersion();
   const logFrom = rig.logLength();
   const syn = synCounter();
   const before = syn.read();
   const t0 = performance.now();
+  const startedAt = Date.now();
   const r = await rig.cli(['deploy']);
   const wallMs = performance.now() - t0;
+  const endedAt = Date.now();
   if (r.code !== 0) throw new Error(`alcaide deploy failed:\n${r.stdout}\n${r.stderr}`);
   const syns = syn.read() - before;
   const commands = rig.logLength() - logFrom;
   const h = rig.handle((await rig.handle().describe()).runId);
-  return { wallMs, h, fig: await historyFigures(h), syns, commands, status: (await h.result()) as WorkflowStatus };
+  const log = rig.commandsSince(logFrom);
+  const fig = await historyFigures(h);
+  return { wallMs, h, fig, syns, commands, log, cli: { beforeStart: fig.first - startedAt, afterEnd: endedAt - fig.last }, status: (await h.result()) as WorkflowStatus };
 }
 
+/** Per step of the alcaide deploys: median time and remote commands (commands started within the activity). */
+function stepTable(deploys: Array<{ fig: HistoryFigures; log: Array<{ t: number }> }>): Array<{ step: string; ms: number; commands: number }> {
+  const by = new Map<string, { ms: number[]; commands: number[] }>();
+  for (const d of deploys) {
+    const seen = new Map<string, { ms: number; commands: number }>();
+    for (const s of d.fig.spans) {
+      const acc = seen.get(s.name) ?? { ms: 0, commands: 0 };
+      acc.ms += s.to - s.from;
+      acc.commands += d.log.filter((c) => c.t >= s.from && c.t <= s.to).length;
+      seen.set(s.name, acc);
+    }
+    for (const [name, v] of seen) {
+      const e = by.get(name) ?? { ms: [], commands: [] };
+      e.ms.push(v.ms);
+      e.commands.push(v.commands);
+      by.set(name, e);
+    }
+  }
+  return [...by].map(([step, v]) => ({ step, ms: Math.round(median(v.ms)), commands: median(v.commands) }));
+}
+
+const SCRIPT_STEPS = ['upload', 'build', 'create the slot jail', 'install + environment', 'start', 'migrations', 'health on the slot address', 'switch + wait for Caddy', 'drain + stop the old slot'];
 const scriptCommands: number[] = [];
+/** per script command (one per step): start of the next command (or the end) minus its start */
+const scriptStepMs: number[][] = [];
 
 async function scriptDeploy(): Promise<number> {
   const [, commit] = rig.commitVersion();
@@ -137,6 +175,9 @@ async function scriptDeploy(): Promise<number> {
   const [code] = (await once(p, 'exit')) as [number];
   const wall = performance.now() - t0;
   scriptCommands.push(rig.logLength() - logFrom);
+  const starts = rig.commandsSince(logFrom).map((c) => c.t);
+  const end = Date.now() - (performance.now() - t0 - wall);
+  scriptStepMs.push(starts.map((t, i) => (starts[i + 1] ?? end) - t));
   if (code !== 0) throw new Error(`handwritten-deploy.sh failed (${code}): ${err}`);
   const served = await rig.through();
   if (!served.endsWith(`slot=${slot}`)) throw new Error(`after the script Caddy serves ${served}`);
@@ -226,6 +267,11 @@ async function main(): Promise<void> {
       healthyToSwitchedMs: all.map((d) => d.fig.healthyToSwitched).filter((x): x is number => x !== undefined).map(Math.round),
       sshConnectionsPerDeploy: { longLivedWorker: all.map((d) => d.syns) },
       resumeMs: { restartAfter12s: resumeLate, restartAt200ms: resumeNow },
+      alcaideSteps: stepTable(alcaide),
+      cliOutsideWorkflowMs: median(alcaide.map((d) => d.wallMs - d.fig.total)),
+      cliBeforeStartMs: median(alcaide.map((d) => d.cli.beforeStart)),
+      cliAfterEndMs: median(alcaide.map((d) => d.cli.afterEnd)),
+      scriptSteps: SCRIPT_STEPS.map((step, i) => ({ step, ms: Math.round(median(scriptStepMs.map((s) => s[i] ?? NaN))) })),
     };
     Object.assign(out, fig, { loadavgAtEnd: os.loadavg().map((x) => x.toFixed(2)).join(' ') });
 
@@ -241,6 +287,10 @@ async function main(): Promise<void> {
       ['resume: worker restarted 0.2 s after kill → first host command', `${(resumeNow / 1000).toFixed(1)} s`, '≤ 5 s', resumeNow <= 5000 ? 'met' : 'MISSED'],
     ];
     console.log(`\n| figure | measured | target | |\n| --- | --- | --- | --- |\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
+    console.log(`\nalcaide, per step (median of ${ROUNDS}; CLI outside the workflow ${Math.round(fig.cliOutsideWorkflowMs)} ms: ${Math.round(fig.cliBeforeStartMs)} before its start, ${Math.round(fig.cliAfterEndMs)} after its end):`);
+    console.log(fig.alcaideSteps.map((x) => `  ${x.step.padEnd(22)} ${String(x.ms).padStart(6)} ms  ${x.commands} commands`).join('\n'));
+    console.log('hand-written script, per step:');
+    console.log(fig.scriptSteps.map((x) => `  ${x.step.padEnd(28)} ${String(x.ms).padStart(6)} ms`).join('\n'));
     console.log(`load average: ${load} at start, ${String(out.loadavgAtEnd)} at end; ${String(out.machine)}`);
   } finally {
     await rig.stop();

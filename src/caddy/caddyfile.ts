@@ -1,4 +1,5 @@
 // Caddy on the host: a main Caddyfile that imports one site file per app.
+import { putText } from '../freebsd/files';
 import { sh } from '../freebsd/sh';
 //
 // Switching slots never reloads Caddy (a reload closes idle client keep-alive connections,
@@ -53,6 +54,13 @@ export const caddyValidate = () => sh`caddy validate --config ${CADDYFILE} --ada
 /** Opens a slot's gate: Caddy's next health check sends traffic there (if listed first). */
 export const openGate = (app: string, slot: string) => sh`mkdir -p ${gateDir(app)} && touch ${gateFile(app, slot)}`;
 export const closeGate = (app: string, slot: string) => sh`rm -f ${gateFile(app, slot)}`;
+
+/**
+ * Script part (with `putFunction()`): `to`'s gate opened, `from`'s closed, `to` recorded as the
+ * live slot in `stateFile`: Caddy's health checks move the traffic, no reload.
+ */
+export const switchGates = (app: string, to: string, from: string | undefined, stateFile: string) =>
+  [`${openGate(app, to)}${from ? ` && ${closeGate(app, from)}` : ''}`, putText(stateFile, '0644', `${to}\n`)].join('\n');
 
 /** Prints each slot whose gate is open and whose jail runs (one round trip for both slots). */
 export const liveSlots = (app: string, jails: { blue: string; green: string }) =>

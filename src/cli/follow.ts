@@ -97,6 +97,12 @@ export async function follow(handle: WorkflowHandle, mode: ProgressMode): Promis
   const view = new ProgressView(mode);
   let last: WorkflowStatus | undefined;
   let stop = false;
+  // the end of the workflow cuts the pause between two polls short: the command ends with it
+  let wake = () => {};
+  const stopPolling = () => {
+    stop = true;
+    wake();
+  };
   const poller = (async () => {
     let n = 0;
     while (!stop) {
@@ -107,17 +113,17 @@ export async function follow(handle: WorkflowHandle, mode: ProgressMode): Promis
       } catch {
         /* the first workflow task has not run yet */
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      if (!stop) await new Promise<void>((r) => ((wake = r), setTimeout(r, POLL_MS)));
     }
   })();
   try {
     const result = (await handle.result()) as WorkflowStatus;
-    stop = true;
+    stopPolling();
     await poller;
     view.finish(result);
     return result;
   } catch (e) {
-    stop = true;
+    stopPolling();
     await poller;
     const status = failureStatus(e) ?? last;
     view.finish(status);

@@ -1,7 +1,9 @@
 // How a release lives in its slot jail: an rc.d script that runs it under daemon(8)
 // (restarted if it crashes, started at jail boot), a runner that loads the environment
 // file, and that file itself (0600, sh syntax, every value quoted).
-import { q, sh } from './sh';
+import { putText } from './files';
+import { q, sh, unless } from './sh';
+import { sysrcIs, sysrcSet } from './system';
 
 export interface AppFiles {
   app: string;
@@ -88,3 +90,21 @@ export const installReleaseArchive = (archive: string, dir: string, version: str
 /** Stops the app in its jail if its rc.d script is installed (`jailRoot` is the jail's path on the host). */
 export const stopAppIfInstalled = (app: string, jail: string, jailRoot: string) =>
   sh`if [ -x ${`${jailRoot}${rcScript(app)}`} ]; then service -j ${jail} ${app} onestop; fi`;
+
+/**
+ * Script part (for `script()` with `putFunction()`): the release unpacked into the slot's root
+ * unless that version is there, its runner and rc.d script as rendered, enabled at jail boot.
+ */
+export function installApp(files: AppFiles, root: string, artifact: string, version: string): string {
+  const dir = `${root}${appDir(files.app)}`;
+  const rcConf = `${root}/etc/rc.conf`;
+  return [
+    sh`if [ "$(cat ${`${dir}/${VERSION_MARKER}`} 2>/dev/null)" != ${version} ]; then`,
+    `  ${installReleaseArchive(artifact, dir, version)}`,
+    `  ${sh`changed ${`release ${version.slice(0, 12)} in ${appDir(files.app)}`}`}`,
+    'fi',
+    putText(`${root}${runnerFile(files.app)}`, '0755', renderRunner(files), 'runner'),
+    putText(`${root}${rcScript(files.app)}`, '0755', renderRcScript(files), 'rc.d script'),
+    unless(sysrcIs(`${files.app}_enable`, 'YES', rcConf), `${sysrcSet(`${files.app}_enable`, 'YES', rcConf)} >/dev/null; ${sh`changed ${`${files.app}_enable=YES`}`}`),
+  ].join('\n');
+}

@@ -7,6 +7,33 @@ import { sh } from './sh';
 export const writeFileAtomic = (path: string, mode = '0644') =>
   sh`(t= && trap 'rm -f "$t"' EXIT && trap 'exit 1' HUP INT TERM PIPE && umask 077 && mkdir -p "$(dirname ${path})" && t=$(mktemp ${`${path}.XXXXXX`}) && cat > "$t" && chmod ${mode} "$t" && mv -f "$t" ${path})`;
 
+/**
+ * `put PATH MODE [NOTE]`: stdin into PATH, atomically, unless PATH already holds exactly
+ * that (then nothing on the host changes); reports NOTE as a change and sets `_wrote` when
+ * it wrote. For `script()`; the temp file beside PATH is removed on every exit.
+ */
+const PUT = [
+  `put() {`,
+  `  _t="$1.alcaide.$$"; trap 'rm -f "$_t"' EXIT; trap 'exit 1' HUP INT TERM PIPE`,
+  `  (umask 077 && mkdir -p "$(dirname "$1")" && cat > "$_t")`,
+  `  if cmp -s "$_t" "$1"; then rm -f "$_t"; else chmod "$2" "$_t" && mv -f "$_t" "$1" && _wrote=1 && if [ -n "$3" ]; then changed "$3"; fi; fi`,
+  `}`,
+].join('\n');
+
+/** The definition of `put`, once per script that writes files. */
+export const putFunction = () => PUT;
+
+/** Writes stdin to `path` unless it already holds it (content on stdin: it may be a secret). */
+export const putStdin = (path: string, mode: string, note = '') => sh`put ${path} ${mode} ${note}`;
+
+/** Writes `content` (not secret: it is part of the command) to `path` unless it already holds it. */
+export function putText(path: string, mode: string, content: string, note = ''): string {
+  if (!content.endsWith('\n')) throw new Error(`putText ${path}: content must end with a newline`);
+  let end = 'ALCAIDE_EOF';
+  while (content.split('\n').includes(end)) end += '_';
+  return `${sh`put ${path} ${mode} ${note}`} <<'${end}'\n${content}${end}`;
+}
+
 /** Prints the file, or exits 3 when it does not exist. */
 export const readFile = (path: string) => sh`if [ -f ${path} ]; then cat ${path}; else exit 3; fi`;
 

@@ -1,6 +1,7 @@
 // jail(8), jls(8), jexec(8) and jail.conf(5) for one jail per file in /etc/jail.conf.d.
-import { removeTree } from './files';
+import { makeDirs, putText, removeTree } from './files';
 import { raw, sh } from './sh';
+import { TEMPLATE_MARKER } from './template';
 
 export interface JailSpec {
   name: string;
@@ -65,5 +66,44 @@ export const destroyJailTree = (path: string, conf: string) =>
   `${removeTree(path)} && ${sh`rm -f ${conf}`}`;
 
 export const copyResolvConf = (path: string) => sh`if [ -f /etc/resolv.conf ]; then cp /etc/resolv.conf ${`${path}/etc/resolv.conf`}; fi`;
+
+/**
+ * Script part (for `script()` with `putFunction()`): the jail's conf file as rendered, its root
+ * cloned from the template (atomically: temp dir, then rename; the template marker comes with
+ * it), running, started at boot unless `atBoot` is false. Each change is reported; a jail
+ * that is already so costs one check each and changes nothing.
+ */
+export function convergeJail(spec: JailSpec, conf: string, templateDir: string, o: { atBoot?: boolean } = {}): string {
+  const tmp = `${spec.path}.tmp`;
+  // mount points of the jail's fstab lines must exist before it starts
+  const mountPoints = (spec.mounts ?? []).map((m) => m.split(/\s+/)[1]!.replace(spec.path, tmp));
+  return [
+    '_wrote=',
+    putText(conf, '0644', renderJailConf(spec), `wrote ${conf}`),
+    sh`if [ ! -f ${`${spec.path}/${TEMPLATE_MARKER}`} ]; then`,
+    `  ${removeTree(tmp)}`,
+    `  ${cloneTemplate(templateDir, tmp)}${mountPoints.length ? ` && ${makeDirs(mountPoints)}` : ''}`,
+    `  ${sh`mv -f ${tmp} ${spec.path}`}`,
+    `  ${sh`changed ${`created ${spec.path}`}`}; _wrote=1`,
+    'fi',
+    `if [ -n "$_wrote" ]; then ${copyResolvConf(spec.path)}; fi`,
+    `if ! ${jailRunning(spec.name)}; then ${jailStart(spec.name, conf)} >&2; ${sh`changed ${`started ${spec.name}`}`}; fi`,
+    ...(o.atBoot === false ? [] : [`if ! { ${jailEnabledAtBoot(spec.name)}; } >/dev/null 2>&1; then ${jailEnableAtBoot(spec.name)}; ${sh`changed ${`${spec.name} starts at boot`}`}; fi`]),
+  ].join('\n');
+}
+
+/**
+ * Script part: stops the jail (and the app in it first, if its rc.d script is installed) when
+ * it runs; reports "stopped NAME".
+ */
+export function stopJailWithApp(name: string, conf: string, stopApp: string): string {
+  return [
+    `if ${jailRunning(name)}; then`,
+    `  ${stopApp} >&2 || true`,
+    `  ${jailStop(name, conf)} >&2`,
+    `  ${sh`changed ${`stopped ${name}`}`}`,
+    'fi',
+  ].join('\n');
+}
 
 export { raw };

@@ -34,3 +34,20 @@ export function sh(strings: TemplateStringsArray, ...values: Array<string | numb
 export function unless(check: string, cmd: string): string {
   return `${check} || { ${cmd}; }`;
 }
+
+/**
+ * One remote command that checks and acts for a whole step (one SSH round trip instead of
+ * one per check and per action): `set -e`, then the parts. A part reports what it changed
+ * with `changed NOTE` (a line "+ NOTE" on stdout); everything else it prints goes to stderr.
+ */
+export function script(...parts: string[]): string {
+  return ['set -e', `changed() { echo "+ $*"; }`, ...parts].join('\n');
+}
+
+/** The notes a script printed with `changed`. */
+export function changesOf(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('+ '))
+    .map((l) => l.slice(2).trim());
+}

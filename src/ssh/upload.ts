@@ -1,6 +1,7 @@
 // Streaming upload over an exec channel (`cat`), never holding the file in memory:
 // skipped when the remote file already has the same sha256, resumed from a partial temp
 // file after a drop, verified by size + sha256 before it is moved into place atomically.
+// Two commands in all: one check, one that appends, verifies and installs.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -49,15 +50,15 @@ export async function uploadFile(conn: SshConnection, local: string, remote: str
   const label = o.label ?? `upload ${remote}`;
   const { size } = await stat(local);
   const sha256 = await fileSha256(local);
-  const existing = parseSizeSha((await conn.run(cmds.sizeAndSha256(remote), { label: `${label}: check` })).stdout);
+  const tmp = `${remote}.part`;
+  // one round trip for both: the file in place, and a partial one from a dropped upload
+  const [there, part] = (await conn.run(`${cmds.sizeAndSha256(remote)}; echo --; ${cmds.sizeAndSha256(tmp)}`, { label: `${label}: check` })).stdout.split('--\n');
+  const existing = parseSizeSha(there ?? '');
   if (existing && existing.size === size && existing.sha === sha256) {
     return { sha256, size, skipped: true, resumedFrom: 0, bytesSent: 0 };
   }
-  const tmp = `${remote}.part`;
-  let offset = 0;
-  const partial = parseSizeSha((await conn.run(cmds.sizeAndSha256(tmp), { label: `${label}: check partial` })).stdout);
-  if (partial && partial.size < size) offset = partial.size;
-  else if (partial) await conn.run(cmds.remove(tmp), { label: `${label}: clean` });
+  const partial = parseSizeSha(part ?? '');
+  let offset = partial && partial.size < size ? partial.size : 0;
 
   for (let attempt = 0; attempt < 2; attempt++) {
     let sent = 0;
@@ -70,14 +71,15 @@ export async function uploadFile(conn: SshConnection, local: string, remote: str
     });
     const source = createReadStream(local, { start: offset });
     source.pipe(counter);
-    await conn.run(cmds.append(tmp), { label, stdin: counter, signal: o.signal });
-    const got = parseSizeSha((await conn.run(cmds.sizeAndSha256(tmp), { label: `${label}: verify` })).stdout);
+    // append, verify and move into place in one command; a fresh start drops any partial first
+    const send =
+      `${offset === 0 ? `${cmds.remove(tmp)} && ` : ''}${cmds.append(tmp)} && got=$(${cmds.sizeAndSha256(tmp)}) && ` +
+      `if [ "$got" = '${size} ${sha256}' ]; then ${cmds.install(tmp, remote, o.mode ?? '0644')}; fi && echo "$got"`;
+    const got = parseSizeSha((await conn.run(send, { label, stdin: counter, signal: o.signal })).stdout);
     if (got && got.size === size && got.sha === sha256) {
-      await conn.run(cmds.install(tmp, remote, o.mode ?? '0644'), { label: `${label}: install` });
       return { sha256, size, skipped: false, resumedFrom: offset, bytesSent: sent };
     }
     // The partial file was not a prefix of this one (or got damaged): start over once.
-    await conn.run(cmds.remove(tmp), { label: `${label}: clean` });
     offset = 0;
   }
   throw new Error(`${label}: the uploaded file's checksum does not match after a full retry`);

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { UserError } from '../errors';
 import { dataConverterFor } from './codec';
 import { loadTls, type TemporalSettings } from './settings';
@@ -31,6 +31,8 @@ export async function connectClient(s: TemporalSettings): Promise<Client> {
 }
 
 export async function connectWorker(s: TemporalSettings): Promise<NativeConnection> {
+  // loaded only here: the worker package costs ~150 ms at start-up of every CLI command
+  const { NativeConnection } = await import('@temporalio/worker');
   try {
     return await NativeConnection.connect(connectionOptions(s));
   } catch (e) {

@@ -4,14 +4,16 @@
 // Temporal dev server (SQLite); (e) a reboot of the simulated host. Every cell must converge —
 // the deploy completes, or is compensated with the previous slot serving — and the host is then
 // checked: what Caddy serves, exactly one running slot jail with its jail.conf.d file and
-// jail_list entry, the app running there only, and no completed side effect repeated (command
-// log: one `jail -c` per slot creation, one `mix release` per build). One sim host and one dev
+// jail_list entry, the app running there only, and no completed side effect repeated (one
+// `jail -c` per slot creation in the host's invocation log, one `mix release` per build in
+// the SSH command log). One sim host and one dev
 // server for the whole matrix; consecutive deploys alternate slots. FAULT_CELLS=a:buildRelease,c
 // runs a subset. Prints the matrix.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Rig, sleep } from '../helpers/faultRig';
+import { jailCreates } from '../simhost/index';
 import type { WorkflowStatus } from '../../workflows/status';
 
 type Fault = 'a' | 'b' | 'c' | 'd' | 'e';
@@ -118,6 +120,7 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   const [v] = rig.commitVersion();
   if (!rig.workerAlive()) await rig.startWorker();
   const logFrom = rig.logLength();
+  const ranFrom = rig.invocationsSince(0).length;
   if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name, '48kbit');
   const h = await rig.deployDetached();
   let landed = '';
@@ -183,14 +186,15 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   if (!st.confs.includes(`hello_${next}.conf`)) problems.push(`no /etc/jail.conf.d/hello_${next}.conf`);
   const other = next === 'blue' ? 'green' : 'blue';
   if (!st.appRunning[next!] || st.appRunning[other]) problems.push(`app running: ${JSON.stringify(st.appRunning)}`);
-  // side effects (command log since the deploy started)
+  // side effects since the deploy started (commands sent; stand-ins that really ran)
   const cmds = rig.commandsSince(logFrom).map((c) => c.cmd);
   const builds = cmds.filter((c) => /mix (do .*\+ )?release hello/.test(c)).length;
   // a build cut short (its worker killed, its SSH session cut, its host rebooted) runs again; a finished one never
   const interruptedBuild = step === 'buildRelease' && fault !== 'd';
   if (builds !== 1 && !(interruptedBuild && builds === 2)) problems.push(`mix release ran ${builds} times`);
+  const ran = rig.invocationsSince(ranFrom);
   for (const slot of ['blue', 'green']) {
-    const creates = cmds.filter((c) => c.includes(`jail -f /etc/jail.conf.d/hello_${slot}.conf -c hello_${slot}`)).length;
+    const creates = jailCreates(ran, `hello_${slot}`);
     if (creates > 1) problems.push(`jail -c hello_${slot} ran ${creates} times`);
   }
   // opening a gate is `touch` (idempotent): a switch cut short opens it again, and only then

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
+import { readCommandLog, readInvocations, sshRun, startSimHosts, type InvocationEntry, type SimHost, type SimHosts } from '../simhost/index';
 import { runCliAsync, tempProject, type CliResult } from './cli';
 import { PersistentDevServer } from './devServer';
 import { CLI, REPO_ROOT } from './paths';
@@ -168,6 +168,11 @@ ${this.extraConfig}`,
 
   commandsSince(n: number): Array<{ t: number; cmd: string }> {
     return readCommandLog(this.host).slice(n).map((e) => ({ t: e.t * 1000, cmd: e.cmd ?? '' }));
+  }
+
+  /** FreeBSD stand-ins run on the host since entry `n` of its invocation log: what really ran. */
+  invocationsSince(n: number): InvocationEntry[] {
+    return readInvocations(this.host).slice(n);
   }
 
   logLength(): number {

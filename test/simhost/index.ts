@@ -6,7 +6,7 @@
 //
 // Needs root (network + mount namespaces). See test/simhost/README.md.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -24,6 +24,8 @@ export interface SimHost {
   privateKey: string;
   /** JSON lines: one per SSH command ({ts,t,pid,client,cmd}) */
   commandLog: string;
+  /** JSON lines: one per FreeBSD stand-in run on the host ({t,argv}) */
+  invocationLog: string;
   /** per-host FreeBSD tree as seen from outside (etc = overlay upper dir, var, usr/local, root, tmp) */
   root: string;
   dir: string;
@@ -166,6 +168,69 @@ export interface CommandLogEntry { ts: string; t: number; pid: number; client: s
 export function readCommandLog(h: SimHost): CommandLogEntry[] {
   const text = readFileSync(h.commandLog, 'utf8');
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CommandLogEntry);
+}
+
+export interface InvocationEntry { t: number; argv: string[] }
+
+/** FreeBSD stand-ins that ran on the host (not in jails), in order: what a script really did. */
+export function readInvocations(h: SimHost): InvocationEntry[] {
+  const text = readFileSync(h.invocationLog, 'utf8');
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as InvocationEntry);
+}
+
+/** A stand-in run that changes the host (a check such as `jls`, `sysrc -c` or `service … status` does not). */
+export function isMutating(argv: string[]): boolean {
+  const [prog, ...a] = argv;
+  const has = (...xs: string[]) => xs.some((x) => a.includes(x));
+  switch (prog) {
+    case 'sysrc':
+      return !has('-c', '-n') && a.some((x) => x.includes('='));
+    case 'jail':
+      return has('-c', '-r', '-m', '-cm');
+    case 'service':
+      return has('start', 'stop', 'restart', 'reload', 'onestart', 'onestop', 'initdb', 'enable', 'disable');
+    case 'ifconfig':
+      return has('create', 'destroy', 'alias', '-alias', 'inet', 'up', 'down');
+    case 'pfctl':
+      return has('-f', '-e', '-d');
+    case 'tar':
+      return a.some((x) => /^-?[a-zA-Z]*x/.test(x) && !x.startsWith('--'));
+    case 'pkg':
+      return has('install', 'upgrade', 'delete', 'bootstrap');
+    case 'kldload':
+    case 'fetch':
+    case 'chflags':
+    case 'umount':
+    case 'mktemp':
+      return true;
+    case 'mount':
+      return !has('-p') && a.length > 0;
+    default:
+      return false;
+  }
+}
+
+/** Times `jail -c NAME` (from its conf file) ran in `entries`. */
+export const jailCreates = (entries: InvocationEntry[], name: string) => entries.filter((e) => e.argv[0] === 'jail' && e.argv.includes('-c') && e.argv[e.argv.length - 1] === name).length;
+
+/**
+ * [size, mtime, ctime, inode] of every file under the host's `dirs` (relative to its root):
+ * a file written again, even with the same content, changes.
+ */
+export function fileFingerprint(h: SimHost, dirs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (abs: string, rel: string) => {
+    for (const e of readdirSync(abs, { withFileTypes: true })) {
+      const p = join(abs, e.name);
+      if (e.isDirectory()) walk(p, `${rel}/${e.name}`);
+      else if (e.isFile()) {
+        const st = statSync(p);
+        out[`${rel}/${e.name}`] = `${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}`;
+      }
+    }
+  };
+  for (const d of dirs) if (existsSync(join(h.root, d))) walk(join(h.root, d), d);
+  return out;
 }
 
 /** The `server:` and `ssh:` part of a deploy.yml that reaches `h` (its key, its known_hosts). */

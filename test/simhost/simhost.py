@@ -244,6 +244,8 @@ ForceCommand /usr/libexec/simhost/session
     write_hostjson(fs, h)
     h['command_log'] = os.path.join(fs, 'var/db/simhost/commands.log')
     open(h['command_log'], 'a').close()
+    h['invocation_log'] = os.path.join(fs, 'var/db/simhost/invocations.log')
+    open(h['invocation_log'], 'a').close()
 
 
 def write_hostjson(fs, h):
@@ -543,6 +545,7 @@ def public_view(st):
             'name': h['name'], 'host': h['ip'], 'port': 22, 'user': 'root',
             'knownHostsLine': h['known_hosts'], 'knownHostsFile': os.path.join(h['dir'], 'known_hosts'),
             'privateKey': st['client_key'], 'commandLog': h['command_log'],
+            'invocationLog': h.get('invocation_log', os.path.join(h['dir'], 'fs', 'var/db/simhost/invocations.log')),
             'root': os.path.join(h['dir'], 'fs'), 'dir': h['dir'], 'initPid': h['init_pid'],
             'gateway': h['gw'], 'upSeconds': h.get('up_seconds'),
         })

@@ -7,6 +7,7 @@ a jail chroot).  Host-only state lives at FreeBSD-shaped paths:
   /var/run/simhost/...           runtime state (cleared on reboot, like /var/run)
 Inside a jail /var/db/simhost/host.json does not exist -> jail context.
 """
+import json
 import os
 import sys
 import time
@@ -447,8 +448,26 @@ def getopt_bsd(prog, argv, spec, usage):
     return opts, argv[i:]
 
 
+INVOCATION_LOG = '/var/db/simhost/invocations.log'
+
+
+def log_invocation(prog):
+    """What ran on the host (not in a jail, whose /var has no simhost dir): tests count side
+    effects here, where the SSH command log only shows what was sent (a script that checks
+    before it acts names commands it may never run)."""
+    try:
+        fd = os.open(INVOCATION_LOG, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.write(fd, (json.dumps({'t': time.time(), 'argv': [prog] + sys.argv[1:]}) + '\n').encode())
+    finally:
+        os.close(fd)
+
+
 def run_main(prog, fn):
     try:
+        log_invocation(prog)
         check_fault(prog)
         rc = fn(sys.argv[1:])
         sys.stdout.flush()

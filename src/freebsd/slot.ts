@@ -1,0 +1,56 @@
+// A slot jail's life, each stage one script (for `script()` with `putFunction()`): created for
+// a version (a stale root from another version removed first), started, stopped, removed.
+import { SLOT_MARKER, stopAppIfInstalled } from './app';
+import { putText } from './files';
+import { convergeJail, destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailDisableAtBoot, jailRunning, jailStart, stopJailWithApp, type JailSpec } from './jail';
+import { sh } from './sh';
+import { serviceRunning, serviceStart } from './system';
+
+export interface SlotJail {
+  app: string;
+  spec: JailSpec;
+  conf: string;
+  templateDir: string;
+}
+
+const stopApp = (s: SlotJail) => stopAppIfInstalled(s.app, s.spec.name, s.spec.path);
+
+/** A running jail for `version`: the slot marker names the version its root was made for. */
+export function createSlot(s: SlotJail, version: string): string {
+  const marker = `${s.spec.path}${SLOT_MARKER}`;
+  return [
+    sh`if [ "$(cat ${marker} 2>/dev/null)" != ${version} ] && [ -e ${s.spec.path} ]; then`,
+    stopJailWithApp(s.spec.name, s.conf, stopApp(s)),
+    `  ${destroyJailTree(s.spec.path, s.conf)}`,
+    `  ${sh`changed ${`removed stale ${s.spec.name}`}`}`,
+    'fi',
+    convergeJail(s.spec, s.conf, s.templateDir),
+    putText(marker, '0644', `${version}\n`),
+  ].join('\n');
+}
+
+/** The old slot after a deploy: app and jail stopped, not started at boot, kept on disk. */
+export function stopSlotJail(s: SlotJail): string {
+  return [stopJailWithApp(s.spec.name, s.conf, stopApp(s)), `${jailDisableAtBoot(s.spec.name)}`].join('\n');
+}
+
+/** A kept slot back in service: its jail, at boot, its app. */
+export function startSlotJail(s: SlotJail): string {
+  const name = s.spec.name;
+  return [
+    `if ! ${jailRunning(name)}; then ${jailStart(name, s.conf)} >&2; ${sh`changed ${`started ${name}`}`}; fi`,
+    `if ! { ${jailEnabledAtBoot(name)}; } >/dev/null 2>&1; then ${jailEnableAtBoot(name)}; fi`,
+    `if ! ${serviceRunning(s.app, name)} >/dev/null 2>&1; then ${serviceStart(s.app, name)} >&2; ${sh`changed ${`started ${s.app}`}`}; fi`,
+  ].join('\n');
+}
+
+/** The app started in its slot jail unless it runs. */
+export function startAppIn(s: Pick<SlotJail, 'app' | 'spec'>): string {
+  return `if ! ${serviceRunning(s.app, s.spec.name)} >/dev/null 2>&1; then ${serviceStart(s.app, s.spec.name)} >&2; ${sh`changed ${`started under daemon(8) in ${s.spec.name}`}`}; fi`;
+}
+
+/** A slot removed for good (a failed deploy's undo): stopped, not at boot, root and conf gone. */
+export function destroySlot(s: SlotJail): string {
+  return [stopJailWithApp(s.spec.name, s.conf, stopApp(s)), jailDisableAtBoot(s.spec.name), destroyJailTree(s.spec.path, s.conf), sh`changed ${`${s.spec.name} removed`}`].join('\n');
+}
+
