@@ -113,7 +113,12 @@ export async function follow(handle: WorkflowHandle, mode: ProgressMode): Promis
       } catch {
         /* the first workflow task has not run yet */
       }
-      if (!stop) await new Promise<void>((r) => ((wake = r), setTimeout(r, POLL_MS)));
+      if (!stop) {
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, POLL_MS);
+          wake = () => (clearTimeout(timer), r());
+        });
+      }
     }
   })();
   try {

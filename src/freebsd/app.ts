@@ -2,8 +2,7 @@
 // (restarted if it crashes, started at jail boot), a runner that loads the environment
 // file, and that file itself (0600, sh syntax, every value quoted).
 import { putText } from './files';
-import { q, sh, unless } from './sh';
-import { sysrcIs, sysrcSet } from './system';
+import { q, sh } from './sh';
 
 export interface AppFiles {
   app: string;
@@ -15,6 +14,9 @@ export const envFile = (app: string) => `/usr/local/etc/${app}.env`;
 export const runnerFile = (app: string) => `/usr/local/libexec/${app}-run`;
 export const rcScript = (app: string) => `/usr/local/etc/rc.d/${app}`;
 export const appLog = (app: string) => `/var/log/${app}.log`;
+/** rc.subr's load_rc_config reads /etc/rc.conf.d/NAME after rc.conf: the app's settings in a file of its own. */
+export const rcConfD = (app: string) => `/etc/rc.conf.d/${app}`;
+export const renderRcConfD = (app: string) => `# Written by alcaide.\n${app}_enable="YES"\n`;
 export const VERSION_MARKER = '.alcaide-version';
 export const SLOT_MARKER = '/usr/local/etc/alcaide-slot';
 
@@ -93,11 +95,11 @@ export const stopAppIfInstalled = (app: string, jail: string, jailRoot: string) 
 
 /**
  * Script part (for `script()` with `putFunction()`): the release unpacked into the slot's root
- * unless that version is there, its runner and rc.d script as rendered, enabled at jail boot.
+ * unless that version is there, its runner and rc.d script as rendered, enabled at jail boot
+ * (rc.conf.d/APP: no edit of the jail's rc.conf).
  */
 export function installApp(files: AppFiles, root: string, artifact: string, version: string): string {
   const dir = `${root}${appDir(files.app)}`;
-  const rcConf = `${root}/etc/rc.conf`;
   return [
     sh`if [ "$(cat ${`${dir}/${VERSION_MARKER}`} 2>/dev/null)" != ${version} ]; then`,
     `  ${installReleaseArchive(artifact, dir, version)}`,
@@ -105,6 +107,6 @@ export function installApp(files: AppFiles, root: string, artifact: string, vers
     'fi',
     putText(`${root}${runnerFile(files.app)}`, '0755', renderRunner(files), 'runner'),
     putText(`${root}${rcScript(files.app)}`, '0755', renderRcScript(files), 'rc.d script'),
-    unless(sysrcIs(`${files.app}_enable`, 'YES', rcConf), `${sysrcSet(`${files.app}_enable`, 'YES', rcConf)} >/dev/null; ${sh`changed ${`${files.app}_enable=YES`}`}`),
+    putText(`${root}${rcConfD(files.app)}`, '0644', renderRcConfD(files.app), `${files.app}_enable=YES`),
   ].join('\n');
 }

@@ -49,8 +49,9 @@ export const jailStart = (name: string, conf: string) => sh`jail -f ${conf} -c $
 export const jailStop = (name: string, conf: string) => sh`jail -f ${conf} -r ${name}`;
 
 /** Started at boot: jail_enable plus the name in jail_list (rc.d/jail then reads jail.conf.d/NAME.conf). */
-export const jailEnableAtBoot = (name: string) => sh`sysrc -q jail_enable=YES >/dev/null && sysrc -q jail_list+=${name} >/dev/null`;
-export const jailEnabledAtBoot = (name: string) => sh`sysrc -c jail_enable=YES && sysrc -c jail_list+=${name}`;
+/** sysrc(8) takes several assignments: one run sets (or checks) both. */
+export const jailEnableAtBoot = (name: string) => sh`sysrc -q jail_enable=YES jail_list+=${name} >/dev/null`;
+export const jailEnabledAtBoot = (name: string) => sh`sysrc -c jail_enable=YES jail_list+=${name}`;
 export const jailDisableAtBoot = (name: string) => sh`sysrc -q jail_list-=${name} >/dev/null`;
 
 /** Runs a command inside the jail with a clean login environment. */
@@ -78,16 +79,17 @@ export function convergeJail(spec: JailSpec, conf: string, templateDir: string, 
   // mount points of the jail's fstab lines must exist before it starts
   const mountPoints = (spec.mounts ?? []).map((m) => m.split(/\s+/)[1]!.replace(spec.path, tmp));
   return [
-    '_wrote=',
+    '_wrote= _created=',
     putText(conf, '0644', renderJailConf(spec), `wrote ${conf}`),
     sh`if [ ! -f ${`${spec.path}/${TEMPLATE_MARKER}`} ]; then`,
     `  ${removeTree(tmp)}`,
     `  ${cloneTemplate(templateDir, tmp)}${mountPoints.length ? ` && ${makeDirs(mountPoints)}` : ''}`,
     `  ${sh`mv -f ${tmp} ${spec.path}`}`,
-    `  ${sh`changed ${`created ${spec.path}`}`}; _wrote=1`,
+    `  ${sh`changed ${`created ${spec.path}`}`}; _wrote=1; _created=1`,
     'fi',
     `if [ -n "$_wrote" ]; then ${copyResolvConf(spec.path)}; fi`,
-    `if ! ${jailRunning(spec.name)}; then ${jailStart(spec.name, conf)} >&2; ${sh`changed ${`started ${spec.name}`}`}; fi`,
+    // a jail whose root was just created cannot be running: no need to ask
+    `if [ -n "$_created" ] || ! ${jailRunning(spec.name)}; then ${jailStart(spec.name, conf)} >&2; ${sh`changed ${`started ${spec.name}`}`}; fi`,
     ...(o.atBoot === false ? [] : [`if ! { ${jailEnabledAtBoot(spec.name)}; } >/dev/null 2>&1; then ${jailEnableAtBoot(spec.name)}; ${sh`changed ${`${spec.name} starts at boot`}`}; fi`]),
   ].join('\n');
 }

@@ -44,9 +44,16 @@ export function startSlotJail(s: SlotJail): string {
   ].join('\n');
 }
 
-/** The app started in its slot jail unless it runs. */
+/**
+ * The app started in its slot jail unless it runs. rc.subr refuses to start a service that
+ * runs ("already running?", exit 1): only then is its status asked, so the first start costs
+ * one service(8) run.
+ */
 export function startAppIn(s: Pick<SlotJail, 'app' | 'spec'>): string {
-  return `if ! ${serviceRunning(s.app, s.spec.name)} >/dev/null 2>&1; then ${serviceStart(s.app, s.spec.name)} >&2; ${sh`changed ${`started under daemon(8) in ${s.spec.name}`}`}; fi`;
+  return [
+    `if ${serviceStart(s.app, s.spec.name)} >&2; then ${sh`changed ${`started under daemon(8) in ${s.spec.name}`}`}`,
+    `else ${serviceRunning(s.app, s.spec.name)} >/dev/null; fi`,
+  ].join('\n');
 }
 
 /** A slot removed for good (a failed deploy's undo): stopped, not at boot, root and conf gone. */

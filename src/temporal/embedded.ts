@@ -1,9 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { closeSshPool } from '../../activities/remote';
 import { connectWorker, hasWorkflowPollers } from './connection';
 import type { TemporalSettings } from './settings';
-import { takeOverInBackground } from './takeover';
-import { createWorker, installQuietRuntime } from './worker';
 
 /**
  * Runs `fn` with a worker behind it: the long-lived `alcaide worker` if one is polling the
@@ -16,6 +13,12 @@ export async function withWorkerIfNone<T>(
   onEmbedded?: () => void,
 ): Promise<T> {
   if (await hasWorkflowPollers(client, s)) return fn();
+  // the worker side (Temporal's worker package, activities, SSH) is loaded only when needed
+  const [{ closeSshPool }, { takeOverInBackground }, { createWorker, installQuietRuntime }] = await Promise.all([
+    import('../../activities/remote'),
+    import('./takeover'),
+    import('./worker'),
+  ]);
   installQuietRuntime('ERROR');
   onEmbedded?.();
   const connection = await connectWorker(s);

@@ -110,8 +110,8 @@ my_app_db {
     assert.equal(jailRunning('my_app_blue'), 'jls -j my_app_blue jid >/dev/null 2>&1');
     assert.equal(jailStart('my_app_blue', L.jailConf('blue')), 'jail -f /etc/jail.conf.d/my_app_blue.conf -c my_app_blue');
     assert.equal(jailStop('my_app_blue', L.jailConf('blue')), 'jail -f /etc/jail.conf.d/my_app_blue.conf -r my_app_blue');
-    assert.equal(jailEnableAtBoot('my_app_blue'), 'sysrc -q jail_enable=YES >/dev/null && sysrc -q jail_list+=my_app_blue >/dev/null');
-    assert.equal(jailEnabledAtBoot('my_app_blue'), 'sysrc -c jail_enable=YES && sysrc -c jail_list+=my_app_blue');
+    assert.equal(jailEnableAtBoot('my_app_blue'), 'sysrc -q jail_enable=YES jail_list+=my_app_blue >/dev/null');
+    assert.equal(jailEnabledAtBoot('my_app_blue'), 'sysrc -c jail_enable=YES jail_list+=my_app_blue');
     assert.equal(
       cloneTemplate(L.templateDir, L.jailPath('blue')),
       'mkdir -p /usr/local/jails/my_app_blue && tar -cf - -C /usr/local/jails/templates/14.3-RELEASE . | tar -xpf - -C /usr/local/jails/my_app_blue',
