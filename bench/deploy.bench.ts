@@ -190,7 +190,7 @@ async function resumeLatency(waitBeforeRestartMs: number): Promise<number> {
   const h = await rig.deployDetached();
   for (;;) {
     const st = await rig.status(h);
-    if (st?.currentStep === 'createSlotJail') break;
+    if (st?.steps.find((x) => x.name === 'createSlotJail')?.state === 'running') break;
     await sleep(15);
   }
   await rig.killWorker();

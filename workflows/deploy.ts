@@ -6,7 +6,7 @@ import { isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/
 import type { AppTarget } from '../src/config/target';
 import { DEPLOY_STEPS } from './deploySteps';
 import { bake, OperatorHold } from './operator';
-import { acts, drainAndStop, Saga, slowActs, undoActs } from './saga';
+import { acts, allSettled, drainAndStop, Saga, slowActs, undoActs } from './saga';
 import { abortSignal, rollbackSignal } from './signals';
 import type { WorkflowStatus } from './status';
 import { StepTracker } from './tracker';
@@ -37,13 +37,17 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
     await saga.scope.run(async () => {
       await op.run('ensureBuildJail', () => acts.ensureBuildJail(t));
       await op.run('uploadSource', () => slowActs.uploadSource(t, version));
-      await op.run('buildRelease', () => slowActs.buildRelease(t, version));
       const { next, active: prev } = await op.run('chooseSlot', () => acts.chooseSlot(t));
       Object.assign(tracker.status, { slot: next, previousSlot: prev });
       upsertSearchAttributes({ slot: [next] });
 
       saga.onFailure({ name: 'destroySlot', title: `remove the ${next} slot`, fn: () => undoActs.destroySlot(t, next) });
-      await op.run('createSlotJail', () => slowActs.createSlotJail(t, next, version));
+      // Neither needs the other: the next slot's jail is made while the release builds. Both
+      // end before the deploy goes on or undoes anything (no undo races a running step).
+      await allSettled([
+        op.run('buildRelease', () => slowActs.buildRelease(t, version)),
+        op.run('createSlotJail', () => slowActs.createSlotJail(t, next, version)),
+      ]);
       await op.run('installRelease', () => acts.installRelease(t, next, version));
       await op.run('writeAppEnv', () => acts.writeAppEnv(t, next, version));
       await op.run('startApp', () => acts.startApp(t, next));

@@ -4,8 +4,9 @@ import type { StepDef } from './tracker';
 export const DEPLOY_STEPS = [
   { name: 'ensureBuildJail', title: 'build jail ready' },
   { name: 'uploadSource', title: 'upload the source' },
-  { name: 'buildRelease', title: 'build the release' },
   { name: 'chooseSlot', title: 'choose the next slot' },
+  // these two run at the same time: the slot jail is made while the release builds
+  { name: 'buildRelease', title: 'build the release' },
   { name: 'createSlotJail', title: 'create the slot jail' },
   { name: 'installRelease', title: 'install the release' },
   { name: 'writeAppEnv', title: 'write the app environment' },

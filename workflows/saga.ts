@@ -1,7 +1,7 @@
 // What deploy and rollback share: activity proxies with their retry policy, the undo list
 // (each undo registered before the step it undoes, run in reverse in a scope nothing can
 // cancel), stop requests from signals, and the drain-then-stop of the old slot.
-import { ActivityCancellationType, CancellationScope, proxyActivities, sleep, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, sleep, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { AppTarget } from '../src/config/target';
 import { NON_RETRYABLE_FAILURES } from '../src/failures';
@@ -70,6 +70,15 @@ export class Saga {
     this.tracker.status.restored = restored;
     return { restored, undoFailed: results.some(([, ok]) => !ok) };
   }
+}
+
+/**
+ * Waits for every step to end, then throws the first failure (a real one before a
+ * cancellation it caused): steps run side by side never leave one running behind a failure.
+ */
+export async function allSettled(steps: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(steps)).filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  if (failed.length) throw failed.find((e) => !isCancellation(e)) ?? failed[0];
 }
 
 /** Lets requests in flight on the old slot finish (a durable timer), then stops it, kept for rollback. */

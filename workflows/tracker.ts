@@ -1,4 +1,4 @@
-// Runs steps in order and records their progress for the status query. Deterministic:
+// Runs steps (in order, or two side by side) and records their progress for the status query. Deterministic:
 // time comes from the workflow clock.
 import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
 import { statusQuery, type StepStatus, type WorkflowStatus } from './status';
@@ -50,6 +50,9 @@ export class StepTracker {
     } catch (e) {
       Object.assign(s, { state: isCancellation(e) ? 'cancelled' : 'failed', endedAt: Date.now(), error: isCancellation(e) ? 'stopped' : rootMessage(e) });
       throw e;
+    } finally {
+      // steps side by side: the current step is one still running
+      if (this.status.currentStep === name) this.status.currentStep = this.status.steps.find((x) => x.state === 'running')?.name ?? name;
     }
   }
 

@@ -1,8 +1,9 @@
 // `alcaide deploy --resume-from-failure`: Temporal's workflow reset, pointed at the right step.
-// The reset run replays the failed run's history up to that step (the build and upload are
-// not repeated) and runs every step from there again, which is safe because every activity
-// is idempotent. If undo steps ran, the run resumes from the first step they undid (after
-// `remove the green slot`, the slot jail must be created again), not from the failed step.
+// The reset run replays the failed run's history up to that step (the upload is not
+// repeated) and runs every step from there again, which is safe because every activity is
+// idempotent. If undo steps ran, the run resumes from the first step they undid (after
+// `remove the green slot`, the slot jail must be created again), not from the failed step;
+// the build, started beside the slot jail, then runs again and finds its release built.
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';

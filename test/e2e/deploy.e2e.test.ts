@@ -14,6 +14,7 @@ import { CLI, REPO_ROOT } from '../helpers/paths';
 import { startTestEnv } from '../helpers/temporal';
 import { q, sh } from '../../src/freebsd/sh';
 import { codecKey } from '../../src/temporal/codec';
+import type { WorkflowStatus } from '../../workflows/status';
 
 const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
 // A secret with everything that breaks naive quoting; the app must see it byte for byte.
@@ -210,13 +211,16 @@ describe('on a simulated FreeBSD host', () => {
     const logBefore = readCommandLog(host).length;
     const ranBefore = readInvocations(host).length;
     const child = spawn(process.execPath, [CLI, 'deploy'], { cwd: app, env: { ...process.env, ...cliEnv() }, stdio: 'ignore' });
-    let step = '';
-    for (let i = 0; i < 600 && step !== 'createSlotJail'; i++) {
+    // killed once the build and the slot jail (made side by side) are done, before the switch
+    const finished = (st?: WorkflowStatus) => ['buildRelease', 'createSlotJail'].every((n) => ['done', 'unchanged'].includes(st?.steps.find((x) => x.name === n)?.state ?? ''));
+    let st: WorkflowStatus | undefined;
+    for (let i = 0; i < 1200 && !finished(st); i++) {
       const d = await handle.describe();
-      if (d.runId !== previousRun) step = (await handle.query<{ currentStep?: string }>('status').catch(() => ({ currentStep: '' }))).currentStep ?? '';
-      await new Promise((r) => setTimeout(r, 50));
+      if (d.runId !== previousRun) st = await handle.query<WorkflowStatus>('status').catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 25));
     }
-    assert.equal(step, 'createSlotJail');
+    assert.ok(finished(st), JSON.stringify(st?.steps));
+    assert.ok(['installRelease', 'writeAppEnv', 'startApp', 'runMigrations', 'checkHealth'].includes(st?.currentStep ?? ''), st?.currentStep);
     child.kill('SIGKILL');
     await once(child, 'exit');
     assert.equal((await handle.describe()).status.name, 'RUNNING', 'the deploy outlives its CLI');

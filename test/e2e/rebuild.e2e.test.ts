@@ -161,6 +161,7 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
   test('a host reboot during the test build: the build jail in service comes back at boot, the rebuild resumes and finishes', async () => {
     const handle = env.client.workflow.getHandle('alcaide-hello');
     const lastDeploy = (await handle.describe()).runId;
+    const logFrom = readCommandLog(host).length;
     const trigger = cli(['schedule', 'trigger', '--wait']);
     let step = '';
     for (let i = 0; i < 2400 && step !== 'testBuild'; i++) {
@@ -169,8 +170,11 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(step, 'testBuild');
-    // let the build get going, then reboot
-    await new Promise((r) => setTimeout(r, 1500));
+    // reboot while `mix … release` runs in the new jail (a warm build takes about two seconds)
+    for (let i = 0; i < 600 && !readCommandLog(host).slice(logFrom).some((e) => /^jexec -l hello_build_next .*mix (do .*\+ )?release hello/s.test(e.cmd ?? '')); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 300));
     const rebuildRun = (await handle.describe()).runId;
     await sim.reboot(host.name);
     assert.match(await onHost('jls -N name'), /hello_build\b/, 'the build jail in service is started at boot');

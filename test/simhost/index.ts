@@ -24,7 +24,7 @@ export interface SimHost {
   privateKey: string;
   /** JSON lines: one per SSH command ({ts,t,pid,client,cmd}) */
   commandLog: string;
-  /** JSON lines: one per FreeBSD stand-in run on the host ({t,argv}) */
+  /** JSON lines: one per FreeBSD stand-in run on the host ({t,argv,parent}) */
   invocationLog: string;
   /** per-host FreeBSD tree as seen from outside (etc = overlay upper dir, var, usr/local, root, tmp) */
   root: string;
@@ -170,7 +170,11 @@ export function readCommandLog(h: SimHost): CommandLogEntry[] {
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CommandLogEntry);
 }
 
-export interface InvocationEntry { t: number; argv: string[] }
+/** `parent`: the parent's command line (`/bin/sh /etc/rc.d/jail faststart` at boot, `sh -c …` for SSH commands). */
+export interface InvocationEntry { t: number; argv: string[]; parent?: string }
+
+/** Run by the host's boot (rc), not by a command sent to it. */
+export const fromBoot = (e: InvocationEntry) => /(^|\s)\/etc\/rc(\.d\/|\s|$)/.test(e.parent ?? '');
 
 /** FreeBSD stand-ins that ran on the host (not in jails), in order: what a script really did. */
 export function readInvocations(h: SimHost): InvocationEntry[] {
@@ -210,8 +214,9 @@ export function isMutating(argv: string[]): boolean {
   }
 }
 
-/** Times `jail -c NAME` (from its conf file) ran in `entries`. */
-export const jailCreates = (entries: InvocationEntry[], name: string) => entries.filter((e) => e.argv[0] === 'jail' && e.argv.includes('-c') && e.argv[e.argv.length - 1] === name).length;
+/** Times a command sent to the host ran `jail -c NAME` (the boot starting jail_list does not count). */
+export const jailCreates = (entries: InvocationEntry[], name: string) =>
+  entries.filter((e) => !fromBoot(e) && e.argv[0] === 'jail' && e.argv.includes('-c') && e.argv[e.argv.length - 1] === name).length;
 
 /**
  * [size, mtime, ctime, inode] of every file under the host's `dirs` (relative to its root):

@@ -26,9 +26,20 @@ function expectedUndo(step: string, active?: string): string[] {
   const i = STEP_ACTIVITIES.indexOf(step === 'drainOldSlot' ? 'stopSlot' : step);
   const out: string[] = [];
   if (step === 'drainOldSlot' || i >= STEP_ACTIVITIES.indexOf('switchTraffic')) out.push(`restoreTraffic(${active},${next})`);
-  if (step === 'drainOldSlot' || i >= STEP_ACTIVITIES.indexOf('createSlotJail')) out.push(`destroySlot(${next})`);
+  // the slot's undo is registered once the slot is chosen: the build runs beside createSlotJail
+  if (step === 'drainOldSlot' || i > STEP_ACTIVITIES.indexOf('chooseSlot')) out.push(`destroySlot(${next})`);
   return out;
 }
+
+/** The two steps that run side by side; a call of one may land between the other's call and its undo. */
+const SIDE_BY_SIDE = ['buildRelease', 'createSlotJail'];
+const sibling = (step: string) => (SIDE_BY_SIDE.includes(step) ? SIDE_BY_SIDE.find((s) => s !== step) : undefined);
+const withoutSibling = (calls: string[], step: string) => calls.filter((c) => !(sibling(step) && c.startsWith(sibling(step)!)));
+/** The calls with the side-by-side pair in a fixed order (their start order is not). */
+const pairSorted = (calls: string[]) => {
+  const i = calls.findIndex((c) => SIDE_BY_SIDE.some((s) => c.startsWith(s)));
+  return i < 0 ? calls : [...calls.slice(0, i), ...calls.slice(i, i + 2).sort(), ...calls.slice(i + 2)];
+};
 
 describe('deployWorkflow', () => {
   test('first deploy: every step in order to blue, nothing to drain or stop', async () => {
@@ -38,8 +49,8 @@ describe('deployWorkflow', () => {
     assert.equal(status.state, 'completed');
     assert.equal(status.slot, 'blue');
     assert.equal(status.previousSlot, undefined);
-    assert.deepEqual(calls, [
-      'ensureBuildJail', 'uploadSource', 'buildRelease', 'chooseSlot', 'createSlotJail(blue)', 'installRelease(blue)', 'writeAppEnv(blue)',
+    assert.deepEqual(pairSorted(calls), [
+      'ensureBuildJail', 'uploadSource', 'chooseSlot', 'buildRelease', 'createSlotJail(blue)', 'installRelease(blue)', 'writeAppEnv(blue)',
       'startApp(blue)', 'runMigrations(blue)', 'checkHealth(blue)', 'switchTraffic(blue,undefined)', 'verifyThroughCaddy(blue)', 'recordDeploy',
     ]);
     assert.equal(status.steps.find((s) => s.name === 'drainOldSlot')?.state, 'skipped');
@@ -73,7 +84,7 @@ describe('deployWorkflow', () => {
       const { error } = await deploy(env, acts);
       assert.ok(error, 'the deploy fails');
       const at = calls.findIndex((c) => c.startsWith(step));
-      assert.deepEqual(calls.slice(at + 1), expectedUndo(step, 'blue'), `calls: ${calls.join(' ')}`);
+      assert.deepEqual(withoutSibling(calls.slice(at + 1), step), expectedUndo(step, 'blue'), `calls: ${calls.join(' ')}`);
       const status = statusOf(error);
       assert.equal(status.state, 'failed');
       const title = DEPLOY_STEPS.find((s) => (ACTIVITY_OF[s.name] ?? s.name) === step)!.title;
@@ -104,7 +115,7 @@ describe('deployWorkflow', () => {
       assert.ok(error, 'an aborted deploy ends failed');
       const stopAt = step === 'drainOldSlot' ? calls.indexOf('verifyThroughCaddy(green)') : calls.indexOf(`${step}:cancelled`);
       assert.ok(stopAt >= 0, `calls: ${calls.join(' ')}`);
-      assert.deepEqual(calls.slice(stopAt + 1), expectedUndo(step, 'blue'));
+      assert.deepEqual(withoutSibling(calls.slice(stopAt + 1), step), expectedUndo(step, 'blue'));
       assert.match(error.cause!.message, /aborted by ops@laptop \(test\) on 192\.0\.2\.1: during /);
       const stepName = step === 'stopSlot' ? 'stopOldSlot' : step;
       assert.equal(statusOf(error).steps.find((s) => s.name === stepName)?.state, 'cancelled');
@@ -160,6 +171,38 @@ describe('deployWorkflow', () => {
     }
   });
 
+  test('the slot jail is made while the release builds; a failed build waits for it, then undoes it', async () => {
+    const { calls, acts, reached } = fakes({ block: 'buildRelease' }, 'blue');
+    await deploy(env, acts, {
+      during: async (id) => {
+        await reached;
+        const handle = env.client.workflow.getHandle(id);
+        let s = await handle.query<WorkflowStatus>('status');
+        for (let i = 0; i < 100 && s.steps.find((x) => x.name === 'createSlotJail')?.state !== 'done'; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          s = await handle.query<WorkflowStatus>('status');
+        }
+        assert.equal(s.steps.find((x) => x.name === 'createSlotJail')?.state, 'done', 'the slot jail is ready');
+        assert.equal(s.steps.find((x) => x.name === 'buildRelease')?.state, 'running', 'while the build still runs');
+        assert.equal(s.currentStep, 'buildRelease');
+        await handle.signal('abort', {});
+      },
+    });
+    assert.ok(calls.indexOf('createSlotJail(green)') < calls.indexOf('buildRelease:cancelled'));
+
+    const slow = fakes({ fail: 'buildRelease' }, 'blue');
+    const create = slow.acts.createSlotJail!;
+    slow.acts.createSlotJail = async (...a: unknown[]) => {
+      await new Promise((r) => setTimeout(r, 400));
+      const out = await create(...a);
+      slow.calls.push('createSlotJail:end');
+      return out;
+    };
+    const { error } = await deploy(env, slow.acts);
+    assert.match(error!.cause!.message, /build the release failed: injected failure in buildRelease\. Restored: remove the green slot\./);
+    assert.deepEqual(slow.calls.slice(-2), ['createSlotJail:end', 'destroySlot(green)'], 'the undo ran after the slot step ended');
+  });
+
   test('a status query answers while a step runs', async () => {
     const { acts, reached } = fakes({ block: 'buildRelease' }, 'blue');
     await deploy(env, acts, {
@@ -167,7 +210,8 @@ describe('deployWorkflow', () => {
         await reached;
         const handle = env.client.workflow.getHandle(id);
         const s = await handle.query<WorkflowStatus>('status');
-        assert.equal(s.currentStep, 'buildRelease');
+        assert.equal(s.steps.find((x) => x.name === 'buildRelease')?.state, 'running');
+        assert.ok(['buildRelease', 'createSlotJail'].includes(s.currentStep ?? ''), s.currentStep);
         assert.equal(s.version, VERSION);
         assert.equal(s.steps.find((x) => x.name === 'uploadSource')?.state, 'done');
         await handle.signal('abort', {});

@@ -452,15 +452,21 @@ INVOCATION_LOG = '/var/db/simhost/invocations.log'
 
 
 def log_invocation(prog):
-    """What ran on the host (not in a jail, whose /var has no simhost dir): tests count side
-    effects here, where the SSH command log only shows what was sent (a script that checks
-    before it acts names commands it may never run)."""
+    """What ran on the host (not in a jail, whose /var has no simhost dir), and from which
+    parent (the boot's rc scripts, or a command sent over SSH): tests count side effects here,
+    where the SSH command log only shows what was sent (a script that checks before it acts
+    names commands it may never run)."""
     try:
         fd = os.open(INVOCATION_LOG, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
     except OSError:
         return
     try:
-        os.write(fd, (json.dumps({'t': time.time(), 'argv': [prog] + sys.argv[1:]}) + '\n').encode())
+        with open('/proc/%d/cmdline' % os.getppid(), 'rb') as f:
+            parent = f.read().rstrip(b'\0').replace(b'\0', b' ').decode(errors='replace')[:200]
+    except OSError:
+        parent = ''
+    try:
+        os.write(fd, (json.dumps({'t': time.time(), 'argv': [prog] + sys.argv[1:], 'parent': parent}) + '\n').encode())
     finally:
         os.close(fd)
 
