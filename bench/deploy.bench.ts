@@ -289,6 +289,7 @@ async function main(): Promise<void> {
     console.log(`\n| figure | measured | target | |\n| --- | --- | --- | --- |\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
     console.log(`\nalcaide, per step (median of ${ROUNDS}; CLI outside the workflow ${Math.round(fig.cliOutsideWorkflowMs)} ms: ${Math.round(fig.cliBeforeStartMs)} before its start, ${Math.round(fig.cliAfterEndMs)} after its end):`);
     console.log(fig.alcaideSteps.map((x) => `  ${x.step.padEnd(22)} ${String(x.ms).padStart(6)} ms  ${x.commands} commands`).join('\n'));
+    console.log('  (buildRelease and createSlotJail run side by side: each counts the commands sent while it ran)');
     console.log('hand-written script, per step:');
     console.log(fig.scriptSteps.map((x) => `  ${x.step.padEnd(28)} ${String(x.ms).padStart(6)} ms`).join('\n'));
     console.log(`load average: ${load} at start, ${String(out.loadavgAtEnd)} at end; ${String(out.machine)}`);
