@@ -229,6 +229,12 @@ export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResul
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The pause after health try `tries` (1-based): 50 ms, doubling up to health_check.interval,
+ * so a slot that comes up quickly is seen quickly and a slow one is not polled harder.
+ */
+export const healthPause = (intervalMs: number, tries: number) => Math.min(intervalMs, 50 * 2 ** Math.min(tries - 1, 16));
+
 /** Polls the app's health path on the slot's own address until it answers 200. */
 export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult> {
   const r = Remote.for(t);
@@ -246,7 +252,7 @@ export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult>
       } catch (e) {
         last = (e as Error).message;
       }
-      await pause(t.healthCheck.intervalMs);
+      await pause(healthPause(t.healthCheck.intervalMs, tries));
     }
     const log = await r.check(tailFile(`${layoutOf(t).jailPath(slot)}${appLog(t.app)}`, 15), 'read app log');
     throw operatorFailure(

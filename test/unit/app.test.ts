@@ -109,3 +109,12 @@ describe('alcaide deploy refuses bad input before contacting anything', () => {
     p.cleanup();
   });
 });
+
+describe('health check pacing', () => {
+  test('polls after 50 ms, then twice as long each time, never longer than the interval', async () => {
+    const { healthPause } = await import('../../activities/deploy');
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 50].map((n) => healthPause(1000, n)), [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+    assert.deepEqual([1, 2, 3].map((n) => healthPause(200, n)), [50, 100, 200]);
+    assert.equal(healthPause(20, 1), 20, 'an interval below 50 ms is kept');
+  });
+});
