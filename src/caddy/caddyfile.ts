@@ -1,6 +1,4 @@
 // Caddy on the host: a main Caddyfile that imports one site file per app.
-import { putText } from '../freebsd/files';
-import { sh } from '../freebsd/sh';
 //
 // Switching slots never reloads Caddy (a reload closes idle client keep-alive connections,
 // which clients without retries see as failed requests). The app's site is static: it
@@ -9,6 +7,8 @@ import { sh } from '../freebsd/sh';
 // ready = gate file present AND the app's own health check passes. Opening the new slot's
 // gate and closing the old one moves traffic within one health interval; requests already
 // in flight finish on the old slot.
+import { putText } from '../freebsd/files';
+import { sh } from '../freebsd/sh';
 
 export const CADDY_DIR = '/usr/local/etc/caddy';
 export const CADDYFILE = `${CADDY_DIR}/Caddyfile`;
