@@ -73,7 +73,7 @@ interface Op {
 
 function stats(samples: Sample[]): string {
   const ms = samples.map((s) => s.ms);
-  return `n=${String(samples.length).padStart(6)}  p50=${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99=${percentile(ms, 99).toFixed(1).padStart(7)} ms  max=${Math.max(...ms).toFixed(1).padStart(7)} ms`;
+  return `n=${String(samples.length).padStart(6)}  p50=${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99=${percentile(ms, 99).toFixed(1).padStart(7)} ms  max=${ms.reduce((a, b) => Math.max(a, b), 0).toFixed(1).padStart(7)} ms`;
 }
 
 test('5 deploys, 2 rollbacks and a failing deploy under continuous load: 0 failed requests', { timeout: 30 * 60_000 }, async () => {
