@@ -3,7 +3,6 @@
 // Each undo step is registered before the step it undoes; on failure, abort or rollback
 // they run in reverse order in a scope nothing can cancel.
 import { isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { SlotChoice } from '../activities/deploy';
 import type { AppTarget } from '../src/config/target';
 import { DEPLOY_STEPS } from './deploySteps';
 import { bake, OperatorHold } from './operator';
@@ -36,16 +35,9 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
   const op = new OperatorHold(tracker, t);
   try {
     await saga.scope.run(async () => {
-      // The build jail and the source on one side, the choice of the slot (a read) on the other.
-      let choice: SlotChoice | undefined;
-      await allSettled([
-        (async () => {
-          await op.run('ensureBuildJail', () => acts.ensureBuildJail(t));
-          await op.run('uploadSource', () => slowActs.uploadSource(t, version));
-        })(),
-        op.run('chooseSlot', () => acts.chooseSlot(t)).then((c) => (choice = c)),
-      ]);
-      const { next, active: prev } = choice!;
+      await op.run('ensureBuildJail', () => acts.ensureBuildJail(t));
+      await op.run('uploadSource', () => slowActs.uploadSource(t, version));
+      const { next, active: prev } = await op.run('chooseSlot', () => acts.chooseSlot(t));
       Object.assign(tracker.status, { slot: next, previousSlot: prev });
       upsertSearchAttributes({ slot: [next] });
 

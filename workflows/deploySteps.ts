@@ -2,10 +2,10 @@
 import type { StepDef } from './tracker';
 
 export const DEPLOY_STEPS = [
-  // the choice of the slot runs beside the first two; the slot jail is made while the release builds
   { name: 'ensureBuildJail', title: 'build jail ready' },
   { name: 'uploadSource', title: 'upload the source' },
   { name: 'chooseSlot', title: 'choose the next slot' },
+  // these two run at the same time: the slot jail is made while the release builds
   { name: 'buildRelease', title: 'build the release' },
   { name: 'createSlotJail', title: 'create the slot jail' },
   { name: 'installRelease', title: 'install the release' },

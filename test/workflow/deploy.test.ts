@@ -31,19 +31,14 @@ function expectedUndo(step: string, active?: string): string[] {
   return out;
 }
 
-/** Steps that run side by side (each group's steps are independent of each other). */
-const SIDE_BY_SIDE = [['ensureBuildJail', 'uploadSource', 'chooseSlot'], ['buildRelease', 'createSlotJail']];
-const siblings = (step: string) => (SIDE_BY_SIDE.find((g) => g.includes(step)) ?? []).filter((s) => s !== step);
-/** A sibling's calls may land between a step's call and its undo: left out. */
-const withoutSibling = (calls: string[], step: string) => calls.filter((c) => !siblings(step).some((s) => c.startsWith(s)));
-/** The calls with each side-by-side group in a fixed order (their start order is not). */
+/** The two steps that run side by side; a call of one may land between the other's call and its undo. */
+const SIDE_BY_SIDE = ['buildRelease', 'createSlotJail'];
+const sibling = (step: string) => (SIDE_BY_SIDE.includes(step) ? SIDE_BY_SIDE.find((s) => s !== step) : undefined);
+const withoutSibling = (calls: string[], step: string) => calls.filter((c) => !(sibling(step) && c.startsWith(sibling(step)!)));
+/** The calls with the side-by-side pair in a fixed order (their start order is not). */
 const pairSorted = (calls: string[]) => {
-  let out = calls;
-  for (const g of SIDE_BY_SIDE) {
-    const i = out.findIndex((c) => g.some((s) => c.startsWith(s)));
-    if (i >= 0) out = [...out.slice(0, i), ...out.slice(i, i + g.length).sort(), ...out.slice(i + g.length)];
-  }
-  return out;
+  const i = calls.findIndex((c) => SIDE_BY_SIDE.some((s) => c.startsWith(s)));
+  return i < 0 ? calls : [...calls.slice(0, i), ...calls.slice(i, i + 2).sort(), ...calls.slice(i + 2)];
 };
 
 describe('deployWorkflow', () => {
@@ -55,7 +50,7 @@ describe('deployWorkflow', () => {
     assert.equal(status.slot, 'blue');
     assert.equal(status.previousSlot, undefined);
     assert.deepEqual(pairSorted(calls), [
-      'chooseSlot', 'ensureBuildJail', 'uploadSource', 'buildRelease', 'createSlotJail(blue)', 'installRelease(blue)', 'writeAppEnv(blue)',
+      'ensureBuildJail', 'uploadSource', 'chooseSlot', 'buildRelease', 'createSlotJail(blue)', 'installRelease(blue)', 'writeAppEnv(blue)',
       'startApp(blue)', 'runMigrations(blue)', 'checkHealth(blue)', 'switchTraffic(blue,undefined)', 'verifyThroughCaddy(blue)', 'recordDeploy',
     ]);
     assert.equal(status.steps.find((s) => s.name === 'drainOldSlot')?.state, 'skipped');
