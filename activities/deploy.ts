@@ -12,16 +12,16 @@ import { SecretsStore } from '../src/config/secrets';
 import { versionProblem, type AppTarget } from '../src/config/target';
 import { appDir, appLog, envFile, installApp, releaseEval, renderEnvFile, VERSION_MARKER } from '../src/freebsd/app';
 import { buildScript, NO_ERTS_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
-import { appendStdin, fileExists, freebsdUploadCommands, putFunction, putText, readFile, tailFile } from '../src/freebsd/files';
-import { jailRunning, jailStart, jexec } from '../src/freebsd/jail';
+import { appendStdin, fileExists, freebsdUploadCommands, putText, readFile, tailFile } from '../src/freebsd/files';
+import { jexec, requireJailConf, startJailUnlessRunning } from '../src/freebsd/jail';
 import { otherSlot, type Slot } from '../src/freebsd/layout';
-import { changesOf, script, sh } from '../src/freebsd/sh';
+import { changesOf, script } from '../src/freebsd/sh';
 import { createSlot, destroySlot as destroySlotJail, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
 import { uploadFile } from '../src/ssh/upload';
 import { databaseUrl } from '../src/freebsd/postgres';
 import { postgresPassword, postgresSpec } from './accessories';
-import { ensureFile, layoutOf } from './jails';
+import { converge, ensureFile, layoutOf } from './jails';
 import { precondition, Remote, withHeartbeat } from './remote';
 import type { ExecResult } from '../src/ssh/connection';
 import type { StepResult } from './setup';
@@ -56,7 +56,7 @@ export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
   const l = layoutOf(t);
   const name = l.jailName('build');
   const conf = l.jailConf('build');
-  const res = await r.check(script(sh`[ -f ${conf} ] || exit 3`, `if ! ${jailRunning(name)}; then ${jailStart(name, conf)} >&2; ${sh`changed ${`started ${name}`}`}; fi`), 'build jail ready');
+  const res = await r.check(script(requireJailConf(conf), startJailUnlessRunning(name, conf)), 'build jail ready');
   if (res.code === 3) throw precondition(`the build jail ${name} does not exist on ${t.server.host}: run \`alcaide setup\` first`);
   if (res.code !== 0) throw ApplicationFailure.create({ type: 'RemoteCommandError', message: `starting ${name} on ${t.server.host} failed (exit ${res.code}): ${outputTail(res, 4)}` });
   const changes = changesOf(res.stdout);
@@ -159,12 +159,6 @@ function slotSpec(t: AppTarget, slot: Slot) {
 function slotJail(t: AppTarget, slot: Slot): SlotJail {
   const l = layoutOf(t);
   return { app: t.app, spec: slotSpec(t, slot), conf: l.jailConf(slot), templateDir: l.templateDir };
-}
-
-/** Runs one step's script (checks and actions in one command); returns what it changed. */
-async function converge(r: Remote, label: string, parts: string[], o: { stdin?: string; timeoutMs?: number } = {}): Promise<string[]> {
-  const res = await withHeartbeat(() => r.run(script(putFunction(), ...parts), label, o));
-  return changesOf(res.stdout);
 }
 
 /** A fresh jail for the slot; a stale one from an older release is removed first. */

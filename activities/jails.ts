@@ -5,8 +5,8 @@ import type { AppTarget } from '../src/config/target';
 import { putFunction, putStdin } from '../src/freebsd/files';
 import { convergeJail, type JailSpec } from '../src/freebsd/jail';
 import { layout, type Layout } from '../src/freebsd/layout';
-import { changesOf, script, unless } from '../src/freebsd/sh';
-import { sysrcAdd, sysrcHas, sysrcIs, sysrcSet } from '../src/freebsd/system';
+import { changesOf, script } from '../src/freebsd/sh';
+import { sysrcEnsure, sysrcEnsureWord } from '../src/freebsd/system';
 import { withHeartbeat, type Remote } from './remote';
 
 export function layoutOf(t: AppTarget): Layout {
@@ -15,10 +15,15 @@ export function layoutOf(t: AppTarget): Layout {
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** Runs one step's script (its checks and actions in one command); returns what it changed. */
+export async function converge(r: Remote, label: string, parts: string[], o: { stdin?: string; timeoutMs?: number } = {}): Promise<string[]> {
+  const res = await withHeartbeat(() => r.run(script(putFunction(), ...parts), label, o));
+  return changesOf(res.stdout);
+}
+
 /** Writes a file only when its content differs: one command, the content on stdin. */
 export async function ensureFile(r: Remote, path: string, content: string, mode: string, label: string): Promise<boolean> {
-  const res = await r.run(script(putFunction(), putStdin(path, mode, 'wrote')), label, { stdin: content });
-  return changesOf(res.stdout).length > 0;
+  return (await converge(r, label, [putStdin(path, mode, 'wrote')], { stdin: content })).length > 0;
 }
 
 /** The build jail (and, during a rebuild, its successor build_next): same parameters, own name, path and address. */
@@ -39,15 +44,14 @@ export function buildJailSpec(t: AppTarget, role: 'build' | 'build_next'): JailS
 
 /** Sets rc.conf NAME=VALUE unless it already is (`file`: another rc.conf, e.g. a jail's). */
 export async function ensureSysrc(r: Remote, name: string, value: string, file?: string): Promise<boolean> {
-  return (await r.run(unless(sysrcIs(name, value, file), `${sysrcSet(name, value, file)} >/dev/null && echo changed`), `set ${name}`)).stdout.includes('changed');
+  return (await r.run(sysrcEnsure(name, value, file), `set ${name}`)).stdout.includes('changed');
 }
 
 export async function ensureSysrcWord(r: Remote, name: string, word: string): Promise<boolean> {
-  return (await r.run(unless(sysrcHas(name, word), `${sysrcAdd(name, word)} >/dev/null && echo changed`), `add ${word} to ${name}`)).stdout.includes('changed');
+  return (await r.run(sysrcEnsureWord(name, word), `add ${word} to ${name}`)).stdout.includes('changed');
 }
 
 /** A jail cloned from the template, configured, running, started at boot: one command. */
 export async function ensureJail(r: Remote, l: Layout, spec: JailSpec, conf: string, o: { atBoot?: boolean } = {}): Promise<string[]> {
-  const res = await withHeartbeat(() => r.run(script(putFunction(), convergeJail(spec, conf, l.templateDir, o)), `create ${spec.name}`, { timeoutMs: 15 * 60_000 }));
-  return changesOf(res.stdout);
+  return converge(r, `create ${spec.name}`, [convergeJail(spec, conf, l.templateDir, o)], { timeoutMs: 15 * 60_000 });
 }

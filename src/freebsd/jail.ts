@@ -68,6 +68,13 @@ export const destroyJailTree = (path: string, conf: string) =>
 
 export const copyResolvConf = (path: string) => sh`if [ -f /etc/resolv.conf ]; then cp /etc/resolv.conf ${`${path}/etc/resolv.conf`}; fi`;
 
+/** Script part: starts the jail unless it runs (or `known` — a shell test — says it cannot be running); reports it. */
+export const startJailUnlessRunning = (name: string, conf: string, known = '') =>
+  `if ${known ? `${known} || ` : ''}! ${jailRunning(name)}; then ${jailStart(name, conf)} >&2; ${sh`changed ${`started ${name}`}`}; fi`;
+
+/** Script part: exits 3 when the jail has no conf file (it was never set up). */
+export const requireJailConf = (conf: string) => sh`[ -f ${conf} ] || exit 3`;
+
 /**
  * Script part (for `script()` with `putFunction()`): the jail's conf file as rendered, its root
  * cloned from the template (atomically: temp dir, then rename; the template marker comes with
@@ -89,7 +96,7 @@ export function convergeJail(spec: JailSpec, conf: string, templateDir: string, 
     'fi',
     `if [ -n "$_wrote" ]; then ${copyResolvConf(spec.path)}; fi`,
     // a jail whose root was just created cannot be running: no need to ask
-    `if [ -n "$_created" ] || ! ${jailRunning(spec.name)}; then ${jailStart(spec.name, conf)} >&2; ${sh`changed ${`started ${spec.name}`}`}; fi`,
+    startJailUnlessRunning(spec.name, conf, '[ -n "$_created" ]'),
     ...(o.atBoot === false ? [] : [`if ! { ${jailEnabledAtBoot(spec.name)}; } >/dev/null 2>&1; then ${jailEnableAtBoot(spec.name)}; ${sh`changed ${`${spec.name} starts at boot`}`}; fi`]),
   ].join('\n');
 }

@@ -2,7 +2,7 @@
 // a version (a stale root from another version removed first), started, stopped, removed.
 import { SLOT_MARKER, stopAppIfInstalled } from './app';
 import { putText } from './files';
-import { convergeJail, destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailDisableAtBoot, jailRunning, jailStart, stopJailWithApp, type JailSpec } from './jail';
+import { convergeJail, destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailDisableAtBoot, startJailUnlessRunning, stopJailWithApp, type JailSpec } from './jail';
 import { sh } from './sh';
 import { serviceRunning, serviceStart } from './system';
 
@@ -38,7 +38,7 @@ export function stopSlotJail(s: SlotJail): string {
 export function startSlotJail(s: SlotJail): string {
   const name = s.spec.name;
   return [
-    `if ! ${jailRunning(name)}; then ${jailStart(name, s.conf)} >&2; ${sh`changed ${`started ${name}`}`}; fi`,
+    startJailUnlessRunning(name, s.conf),
     `if ! { ${jailEnabledAtBoot(name)}; } >/dev/null 2>&1; then ${jailEnableAtBoot(name)}; fi`,
     `if ! ${serviceRunning(s.app, name)} >/dev/null 2>&1; then ${serviceStart(s.app, name)} >&2; ${sh`changed ${`started ${s.app}`}`}; fi`,
   ].join('\n');
@@ -60,4 +60,3 @@ export function startAppIn(s: Pick<SlotJail, 'app' | 'spec'>): string {
 export function destroySlot(s: SlotJail): string {
   return [stopJailWithApp(s.spec.name, s.conf, stopApp(s)), jailDisableAtBoot(s.spec.name), destroyJailTree(s.spec.path, s.conf), sh`changed ${`${s.spec.name} removed`}`].join('\n');
 }
-

@@ -1,5 +1,5 @@
 // Host facts and rc.conf through sysrc(8), which is idempotent by nature.
-import { sh } from './sh';
+import { sh, unless } from './sh';
 
 /** Prints "FreeBSD 14.3-RELEASE amd64". */
 export const hostFacts = () => 'uname -s -r -m';
@@ -23,6 +23,10 @@ export const sysrcSet = (name: string, value: string, file?: string) => (file ? 
 /** Exit 0 when WORD is already in the space-separated list NAME. */
 export const sysrcHas = (name: string, word: string) => sh`sysrc -c ${`${name}+=${word}`}`;
 export const sysrcAdd = (name: string, word: string) => sh`sysrc ${`${name}+=${word}`}`;
+/** Sets NAME=VALUE unless it already is; prints "changed" when it set it. */
+export const sysrcEnsure = (name: string, value: string, file?: string) => unless(sysrcIs(name, value, file), `${sysrcSet(name, value, file)} >/dev/null && echo changed`);
+/** Adds WORD to the list NAME unless it is there; prints "changed" when it added it. */
+export const sysrcEnsureWord = (name: string, word: string) => unless(sysrcHas(name, word), `${sysrcAdd(name, word)} >/dev/null && echo changed`);
 export const sysrcRemove = (name: string, word: string) => sh`sysrc ${`${name}-=${word}`}`;
 
 export const kldLoaded = (module: string) => sh`kldstat -q -m ${module}`;
