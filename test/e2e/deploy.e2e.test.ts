@@ -291,12 +291,17 @@ describe('on a simulated FreeBSD host', () => {
     commitVersion('6.0.0');
     const deploying = cli(['deploy', '--hold']);
     let held: { held?: { step: string; error: string }; state: string } | undefined;
+    let last: CliResult | undefined;
     for (let i = 0; i < 300 && held?.state !== 'held'; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      const st = await cli(['status', '--json']);
-      if (st.code === 0) held = (JSON.parse(st.stdout) as { status?: typeof held }).status;
+      last = await cli(['status', '--json']);
+      if (last.code === 0) held = (JSON.parse(last.stdout) as { status?: typeof held }).status;
     }
-    assert.equal(held?.state, 'held', JSON.stringify(held));
+    if (held?.state !== 'held') {
+      // say what the deploy and the last status printed: a bare "undefined" explains nothing
+      const ended = await Promise.race([deploying, new Promise<undefined>((r) => setTimeout(r, 100, undefined))]);
+      assert.fail(`never held; last status: ${JSON.stringify(last)}; deploy: ${ended ? JSON.stringify(ended) : 'still running'}`);
+    }
     assert.equal(held?.held?.step, 'runMigrations');
     assert.match(held?.held?.error ?? '', /database 10\.0\.0\.4:5432 unreachable/);
     const human = await cli(['status']);

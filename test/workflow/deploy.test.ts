@@ -2,6 +2,7 @@
 // exact compensations for a failure or an abort at every step, signals, queries, replay.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -9,8 +10,9 @@ import { WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { dataConverterFor } from '../../src/temporal/codec';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import type { WorkflowStatus } from '../../workflows/status';
-import { ACTIVITY_OF, deploy, fakes, statusOf, STEP_ACTIVITIES, TARGET, VERSION } from '../helpers/deployFakes';
-import { startTestEnv, TEST_CODEC_KEY } from '../helpers/temporal';
+import { latestRun, statusOfRun } from '../../src/cli/runStatus';
+import { ACTIVITY_OF, deploy, fakes, startDeploy, statusOf, STEP_ACTIVITIES, TARGET, VERSION, waitForStatus, withFakeWorker, type Mode } from '../helpers/deployFakes';
+import { startTestEnv, TEST_CODEC_KEY, testSettings } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -220,3 +222,57 @@ describe('deployWorkflow', () => {
   });
 });
 
+
+describe('alcaide status', () => {
+  test('reads the run it described: a deploy that starts a moment later does not turn a finished run into a wait', async () => {
+    const mode: Mode = {};
+    const { acts } = fakes(mode, 'blue');
+    await withFakeWorker(env, acts, async (taskQueue) => {
+      const id = `status-${taskQueue}`;
+      const first = await startDeploy(env, taskQueue, id);
+      await first.result();
+      const firstRun = (await first.describe()).runId;
+      // the next deploy holds at its migration (no undo, no end) and starts just after status described the first
+      mode.fail = 'runMigrations';
+      let second: WorkflowHandle | undefined;
+      const client = new Client({
+        connection: env.client.connection,
+        dataConverter: dataConverterFor(TEST_CODEC_KEY),
+        interceptors: {
+          workflow: [
+            {
+              async describe(input, next) {
+                const r = await next(input);
+                second ??= await startDeploy(env, taskQueue, id, { ...TARGET, onFailure: 'hold' });
+                return r;
+              },
+            },
+          ],
+        },
+      });
+      const s = testSettings(env.address, taskQueue);
+      try {
+        const latest = await latestRun(client, s, id, 'hello');
+        assert.equal(latest.d.runId, firstRun);
+        assert.equal(latest.running, false);
+        // reading the latest run's result instead would wait for the held deploy: fail, do not hang
+        let guard: NodeJS.Timeout | undefined;
+        const status = await Promise.race([
+          statusOfRun(client, latest, 'hello'),
+          new Promise<never>((_, reject) => (guard = setTimeout(() => reject(new Error('status waited for the deploy started after it described the finished one')), 15_000))),
+        ]).finally(() => clearTimeout(guard));
+        assert.equal(status?.state, 'completed');
+        assert.equal(status?.slot, 'green');
+        // the race really happened: the second deploy is the latest run, waiting for an operator
+        assert.ok(second);
+        const held = await waitForStatus(second, (st) => st.state === 'held');
+        assert.equal(held.held?.step, 'runMigrations');
+        const again = await latestRun(client, s, id, 'hello');
+        assert.equal(again.running, true);
+        assert.equal((await statusOfRun(client, again, 'hello'))?.state, 'held');
+      } finally {
+        await second?.terminate('test over');
+      }
+    });
+  });
+});

@@ -249,49 +249,18 @@ Examples:
     .action(async (opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
       const target = toAppTarget(configFor(cmd));
       await withTemporal(target, cmd, async (client, s) => {
-        const { hasWorkflowPollers } = await import('../../temporal/connection');
-        const handle = client.workflow.getHandle(appWorkflowId(target));
-        let d;
-        try {
-          d = await handle.describe();
-        } catch {
-          throw new UserError(`no deploy of ${target.app}${target.destination ? ` to ${target.destination}` : ''} yet`);
-        }
-        const running = d.status.name === 'RUNNING';
-        const url = workflowUiUrl(s, d.workflowId, d.runId);
-        // another CLI's embedded worker may be driving it: then the query answers
-        if (running && !(await hasWorkflowPollers(client, s, { includeEmbedded: true }))) {
-          const pending = d.raw.pendingActivities?.[0]?.activityType?.name;
-          throw new UserError(
-            `the ${String(d.type)} of ${target.app} is paused${pending ? ` at ${pending}` : ''}: no worker is running`,
-            1,
-            `continue it with \`alcaide deploy --attach\` or start \`alcaide worker\` (${url ?? d.workflowId})`,
-          );
-        }
-        if (running && opts.watch) {
+        const { latestRun, statusOfRun } = await import('../runStatus');
+        const what = `${target.app}${target.destination ? ` to ${target.destination}` : ''}`;
+        const latest = await latestRun(client, s, appWorkflowId(target), what);
+        const { d, run, url } = latest;
+        if (latest.running && opts.watch) {
           const { withWorkerIfNone } = await import('../../temporal/embedded');
           const { follow } = await import('../follow');
-          const status = await withWorkerIfNone(client, s, () => follow(handle, progressMode(opts.json)));
+          const status = await withWorkerIfNone(client, s, () => follow(run, progressMode(opts.json)));
           if (!opts.json) console.log(summary(status));
           return;
         }
-        let status: WorkflowStatus | undefined;
-        if (running) {
-          // a worker that died a moment ago still looks present: do not wait long for its answer
-          status = await client.connection
-            .withDeadline(Date.now() + 5000, () => handle.query<WorkflowStatus>('status'))
-            .catch(() => {
-              throw new UserError(
-                `the ${String(d.type)} of ${target.app} is paused: no worker answers`,
-                1,
-                `continue it with \`alcaide deploy --attach\` or start \`alcaide worker\` (${url ?? d.workflowId})`,
-              );
-            });
-        } else
-          status = await handle.result().then(
-              (r) => r as WorkflowStatus,
-              (e: { cause?: { details?: unknown[] } }) => e.cause?.details?.[0] as WorkflowStatus | undefined,
-            );
+        const status = await statusOfRun(client, latest, what);
         if (opts.json) {
           console.log(JSON.stringify({ workflowId: d.workflowId, runId: d.runId, workflowStatus: d.status.name, url, status }, null, 2));
           return;
