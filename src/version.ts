@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DIST_DIR } from './distDir';
 
-/** The package version, read once from package.json (two levels above dist/src). */
+/** The package version, read once from package.json (beside dist/). */
 export const VERSION: string = (() => {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(path.join(__dirname, rel), 'utf8')) as { version: string }).version;
-    } catch {
-      /* try the next location */
-    }
+  try {
+    return (JSON.parse(readFileSync(path.join(DIST_DIR, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
   }
-  return '0.0.0';
 })();

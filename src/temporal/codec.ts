@@ -14,6 +14,7 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } f
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import { DIST_DIR } from '../distDir';
 import { UserError } from '../errors';
 import { loadMasterKey, masterKeyPath, MASTER_KEY_ENV } from '../config/secrets';
 
@@ -158,7 +159,7 @@ export function payloadCodecFor(key: CodecKey | undefined): PayloadCodec {
 }
 
 /** The failure converter module (encodeCommonAttributes), for clients, workers and the workflow bundle. */
-export const FAILURE_CONVERTER_PATH = path.join(__dirname, 'failureConverter.js');
+export const FAILURE_CONVERTER_PATH = path.join(DIST_DIR, 'src', 'temporal', 'failureConverter.js');
 
 /** The one data converter of every client and worker. */
 export function dataConverterFor(key: CodecKey | undefined): DataConverter {

@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import * as activities from '../../activities';
+import { DIST_DIR } from '../distDir';
 import { dataConverterFor } from './codec';
 import type { TemporalSettings } from './settings';
 
-export const WORKFLOWS_PATH = path.join(__dirname, '../../workflows');
+export const WORKFLOWS_PATH = path.join(DIST_DIR, 'workflows');
 /** Written by `npm run build` (scripts/bundle-workflows.js) from the same compiled workflows. */
-export const WORKFLOW_BUNDLE = path.join(__dirname, '../../workflow-bundle.js');
+export const WORKFLOW_BUNDLE = path.join(DIST_DIR, 'workflow-bundle.js');
 
 
 function workflowSource() {

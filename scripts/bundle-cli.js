@@ -1,0 +1,37 @@
+// Bundles the CLI and the Temporal client it uses into dist/alcaide.js: one file for Node to
+// read and one V8 code cache (bin/alcaide), instead of ~600 modules resolved and compiled on
+// every command. The worker side (Temporal's worker and activity packages, the activities,
+// ssh2 with its native crypto) stays outside, required from dist/ and node_modules/ as
+// built, and only when a command runs a worker or talks SSH.
+const esbuild = require('esbuild');
+const path = require('node:path');
+
+const dist = path.join(__dirname, '..', 'dist');
+const WORKER_SIDE = [path.join(dist, 'activities'), path.join(dist, 'src', 'temporal', 'worker')];
+
+const workerSideExternal = {
+  name: 'worker-side-external',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const abs = path.resolve(args.resolveDir, args.path);
+      if (!WORKER_SIDE.some((p) => abs === p || abs.startsWith(p + path.sep))) return undefined;
+      // required at run time relative to dist/alcaide.js
+      return { path: './' + path.relative(dist, abs).split(path.sep).join('/'), external: true };
+    });
+  },
+};
+
+esbuild
+  .build({
+    entryPoints: [path.join(dist, 'src', 'cli', 'main.js')],
+    outfile: path.join(dist, 'alcaide.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['@temporalio/worker', '@temporalio/activity', 'ssh2', '*.node'],
+    define: { ALCAIDE_BUNDLED: 'true' },
+    plugins: [workerSideExternal],
+    logLevel: 'warning',
+  })
+  .catch(() => process.exit(1));

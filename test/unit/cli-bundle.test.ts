@@ -1,0 +1,66 @@
+// The CLI runs from one bundle (dist/alcaide.js) with a per-command V8 code cache; the worker
+// side stays outside it, loaded from dist/ and node_modules/ only when a worker runs.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { CLI, REPO_ROOT } from '../helpers/paths';
+
+const version = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const run = (args: string[], cacheHome: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
+
+test('the first run of a command saves its code cache; the next run uses it and leaves it as it is', () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'alcaide-cache-'));
+  try {
+    const first = run(['version'], home);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.stdout.trim(), version);
+    const files = readdirSync(path.join(home, 'alcaide'));
+    assert.equal(files.length, 1);
+    assert.match(files[0]!, /^cli-[0-9a-f]{12}-\d+-\d+-v[\d.]+-version\.v8$/);
+    const file = path.join(home, 'alcaide', files[0]!);
+    assert.ok(statSync(file).size > 10_000, 'V8 wrote compiled code');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const before = statSync(file);
+    const second = run(['version'], home);
+    assert.equal(second.stdout, first.stdout);
+    const after = statSync(file);
+    assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'an accepted cache is not written again');
+    // a cache V8 rejects (another bundle of the same length, a damaged file) is replaced
+    writeFileSync(file, Buffer.alloc(before.size, 1));
+    const third = run(['version'], home);
+    assert.equal(third.stdout, first.stdout);
+    assert.notDeepEqual(readFileSync(file), Buffer.alloc(before.size, 1));
+    // each command has its own
+    assert.equal(run(['--help'], home).status, 0);
+    assert.equal(readdirSync(path.join(home, 'alcaide')).length, 2);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('a cache directory that cannot be written costs only start-up time', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-cache-'));
+  try {
+    const notADir = path.join(dir, 'file');
+    writeFileSync(notADir, '');
+    const r = run(['version'], notADir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), version);
+    assert.equal(r.stderr, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the bundle holds the CLI and the Temporal client, not the worker side', () => {
+  const bundle = readFileSync(path.join(REPO_ROOT, 'dist', 'alcaide.js'), 'utf8');
+  assert.match(bundle, /\/\/ node_modules\/@temporalio\/client\/lib\/workflow-client\.js/);
+  for (const inside of ['@temporalio/worker/', '@temporalio/activity/', 'ssh2/', 'dist/activities/', 'dist/src/ssh/']) {
+    assert.ok(!bundle.includes(`// node_modules/${inside}`) && !bundle.includes(`// ${inside}`), `${inside} is not bundled`);
+  }
+  assert.match(bundle, /require\("\.\/src\/temporal\/worker"\)/);
+  assert.match(bundle, /require\("\.\/activities\/remote"\)/);
+});
