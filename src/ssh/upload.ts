@@ -41,9 +41,34 @@ export async function fileSha256(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-function parseSizeSha(out: string): { size: number; sha: string } | undefined {
+export interface SizeSha {
+  size: number;
+  sha: string;
+}
+
+export function parseSizeSha(out: string): SizeSha | undefined {
   const m = /^(\d+)\s+([0-9a-f]{64})\s*$/.exec(out.trim());
   return m ? { size: Number(m[1]), sha: m[2]! } : undefined;
+}
+
+/** One command for both: the file in place and a partial one from a dropped upload. */
+export const checkCommand = (cmds: UploadCommands, dest: string, part: string) => `${cmds.sizeAndSha256(dest)}; echo --; ${cmds.sizeAndSha256(part)}`;
+
+export function parseCheck(out: string): { there?: SizeSha; part?: SizeSha } {
+  const [there, part] = out.split('--\n');
+  return { there: parseSizeSha(there ?? ''), part: parseSizeSha(part ?? '') };
+}
+
+/**
+ * Appends stdin to `part` (emptied first on a fresh start), moves it over `dest` only when it
+ * then has exactly the expected size and sha256, and prints what `part` had.
+ */
+export function appendVerifyInstallCommand(cmds: UploadCommands, part: string, dest: string, mode: string, expected: SizeSha, fresh: boolean): string {
+  if (!/^[0-9a-f]{64}$/.test(expected.sha) || !Number.isSafeInteger(expected.size)) throw new Error(`not a size and sha256: ${expected.size} ${expected.sha}`);
+  return (
+    `${fresh ? `${cmds.remove(part)} && ` : ''}${cmds.append(part)} && got=$(${cmds.sizeAndSha256(part)}) && ` +
+    `if [ "$got" = '${expected.size} ${expected.sha}' ]; then ${cmds.install(part, dest, mode)}; fi && echo "$got"`
+  );
 }
 
 export async function uploadFile(conn: SshConnection, local: string, remote: string, cmds: UploadCommands, o: UploadOptions = {}): Promise<UploadResult> {
@@ -51,13 +76,10 @@ export async function uploadFile(conn: SshConnection, local: string, remote: str
   const { size } = await stat(local);
   const sha256 = await fileSha256(local);
   const tmp = `${remote}.part`;
-  // one round trip for both: the file in place, and a partial one from a dropped upload
-  const [there, part] = (await conn.run(`${cmds.sizeAndSha256(remote)}; echo --; ${cmds.sizeAndSha256(tmp)}`, { label: `${label}: check` })).stdout.split('--\n');
-  const existing = parseSizeSha(there ?? '');
-  if (existing && existing.size === size && existing.sha === sha256) {
+  const { there, part: partial } = parseCheck((await conn.run(checkCommand(cmds, remote, tmp), { label: `${label}: check` })).stdout);
+  if (there && there.size === size && there.sha === sha256) {
     return { sha256, size, skipped: true, resumedFrom: 0, bytesSent: 0 };
   }
-  const partial = parseSizeSha(part ?? '');
   let offset = partial && partial.size < size ? partial.size : 0;
 
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -71,10 +93,7 @@ export async function uploadFile(conn: SshConnection, local: string, remote: str
     });
     const source = createReadStream(local, { start: offset });
     source.pipe(counter);
-    // append, verify and move into place in one command; a fresh start drops any partial first
-    const send =
-      `${offset === 0 ? `${cmds.remove(tmp)} && ` : ''}${cmds.append(tmp)} && got=$(${cmds.sizeAndSha256(tmp)}) && ` +
-      `if [ "$got" = '${size} ${sha256}' ]; then ${cmds.install(tmp, remote, o.mode ?? '0644')}; fi && echo "$got"`;
+    const send = appendVerifyInstallCommand(cmds, tmp, remote, o.mode ?? '0644', { size, sha: sha256 }, offset === 0);
     const got = parseSizeSha((await conn.run(send, { label, stdin: counter, signal: o.signal })).stdout);
     if (got && got.size === size && got.sha === sha256) {
       return { sha256, size, skipped: false, resumedFrom: offset, bytesSent: sent };

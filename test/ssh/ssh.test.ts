@@ -9,16 +9,10 @@ import { SshConnection, type SshOptions } from '../../src/ssh/connection';
 import { HostKeyError, RemoteCommandError, SshAuthError, SshTimeoutError } from '../../src/ssh/errors';
 import { fingerprint, parseKnownHosts, verifyHostKey } from '../../src/ssh/knownHosts';
 import { SshPool } from '../../src/ssh/pool';
-import { fileSha256, uploadFile, type UploadCommands } from '../../src/ssh/upload';
+import { fileSha256, uploadFile } from '../../src/ssh/upload';
+import { linuxUpload } from '../helpers/linuxUpload';
 import { keygen, startSshd, type TestSshd } from '../helpers/sshd';
 
-// GNU userland on this sshd; the FreeBSD builders are tested on the simulated host.
-const linuxUpload: UploadCommands = {
-  sizeAndSha256: (p) => `if [ -f '${p}' ]; then printf '%s %s\\n' "$(stat -c %s '${p}')" "$(sha256sum '${p}' | cut -d' ' -f1)"; fi`,
-  append: (p) => `mkdir -p "$(dirname '${p}')" && cat >> '${p}'`,
-  install: (tmp, dest, mode) => `chmod ${mode} '${tmp}' && mv -f '${tmp}' '${dest}'`,
-  remove: (p) => `rm -f '${p}'`,
-};
 
 let sshd: TestSshd;
 let known: string;

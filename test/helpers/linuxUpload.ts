@@ -1,0 +1,9 @@
+import type { UploadCommands } from '../../src/ssh/upload';
+
+/** The upload primitives for GNU userland (this machine, its sshd); the FreeBSD ones are tested on the simulated host. */
+export const linuxUpload: UploadCommands = {
+  sizeAndSha256: (p) => `if [ -f '${p}' ]; then printf '%s %s\\n' "$(stat -c %s '${p}')" "$(sha256sum '${p}' | cut -d' ' -f1)"; fi`,
+  append: (p) => `mkdir -p "$(dirname '${p}')" && cat >> '${p}'`,
+  install: (tmp, dest, mode) => `chmod ${mode} '${tmp}' && mv -f '${tmp}' '${dest}'`,
+  remove: (p) => `rm -f '${p}'`,
+};
