@@ -1,6 +1,7 @@
 // Files on the server. Content always travels on stdin, never in the command line (it may
 // hold secrets); writes are atomic (temp file in the same directory + mv).
-import { sh } from './sh';
+import type { UploadCommands } from '../ssh/upload';
+import { q, sh } from './sh';
 
 // In a subshell whose traps remove the temp file on every exit (a failed step, the SSH link
 // dropping, a signal): half-written content (an env file holds secrets) never stays behind.
@@ -48,13 +49,30 @@ export const appendStdin = (path: string) => sh`mkdir -p "$(dirname ${path})" &&
 export const installFile = (tmp: string, dest: string, mode: string) => sh`chmod ${mode} ${tmp} && mv -f ${tmp} ${dest}`;
 export const removeFile = (path: string) => sh`rm -f ${path}`;
 
-/** The upload commands for a FreeBSD host (src/ssh/upload.ts). */
-export const freebsdUploadCommands = {
-  sizeAndSha256,
-  append: appendStdin,
-  install: installFile,
-  remove: removeFile,
-};
+/** The primitives the upload's two commands are made of (the same on any POSIX sh). */
+export interface UploadPrimitives {
+  sizeAndSha256(path: string): string;
+  append(path: string): string;
+  install(tmp: string, dest: string, mode: string): string;
+  remove(path: string): string;
+}
+
+/** The upload's check and append-verify-install commands (src/ssh/upload.ts) from a host's primitives. */
+export function uploadCommands(p: UploadPrimitives): UploadCommands {
+  return {
+    check: (dest, part) => `${p.sizeAndSha256(dest)}; echo --; ${p.sizeAndSha256(part)}`,
+    appendVerifyInstall(part, dest, mode, expected, fresh) {
+      if (!/^[0-9a-f]{64}$/.test(expected.sha) || !Number.isSafeInteger(expected.size)) throw new Error(`not a size and sha256: ${expected.size} ${expected.sha}`);
+      return (
+        `${fresh ? `${p.remove(part)} && ` : ''}${p.append(part)} && got=$(${p.sizeAndSha256(part)}) && ` +
+        `if [ "$got" = ${q(`${expected.size} ${expected.sha}`)} ]; then ${p.install(part, dest, mode)}; fi && echo "$got"`
+      );
+    },
+  };
+}
+
+/** The upload commands for a FreeBSD host. */
+export const freebsdUploadCommands = uploadCommands({ sizeAndSha256, append: appendStdin, install: installFile, remove: removeFile });
 
 export const fileExists = (path: string) => sh`test -f ${path}`;
 export const pathExists = (path: string) => sh`test -e ${path}`;

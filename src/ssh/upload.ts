@@ -9,15 +9,20 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SshConnection } from './connection';
 
-/** The remote commands upload needs; built by the host-command layer for the target OS. */
+/** The two remote commands upload needs; built by the host-command layer for the target OS. */
 export interface UploadCommands {
-  /** prints "SIZE SHA256" of a file, or nothing if it does not exist */
-  sizeAndSha256(path: string): string;
-  /** appends stdin to a file, creating its directory */
-  append(path: string): string;
-  /** moves tmp over dest with the given mode */
-  install(tmp: string, dest: string, mode: string): string;
-  remove(path: string): string;
+  /** prints "SIZE SHA256" (or nothing) for `dest`, a line "--", then the same for `part` */
+  check(dest: string, part: string): string;
+  /**
+   * appends stdin to `part` (emptied first when `fresh`), moves it over `dest` with `mode` only
+   * when it then has exactly the expected size and sha256, and prints what `part` had
+   */
+  appendVerifyInstall(part: string, dest: string, mode: string, expected: SizeSha, fresh: boolean): string;
+}
+
+export interface SizeSha {
+  size: number;
+  sha: string;
 }
 
 export interface UploadOptions {
@@ -41,34 +46,15 @@ export async function fileSha256(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-export interface SizeSha {
-  size: number;
-  sha: string;
-}
-
 export function parseSizeSha(out: string): SizeSha | undefined {
   const m = /^(\d+)\s+([0-9a-f]{64})\s*$/.exec(out.trim());
   return m ? { size: Number(m[1]), sha: m[2]! } : undefined;
 }
 
-/** One command for both: the file in place and a partial one from a dropped upload. */
-export const checkCommand = (cmds: UploadCommands, dest: string, part: string) => `${cmds.sizeAndSha256(dest)}; echo --; ${cmds.sizeAndSha256(part)}`;
-
+/** What the check command printed: the file in place and a partial one, each if there. */
 export function parseCheck(out: string): { there?: SizeSha; part?: SizeSha } {
   const [there, part] = out.split('--\n');
   return { there: parseSizeSha(there ?? ''), part: parseSizeSha(part ?? '') };
-}
-
-/**
- * Appends stdin to `part` (emptied first on a fresh start), moves it over `dest` only when it
- * then has exactly the expected size and sha256, and prints what `part` had.
- */
-export function appendVerifyInstallCommand(cmds: UploadCommands, part: string, dest: string, mode: string, expected: SizeSha, fresh: boolean): string {
-  if (!/^[0-9a-f]{64}$/.test(expected.sha) || !Number.isSafeInteger(expected.size)) throw new Error(`not a size and sha256: ${expected.size} ${expected.sha}`);
-  return (
-    `${fresh ? `${cmds.remove(part)} && ` : ''}${cmds.append(part)} && got=$(${cmds.sizeAndSha256(part)}) && ` +
-    `if [ "$got" = '${expected.size} ${expected.sha}' ]; then ${cmds.install(part, dest, mode)}; fi && echo "$got"`
-  );
 }
 
 export async function uploadFile(conn: SshConnection, local: string, remote: string, cmds: UploadCommands, o: UploadOptions = {}): Promise<UploadResult> {
@@ -76,7 +62,7 @@ export async function uploadFile(conn: SshConnection, local: string, remote: str
   const { size } = await stat(local);
   const sha256 = await fileSha256(local);
   const tmp = `${remote}.part`;
-  const { there, part: partial } = parseCheck((await conn.run(checkCommand(cmds, remote, tmp), { label: `${label}: check` })).stdout);
+  const { there, part: partial } = parseCheck((await conn.run(cmds.check(remote, tmp), { label: `${label}: check` })).stdout);
   if (there && there.size === size && there.sha === sha256) {
     return { sha256, size, skipped: true, resumedFrom: 0, bytesSent: 0 };
   }
@@ -93,7 +79,7 @@ export async function uploadFile(conn: SshConnection, local: string, remote: str
     });
     const source = createReadStream(local, { start: offset });
     source.pipe(counter);
-    const send = appendVerifyInstallCommand(cmds, tmp, remote, o.mode ?? '0644', { size, sha: sha256 }, offset === 0);
+    const send = cmds.appendVerifyInstall(tmp, remote, o.mode ?? '0644', { size, sha: sha256 }, offset === 0);
     const got = parseSizeSha((await conn.run(send, { label, stdin: counter, signal: o.signal })).stdout);
     if (got && got.size === size && got.sha === sha256) {
       return { sha256, size, skipped: false, resumedFrom: offset, bytesSent: sent };

@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { freebsdUploadCommands } from '../../src/freebsd/files';
-import { appendVerifyInstallCommand, checkCommand, parseCheck } from '../../src/ssh/upload';
+import { freebsdUploadCommands, sizeAndSha256 } from '../../src/freebsd/files';
+import { parseCheck } from '../../src/ssh/upload';
 import { linuxUpload } from '../helpers/linuxUpload';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-upload-'));
@@ -20,12 +20,12 @@ const expect = (s: string) => ({ size: Buffer.byteLength(s), sha: sha(s) });
 test('the check reports the file in place and the partial one, each or neither', () => {
   const dest = path.join(dir, 'a b', 'src.tar');
   const part = `${dest}.part`;
-  assert.equal(checkCommand(freebsdUploadCommands, '/x', '/x.part'), `${freebsdUploadCommands.sizeAndSha256('/x')}; echo --; ${freebsdUploadCommands.sizeAndSha256('/x.part')}`);
-  assert.deepEqual(parseCheck(sh(checkCommand(linuxUpload, dest, part)).stdout), { there: undefined, part: undefined });
-  sh(`${linuxUpload.append(part)}`, 'half');
-  assert.deepEqual(parseCheck(sh(checkCommand(linuxUpload, dest, part)).stdout), { there: undefined, part: expect('half') });
-  sh(`${linuxUpload.append(dest)}`, 'whole file');
-  assert.deepEqual(parseCheck(sh(checkCommand(linuxUpload, dest, part)).stdout), { there: expect('whole file'), part: expect('half') });
+  assert.equal(freebsdUploadCommands.check('/x', '/x.part'), `${sizeAndSha256('/x')}; echo --; ${sizeAndSha256('/x.part')}`);
+  assert.deepEqual(parseCheck(sh(linuxUpload.check(dest, part)).stdout), { there: undefined, part: undefined });
+  sh(`mkdir -p "$(dirname '${part}')" && cat >> '${part}'`, 'half');
+  assert.deepEqual(parseCheck(sh(linuxUpload.check(dest, part)).stdout), { there: undefined, part: expect('half') });
+  sh(`cat >> '${dest}'`, 'whole file');
+  assert.deepEqual(parseCheck(sh(linuxUpload.check(dest, part)).stdout), { there: expect('whole file'), part: expect('half') });
 });
 
 test('append, verify, install: a fresh start empties the partial file; a resume appends to it; a mismatch installs nothing', () => {
@@ -33,8 +33,8 @@ test('append, verify, install: a fresh start empties the partial file; a resume 
   const part = `${dest}.part`;
   const content = 'the whole archive';
   // a stale partial of another file: a fresh start drops it
-  sh(linuxUpload.append(part), 'stale bytes');
-  const fresh = sh(appendVerifyInstallCommand(linuxUpload, part, dest, '0640', expect(content), true), content);
+  sh(`mkdir -p "$(dirname '${part}')" && cat >> '${part}'`, 'stale bytes');
+  const fresh = sh(linuxUpload.appendVerifyInstall(part, dest, '0640', expect(content), true), content);
   assert.equal(fresh.status, 0, fresh.stderr);
   assert.equal(readFileSync(dest, 'utf8'), content);
   assert.equal(statSync(dest).mode & 0o777, 0o640);
@@ -43,21 +43,21 @@ test('append, verify, install: a fresh start empties the partial file; a resume 
 
   // resume: the first half is there, the rest is appended
   const dest2 = path.join(dir, 'resumed.tar');
-  sh(linuxUpload.append(`${dest2}.part`), content.slice(0, 7));
-  const resumed = sh(appendVerifyInstallCommand(linuxUpload, `${dest2}.part`, dest2, '0644', expect(content), false), content.slice(7));
+  sh(`cat >> '${dest2}.part'`, content.slice(0, 7));
+  const resumed = sh(linuxUpload.appendVerifyInstall(`${dest2}.part`, dest2, '0644', expect(content), false), content.slice(7));
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(readFileSync(dest2, 'utf8'), content);
 
   // a partial that was not a prefix: nothing installed, what the part holds is reported
   const dest3 = path.join(dir, 'damaged.tar');
-  sh(linuxUpload.append(`${dest3}.part`), 'XXXXXXX');
-  const bad = sh(appendVerifyInstallCommand(linuxUpload, `${dest3}.part`, dest3, '0644', expect(content), false), content.slice(7));
+  sh(`cat >> '${dest3}.part'`, 'XXXXXXX');
+  const bad = sh(linuxUpload.appendVerifyInstall(`${dest3}.part`, dest3, '0644', expect(content), false), content.slice(7));
   assert.equal(bad.status, 0);
   assert.ok(!existsSync(dest3));
   assert.deepEqual(parseCheck(`${bad.stdout}--\n`).there, expect(`XXXXXXX${content.slice(7)}`));
 });
 
 test('the expected size and sha256 are checked before they go into the command', () => {
-  assert.throws(() => appendVerifyInstallCommand(linuxUpload, '/p', '/d', '0644', { size: 1, sha: "x'; rm -rf /; '" }, true), /not a size and sha256/);
-  assert.throws(() => appendVerifyInstallCommand(linuxUpload, '/p', '/d', '0644', { size: 1.5, sha: sha('') }, true), /not a size and sha256/);
+  assert.throws(() => linuxUpload.appendVerifyInstall('/p', '/d', '0644', { size: 1, sha: "x'; rm -rf /; '" }, true), /not a size and sha256/);
+  assert.throws(() => linuxUpload.appendVerifyInstall('/p', '/d', '0644', { size: 1.5, sha: sha('') }, true), /not a size and sha256/);
 });
