@@ -4,6 +4,7 @@ import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/int
 import { WorkflowExecutionAlreadyStartedError, type TypedSearchAttributes } from '@temporalio/common';
 import { UserError } from '../errors';
 import { workflowUiUrl, type TemporalSettings } from '../temporal/settings';
+import { queryStatus } from '../temporal/statusQuery';
 import type { WorkflowStatus } from '../../workflows/status';
 import { color } from './output';
 import { ProgressView, type ProgressMode } from './progress';
@@ -80,7 +81,7 @@ async function alreadyRunning(client: Client, s: TemporalSettings, spec: StartSp
   const by = (d.memo?.startedBy as string | undefined) ?? 'someone';
   let step = '';
   try {
-    const st = await handle.query<WorkflowStatus>('status');
+    const st = await queryStatus(handle, 3000);
     const cur = st.steps.find((x) => x.name === st.currentStep);
     if (cur) step = `, now at "${cur.title}"`;
   } catch {
@@ -107,11 +108,11 @@ export async function follow(handle: WorkflowHandle, mode: ProgressMode): Promis
     let n = 0;
     while (!stop) {
       try {
-        last = await handle.query<WorkflowStatus>('status');
+        last = await queryStatus(handle);
         if (n++ % 4 === 0) last = await withAttempts(handle, last);
         if (!stop) view.update(last);
       } catch {
-        /* the first workflow task has not run yet */
+        /* the first workflow task has not run yet, or no worker answers */
       }
       if (!stop) {
         await new Promise<void>((r) => {

@@ -5,6 +5,7 @@ import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temp
 import { UserError } from '../errors';
 import { hasWorkflowPollers } from '../temporal/connection';
 import { workflowUiUrl, type TemporalSettings } from '../temporal/settings';
+import { queryStatus } from '../temporal/statusQuery';
 import type { WorkflowStatus } from '../../workflows/status';
 
 export interface LatestRun {
@@ -47,7 +48,7 @@ export async function statusOfRun(client: Client, r: LatestRun, what: string): P
     );
   }
   // a worker that died a moment ago still looks present: do not wait long for its answer
-  return client.connection.withDeadline(Date.now() + 5000, () => r.run.query<WorkflowStatus>('status')).catch(() => {
+  return queryStatus(r.run).catch(() => {
     throw new UserError(`the ${String(r.d.type)} of ${what} is paused: no worker answers`, 1, resumeHint(r.url ?? r.d.workflowId));
   });
 }

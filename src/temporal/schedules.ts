@@ -5,9 +5,9 @@ import { appWorkflowId, type AppTarget } from '../config/target';
 import { formatDuration, parseDuration } from '../config/duration';
 import { UserError } from '../errors';
 import type { NightlyResult } from '../../workflows/nightly';
-import type { WorkflowStatus } from '../../workflows/status';
 import { SEARCH_ATTRIBUTES } from './searchAttributes';
 import type { TemporalSettings } from './settings';
+import { queryStatus } from './statusQuery';
 
 export const NIGHTLY_WORKFLOW = 'nightlyRebuildWorkflow';
 
@@ -161,7 +161,7 @@ async function runningRebuild(client: Client, t: { app: string; destination?: st
   const handle = client.workflow.getHandle(appWorkflowId(t));
   const d = await handle.describe().catch(() => undefined);
   if (!d || d.type !== 'rebuildBuildJailWorkflow' || d.status.name !== 'RUNNING' || d.parentExecution?.workflowId !== nightlyId) return undefined;
-  const status = await client.connection.withDeadline(Date.now() + 3000, () => handle.query<WorkflowStatus>('status')).catch(() => undefined);
+  const status = await queryStatus(handle, 3000).catch(() => undefined);
   const step = status?.steps.find((s) => s.name === status.currentStep);
   return { note: step ? `rebuilding: ${step.title}` : 'rebuilding', rebuild: { workflowId: d.workflowId, runId: d.runId } };
 }

@@ -15,6 +15,7 @@ import type { WorkflowStatus } from '../../workflows/status';
 import { deploy, fakes, startDeploy, TARGET, waitForStatus, withFakeWorker, type Mode } from '../helpers/deployFakes';
 import { CLI, REPO_ROOT } from '../helpers/paths';
 import { startTestEnv, TEST_CODEC_MATERIAL } from '../helpers/temporal';
+import { within } from '../helpers/within';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'browser');
@@ -136,7 +137,7 @@ describe('the Temporal Web UI', () => {
       await option.click();
       await page.screenshot({ path: path.join(ARTIFACTS, 'send-retry-signal.png') });
       await page.getByRole('button', { name: 'Submit' }).click();
-      const result = (await handle.result()) as WorkflowStatus;
+      const result = (await within(60_000, 'the deploy retried from the UI', handle.result())) as WorkflowStatus;
       assert.equal(result.state, 'completed');
       assert.equal(calls.filter((c) => c.startsWith('runMigrations')).length, 2, 'the failed step ran again, once');
       assert.equal(calls.filter((c) => c.startsWith('buildRelease')).length, 1, 'finished steps were not repeated');

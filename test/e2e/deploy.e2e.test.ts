@@ -11,6 +11,7 @@ import { fileFingerprint, isMutating, jailCreates, readCommandLog, readInvocatio
 import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { HOSTILE } from '../helpers/hostile';
 import { CLI, REPO_ROOT } from '../helpers/paths';
+import { queryStatus } from '../../src/temporal/statusQuery';
 import { startTestEnv } from '../helpers/temporal';
 import { q, sh } from '../../src/freebsd/sh';
 import { codecKey } from '../../src/temporal/codec';
@@ -214,12 +215,11 @@ describe('on a simulated FreeBSD host', () => {
     // killed once the build and the slot jail (made side by side) are done, before the switch
     const finished = (st?: WorkflowStatus) => ['buildRelease', 'createSlotJail'].every((n) => ['done', 'unchanged'].includes(st?.steps.find((x) => x.name === n)?.state ?? ''));
     let st: WorkflowStatus | undefined;
-    for (let i = 0; i < 1200 && !finished(st); i++) {
+    for (const end = Date.now() + 120_000; !finished(st) && Date.now() < end && child.exitCode === null; await new Promise((r) => setTimeout(r, 25))) {
       const d = await handle.describe();
-      if (d.runId !== previousRun) st = await handle.query<WorkflowStatus>('status').catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 25));
+      if (d.runId !== previousRun) st = await queryStatus(handle).catch(() => undefined);
     }
-    assert.ok(finished(st), JSON.stringify(st?.steps));
+    assert.ok(finished(st), `deploy exited ${child.exitCode}; steps ${JSON.stringify(st?.steps)}`);
     assert.ok(['installRelease', 'writeAppEnv', 'startApp', 'runMigrations', 'checkHealth'].includes(st?.currentStep ?? ''), st?.currentStep);
     child.kill('SIGKILL');
     await once(child, 'exit');
@@ -228,6 +228,9 @@ describe('on a simulated FreeBSD host', () => {
     assert.equal(paused.code, 1);
     assert.match(paused.stderr, /is paused/);
     assert.match(paused.stderr, /alcaide deploy --attach/);
+    const retry = await cli(['retry']);
+    assert.equal(retry.code, 1);
+    assert.match(retry.stderr, /does not answer: no worker is running it/);
     const attached = await cli(['deploy', '--attach']);
     ok(attached);
     assert.match(attached.stdout, /live on blue/);

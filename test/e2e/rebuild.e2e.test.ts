@@ -12,6 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
 import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { CLI, REPO_ROOT } from '../helpers/paths';
+import { queryStatus } from '../../src/temporal/statusQuery';
 import { failureMessage, startTestEnv } from '../helpers/temporal';
 import type { WorkflowStatus } from '../../workflows/status';
 
@@ -164,10 +165,9 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     const logFrom = readCommandLog(host).length;
     const trigger = cli(['schedule', 'trigger', '--wait']);
     let step = '';
-    for (let i = 0; i < 2400 && step !== 'testBuild'; i++) {
+    for (const end = Date.now() + 120_000; step !== 'testBuild' && Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
       const d = await handle.describe().catch(() => undefined);
-      if (d && d.runId !== lastDeploy && d.status.name === 'RUNNING') step = (await handle.query<WorkflowStatus>('status').catch(() => undefined))?.currentStep ?? '';
-      await new Promise((r) => setTimeout(r, 50));
+      if (d && d.runId !== lastDeploy && d.status.name === 'RUNNING') step = (await queryStatus(handle).catch(() => undefined))?.currentStep ?? '';
     }
     assert.equal(step, 'testBuild');
     // reboot while `mix … release` runs in the new jail (a warm build takes about two seconds)

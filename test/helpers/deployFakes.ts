@@ -11,6 +11,7 @@ import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import type { WorkflowStatus } from '../../workflows/status';
 import { TEST_TARGET } from './target';
 import { testSettings } from './temporal';
+import { queryStatus } from '../../src/temporal/statusQuery';
 
 export const VERSION = 'a'.repeat(40);
 export const TARGET: AppTarget = TEST_TARGET;
@@ -93,7 +94,7 @@ export async function waitForStatus(handle: WorkflowHandle, pred: (s: WorkflowSt
   const end = Date.now() + timeoutMs;
   let last: WorkflowStatus | undefined;
   while (Date.now() < end) {
-    last = await handle.query<WorkflowStatus>('status').catch(() => undefined);
+    last = await queryStatus(handle).catch(() => undefined);
     if (last && pred(last)) return last;
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -11,6 +11,7 @@ import { readCommandLog, readInvocations, sshRun, startSimHosts, type Invocation
 import { runCliAsync, tempProject, type CliResult } from './cli';
 import { PersistentDevServer } from './devServer';
 import { CLI, REPO_ROOT } from './paths';
+import { queryStatus } from '../../src/temporal/statusQuery';
 import { codecKey } from '../../src/temporal/codec';
 import type { WorkflowStatus } from '../../workflows/status';
 
@@ -140,7 +141,7 @@ ${this.extraConfig}`,
   }
 
   async status(h: WorkflowHandle): Promise<WorkflowStatus | undefined> {
-    return h.query<WorkflowStatus>('status').catch(() => undefined);
+    return queryStatus(h).catch(() => undefined);
   }
 
   async through(): Promise<string> {

@@ -7,6 +7,7 @@ import { parseDuration } from '../../config/duration';
 import { UserError } from '../../errors';
 import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
+import { queryStatus } from '../../temporal/statusQuery';
 import type { WorkflowStatus } from '../../../workflows/status';
 import { configFor, temporalFor } from '../context';
 import { resolveVersion } from '../git';
@@ -232,9 +233,10 @@ Examples:
       await withTemporal(target, cmd, async (client) => {
         const handle = client.workflow.getHandle(appWorkflowId(target));
         if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running`);
-        const status = await handle.query<WorkflowStatus>('status').catch(() => undefined);
-        if (status?.state !== 'held' || !status.held) {
-          throw new UserError(`the deploy of ${target.app} is not waiting for an operator${status ? ` (it is ${status.state}${status.currentStep ? ` at ${status.currentStep}` : ''})` : ''}`);
+        const status = await queryStatus(handle).catch(() => undefined);
+        if (!status) throw new UserError(`the deploy of ${target.app} does not answer: no worker is running it`, 1, 'start one with `alcaide worker` or `alcaide deploy --attach`, then retry');
+        if (status.state !== 'held' || !status.held) {
+          throw new UserError(`the deploy of ${target.app} is not waiting for an operator (it is ${status.state}${status.currentStep ? ` at ${status.currentStep}` : ''})`);
         }
         await handle.signal('retry', { by: startedBy() });
         console.log(`${mark.ok()} retry sent: ${status.held.title} runs again (alcaide status --watch to follow)`);
