@@ -22,6 +22,7 @@ import { uploadFile } from '../src/ssh/upload';
 import { databaseUrl } from '../src/freebsd/postgres';
 import { postgresPassword, postgresSpec } from './accessories';
 import { converge, ensureFile, layoutOf } from './jails';
+import { checkClaims } from './claims';
 import { precondition, Remote, withHeartbeat } from './remote';
 import type { ExecResult } from '../src/ssh/connection';
 import type { StepResult } from './setup';
@@ -56,10 +57,11 @@ export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
   const l = layoutOf(t);
   const name = l.jailName('build');
   const conf = l.jailConf('build');
+  const { recorded } = await checkClaims(r, t, { record: true });
   const res = await r.check(script(requireJailConf(conf), startJailUnlessRunning(name, conf)), 'build jail ready');
   if (res.code === 3) throw precondition(`the build jail ${name} does not exist on ${t.server.host}: run \`alcaide setup\` first`);
   if (res.code !== 0) throw ApplicationFailure.create({ type: 'RemoteCommandError', message: `starting ${name} on ${t.server.host} failed (exit ${res.code}): ${outputTail(res, 4)}` });
-  const changes = changesOf(res.stdout);
+  const changes = [...(recorded ? [`recorded the claim of ${t.app}`] : []), ...changesOf(res.stdout)];
   return { changed: changes.length > 0, note: changes.join('; ') || `${name} running` };
 }
 
@@ -372,6 +374,7 @@ export interface RollbackChoice extends StepResult {
 export async function chooseRollback(t: AppTarget): Promise<RollbackChoice> {
   const r = Remote.for(t);
   const l = layoutOf(t);
+  await checkClaims(r, t, { record: false });
   const active = await activeSlot(r, t);
   const to: Slot = active ? otherSlot(active) : 'blue';
   const marker = await r.check(readFile(`${l.jailPath(to)}${appDir(t.app)}/${VERSION_MARKER}`), 'read previous release');

@@ -26,6 +26,7 @@ import type { JailRole } from '../src/freebsd/layout';
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
 import { activeSlot, operatorFailure, outputTail, runBuild, uploadSourceTo } from './deploy';
 import { buildJailSpec, ensureFile, ensureJail, layoutOf } from './jails';
+import { checkClaims } from './claims';
 import { precondition, Remote, withHeartbeat } from './remote';
 import { BUILD_PACKAGES, type StepResult } from './setup';
 
@@ -75,6 +76,7 @@ export async function inspectBuildJail(t: AppTarget): Promise<BuildJailFacts> {
   const r = Remote.for(t);
   const l = layoutOf(t);
   const name = l.jailName('build');
+  await checkClaims(r, t, { record: false });
   if (!(await r.ok(fileExists(l.jailConf('build')), 'check build jail'))) {
     throw precondition(`the build jail ${name} does not exist on ${t.server.host}: run \`alcaide setup\` first`);
   }

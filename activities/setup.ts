@@ -8,6 +8,8 @@ import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
 import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart } from '../src/freebsd/system';
 import { baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
 import { buildJailSpec, ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf } from './jails';
+import { checkClaims } from './claims';
+import { claimedSubnets, claimOf } from '../src/freebsd/claims';
 import { precondition, Remote, withHeartbeat } from './remote';
 
 export interface StepResult {
@@ -28,7 +30,8 @@ export async function verifyHost(t: AppTarget): Promise<StepResult> {
   if (!f || f.os !== 'FreeBSD') throw precondition(`${host} runs "${out.trim()}", not FreeBSD: alcaide deploys to FreeBSD 14 or newer`);
   if (f.major < 14) throw precondition(`${host} runs FreeBSD ${f.release}; alcaide needs FreeBSD 14 or newer (freebsd-update upgrade -r 14.3-RELEASE)`);
   if (!SUPPORTED_ARCH.includes(f.arch)) throw precondition(`${host} is ${f.arch}; supported: ${SUPPORTED_ARCH.join(', ')}`);
-  return { changed: false, note: `FreeBSD ${f.release} ${f.arch}` };
+  const { recorded } = await checkClaims(r, t, { record: true });
+  return { changed: recorded, note: `FreeBSD ${f.release} ${f.arch}${recorded ? `; ${t.app} claims ${t.network.subnet} here` : ''}` };
 }
 
 export async function enableJails(t: AppTarget): Promise<StepResult> {
@@ -79,7 +82,8 @@ export async function configurePf(t: AppTarget): Promise<StepResult> {
   const current = await r.check(readFile('/etc/pf.conf'), 'read pf.conf');
   if (current.code !== 0 && current.code !== 3) throw precondition(`cannot read /etc/pf.conf on ${t.server.host}: ${current.stderr.trim()}`);
   const existing = current.code === 3 ? '' : current.stdout;
-  const desired = withPfBlock(existing, renderPfBlock(extIf, t.network.subnet));
+  const { claims } = await checkClaims(r, t, { record: false });
+  const desired = withPfBlock(existing, renderPfBlock(extIf, claimedSubnets(claimOf(t), claims)));
   if (desired !== existing) {
     const candidate = '/etc/pf.conf.alcaide-new';
     await r.run(writeFileAtomic(candidate, '0600'), 'write pf.conf candidate', { stdin: desired });

@@ -71,7 +71,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     release: {
       ...c.release,
       name: c.release.name ?? c.app,
-      migrate: c.release.migrate ?? `${camelize(c.app)}.Release.migrate()`,
+      // the mix project's module: a destination that renames the app keeps its release
+      migrate: c.release.migrate ?? `${camelize(c.release.name ?? c.app)}.Release.migrate()`,
     },
     addresses: slotAddresses(c.network.subnet),
   };

@@ -12,8 +12,9 @@ export const PF_BEGIN = '# BEGIN alcaide (managed; do not edit between these lin
 export const PF_END = '# END alcaide';
 
 /** The NAT rule for the jail subnet, in a marked block. */
-export function renderPfBlock(extIf: string, subnet: string): string {
-  return [PF_BEGIN, `nat on ${extIf} from ${subnet} to any -> (${extIf})`, PF_END].join('\n');
+/** NAT for the jail subnets of every app on the host (one line each). */
+export function renderPfBlock(extIf: string, subnets: string[]): string {
+  return [PF_BEGIN, ...subnets.map((s) => `nat on ${extIf} from ${s} to any -> (${extIf})`), PF_END].join('\n');
 }
 
 // pf enforces rule order (options, normalization, queueing, translation, filtering): a NAT

@@ -14,6 +14,7 @@ import { CLI, REPO_ROOT } from '../helpers/paths';
 import { queryStatus } from '../../src/temporal/statusQuery';
 import { startTestEnv } from '../helpers/temporal';
 import { q, sh } from '../../src/freebsd/sh';
+import { renderClaim } from '../../src/freebsd/claims';
 import { codecKey } from '../../src/temporal/codec';
 import type { WorkflowStatus } from '../../workflows/status';
 
@@ -130,6 +131,52 @@ describe('on a simulated FreeBSD host', () => {
     const log = readFileSync(host.commandLog, 'utf8');
     assert.ok(!log.includes('$(touch /tmp/alcaide-pwned)'), 'the secret never appears in a command line');
     assert.ok(!existsSync(path.join(host.root, 'tmp', 'alcaide-pwned')));
+  });
+
+  test('a destination or another app that would take what hello holds on the host is refused before anything changes', async () => {
+    const ranBefore = readInvocations(host).length;
+    const logBefore = readCommandLog(host).length;
+    const files = fileFingerprint(host, ['etc', 'usr/local/etc', 'usr/local/jails/claims']);
+    // staging on the production host: same app, same jails
+    writeFileSync(path.join(app, 'deploy.staging.yml'), 'drain_timeout: 1s\n');
+    spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm staging`]);
+    for (const args of [['setup'], ['deploy'], ['rollback']]) {
+      const r = await cli([...args, '-d', 'staging']);
+      assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /hello \(destination staging\) would take what another app holds on \S+: the jails hello_blue, hello_green and hello_build are hello's; the jail subnet 10\.0\.0\.0\/24 overlaps hello's 10\.0\.0\.0\/24; Caddy's slot ports \d+, \d+ are hello's; the site :80 is hello's \(\/usr\/local\/jails\/claims\); nothing was changed/, args[0]);
+      assert.match(r.stderr, /give this app its own `app` name .*its own `network\.subnet`, its own `proxy\.ports`, its own `domain`/);
+    }
+    // another app with the default network and no domain
+    const other = path.join(project.dir, 'other');
+    spawnSync('mkdir', ['-p', other]);
+    writeFileSync(path.join(other, 'deploy.yml'), `app: other\n${simServerYaml(host)}`);
+    const r = await runCliAsync(['setup'], { cwd: other, env: cliEnv(), timeoutMs: 120_000 });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /other would take what another app holds on \S+: the jail subnet 10\.0\.0\.0\/24 overlaps hello's 10\.0\.0\.0\/24; the site :80 is hello's/);
+    assert.doesNotMatch(r.stderr, /the jails|`app` name/);
+    assert.match(r.stderr, /give this app its own `network\.subnet`, its own `domain`/);
+
+    const cmds = readCommandLog(host).slice(logBefore).map((e) => e.cmd ?? '');
+    assert.ok(!cmds.some((c) => /alcaide-upload|tar /.test(c)), 'no source was uploaded');
+    assert.deepEqual(readInvocations(host).slice(ranBefore).filter((e) => isMutating(e.argv)).map((e) => e.argv.join(' ')), [], 'nothing was changed on the host');
+    assert.deepEqual(fileFingerprint(host, ['etc', 'usr/local/etc', 'usr/local/jails/claims']), files, 'no file was written');
+    assert.equal((await through()).body, 'hello v1.0.0 slot=blue');
+  });
+
+  test('pf NATs the jail subnet of every app that claims one on the host', async () => {
+    const claim = '/usr/local/jails/claims/other.claim';
+    const nat = async () => (await sshRun(host, 'grep "^nat on" /etc/pf.conf')).stdout.trim().split('\n');
+    const [own] = await nat();
+    assert.match(own!, /^nat on \S+ from 10\.0\.0\.0\/24 to any -> \(\S+\)$/);
+    // another app on the host with its own subnet, port and domain (its claim as its setup writes it)
+    const text = renderClaim({ app: 'other', subnet: '10.0.1.0/24', proxyPorts: [30000, 30001], site: 'other.test' });
+    assert.equal((await sshRun(host, sh`printf %s ${text} > ${claim}`)).code, 0);
+    ok(await cli(['setup']));
+    assert.deepEqual(await nat(), [own, own!.replace('10.0.0.0/24', '10.0.1.0/24')]);
+    // gone from the host: its NAT goes at the next setup
+    assert.equal((await sshRun(host, sh`rm ${claim}`)).code, 0);
+    ok(await cli(['setup']));
+    assert.deepEqual(await nat(), [own]);
   });
 
   test('the PostgreSQL accessory: the app reaches it with DATABASE_URL; it listens on its jail IP only; data on the volume', async () => {

@@ -60,6 +60,14 @@ describe('loadConfig', () => {
     assert.equal(c.destination, 'staging');
   });
 
+  test('a destination with its own app name keeps the mix release: release.name names it, migrate follows', () => {
+    const dir = writeProject('renamed', { 'deploy.yml': `${VALID}release:\n  name: my_app\n`, 'deploy.staging.yml': 'app: my_app_staging\n' });
+    const c = loadConfig({ cwd: dir, destination: 'staging' });
+    assert.equal(c.app, 'my_app_staging');
+    assert.equal(c.release.name, 'my_app');
+    assert.equal(c.release.migrate, 'MyApp.Release.migrate()');
+  });
+
   test('a missing destination file is an error naming it', () => {
     const dir = writeProject('nodest', { 'deploy.yml': VALID });
     assert.throws(() => loadConfig({ cwd: dir, destination: 'prod' }), (e: unknown) => {

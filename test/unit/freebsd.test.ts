@@ -178,10 +178,13 @@ describe('files, template, packages, sysrc', () => {
 });
 
 describe('pf', () => {
-  const block = renderPfBlock('vtnet0', '10.0.0.0/24');
+  const block = renderPfBlock('vtnet0', ['10.0.0.0/24']);
   test('the NAT block', () => {
     assert.equal(block, `${PF_BEGIN}\nnat on vtnet0 from 10.0.0.0/24 to any -> (vtnet0)\n${PF_END}`);
     assert.equal(defaultInterface(), `route -n get default | awk '/interface:/ { print $2 }'`);
+  });
+  test('every app on the host has its subnet NATed', () => {
+    assert.equal(renderPfBlock('vtnet0', ['10.0.0.0/24', '10.0.1.0/24']), `${PF_BEGIN}\nnat on vtnet0 from 10.0.0.0/24 to any -> (vtnet0)\nnat on vtnet0 from 10.0.1.0/24 to any -> (vtnet0)\n${PF_END}`);
   });
   test('an empty pf.conf gets the block and pass all', () => {
     assert.equal(withPfBlock('', block), `${block}\npass all\n`);
@@ -192,7 +195,7 @@ describe('pf', () => {
   });
   test('an existing block is replaced in place, once', () => {
     const once = withPfBlock('block in all\n', block);
-    const other = renderPfBlock('em0', '10.1.0.0/24');
+    const other = renderPfBlock('em0', ['10.1.0.0/24']);
     const twice = withPfBlock(once, other);
     assert.equal(twice, `${other}\nblock in all\n`);
     assert.equal(withPfBlock(twice, other), twice, 'idempotent');
