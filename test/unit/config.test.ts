@@ -145,6 +145,15 @@ describe('alcaide config rejects bad input with the precise error and exit 2', (
     for (const key of ['app:', 'server.host:', 'server.port:', 'extra: unknown key']) assert.ok(r.stderr.includes(key), key);
   });
 
+  test('setup --dry-run shows the plan, with the claim the destination would record and the NAT it would add', () => {
+    const dir = writeProject('dry', { 'deploy.yml': `${VALID}network:\n  subnet: 10.7.0.0/24\n`, 'deploy.staging.yml': 'app: my_app_staging\n' });
+    const r = runCli(['-d', 'staging', 'setup', '--dry-run'], { cwd: dir, env: { NO_COLOR: '1' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Plan for my_app_staging on 203\.0\.113\.10 \(nothing is changed by --dry-run\):/);
+    assert.match(r.stdout, /\/usr\/local\/jails\/claims\/my_app_staging\.staging\.claim: this app's jails, subnet, ports and site, refused if another app holds them/);
+    assert.match(r.stdout, /NAT for 10\.7\.0\.0\/24 \(and every other app's claimed subnet\)/);
+  });
+
   test('a missing deploy.yml says how to create one', () => {
     const dir = writeProject('none', {});
     const r = runCli(['config'], { cwd: dir });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { toAppTarget, type AppTarget } from '../../config/target';
 import { layout } from '../../freebsd/layout';
+import { claimFile, claimOf } from '../../freebsd/claims';
 import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
 import { SETUP_STEPS } from '../../../workflows/setupSteps';
 import { configFor, temporalFor } from '../context';
@@ -16,11 +17,11 @@ export function workflowIdFor(kind: string, t: { app: string; destination?: stri
 function plan(t: AppTarget): string[] {
   const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
   const details: Record<string, string> = {
-    verifyHost: `uname: FreeBSD 14 or newer on amd64/arm64 at ${t.server.user}@${t.server.host}:${t.server.port}`,
+    verifyHost: `uname: FreeBSD 14 or newer on amd64/arm64 at ${t.server.user}@${t.server.host}:${t.server.port}; ${claimFile(t.basePath, claimOf(t))}: this app's jails, subnet, ports and site, refused if another app holds them`,
     enableJails: `jail_enable=YES; /etc/jail.conf.d and ${t.basePath}`,
     setupJailNetwork: `cloned_interfaces+=${t.network.iface}; jails on ${t.network.subnet} (blue ${t.network.blue}, green ${t.network.green}, db ${t.network.db}, build ${t.network.build})`,
     enableLinuxulator: 'linux_enable=YES; linux64 loaded',
-    configurePf: `NAT for ${t.network.subnet} through the default interface, in a marked block of /etc/pf.conf checked with pfctl -nf`,
+    configurePf: `NAT for ${t.network.subnet} (and every other app's claimed subnet) through the default interface, in a marked block of /etc/pf.conf checked with pfctl -nf`,
     prepareBaseTemplate: `${l.baseUrl} (sha256 from MANIFEST) extracted to ${l.templateDir}`,
     setupCaddy: `pkg caddy, caddy_enable=YES, ${t.domain ? `https://${t.domain}` : 'HTTP on :80'} for ${t.app}`,
     setupPostgres: t.postgresql
