@@ -27,7 +27,8 @@ import { precondition, Remote, withHeartbeat } from './remote';
 import type { ExecResult } from '../src/ssh/connection';
 import type { StepResult } from './setup';
 
-const stateDir = (app: string) => `/var/db/alcaide/${app}`;
+/** The app's deploy state on the host (the live slot, the deploy log, Caddy's gates). */
+export const stateDir = (app: string) => `/var/db/alcaide/${app}`;
 const short = (v: string) => v.slice(0, 12);
 
 export function operatorFailure(type: string, message: string): ApplicationFailure {

@@ -4,3 +4,4 @@ export * from './setup';
 export { setupPostgres } from './accessories';
 export * from './deploy';
 export * from './rebuild';
+export * from './remove';

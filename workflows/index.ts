@@ -7,3 +7,4 @@ export { abortSignal, retrySignal, rollbackSignal } from './signals';
 export * from './rollback';
 export * from './rebuild';
 export * from './nightly';
+export * from './remove';

@@ -15,7 +15,7 @@ export interface StepStatus {
 }
 
 export interface WorkflowStatus {
-  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild';
+  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild' | 'remove';
   app: string;
   destination?: string;
   host: string;

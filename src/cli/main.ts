@@ -9,6 +9,7 @@ import { registerInit } from './commands/init';
 import { registerRemote } from './commands/remote';
 import { registerSecrets } from './commands/secrets';
 import { registerSchedule } from './commands/schedule';
+import { registerRemove } from './commands/remove';
 import { registerSetup } from './commands/setup';
 import { registerWorker } from './commands/worker';
 import { printError } from './output';
@@ -47,6 +48,7 @@ Examples:
   registerRemote(program);
   registerHistory(program);
   registerSchedule(program);
+  registerRemove(program);
   registerWorker(program);
   registerCodecServer(program);
   for (const c of program.commands) c.exitOverride();

@@ -61,9 +61,16 @@ export const jexec = (name: string, command: string) => sh`jexec -l ${name} /bin
 export const cloneTemplate = (template: string, path: string) =>
   sh`mkdir -p ${path} && tar -cf - -C ${template} . | tar -xpf - -C ${path}`;
 
-/** Unmounts whatever is still mounted below the jail (deepest first), clears schg flags, removes it. */
+const mountsBelow = (path: string) => sh`mount -p | awk -v p=${`${path}/`} 'index($2, p) == 1 { print $2 }'`;
+
+/**
+ * Unmounts whatever is still mounted below the jail (deepest first), clears schg flags, removes
+ * it. When anything is still mounted it stops with exit 1 before removing a file: `rm -rf`
+ * must never reach into a mounted volume (the database's data is one).
+ */
 export const destroyJailTree = (path: string, conf: string) =>
-  sh`for m in $(mount -p | awk -v p=${`${path}/`} 'index($2, p) == 1 { print $2 }' | sort -r); do umount -f "$m"; done; ` +
+  `for m in $(${mountsBelow(path)} | sort -r); do umount -f "$m"; done; ` +
+  `if [ -n "$(${mountsBelow(path)})" ]; then ${sh`echo ${`${path}: file systems still mounted below it; not removed`}`} >&2; exit 1; fi; ` +
   `${removeTree(path)} && ${sh`rm -f ${conf}`}`;
 
 export const copyResolvConf = (path: string) => sh`if [ -f /etc/resolv.conf ]; then cp /etc/resolv.conf ${`${path}/etc/resolv.conf`}; fi`;

@@ -118,6 +118,18 @@ export async function describeNightly(client: Client, t: { app: string; destinat
   }
 }
 
+/** Deletes the app's nightly schedule; its id when there was one. */
+export async function deleteNightly(client: Client, t: { app: string; destination?: string }): Promise<string | undefined> {
+  const id = nightlyScheduleId(t);
+  try {
+    await client.schedule.getHandle(id).delete();
+    return id;
+  } catch (e) {
+    if (e instanceof ScheduleNotFoundError) return undefined;
+    throw e;
+  }
+}
+
 export interface RunOutcome {
   workflowId: string;
   runId: string;

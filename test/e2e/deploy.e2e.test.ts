@@ -379,4 +379,35 @@ describe('on a simulated FreeBSD host', () => {
     assert.equal(notHeld.code, 1);
     assert.match(notHeld.stderr, /no deploy of hello is running|not waiting for an operator/);
   });
+
+  test('remove: refused for another destination, then the app is taken off the host; its database data stays; a second remove finds nothing', async () => {
+    const unconfirmed = await cli(['remove']);
+    assert.equal(unconfirmed.code, 2, unconfirmed.stderr);
+    // staging's claim is not hello's: its removal must not touch hello's jails
+    const staging = await cli(['-d', 'staging', 'remove', '--yes']);
+    assert.equal(staging.code, 1, staging.stdout + staging.stderr);
+    assert.match(staging.stderr, /the jails hello_blue, hello_green and hello_build are hello's/);
+    assert.match(await jls(), /hello_build/);
+    const live = (await through()).body;
+    assert.match(live, /^hello v6\.0\.0 slot=/);
+
+    const pgVersion = async () => (await sshRun(host, 'cat /var/db/hello_postgres/data16/PG_VERSION')).stdout.trim();
+    const dataBefore = await pgVersion();
+    assert.match(dataBefore, /^\d+$/);
+    const r = await cli(['remove', '--yes']);
+    ok(r);
+    assert.match(r.stdout, /✓ hello removed from \S+/);
+    assert.doesNotMatch(await jls(), /hello_/);
+    const left = await sshRun(host, 'ls /etc/jail.conf.d /usr/local/jails /usr/local/jails/claims /usr/local/etc/caddy/sites; sysrc -n jail_list; ls /var/db/alcaide');
+    assert.doesNotMatch(left.stdout, /hello/, left.stdout);
+    await assert.rejects(through(), 'Caddy serves nothing on :80 any more');
+    assert.equal(await pgVersion(), dataBefore, 'the database data stays on its volume');
+    assert.match(r.stdout, /the data stays in \/var\/db\/hello_postgres/);
+
+    const again = await cli(['remove', '--yes']);
+    ok(again);
+    assert.match(again.stdout, /✓ hello removed from \S+ \(nothing of it was there\)/);
+    const history = JSON.parse((await cli(['history', '--json', '-n', '3'])).stdout) as Array<{ kind: string; outcome: string }>;
+    assert.deepEqual(history.slice(0, 2).map((h) => `${h.kind}:${h.outcome}`), ['remove:completed', 'remove:completed']);
+  });
 });

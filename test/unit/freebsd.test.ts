@@ -118,7 +118,9 @@ my_app_db {
     );
     assert.equal(
       destroyJailTree(L.jailPath('blue'), L.jailConf('blue')),
-      `for m in $(mount -p | awk -v p=/usr/local/jails/my_app_blue/ 'index($2, p) == 1 { print $2 }' | sort -r); do umount -f "$m"; done; if [ -e /usr/local/jails/my_app_blue ]; then chflags -R noschg /usr/local/jails/my_app_blue && rm -rf /usr/local/jails/my_app_blue; fi && rm -f /etc/jail.conf.d/my_app_blue.conf`,
+      `for m in $(mount -p | awk -v p=/usr/local/jails/my_app_blue/ 'index($2, p) == 1 { print $2 }' | sort -r); do umount -f "$m"; done; ` +
+        `if [ -n "$(mount -p | awk -v p=/usr/local/jails/my_app_blue/ 'index($2, p) == 1 { print $2 }')" ]; then echo '/usr/local/jails/my_app_blue: file systems still mounted below it; not removed' >&2; exit 1; fi; ` +
+        `if [ -e /usr/local/jails/my_app_blue ]; then chflags -R noschg /usr/local/jails/my_app_blue && rm -rf /usr/local/jails/my_app_blue; fi && rm -f /etc/jail.conf.d/my_app_blue.conf`,
     );
     assert.equal(copyResolvConf(L.jailPath('build')), 'if [ -f /etc/resolv.conf ]; then cp /etc/resolv.conf /usr/local/jails/my_app_build/etc/resolv.conf; fi');
   });

@@ -202,12 +202,12 @@ Examples:
 
   program
     .command('abort')
-    .description('stop the running deploy, rollback or build jail rebuild; its undo steps put back what was there')
+    .description('stop the running deploy, rollback or build jail rebuild (its undo steps put back what was there), or a removal before its next step')
     .action(async (_o: unknown, cmd: Command) => {
       const target = toAppTarget(configFor(cmd));
       await withTemporal(target, cmd, async (client) => {
         const handle = client.workflow.getHandle(appWorkflowId(target));
-        if (!(await isRunning(handle))) throw new UserError(`no deploy, rollback or build jail rebuild of ${target.app} is running`);
+        if (!(await isRunning(handle))) throw new UserError(`no deploy, rollback, build jail rebuild or removal of ${target.app} is running`);
         await handle.signal('abort', { by: startedBy() });
         console.log(`${mark.ok()} abort sent; the workflow undoes its steps (alcaide status --watch to follow)`);
       });

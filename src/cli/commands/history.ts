@@ -37,7 +37,7 @@ export function registerHistory(program: Command): void {
       const client = await connectClient(s);
       const entries: HistoryEntry[] = [];
       try {
-        const query = `WorkflowType IN ('deployWorkflow', 'rollbackWorkflow', 'rebuildBuildJailWorkflow') AND app = '${t.app}' AND destination = '${t.destination ?? 'default'}'`;
+        const query = `WorkflowType IN ('deployWorkflow', 'rollbackWorkflow', 'rebuildBuildJailWorkflow', 'removeWorkflow') AND app = '${t.app}' AND destination = '${t.destination ?? 'default'}'`;
         for await (const wf of client.workflow.list({ query })) {
           if (entries.length >= limit) break;
           const handle = client.workflow.getHandle(wf.workflowId, wf.runId);
@@ -51,7 +51,7 @@ export function registerHistory(program: Command): void {
                 );
           const sa = wf.searchAttributes as Record<string, unknown[] | undefined>;
           entries.push({
-            kind: wf.type === 'rollbackWorkflow' ? 'rollback' : wf.type === 'rebuildBuildJailWorkflow' ? 'rebuild' : 'deploy',
+            kind: ({ rollbackWorkflow: 'rollback', rebuildBuildJailWorkflow: 'rebuild', removeWorkflow: 'remove' } as Record<string, string>)[wf.type] ?? 'deploy',
             outcome: status?.state === 'failed' ? (status.compensations?.length || status.restored ? 'failed, restored' : 'failed') : wf.status.name.toLowerCase(),
             version: (status?.version ?? (sa.version?.[0] as string | undefined))?.slice(0, 12),
             slot: status?.slot ?? (sa.slot?.[0] as string | undefined),

@@ -1,0 +1,102 @@
+// `alcaide remove`: the app taken off its host for good, after a confirmation. The PostgreSQL
+// data stays; the nightly schedule goes with the app.
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
+import { UserError } from '../../errors';
+import { claimFile, claimOf } from '../../freebsd/claims';
+import { layout } from '../../freebsd/layout';
+import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
+import { configFor, temporalFor } from '../context';
+import { color, mark } from '../output';
+import { progressMode } from '../progress';
+import { startedBy } from './deploy';
+
+/** What goes and what stays, said before anything is asked or done. */
+function plan(t: AppTarget): string[] {
+  const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
+  return [
+    `Removes ${color.bold(t.app)}${t.destination ? ` (destination ${t.destination})` : ''} from ${t.server.host}:`,
+    `  - its Caddy site${t.domain ? ` (${t.domain})` : ' (:80)'}: the app stops being served`,
+    `  - the jails ${(['blue', 'green', 'build', 'db'] as const).map((r) => l.jailName(r)).join(', ')} (those that exist), with the releases and the build cache in them`,
+    `  - its deploy state in /var/db/alcaide/${t.app} and its claim ${claimFile(t.basePath, claimOf(t))}`,
+    `  - its nightly rebuild schedule, if there is one`,
+    `Stays: ${t.postgresql ? `the database's data in ${t.postgresql.volumeHost}, ` : ''}the base template, Caddy and other apps on the host.`,
+  ];
+}
+
+async function confirm(t: AppTarget): Promise<void> {
+  if (!process.stdin.isTTY) {
+    throw new UserError(`remove takes ${t.app} off ${t.server.host} for good: pass --yes to confirm (nothing was changed)`, 2);
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(`Type the app name (${t.app}) to remove it: `);
+    if (answer.trim() !== t.app) throw new UserError(`not removed: "${answer.trim()}" is not ${t.app}`);
+  } finally {
+    rl.close();
+  }
+}
+
+export function registerRemove(program: Command): void {
+  program
+    .command('remove')
+    .description("take the app off its server: its site, jails and state (the database's data stays)")
+    .option('--yes', 'do not ask for confirmation')
+    .option('--dry-run', 'print what would be removed without touching the server')
+    .option('--trust-new-host', 'record the server host key if it is not in known_hosts yet')
+    .option('--json', 'print progress as JSON lines')
+    .addHelpText(
+      'after',
+      `
+It runs as a Temporal workflow under the app's lock (never beside a deploy); each step is
+idempotent, so a removal that failed or was interrupted is finished by running it again.
+It refuses to touch jails another destination's claim on the host says are not this one's.
+
+Examples:
+  $ alcaide remove --dry-run
+  $ alcaide -d staging remove --yes`,
+    )
+    .action(async (opts: { yes?: boolean; dryRun?: boolean; trustNewHost?: boolean; json?: boolean }, cmd: Command) => {
+      const config = configFor(cmd);
+      const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
+      const mode = progressMode(opts.json);
+      if (mode !== 'json' || opts.dryRun) for (const line of plan(target)) console.log(line);
+      if (opts.dryRun) return;
+      if (!opts.yes) await confirm(target);
+      const { connectClient } = await import('../../temporal/connection');
+      const { withWorkerIfNone } = await import('../../temporal/embedded');
+      const { startAndFollow } = await import('../follow');
+      const { deleteNightly } = await import('../../temporal/schedules');
+      const settings = temporalFor(config);
+      const client = await connectClient(settings);
+      try {
+        const status = await withWorkerIfNone(client, settings, () =>
+          startAndFollow(
+            client,
+            settings,
+            {
+              workflowType: 'removeWorkflow',
+              workflowId: appWorkflowId(target),
+              args: [{ target, startedBy: startedBy() }],
+              searchAttributes: new TypedSearchAttributes([
+                { key: SEARCH_ATTRIBUTES.app, value: target.app },
+                { key: SEARCH_ATTRIBUTES.destination, value: target.destination ?? 'default' },
+              ]),
+              what: `removal of ${target.app}`,
+              startedBy: startedBy(),
+            },
+            mode,
+          ),
+        );
+        const schedule = await deleteNightly(client, target);
+        if (mode !== 'json') {
+          const changed = status.steps.filter((s) => s.state === 'done').length;
+          console.log(`${mark.ok()} ${target.app} removed from ${target.server.host}${changed ? '' : ' (nothing of it was there)'}${schedule ? `; deleted the schedule ${schedule}` : ''}`);
+        }
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

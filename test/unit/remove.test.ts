@@ -1,0 +1,99 @@
+// Removing an app: the builders' exact strings; the jail tree's removal run by a real /bin/sh on
+// real directories, with mount(8) as FreeBSD prints it, refusing while a volume is mounted below;
+// the CLI's confirmation and plan (nothing remote happens without --yes).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { destroyJailTree } from '../../src/freebsd/jail';
+import { releaseClaim, removeJail, removeSite } from '../../src/freebsd/remove';
+import { runCli, tempProject } from '../helpers/cli';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-remove-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** destroyJailTree under /bin/sh: mount -p prints `mounts`, umount unmounts nothing, chflags is a no-op. */
+function destroy(root: string, conf: string, mounts: string) {
+  writeFileSync(path.join(dir, 'mounts'), mounts);
+  const stubs = `mount() { cat ${path.join(dir, 'mounts')}; }; umount() { echo "umount $*" >&2; return 0; }; chflags() { :; }; `;
+  return spawnSync('/bin/sh', ['-c', `set -e; ${stubs}${destroyJailTree(root, conf)}`], { encoding: 'utf8' });
+}
+
+describe('a jail tree removed for good', () => {
+  test('with a volume still mounted below it, nothing is removed and the script fails saying why', () => {
+    const root = path.join(dir, 'jails', 'shop_db');
+    const data = path.join(root, 'var', 'db', 'postgres');
+    mkdirSync(data, { recursive: true });
+    writeFileSync(path.join(data, 'PG_VERSION'), '16\n');
+    const conf = path.join(dir, 'shop_db.conf');
+    writeFileSync(conf, 'shop_db {}\n');
+    const r = destroy(root, conf, `/var/db/shop_postgres\t${data}\tnullfs\trw\t0 0\n/dev/ada0p2\t/\tufs\trw\t1 1\n`);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`umount -f ${data}`), 'it tried to unmount it first');
+    assert.match(r.stderr, /file systems still mounted below it; not removed/);
+    assert.ok(existsSync(path.join(data, 'PG_VERSION')), 'the data is untouched');
+    assert.ok(existsSync(conf));
+  });
+
+  test('with nothing mounted below it (another jail with a similar name does not count), root and conf go', () => {
+    const root = path.join(dir, 'jails', 'shop_db');
+    const conf = path.join(dir, 'shop_db.conf');
+    const r = destroy(root, conf, `/x\t${root}2/var\tnullfs\trw\t0 0\n/dev/ada0p2\t/\tufs\trw\t1 1\n`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!existsSync(root));
+    assert.ok(!existsSync(conf));
+  });
+});
+
+describe('remove builders', () => {
+  test('a jail: only when its root or conf exists; stopped with its service, out of jail_list, removed', () => {
+    const s = removeJail({ name: 'shop_blue', path: '/usr/local/jails/shop_blue', conf: '/etc/jail.conf.d/shop_blue.conf', stopService: 'service -j shop_blue shop onestop' });
+    const lines = s.split('\n');
+    assert.equal(lines[0], 'if [ -e /usr/local/jails/shop_blue ] || [ -e /etc/jail.conf.d/shop_blue.conf ]; then');
+    assert.match(s, /if jls -j shop_blue jid >\/dev\/null 2>&1; then\n {2}service -j shop_blue shop onestop >&2 \|\| true\n {2}jail -f \/etc\/jail\.conf\.d\/shop_blue\.conf -r shop_blue >&2/);
+    assert.ok(lines.includes('  sysrc -q jail_list-=shop_blue >/dev/null'));
+    assert.ok(s.includes(destroyJailTree('/usr/local/jails/shop_blue', '/etc/jail.conf.d/shop_blue.conf')));
+    assert.deepEqual(lines.slice(-2), ["  changed 'removed shop_blue'", 'fi']);
+  });
+
+  test('the site: removed, Caddy validated and reloaded if it runs; then the state directory', () => {
+    assert.equal(
+      removeSite('shop', '/var/db/alcaide/shop'),
+      [
+        'if [ -e /usr/local/etc/caddy/sites/shop.caddy ]; then',
+        '  rm -f /usr/local/etc/caddy/sites/shop.caddy',
+        '  if service caddy status >/dev/null 2>&1; then caddy validate --config /usr/local/etc/caddy/Caddyfile --adapter caddyfile >&2 && service caddy reload >&2; fi',
+        "  changed 'removed the site /usr/local/etc/caddy/sites/shop.caddy'",
+        'fi',
+        "if [ -e /var/db/alcaide/shop ]; then rm -rf /var/db/alcaide/shop; changed 'removed /var/db/alcaide/shop'; fi",
+      ].join('\n'),
+    );
+    assert.equal(releaseClaim('/usr/local/jails/claims/shop.claim'), "if [ -e /usr/local/jails/claims/shop.claim ]; then rm -f /usr/local/jails/claims/shop.claim; changed 'released /usr/local/jails/claims/shop.claim'; fi");
+  });
+});
+
+describe('alcaide remove', () => {
+  const project = tempProject('alcaide-remove-cli-');
+  after(project.cleanup);
+  const yml = `app: shop\nserver:\n  host: 192.0.2.10\ndomain: shop.example\naccessories:\n  postgresql:\n    volume: /var/db/shop_pg:/var/db/postgres\n    user: shop\n    database: shop\n    password_secret: PG\n`;
+  writeFileSync(path.join(project.dir, 'deploy.yml'), yml);
+
+  test('--dry-run says what goes and what stays', () => {
+    const r = runCli(['remove', '--dry-run'], { cwd: project.dir, env: { NO_COLOR: '1' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Removes shop from 192\.0\.2\.10:/);
+    assert.match(r.stdout, /its Caddy site \(shop\.example\)/);
+    assert.match(r.stdout, /the jails shop_blue, shop_green, shop_build, shop_db/);
+    assert.match(r.stdout, /\/usr\/local\/jails\/claims\/shop\.claim/);
+    assert.match(r.stdout, /Stays: the database's data in \/var\/db\/shop_pg/);
+  });
+
+  test('without --yes and without a terminal to ask on, it refuses with exit 2 before connecting anywhere', () => {
+    const r = runCli(['remove'], { cwd: project.dir, env: { NO_COLOR: '1', TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /remove takes shop off 192\.0\.2\.10 for good: pass --yes to confirm \(nothing was changed\)/);
+    assert.doesNotMatch(r.stderr, /connect|Temporal/i);
+  });
+});
