@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 import { destroyJailTree } from '../../src/freebsd/jail';
 import { releaseClaim, removeJail, removeSite } from '../../src/freebsd/remove';
 import { runCli, tempProject } from '../helpers/cli';
+import { CLI } from '../helpers/paths';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-remove-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,5 +96,19 @@ describe('alcaide remove', () => {
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /remove takes shop off 192\.0\.2\.10 for good: pass --yes to confirm \(nothing was changed\)/);
     assert.doesNotMatch(r.stderr, /connect|Temporal/i);
+  });
+
+  test('on a terminal it asks for the app name; anything else removes nothing', () => {
+    // script(1) gives the CLI a pseudo-terminal; the answer arrives on it
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${CLI} remove`, '/dev/null'], {
+      cwd: project.dir,
+      input: 'shop_typo\n',
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', TEMPORAL_ADDRESS: '127.0.0.1:1' },
+      timeout: 30_000,
+    });
+    assert.match(r.stdout, /Type the app name \(shop\) to remove it: /);
+    assert.match(r.stdout, /not removed: "shop_typo" is not shop/);
+    assert.equal(r.status, 1, r.stdout);
   });
 });
