@@ -20,15 +20,23 @@ export function removeJail(j: { name: string; path: string; conf: string; stopSe
 }
 
 /**
- * Caddy stops serving the app: its site file removed and Caddy reloaded (after `caddy validate`
- * of what remains); then its deploy state (the gates among it) removed. Each reported.
+ * Caddy stops serving the app: its site file set aside (out of the import glob), what remains
+ * validated and Caddy reloaded, then the file removed; when Caddy rejects what remains the site
+ * is put back and the script fails. A run cut short after the set-aside finishes on the next.
+ * Then its deploy state (the gates among it) is removed. Each reported.
  */
 export function removeSite(app: string, stateDir: string): string {
+  const site = siteFile(app);
+  const aside = `${site}.removing`;
   return [
-    sh`if [ -e ${siteFile(app)} ]; then`,
-    `  ${sh`rm -f ${siteFile(app)}`}`,
-    `  if ${serviceRunning('caddy')} >/dev/null 2>&1; then ${caddyValidate()} >&2 && ${serviceReload('caddy')} >&2; fi`,
-    `  ${sh`changed ${`removed the site ${siteFile(app)}`}`}`,
+    sh`if [ -e ${site} ]; then mv -f ${site} ${aside}; fi`,
+    sh`if [ -e ${aside} ]; then`,
+    `  if ${serviceRunning('caddy')} >/dev/null 2>&1; then`,
+    `    if ! ${caddyValidate()} >&2; then ${sh`mv -f ${aside} ${site}; echo ${`Caddy rejects its configuration without ${site}; the site was put back`}`} >&2; exit 1; fi`,
+    `    ${serviceReload('caddy')} >&2`,
+    '  fi',
+    `  ${sh`rm -f ${aside}`}`,
+    `  ${sh`changed ${`removed the site ${site}`}`}`,
     'fi',
     sh`if [ -e ${stateDir} ]; then rm -rf ${stateDir}; changed ${`removed ${stateDir}`}; fi`,
   ].join('\n');

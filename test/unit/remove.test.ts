@@ -3,7 +3,7 @@
 // the CLI's confirmation and plan (nothing remote happens without --yes).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -59,19 +59,60 @@ describe('remove builders', () => {
     assert.deepEqual(lines.slice(-2), ["  changed 'removed shop_blue'", 'fi']);
   });
 
-  test('the site: removed, Caddy validated and reloaded if it runs; then the state directory', () => {
-    assert.equal(
-      removeSite('shop', '/var/db/alcaide/shop'),
-      [
-        'if [ -e /usr/local/etc/caddy/sites/shop.caddy ]; then',
-        '  rm -f /usr/local/etc/caddy/sites/shop.caddy',
-        '  if service caddy status >/dev/null 2>&1; then caddy validate --config /usr/local/etc/caddy/Caddyfile --adapter caddyfile >&2 && service caddy reload >&2; fi',
-        "  changed 'removed the site /usr/local/etc/caddy/sites/shop.caddy'",
-        'fi',
-        "if [ -e /var/db/alcaide/shop ]; then rm -rf /var/db/alcaide/shop; changed 'removed /var/db/alcaide/shop'; fi",
-      ].join('\n'),
-    );
+  test('the claim is released with one rm, reported', () => {
     assert.equal(releaseClaim('/usr/local/jails/claims/shop.claim'), "if [ -e /usr/local/jails/claims/shop.claim ]; then rm -f /usr/local/jails/claims/shop.claim; changed 'released /usr/local/jails/claims/shop.claim'; fi");
+  });
+});
+
+describe('the site removed (run by /bin/sh; caddy and service stubbed, files real)', () => {
+  const root = path.join(dir, 'site');
+  const site = path.join(root, 'usr/local/etc/caddy/sites/shop.caddy');
+  const state = path.join(root, 'var/db/alcaide/shop');
+  // the builder's absolute paths moved under `root`; `caddy validate` exits $VALID; calls logged
+  const run = (valid: number) => {
+    const script = removeSite('shop', '/var/db/alcaide/shop').replaceAll('/usr/local/etc/caddy/sites', path.dirname(site)).replaceAll('/var/db/alcaide/shop', state);
+    const stubs = `changed() { echo "+ $*"; }; service() { echo "service $*" >> ${root}/calls; [ "$2" != status ] || return 0; }; caddy() { echo "caddy $1" >> ${root}/calls; return ${valid}; }; `;
+    return spawnSync('/bin/sh', ['-c', `set -e; ${stubs}${script}`], { encoding: 'utf8' });
+  };
+  const calls = () => (existsSync(`${root}/calls`) ? readFileSync(`${root}/calls`, 'utf8').trim().split('\n') : []);
+  const fresh = () => {
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(path.dirname(site), { recursive: true });
+    mkdirSync(path.join(state, 'gates'), { recursive: true });
+    writeFileSync(site, 'shop.example { }\n');
+  };
+
+  test('Caddy rejects what remains: the site is put back, nothing else removed, the script fails saying why', () => {
+    fresh();
+    const r = run(1);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /Caddy rejects its configuration without .*shop\.caddy; the site was put back/);
+    assert.ok(existsSync(site) && !existsSync(`${site}.removing`));
+    assert.ok(existsSync(state));
+    assert.deepEqual(calls(), ['service caddy status', 'caddy validate']);
+  });
+
+  test('validated: Caddy reloaded, the site and the state gone; a second run changes nothing', () => {
+    fresh();
+    const r = run(0);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), [`+ removed the site ${site}`, `+ removed ${state}`]);
+    assert.ok(!existsSync(site) && !existsSync(`${site}.removing`) && !existsSync(state));
+    assert.deepEqual(calls(), ['service caddy status', 'caddy validate', 'service caddy reload']);
+    const again = run(0);
+    assert.equal(again.status, 0);
+    assert.equal(again.stdout, '');
+    assert.equal(calls().length, 3, 'nothing ran the second time');
+  });
+
+  test('a run cut short after the site was set aside is finished by the next', () => {
+    fresh();
+    renameSync(site, `${site}.removing`);
+    const r = run(0);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /removed the site/);
+    assert.ok(!existsSync(`${site}.removing`));
+    assert.deepEqual(calls(), ['service caddy status', 'caddy validate', 'service caddy reload']);
   });
 });
 
