@@ -2,19 +2,19 @@
 // conflict before this activity changes anything, record this app's claim when it is missing
 // or stale.
 import type { AppTarget } from '../src/config/target';
-import { claimConflicts, claimFile, claimHint, claimOf, claimsDir, describeClaim, parseClaims, readClaims, renderClaim, type Claim } from '../src/freebsd/claims';
+import { CLAIMS_DIR, claimConflicts, claimFile, claimHint, claimOf, describeClaim, parseClaims, readClaims, renderClaim, type Claim } from '../src/freebsd/claims';
 import { ensureFile } from './jails';
 import { precondition, type Remote } from './remote';
 
 export async function checkClaims(r: Remote, t: AppTarget, o: { record: boolean }): Promise<{ recorded: boolean; claims: Claim[] }> {
   const own = claimOf(t);
-  const claims = parseClaims((await r.run(readClaims(t.basePath), 'read the host claims')).stdout);
+  const claims = parseClaims((await r.run(readClaims(), 'read the host claims')).stdout);
   const problems = claimConflicts(own, claims);
   if (problems.length) {
-    throw precondition(`${describeClaim(own)} would take what another app holds on ${t.server.host}: ${problems.join('; ')} (${claimsDir(t.basePath)}); nothing was changed. ${claimHint(problems)}`);
+    throw precondition(`${describeClaim(own)} would take what another app holds on ${t.server.host}: ${problems.join('; ')} (${CLAIMS_DIR}); nothing was changed. ${claimHint(problems)}`);
   }
   const mine = claims.find((c) => c.app === own.app && c.destination === own.destination);
   if (!o.record || (mine && renderClaim(mine) === renderClaim(own))) return { recorded: false, claims };
-  const recorded = await ensureFile(r, claimFile(t.basePath, own), renderClaim(own), '0644', 'record the claim');
+  const recorded = await ensureFile(r, claimFile(own), renderClaim(own), '0644', 'record the claim');
   return { recorded, claims };
 }

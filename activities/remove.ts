@@ -42,5 +42,5 @@ export async function removeDatabaseJail(t: AppTarget): Promise<StepResult> {
 }
 
 export async function releaseHostClaim(t: AppTarget): Promise<StepResult> {
-  return result(await converge(Remote.for(t), 'release the claim', [releaseClaim(claimFile(t.basePath, claimOf(t)))]), 'no claim');
+  return result(await converge(Remote.for(t), 'release the claim', [releaseClaim(claimFile(claimOf(t)))]), 'no claim');
 }

@@ -1,6 +1,7 @@
 // Claims: what each app (and destination) on a host holds there — its jail names, its jail
 // subnet, Caddy's loopback ports for its slots, its site address — one small file per app in
-// BASE/claims. Setup and deploy read them all first and refuse, before changing anything, an
+// one place for the whole host (apps may have different base paths; jail names and addresses
+// are host-wide all the same). Setup and deploy read them all first and refuse, before changing anything, an
 // app or destination that would take what another holds (a staging deploy on the production
 // box would otherwise stop production's jails). pf's NAT covers every claimed subnet.
 import type { AppTarget } from '../config/target';
@@ -15,10 +16,11 @@ export interface Claim {
   site: string;
 }
 
-export const claimsDir = (basePath: string) => `${basePath}/claims`;
+/** Beside the apps' state directories (/var/db/alcaide/APP): no app name holds a ".". */
+export const CLAIMS_DIR = '/var/db/alcaide/claims.d';
 
-/** One file per app and destination (names cannot hold a "."), so two never share one. */
-export const claimFile = (basePath: string, c: Pick<Claim, 'app' | 'destination'>) => `${claimsDir(basePath)}/${c.app}${c.destination ? `.${c.destination}` : ''}.claim`;
+/** One file per app and destination (neither name holds a "."), so two never share one. */
+export const claimFile = (c: Pick<Claim, 'app' | 'destination'>, dir = CLAIMS_DIR) => `${dir}/${c.app}${c.destination ? `.${c.destination}` : ''}.claim`;
 
 export function claimOf(t: AppTarget): Claim {
   return { app: t.app, ...(t.destination ? { destination: t.destination } : {}), subnet: t.network.subnet, proxyPorts: [t.proxyPorts.blue, t.proxyPorts.green], site: siteAddress(t.domain) };
@@ -42,8 +44,8 @@ export function renderClaim(c: Claim): string {
 const SEPARATOR = '--- alcaide claim';
 
 /** Prints every claim file, each after a separator line with its path; nothing when there are none. */
-export function readClaims(basePath: string): string {
-  return `for f in ${q(claimsDir(basePath))}/*.claim; do [ -f "$f" ] || continue; echo "${SEPARATOR} $f"; cat "$f"; done`;
+export function readClaims(dir = CLAIMS_DIR): string {
+  return `for f in ${q(dir)}/*.claim; do [ -f "$f" ] || continue; echo "${SEPARATOR} $f"; cat "$f"; done`;
 }
 
 /** The claims `readClaims` printed; a file that does not parse is skipped (it claims nothing we can tell). */

@@ -136,14 +136,14 @@ describe('on a simulated FreeBSD host', () => {
   test('a destination or another app that would take what hello holds on the host is refused before anything changes', async () => {
     const ranBefore = readInvocations(host).length;
     const logBefore = readCommandLog(host).length;
-    const files = fileFingerprint(host, ['etc', 'usr/local/etc', 'usr/local/jails/claims']);
+    const files = fileFingerprint(host, ['etc', 'usr/local/etc', 'var/db/alcaide/claims.d']);
     // staging on the production host: same app, same jails
     writeFileSync(path.join(app, 'deploy.staging.yml'), 'drain_timeout: 1s\n');
     spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm staging`]);
     for (const args of [['setup'], ['deploy'], ['rollback']]) {
       const r = await cli([...args, '-d', 'staging']);
       assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, /hello \(destination staging\) would take what another app holds on \S+: the jails hello_blue, hello_green and hello_build are hello's; the jail subnet 10\.0\.0\.0\/24 overlaps hello's 10\.0\.0\.0\/24; Caddy's slot ports \d+, \d+ are hello's; the site :80 is hello's \(\/usr\/local\/jails\/claims\); nothing was changed/, args[0]);
+      assert.match(r.stderr, /hello \(destination staging\) would take what another app holds on \S+: the jails hello_blue, hello_green and hello_build are hello's; the jail subnet 10\.0\.0\.0\/24 overlaps hello's 10\.0\.0\.0\/24; Caddy's slot ports \d+, \d+ are hello's; the site :80 is hello's \(\/var\/db\/alcaide\/claims\.d\); nothing was changed/, args[0]);
       assert.match(r.stderr, /give this app its own `app` name .*its own `network\.subnet`, its own `proxy\.ports`, its own `domain`/);
     }
     // another app with the default network and no domain
@@ -159,12 +159,12 @@ describe('on a simulated FreeBSD host', () => {
     const cmds = readCommandLog(host).slice(logBefore).map((e) => e.cmd ?? '');
     assert.ok(!cmds.some((c) => /alcaide-upload|tar /.test(c)), 'no source was uploaded');
     assert.deepEqual(readInvocations(host).slice(ranBefore).filter((e) => isMutating(e.argv)).map((e) => e.argv.join(' ')), [], 'nothing was changed on the host');
-    assert.deepEqual(fileFingerprint(host, ['etc', 'usr/local/etc', 'usr/local/jails/claims']), files, 'no file was written');
+    assert.deepEqual(fileFingerprint(host, ['etc', 'usr/local/etc', 'var/db/alcaide/claims.d']), files, 'no file was written');
     assert.equal((await through()).body, 'hello v1.0.0 slot=blue');
   });
 
   test('pf NATs the jail subnet of every app that claims one on the host', async () => {
-    const claim = '/usr/local/jails/claims/other.claim';
+    const claim = '/var/db/alcaide/claims.d/other.claim';
     const nat = async () => (await sshRun(host, 'grep "^nat on" /etc/pf.conf')).stdout.trim().split('\n');
     const [own] = await nat();
     assert.match(own!, /^nat on \S+ from 10\.0\.0\.0\/24 to any -> \(\S+\)$/);
@@ -398,7 +398,7 @@ describe('on a simulated FreeBSD host', () => {
     ok(r);
     assert.match(r.stdout, /✓ hello removed from \S+/);
     assert.doesNotMatch(await jls(), /hello_/);
-    const left = await sshRun(host, 'ls /etc/jail.conf.d /usr/local/jails /usr/local/jails/claims /usr/local/etc/caddy/sites; sysrc -n jail_list; ls /var/db/alcaide');
+    const left = await sshRun(host, 'ls /etc/jail.conf.d /usr/local/jails /var/db/alcaide /var/db/alcaide/claims.d /usr/local/etc/caddy/sites; sysrc -n jail_list');
     assert.doesNotMatch(left.stdout, /hello/, left.stdout);
     await assert.rejects(through(), 'Caddy serves nothing on :80 any more');
     assert.equal(await pgVersion(), dataBefore, 'the database data stays on its volume');

@@ -19,18 +19,18 @@ const staging: Claim = { ...prod, destination: 'staging', site: ':80' };
 const other: Claim = { app: 'blog', subnet: '10.0.1.0/24', proxyPorts: [20020, 20021], site: 'blog.example' };
 
 describe('claims on the host', () => {
-  test('one file per app and destination; read back as written, from a base path with a space', () => {
-    const base = path.join(dir, 'jails');
-    assert.equal(claimFile(base, prod), `${base}/claims/shop.claim`);
-    assert.equal(claimFile(base, staging), `${base}/claims/shop.staging.claim`);
-    const none = sh(readClaims(base));
+  test('one file per app and destination; read back as written, from a directory with a space', () => {
+    assert.equal(claimFile(prod), '/var/db/alcaide/claims.d/shop.claim');
+    assert.equal(claimFile(staging), '/var/db/alcaide/claims.d/shop.staging.claim');
+    const claims = path.join(dir, 'var db', 'claims.d');
+    const none = sh(readClaims(claims));
     assert.equal(none.status, 0, none.stderr);
     assert.deepEqual(parseClaims(none.stdout), [], 'no claims directory: no claims');
-    mkdirSync(path.join(base, 'claims'), { recursive: true });
-    for (const c of [prod, staging, other]) writeFileSync(claimFile(base, c), renderClaim(c));
-    writeFileSync(path.join(base, 'claims', 'broken.claim'), 'app=half\n');
-    writeFileSync(path.join(base, 'claims', 'notes.txt'), 'app=not a claim\nsubnet=10.9.0.0/24\nproxy_ports=1 2\n');
-    const r = sh(readClaims(base));
+    mkdirSync(claims, { recursive: true });
+    for (const c of [prod, staging, other]) writeFileSync(claimFile(c, claims), renderClaim(c));
+    writeFileSync(path.join(claims, 'broken.claim'), 'app=half\n');
+    writeFileSync(path.join(claims, 'notes.txt'), 'app=not a claim\nsubnet=10.9.0.0/24\nproxy_ports=1 2\n');
+    const r = sh(readClaims(claims));
     assert.equal(r.status, 0, r.stderr);
     const byName = (a: Claim, b: Claim) => `${a.app}.${a.destination ?? ''}`.localeCompare(`${b.app}.${b.destination ?? ''}`);
     assert.deepEqual(parseClaims(r.stdout).sort(byName), [other, prod, staging].sort(byName), 'the broken file and the non-claim are skipped');

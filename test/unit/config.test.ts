@@ -150,7 +150,7 @@ describe('alcaide config rejects bad input with the precise error and exit 2', (
     const r = runCli(['-d', 'staging', 'setup', '--dry-run'], { cwd: dir, env: { NO_COLOR: '1' } });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Plan for my_app_staging on 203\.0\.113\.10 \(nothing is changed by --dry-run\):/);
-    assert.match(r.stdout, /\/usr\/local\/jails\/claims\/my_app_staging\.staging\.claim: this app's jails, subnet, ports and site, refused if another app holds them/);
+    assert.match(r.stdout, /\/var\/db\/alcaide\/claims\.d\/my_app_staging\.staging\.claim: this app's jails, subnet, ports and site, refused if another app holds them/);
     assert.match(r.stdout, /NAT for 10\.7\.0\.0\/24 \(and every other app's claimed subnet\)/);
   });
 

@@ -60,7 +60,7 @@ describe('remove builders', () => {
   });
 
   test('the claim is released with one rm, reported', () => {
-    assert.equal(releaseClaim('/usr/local/jails/claims/shop.claim'), "if [ -e /usr/local/jails/claims/shop.claim ]; then rm -f /usr/local/jails/claims/shop.claim; changed 'released /usr/local/jails/claims/shop.claim'; fi");
+    assert.equal(releaseClaim('/var/db/alcaide/claims.d/shop.claim'), "if [ -e /var/db/alcaide/claims.d/shop.claim ]; then rm -f /var/db/alcaide/claims.d/shop.claim; changed 'released /var/db/alcaide/claims.d/shop.claim'; fi");
   });
 });
 
@@ -128,7 +128,7 @@ describe('alcaide remove', () => {
     assert.match(r.stdout, /^Removes shop from 192\.0\.2\.10:/);
     assert.match(r.stdout, /its Caddy site \(shop\.example\)/);
     assert.match(r.stdout, /the jails shop_blue, shop_green, shop_build, shop_db/);
-    assert.match(r.stdout, /\/usr\/local\/jails\/claims\/shop\.claim/);
+    assert.match(r.stdout, /\/var\/db\/alcaide\/claims\.d\/shop\.claim/);
     assert.match(r.stdout, /Stays: the database's data in \/var\/db\/shop_pg/);
   });
 

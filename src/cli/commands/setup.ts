@@ -17,7 +17,7 @@ export function workflowIdFor(kind: string, t: { app: string; destination?: stri
 function plan(t: AppTarget): string[] {
   const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
   const details: Record<string, string> = {
-    verifyHost: `uname: FreeBSD 14 or newer on amd64/arm64 at ${t.server.user}@${t.server.host}:${t.server.port}; ${claimFile(t.basePath, claimOf(t))}: this app's jails, subnet, ports and site, refused if another app holds them`,
+    verifyHost: `uname: FreeBSD 14 or newer on amd64/arm64 at ${t.server.user}@${t.server.host}:${t.server.port}; ${claimFile(claimOf(t))}: this app's jails, subnet, ports and site, refused if another app holds them`,
     enableJails: `jail_enable=YES; /etc/jail.conf.d and ${t.basePath}`,
     setupJailNetwork: `cloned_interfaces+=${t.network.iface}; jails on ${t.network.subnet} (blue ${t.network.blue}, green ${t.network.green}, db ${t.network.db}, build ${t.network.build})`,
     enableLinuxulator: 'linux_enable=YES; linux64 loaded',
