@@ -2,7 +2,7 @@
 import type { StepDef } from './tracker';
 
 export const SETUP_STEPS = [
-  { name: 'verifyHost', title: 'verify FreeBSD 14+, architecture, what other apps hold' },
+  { name: 'verifyHost', title: 'verify FreeBSD 14+ and architecture' },
   { name: 'enableJails', title: 'enable the jail subsystem' },
   { name: 'setupJailNetwork', title: 'jail network (cloned loopback)' },
   { name: 'enableLinuxulator', title: 'Linux binary compatibility' },

@@ -1,11 +1,10 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
 import { parseDuration } from '../../config/duration';
 import { UserError } from '../../errors';
-import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
+import { appSearchAttributes } from '../../temporal/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
 import { queryStatus } from '../../temporal/statusQuery';
 import type { WorkflowStatus } from '../../../workflows/status';
@@ -133,11 +132,7 @@ Examples:
           workflowType: 'deployWorkflow',
           workflowId: id,
           args: [{ target, version: version.sha, ref: version.ref, startedBy: startedBy() }],
-          searchAttributes: new TypedSearchAttributes([
-            { key: SEARCH_ATTRIBUTES.app, value: target.app },
-            { key: SEARCH_ATTRIBUTES.destination, value: target.destination ?? 'default' },
-            { key: SEARCH_ATTRIBUTES.version, value: version.sha },
-          ]),
+          searchAttributes: appSearchAttributes(target, version.sha),
           what: `deploy of ${target.app} ${version.sha.slice(0, 12)}`,
           startedBy: startedBy(),
         };
@@ -186,10 +181,7 @@ Examples:
               workflowType: 'rollbackWorkflow',
               workflowId: id,
               args: [{ target, startedBy: startedBy() }],
-              searchAttributes: new TypedSearchAttributes([
-                { key: SEARCH_ATTRIBUTES.app, value: target.app },
-                { key: SEARCH_ATTRIBUTES.destination, value: target.destination ?? 'default' },
-              ]),
+              searchAttributes: appSearchAttributes(target),
               what: `rollback of ${target.app}`,
               startedBy: startedBy(),
             },

@@ -2,12 +2,11 @@
 // data stays; the nightly schedule goes with the app.
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { TypedSearchAttributes } from '@temporalio/common';
 import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
 import { UserError } from '../../errors';
 import { claimFile, claimOf } from '../../freebsd/claims';
 import { layout } from '../../freebsd/layout';
-import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
+import { appSearchAttributes } from '../../temporal/searchAttributes';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';
@@ -80,10 +79,7 @@ Examples:
               workflowType: 'removeWorkflow',
               workflowId: appWorkflowId(target),
               args: [{ target, startedBy: startedBy() }],
-              searchAttributes: new TypedSearchAttributes([
-                { key: SEARCH_ATTRIBUTES.app, value: target.app },
-                { key: SEARCH_ATTRIBUTES.destination, value: target.destination ?? 'default' },
-              ]),
+              searchAttributes: appSearchAttributes(target),
               what: `removal of ${target.app}`,
               startedBy: startedBy(),
             },

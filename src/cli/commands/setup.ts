@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { TypedSearchAttributes } from '@temporalio/common';
 import { toAppTarget, type AppTarget } from '../../config/target';
 import { layout } from '../../freebsd/layout';
 import { claimFile, claimOf } from '../../freebsd/claims';
-import { SEARCH_ATTRIBUTES } from '../../temporal/searchAttributes';
+import { appSearchAttributes } from '../../temporal/searchAttributes';
 import { SETUP_STEPS } from '../../../workflows/setupSteps';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
@@ -74,10 +73,7 @@ Examples:
               workflowType: 'setupWorkflow',
               workflowId: workflowIdFor('setup', target),
               args: [{ target }],
-              searchAttributes: new TypedSearchAttributes([
-                { key: SEARCH_ATTRIBUTES.app, value: target.app },
-                { key: SEARCH_ATTRIBUTES.destination, value: target.destination ?? 'default' },
-              ]),
+              searchAttributes: appSearchAttributes(target),
               what: `setup of ${target.app}`,
             },
             mode,
