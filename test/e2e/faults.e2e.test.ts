@@ -105,9 +105,14 @@ async function reach(h: WorkflowHandle, step: Step, mid: boolean, logFrom: numbe
     if (st?.steps.find((x) => x.name === step)?.state === 'running') {
       if (!mid || step === 'drainOldSlot') return step;
       if (step === 'buildRelease') {
-        // mid-build: `mix release` running
+        // mid-build: `mix release` running, and the slot jail made beside it already done, so
+        // that the fault lands in the build alone (a cut during the slot's `jail -c` is the
+        // createSlotJail cells' business, and on a loaded machine the two overlap longer)
         while (Date.now() < end && !rig.commandsSince(logFrom).some((c) => /mix (do .*\+ )?release/.test(c.cmd))) await sleep(20);
-        await sleep(800);
+        const building = Date.now();
+        const slotDone = (s?: WorkflowStatus) => ['done', 'unchanged'].includes(s?.steps.find((x) => x.name === 'createSlotJail')?.state ?? '');
+        while (Date.now() < end && !slotDone(await rig.status(h))) await sleep(20);
+        await sleep(Math.max(0, 800 - (Date.now() - building)));
         return 'buildRelease (build running)';
       }
       const d = await h.describe();
