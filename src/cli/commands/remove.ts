@@ -51,7 +51,8 @@ export function registerRemove(program: Command): void {
       `
 It runs as a Temporal workflow under the app's lock (never beside a deploy); each step is
 idempotent, so a removal that failed or was interrupted is finished by running it again.
-It refuses to touch jails another destination's claim on the host says are not this one's.
+It refuses, changing nothing, when the host's claims say the jails belong to another
+destination of the app.
 
 Examples:
   $ alcaide remove --dry-run
