@@ -407,6 +407,10 @@ describe('on a simulated FreeBSD host', () => {
     const again = await cli(['remove', '--yes']);
     ok(again);
     assert.match(again.stdout, /✓ hello removed from \S+ \(nothing of it was there\)/);
+    const status = await cli(['status']);
+    ok(status);
+    assert.match(status.stdout, /^removeWorkflow completed — started /);
+    assert.match(status.stdout, /release the app's claim on the host/);
     const history = JSON.parse((await cli(['history', '--json', '-n', '3'])).stdout) as Array<{ kind: string; outcome: string }>;
     assert.deepEqual(history.slice(0, 2).map((h) => `${h.kind}:${h.outcome}`), ['remove:completed', 'remove:completed']);
   });

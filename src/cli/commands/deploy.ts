@@ -39,6 +39,7 @@ async function isRunning(handle: WorkflowHandle): Promise<boolean> {
 function summary(s: WorkflowStatus): string {
   const took = s.endedAt ? ` in ${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : '';
   if (s.kind === 'rebuild') return `${mark.ok()} ${s.app}'s build jail rebuilt${s.version ? ` and proven with ${s.version.slice(0, 12)}` : ''}${took}`;
+  if (s.kind === 'remove') return `${mark.ok()} ${s.app} removed from ${s.host}${took}`;
   const what = s.kind === 'rollback' ? 'rolled back to' : 'live on';
   return `${mark.ok()} ${s.app} ${s.version?.slice(0, 12) ?? ''} ${what} ${s.slot}${s.previousSlot ? ` (${s.previousSlot} stopped, kept for rollback)` : ''}${took}`;
 }
