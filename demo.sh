@@ -50,6 +50,7 @@ ssh:
   keys: [$(field privateKey)]
   known_hosts: $(field knownHostsFile)
 health_check:
+  path: /health
   interval: 200ms
   timeout: 30s
 drain_timeout: 2s

@@ -10,8 +10,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { closeGate, liveSlots, SLOT_HEADER, switchGates } from '../src/caddy/caddyfile';
 import { SecretsStore } from '../src/config/secrets';
 import { versionProblem, type AppTarget } from '../src/config/target';
-import { appDir, appLog, envFile, installApp, releaseEval, renderEnvFile, VERSION_MARKER } from '../src/freebsd/app';
-import { buildScript, NO_ERTS_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
+import { appDir, appLog, childPidFile, envFile, installApp, releaseEval, renderEnvFile, VERSION_MARKER } from '../src/freebsd/app';
+import { ensureHostsBlock } from '../src/freebsd/hosts';
+import { buildScript, RELEASE_UNUSABLE_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
 import { appendStdin, fileExists, freebsdUploadCommands, putText, readFile, tailFile } from '../src/freebsd/files';
 import { jexec, requireJailConf, startJailUnlessRunning } from '../src/freebsd/jail';
 import { otherSlot, type Slot } from '../src/freebsd/layout';
@@ -21,7 +22,7 @@ import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
 import { uploadFile } from '../src/ssh/upload';
 import { databaseUrl } from '../src/freebsd/postgres';
 import { postgresPassword, postgresSpec } from './accessories';
-import { converge, ensureFile, layoutOf } from './jails';
+import { converge, ensureFile, layoutOf, slotHost, slotHostsEntries } from './jails';
 import { checkClaims } from './claims';
 import { precondition, Remote, withHeartbeat } from './remote';
 import type { ExecResult } from '../src/ssh/connection';
@@ -100,7 +101,7 @@ export async function uploadSourceTo(r: Remote, t: AppTarget, version: string, j
 
 export async function buildRelease(t: AppTarget, version: string): Promise<StepResult> {
   const res = await runBuild(Remote.for(t), t, layoutOf(t).jailName('build'), version, 'build the release');
-  if (res.code === NO_ERTS_EXIT) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release does not include ERTS');
+  if (res.code === RELEASE_UNUSABLE_EXIT) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release cannot run in a slot');
   if (res.code !== 0) {
     const down = jailNotRunning(res, layoutOf(t).jailName('build'), t.server.host);
     if (down) throw down;
@@ -156,7 +157,7 @@ export async function chooseSlot(t: AppTarget): Promise<SlotChoice> {
 
 function slotSpec(t: AppTarget, slot: Slot) {
   const l = layoutOf(t);
-  return { name: l.jailName(slot), path: l.jailPath(slot), hostname: l.jailName(slot), iface: t.network.iface, ip: t.network[slot] };
+  return { name: l.jailName(slot), path: l.jailPath(slot), hostname: l.jailName(slot), iface: t.network.iface, ip: t.network[slot], ip6: t.network[`${slot}6`] };
 }
 
 function slotJail(t: AppTarget, slot: Slot): SlotJail {
@@ -168,7 +169,8 @@ function slotJail(t: AppTarget, slot: Slot): SlotJail {
 export async function createSlotJail(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
   checkVersion(version);
   const s = slotJail(t, slot);
-  const changes = await converge(Remote.for(t), `create ${s.spec.name}`, [createSlot(s, version)], { timeoutMs: 15 * 60_000 });
+  // the slot's name in /etc/hosts (setup writes it too; a host set up before names existed gets it here)
+  const changes = await converge(Remote.for(t), `create ${s.spec.name}`, [ensureHostsBlock(t.app, slotHostsEntries(t)), createSlot(s, version)], { timeoutMs: 15 * 60_000 });
   return { changed: changes.length > 0, note: changes.join('; ') || `${s.spec.name} ready` };
 }
 
@@ -190,6 +192,9 @@ export async function writeAppEnv(t: AppTarget, slot: Slot, version: string): Pr
   const vars: Record<string, string> = {
     ...t.envClear,
     ...Object.fromEntries(t.envSecretNames.map((n) => [n, secrets[n]!])),
+    // Phoenix builds its URLs and checks websocket origins (LiveView) against this host: the
+    // domain, or the server's name a browser uses without one; the config's own value wins
+    ...(!('PHX_HOST' in t.envClear) && !t.envSecretNames.includes('PHX_HOST') ? { PHX_HOST: t.domain ?? t.server.host } : {}),
     PHX_SERVER: 'true',
     PORT: String(t.appPort),
     LANG: 'C.UTF-8',
@@ -232,32 +237,57 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export const healthPause = (intervalMs: number, tries: number) => Math.min(intervalMs, 50 * 2 ** Math.min(tries - 1, 16));
 
-/** Polls the app's health path on the slot's own address until it answers 200. */
+/** What came back, for an error: the status and the start of the body on one line. */
+const answered = (res: TunnelResponse) => `HTTP ${res.status}${res.body.trim() ? ` (${res.body.replace(/\s+/g, ' ').trim().slice(0, 120)})` : ''}`;
+
+/** The release's pid under daemon(8) (rewritten on each restart), or nothing. */
+const readChildPid = (r: Remote, root: string, app: string) => r.check(readFile(`${root}${childPidFile(app)}`), 'read the app pid').then((res) => (res.code === 0 ? res.stdout.trim() : ''));
+
+/** daemon(8) restarting the release this often during one health check means it crash-loops. */
+export const CRASH_LOOP_RESTARTS = 2;
+
+/**
+ * Polls the app's health path on the slot (by its name: IPv6 and IPv4) until it answers 200.
+ * About once a second it reads the release's pid: daemon(8) restarting it CRASH_LOOP_RESTARTS
+ * times means it crash-loops, which fails the step at once with the log's tail.
+ */
 export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult> {
   const r = Remote.for(t);
-  const ip = t.network[slot];
+  const host = slotHost(t, slot);
+  const url = `http://${host}:${t.appPort}${t.healthCheck.path}`;
+  const root = layoutOf(t).jailPath(slot);
   const start = Date.now();
   let last = 'no answer yet';
   let tries = 0;
+  const pids = new Set<string>();
+  let pidReadAt = 0;
+  const fail = async (why: string) => {
+    const log = await r.check(tailFile(`${root}${appLog(t.app)}`, 15), 'read app log');
+    return operatorFailure('HealthCheckFailed', `GET ${url} ${why}; the app log ${appLog(t.app)} in ${layoutOf(t).jailName(slot)} ends with:\n${log.stdout.trim()}`);
+  };
   await withHeartbeat(async () => {
     while (Date.now() - start < t.healthCheck.timeoutMs) {
       tries++;
       try {
-        const res = await httpViaSsh(r.conn, { host: ip, port: t.appPort, path: t.healthCheck.path, timeoutMs: Math.min(5000, t.healthCheck.timeoutMs) });
+        const res = await httpViaSsh(r.conn, { host, port: t.appPort, path: t.healthCheck.path, timeoutMs: Math.min(5000, t.healthCheck.timeoutMs) });
         if (res.status === 200) return;
-        last = `HTTP ${res.status}`;
+        last = answered(res);
       } catch (e) {
         last = (e as Error).message;
       }
+      if (Date.now() - pidReadAt >= 1000) {
+        pidReadAt = Date.now();
+        const pid = await readChildPid(r, root, t.app);
+        if (pid) pids.add(pid);
+        if (pids.size > CRASH_LOOP_RESTARTS) {
+          throw await fail(`never answered 200: the app crash-loops (daemon(8) restarted it ${pids.size - 1} times in ${Math.round((Date.now() - start) / 1000)}s; last: ${last})`);
+        }
+      }
       await pause(healthPause(t.healthCheck.intervalMs, tries));
     }
-    const log = await r.check(tailFile(`${layoutOf(t).jailPath(slot)}${appLog(t.app)}`, 15), 'read app log');
-    throw operatorFailure(
-      'HealthCheckFailed',
-      `${ip}:${t.appPort}${t.healthCheck.path} did not answer 200 within ${t.healthCheck.timeoutMs / 1000}s (last: ${last}); the app log ends with:\n${log.stdout.trim()}`,
-    );
+    throw await fail(`did not answer 200 within ${t.healthCheck.timeoutMs / 1000}s (${tries} tries; last: ${last})`);
   });
-  return { changed: false, note: `200 from ${ip}:${t.appPort}${t.healthCheck.path} after ${tries} ${tries === 1 ? 'try' : 'tries'}` };
+  return { changed: false, note: `200 from ${url} after ${tries} ${tries === 1 ? 'try' : 'tries'}` };
 }
 
 /** A request through Caddy as clients make it: HTTPS with the domain's name, or plain HTTP on :80. */

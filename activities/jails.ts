@@ -4,13 +4,22 @@ import { createHash } from 'node:crypto';
 import type { AppTarget } from '../src/config/target';
 import { putFunction, putStdin } from '../src/freebsd/files';
 import { convergeJail, type JailSpec } from '../src/freebsd/jail';
-import { layout, type Layout } from '../src/freebsd/layout';
+import { jailHostName, type HostsEntry } from '../src/freebsd/hosts';
+import { layout, type Layout, type Slot } from '../src/freebsd/layout';
 import { changesOf, script } from '../src/freebsd/sh';
 import { sysrcEnsure, sysrcEnsureWord } from '../src/freebsd/system';
 import { withHeartbeat, type Remote } from './remote';
 
 export function layoutOf(t: AppTarget): Layout {
   return layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
+}
+
+/** The name a slot is reached by on the host (Caddy's upstream, the health check): both its addresses. */
+export const slotHost = (t: AppTarget, slot: Slot) => jailHostName(layoutOf(t).jailName(slot));
+
+/** The app's lines in /etc/hosts: each slot's name with its IPv6 and IPv4 address. */
+export function slotHostsEntries(t: AppTarget): HostsEntry[] {
+  return (['blue', 'green'] as const).map((s) => ({ name: slotHost(t, s), addresses: [t.network[`${s}6`], t.network[s]] }));
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

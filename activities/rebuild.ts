@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AppTarget } from '../src/config/target';
 import { appDir, VERSION_MARKER } from '../src/freebsd/app';
-import { NO_ERTS_EXIT } from '../src/freebsd/build';
+import { RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
 import {
   copyBuildCache,
   copySourceTarball,
@@ -177,7 +177,7 @@ export async function testBuild(t: AppTarget, version?: string): Promise<StepRes
   // killed (a reboot, an OOM kill) is not a failed build: retried, and the retry starts the jail again
   if (res.code === null) throw ApplicationFailure.create({ type: 'BuildInterrupted', message: `the test build in ${name} was killed (${res.signal ?? 'no exit status'}): retrying` });
   if (res.code !== 0) {
-    const why = res.code === NO_ERTS_EXIT ? 'the release does not include ERTS' : outputTail(res);
+    const why = res.code === RELEASE_UNUSABLE_EXIT ? (res.stderr.trim().split('\n').pop() ?? 'the release cannot run') : outputTail(res);
     throw operatorFailure('TestBuildFailed', `the test build of ${short(version)} failed in ${name} (exit ${res.code}):\n${why}`);
   }
   return { changed: true, note: `${short(version)} built in ${name}` };

@@ -6,6 +6,7 @@ import { claimFile, claimOf } from '../src/freebsd/claims';
 import type { JailRole } from '../src/freebsd/layout';
 import { stopAppIfInstalled } from '../src/freebsd/app';
 import { releaseClaim, removeJail, removeSite } from '../src/freebsd/remove';
+import { removeHostsBlock } from '../src/freebsd/hosts';
 import { serviceStopAny } from '../src/freebsd/system';
 import { checkClaims } from './claims';
 import { stateDir } from './deploy';
@@ -18,7 +19,8 @@ const result = (changes: string[], unchanged: string): StepResult => ({ changed:
 export async function removeAppSite(t: AppTarget): Promise<StepResult> {
   const r = Remote.for(t);
   await checkClaims(r, t, { record: false });
-  return result(await converge(r, 'remove the site', [removeSite(t.app, stateDir(t.app))]), 'no site');
+  // the slots' names in /etc/hosts go with the site that used them
+  return result(await converge(r, 'remove the site', [removeSite(t.app, stateDir(t.app)), removeHostsBlock(t.app)]), 'no site');
 }
 
 export async function removeAppJails(t: AppTarget): Promise<StepResult> {

@@ -7,7 +7,8 @@ import { defaultInterface, interfaceCreate, interfaceExists, pfCheck, pfEnable, 
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
 import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart } from '../src/freebsd/system';
 import { baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
-import { buildJailSpec, ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf } from './jails';
+import { ensureHostsBlock } from '../src/freebsd/hosts';
+import { buildJailSpec, converge, ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf, slotHost, slotHostsEntries } from './jails';
 import { checkClaims } from './claims';
 import { claimedSubnets, claimOf } from '../src/freebsd/claims';
 import { precondition, Remote, withHeartbeat } from './remote';
@@ -144,7 +145,9 @@ export async function setupCaddy(t: AppTarget): Promise<StepResult> {
   if (!(await r.ok(dirsExist([gateDir(t.app)]), 'check the gate directory'))) {
     await r.run(makeDirs([gateDir(t.app)]), 'create the gate directory');
   }
-  const site = renderSite({ app: t.app, domain: t.domain, slots: { blue: t.network.blue, green: t.network.green }, port: t.appPort, proxyPorts: t.proxyPorts, healthPath: t.healthCheck.path });
+  // the site's upstreams are the slots' names: /etc/hosts first
+  changes.push(...(await converge(r, 'name the slots in /etc/hosts', [ensureHostsBlock(t.app, slotHostsEntries(t))])));
+  const site = renderSite({ app: t.app, domain: t.domain, slots: { blue: slotHost(t, 'blue'), green: slotHost(t, 'green') }, port: t.appPort, proxyPorts: t.proxyPorts });
   if (await ensureFile(r, siteFile(t.app), site, '0644', 'write site file')) changes.push(`site ${siteFile(t.app)}`);
   if (mainChanged || changes.some((c) => c.startsWith('site'))) {
     const valid = await r.check(caddyValidate(), 'validate the Caddyfile');

@@ -4,7 +4,7 @@
 // they run in reverse order in a scope nothing can cancel.
 import { isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AppTarget } from '../src/config/target';
-import { DEPLOY_STEPS } from './deploySteps';
+import { DEPLOY_STEPS, deploySteps } from './deploySteps';
 import { bake, OperatorHold } from './operator';
 import { acts, allSettled, drainAndStop, Saga, slowActs, undoActs } from './saga';
 import { abortSignal, rollbackSignal } from './signals';
@@ -26,7 +26,7 @@ const short = (v: string) => v.slice(0, 12);
 
 export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus> {
   const { target: t, version } = input;
-  const tracker = new StepTracker({ kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version }, DEPLOY_STEPS);
+  const tracker = new StepTracker({ kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version }, deploySteps(t.release.migrateBeforeStart));
   const saga = new Saga(tracker);
   setHandler(abortSignal, saga.stopOn('aborted'), { description: 'Stop the deploy; its undo steps put the previous slot back. Input optional: {"by": "...", "reason": "..."}' });
   setHandler(rollbackSignal, saga.stopOn('rolled back'), { description: 'Put the previous slot back now (also during the bake). Input optional: {"by": "..."}' });
@@ -50,9 +50,11 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       ]);
       await op.run('installRelease', () => acts.installRelease(t, next, version));
       await op.run('writeAppEnv', () => acts.writeAppEnv(t, next, version));
+      // migrate_before_start: for an app that reads new tables as it boots
+      const migrate = () => (t.release.migrate === false ? tracker.skip('runMigrations', 'release.migrate is false') : op.run('runMigrations', () => slowActs.runMigrations(t, next)));
+      if (t.release.migrateBeforeStart) await migrate();
       await op.run('startApp', () => acts.startApp(t, next));
-      if (t.release.migrate === false) tracker.skip('runMigrations', 'release.migrate is false');
-      else await op.run('runMigrations', () => slowActs.runMigrations(t, next));
+      if (!t.release.migrateBeforeStart) await migrate();
       await op.run('checkHealth', () => acts.checkHealth(t, next));
 
       // traffic moves: from here a failure switches back at once, never holds

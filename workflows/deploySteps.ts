@@ -21,6 +21,14 @@ export const DEPLOY_STEPS = [
   { name: 'recordDeploy', title: 'record the deploy' },
 ] as const satisfies readonly StepDef[];
 
+/** The steps in the order they run: with release.migrate_before_start, migrations before the app starts. */
+export function deploySteps(migrateBeforeStart = false): readonly StepDef[] {
+  if (!migrateBeforeStart) return DEPLOY_STEPS;
+  const steps: StepDef[] = DEPLOY_STEPS.filter((s) => s.name !== 'runMigrations');
+  steps.splice(steps.findIndex((s) => s.name === 'startApp'), 0, DEPLOY_STEPS.find((s) => s.name === 'runMigrations')!);
+  return steps;
+}
+
 export type DeployStep = (typeof DEPLOY_STEPS)[number]['name'];
 
 /** Steps after which traffic has moved: a failure from here on switches back. */

@@ -3,10 +3,13 @@
 // Switching slots never reloads Caddy (a reload closes idle client keep-alive connections,
 // which clients without retries see as failed requests). The app's site is static: it
 // proxies to both slots with `lb_policy first`, and each slot sits behind a small server on
-// a loopback port whose readiness answer is a gate the deploy opens and closes with a file:
-// ready = gate file present AND the app's own health check passes. Opening the new slot's
-// gate and closing the old one moves traffic within one health interval; requests already
-// in flight finish on the old slot.
+// a loopback port whose readiness answer is a gate the deploy opens and closes with a file.
+// Opening the new slot's gate and closing the old one moves traffic within one health
+// interval; requests already in flight finish on the old slot. The readiness answer is the
+// gate alone, served by Caddy: the deploy proved the slot healthy before it opened the gate,
+// and five checks a second never reach the app (or flood its log, two lines per request in
+// Phoenix). A slot server retries its dial for a while, so an app that restarts (or boots
+// after a reboot) delays requests instead of failing them.
 import { putText } from '../freebsd/files';
 import { sh } from '../freebsd/sh';
 
@@ -39,14 +42,16 @@ export interface SiteSpec {
   app: string;
   /** with a domain Caddy gets a certificate automatically; without, plain HTTP on :80 */
   domain?: string;
-  /** jail addresses and the app's port */
+  /** the slots' names on the host (each with its IPv6 and IPv4 address) and the app's port */
   slots: { blue: string; green: string };
   port: number;
   /** loopback ports of the slot servers (not unix sockets: Caddy 2.6 keeps one health state
    * for all unix-socket upstreams of a proxy, which mixes the two slots up) */
   proxyPorts: { blue: number; green: number };
-  healthPath: string;
 }
+
+/** How long a slot server retries dialling its app (restarting, or booting after a reboot). */
+export const SLOT_DIAL_RETRY = '5s';
 
 /** Validates the whole Caddy configuration as Caddy will load it. */
 export const caddyValidate = () => sh`caddy validate --config ${CADDYFILE} --adapter caddyfile`;
@@ -82,14 +87,14 @@ http://:${s.proxyPorts[slot]} {
 			root ${gateDir(s.app)}
 			try_files /${slot}.open
 		}
-		handle @open {
-			rewrite * ${s.healthPath}
-			reverse_proxy ${upstream}
-		}
+		respond @open "gate open" 200
 		respond "gate closed" 503
 	}
 	handle {
-		reverse_proxy ${upstream}
+		reverse_proxy ${upstream} {
+			lb_try_duration ${SLOT_DIAL_RETRY}
+			lb_try_interval 100ms
+		}
 	}
 }
 `;

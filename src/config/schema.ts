@@ -144,7 +144,8 @@ export const configSchema = z
       health_check: z
         .strictObject(
           {
-            path: z.string(expected('an HTTP path such as "/health"')).regex(HTTP_PATH_RE, expected('an HTTP path such as "/health"')).default('/health'),
+            // "/": a stock phx.new app answers it (PageController) and has no /health route
+            path: z.string(expected('an HTTP path such as "/" or "/health"')).regex(HTTP_PATH_RE, expected('an HTTP path such as "/" or "/health"')).default('/'),
             interval: duration().default(1000),
             timeout: duration().default(30_000),
           },
@@ -176,8 +177,11 @@ export const configSchema = z
             migrate: z
               .union([z.string().min(1, expected('an Elixir expression to eval, or false to skip migrations')), z.literal(false)], expected('an Elixir expression to eval, or false to skip migrations'))
               .optional(),
+            // true: migrations run in the new slot before its app starts (an app that reads a
+            // new table at boot); false: after it starts, before traffic moves
+            migrate_before_start: z.boolean(expected('true or false')).default(false),
           },
-          expected('a mapping with name and migrate'),
+          expected('a mapping with name, migrate and migrate_before_start'),
         )
         .prefault({}),
       ssh: z
@@ -238,11 +242,26 @@ export interface SlotAddresses {
   build: string;
   /** the new build jail while a rebuild proves it */
   buildNext: string;
+  /** the slots' IPv6 addresses (see ipv6Of) */
+  blue6: string;
+  green6: string;
+}
+
+/** The unique-local /64 on the jail interface that the slot jails' IPv6 addresses live in. */
+export const JAIL_IPV6_PREFIX = 'fd00:a1ca:1de::';
+
+/**
+ * A jail's IPv6 address: its IPv4 address as the interface id (10.0.0.2 -> fd00:a1ca:1de::a00:2),
+ * unique on the host because claims keep the IPv4 subnets of apps apart.
+ */
+export function ipv6Of(ipv4: string): string {
+  const n = ipv4ToInt(ipv4);
+  return `${JAIL_IPV6_PREFIX}${Math.floor(n / 65536).toString(16)}:${(n % 65536).toString(16)}`;
 }
 
 /** host .1, blue .2, green .3, db .4, build .5, next build jail .6 inside the jail subnet. */
 export function slotAddresses(subnetCidr: string): SlotAddresses {
   const base = ipv4ToInt(subnetCidr.split('/')[0]!);
   const at = (n: number) => intToIpv4(base + n);
-  return { host: at(1), blue: at(2), green: at(3), db: at(4), build: at(5), buildNext: at(6) };
+  return { host: at(1), blue: at(2), green: at(3), db: at(4), build: at(5), buildNext: at(6), blue6: ipv6Of(at(2)), green6: ipv6Of(at(3)) };
 }

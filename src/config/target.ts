@@ -22,14 +22,14 @@ export interface AppTarget {
   appPort: number;
   /** loopback ports of Caddy's per-slot servers */
   proxyPorts: { blue: number; green: number };
-  network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string; buildNext: string };
+  network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string; buildNext: string; blue6: string; green6: string };
   postgresql?: { version: number; volumeHost: string; volumeJail: string; port: number; user: string; database: string; passwordSecret: string };
   healthCheck: { path: string; intervalMs: number; timeoutMs: number };
   drainTimeoutMs: number;
   onFailure: 'compensate' | 'hold';
   holdTimeoutMs: number;
   bakeMs: number;
-  release: { name: string; migrate: string | false };
+  release: { name: string; migrate: string | false; migrateBeforeStart: boolean };
   envClear: Record<string, string>;
   envSecretNames: string[];
 }
@@ -102,7 +102,7 @@ export function toAppTarget(c: Config, opts: { trustNewHost?: boolean } = {}): A
     onFailure: c.on_failure,
     holdTimeoutMs: c.hold_timeout,
     bakeMs: c.bake,
-    release: c.release,
+    release: { name: c.release.name, migrate: c.release.migrate, migrateBeforeStart: c.release.migrate_before_start },
     envClear: c.env.clear,
     envSecretNames: c.env.secret,
   };

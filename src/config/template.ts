@@ -1,5 +1,37 @@
-// What `alcaide init` writes: every key, commented, with its default.
-export function deployYmlTemplate(app: string, host: string): string {
+// What `alcaide init` writes: every key, commented, with its default; for a phx.new project
+// (mix phx.gen.release) what deploys it as generated: the database, the secrets it requires.
+import type { MixProject } from './mixProject';
+import { camelize } from './load';
+
+function accessoriesBlock(app: string, on: boolean): string {
+  const c = on ? '' : '# ';
+  return `${on ? '# config/runtime.exs reads DATABASE_URL: PostgreSQL in a jail of its own; deploys set DATABASE_URL.\n' : ''}${c}accessories:
+${c}  postgresql:
+${c}    version: 16
+${c}    volume: /var/db/${app}_postgres:/var/db/postgres   # HOST:JAIL, survives redeploys
+${c}    port: 5432
+${c}    user: ${app}
+${c}    password_secret: POSTGRES_PASSWORD     # name of a key in the secrets file
+${c}    database: ${app}_prod`;
+}
+
+function releaseBlock(app: string, p?: MixProject): string {
+  const name = p?.releases.length ? (p.releases.includes(app) ? app : p.releases[0]!) : app;
+  const note = p?.releases.length ? `# mix.exs declares the releases ${p.releases.join(', ')}.` : '# mix.exs declares no releases: the default release, named after the app, is built.';
+  const migrate = p && !p.releaseModule
+    ? `  # No lib/${app}/release.ex with migrate/0 (mix phx.gen.release writes one): migrations are skipped.\n  migrate: false`
+    : `  # Run before traffic moves (false skips migrations).\n  migrate: "${p?.releaseModule ?? `${camelize(name)}.Release`}.migrate()"`;
+  return `release:
+  ${note}
+  name: ${name}
+${migrate}
+  # true: migrations run before the new slot's app starts (an app that reads new tables at boot).
+  # A failed deploy's migrations stay applied: keep them backward compatible.
+  migrate_before_start: false`;
+}
+
+export function deployYmlTemplate(app: string, host: string, p?: MixProject): string {
+  const secrets = p?.secretKeyBase || !p ? ['SECRET_KEY_BASE'] : [];
   return `# Alcaide deploy configuration. Reference: README.md ("Configuration").
 # Values for a destination go in deploy.DESTINATION.yml and are deep-merged on top
 # of this file when you pass -d DESTINATION.
@@ -27,24 +59,18 @@ network:
   interface: lo1
   subnet: 10.0.0.0/24
 
-# accessories:
-#   postgresql:
-#     version: 16
-#     volume: /var/db/${app}_postgres:/var/db/postgres   # HOST:JAIL, survives redeploys
-#     port: 5432
-#     user: ${app}
-#     password_secret: POSTGRES_PASSWORD     # name of a key in the secrets file
-#     database: ${app}_prod
+${accessoriesBlock(app, Boolean(p?.database))}
 
 env:
-  clear:
-    PHX_HOST: example.com
-  # Names of keys in the encrypted secrets file (alcaide secrets edit).
-  secret:
-    - SECRET_KEY_BASE
+  # PHX_HOST defaults to the domain (or server.host); PHX_SERVER, PORT and DATABASE_URL are set.
+  clear: {}
+  # Names of keys in the encrypted secrets file (alcaide secrets set NAME).
+  secret:${secrets.length ? secrets.map((s) => `\n    - ${s}`).join('') : ' []'}
 
+# A new slot must answer 200 here before traffic moves. "/" is a stock Phoenix app's home page;
+# a dedicated route (see docs/phoenix.md) is a better signal.
 health_check:
-  path: /health
+  path: /
   interval: 1s
   timeout: 30s
 
@@ -60,10 +86,7 @@ hold_timeout: 1h
 # The old slot keeps running until the bake ends. 0 = off.
 bake: 0
 
-release:
-  name: ${app}
-  # Run before traffic moves; false skips migrations.
-  # migrate: "MyApp.Release.migrate()"
+${releaseBlock(app, p)}
 
 ssh:
   # keys: [~/.ssh/id_ed25519]        # default: ssh-agent, then ~/.ssh/id_ed25519, id_rsa

@@ -14,6 +14,14 @@ export const envFile = (app: string) => `/usr/local/etc/${app}.env`;
 export const runnerFile = (app: string) => `/usr/local/libexec/${app}-run`;
 export const rcScript = (app: string) => `/usr/local/etc/rc.d/${app}`;
 export const appLog = (app: string) => `/var/log/${app}.log`;
+/** daemon(8)'s own pid (the service rc.subr sees) and the release's pid, rewritten on each restart. */
+export const supervisorPidFile = (app: string) => `/var/run/${app}_supervisor.pid`;
+export const childPidFile = (app: string) => `/var/run/${app}.pid`;
+/** newsyslog(8) reads /usr/local/etc/newsyslog.conf.d/*.conf (FreeBSD 14's /etc/newsyslog.conf includes it). */
+export const newsyslogConf = (app: string) => `/usr/local/etc/newsyslog.conf.d/${app}.conf`;
+/** Kept rotations of the app log and the size that rotates it (newsyslog's size field is in KiB). */
+export const LOG_KEEP = 7;
+export const LOG_ROTATE_KIB = 10240;
 /** rc.subr's load_rc_config reads /etc/rc.conf.d/NAME after rc.conf: the app's settings in a file of its own. */
 export const rcConfD = (app: string) => `/etc/rc.conf.d/${app}`;
 export const renderRcConfD = (app: string) => `# Written by alcaide.\n${app}_enable="YES"\n`;
@@ -59,15 +67,28 @@ rcvar="${app}_enable"
 load_rc_config $name
 : \${${app}_enable:="NO"}
 
-pidfile="/var/run/${app}_supervisor.pid"
-child_pidfile="/var/run/${app}.pid"
+pidfile="${supervisorPidFile(app)}"
+child_pidfile="${childPidFile(app)}"
 procname="/usr/sbin/daemon"
 command="/usr/sbin/daemon"
-command_args="-f -r -P \${pidfile} -p \${child_pidfile} -o ${appLog(app)} -t ${app} ${runnerFile(app)}"
+# -H: daemon reopens the log on SIGHUP, which newsyslog sends after it rotated the log
+command_args="-f -r -H -P \${pidfile} -p \${child_pidfile} -o ${appLog(app)} -t ${app} ${runnerFile(app)}"
 
 run_rc_command "$1"
 `;
 }
+
+/**
+ * newsyslog.conf(5) line for the app log: rotated at LOG_ROTATE_KIB or daily at midnight, LOG_KEEP
+ * bzip2'd files kept, then daemon(8) signalled (SIGHUP, the default) so it reopens the file.
+ */
+export const renderNewsyslogConf = (app: string) =>
+  [
+    '# Written by alcaide: the app log, rotated by newsyslog(8) (cron runs it hourly).',
+    '# logfilename\t[owner:group]\tmode\tcount\tsize\twhen\tflags\t[/pid_file]',
+    `${appLog(app)}\t\t600\t${LOG_KEEP}\t${LOG_ROTATE_KIB}\t@T00\tJC\t${supervisorPidFile(app)}`,
+    '',
+  ].join('\n');
 
 /** Runs `command` (already-quoted words) in the app directory with the app environment loaded. */
 export const withAppEnv = (app: string, command: string) => `set -a && . ${envFile(app)} && set +a && cd ${appDir(app)} && exec ${command}`;
@@ -108,5 +129,6 @@ export function installApp(files: AppFiles, root: string, artifact: string, vers
     putText(`${root}${runnerFile(files.app)}`, '0755', renderRunner(files), 'runner'),
     putText(`${root}${rcScript(files.app)}`, '0755', renderRcScript(files), 'rc.d script'),
     putText(`${root}${rcConfD(files.app)}`, '0644', renderRcConfD(files.app), `${files.app}_enable=YES`),
+    putText(`${root}${newsyslogConf(files.app)}`, '0644', renderNewsyslogConf(files.app), 'log rotation'),
   ].join('\n');
 }

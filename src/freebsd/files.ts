@@ -81,6 +81,12 @@ export const makeDirs = (paths: string[]) => sh`mkdir -p ${paths}`;
 export const moveFile = (from: string, to: string) => sh`mv -f ${from} ${to}`;
 /** Copies `file` to `backup` once: the first original is the one kept. */
 export const backupOnce = (file: string, backup: string) => sh`[ -f ${backup} ] || cp -p ${file} ${backup}`;
+/**
+ * The host's wall clock ("YYYY-MM-DD HH:MM:SS"), the file's size, its content up to that size,
+ * then (follow) every byte appended after it: the reader knows where the dump ends without a marker.
+ */
+export const readLogWithClock = (path: string, follow: boolean) =>
+  sh`date '+%Y-%m-%d %H:%M:%S' && size=$(stat -f %z ${path}) && echo "$size" && head -c "$size" ${path}` + (follow ? sh` && exec tail -c +$((size + 1)) -F ${path}` : '');
 export const tailFile = (path: string, lines: number, follow = false) => (follow ? sh`tail -n ${lines} -F ${path}` : sh`tail -n ${lines} ${path}`);
 /** Removes a tree extracted from base.txz (which holds schg files), if it exists. */
 export const removeTree = (path: string) => sh`if [ -e ${path} ]; then chflags -R noschg ${path} && rm -rf ${path}; fi`;

@@ -9,6 +9,8 @@ export interface JailSpec {
   hostname: string;
   iface: string;
   ip: string;
+  /** an IPv6 address as well (slot jails: a stock Phoenix app binds the IPv6 wildcard) */
+  ip6?: string;
   /** extra boolean params (allow.raw_sockets, …) and key = value params (sysvshm = new, …) */
   params?: Record<string, string | true>;
   /** fstab lines mounted with the jail (nullfs volumes, linprocfs) */
@@ -27,6 +29,7 @@ export function renderJailConf(j: JailSpec): string {
     `path = ${confValue(j.path)};`,
     `host.hostname = ${confValue(j.hostname)};`,
     `ip4.addr = ${confValue(`${j.iface}|${j.ip}/32`)};`,
+    ...(j.ip6 ? [`ip6.addr = ${confValue(`${j.iface}|${j.ip6}/128`)};`] : []),
     'mount.devfs;',
     'devfs_ruleset = 4;',
     'exec.clean;',

@@ -73,6 +73,7 @@ ${simServerYaml(host)}env:
     DATA_DIR: /var/db/hello
   secret: [SECRET_KEY_BASE]
 health_check:
+  path: /health
   interval: 200ms
   timeout: 20s
 drain_timeout: 1s

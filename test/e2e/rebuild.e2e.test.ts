@@ -63,6 +63,7 @@ before(async () => {
 ${simServerYaml(host)}env:
   secret: [SECRET_KEY_BASE]
 health_check:
+  path: /health
   interval: 200ms
   timeout: 20s
 drain_timeout: 1s

@@ -123,6 +123,7 @@ ${simServerYaml(host)}env:
     DATA_DIR: /var/db/hello
   secret: [SECRET_KEY_BASE, ${Object.keys(SECRETS).join(', ')}]
 health_check:
+  path: /health
   interval: 200ms
   timeout: 20s
 drain_timeout: 1s

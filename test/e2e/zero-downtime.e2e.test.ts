@@ -49,6 +49,7 @@ before(async () => {
     path.join(app, 'deploy.yml'),
     `app: hello
 ${simServerYaml(host)}health_check:
+  path: /health
   interval: 200ms
   timeout: 10s
 drain_timeout: 4s

@@ -61,6 +61,7 @@ ssh:
   keys: [${this.host.privateKey}]
   known_hosts: ${this.host.knownHostsFile}
 health_check:
+  path: /health
   interval: 200ms
   timeout: 20s
 ${this.extraConfig}`,

@@ -30,7 +30,7 @@ describe('app files in the slot jail', () => {
     assert.match(rc, /^#!\/bin\/sh\n#\n# PROVIDE: my_app\n# REQUIRE: LOGIN NETWORKING\n# KEYWORD: shutdown\n/);
     assert.ok(rc.includes('rcvar="my_app_enable"'));
     assert.ok(rc.includes('pidfile="/var/run/my_app_supervisor.pid"'));
-    assert.ok(rc.includes('command_args="-f -r -P ${pidfile} -p ${child_pidfile} -o /var/log/my_app.log -t my_app /usr/local/libexec/my_app-run"'));
+    assert.ok(rc.includes('command_args="-f -r -H -P ${pidfile} -p ${child_pidfile} -o /var/log/my_app.log -t my_app /usr/local/libexec/my_app-run"'));
     assert.equal(spawnSync('sh', ['-n', '-c', rc]).status, 0, 'valid sh');
     const runner = renderRunner({ app: 'my_app', releaseName: 'shop' });
     assert.ok(runner.includes('. /usr/local/etc/my_app.env') && runner.endsWith('exec /usr/local/my_app/bin/shop start\n'));
@@ -42,7 +42,7 @@ describe('app files in the slot jail', () => {
     assert.ok(s.includes("find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +"));
     assert.ok(s.includes(`if grep -Eq '"assets\\.deploy"[[:space:]]*:' mix.exs; then assets='+ assets.deploy'; else assets=''; fi`));
     assert.ok(s.includes('exit 65'));
-    assert.ok(s.includes(`mix do deps.get --only prod + compile $assets + release my_app --overwrite --path /usr/local/alcaide/releases/${'f'.repeat(40)}`), 'one mix VM');
+    assert.ok(s.includes(`mix do deps.get --only prod + compile $assets + release $release --overwrite --path /usr/local/alcaide/releases/${'f'.repeat(40)}`), 'one mix VM');
     // the alias check on a Phoenix-style mix.exs and on one without assets
     const check = s.split('\n').find((l) => l.includes('assets.deploy'))!;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-mix-'));

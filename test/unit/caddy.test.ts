@@ -8,7 +8,19 @@ import { describe, test } from 'node:test';
 import { defaultProxyPorts } from '../../src/config/target';
 import { gateFile, IMPORT_LINE, renderMainCaddyfile, renderSite, withImportLine } from '../../src/caddy/caddyfile';
 
-const SPEC = { app: 'my_app', slots: { blue: '10.0.0.2', green: '10.0.0.3' }, port: 4000, proxyPorts: { blue: 24000, green: 24001 }, healthPath: '/health' };
+const SPEC = { app: 'my_app', slots: { blue: 'my-app-blue.alcaide.internal', green: 'my-app-green.alcaide.internal' }, port: 4000, proxyPorts: { blue: 24000, green: 24001 } };
+
+/** The route (at any depth) whose matcher is exactly this path. */
+function findRoute(routes: any[], p: string): any {
+  for (const r of routes ?? []) {
+    if (JSON.stringify(r.match ?? []).includes(`"path":["${p}"]`)) return r;
+    for (const h of r.handle ?? []) {
+      const found = findRoute(h.routes, p);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
 
 function adapt(files: Record<string, string>, main: string): { json: any; stderr: string; status: number | null } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-caddy-'));
@@ -31,7 +43,7 @@ describe('Caddy site', () => {
     assert.equal(gateFile('my_app', 'green'), '/var/db/alcaide/my_app/gates/green.open');
   });
 
-  test('the site proxies to both slots, first ready wins, readiness = gate file + app health', () => {
+  test('the site proxies to both slots, first ready wins, readiness = the gate file alone', () => {
     const r = adapt({ 'site.caddy': renderSite(SPEC) }, 'site.caddy');
     assert.equal(r.status, 0, r.stderr);
     const servers = r.json.apps.http.servers;
@@ -45,8 +57,17 @@ describe('Caddy site', () => {
     assert.deepEqual(listens, ['127.0.0.1:24000', '127.0.0.1:24001', ':80'], 'slot servers listen on loopback only');
     const text = JSON.stringify(r.json);
     assert.ok(text.includes('"root":"/var/db/alcaide/my_app/gates"') && text.includes('"/blue.open"') && text.includes('"/green.open"'));
-    assert.ok(text.includes('"dial":"10.0.0.2:4000"') && text.includes('"dial":"10.0.0.3:4000"'));
-    assert.ok(text.includes('"uri":"/health"'), 'the gate asks the app its own health path');
+    for (const slot of ['blue', 'green']) {
+      const server = Object.values<any>(servers).find((s) => s.listen[0] === `127.0.0.1:${SPEC.proxyPorts[slot as 'blue']}`);
+      const routes = JSON.stringify(server.routes);
+      // the slot's app by its name (IPv6 and IPv4 in /etc/hosts), a restarting app's dial retried
+      assert.ok(routes.includes(`"dial":"my-app-${slot}.alcaide.internal:4000"`), routes);
+      assert.ok(routes.includes('"try_duration":5000000000'), 'the dial is retried for 5 s');
+      // readiness: answered by Caddy from the gate file, never proxied to the app (no log lines there)
+      const ready = JSON.stringify(findRoute(server.routes, '/__alcaide/ready'));
+      assert.ok(ready.includes(`"/${slot}.open"`) && ready.includes('"status_code":200') && ready.includes('"status_code":503'), ready);
+      assert.ok(!ready.includes('reverse_proxy'), 'readiness never reaches the app');
+    }
   });
 
   test('with a domain the site is HTTPS with automatic certificates', () => {

@@ -35,7 +35,7 @@ describe('loadConfig', () => {
     assert.equal(c.app_jail.base_path, '/usr/local/jails');
     assert.equal(c.app_jail.freebsd_version, '14.3-RELEASE');
     assert.equal(c.app_jail.port, 4000);
-    assert.deepEqual(c.addresses, { host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5', buildNext: '10.0.0.6' });
+    assert.deepEqual(c.addresses, { host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5', buildNext: '10.0.0.6', blue6: 'fd00:a1ca:1de::a00:2', green6: 'fd00:a1ca:1de::a00:3' });
     assert.equal(c.release.name, 'my_app');
     assert.equal(c.release.migrate, 'MyApp.Release.migrate()');
     assert.equal(c.health_check.interval, 1000);
@@ -56,6 +56,7 @@ describe('loadConfig', () => {
     assert.deepEqual(c.env.clear, { PHX_HOST: 'example.com' });
     assert.deepEqual(c.network, { interface: 'lo2', subnet: '10.9.0.0/24' });
     assert.equal(c.addresses.green, '10.9.0.3');
+    assert.equal(c.addresses.green6, 'fd00:a1ca:1de::a09:3', 'the IPv6 address embeds the IPv4 one: unique while subnets are');
     assert.equal(c.files.length, 2);
     assert.equal(c.destination, 'staging');
   });

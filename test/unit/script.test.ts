@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { installApp, rcConfD, renderRcConfD } from '../../src/freebsd/app';
+import { installApp, newsyslogConf, rcConfD, renderRcConfD } from '../../src/freebsd/app';
+import { ensureHostsBlock, removeHostsBlock } from '../../src/freebsd/hosts';
 import { putFunction, putStdin, putText } from '../../src/freebsd/files';
 import { changesOf, script } from '../../src/freebsd/sh';
 
@@ -74,12 +75,46 @@ describe('installApp (the release, runner, rc.d script and rc.conf.d of a slot, 
     const files = { app: 'hello', releaseName: 'hello' };
     const first = run(script(putFunction(), installApp(files, root, artifact, v)));
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(changesOf(first.stdout), [`release ${v.slice(0, 12)} in /usr/local/hello`, 'runner', 'rc.d script', 'hello_enable=YES']);
+    assert.deepEqual(changesOf(first.stdout), [`release ${v.slice(0, 12)} in /usr/local/hello`, 'runner', 'rc.d script', 'hello_enable=YES', 'log rotation']);
+    // newsyslog(8) reads only *.conf in /usr/local/etc/newsyslog.conf.d; it signals daemon(8), which reopens the log (-H)
+    assert.equal(newsyslogConf('hello'), '/usr/local/etc/newsyslog.conf.d/hello.conf');
+    const rotation = readFileSync(path.join(root, newsyslogConf('hello')), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.deepEqual(rotation.map((l) => l.split(/\s+/)), [['/var/log/hello.log', '600', '7', '10240', '@T00', 'JC', '/var/run/hello_supervisor.pid']]);
     assert.equal(readFileSync(path.join(root, 'usr/local/hello/VERSION'), 'utf8'), '1\n');
     assert.equal(readFileSync(path.join(root, rcConfD('hello')), 'utf8'), renderRcConfD('hello'));
     assert.equal(statSync(path.join(root, 'usr/local/etc/rc.d/hello')).mode & 0o777, 0o755);
     const second = run(script(putFunction(), installApp(files, root, artifact, v)));
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(changesOf(second.stdout), []);
+  });
+});
+
+describe('/etc/hosts: each app names its slots in a block of its own', () => {
+  const entries = (n: number) => [
+    { name: 'shop-blue.alcaide.internal', addresses: [`fd00:a1ca:1de::a00:${n}`, `10.0.0.${n}`] },
+    { name: 'shop-green.alcaide.internal', addresses: ['fd00:a1ca:1de::a00:3', '10.0.0.3'] },
+  ];
+  test('added, replaced in place, left alone when current, removed; the lines around it kept', () => {
+    const hosts = path.join(dir, 'hosts');
+    const original = '127.0.0.1\tlocalhost\n::1\tlocalhost\n';
+    writeFileSync(hosts, original);
+    const added = run(script(putFunction(), ensureHostsBlock('shop', entries(2), hosts)));
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(changesOf(added.stdout).length, 1);
+    const text = readFileSync(hosts, 'utf8');
+    assert.ok(text.startsWith(original), text);
+    assert.match(text, /^fd00:a1ca:1de::a00:2\tshop-blue\.alcaide\.internal\n10\.0\.0\.2\tshop-blue\.alcaide\.internal$/m, 'IPv6 first, then IPv4');
+    // another app's block and an operator's line after it stay where they are
+    writeFileSync(hosts, `${readFileSync(hosts, 'utf8')}192.0.2.7\tbackup\n`);
+    run(script(putFunction(), ensureHostsBlock('cart', [{ name: 'cart-blue.alcaide.internal', addresses: ['10.0.1.2'] }], hosts)));
+    assert.deepEqual(changesOf(run(script(putFunction(), ensureHostsBlock('shop', entries(2), hosts))).stdout), [], 'nothing to change');
+    const replaced = run(script(putFunction(), ensureHostsBlock('shop', entries(9), hosts)));
+    assert.equal(changesOf(replaced.stdout).length, 1);
+    const lines = readFileSync(hosts, 'utf8').split('\n');
+    assert.equal(lines.filter((l) => l.includes('shop-blue')).join(','), 'fd00:a1ca:1de::a00:9\tshop-blue.alcaide.internal,10.0.0.9\tshop-blue.alcaide.internal');
+    assert.ok(lines.indexOf('192.0.2.7\tbackup') > lines.findIndex((l) => l.includes('shop-green')), 'replaced in place');
+    run(script(putFunction(), removeHostsBlock('shop', hosts)));
+    const left = readFileSync(hosts, 'utf8');
+    assert.equal(left, `${original}192.0.2.7\tbackup\n# BEGIN alcaide cart (managed; do not edit between these lines)\n10.0.1.2\tcart-blue.alcaide.internal\n# END alcaide cart\n`);
   });
 });

@@ -75,9 +75,21 @@ describe('deployWorkflow', () => {
 
   test('migrations are skipped when release.migrate is false', async () => {
     const { calls, acts } = fakes({});
-    const { status } = await deploy(env, acts, { target: { ...TARGET, release: { name: 'my_app', migrate: false } } });
+    const { status } = await deploy(env, acts, { target: { ...TARGET, release: { name: 'my_app', migrate: false, migrateBeforeStart: false } } });
     assert.ok(!calls.some((c) => c.startsWith('runMigrations')));
     assert.equal(status?.steps.find((s) => s.name === 'runMigrations')?.state, 'skipped');
+  });
+
+  test('migrations run after the app starts by default, before it with release.migrate_before_start', async () => {
+    const order = (calls: string[]) => calls.map((c) => c.split('(')[0]).filter((n) => n === 'runMigrations' || n === 'startApp');
+    const after = fakes({});
+    const { status: s1 } = await deploy(env, after.acts, {});
+    assert.deepEqual(order(after.calls), ['startApp', 'runMigrations']);
+    assert.deepEqual(s1?.steps.map((s) => s.name).filter((n) => n === 'runMigrations' || n === 'startApp'), ['startApp', 'runMigrations']);
+    const before = fakes({});
+    const { status: s2 } = await deploy(env, before.acts, { target: { ...TARGET, release: { ...TARGET.release, migrateBeforeStart: true } } });
+    assert.deepEqual(order(before.calls), ['runMigrations', 'startApp']);
+    assert.deepEqual(s2?.steps.map((s) => s.name).filter((n) => n === 'runMigrations' || n === 'startApp'), ['runMigrations', 'startApp'], 'status lists the steps in the order they run');
   });
 
   for (const step of STEP_ACTIVITIES) {

@@ -4,18 +4,13 @@ import type { Command } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../../config/load';
 import { APP_NAME_RE } from '../../config/schema';
 import { deployYmlTemplate } from '../../config/template';
+import { readMixProject } from '../../config/mixProject';
 import { UserError } from '../../errors';
 import { globals } from '../context';
 import { color, mark } from '../output';
 
 export const GITIGNORE_LINES = ['.alcaide/*', '!.alcaide/secrets*.enc'];
 
-/** The app name from mix.exs (`app: :my_app`), if there is one. */
-export function appFromMixExs(dir: string): string | undefined {
-  const mix = path.join(dir, 'mix.exs');
-  if (!existsSync(mix)) return undefined;
-  return /\bapp:\s*:([a-z][a-z0-9_]*)/.exec(readFileSync(mix, 'utf8'))?.[1];
-}
 
 export function registerInit(program: Command): void {
   program
@@ -28,11 +23,20 @@ export function registerInit(program: Command): void {
       const file = path.resolve(globals(cmd).config ?? DEFAULT_CONFIG_FILE);
       const dir = path.dirname(file);
       if (existsSync(file)) throw new UserError(`${path.relative(process.cwd(), file)} already exists; not overwriting it`);
-      const app = opts.app ?? appFromMixExs(dir);
+      const project = readMixProject(dir);
+      const app = opts.app ?? project?.app;
       if (!app) throw new UserError('no mix.exs with `app: :name` here; pass --app NAME', 2);
       if (!APP_NAME_RE.test(app)) throw new UserError(`--app: expected a mix app name (lowercase letters, digits, "_"), got ${JSON.stringify(app)}`, 2);
-      writeFileSync(file, deployYmlTemplate(app, opts.host), { flag: 'wx' });
-      console.log(`${mark.ok()} wrote ${path.relative(process.cwd(), file)}`);
+      writeFileSync(file, deployYmlTemplate(app, opts.host, project), { flag: 'wx' });
+      console.log(`${mark.ok()} wrote ${path.relative(process.cwd(), file)}${project?.phoenix ? ' for a Phoenix app' : ''}`);
+      if (project) {
+        const found = [
+          project.releases.length ? `releases ${project.releases.join(', ')}` : 'the default release',
+          project.releaseModule ? `migrations with ${project.releaseModule}.migrate()` : 'no Release module (mix phx.gen.release adds one): migrations off',
+          ...(project.database ? ['DATABASE_URL: the PostgreSQL accessory'] : []),
+        ];
+        console.log(`  found ${found.join('; ')}`);
+      }
       const gi = path.join(dir, '.gitignore');
       const have = existsSync(gi) ? readFileSync(gi, 'utf8').split('\n') : [];
       const missing = GITIGNORE_LINES.filter((l) => !have.includes(l));
@@ -41,6 +45,10 @@ export function registerInit(program: Command): void {
         appendFileSync(gi, `${lead}# alcaide: master key and local state stay out of git; encrypted secrets may go in\n${missing.join('\n')}\n`);
         console.log(`${mark.ok()} added ${missing.join(', ')} to .gitignore`);
       }
-      console.log(`\nNext: edit the file, then ${color.bold('alcaide secrets init')} and ${color.bold('alcaide config')}.`);
+      const secrets = [
+        ...(project?.secretKeyBase !== false ? ['mix phx.gen.secret | alcaide secrets set SECRET_KEY_BASE'] : []),
+        ...(project?.database ? ['openssl rand -base64 32 | alcaide secrets set POSTGRES_PASSWORD'] : []),
+      ];
+      console.log(`\nNext: set server.host, then\n${['alcaide secrets init', ...secrets, 'alcaide config', 'alcaide setup', 'alcaide deploy'].map((c) => `  ${color.bold(c)}`).join('\n')}`);
     });
 }

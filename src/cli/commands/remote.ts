@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { toAppTarget, type AppTarget } from '../../config/target';
 import { appCommand, appLog } from '../../freebsd/app';
-import { tailFile } from '../../freebsd/files';
+import { readLogWithClock, tailFile } from '../../freebsd/files';
+import { parseDuration } from '../../config/duration';
+import { filterLog, LineSplitter, LogLineFilter, MAX_SINCE_MS, type HostClock, type LogFilter } from '../logFilter';
 import { layout, type Slot } from '../../freebsd/layout';
 import { jexec } from '../../freebsd/jail';
 import { UserError } from '../../errors';
@@ -24,20 +26,31 @@ export function registerRemote(program: Command): void {
     .command('logs')
     .description("the live slot's app log")
     .option('-f, --follow', 'keep printing new lines')
-    .option('-n, --lines <n>', 'how many lines', '100')
-    .addHelpText('after', '\nExamples:\n  $ alcaide logs -n 50\n  $ alcaide -d production logs -f')
-    .action(async (opts: { follow?: boolean; lines: string }, cmd: Command) => {
+    .option('-n, --lines <n>', 'how many lines (the last N that match)', '100')
+    .option('-g, --grep <regex>', 'only lines that match (a JavaScript regular expression, applied here, not on the server)')
+    .option('-i, --ignore-case', 'with --grep: ignore case')
+    .option('--since <duration>', "only entries at most this old (e.g. 10m, 2h; under 24h): by the time each entry starts with, Phoenix's Logger format")
+    .addHelpText(
+      'after',
+      `\nLines without a leading time (a stack trace) belong to the entry above them. The log is rotated\nby newsyslog(8) in the slot jail (daily and at 10 MiB, 7 kept as ${'/var/log/APP.log.N.bz2'}).\n\nExamples:\n  $ alcaide logs -n 50\n  $ alcaide -d production logs -f\n  $ alcaide logs --grep 'error|warning' -i --since 1h\n  $ alcaide logs -f --grep 'POST /orders'`,
+    )
+    .action(async (opts: { follow?: boolean; lines: string; grep?: string; ignoreCase?: boolean; since?: string }, cmd: Command) => {
       const n = Number(opts.lines);
       if (!Number.isInteger(n) || n < 0) throw new UserError(`--lines: expected a whole number, got ${JSON.stringify(opts.lines)}`, 2);
+      const filter = logFilter(opts);
       const t = toAppTarget(configFor(cmd));
       const { slot, close, conn } = await liveSlot(t);
-      const file = `${layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion }).jailPath(slot)}${appLog(t.app)}`;
+      const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
       try {
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
-        const r = await conn
-          .exec(tailFile(file, n, opts.follow), { label: 'read the app log', onStdout: (d) => process.stdout.write(d), onStderr: (d) => process.stderr.write(d), signal: stop.signal })
-          .catch((e: Error) => (e.name === 'AbortError' ? { code: 0 } : Promise.reject(e)));
+        const onStderr = (d: Buffer) => process.stderr.write(d);
+        const run = (command: string, onStdout: (d: Buffer) => void) =>
+          conn.exec(command, { label: 'read the app log', onStdout, onStderr, signal: stop.signal }).catch((e: Error) => (e.name === 'AbortError' ? { code: 0 } : Promise.reject(e)));
+        // unfiltered: tail(1) on the host, as cheap as it gets
+        const r = filter
+          ? await run(jexec(l.jailName(slot), readLogWithClock(appLog(t.app), Boolean(opts.follow))), filteredLogReader(filter, n))
+          : await run(tailFile(`${l.jailPath(slot)}${appLog(t.app)}`, n, opts.follow), (d) => process.stdout.write(d));
         if (r.code !== 0) process.exitCode = 1;
       } finally {
         close();
@@ -59,4 +72,58 @@ export function registerRemote(program: Command): void {
         close();
       }
     });
+}
+
+function logFilter(opts: { grep?: string; ignoreCase?: boolean; since?: string }): LogFilter | undefined {
+  const f: LogFilter = {};
+  if (opts.grep !== undefined) {
+    try {
+      f.grep = new RegExp(opts.grep, opts.ignoreCase ? 'i' : '');
+    } catch (e) {
+      throw new UserError(`--grep: not a regular expression: ${(e as Error).message}`, 2);
+    }
+  }
+  if (opts.since !== undefined) {
+    const ms = parseDuration(opts.since);
+    if (ms === undefined || ms <= 0) throw new UserError(`--since: expected a duration such as 10m or 2h, got ${JSON.stringify(opts.since)}`, 2);
+    if (ms > MAX_SINCE_MS) throw new UserError('--since: at most 23h59m (log entries carry the time of day, not the date; the log is rotated daily)', 2);
+    f.sinceMs = ms;
+  }
+  return f.grep || f.sinceMs !== undefined ? f : undefined;
+}
+
+/**
+ * Reads what readLogWithClock prints: the clock line, the size line, that many bytes of log
+ * (of which the last `n` kept lines are printed), then followed lines, each filtered.
+ */
+function filteredLogReader(f: LogFilter, n: number): (d: Buffer) => void {
+  let head = Buffer.alloc(0);
+  let clock: HostClock | undefined;
+  let size = 0;
+  let follow: { split: LineSplitter; filter: LogLineFilter } | undefined;
+  const onFollow = (d: Buffer) => {
+    for (const line of follow!.split.push(d.toString('utf8'))) if (follow!.filter.keep(line)) process.stdout.write(`${line}\n`);
+  };
+  return (d: Buffer) => {
+    if (follow) return onFollow(d);
+    head = Buffer.concat([head, d]);
+    if (!clock) {
+      const first = head.indexOf(10);
+      const second = first < 0 ? -1 : head.indexOf(10, first + 1);
+      if (second < 0) return;
+      const [date, time] = head.subarray(0, first).toString().trim().split(' ');
+      const [y, mo, dd] = date!.split('-').map(Number);
+      const [h, mi, s] = time!.split(':').map(Number);
+      clock = { wallMs: Date.UTC(y!, mo! - 1, dd!, h!, mi!, s!) };
+      size = Number(head.subarray(first + 1, second).toString().trim());
+      head = head.subarray(second + 1);
+    }
+    if (head.length < size) return;
+    for (const line of filterLog(head.subarray(0, size).toString('utf8'), f, clock, n)) process.stdout.write(`${line}\n`);
+    // what is appended from now on is recent by definition: only --grep applies
+    follow = { split: new LineSplitter(), filter: new LogLineFilter({ grep: f.grep }, clock) };
+    const rest = head.subarray(size);
+    head = Buffer.alloc(0);
+    if (rest.length) onFollow(rest);
+  };
 }
