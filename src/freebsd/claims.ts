@@ -1,5 +1,5 @@
 // Claims: what each app (and destination) on a host holds there — its jail names, its jail
-// subnet, Caddy's loopback ports for its slots, its site address — one small file per app in
+// subnet (and the slots' IPv6 addresses derived from it), Caddy's loopback ports for its slots, its site address — one small file per app in
 // one place for the whole host (apps may have different base paths; jail names and addresses
 // are host-wide all the same). Setup and deploy read them all first and refuse, before changing anything, an
 // app or destination that would take what another holds (a staging deploy on the production
@@ -14,6 +14,8 @@ export interface Claim {
   subnet: string;
   proxyPorts: [number, number];
   site: string;
+  /** the slots' IPv6 addresses (derived from the subnet's, so they cannot clash on their own): for the operator reading the file */
+  ip6?: string[];
 }
 
 /** Beside the apps' state directories (/var/db/alcaide/APP): no app name holds a ".". */
@@ -23,7 +25,14 @@ export const CLAIMS_DIR = '/var/db/alcaide/claims.d';
 export const claimFile = (c: Pick<Claim, 'app' | 'destination'>, dir = CLAIMS_DIR) => `${dir}/${c.app}${c.destination ? `.${c.destination}` : ''}.claim`;
 
 export function claimOf(t: AppTarget): Claim {
-  return { app: t.app, ...(t.destination ? { destination: t.destination } : {}), subnet: t.network.subnet, proxyPorts: [t.proxyPorts.blue, t.proxyPorts.green], site: siteAddress(t.domain) };
+  return {
+    app: t.app,
+    ...(t.destination ? { destination: t.destination } : {}),
+    subnet: t.network.subnet,
+    proxyPorts: [t.proxyPorts.blue, t.proxyPorts.green],
+    site: siteAddress(t.domain),
+    ip6: [t.network.blue6, t.network.green6],
+  };
 }
 
 export const describeClaim = (c: Pick<Claim, 'app' | 'destination'>) => `${c.app}${c.destination ? ` (destination ${c.destination})` : ''}`;
@@ -37,6 +46,7 @@ export function renderClaim(c: Claim): string {
     `subnet=${c.subnet}`,
     `proxy_ports=${c.proxyPorts.join(' ')}`,
     `site=${c.site}`,
+    ...(c.ip6 ? [`ip6=${c.ip6.join(' ')}`] : []),
     '',
   ].join('\n');
 }
@@ -62,7 +72,8 @@ export function parseClaims(out: string): Claim[] {
     const subnet = kv.get('subnet');
     if (!app || !subnet || ports.length !== 2 || ports.some((p) => !Number.isInteger(p))) continue;
     const destination = kv.get('destination');
-    claims.push({ app, ...(destination ? { destination } : {}), subnet, proxyPorts: [ports[0]!, ports[1]!], site: kv.get('site') ?? '' });
+    const ip6 = kv.get('ip6')?.split(' ').filter(Boolean);
+    claims.push({ app, ...(destination ? { destination } : {}), subnet, proxyPorts: [ports[0]!, ports[1]!], site: kv.get('site') ?? '', ...(ip6?.length ? { ip6 } : {}) });
   }
   return claims;
 }

@@ -14,7 +14,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const sh = (cmd: string) => spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' });
 
-const prod: Claim = { app: 'shop', subnet: '10.0.0.0/24', proxyPorts: [20010, 20011], site: 'shop.example' };
+const prod: Claim = { app: 'shop', subnet: '10.0.0.0/24', proxyPorts: [20010, 20011], site: 'shop.example', ip6: ['fd00:a1ca:1de::a00:2', 'fd00:a1ca:1de::a00:3'] };
 const staging: Claim = { ...prod, destination: 'staging', site: ':80' };
 const other: Claim = { app: 'blog', subnet: '10.0.1.0/24', proxyPorts: [20020, 20021], site: 'blog.example' };
 
@@ -42,6 +42,7 @@ describe('claims on the host', () => {
       subnet: TEST_TARGET.network.subnet,
       proxyPorts: [TEST_TARGET.proxyPorts.blue, TEST_TARGET.proxyPorts.green],
       site: TEST_TARGET.domain ?? ':80',
+      ip6: ['fd00:a1ca:1de::a00:2', 'fd00:a1ca:1de::a00:3'],
     });
   });
 
