@@ -64,7 +64,7 @@ export function parseClaims(out: string): Claim[] {
   for (const chunk of out.split(`${SEPARATOR} `).slice(1)) {
     const kv = new Map<string, string>();
     for (const line of chunk.split('\n').slice(1)) {
-      const m = /^([a-z_]+)=(.*)$/.exec(line);
+      const m = /^([a-z0-9_]+)=(.*)$/.exec(line);
       if (m) kv.set(m[1]!, m[2]!);
     }
     const ports = (kv.get('proxy_ports') ?? '').split(' ').map(Number);
