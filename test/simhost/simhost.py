@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(HERE, 'lib'))
 
 SUBNET_PREFIX = '10.213'
 USR_SBIN = set('sysrc sysctl kldload kldstat ifconfig jail jls jexec daemon service pkg pfctl '
-               'mount umount route sha256'.split())
+               'mount umount route sha256 newsyslog'.split())
 USR_BIN = set('uname freebsd-version fetch chflags stat tar sed mktemp'.split())
 SHADOW_BOTH = set(['mount', 'umount'])  # Debian has them in /usr/bin too
 
@@ -119,6 +119,7 @@ def build_base_txz(d):
         shutil.rmtree(sk)
     dirs = ['bin', 'sbin', 'lib', 'libexec', 'boot', 'dev', 'mnt', 'proc', 'media', 'rescue',
             'etc/rc.d', 'etc/defaults', 'etc/jail.conf.d', 'etc/pkg', 'etc/ssl', 'etc/mtree',
+            'etc/newsyslog.conf.d',
             'usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib32', 'usr/libexec', 'usr/share', 'usr/include',
             'usr/local/bin', 'usr/local/sbin', 'usr/local/etc/rc.d', 'usr/local/lib', 'usr/local/share',
             'var/run', 'var/log', 'var/db/pkg', 'var/tmp', 'var/cron', 'var/empty', 'root', 'tmp']
@@ -132,7 +133,7 @@ def build_base_txz(d):
         'etc/hosts': '::1\t\tlocalhost localhost.my.domain\n127.0.0.1\t\tlocalhost localhost.my.domain\n',
         # FreeBSD's base has no postgres user: the package adds it (uid 770)
         'etc/passwd': _without_user(open('/etc/passwd').read().replace(':/root:/bin/bash', ':/root:/bin/sh'), 'postgres'),
-        'etc/group': _without_user(open('/etc/group').read() + 'wheel:x:0:root\n' if 'wheel:' not in open('/etc/group').read() else open('/etc/group').read(), 'postgres'),
+        'etc/group': _without_user(freebsd_groups(), 'postgres'),
         'etc/shells': '/bin/sh\n/bin/csh\n',
         'etc/nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files dns\n',
         'etc/login.conf': 'default:\\\n\t:path=/sbin /bin /usr/sbin /usr/bin /usr/local/sbin /usr/local/bin ~/bin:\n',
@@ -146,6 +147,7 @@ def build_base_txz(d):
     for f in ('rc', 'rc.subr', 'rc.shutdown'):
         shutil.copy2(os.path.join(rcdir, f), os.path.join(sk, 'etc', f))
     shutil.copy2(os.path.join(rcdir, 'defaults.rc.conf'), os.path.join(sk, 'etc/defaults/rc.conf'))
+    install_newsyslog_conf(sk)
     os.chmod(os.path.join(sk, 'etc/rc'), 0o755)
     txz = os.path.join(fx, 'base.txz')
     sh('bsdtar', '-cJf', txz, '--numeric-owner', '--uid', '0', '--gid', '0', '-C', sk, '.')
@@ -155,6 +157,29 @@ def build_base_txz(d):
     with open(os.path.join(fx, 'MANIFEST'), 'w') as f:
         f.write('base.txz\t%s\t%d\tbase\t"Base system (MANDATORY)"\ton\n' % (hsh, len(dirs) + len(files)))
     return fx
+
+
+def freebsd_groups():
+    """Debian's /etc/group plus the FreeBSD base groups the base configs name (wheel; network,
+    which /etc/newsyslog.conf.d/ppp.conf uses as root:network)."""
+    text = open('/etc/group').read()
+    names = set(l.split(':')[0] for l in text.splitlines())
+    for name, line in (('wheel', 'wheel:x:0:root\n'), ('network', 'network:*:69:\n')):
+        if name not in names:
+            text += line
+    return text
+
+
+def install_newsyslog_conf(root):
+    """FreeBSD 14 base: /etc/newsyslog.conf (ending in <include>s of /etc/newsyslog.conf.d and
+    /usr/local/etc/newsyslog.conf.d) and the /etc/newsyslog.conf.d files of a default build."""
+    rcdir = os.path.join(HERE, 'rc')
+    os.makedirs(os.path.join(root, 'etc/newsyslog.conf.d'), exist_ok=True)
+    shutil.copy2(os.path.join(rcdir, 'newsyslog.conf'), os.path.join(root, 'etc/newsyslog.conf'))
+    os.chmod(os.path.join(root, 'etc/newsyslog.conf'), 0o644)
+    for f in sorted(os.listdir(os.path.join(rcdir, 'newsyslog.conf.d'))):
+        shutil.copy2(os.path.join(rcdir, 'newsyslog.conf.d', f), os.path.join(root, 'etc/newsyslog.conf.d', f))
+        os.chmod(os.path.join(root, 'etc/newsyslog.conf.d', f), 0o644)
 
 
 def _without_user(text, name):
@@ -191,9 +216,10 @@ def prepare_host_fs(d, st, i, h, client_pub):
         shutil.copy2(os.path.join(rcdir, 'rc.d', f), os.path.join(fs, 'etc/rc.d', f))
         os.chmod(os.path.join(fs, 'etc/rc.d', f), 0o555)
     w('etc/passwd', open('/etc/passwd').read().replace(':/root:/bin/bash', ':/root:/bin/sh'))
-    grp = open('/etc/group').read()
-    if not any(l.startswith('wheel:') for l in grp.split('\n')):
-        w('etc/group', grp + 'wheel:x:0:root\n')
+    grp = freebsd_groups()
+    if grp != open('/etc/group').read():
+        w('etc/group', grp)
+    install_newsyslog_conf(fs)
     w('etc/hostname', name + '\n')
     # like a FreeBSD host using local_unbound, but nothing listens: lookups fail fast (offline host)
     w('etc/resolv.conf', '# simhost: offline host, no resolver is running\nnameserver 127.0.0.1\noptions edns0\n')
@@ -416,6 +442,12 @@ def init_main(hd, layers):
 
     def boot():
         t0 = time.time()
+        # /var/run (and with it a changed net.inet6.ip6.v6only) is gone: back to FreeBSD's default
+        try:
+            with open('/proc/sys/net/ipv6/bindv6only', 'w') as f:
+                f.write('1')
+        except OSError:
+            pass
         pid = spawn(['/bin/sh', '/etc/rc'], clean_env, '/var/log/simhost-boot.log')
         rc = wait(pid, 120)
         return {'ok': rc == 0, 'rc': rc, 'seconds': round(time.time() - t0, 3)}
@@ -524,6 +556,9 @@ def start_host(d, st, h, client_pub):
     ns = ['nsenter', '-t', pid, '-n']
     script = ('ip link set %s name vtnet0 && ip addr add %s/24 dev vtnet0 && ip link set vtnet0 up && '
               'ip link set lo up && echo 1 > /proc/sys/net/ipv4/ip_forward && '
+              # net.inet6.ip6.v6only=1 (FreeBSD's default) as Linux's bindv6only; IPv6 forwarding
+              # for jail-to-jail traffic through the host (as IPv4's ip_forward)
+              'echo 1 > /proc/sys/net/ipv6/bindv6only && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding && '
               # jails' packets must never leave towards the root namespace (which would route
               # them anywhere): only locally generated packets may use the vtnet0 subnet.
               'ip rule add iif lo lookup main prio 50 && '

@@ -221,7 +221,7 @@ test('wrong commands fail like FreeBSD (message + exit code)', { skip }, async (
     { cmd: 'jail -c name=y path=/nonexistent persist', code: 1, err: 'jail: path /nonexistent: No such file or directory\n' },
     { cmd: 'jail -c name=y path=/usr/local/jails/strict ip4.addr=10.0.0.300 persist', code: 1, err: 'jail: ip4.addr: not an IPv4 address: 10.0.0.300\n' },
     { cmd: 'jail -c name=y path=/usr/local/jails/strict ip4.addr="lo7|10.0.7.1/32" persist', code: 1,
-      err: 'ifconfig: interface lo7 does not exist\njail: /sbin/ifconfig lo7 inet 10.0.7.1 netmask 255.255.255.255 alias: failed\n' },
+      err: 'ifconfig: interface lo7 does not exist\njail: /sbin/ifconfig lo7 inet 10.0.7.1/32 alias: failed\n' },
     { cmd: 'jail -r nosuch', code: 1, err: 'jail: "nosuch" not found\n' },
     { cmd: 'jail -c nosuch', code: 1, err: 'jail: /etc/jail.conf: No such file or directory\n' },
     { cmd: 'jexec nosuch true', code: 1, err: 'jexec: jail "nosuch" not found\n' },

@@ -73,6 +73,9 @@ def sysctl_values():
         'hw.model': 'Simulated CPU (simhost)', 'security.jail.jailed': str(jailed),
         'security.jail.enforce_statfs': '2', 'security.jail.param.allow.mount.': '0',
         'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0', 'kern.boottime': '',
+        # IPV6_V6ONLY default for new AF_INET6 sockets (inet6(4)); 1 on FreeBSD (rc.conf
+        # ipv6_ipv4mapping="NO"). Applied as net.ipv6.bindv6only in the host's and jails' netns.
+        'net.inet6.ip6.v6only': '1',
         'vm.overcommit': '0', 'kern.ipc.somaxconn': '128', 'kern.ipc.soacceptqueue': '128',
     }
     try:
@@ -85,7 +88,7 @@ def sysctl_values():
     return v
 
 
-WRITABLE = {'net.inet.ip.forwarding', 'net.inet6.ip6.forwarding', 'kern.ipc.somaxconn',
+WRITABLE = {'net.inet.ip.forwarding', 'net.inet6.ip6.forwarding', 'kern.ipc.somaxconn', 'net.inet6.ip6.v6only',
             'kern.ipc.soacceptqueue', 'kern.maxfiles', 'vm.overcommit'}
 
 
@@ -124,6 +127,14 @@ def sysctl(argv):
                 st = simlib.read_json(simlib.RUN + '/sysctl.json', {})
                 st[k] = nv
                 simlib.write_json(simlib.RUN + '/sysctl.json', st)
+                if k == 'net.inet6.ip6.v6only':
+                    # non-vnet jails share the host's value
+                    import cmd_jail
+                    v = cmd_jail.v6only()
+                    cmd_jail.set_bindv6only(None, v)
+                    for j in cmd_jail.all_jails(reap=False):
+                        if j.get('netns_path'):
+                            cmd_jail.set_bindv6only(j['netns_path'], v)
             if 'q' not in flags:
                 out('%s: %s -> %s\n' % (k, vals[k], nv) if 'n' not in flags else '%s -> %s\n' % (vals[k], nv))
             continue

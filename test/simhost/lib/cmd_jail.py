@@ -7,7 +7,6 @@ The host's userland (/usr/bin, /usr/sbin, /usr/lib*, /usr/share, /usr/libexec, /
 stay its own.  State: /var/run/simhost/jails/NAME.json (survives SSH reconnects, not reboots).
 """
 import glob
-import ipaddress
 import os
 import re
 import subprocess
@@ -99,20 +98,63 @@ def canon_param(prog, key, value, named, name):
 
 def parse_ip4(prog, values, params, named, name):
     """ip4.addr values -> [(iface or None, ip, mask or None)]"""
+    return [(i, ip, spec.partition('/')[2] or None) for i, ip, spec, _ in parse_ips('ip4.addr', values, params, named, name)]
+
+
+def parse_ips(key, values, params, named, name):
+    """ip4.addr / ip6.addr values ("iface|addr[/mask] [ifconfig params]") ->
+    [(iface or None, addr as the kernel prints it, addr[/mask] as written, [params])]."""
+    import socket
     pre = jname_prefix(named, name)
+    fam = socket.AF_INET if key == 'ip4.addr' else socket.AF_INET6
     res = []
     for v in values:
         for item in [x.strip() for x in v.split(',') if x.strip()]:
             iface = params.get('interface')
             if '|' in item:
                 iface, item = item.split('|', 1)
-            addr = item.split()[0]
-            ip, _, mask = addr.partition('/')
+            words = item.split()
+            spec = words[0] if words else ''
+            ip = spec.partition('/')[0]
             try:
-                ipaddress.IPv4Address(ip)
-            except ValueError:
-                raise JailError('%sip4.addr: not an IPv4 address: %s' % (pre, ip))
-            res.append((iface, ip, mask or None))
+                ip = socket.inet_ntop(fam, socket.inet_pton(fam, ip))
+            except (OSError, ValueError):
+                raise JailError('%s%s: not an IPv%d address: %s' % (pre, key, 4 if fam == socket.AF_INET else 6, ip))
+            res.append((iface, ip, spec, words[1:]))
+    return res
+
+
+def ifconfig_argv(key, iface, spec, extra, down):
+    """The ifconfig(8) command jail(8) runs for an ip4.addr/ip6.addr entry (usr.sbin/jail/command.c
+    IP__IP4_IFADDR/IP__IP6_IFADDR): before creation with "alias", after removal with "-alias"."""
+    argv = ['/sbin/ifconfig', iface]
+    addr, slash, mask = spec.partition('/')
+    if key == 'ip4.addr':
+        argv.append('inet')
+        if not slash:
+            argv += [addr, 'netmask', '255.255.255.255']
+        elif '.' in mask:
+            argv += [addr, 'netmask', mask]
+        else:
+            argv.append(spec)
+    else:
+        argv += ['inet6', spec]
+        if not slash:
+            argv += ['prefixlen', '128']
+    if not down:
+        argv += extra
+    argv.append('-alias' if down else 'alias')
+    return argv
+
+
+def alias_cmds(params, named, name):
+    """[(iface, up argv, down argv)] for the ip4.addr then ip6.addr entries that name an interface."""
+    res = []
+    for key in ('ip4.addr', 'ip6.addr'):
+        for iface, ip, spec, extra in parse_ips(key, params.get(key, []), params, named, name):
+            if iface:
+                res.append((iface, ifconfig_argv(key, iface, spec, extra, False),
+                            ifconfig_argv(key, iface, spec, extra, True)))
     return res
 
 
@@ -430,29 +472,74 @@ def socket_sethostname(h):
     socket.sethostname(h[:63])
 
 
+def v6only():
+    """net.inet6.ip6.v6only (FreeBSD default 1: an AF_INET6 socket bound to :: is IPv6-only
+    unless the program clears IPV6_V6ONLY), applied as Linux's net.ipv6.bindv6only."""
+    st = simlib.read_json(simlib.RUN + '/sysctl.json', {}) or {}
+    return '0' if str(st.get('net.inet6.ip6.v6only', '1')).strip() == '0' else '1'
+
+
+def set_bindv6only(netns_path, value):
+    """Write net.ipv6.bindv6only inside a network namespace (/proc/sys/net is per netns)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if netns_path:
+                simlib.setns(netns_path, simlib.CLONE_NEWNET)
+            with open('/proc/sys/net/ipv6/bindv6only', 'w') as f:
+                f.write(value)
+            code = 0
+        except Exception:
+            pass
+        os._exit(code)
+    os.waitpid(pid, 0)
+
+
 def setup_network(j):
+    """The jail's netns: jeth0 carries its ip4.addr (/32) and ip6.addr (/128, nodad); the host side
+    vjJID gets /32 and /128 routes, proxy ARP for the jail's IPv4 neighbours and the link-local
+    fe80::1 that is the jail's IPv6 default router (no addresses of the jail on the host)."""
     jid = j['jid']
     ns = 'sj%d' % jid
     j['netns'] = ns
     j['netns_path'] = '/run/netns/' + ns
     ipcmd(['netns', 'add', ns])
     hv = 'vj%d' % jid
+    ip6 = j.get('ip6', [])
     ipcmd(['link', 'add', hv, 'type', 'veth', 'peer', 'name', 'jeth0', 'netns', ns])
-    batch = 'link set lo up\nlink set jeth0 up\n'
+    # no kernel-generated link-locals (no DAD wait): the host side has exactly fe80::1
+    batch = 'link set lo up\nlink set jeth0 addrgenmode none\nlink set jeth0 up\n'
     for ip in j['ip4']:
         batch += 'addr add %s/32 dev jeth0\n' % ip
     if j['ip4']:
         batch += 'route add default dev jeth0\n'
+    for ip in ip6:
+        batch += 'addr add %s/128 dev jeth0 nodad\n' % ip
+    if ip6:
+        batch += 'route add default via fe80::1 dev jeth0\n'
     ipcmd(['-batch', '-'], ns=ns, stdin=batch)
+    set_bindv6only(j['netns_path'], v6only())
     try:
         with open('/proc/sys/net/ipv4/conf/%s/proxy_arp' % hv, 'w') as f:
             f.write('1')
     except OSError:
         pass
-    hb = 'link set %s up\n' % hv
+    hb = 'link set %s addrgenmode none\nlink set %s up\n' % (hv, hv)
     for ip in j['ip4']:
         hb += 'route add %s/32 dev %s\n' % (ip, hv)
+    if ip6:
+        hb += 'addr add fe80::1/64 dev %s nodad\n' % hv
+        for ip in ip6:
+            hb += 'route add %s/128 dev %s\n' % (ip, hv)
     ipcmd(['-batch', '-'], stdin=hb)
+    if ip6:
+        # jail-to-jail IPv6 goes through the host namespace, as IPv4 does (ip_forward=1)
+        try:
+            with open('/proc/sys/net/ipv6/conf/all/forwarding', 'w') as f:
+                f.write('1')
+        except OSError:
+            pass
 
 
 def teardown_network(j):
@@ -582,10 +669,11 @@ def create(params, named, opts):
         raise JailError('%spath %s: Not a directory' % (pre, path))
     path = os.path.realpath(path)
     ip4 = parse_ip4('jail', params.get('ip4.addr', []), params, named, name)
-    for iface, ip, mask in ip4:
-        for other in all_jails(reap=False):
-            if ip in other.get('ip4', []):
-                raise JailError('jail_set: Address already in use')
+    ip6 = [ip for _, ip, _, _ in parse_ips('ip6.addr', params.get('ip6.addr', []), params, named, name)]
+    cmds = alias_cmds(params, named, name)
+    for other in all_jails(reap=False):
+        if any(ip in other.get('ip4', []) for _, ip, _ in ip4) or any(ip in other.get('ip6', []) for ip in ip6):
+            raise JailError('jail_set: Address already in use')
     jid = next_jid()
     if not name:
         name = str(jid)
@@ -598,25 +686,20 @@ def create(params, named, opts):
     host_env = dict(os.environ)
     j = {'jid': jid, 'name': name, 'path': path, 'named': named,
          'hostname': params.get('host.hostname') or os.uname().nodename,
-         'ip4': [ip for _, ip, _ in ip4], 'ip4_ifaces': [[i, ip, m] for i, ip, m in ip4],
+         'ip4': [ip for _, ip, _ in ip4], 'ip6': ip6,
+         'alias_cmds': [[i, up, down] for i, up, down in cmds],
          'persist': bool(params.get('persist')), 'params': _jsonable(params), 'state': 'STARTING',
          'sim_mounts': [], 'fsmounts': [], 'created': time.time()}
     os.makedirs(simlib.JAILS, exist_ok=True)
     done = []  # undo stack for failures
     try:
         # 1. ip aliases (host side bookkeeping, like jail(8) running ifconfig)
-        for iface, ip, mask in ip4:
-            if not iface:
-                continue
-            nm = mask or '255.255.255.255'
-            if mask and mask.isdigit():
-                nm = str(ipaddress.IPv4Network('0.0.0.0/%s' % mask).netmask)
-            cmd = ['/sbin/ifconfig', iface, 'inet', ip, 'netmask', nm, 'alias']
+        for iface, cmd, down in cmds:
             sys.stdout.flush()
             rc = subprocess.call(cmd)
             if rc != 0:
-                raise JailError('%s%s: failed' % (pre, ' '.join(cmd)))
-            done.append(('alias', iface, ip))
+                raise JailError(_fail_cmd(pre, ' '.join(cmd), rc))
+            done.append(('alias', down))
         save_jail(j)
         done.append(('state',))
         # 2. userland (simulation) + mounts
@@ -688,8 +771,7 @@ def create(params, named, opts):
             else:
                 for d in reversed(done):
                     if d[0] == 'alias':
-                        subprocess.call(['/sbin/ifconfig', d[1], 'inet', d[2], '-alias'],
-                                        stderr=subprocess.DEVNULL)
+                        subprocess.call(d[1], stderr=subprocess.DEVNULL)
         except Exception:
             pass
         raise e
@@ -783,13 +865,15 @@ def teardown(j, conf, run_cmds=True, undo_all=False, timeout=None, quiet_fail=Fa
                 ms.append({'type': m['type'], 'src': m['src'], 'target': m['target'], 'points': m['points'],
                            'ro': m.get('ro', False)})
             simlib.write_json(cmd_basic.MOUNTS, ms)
-    aliases = j.get('ip4_ifaces', [])
+    aliases = j.get('alias_cmds', [])
     if undo_all or conf is not None:
         if conf is not None and not undo_all:
-            aliases = [[i, ip, m] for i, ip, m in parse_ip4('jail', conf.get('ip4.addr', []), conf, True, name)]
-        for iface, ip, _ in aliases:
-            if iface:
-                subprocess.call(['/sbin/ifconfig', iface, 'inet', ip, '-alias'], stderr=subprocess.DEVNULL)
+            try:
+                aliases = [[i, up, down] for i, up, down in alias_cmds(conf, True, name)]
+            except JailError:
+                aliases = []
+        for iface, _, down in reversed(aliases):
+            subprocess.call(down, stderr=subprocess.DEVNULL)
     try:
         os.unlink(jail_file(name))
     except OSError:
@@ -965,6 +1049,20 @@ def _modify(j, params, named):
                 ipcmd(['addr', 'add', '%s/32' % ip, 'dev', 'jeth0'], ns=j['netns'])
                 ipcmd(['route', 'add', '%s/32' % ip, 'dev', 'vj%d' % j['jid']])
         j['ip4'] = new
+    if 'ip6.addr' in params:
+        new = [ip for _, ip, _, _ in parse_ips('ip6.addr', params['ip6.addr'], params, named, j['name'])]
+        if j.get('netns'):
+            hv = 'vj%d' % j['jid']
+            for ip in set(j.get('ip6', [])) - set(new):
+                ipcmd(['addr', 'del', '%s/128' % ip, 'dev', 'jeth0'], ns=j['netns'], check=False)
+                ipcmd(['-6', 'route', 'del', '%s/128' % ip], check=False)
+            if new and not j.get('ip6'):
+                ipcmd(['addr', 'add', 'fe80::1/64', 'dev', hv, 'nodad'], check=False)
+                ipcmd(['-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'jeth0'], ns=j['netns'], check=False)
+            for ip in set(new) - set(j.get('ip6', [])):
+                ipcmd(['addr', 'add', '%s/128' % ip, 'dev', 'jeth0', 'nodad'], ns=j['netns'])
+                ipcmd(['-6', 'route', 'add', '%s/128' % ip, 'dev', hv])
+        j['ip6'] = new
     j['params'].update(_jsonable(params))
     save_jail(j)
 
@@ -1037,7 +1135,7 @@ def jail_param_value(j, p):
     if p == 'ip4.addr':
         return ','.join(j['ip4'])
     if p == 'ip6.addr':
-        return ''
+        return ','.join(j.get('ip6', []))
     if p == 'persist':
         return bool(j.get('persist'))
     if p == 'dying':
@@ -1049,7 +1147,7 @@ def jail_param_value(j, p):
     if p == 'ip4':
         return 'inherit' if params.get('ip4') == 'inherit' else ('new' if j['ip4'] else 'disable')
     if p == 'ip6':
-        return params.get('ip6', 'disable')
+        return 'inherit' if params.get('ip6') == 'inherit' else ('new' if j.get('ip6') or params.get('ip6') == 'new' else 'disable')
     if p in ('host', 'sysvmsg', 'sysvsem', 'sysvshm', 'linux'):
         return params.get(p, 'new' if p == 'host' else 'disable')
     if p == 'securelevel':
@@ -1152,7 +1250,7 @@ def jls(argv):
             out('%6d  %-29s %s\n' % (j['jid'], j['hostname'], j['path']))
             out('        %-29s %s\n' % (j['name'], 'ACTIVE'))
             out('        %d\n' % (j['jid'] + 1))
-            for ip in j['ip4']:
+            for ip in j['ip4'] + j.get('ip6', []):
                 out('        %s\n' % ip)
         return 0
     if 'N' in d:

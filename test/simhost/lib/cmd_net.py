@@ -31,6 +31,51 @@ def all_used_addrs(ifs, skip=None):
     return res
 
 
+def _is6(a):
+    return ':' in a
+
+
+def _ntop6(ip):
+    """inet_pton + inet_ntop (the text FreeBSD prints), or None if not an IPv6 address."""
+    import socket
+    try:
+        return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, ip))
+    except (OSError, ValueError):
+        return None
+
+
+def _parse_addr6(prog, tok, plen=None):
+    """in6_getaddr/in6_getprefix: 'ADDR[/N]' (+ prefixlen N) -> 'addr/N'; no prefix: 64
+    (in6_postproc: "all prefixes are 64" unless given)."""
+    ip, slash, p = tok.rpartition('/') if '/' in tok else (tok, '', '')
+    if slash:
+        plen = p
+    for v in ([plen] if plen is not None else []):
+        if not re.match(r'^\d+$', v) or int(v) > 128:
+            die(prog, '%s: bad value' % v)
+    addr = _ntop6(ip)
+    if addr is None:
+        die(prog, '%s: bad value' % ip)
+    return '%s/%d' % (addr, int(plen) if plen is not None else 64)
+
+
+def if_index(name, ifs):
+    """Interface index (vtnet0 1, lo0 2, clones the lowest free index at creation, as if_alloc)."""
+    if name == 'vtnet0':
+        return 1
+    if name == 'lo0':
+        return 2
+    return ifs.get(name, {}).get('index') or 3
+
+
+def _new_index(ifs):
+    used = set(i.get('index') for i in ifs.values())
+    n = 3
+    while n in used:
+        n += 1
+    return n
+
+
 def _parse_addr(prog, tok, mask=None):
     """'10.0.0.2/32' or '10.0.0.2' (+ netmask) -> '10.0.0.2/32'"""
     ip, _, plen = tok.partition('/')
@@ -68,8 +113,15 @@ def show_if(name, i):
     else:
         flags = '8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST>' if up else '8802<BROADCAST,SIMPLEX,MULTICAST>'
         s = '%s: flags=%s metric 0 mtu 1500\n\tether 58:9c:fc:00:00:%02x\n' % (name, flags, abs(hash(name)) % 256)
+    # addresses in the order they were added (the kernel's list), as af_inet/af_inet6 print them
     for a in i.get('addrs', []):
-        ip, plen = a.split('/')
+        ip, plen = a.rsplit('/', 1)
+        if _is6(ip):
+            if ip.startswith('fe80:'):
+                s += '\tinet6 %s%%%s prefixlen %s scopeid 0x%x\n' % (ip, name, plen, i.get('index') or 3)
+            else:
+                s += '\tinet6 %s prefixlen %s\n' % (ip, plen)
+            continue
         mask = (0xffffffff << (32 - int(plen))) & 0xffffffff
         s += '\tinet %s netmask 0x%08x\n' % (ip, mask)
         if not name.startswith('lo') and int(plen) < 32:
@@ -77,7 +129,10 @@ def show_if(name, i):
     if name == 'lo0':
         s += '\tinet6 ::1 prefixlen 128\n\tinet6 fe80::1%lo0 prefixlen 64 scopeid 0x2\n'
     s += '\tgroups: %s\n' % re.sub(r'\d+$', '', name)
-    s += '\tnd6 options=%s\n' % ('21<PERFORMNUD,AUTO_LINKLOCAL>' if name == 'lo0' else '29<PERFORMNUD,IFDISABLED,AUTO_LINKLOCAL>')
+    # IPv6 is ifdisabled on cloned interfaces (rc's network.subr with ipv6_activate_all_interfaces=NO)
+    # until an inet6 address is added: in6_control clears ND6_IFF_IFDISABLED then.
+    on6 = name == 'lo0' or i.get('inet6')
+    s += '\tnd6 options=%s\n' % ('21<PERFORMNUD,AUTO_LINKLOCAL>' if on6 else '29<PERFORMNUD,IFDISABLED,AUTO_LINKLOCAL>')
     return s
 
 
@@ -133,7 +188,7 @@ def ifconfig(argv):
                     n += 1
                 name = '%s%d' % (base, n)
                 out(name + '\n')
-            ifs[name] = {'up': False, 'addrs': []}
+            ifs[name] = {'up': False, 'addrs': [], 'index': _new_index(ifs)}
             args = args[1:]
             full[name] = ifs[name]
             if not args:
@@ -153,27 +208,33 @@ def ifconfig(argv):
             del ifs[name]
             save_ifs(ifs)
             return 0
-        # parse address operations
+        # parse address operations (ifconfig.c: an address family, then the address; the
+        # first word that is not a known parameter is the address)
         i = 0
-        fam = None
+        fam = 'inet'
         addr = None
         mask = None
+        plen6 = None
         action = None
+        if args and args[0] in ('inet', 'inet6'):
+            fam = args[0]
+            i = 1
         while i < len(args):
             a = args[i]
-            if a in ('inet',):
-                fam = a
-            elif a == 'inet6':
-                die(prog, 'simhost: inet6 not simulated')
-            elif a in ('alias', 'add'):
+            if a in ('alias', 'add'):
                 action = 'alias'
             elif a in ('-alias', 'delete', 'remove'):
                 action = 'delete'
-            elif a == 'netmask':
+            elif a == 'netmask' and fam == 'inet':
                 i += 1
                 if i >= len(args):
-                    die(prog, 'netmask: bad value')
+                    die(prog, "'netmask' requires argument")
                 mask = args[i]
+            elif a == 'prefixlen' and fam == 'inet6':
+                i += 1
+                if i >= len(args):
+                    die(prog, "'prefixlen' requires argument")
+                plen6 = args[i]
             elif a == 'up':
                 ent['up'] = True
             elif a == 'down':
@@ -182,12 +243,38 @@ def ifconfig(argv):
                 i += 1
             elif a in ('-description', '-descr', 'monitor', '-monitor'):
                 pass
-            elif re.match(r'^[0-9.]+(/\d+)?$', a) and addr is None:
+            elif fam == 'inet6' and a in ('-ifdisabled', 'ifdisabled', 'auto_linklocal', '-auto_linklocal',
+                                          'accept_rtadv', '-accept_rtadv', 'nud', '-nud', 'no_dad', '-no_dad',
+                                          'anycast', 'tentative', '-tentative', 'deprecated', '-deprecated',
+                                          'autoconf', '-autoconf', 'prefer_source', '-prefer_source'):
+                pass
+            elif fam == 'inet6' and a in ('pltime', 'vltime'):
+                i += 1
+            elif addr is None:
                 addr = a
             else:
                 die(prog, '%s: bad value' % a)
             i += 1
-        if addr:
+        if addr and fam == 'inet6':
+            full_addr = _parse_addr6(prog, addr, plen6)
+            ip = full_addr.split('/')[0]
+            if action == 'delete':
+                if not any(x.split('/')[0] == ip for x in ent['addrs']):
+                    # ifconfig.c prints this text for every address family
+                    die(prog, "ioctl (SIOCDIFADDR): Can't assign requested address")
+                ent['addrs'] = [x for x in ent['addrs'] if x.split('/')[0] != ip]
+            else:
+                # without alias, SIOCDIFADDR_IN6 of the same address then SIOCAIFADDR_IN6: a re-add
+                ent['addrs'] = [x for x in ent['addrs'] if x.split('/')[0] != ip] + [full_addr]
+                ent['up'] = True
+                if not ent.get('inet6'):
+                    # IFDISABLED cleared -> in6_if_up(): a loopback gets its link-local fe80::1
+                    ent['inet6'] = True
+                    if name.startswith('lo') and not any(x.startswith('fe80:') for x in ent['addrs']):
+                        ent['addrs'].append('fe80::1/64')
+        elif addr:
+            if not re.match(r'^[0-9.]+(/\d+)?$', addr):
+                die(prog, '%s: bad value' % addr)
             full_addr = _parse_addr(prog, addr, mask)
             ip = full_addr.split('/')[0]
             if action == 'delete':
@@ -199,10 +286,11 @@ def ifconfig(argv):
                 used = all_used_addrs(full, skip=name)
                 if ip in used:
                     die(prog, 'ioctl (SIOCAIFADDR): File exists')
+                v4 = [k for k, x in enumerate(ent['addrs']) if not _is6(x)]
                 if action != 'alias':
                     # replace the primary address
-                    if ent['addrs']:
-                        ent['addrs'][0] = full_addr
+                    if v4:
+                        ent['addrs'][v4[0]] = full_addr
                     else:
                         ent['addrs'].append(full_addr)
                 elif not any(x.split('/')[0] == ip for x in ent['addrs']):
@@ -218,14 +306,19 @@ def ifconfig_jailed(argv):
     if argv and (len(argv) > 1 and argv[1] != 'up'):
         die('ifconfig', 'ioctl (SIOCAIFADDR): Operation not permitted' if 'create' not in argv
             else 'SIOCIFCREATE2 (%s): Operation not permitted' % argv[0])
-    # a non-vnet jail sees the interfaces that carry its addresses
-    import socket
+    # a non-vnet jail sees the addresses it was given (simhost: those of its jeth0)
+    import subprocess
+    addrs = []
     try:
-        ips = open('/etc/.simhost-jail-ips').read().split()
+        r = subprocess.run(['/usr/sbin/ip', '-o', 'addr', 'show', 'dev', 'jeth0', 'scope', 'global'],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for line in r.stdout.splitlines():
+            f = line.split()
+            if len(f) > 3 and f[2] in ('inet', 'inet6'):
+                addrs.append(f[3])
     except OSError:
-        ips = []
-    i = {'up': True, 'addrs': ['%s/32' % x for x in ips]}
-    out(show_if('lo1', i))
+        pass
+    out(show_if('lo1', {'up': True, 'addrs': addrs, 'inet6': any(_is6(a) for a in addrs), 'index': 3}))
     return 0
 
 

@@ -101,18 +101,129 @@ def service(argv):
 
 
 # ============================================================== daemon(8)
+# FreeBSD 14's usr.sbin/daemon/daemon.c (kqueue version): in supervision mode the child's
+# stdout/stderr (per -m) go to a pipe; the supervisor reads it line by line and writes the
+# lines to the -o file (O_CREAT|O_APPEND, 0600), to syslog (-S...) or, with neither, to its own
+# stdout.  -H reopens the -o file on SIGHUP (newsyslog(8)); without -H SIGHUP is ignored.
 DAEMON_USAGE = ('usage: daemon [-cfHrS] [-p child_pidfile] [-P supervisor_pidfile]\n'
                 '              [-u user] [-o output_file] [-t title]\n'
                 '              [-l syslog_facility] [-s syslog_priority]\n'
-                '              [-T syslog_tag] [-m output_mask] [-R restart_delay_secs]\n')
+                '              [-T syslog_tag] [-m output_mask] [-R restart_delay_secs]\n'
+                'command arguments ...\n')
+DAEMON_HELP = ('  --change-dir         -c         Change the current working directory to root\n'
+               '  --close-fds          -f         Set stdin, stdout, stderr to /dev/null\n'
+               '  --sighup             -H         Close and re-open output file on SIGHUP\n'
+               '  --syslog             -S         Send output to syslog\n'
+               '  --output-file        -o <file>  Append output of the child process to file\n'
+               '  --output-mask        -m <mask>  What to send to syslog/file\n'
+               '                                  1=stdout, 2=stderr, 3=both\n'
+               '  --child-pidfile      -p <file>  Write PID of the child process to file\n'
+               '  --supervisor-pidfile -P <file>  Write PID of the supervisor process to file\n'
+               '  --restart            -r         Restart child if it terminates (1 sec delay)\n'
+               '  --restart-delay      -R <N>     Restart child if it terminates after N sec\n'
+               '  --title              -t <title> Set the title of the supervisor process\n'
+               '  --user               -u <user>  Drop privileges, run as given user\n'
+               '  --syslog-priority    -s <prio>  Set syslog priority\n'
+               '  --syslog-facility    -l <flty>  Set syslog facility\n'
+               '  --syslog-tag         -T <tag>   Set syslog tag\n'
+               '  --help               -h         Show this help\n')
+DAEMON_SHORT = 'cfHSp:P:ru:o:s:l:t:m:R:T:h'
+DAEMON_LONG = {'change-dir': 'c', 'close-fds': 'f', 'sighup': 'H', 'syslog': 'S', 'output-file': 'o',
+               'output-mask': 'm', 'child-pidfile': 'p', 'supervisor-pidfile': 'P', 'restart': 'r',
+               'restart-delay': 'R', 'title': 't', 'user': 'u', 'syslog-priority': 's',
+               'syslog-facility': 'l', 'syslog-tag': 'T', 'help': 'h'}
+LBUF_SIZE = 4096
+SYSLOG_PRIO = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug',
+               'panic', 'error', 'warn', 'none')
+SYSLOG_FAC = ('auth', 'authpriv', 'console', 'cron', 'daemon', 'ftp', 'kern', 'lpr', 'mail', 'mark',
+              'news', 'ntp', 'security', 'syslog', 'user', 'uucp', 'local0', 'local1', 'local2',
+              'local3', 'local4', 'local5', 'local6', 'local7')
 
 
-def _pidfile_open(path):
+def _daemon_usage(code):
+    sys.stderr.write(DAEMON_USAGE)
+    sys.stderr.write(DAEMON_HELP)
+    raise Exit(code)
+
+
+def _getopt_long(prog, argv, spec, longs):
+    """BSD getopt_long(3) with a leading '+' in optstring: stops at the first operand;
+    errors print libc's texts (unknown option -- x, option requires an argument -- x)."""
+    opts = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == '--':
+            i += 1
+            break
+        if not a.startswith('-') or a == '-':
+            break
+        if a.startswith('--'):
+            name, eq, val = a[2:].partition('=')
+            cands = [n for n in longs if n == name] or [n for n in longs if n.startswith(name)]
+            if len(cands) > 1:
+                warnx(prog, 'ambiguous option -- %s' % name)
+                _daemon_usage(1)
+            if not cands:
+                warnx(prog, 'unknown option -- %s' % name)
+                _daemon_usage(1)
+            c = longs[cands[0]]
+            needs = spec[spec.index(c) + 1:spec.index(c) + 2] == ':'
+            if needs and not eq:
+                i += 1
+                if i >= len(argv):
+                    warnx(prog, 'option requires an argument -- %s' % cands[0])
+                    _daemon_usage(1)
+                val = argv[i]
+            elif not needs and eq:
+                warnx(prog, "option doesn't take an argument -- %s" % cands[0])
+                _daemon_usage(1)
+            opts.append((c, val if needs else None))
+            i += 1
+            continue
+        j = 1
+        while j < len(a):
+            c = a[j]
+            k = spec.find(c)
+            if k < 0 or c == ':':
+                warnx(prog, 'unknown option -- %s' % c)
+                _daemon_usage(1)
+            if spec[k + 1:k + 2] == ':':
+                if j + 1 < len(a):
+                    opts.append((c, a[j + 1:]))
+                else:
+                    i += 1
+                    if i >= len(argv):
+                        warnx(prog, 'option requires an argument -- %s' % c)
+                        _daemon_usage(1)
+                    opts.append((c, argv[i]))
+                break
+            opts.append((c, None))
+            j += 1
+        i += 1
+    return opts, argv[i:]
+
+
+def _strtol(s, base=10):
+    """C strtol: (value, consumed anything)."""
+    m = re.match(r'^\s*([-+]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)' if base == 0
+                 else r'^\s*([-+]?)([0-9]+)', s)
+    if not m:
+        return 0, False
+    digits = m.group(2)
+    if base == 0:
+        v = int(digits, 16) if digits[:2].lower() == '0x' else int(digits, 8) if digits.startswith('0') and len(digits) > 1 else int(digits)
+    else:
+        v = int(digits)
+    return (-v if m.group(1) == '-' else v), True
+
+
+def _pidfile_open(path, what='pidfile'):
     """pidfile_open(3): returns fd (locked) or raises Exit(3)/Exit(2)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as e:
-        die('daemon', 'pidfile ``%s\'\': %s' % (path, e.strerror), 2)
+        die('daemon', '%s ``%s\'\': %s' % (what, path, e.strerror), 2)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
@@ -133,143 +244,341 @@ def _pidfile_write(fd, pid):
     os.write(fd, ('%d\n' % pid).encode())
 
 
-def daemon(argv):
-    prog = 'daemon'
+class _Supervisor(object):
+    """The supervising daemon: output pipe, log file, signals (daemon_eventloop)."""
 
-    def usage():
-        sys.stderr.write(DAEMON_USAGE)
-    opts, rest = simlib.getopt_bsd(prog, argv, 'cfHSp:P:ru:o:s:l:t:m:R:T:C:', usage)
-    d = {}
-    for o, v in opts:
-        d[o] = v
-    if 'C' in d:
-        warnx(prog, 'illegal option -- C')
-        usage()
-        raise Exit(1)
-    if not rest:
-        usage()
-        raise Exit(1)
-    restart = None
-    if 'r' in d:
-        restart = 1
-    if 'R' in d:
-        if not d['R'].isdigit() or not (1 <= int(d['R']) <= 31536000):
-            die(prog, 'invalid restart delay', 1)
-        restart = int(d['R'])
-    mask = 3
-    if 'm' in d:
-        if d['m'] not in ('1', '2', '3'):
-            die(prog, 'unrecognized output mask', 6)
-        mask = int(d['m'])
-    if 's' in d and d['s'] not in ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'):
-        die(prog, 'unrecognized syslog priority', 4)
-    if 'l' in d and d['l'] not in ('daemon', 'user', 'local0', 'local1', 'local2', 'local3', 'local4',
-                                   'local5', 'local6', 'local7', 'auth', 'cron', 'kern', 'mail', 'news',
-                                   'syslog', 'lpr', 'uucp', 'ftp', 'security', 'console', 'authpriv'):
-        die(prog, 'unrecognized syslog facility', 5)
-    user = None
-    if 'u' in d:
+    def __init__(self, d, argv, output_fd, syslog_on, keep_fds_open, mask, user, child_fd):
+        self.d = d
+        self.argv = argv
+        self.output_fd = output_fd
+        self.syslog_on = syslog_on
+        self.keep_fds_open = keep_fds_open
+        self.mask = mask
+        self.user = user
+        self.child_fd = child_fd
+        self.buf = b''          # listen_child's static buffer (kept across restarts)
+        self.stdout_buf = b''   # stdio buffer of printf() to the supervisor's stdout
+        self.pid = -1
+        self.sigs = []
+
+    # do_output
+    def output(self, data):
+        if not data:
+            return
+        if self.syslog_on:
+            try:
+                import syslog
+                syslog.syslog(self.prio, data.decode(errors='replace'))
+            except Exception:
+                pass
+        if self.output_fd is not None:
+            try:
+                os.write(self.output_fd, data)
+            except OSError as e:
+                sys.stderr.write('daemon: write: %s\n' % e.strerror)
+        if self.keep_fds_open and not self.syslog_on and self.output_fd is None:
+            # printf(3): line buffered on a terminal, else fully buffered
+            self.stdout_buf += data
+            try:
+                tty = os.isatty(1)
+            except OSError:
+                tty = False
+            if tty or len(self.stdout_buf) >= LBUF_SIZE:
+                self.flush_stdout()
+
+    def flush_stdout(self):
+        while self.stdout_buf:
+            try:
+                n = os.write(1, self.stdout_buf)
+            except OSError:
+                self.stdout_buf = b''
+                return
+            self.stdout_buf = self.stdout_buf[n:]
+
+    # listen_child: whole lines, or a full buffer; the rest at EOF
+    def listen(self, fd):
+        try:
+            data = os.read(fd, LBUF_SIZE - len(self.buf) - 1)
+        except InterruptedError:
+            return True
+        except OSError as e:
+            sys.stderr.write('daemon: read: %s\n' % e.strerror)
+            return False
+        if data:
+            self.buf += data
+            while b'\n' in self.buf:
+                line, self.buf = self.buf.split(b'\n', 1)
+                self.output(line + b'\n')
+            if len(self.buf) >= LBUF_SIZE - 1:
+                self.output(self.buf)
+                self.buf = b''
+            return True
+        if self.buf:
+            self.output(self.buf)
+            self.buf = b''
+        return False
+
+    def reopen_log(self):
+        try:
+            fd = os.open(self.d['o'], os.O_CREAT | os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError:
+            fd = None
+        if self.output_fd is not None:
+            os.close(self.output_fd)
+        self.output_fd = fd
+
+    def on_signal(self, signum, frame):
+        self.sigs.append(signum)
+
+    def exec_child(self, rd, wr):
+        """daemon_set_child_pipe + daemon_exec, in the forked child."""
+        try:
+            if self.mask & 2:
+                os.dup2(wr, 2)
+            if self.mask & 1:
+                os.dup2(wr, 1)
+            if wr not in (1, 2):
+                os.close(wr)
+            os.close(rd)
+            _daemon_exec(self.argv, self.child_fd, self.user)
+        finally:
+            os._exit(1)
+
+    def run(self, restart, delay):
+        import select
+        wake_r, wake_w = os.pipe()
+        for fd in (wake_r, wake_w):
+            os.set_blocking(fd, False)
+            fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.FD_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self.on_signal)
+        stop = False
+        while True:
+            rd, wr = os.pipe()
+            fcntl.fcntl(rd, fcntl.F_SETFD, fcntl.FD_CLOEXEC)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            self.pid = os.fork()
+            if self.pid == 0:
+                signal.set_wakeup_fd(-1)
+                os.close(wake_r)
+                os.close(wake_w)
+                self.exec_child(rd, wr)
+            os.close(wr)
+            _set_title('%s[%d]' % (self.d.get('t') or self.argv[0], self.pid))
+            mode = 'supervise'
+            pipe_open = True
+            while mode != 'nochild':
+                fds = [wake_r] + ([rd] if pipe_open else [])
+                try:
+                    ready, _, _ = select.select(fds, [], [])
+                except InterruptedError:
+                    ready = []
+                if wake_r in ready:
+                    try:
+                        while os.read(wake_r, 64):
+                            pass
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                while self.sigs:
+                    sig = self.sigs.pop(0)
+                    if sig == signal.SIGCHLD:
+                        try:
+                            dead = os.waitpid(self.pid, os.WNOHANG)[0] == self.pid
+                        except ChildProcessError:
+                            dead = True
+                        if dead:
+                            mode = 'nochild'
+                            # the child is gone: read what is left until EOF
+                            if pipe_open:
+                                while self.listen(rd):
+                                    pass
+                                pipe_open = False
+                    elif sig == signal.SIGTERM:
+                        if mode != 'supervise':
+                            continue
+                        mode = 'terminating'
+                        restart = None
+                        stop = True
+                        try:
+                            os.kill(self.pid, signal.SIGTERM)
+                        except OSError:
+                            pass
+                    elif sig == signal.SIGHUP:
+                        if 'H' in self.d and self.output_fd is not None:
+                            self.reopen_log()
+                if mode != 'nochild' and pipe_open and rd in ready:
+                    if not self.listen(rd):
+                        pipe_open = False
+            os.close(rd)
+            self.pid = -1
+            if restart is None or stop:
+                break
+            end = time.time() + delay
+            while time.time() < end and not stop:
+                try:
+                    select.select([wake_r], [], [], max(0, end - time.time()))
+                except InterruptedError:
+                    pass
+                try:
+                    while os.read(wake_r, 64):
+                        pass
+                except (BlockingIOError, InterruptedError):
+                    pass
+                while self.sigs:
+                    sig = self.sigs.pop(0)
+                    if sig == signal.SIGTERM:
+                        stop = True
+                    elif sig == signal.SIGHUP and 'H' in self.d and self.output_fd is not None:
+                        self.reopen_log()
+                    elif sig == signal.SIGCHLD:
+                        try:
+                            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                                pass
+                        except ChildProcessError:
+                            pass
+            if stop:
+                break
+        self.flush_stdout()
+
+
+def _set_title(title):
+    try:
+        simlib.libc().prctl(15, ('daemon: %s' % title)[:15].encode(), 0, 0, 0)
+    except Exception:
+        pass
+
+
+def _daemon_exec(argv, child_fd, user):
+    """daemon_exec: child pidfile, -u, default HUP/TERM, execvp."""
+    if child_fd is not None:
+        _pidfile_write(child_fd, os.getpid())
+    if user is not None:
         import pwd
         try:
-            user = pwd.getpwnam(d['u'])
+            pw = pwd.getpwnam(user)
         except KeyError:
-            die(prog, 'failed to set user environment', 1)
-    supervise = any(k in d for k in 'pPrRSomsTl')
-    child_fd = _pidfile_open(d['p']) if 'p' in d else None
-    sup_fd = _pidfile_open(d['P']) if 'P' in d else None
-    out_fd = None
+            sys.stderr.write('daemon: unknown user: %s\n' % user)
+            os._exit(1)
+        try:
+            os.setgid(pw.pw_gid)
+            os.initgroups(pw.pw_name, pw.pw_gid)
+            os.setuid(pw.pw_uid)
+        except OSError:
+            sys.stderr.write('daemon: failed to set user environment\n')
+            os._exit(1)
+        os.environ.update({'USER': pw.pw_name, 'HOME': pw.pw_dir, 'SHELL': pw.pw_shell or '/bin/sh'})
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGCHLD, signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as e:
+        sys.stderr.write('daemon: %s: %s\n' % (argv[0], e.strerror))
+    os._exit(1)
+
+
+def daemon(argv):
+    prog = 'daemon'
+    opts, rest = _getopt_long(prog, argv, DAEMON_SHORT, DAEMON_LONG)
+    d = {}
+    supervise = False
+    restart = None
+    delay = 1
+    mask = 3
+    syslog_on = False
+    prio, fac = 'notice', 'daemon'
+    for o, v in opts:
+        d[o] = v
+        if o == 'h':
+            _daemon_usage(0)
+        elif o == 'l':
+            if v not in SYSLOG_FAC:
+                die(prog, 'unrecognized syslog facility', 5)
+            fac, syslog_on, supervise = v, True, True
+        elif o == 'm':
+            mask, ok = _strtol(v)
+            if not ok or mask < 0 or mask > 3:
+                die(prog, 'unrecognized listening mask', 6)
+        elif o in 'opPr':
+            supervise = True
+            if o == 'r':
+                restart = 1
+        elif o == 'R':
+            delay, ok = _strtol(v, 0)
+            if not ok or delay < 1:
+                die(prog, 'invalid restart delay', 6)
+            # daemon(8): "Supervise and restart the program after the specified delay"
+            restart, supervise = delay, True
+        elif o == 's':
+            if v not in SYSLOG_PRIO:
+                die(prog, 'unrecognized syslog priority', 4)
+            prio, syslog_on, supervise = v, True, True
+        elif o in 'ST':
+            syslog_on, supervise = True, True
+    if not rest:
+        _daemon_usage(1)
+    output_fd = None
     if 'o' in d:
         try:
-            out_fd = os.open(d['o'], os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            output_fd = os.open(d['o'], os.O_CREAT | os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC, 0o600)
         except OSError as e:
-            die(prog, 'open(\'%s\'): %s' % (d['o'], e.strerror), 7)
+            die(prog, 'open: %s' % e.strerror, 7)
+    child_fd = _pidfile_open(d['p']) if 'p' in d else None
+    if 'P' in d:
+        try:
+            sup_fd = _pidfile_open(d['P'], 'ppidfile')
+        except Exit:
+            if child_fd is not None:
+                os.unlink(d['p'])
+            raise
+    else:
+        sup_fd = None
+    keep_fds_open = 'f' not in d
     sys.stdout.flush()
     sys.stderr.flush()
-    # daemon(3): fork, parent exits 0, child becomes session leader
+    # daemon(3): fork, the parent exits 0; setsid; chdir("/") with -c; -f: 0, 1, 2 -> /dev/null
     if os.fork() != 0:
         os._exit(0)
     os.setsid()
     if 'c' in d:
         os.chdir('/')
-    if 'f' in d:
-        nul = os.open('/dev/null', os.O_RDWR)
-        for i in (0, 1, 2):
-            os.dup2(nul, i)
-        os.close(nul)
-    else:
-        nul = os.open('/dev/null', os.O_RDONLY)
-        os.dup2(nul, 0)
-        os.close(nul)
-    if out_fd is not None:
-        if mask & 1:
-            os.dup2(out_fd, 1)
-        if mask & 2:
-            os.dup2(out_fd, 2)
-
-    def become_child():
-        if child_fd is not None:
-            _pidfile_write(child_fd, os.getpid())
-        if user is not None:
-            os.setgid(user.pw_gid)
-            os.initgroups(user.pw_name, user.pw_gid)
-            os.setuid(user.pw_uid)
-            os.environ.update({'HOME': user.pw_dir, 'USER': user.pw_name, 'SHELL': user.pw_shell})
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    if not keep_fds_open:
         try:
-            os.execvp(rest[0], rest)
-        except OSError as e:
-            sys.stderr.write('daemon: %s: %s\n' % (rest[0], e.strerror))
-            os._exit(1)
-
+            nul = os.open('/dev/null', os.O_RDWR)
+        except OSError:
+            nul = None  # daemon(3) leaves the descriptors alone when /dev/null cannot be opened
+        if nul is not None:
+            for i in (0, 1, 2):
+                os.dup2(nul, i)
+            if nul > 2:
+                os.close(nul)
     if not supervise:
-        become_child()
+        _daemon_exec(rest, child_fd, d.get('u'))
     if sup_fd is not None:
         _pidfile_write(sup_fd, os.getpid())
+    # the supervisor: SIGINT kills it (daemon(8) handles TERM, HUP, CHLD only)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    sv = _Supervisor(d, rest, output_fd, syslog_on, keep_fds_open, mask, d.get('u'), child_fd)
+    sv.prio = {'emerg': 0, 'panic': 0, 'alert': 1, 'crit': 2, 'err': 3, 'error': 3, 'warning': 4,
+               'warn': 4, 'notice': 5, 'info': 6, 'debug': 7}.get(prio, 5)
+    if syslog_on:
+        try:
+            import syslog
+            syslog.openlog(d.get('T', 'daemon'), syslog.LOG_PID | syslog.LOG_NDELAY,
+                           getattr(syslog, 'LOG_' + fac.upper(), syslog.LOG_DAEMON))
+        except Exception:
+            pass
     try:
-        simlib.libc().prctl(15, ('daemon: %s' % (d.get('t') or rest[0].rsplit('/', 1)[-1]))[:15].encode(), 0, 0, 0)
-    except Exception:
-        pass
-    state = {'child': None, 'stop': False}
-
-    def on_term(signum, frame):
-        state['stop'] = True
-        if state['child']:
-            try:
-                os.kill(state['child'], signal.SIGTERM)
-            except OSError:
-                pass
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN if 'H' not in d else signal.SIG_IGN)
-    while True:
-        pid = os.fork()
-        if pid == 0:
-            become_child()
-        state['child'] = pid
-        while True:
-            try:
-                os.waitpid(pid, 0)
-                break
-            except ChildProcessError:
-                break
-            except InterruptedError:
-                continue
-        state['child'] = None
-        if state['stop'] or restart is None:
-            break
-        end = time.time() + restart
-        while time.time() < end and not state['stop']:
-            time.sleep(min(0.1, max(0, end - time.time())))
-        if state['stop']:
-            break
-    for p, fd in ((d.get('p'), child_fd), (d.get('P'), sup_fd)):
-        if p:
-            try:
-                os.unlink(p)
-            except OSError:
-                pass
-    os._exit(0)
+        sv.run(restart, delay)
+    finally:
+        for p in (d.get('p'), d.get('P')):
+            if p:
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
+    os._exit(1)
 
 
 # ============================================================== pkg(8)

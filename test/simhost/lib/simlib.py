@@ -472,6 +472,11 @@ def log_invocation(prog):
 
 
 def run_main(prog, fn):
+    # Python ignores SIGPIPE and SIGXFSZ; a FreeBSD tool (and whatever it execs: jexec, service,
+    # daemon, jail's exec.*) starts with the default actions
+    import signal
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
     try:
         log_invocation(prog)
         check_fault(prog)
