@@ -17,6 +17,28 @@ export interface MixProject {
   phoenix: boolean;
 }
 
+/** The keys of the keyword list after `releases:` in mix.exs (the release names), top level only. */
+export function releaseNames(mix: string): string[] {
+  const at = /^\s*releases:\s*\[/m.exec(mix);
+  if (!at) return [];
+  const names: string[] = [];
+  let depth = 1;
+  let expectKey = true;
+  for (let i = at.index + at[0].length; i < mix.length && depth > 0; i++) {
+    const c = mix[i]!;
+    if (c === '[' || c === '{' || c === '(') depth++;
+    else if (c === ']' || c === '}' || c === ')') depth--;
+    else if (c === '#') i = mix.indexOf('\n', i) === -1 ? mix.length : mix.indexOf('\n', i);
+    else if (depth === 1 && c === ',') expectKey = true;
+    else if (depth === 1 && expectKey && /[a-z]/.test(c)) {
+      const m = /^([a-z][a-z0-9_]*):\s/.exec(mix.slice(i));
+      if (m) names.push(m[1]!);
+      expectKey = false;
+    }
+  }
+  return names;
+}
+
 const read = (dir: string, file: string) => {
   const p = path.join(dir, file);
   return existsSync(p) ? readFileSync(p, 'utf8') : '';
@@ -27,8 +49,7 @@ export function readMixProject(dir: string): MixProject | undefined {
   const mix = read(dir, 'mix.exs');
   const app = /\bapp:\s*:([a-z][a-z0-9_]*)/.exec(mix)?.[1];
   if (!app) return undefined;
-  const releasesBlock = /^\s*releases:\s*\[([\s\S]*?)\n\s*\]/m.exec(mix)?.[1] ?? '';
-  const releases = [...releasesBlock.matchAll(/^\s*([a-z][a-z0-9_]*):\s*\[/gm)].map((m) => m[1]!);
+  const releases = releaseNames(mix);
   const release = read(dir, `lib/${app}/release.ex`);
   const releaseModule = /\bdef migrate\b/.test(release) ? /defmodule\s+([A-Z][\w.]*)\s+do/.exec(release)?.[1] : undefined;
   const runtime = read(dir, 'config/runtime.exs');
