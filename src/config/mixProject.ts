@@ -19,7 +19,8 @@ export interface MixProject {
 
 /** The keys of the keyword list after `releases:` in mix.exs (the release names), top level only. */
 export function releaseNames(mix: string): string[] {
-  const at = /^\s*releases:\s*\[/m.exec(mix);
+  // as the build decides (src/freebsd/build.ts): `releases:` at a line's start or after "," or "["
+  const at = /(?:^|[,[])\s*releases:\s*\[/m.exec(mix);
   if (!at) return [];
   const names: string[] = [];
   let depth = 1;

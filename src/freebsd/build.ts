@@ -9,6 +9,15 @@ export const releaseArtifact = (app: string, version: string) => `${BUILD_HOME}/
 /** exit status of the build script when the release cannot run here (no ERTS, no bin/NAME): its last stderr line says why */
 export const RELEASE_UNUSABLE_EXIT = 65;
 
+/**
+ * Sets $release to the name `mix release` gets. A project without `releases:` in mix.exs
+ * (phx.new, phx.gen.release) has only the default release, named after the app, and Mix
+ * refuses to build it by name ("Unknown release :shop. The available releases are: []"):
+ * it is built by `mix release` without a name.
+ */
+export const chooseRelease = (releaseName: string) =>
+  sh`if grep -Eq '(^|[,[])[[:space:]]*releases:' mix.exs; then release=${releaseName}; else release=''; fi`;
+
 export function buildScript(app: string, releaseName: string, version: string): string {
   const work = `${BUILD_HOME}/build/${app}`;
   const out = `${BUILD_HOME}/releases/${version}`;
@@ -26,10 +35,7 @@ export function buildScript(app: string, releaseName: string, version: string): 
     // One VM for every mix task (each `mix` start costs about a second); Phoenix's
     // `"assets.deploy": [...]` alias in mix.exs says whether there are assets to build.
     `if grep -Eq '"assets\\.deploy"[[:space:]]*:' mix.exs; then assets='+ assets.deploy'; else assets=''; fi`,
-    // A project without `releases:` in mix.exs (phx.new, phx.gen.release) has only the default
-    // release, named after the app, and Mix refuses to build it by name ("Unknown release").
-    // Such a release is built by `mix release` without a name.
-    sh`if grep -Eq '^[[:space:]]*releases:' mix.exs; then release=${releaseName}; else release=''; fi`,
+    chooseRelease(releaseName),
     sh`mix do deps.get --only prod + compile $assets + release $release --overwrite --path ${out}`,
     sh`if ! ls -d ${out}/erts-* >/dev/null 2>&1; then echo "the release does not include ERTS: set include_erts: true for the release in mix.exs" >&2; exit ${RELEASE_UNUSABLE_EXIT}; fi`,
     sh`if [ ! -x ${`${out}/bin/${releaseName}`} ]; then echo "the release has no bin/"${releaseName}": release.name in deploy.yml must name the mix release (the default release is named after the mix app)" >&2; exit ${RELEASE_UNUSABLE_EXIT}; fi`,

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { buildScript } from '../../src/freebsd/build';
+import { buildScript, chooseRelease } from '../../src/freebsd/build';
+import { REPO_ROOT } from '../helpers/paths';
 import { renderEnvFile, renderRcScript, renderRunner } from '../../src/freebsd/app';
 import { runCli, tempProject } from '../helpers/cli';
 import { HOSTILE } from '../helpers/hostile';
@@ -34,6 +35,13 @@ describe('app files in the slot jail', () => {
     assert.equal(spawnSync('sh', ['-n', '-c', rc]).status, 0, 'valid sh');
     const runner = renderRunner({ app: 'my_app', releaseName: 'shop' });
     assert.ok(runner.includes('. /usr/local/etc/my_app.env') && runner.endsWith('exec /usr/local/my_app/bin/shop start\n'));
+  });
+
+  test('the release mix builds: the named one when mix.exs declares releases, else the default', () => {
+    for (const [fixture, want] of [['app', 'hello'], ['phx-app', '']]) {
+      const r = spawnSync('sh', ['-c', `${chooseRelease(fixture === 'app' ? 'hello' : 'shop')}; printf '%s' "$release"`], { cwd: path.join(REPO_ROOT, 'test', 'fixtures', fixture!), encoding: 'utf8' });
+      assert.equal(r.stdout, want, fixture);
+    }
   });
 
   test('build script: warm cache kept, assets when present, ERTS required', () => {
