@@ -201,7 +201,7 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   if (!st.appRunning[next!] || st.appRunning[other]) problems.push(`app running: ${JSON.stringify(st.appRunning)}`);
   // side effects since the deploy started (commands sent; stand-ins that really ran)
   const cmds = rig.commandsSince(logFrom).map((c) => c.cmd);
-  const builds = cmds.filter((c) => /mix (do .*\+ )?release hello/.test(c)).length;
+  const builds = cmds.filter((c) => /mix do .*\+ release \$release /.test(c)).length;
   // a build cut short (its worker killed, its SSH session cut, its host rebooted) runs again; a finished one never
   // (the build runs beside the slot jail's creation, so a fault in either can cut it): each
   // attempt of the one build step sends it once, and a finished build is never scheduled again
