@@ -22,7 +22,7 @@ function plan(t: AppTarget): string[] {
     enableLinuxulator: 'linux_enable=YES; linux64 loaded',
     configurePf: `NAT for ${t.network.subnet} (and every other app's claimed subnet) through the default interface, in a marked block of /etc/pf.conf checked with pfctl -nf`,
     prepareBaseTemplate: `${l.baseUrl} (sha256 from MANIFEST) extracted to ${l.templateDir}`,
-    setupCaddy: `pkg caddy, caddy_enable=YES, ${t.domain ? `https://${t.domain}` : 'HTTP on :80'} for ${t.app}`,
+    setupCaddy: `pkg caddy, caddy_enable=YES, ${t.domain ? `https://${t.domain}` : 'HTTP on :80'} for ${t.app}, its slots named in /etc/hosts`,
     setupPostgres: t.postgresql
       ? `jail ${l.jailName('db')} at ${t.network.db} with postgresql${t.postgresql.version}-server, data on ${t.postgresql.volumeHost} (nullfs at ${t.postgresql.volumeJail}), role ${t.postgresql.user}, database ${t.postgresql.database}, listening on ${t.network.db}:${t.postgresql.port} only`
       : 'skipped: no accessories.postgresql in the config',
