@@ -138,9 +138,10 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
 
   test('under load: a second deploy, rollback, a crash-looping release that fails fast, migrations before boot — 0 failed requests', async () => {
     load = startLoad({ host: host.host, concurrency: 4, maxMs: 20 * 60_000, accept: (status, body) => status === 200 && good.has(MARKER.exec(body)?.[1] ?? '') });
+    // a version may answer from the moment its deploy switches: good before the deploy starts
+    good.add('2.0.0');
     commitVersion('2.0.0');
     ok(await cli(['deploy']));
-    good.add('2.0.0');
     assert.deepEqual([(await home()).version, (await home()).slot], ['2.0.0', 'green']);
 
     ok(await cli(['rollback']));
@@ -160,10 +161,10 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
     const written = parse(readFileSync(path.join(app, 'deploy.yml'), 'utf8'));
     written.release.migrate_before_start = true;
     writeFileSync(path.join(app, 'deploy.yml'), stringify(written));
+    good.add('4.0.0');
     commitVersion('4.0.0', ['--boot-reads-table']);
     const d4 = await cli(['deploy']);
     ok(d4);
-    good.add('4.0.0');
     assert.ok(d4.stdout.indexOf('run migrations') < d4.stdout.indexOf('start the app'), d4.stdout);
     assert.deepEqual([(await home()).version, (await home()).slot], ['4.0.0', 'green']);
 
@@ -171,7 +172,7 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
     const failed = load.samples.filter((s) => !s.ok);
     console.log(`# ${load.samples.length} requests through 2 deploys, a rollback, a failed deploy and a deploy with migrations first: ${failed.length} failed`);
     assert.ok(load.samples.length > 500, `${load.samples.length} requests`);
-    assert.deepEqual(failed.slice(0, 5), []);
+    assert.deepEqual(failed.slice(0, 3).map((f) => f.error ?? f.body.match(MARKER)?.[0] ?? f.body.slice(0, 80)), []);
     load = undefined;
   });
 
