@@ -151,7 +151,8 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
     commitVersion('3.0.0', ['--crash']);
     const t0 = Date.now();
     const crash = await cli(['deploy']);
-    console.log(`# crash-looping release failed after ${((Date.now() - t0) / 1000).toFixed(1)} s (health_check.timeout 60 s)`);
+    const healthLine = crash.stdout.split('\n').find((l) => l.includes('health check on the slot address'))?.trim();
+    console.log(`# crash-looping release: the deploy failed after ${((Date.now() - t0) / 1000).toFixed(1)} s, its health step: ${healthLine} (health_check.timeout 60 s)`);
     assert.equal(crash.code, 1, crash.stdout);
     assert.match(crash.stderr, /health check on the slot address failed: GET http:\/\/shop-green\.alcaide\.internal:4000\/ never answered 200: the app crash-loops \(daemon\(8\) restarted it \d+ times/);
     assert.match(crash.stderr, /the app log \/var\/log\/shop\.log in shop_green ends with:\n[\s\S]*crash/i);
