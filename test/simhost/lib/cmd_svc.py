@@ -146,64 +146,6 @@ def _daemon_usage(code):
     raise Exit(code)
 
 
-def _getopt_long(prog, argv, spec, longs):
-    """BSD getopt_long(3) with a leading '+' in optstring: stops at the first operand;
-    errors print libc's texts (unknown option -- x, option requires an argument -- x)."""
-    opts = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a == '--':
-            i += 1
-            break
-        if not a.startswith('-') or a == '-':
-            break
-        if a.startswith('--'):
-            name, eq, val = a[2:].partition('=')
-            cands = [n for n in longs if n == name] or [n for n in longs if n.startswith(name)]
-            if len(cands) > 1:
-                warnx(prog, 'ambiguous option -- %s' % name)
-                _daemon_usage(1)
-            if not cands:
-                warnx(prog, 'unknown option -- %s' % name)
-                _daemon_usage(1)
-            c = longs[cands[0]]
-            needs = spec[spec.index(c) + 1:spec.index(c) + 2] == ':'
-            if needs and not eq:
-                i += 1
-                if i >= len(argv):
-                    warnx(prog, 'option requires an argument -- %s' % cands[0])
-                    _daemon_usage(1)
-                val = argv[i]
-            elif not needs and eq:
-                warnx(prog, "option doesn't take an argument -- %s" % cands[0])
-                _daemon_usage(1)
-            opts.append((c, val if needs else None))
-            i += 1
-            continue
-        j = 1
-        while j < len(a):
-            c = a[j]
-            k = spec.find(c)
-            if k < 0 or c == ':':
-                warnx(prog, 'unknown option -- %s' % c)
-                _daemon_usage(1)
-            if spec[k + 1:k + 2] == ':':
-                if j + 1 < len(a):
-                    opts.append((c, a[j + 1:]))
-                else:
-                    i += 1
-                    if i >= len(argv):
-                        warnx(prog, 'option requires an argument -- %s' % c)
-                        _daemon_usage(1)
-                    opts.append((c, argv[i]))
-                break
-            opts.append((c, None))
-            j += 1
-        i += 1
-    return opts, argv[i:]
-
-
 def _strtol(s, base=10):
     """C strtol: (value, consumed anything)."""
     m = re.match(r'^\s*([-+]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)' if base == 0
@@ -480,7 +422,9 @@ def _daemon_exec(argv, child_fd, user):
 
 def daemon(argv):
     prog = 'daemon'
-    opts, rest = _getopt_long(prog, argv, DAEMON_SHORT, DAEMON_LONG)
+    # daemon.c's shortopts start with '+': no permuting, the command's own options stay its own
+    longs = {name: (1 if DAEMON_SHORT[DAEMON_SHORT.index(c) + 1:DAEMON_SHORT.index(c) + 2] == ':' else 0, c) for name, c in DAEMON_LONG.items()}
+    opts, rest = simlib.getopt_long(prog, argv, '+' + DAEMON_SHORT, longs, lambda: sys.stderr.write(DAEMON_USAGE + DAEMON_HELP), 1)
     d = {}
     supervise = False
     restart = None
@@ -582,10 +526,17 @@ def daemon(argv):
 
 
 # ============================================================== pkg(8)
+# Caddy: the binary simhost.py `up` put in the layer (the pinned build of scripts/build-caddy.sh,
+# else Debian's), with its own version as the package version.
+_CADDY_BIN = os.path.join(LIBDIR, 'caddy') if os.path.lexists(os.path.join(LIBDIR, 'caddy')) else '/usr/bin/caddy'
+try:
+    _CADDY_VERSION = open(os.path.join(LIBDIR, 'caddy.version')).read().strip()
+except OSError:
+    _CADDY_VERSION = '2.6.2'  # Debian's
 CATALOG = {
     'pkg': {'version': '1.21.3', 'comment': 'Package manager', 'bins': {}},
-    'caddy': {'version': '2.10.0', 'comment': 'Fast, cross-platform HTTP/2 web server with automatic HTTPS',
-              'bins': {'bin/caddy': '/usr/bin/caddy'},
+    'caddy': {'version': _CADDY_VERSION, 'comment': 'Fast, cross-platform HTTP/2 web server with automatic HTTPS',
+              'bins': {'bin/caddy': _CADDY_BIN},
               'files': {'etc/rc.d/caddy': ('rc', 'usr.local/caddy'),
                         'etc/caddy/Caddyfile.sample': ('text', '# Caddyfile.sample (simhost)\n:80 {\n\trespond "Caddy works!"\n}\n')},
               'samples': {'etc/caddy/Caddyfile': 'etc/caddy/Caddyfile.sample'}},
@@ -604,12 +555,79 @@ CATALOG = {
                    'bins': {'bin/npm': '/usr/bin/npm', 'bin/npx': '/usr/bin/npx'}},
     'git': {'version': '2.50.1', 'comment': 'Distributed source code management tool',
             'bins': {'bin/git': '/usr/bin/git'}},
-    # Debian's PostgreSQL binaries (whatever major is installed) stand in for the port's.
-    'postgresql16-client': {'version': '16.9', 'comment': 'PostgreSQL database (client)',
-                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump',
+    'node20': {'version': '20.19.4', 'comment': 'V8 JavaScript for client and server',
+               'bins': {'bin/node': '/usr/bin/node'}},
+    'node24': {'version': '24.4.1', 'comment': 'V8 JavaScript for client and server',
+               'bins': {'bin/node': '/usr/bin/node'}},
+    # www/npm-node20/22/24 are slaves of www/npm: one npm version for all of them
+    'npm-node20': {'version': '10.9.2', 'comment': 'Node package manager', 'deps': ['node20'],
+                   'bins': {'bin/npm': '/usr/bin/npm', 'bin/npx': '/usr/bin/npx'}},
+    'npm-node24': {'version': '10.9.2', 'comment': 'Node package manager', 'deps': ['node24'],
+                   'bins': {'bin/npm': '/usr/bin/npm', 'bin/npx': '/usr/bin/npx'}},
+    'erlang-runtime25': {'version': '25.3.2.21', 'comment': 'Functional programming language from Ericsson',
+                         'bins': {'lib/erlang25': '/usr/lib/erlang'}},
+    'erlang-runtime27': {'version': '27.3.4.1', 'comment': 'Functional programming language from Ericsson',
+                         'bins': {'lib/erlang27': '/usr/lib/erlang'}},
+    'erlang-runtime28': {'version': '28.0.1', 'comment': 'Functional programming language from Ericsson',
+                         'bins': {'lib/erlang28': '/usr/lib/erlang'}},
+    'rebar3': {'version': '3.24.0', 'comment': 'Erlang build tool that makes it easy to compile and test Erlang applications',
+               'deps': ['erlang'], 'bins': {}},
+    'gmake': {'version': '4.4.1', 'comment': 'GNU version of \'make\' utility',
+              'bins': {'bin/gmake': '/usr/bin/make'}},
+    'curl': {'version': '8.14.1', 'comment': 'Command line tool and library for transferring data with URLs',
+             'bins': {'bin/curl': '/usr/bin/curl'}},
+    'bash': {'version': '5.2.37', 'comment': 'GNU Project\'s Bourne Again SHell',
+             'bins': {'bin/bash': '/usr/bin/bash'}},
+    # no Debian binaries behind these (package bookkeeping only, see README "Known gaps")
+    'vips': {'version': '8.16.1', 'comment': 'Free image processing system', 'bins': {}},
+    'ImageMagick7': {'version': '7.1.1.47', 'comment': 'Image processing tools', 'bins': {}},
+    'ImageMagick7-nox11': {'version': '7.1.1.47', 'comment': 'Image processing tools', 'bins': {}},
+    'ImageMagick6': {'version': '6.9.13.25,1', 'comment': 'Image processing tools (legacy version)', 'bins': {}},
+    'postgresql13-client': {'version': '13.21', 'comment': 'PostgreSQL database (client)', 'pgmajor': 13,
+                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
+                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
+    'postgresql13-server': {'version': '13.21', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
+                            'deps': ['postgresql13-client'], 'pgmajor': 13,
+                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
+                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
+                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
+                            # the port's pkg-install script: user and group postgres, uid/gid 770
+                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
+    'postgresql14-client': {'version': '14.18', 'comment': 'PostgreSQL database (client)', 'pgmajor': 14,
+                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
+                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
+    'postgresql14-server': {'version': '14.18', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
+                            'deps': ['postgresql14-client'], 'pgmajor': 14,
+                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
+                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
+                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
+                            # the port's pkg-install script: user and group postgres, uid/gid 770
+                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
+    'postgresql15-client': {'version': '15.13', 'comment': 'PostgreSQL database (client)', 'pgmajor': 15,
+                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
+                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
+    'postgresql15-server': {'version': '15.13', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
+                            'deps': ['postgresql15-client'], 'pgmajor': 15,
+                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
+                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
+                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
+                            # the port's pkg-install script: user and group postgres, uid/gid 770
+                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
+    'postgresql16-client': {'version': '16.9', 'comment': 'PostgreSQL database (client)', 'pgmajor': 16,
+                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
                                      'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
     'postgresql16-server': {'version': '16.9', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
-                            'deps': ['postgresql16-client'],
+                            'deps': ['postgresql16-client'], 'pgmajor': 16,
+                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
+                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
+                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
+                            # the port's pkg-install script: user and group postgres, uid/gid 770
+                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
+    'postgresql17-client': {'version': '17.5', 'comment': 'PostgreSQL database (client)', 'pgmajor': 17,
+                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
+                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
+    'postgresql17-server': {'version': '17.5', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
+                            'deps': ['postgresql17-client'], 'pgmajor': 17,
                             'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
                                      'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
                             'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
@@ -618,9 +636,13 @@ CATALOG = {
 }
 
 
-def _pg_bin():
+def _pg_bin(major=None):
+    """Debian's PostgreSQL binaries: the package's major if Debian has it, else the newest."""
     import glob
     found = sorted(glob.glob('/usr/lib/postgresql/*/bin/postgres'), key=lambda p: int(p.split('/')[4]))
+    same = [p for p in found if p.split('/')[4] == str(major)]
+    if same:
+        return os.path.dirname(same[0])
     if not found:
         die('pkg', 'simhost: the PostgreSQL packages need Debian\'s PostgreSQL binaries (apt-get install postgresql-15)')
     return os.path.dirname(found[-1])
@@ -713,7 +735,7 @@ def _install_files(root, name):
     lb = os.path.join(root, 'usr/local')
     for rel, target in c.get('bins', {}).items():
         if target.startswith('PGBIN/'):
-            target = _pg_bin() + target[5:]
+            target = _pg_bin(c.get('pgmajor')) + target[5:]
         p = os.path.join(lb, rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
         if os.path.lexists(p):
@@ -728,6 +750,8 @@ def _install_files(root, name):
                 src = os.path.join(LIBDIR, '..', 'rc', data)
             with open(src) as f:
                 txt = f.read()
+            if c.get('pgmajor'):  # the port's rc script names its own major (data16, data17 ...)
+                txt = txt.replace('data16', 'data%d' % c['pgmajor'])
             with open(p, 'w') as f:
                 f.write(txt)
             os.chmod(p, 0o555)
@@ -838,7 +862,7 @@ def pkg(argv):
     if 'j' not in gl and not _bootstrapped(root):
         if cmd in ('help',):
             pass
-        elif env_yes:
+        elif env_yes or _bootstrap_yes(argv):
             if not _has_resolver(root):
                 die(prog, 'Error fetching https://pkg.FreeBSD.org/%s/quarterly/Latest/pkg.txz: No address record' % ABI)
             _do_bootstrap(root)
@@ -895,6 +919,25 @@ def pkg(argv):
     warnx(prog, 'unknown command: %s' % cmd)
     _pkg_usage()
     raise Exit(1)
+
+
+def _bootstrap_yes(argv):
+    """pkg(7) (usr.sbin/pkg/pkg.c) parses its whole command line with
+    getopt_long(argc, argv, "-:fr::yN", ...): '-' returns operands in order and keeps scanning,
+    ':' silences errors, so a -y anywhere (`pkg install -y nginx`, `pkg -y install`) means
+    "bootstrap without asking"; -r takes an optional attached argument, unknown options are
+    ignored."""
+    for a in argv:
+        if a == '--':
+            break
+        if a.startswith('--') or not a.startswith('-') or a == '-':
+            continue
+        for c in a[1:]:
+            if c == 'r':
+                break
+            if c == 'y':
+                return True
+    return False
 
 
 def _pkg_usage():

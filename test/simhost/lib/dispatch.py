@@ -7,7 +7,7 @@ TABLE = {
     'kldstat': ('cmd_basic', 'kldstat'), 'sysrc': ('cmd_sysrc', 'sysrc'),
     'chflags': ('cmd_basic', 'chflags'), 'route': ('cmd_basic', 'route'),
     'sha256': ('cmd_basic', 'sha256'), 'stat': ('cmd_basic', 'stat'),
-    'sed': ('cmd_basic', 'sed'), 'tar': ('cmd_basic', 'tar'), 'fetch': ('cmd_basic', 'fetch'),
+    'sed': ('cmd_basic', 'sed'), 'tar': ('cmd_basic', 'tar'), 'fetch': ('cmd_fetch', 'fetch'),
     'mktemp': ('cmd_basic', 'mktemp'), 'mount': ('cmd_basic', 'mount'), 'umount': ('cmd_basic', 'umount'),
     'ifconfig': ('cmd_net', 'ifconfig'), 'pfctl': ('cmd_net', 'pfctl'),
     'jail': ('cmd_jail', 'jail'), 'jls': ('cmd_jail', 'jls'), 'jexec': ('cmd_jail', 'jexec'),

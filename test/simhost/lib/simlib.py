@@ -491,3 +491,76 @@ def run_main(prog, fn):
         sys.exit(e.code)
     except BrokenPipeError:
         sys.exit(1)
+
+
+def getopt_long(prog, argv, spec, longs, usage, code=1, permute=True):
+    """FreeBSD libc getopt_long(3) (lib/libc/stdlib/getopt_long.c, built GNU_COMPATIBLE):
+    permutes operands to the end unless POSIXLY_CORRECT is set or spec starts with '+';
+    '--' ends options; long options may be abbreviated (unambiguous prefix); errors use its
+    texts ("invalid option -- x", "option requires an argument -- x", "unrecognized option
+    `--foo'", "option `--foo' requires an argument", "option `--foo' doesn't allow an
+    argument", "option `--fo' is ambiguous"), then usage() and exit CODE.
+    longs: {name: (has_arg, key)}; returns ([(key, value)], operands)."""
+    if spec.startswith('+'):
+        permute = False
+        spec = spec[1:]
+    if os.environ.get('POSIXLY_CORRECT') is not None:
+        permute = False
+    posix = os.environ.get('POSIXLY_CORRECT') is not None
+
+    def fail(msg):
+        warnx(prog, msg)
+        usage()
+        raise Exit(code)
+    opts, operands = [], []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == '--':
+            operands += argv[i + 1:]
+            break
+        if not a.startswith('-') or a == '-':
+            if not permute:
+                operands += argv[i:]
+                break
+            operands.append(a)
+            i += 1
+            continue
+        if a.startswith('--'):
+            name, eq, val = a[2:].partition('=')
+            exact = [n for n in longs if n == name]
+            cands = exact or [n for n in longs if n.startswith(name)]
+            if not exact and len(set(longs[n] for n in cands)) > 1:
+                fail("option `--%s' is ambiguous" % name)
+            if not cands:
+                fail("unrecognized option `--%s'" % name)
+            has_arg, key = longs[cands[0]]
+            if not has_arg and eq:
+                fail("option `--%s' doesn't allow an argument" % name)
+            if has_arg and not eq:
+                i += 1
+                if i >= len(argv):
+                    fail("option `--%s' requires an argument" % name)
+                val = argv[i]
+            opts.append((key, val if has_arg else None))
+            i += 1
+            continue
+        j = 1
+        while j < len(a):
+            c = a[j]
+            k = spec.find(c)
+            if k < 0 or c in ':-':
+                fail(('illegal option -- %s' if posix else 'invalid option -- %s') % c)
+            if spec[k + 1:k + 2] == ':':
+                if j + 1 < len(a):
+                    opts.append((c, a[j + 1:]))
+                else:
+                    i += 1
+                    if i >= len(argv):
+                        fail('option requires an argument -- %s' % c)
+                    opts.append((c, argv[i]))
+                break
+            opts.append((c, None))
+            j += 1
+        i += 1
+    return opts, operands
