@@ -46,7 +46,11 @@ function selected(): Array<[Fault, Step]> {
   const all = (Object.keys(CELLS) as Fault[]).flatMap((f) => CELLS[f].map((s) => [f, s] as [Fault, Step]));
   const want = process.env.FAULT_CELLS?.split(',').filter(Boolean);
   if (!want?.length) return all;
-  return all.filter(([f, s]) => want.some((w) => w === f || w === `${f}:${s}`));
+  const cells = all.filter(([f, s]) => want.some((w) => w === f || w === `${f}:${s}`));
+  // a selection that matches nothing would run no cell and pass
+  const unknown = want.filter((w) => !all.some(([f, s]) => w === f || w === `${f}:${s}`));
+  if (unknown.length) throw new Error(`FAULT_CELLS: ${unknown.join(', ')} matches no cell (cells: ${all.map(([f, s]) => `${f}:${s}`).join(', ')})`);
+  return cells;
 }
 
 interface Cell {
