@@ -1,5 +1,5 @@
 // The deploy.yml schema. Every value that later becomes part of a shell command or a
-// jail/file name is restricted here to a safe charset (DESIGN rule 6), so host-command
+// jail/file name is restricted here to a safe charset (docs/architecture.md rule 6), so host-command
 // builders can rely on it. Messages are phrased as "what was expected"; the formatter in
 // errors.ts adds the key path and what was found.
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// What a workflow carries about an app: validated, non-secret settings only (DESIGN rule 5).
+// What a workflow carries about an app: validated, non-secret settings only (docs/architecture.md rule 5).
 // Secrets stay in the project's encrypted file; activities decrypt them on the worker.
 // No Node imports here: workflows import these types.
 import type { Config } from './load';

@@ -32,7 +32,7 @@ ${migrate}
 
 export function deployYmlTemplate(app: string, host: string, p?: MixProject): string {
   const secrets = p?.secretKeyBase || !p ? ['SECRET_KEY_BASE'] : [];
-  return `# Alcaide deploy configuration. Reference: README.md ("Configuration").
+  return `# Alcaide deploy configuration. Reference: docs/configuration.md.
 # Values for a destination go in deploy.DESTINATION.yml and are deep-merged on top
 # of this file when you pass -d DESTINATION.
 

@@ -1,4 +1,4 @@
-// The one shell-quoting function (DESIGN rule 6). Every value interpolated into a command
+// The one shell-quoting function (docs/architecture.md rule 6). Every value interpolated into a command
 // goes through `q`, usually via the `sh` template tag; only already-built commands are
 // spliced in raw.
 
