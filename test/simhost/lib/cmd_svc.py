@@ -583,57 +583,27 @@ CATALOG = {
     'ImageMagick7': {'version': '7.1.1.47', 'comment': 'Image processing tools', 'bins': {}},
     'ImageMagick7-nox11': {'version': '7.1.1.47', 'comment': 'Image processing tools', 'bins': {}},
     'ImageMagick6': {'version': '6.9.13.25,1', 'comment': 'Image processing tools (legacy version)', 'bins': {}},
-    'postgresql13-client': {'version': '13.21', 'comment': 'PostgreSQL database (client)', 'pgmajor': 13,
-                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
-                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
-    'postgresql13-server': {'version': '13.21', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
-                            'deps': ['postgresql13-client'], 'pgmajor': 13,
-                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
-                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
-                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
-                            # the port's pkg-install script: user and group postgres, uid/gid 770
-                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
-    'postgresql14-client': {'version': '14.18', 'comment': 'PostgreSQL database (client)', 'pgmajor': 14,
-                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
-                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
-    'postgresql14-server': {'version': '14.18', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
-                            'deps': ['postgresql14-client'], 'pgmajor': 14,
-                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
-                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
-                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
-                            # the port's pkg-install script: user and group postgres, uid/gid 770
-                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
-    'postgresql15-client': {'version': '15.13', 'comment': 'PostgreSQL database (client)', 'pgmajor': 15,
-                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
-                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
-    'postgresql15-server': {'version': '15.13', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
-                            'deps': ['postgresql15-client'], 'pgmajor': 15,
-                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
-                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
-                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
-                            # the port's pkg-install script: user and group postgres, uid/gid 770
-                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
-    'postgresql16-client': {'version': '16.9', 'comment': 'PostgreSQL database (client)', 'pgmajor': 16,
-                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
-                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
-    'postgresql16-server': {'version': '16.9', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
-                            'deps': ['postgresql16-client'], 'pgmajor': 16,
-                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
-                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
-                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
-                            # the port's pkg-install script: user and group postgres, uid/gid 770
-                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
-    'postgresql17-client': {'version': '17.5', 'comment': 'PostgreSQL database (client)', 'pgmajor': 17,
-                            'bins': {'bin/psql': 'PGBIN/psql', 'bin/pg_dump': 'PGBIN/pg_dump', 'bin/pg_restore': 'PGBIN/pg_restore',
-                                     'bin/createdb': 'PGBIN/createdb', 'bin/pg_isready': 'PGBIN/pg_isready'}},
-    'postgresql17-server': {'version': '17.5', 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
-                            'deps': ['postgresql17-client'], 'pgmajor': 17,
-                            'bins': {'bin/postgres': 'PGBIN/postgres', 'bin/initdb': 'PGBIN/initdb',
-                                     'bin/pg_ctl': 'PGBIN/pg_ctl', 'bin/pg_controldata': 'PGBIN/pg_controldata'},
-                            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
-                            # the port's pkg-install script: user and group postgres, uid/gid 770
-                            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')},
 }
+
+
+def _postgresql_packages(versions):
+    """postgresqlNN-client and -server as the ports build them, one pair per major version."""
+    pkgs = {}
+    for major, version in versions.items():
+        client = 'postgresql%d-client' % major
+        pkgs[client] = {'version': version, 'comment': 'PostgreSQL database (client)', 'pgmajor': major,
+                        'bins': {'bin/%s' % b: 'PGBIN/%s' % b for b in ('psql', 'pg_dump', 'pg_restore', 'createdb', 'pg_isready')}}
+        pkgs['postgresql%d-server' % major] = {
+            'version': version, 'comment': 'PostgreSQL is the most advanced open-source database available anywhere',
+            'deps': [client], 'pgmajor': major,
+            'bins': {'bin/%s' % b: 'PGBIN/%s' % b for b in ('postgres', 'initdb', 'pg_ctl', 'pg_controldata')},
+            'files': {'etc/rc.d/postgresql': ('rc', 'usr.local/postgresql')},
+            # the port's pkg-install script: user and group postgres, uid/gid 770
+            'user': ('postgres', 770, 770, 'PostgreSQL Daemon', '/var/db/postgres')}
+    return pkgs
+
+
+CATALOG.update(_postgresql_packages({13: '13.21', 14: '14.18', 15: '15.13', 16: '16.9', 17: '17.5'}))
 
 
 def _pg_bin(major=None):
