@@ -842,6 +842,46 @@ def undo_mounts(points):
                 pass
 
 
+# prmount(): devfs and fdescfs are not MNT_LOCAL ("devfs on /dev (devfs)")
+NONLOCAL = {'devfs', 'fdescfs'}
+
+
+def mount_table():
+    """(from, on, type, read-only) of each mounted file system, in mount order (getmntinfo(3))."""
+    rows = [('/dev/gpt/rootfs', '/', 'ufs', False), ('devfs', '/dev', 'devfs', False)]
+    if not simlib.in_host():
+        # jail(8) enforce_statfs=2 (the default): only the file system holding the jail's root, as "/"
+        return rows[:1]
+    import cmd_jail
+    ms = simlib.read_json(MOUNTS, []) + [m for j in cmd_jail.all_jails() for m in j.get('fsmounts', [])]
+    ms.sort(key=lambda m: m.get('t', 0))
+    return rows + [(m['src'], m['target'], m['type'], bool(m.get('ro'))) for m in ms]
+
+
+def prmount_line(frm, on, typ, ro):
+    """mount.c prmount(): `from on mountpoint (type, flags)`."""
+    flags = ([] if typ in NONLOCAL else ['local']) + (['read-only'] if ro else []) + (['soft-updates'] if on == '/' else [])
+    return '%s on %s (%s)\n' % (frm, on, ', '.join([typ] + flags))
+
+
+def fstab_line(frm, on, typ, ro):
+    """mount.c putfsent() (`mount -p`): fstab(5) fields padded with tabs to 8/16/24 columns."""
+    def pad(f):
+        n = len(f)
+        return f + ('\t' if n < 8 else '') + ('\t' if n < 16 else '') + ('\t' if n < 24 else ' ')
+    opts = 'ro' if ro else 'rw'
+    passno = ('1 1' if on == '/' else '2 2') if typ == 'ufs' else '0 0'
+    return '%s%s%s\t%s%s\t%s\n' % (pad(frm), pad(on), typ, opts, '\t' if len(opts) < 8 else ' ', passno)
+
+
+def vfs_skip(typ, spec):
+    """vfslist.c checkvfsname(): -t a,b lists only those types, -t noa,b all but those."""
+    if not spec:
+        return False
+    neg = spec.startswith('no')
+    return (typ in (spec[2:] if neg else spec).split(',')) == neg
+
+
 def mount(argv):
     def usage():
         sys.stderr.write('usage: mount [-adflNpruvw] [-F fstab] [-o options] [-t ufs | external_type]\n'
@@ -854,21 +894,10 @@ def mount(argv):
         if o == 'o':
             oo += v.split(',')
         d[o] = v
-    mounts = simlib.read_json(MOUNTS, [])
     if not rest:
-        lines = ['/dev/gpt/rootfs on / (ufs, local, soft-updates)', 'devfs on /dev (devfs)']
-        for m in mounts:
-            lines.append('%s on %s (%s, local%s)' % (m['src'], m['target'], m['type'],
-                                                   ', read-only' if m.get('ro') else ''))
-        try:
-            import cmd_jail
-            for j in cmd_jail.all_jails():
-                for m in j.get('fsmounts', []):
-                    lines.append('%s on %s (%s, local%s)' % (m['src'], m['target'], m['type'],
-                                                           ', read-only' if m.get('ro') else ''))
-        except Exception:
-            pass
-        out('\n'.join(lines) + '\n')
+        for frm, on, typ, ro in mount_table():
+            if not vfs_skip(typ, d.get('t')):
+                out(fstab_line(frm, on, typ, ro) if 'p' in d else prmount_line(frm, on, typ, ro))
         return 0
     if len(rest) != 2:
         usage()
@@ -890,7 +919,8 @@ def mount(argv):
         die('mount', '%s: %s' % (src, e.strerror))
     with simlib.Lock():
         mounts = simlib.read_json(MOUNTS, [])
-        mounts.append({'type': fstype, 'src': src, 'target': target, 'points': points, 'ro': 'ro' in oo})
+        mounts.append({'type': fstype, 'src': os.path.realpath(src) if fstype == 'nullfs' else src, 'target': target,
+                       'points': points, 'ro': 'ro' in oo or 'r' in d, 't': time.time()})
         simlib.write_json(MOUNTS, mounts)
     return 0
 
