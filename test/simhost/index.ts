@@ -48,7 +48,8 @@ export interface SimHosts {
   upSeconds: number;
   down(): Promise<void>;
   reboot(name: string): Promise<{ ok: boolean; seconds: number }>;
-  sshCut(name: string, seconds: number): Promise<void>;
+  /** drops the host's link and kills its SSH sessions (restored after `seconds`; 0: by sshRestore); resolves to how many sessions were killed */
+  sshCut(name: string, seconds: number): Promise<number>;
   sshRestore(): Promise<void>;
   failNth(name: string, command: string, n: number, code?: number): Promise<void>;
   /** throttles the host's link both ways (e.g. '512kbit'); `undefined` removes the limit */
@@ -126,6 +127,7 @@ export async function startSimHosts(opts: { hosts?: number; dir?: string } = {})
     async sshCut(name: string, seconds: number) {
       const x = await runPy(['ssh-cut', '--dir', dir, '--host', name, '--seconds', String(seconds)]);
       if (x.code !== 0) throw new Error(`simhost ssh-cut failed: ${x.stderr}`);
+      return (JSON.parse(x.stdout) as { killed: Record<string, number> }).killed[name] ?? 0;
     },
     async sshRestore() {
       await runPy(['ssh-restore', '--dir', dir]);
@@ -143,7 +145,7 @@ export async function startSimHosts(opts: { hosts?: number; dir?: string } = {})
 }
 
 /** Run one command on a simulated host with the OpenSSH client (strict host key checking). */
-export function sshRun(h: SimHost, command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<SshResult> {
+export function sshRun(h: SimHost, command: string, opts: { input?: string; timeoutMs?: number; onStdout?: (chunk: Buffer) => void } = {}): Promise<SshResult> {
   const t0 = Date.now();
   return new Promise((res) => {
     const p = spawn('ssh', [
@@ -155,7 +157,10 @@ export function sshRun(h: SimHost, command: string, opts: { input?: string; time
     ], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    p.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      opts.onStdout?.(b);
+    });
     p.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
     const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     p.on('close', (code, signal) => {

@@ -876,9 +876,10 @@ def cmd_ssh_cut(a):
     d = os.path.abspath(a.dir)
     st = load_state(d)
     hosts = [host_by_name(st, a.host)] if a.host else st['hosts']
+    killed = {}
     for h in hosts:
         set_host_link(h, False)
-        init_req(h['dir'], {'op': 'kill-sessions'})
+        killed[h['name']] = init_req(h['dir'], {'op': 'kill-sessions'}).get('killed', 0)
     if a.seconds > 0:
         argv = [PY, '-I', os.path.abspath(__file__), '_restore', '--dir', d, '--after', str(a.seconds)]
         for h in hosts:
@@ -887,7 +888,7 @@ def cmd_ssh_cut(a):
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         st.setdefault('timers', []).append(p.pid)
         save_state(d, st)
-    print(json.dumps({'ok': True, 'hosts': [h['name'] for h in hosts], 'seconds': a.seconds}))
+    print(json.dumps({'ok': True, 'hosts': [h['name'] for h in hosts], 'seconds': a.seconds, 'killed': killed}))
 
 
 def cmd_restore(a):
