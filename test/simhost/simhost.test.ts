@@ -334,11 +334,14 @@ test('fault injection: ssh-cut kills the sessions in flight, refuses new ones, a
     await new Promise((r) => setTimeout(r, 100));
   }
   // cut until restored by hand: no timing between the cut and the probe
-  const killed = await sim.sshCut(h.name, 0);
-  assert.ok(killed >= 1, `ssh-cut killed ${killed} sessions, the in-flight one at least`);
-  const during = await sshRun(h, 'true', { timeoutMs: 20_000 });
-  assert.notEqual(during.code, 0, 'a new connection succeeded during the cut');
-  await sim.sshRestore();
+  try {
+    const killed = await sim.sshCut(h.name, 0);
+    assert.ok(killed >= 1, `ssh-cut killed ${killed} sessions, the in-flight one at least`);
+    const during = await sshRun(h, 'true', { timeoutMs: 20_000 });
+    assert.notEqual(during.code, 0, 'a new connection succeeded during the cut');
+  } finally {
+    await sim.sshRestore();
+  }
   const r = await inflight;
   assert.equal(r.code, 255, `the in-flight session survived the cut: code ${r.code}, stdout ${JSON.stringify(r.stdout)}`);
   assert.doesNotMatch(r.stdout, /finished/);
@@ -421,7 +424,8 @@ EOF`);
 
 test('the command log records every command sent, byte for byte and in order', { skip }, async () => {
   const from = readCommandLog(h).length;
-  const mine = ['echo one', `printf '%s\n' "two 'quoted' \"args\"" $HOME`, 'true; false; echo three', `echo ${'x'.repeat(2000)}`];
+  const mine = ['echo one', String.raw`printf '%s\n' "two 'quoted' \"args\"" "$HOME"`, 'true; false; echo three', 'echo four\necho five',
+    `echo ${'x'.repeat(2000)}`];
   for (const c of mine) await ok(c);
   const log = readCommandLog(h).slice(from);
   assert.deepEqual(log.map((e) => e.cmd), mine);
