@@ -60,6 +60,9 @@ const asApp = (jail: string, sql: string) =>
 const jls = async () => (await sshRun(host, 'jls -N name')).stdout;
 const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
 
+/** The pf NAT rules as the kernel holds them (`pfctl -s nat`: the loaded ruleset, not /etc/pf.conf). */
+const natRules = async () => (await sshRun(host, 'pfctl -s nat')).stdout.trim().split('\n').filter(Boolean);
+
 before(async () => {
   // env.client reads what the CLI wrote, encrypted under the project's master key
   [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv({ codecKeys: [codecKey(Buffer.alloc(32, 9), 'e2e master key')] })]);
@@ -166,18 +169,19 @@ describe('on a simulated FreeBSD host', () => {
 
   test('pf NATs the jail subnet of every app that claims one on the host', async () => {
     const claim = '/var/db/alcaide/claims.d/other.claim';
-    const nat = async () => (await sshRun(host, 'grep "^nat on" /etc/pf.conf')).stdout.trim().split('\n');
-    const [own] = await nat();
-    assert.match(own!, /^nat on \S+ from 10\.0\.0\.0\/24 to any -> \(\S+\)$/);
+    // what pf enforces is the loaded ruleset: a pf.conf written but not loaded NATs nothing
+    const [own, ...more] = await natRules();
+    assert.match(own ?? '', /^nat on (\S+) inet from 10\.0\.0\.0\/24 to any -> \(\1\) round-robin$/, 'pfctl -s nat');
+    assert.deepEqual(more, []);
     // another app on the host with its own subnet, port and domain (its claim as its setup writes it)
     const text = renderClaim({ app: 'other', subnet: '10.0.1.0/24', proxyPorts: [30000, 30001], site: 'other.test' });
     assert.equal((await sshRun(host, sh`printf %s ${text} > ${claim}`)).code, 0);
     ok(await cli(['setup']));
-    assert.deepEqual(await nat(), [own, own!.replace('10.0.0.0/24', '10.0.1.0/24')]);
+    assert.deepEqual(await natRules(), [own, own!.replace('10.0.0.0/24', '10.0.1.0/24')], 'the setup loaded the NAT of both claims');
     // gone from the host: its NAT goes at the next setup
     assert.equal((await sshRun(host, sh`rm ${claim}`)).code, 0);
     ok(await cli(['setup']));
-    assert.deepEqual(await nat(), [own]);
+    assert.deepEqual(await natRules(), [own], 'the setup loaded the ruleset without the removed claim');
   });
 
   test('the PostgreSQL accessory: the app reaches it with DATABASE_URL; it listens on its jail IP only; data on the volume', async () => {
@@ -325,9 +329,10 @@ describe('on a simulated FreeBSD host', () => {
     }
     assert.equal(res.body, 'hello v5.0.0 slot=blue');
     assert.doesNotMatch(await jls(), /hello_green/);
-    // lo1, pf and the accessory are back too
+    // lo1, pf with its NAT loaded from /etc/pf.conf, and the accessory are back too
     assert.match((await sshRun(host, 'ifconfig lo1')).stdout, /inet 10\.0\.0\.4 /);
     assert.match((await sshRun(host, 'pfctl -s Running')).stdout, /Enabled/);
+    assert.match((await natRules()).join('\n'), /^nat on \S+ inet from 10\.0\.0\.0\/24 to any /m);
     let db = { code: 1, stdout: '', stderr: '' };
     for (let i = 0; i < 50 && db.code !== 0; i++) {
       db = await sshRun(host, asApp('hello_blue', 'select count(*) from pg_database where datname = current_database()'));
