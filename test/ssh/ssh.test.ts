@@ -113,7 +113,15 @@ describe('exec', () => {
     await c.exec('for i in 1 2 3; do echo $i; sleep 0.05; done', { onStdout: (d) => chunks.push(d.toString()) });
     assert.equal(chunks.join(''), '1\n2\n3\n');
     assert.ok(chunks.length >= 2, 'output arrives while the command runs');
-    assert.equal((await c.exec('echo $0; echo "$PATH" | tr : "\\n" | head -1')).code, 0);
+  });
+
+  test("commands run in root's login environment: /bin/sh from passwd, its home, sshd's PATH with the sbin directories", async () => {
+    const r = await connect().exec('echo "$0 $SHELL ${BASH_VERSION:-not-bash}"; echo "$USER $HOME $(pwd)"; echo "$SSH_CONNECTION"; echo "$PATH"');
+    const [shell, home, via, dirs] = r.stdout.trimEnd().split('\n');
+    assert.equal(shell, 'sh /bin/sh not-bash', "the login shell is the passwd entry's /bin/sh (this machine's root has bash)");
+    assert.equal(home, 'root /root /root');
+    assert.match(via!, new RegExp(`^127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${sshd.port}$`));
+    for (const d of ['/sbin', '/usr/sbin', '/bin', '/usr/bin']) assert.ok(dirs!.split(':').includes(d), `${d} in PATH=${dirs}`);
   });
 
   test('run(): a non-zero exit is an error with label, host, exit code and stderr tail — never the command line', async () => {
