@@ -21,6 +21,13 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
+export interface SshdOptions {
+  /** accept this client key instead of a new one */
+  clientKey?: string;
+  /** sshd_config ForceCommand: run by root's login shell, the command sent in $SSH_ORIGINAL_COMMAND */
+  forceCommand?: string;
+}
+
 export function keygen(file: string, comment = 'alcaide-test'): void {
   const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
@@ -51,12 +58,13 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
   throw new Error(`sshd did not listen on ${port}: ${log()}`);
 }
 
-export async function startSshd(): Promise<TestSshd> {
+export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-sshd-'));
   const port = await freePort();
   keygen(path.join(dir, 'host_ed25519'), 'host');
-  keygen(path.join(dir, 'client_ed25519'));
-  writeFileSync(path.join(dir, 'authorized_keys'), readFileSync(path.join(dir, 'client_ed25519.pub')));
+  const clientKey = opts.clientKey ?? path.join(dir, 'client_ed25519');
+  if (!opts.clientKey) keygen(clientKey);
+  writeFileSync(path.join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`));
   const passwd = readFileSync('/etc/passwd', 'utf8').replace(/^(root:[^:]*:0:0:[^:]*:[^:]*:).*$/m, '$1/bin/sh');
   writeFileSync(path.join(dir, 'passwd'), passwd);
   writeFileSync(
@@ -77,6 +85,7 @@ export async function startSshd(): Promise<TestSshd> {
       'AllowTcpForwarding yes',
       'PrintMotd no',
       'LogLevel ERROR',
+      ...(opts.forceCommand ? [`ForceCommand ${opts.forceCommand}`] : []),
       '',
     ].join('\n'),
   );
@@ -95,7 +104,7 @@ export async function startSshd(): Promise<TestSshd> {
     host: '127.0.0.1',
     port,
     dir,
-    clientKey: path.join(dir, 'client_ed25519'),
+    clientKey,
     hostPublicKey: Buffer.from(pub[1]!, 'base64'),
     knownHostsLine: `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}`,
     hostFingerprint: fp,

@@ -18,8 +18,8 @@ let sshd: TestSshd;
 let known: string;
 const conns: SshConnection[] = [];
 
-function connect(extra: Partial<SshOptions> = {}, user = 'root'): SshConnection {
-  const c = new SshConnection({ host: sshd.host, port: sshd.port, user }, { knownHostsFile: known, keys: [sshd.clientKey], defaultKeyFiles: [], agentSocket: '', ...extra });
+function connect(extra: Partial<SshOptions> = {}, server = sshd): SshConnection {
+  const c = new SshConnection({ host: server.host, port: server.port, user: 'root' }, { knownHostsFile: known, keys: [sshd.clientKey], defaultKeyFiles: [], agentSocket: '', ...extra });
   conns.push(c);
   return c;
 }
@@ -124,6 +124,20 @@ describe('exec', () => {
     for (const d of ['/sbin', '/usr/sbin', '/bin', '/usr/bin']) assert.ok(dirs!.split(':').includes(d), `${d} in PATH=${dirs}`);
   });
 
+  test('a command that can be stopped (timeout, signal) gives the same output and exit code as one that cannot', async () => {
+    const c = connect();
+    const stoppable = { timeoutMs: 60_000, signal: new AbortController().signal };
+    const commands = ['echo out; echo err >&2; exit 3', 'echo 42; echo "$$" | wc -l', 'printf 123', 'printf "a\\nb"', '', 'true\nfi', 'echo $((1+))', 'seq 1 30000'];
+    for (const command of commands) {
+      const plain = await c.exec(command);
+      const chunks: Buffer[] = [];
+      const stopped = await c.exec(command, { ...stoppable, onStdout: (d) => chunks.push(d) });
+      assert.deepEqual(stopped, plain, JSON.stringify(command));
+      assert.equal(Buffer.concat(chunks).toString(), plain.stdout, `streamed output of ${JSON.stringify(command)}`);
+    }
+    assert.match((await c.exec('true\nfi')).stderr, /^sh: 2: Syntax error/, 'line numbers as written');
+  });
+
   test('run(): a non-zero exit is an error with label, host, exit code and stderr tail — never the command line', async () => {
     const c = connect();
     await assert.rejects(c.run('echo SECRET_VALUE_123 >/dev/null; echo "something broke" >&2; exit 7', { label: 'start app' }), (e: unknown) => {
@@ -132,13 +146,6 @@ describe('exec', () => {
       assert.ok(!e.message.includes('SECRET_VALUE_123'));
       return true;
     });
-  });
-
-  test('a timeout stops the remote command', async () => {
-    const c = connect();
-    const marker = `alcaide-timeout-${randomBytes(4).toString('hex')}`;
-    await assert.rejects(c.exec(`sleep 30; echo ${marker}`, { timeoutMs: 300, label: 'slow step' }), (e: unknown) => e instanceof SshTimeoutError && /slow step on .* did not finish within 0.3s/.test(e.message));
-    assert.equal((await c.exec('echo still usable')).code, 0, 'the connection survives a timed-out channel');
   });
 
   test('many parallel commands share one connection within the channel bound', async () => {
@@ -170,6 +177,102 @@ describe('exec', () => {
     await Promise.all([a.exec('true'), b.exec('true')]);
     assert.deepEqual(Object.values(pool.connectCounts()), [1]);
     pool.closeAll();
+  });
+});
+
+describe('a command given up on is stopped on the host, children included', () => {
+  // root's login shell runs the command through a second sh, as the simulated hosts' does: Debian's
+  // dash forks it, so the shell that runs the command does not lead its session
+  let forking: TestSshd;
+  // one that refuses the kill
+  let noKill: TestSshd;
+  before(async () => {
+    forking = await startSshd({ clientKey: sshd.clientKey, forceCommand: 'sh -c "$SSH_ORIGINAL_COMMAND"' });
+    noKill = await startSshd({ clientKey: sshd.clientKey, forceCommand: 'case "$SSH_ORIGINAL_COMMAND" in *"pkill -KILL"*) echo "pkill: not permitted" >&2; exit 3;; *) eval "$SSH_ORIGINAL_COMMAND";; esac' });
+    writeFileSync(known, `${forking.knownHostsLine}\n${noKill.knownHostsLine}\n`, { flag: 'a' });
+  });
+  after(async () => {
+    await forking?.stop();
+    await noKill?.stop();
+  });
+
+  /**
+   * "pid pgid args" of each live process in session `sid` (the test sshd shares this machine's
+   * process table); a zombie has ended, it only waits for init to reap it
+   */
+  const session = (sid: number) =>
+    spawnSync('ps', ['-o', 'pid=,pgid=,stat=,args=', '--sid', String(sid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([pid, , stat]) => pid && !stat!.startsWith('Z'))
+      .map(([pid, pgid, , ...args]) => [pid, pgid, ...args].join(' '));
+
+  /** `check` returns what is still wrong, or nothing; polled until it says nothing, for 10 s at most */
+  async function until(what: string, check: () => string | undefined): Promise<void> {
+    let wrong: string | undefined;
+    for (const end = Date.now() + 10_000; (wrong = check()) !== undefined && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    if (wrong !== undefined) assert.fail(`${what}: ${wrong}`);
+  }
+
+  /** Under the command's shell: a foreground child, a background child and one in a process group of its own. */
+  function family() {
+    const sidFile = path.join(sshd.dir, `sid-${randomBytes(4).toString('hex')}`);
+    const command = `sleep 300 & perl -e 'setpgrp(0, 0); exec @ARGV' sleep 301 & ps -o sid= -p $$ >${sidFile}; sleep 302; echo not stopped`;
+    return {
+      command,
+      /** resolves with the command's session id once all three children run */
+      async running(): Promise<number> {
+        let sid = 0;
+        await until('the command starts its children', () => {
+          sid ||= existsSync(sidFile) ? Number(readFileSync(sidFile, 'utf8')) : 0;
+          const ps = sid ? session(sid) : [];
+          const own = ps.find((p) => / sleep 301$/.test(p))?.split(' ')[1];
+          return ps.some((p) => / sleep 300$/.test(p)) && own && own !== String(sid) && ps.some((p) => / sleep 302$/.test(p)) ? undefined : `session ${sid || '?'}: ${JSON.stringify(ps)}`;
+        });
+        return sid;
+      },
+    };
+  }
+
+  const gone = (sid: number) => until(`session ${sid} ends on the host`, () => (session(sid).length ? `still running: ${JSON.stringify(session(sid))}` : undefined));
+
+  test('on a timeout', async () => {
+    const c = connect();
+    const f = family();
+    const p = c.exec(f.command, { timeoutMs: 2000, label: 'slow step' });
+    p.catch(() => {}); // asserted below, after the processes are seen
+    const sid = await f.running();
+    await assert.rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and was stopped$/.test(e.message));
+    await gone(sid);
+    assert.equal((await c.exec('echo still usable')).stdout, 'still usable\n', 'the connection survives a stopped command');
+  });
+
+  for (const [name, server] of [
+    ['', () => sshd],
+    [" behind a ForceCommand whose shell forks the command's", () => forking],
+  ] as const) {
+    test(`on cancellation${name}`, async () => {
+      const c = connect({}, server());
+      const f = family();
+      const ac = new AbortController();
+      const p = c.exec(f.command, { signal: ac.signal, label: 'slow step' });
+      p.catch(() => {});
+      const sid = await f.running();
+      ac.abort();
+      await assert.rejects(p, (e: unknown) => (e as Error).name === 'AbortError' && /^slow step on .* was cancelled$/.test((e as Error).message));
+      await gone(sid);
+    });
+  }
+
+  test('a stop the host refuses is reported as such, never as stopped', async () => {
+    const f = family();
+    const p = connect({}, noKill).exec(f.command, { timeoutMs: 2000, label: 'slow step' });
+    p.catch(() => {});
+    const sid = await f.running();
+    await assert.rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and stopping it on the host failed: pkill exited 3: pkill: not permitted$/.test(e.message));
+    const left = session(sid);
+    spawnSync('kill', ['-KILL', ...left.map((l) => l.split(' ')[0]!)]);
+    assert.equal(left.length, 4, `the command still ran: ${JSON.stringify(left)}`);
   });
 });
 
