@@ -1,4 +1,5 @@
-// The SSH layer against a real OpenSSH sshd on loopback.
+// The SSH layer against a real OpenSSH sshd on loopback (and, for the bastion, one in a network
+// namespace of its own that only the bastion reaches).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -6,12 +7,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SshConnection, type SshOptions } from '../../src/ssh/connection';
-import { HostKeyError, RemoteCommandError, SshAuthError, SshTimeoutError } from '../../src/ssh/errors';
+import { HostKeyError, RemoteCommandError, SshAuthError, SshConnectionError, SshTimeoutError } from '../../src/ssh/errors';
 import { fingerprint, parseKnownHosts, verifyHostKey } from '../../src/ssh/knownHosts';
 import { SshPool } from '../../src/ssh/pool';
 import { fileSha256, uploadFile } from '../../src/ssh/upload';
 import { linuxUpload } from '../helpers/linuxUpload';
-import { keygen, startSshd, type TestSshd } from '../helpers/sshd';
+import { keygen, startBastion, startSshd, type TestSshd } from '../helpers/sshd';
 
 
 let sshd: TestSshd;
@@ -297,9 +298,57 @@ describe('authentication and bastion', () => {
     await assert.rejects(connect({ keys: [] }).exec('true'), (e: unknown) => e instanceof SshAuthError && /no SSH key to log in/.test(e.message));
   });
 
-  test('proxy_jump: through a bastion, both host keys verified', async () => {
-    const c = connect({ proxyJump: { host: sshd.host, port: sshd.port, user: 'root' } });
-    assert.equal((await c.exec('echo jumped')).stdout, 'jumped\n');
+  describe('proxy_jump: a target reachable only through its bastion', () => {
+    let target: TestSshd;
+    let bastion: TestSshd;
+    before(async () => {
+      target = await startSshd({ isolated: true });
+      bastion = await startBastion(target);
+    });
+    after(async () => {
+      await bastion?.stop();
+      await target?.stop();
+    });
+    /** known_hosts with each host's own key, or another key in place of `wrong`'s */
+    const knownHosts = (name: string, wrong?: TestSshd) => {
+      const file = path.join(target.dir, name);
+      const otherKey = path.join(target.dir, `${name}-key`);
+      keygen(otherKey);
+      const other = readFileSync(`${otherKey}.pub`, 'utf8').split(' ');
+      const line = (h: TestSshd) => (h === wrong ? `[127.0.0.1]:${h.port} ${other[0]} ${other[1]}` : h.knownHostsLine);
+      writeFileSync(file, `${line(bastion)}\n${line(target)}\n`);
+      return file;
+    };
+    const via = (knownHostsFile: string, proxyJump: boolean) => {
+      const c = new SshConnection(
+        { host: target.host, port: target.port, user: 'root' },
+        { knownHostsFile, keys: [target.clientKey], defaultKeyFiles: [], agentSocket: '', proxyJump: proxyJump ? { host: bastion.host, port: bastion.port, user: 'root' } : undefined },
+      );
+      conns.push(c);
+      return c;
+    };
+
+    test('the target refuses a direct connection', async () => {
+      await assert.rejects(via(knownHosts('direct'), false).exec('true'), (e: unknown) => e instanceof SshConnectionError && /ECONNREFUSED/.test(e.message));
+    });
+
+    test('through the bastion the command runs on the target, both host keys verified', async () => {
+      const r = await via(knownHosts('both'), true).exec('echo "$SSH_CONNECTION"; echo jumped');
+      assert.match(r.stdout, new RegExp(`^127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${target.port}\njumped\n$`), "the target's sshd served it");
+    });
+
+    for (const which of ['bastion', 'target'] as const) {
+      test(`a wrong ${which} key is a HostKeyError naming the ${which}`, async () => {
+        const host = which === 'bastion' ? bastion : target;
+        await assert.rejects(via(knownHosts(`wrong-${which}`, host), true).exec('true'), (e: unknown) => {
+          assert.ok(e instanceof HostKeyError, String(e));
+          assert.equal(e.reason, 'mismatch');
+          assert.equal(e.host, `root@[127.0.0.1]:${host.port}`);
+          assert.equal(e.fingerprint, host.hostFingerprint);
+          return true;
+        });
+      });
+    }
   });
 });
 
