@@ -235,7 +235,15 @@ describe('a command given up on is stopped on the host, children included', () =
     };
   }
 
-  const gone = (sid: number) => until(`session ${sid} ends on the host`, () => (session(sid).length ? `still running: ${JSON.stringify(session(sid))}` : undefined));
+  /** Kills what is left of session `sid`: a test leaves nothing behind, even when the product failed. */
+  const endSession = (sid: number) => {
+    const left = session(sid).map((p) => p.split(' ')[0]!);
+    if (left.length) spawnSync('kill', ['-KILL', ...left]);
+  };
+
+  /** Waits for session `sid` to end on the host. */
+  const gone = (sid: number) =>
+    until(`session ${sid} ends on the host`, () => (session(sid).length ? `still running: ${JSON.stringify(session(sid))}` : undefined)).finally(() => endSession(sid));
 
   test('on a timeout', async () => {
     const c = connect();
@@ -243,8 +251,7 @@ describe('a command given up on is stopped on the host, children included', () =
     const p = c.exec(f.command, { timeoutMs: 2000, label: 'slow step' });
     p.catch(() => {}); // asserted below, after the processes are seen
     const sid = await f.running();
-    await assert.rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and was stopped$/.test(e.message));
-    await gone(sid);
+    await assert.rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and was stopped$/.test(e.message)).finally(() => gone(sid));
     assert.equal((await c.exec('echo still usable')).stdout, 'still usable\n', 'the connection survives a stopped command');
   });
 
@@ -260,8 +267,7 @@ describe('a command given up on is stopped on the host, children included', () =
       p.catch(() => {});
       const sid = await f.running();
       ac.abort();
-      await assert.rejects(p, (e: unknown) => (e as Error).name === 'AbortError' && /^slow step on .* was cancelled$/.test((e as Error).message));
-      await gone(sid);
+      await assert.rejects(p, (e: unknown) => (e as Error).name === 'AbortError' && /^slow step on .* was cancelled$/.test((e as Error).message)).finally(() => gone(sid));
     });
   }
 
@@ -270,9 +276,11 @@ describe('a command given up on is stopped on the host, children included', () =
     const p = connect({}, noKill).exec(f.command, { timeoutMs: 2000, label: 'slow step' });
     p.catch(() => {});
     const sid = await f.running();
-    await assert.rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and stopping it on the host failed: pkill exited 3: pkill: not permitted$/.test(e.message));
-    const left = session(sid);
-    spawnSync('kill', ['-KILL', ...left.map((l) => l.split(' ')[0]!)]);
+    const left: string[] = [];
+    await assert
+      .rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and stopping it on the host failed: pkill exited 3: pkill: not permitted$/.test(e.message))
+      .finally(() => left.push(...session(sid)))
+      .finally(() => endSession(sid));
     assert.equal(left.length, 4, `the command still ran: ${JSON.stringify(left)}`);
   });
 });
