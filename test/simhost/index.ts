@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { caddyBin } from '../helpers/caddyBin';
+import { withoutPidReport } from '../../src/ssh/stop';
 
 export interface SimHost {
   name: string;
@@ -175,7 +176,9 @@ export interface CommandLogEntry { ts: string; t: number; pid: number; client: s
 
 export function readCommandLog(h: SimHost): CommandLogEntry[] {
   const text = readFileSync(h.commandLog, 'utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CommandLogEntry);
+  const entries = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CommandLogEntry);
+  // a command that can be stopped travels after its shell's pid report (src/ssh/stop.ts): each entry as written
+  return entries.map((e) => ({ ...e, cmd: e.cmd === null ? null : withoutPidReport(e.cmd) }));
 }
 
 /** `parent`: the parent's command line (`/bin/sh /etc/rc.d/jail faststart` at boot, `sh -c …` for SSH commands). */
