@@ -326,7 +326,9 @@ MaxStartups 200:30:400
 MaxSessions 64
 LogLevel ERROR
 ClientAliveInterval 0
-ForceCommand /usr/libexec/simhost/session
+# exec: FreeBSD's sh runs `sh -c CMD`'s last simple command in its own process, so the
+# command's shell is the session leader sshd made; Debian's dash would fork it instead
+ForceCommand exec /usr/libexec/simhost/session
 '''.format(ip=h['ip']))
     pub = open(key + '.pub').read().split()
     h['known_hosts'] = '%s %s %s' % (h['ip'], pub[0], pub[1])
