@@ -17,7 +17,7 @@ import { appendStdin, fileExists, freebsdUploadCommands, putStdin, putText, read
 import { jexec, requireJailConf, startJailUnlessRunning } from '../src/freebsd/jail';
 import { otherSlot, type Slot } from '../src/freebsd/layout';
 import { changesOf, script } from '../src/freebsd/sh';
-import { createSlot, destroySlot as destroySlotJail, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
+import { createSlot, destroySlot as destroySlotJail, SLOT_JAIL_PARAMS, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
 import { uploadFile } from '../src/ssh/upload';
 import { databaseUrl } from '../src/freebsd/postgres';
@@ -157,7 +157,7 @@ export async function chooseSlot(t: AppTarget): Promise<SlotChoice> {
 
 function slotSpec(t: AppTarget, slot: Slot) {
   const l = layoutOf(t);
-  return { name: l.jailName(slot), path: l.jailPath(slot), hostname: l.jailName(slot), iface: t.network.iface, ip: t.network[slot], ip6: t.network[`${slot}6`] };
+  return { name: l.jailName(slot), path: l.jailPath(slot), hostname: l.jailName(slot), iface: t.network.iface, ip: t.network[slot], ip6: t.network[`${slot}6`], params: SLOT_JAIL_PARAMS };
 }
 
 function slotJail(t: AppTarget, slot: Slot): SlotJail {

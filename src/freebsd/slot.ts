@@ -15,6 +15,19 @@ export interface SlotJail {
 
 const stopApp = (s: SlotJail) => stopAppIfInstalled(s.app, s.spec.name, s.spec.path);
 
+/**
+ * A slot jail runs one unprivileged release, which needs none of jail(8)'s allowances: each
+ * parameter and its source in docs/security.md. (mount.devfs with devfs_ruleset 4 comes with
+ * every jail.conf alcaide writes.) Defaults are written out so jail.conf says what holds.
+ */
+export const SLOT_JAIL_PARAMS: Record<string, string | true> = {
+  enforce_statfs: '2',
+  'children.max': '0',
+  'allow.noraw_sockets': true,
+  'allow.noset_hostname': true,
+  securelevel: '3',
+};
+
 /** A running jail for `version` with the app user in it: the slot marker names the version its root was made for. */
 export function createSlot(s: SlotJail, version: string): string {
   const marker = `${s.spec.path}${SLOT_MARKER}`;

@@ -1,4 +1,4 @@
-// The app's own unprivileged user in its slot jail. The
+// The app's own unprivileged user in its slot jail and the jail's hardening parameters. The
 // scripts run under the real /bin/sh on a jail root in a temp dir, with the simulated host's
 // pw(8) (test/simhost/lib/cmd_pw.py, FreeBSD's usr.sbin/pw) as the `pw` on PATH; chown needs root.
 import assert from 'node:assert/strict';
@@ -9,7 +9,9 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { appCommand, asAppUser, ensureAppUser, installReleaseArchive, releaseEval, renderRcScript, renderRunner, shareEnvFile } from '../../src/freebsd/app';
 import { putFunction, putStdin } from '../../src/freebsd/files';
+import { renderJailConf } from '../../src/freebsd/jail';
 import { changesOf, script } from '../../src/freebsd/sh';
+import { SLOT_JAIL_PARAMS } from '../../src/freebsd/slot';
 import { REPO_ROOT } from '../helpers/paths';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (chown)' : false;
@@ -118,5 +120,13 @@ describe('what runs as the app user', () => {
     writeFileSync(env, "RELEASE_TMP='/srv/tmp'\n");
     assert.equal(spawnSync('/bin/sh', ['-c', inFake(appCommand('my_app', ['printenv', 'RELEASE_TMP']))], { encoding: 'utf8' }).stdout, '/srv/tmp\n');
     for (const cmd of [renderRunner({ app: 'my_app', releaseName: 'shop' }), releaseEval('my_app', 'shop', 'M.f()')]) assert.ok(cmd.includes('set -a && RELEASE_TMP=/var/tmp/my_app && . /usr/local/etc/my_app.env && set +a'), cmd);
+  });
+});
+
+describe('slot jail parameters', () => {
+  test('jail.conf: statfs of its own mount only, no child jails, no raw sockets, no hostname changes, securelevel 3, devfs ruleset 4', () => {
+    const conf = renderJailConf({ name: 'my_app_blue', path: '/usr/local/jails/my_app_blue', hostname: 'my_app_blue', iface: 'lo1', ip: '10.0.0.2', params: SLOT_JAIL_PARAMS });
+    const lines = conf.split('\n').map((l) => l.trim());
+    for (const l of ['enforce_statfs = "2";', 'children.max = "0";', 'allow.noraw_sockets;', 'allow.noset_hostname;', 'securelevel = "3";', 'mount.devfs;', 'devfs_ruleset = 4;']) assert.ok(lines.includes(l), `${l} in\n${conf}`);
   });
 });
