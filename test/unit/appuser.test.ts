@@ -67,7 +67,7 @@ describe('the app user in a slot jail', { skip }, () => {
     const root = jailRoot('taken');
     for (const app of ['daemon', 'root']) {
       const r = run(script(ensureAppUser(app, root)));
-      assert.equal(r.code, 1, r.stdout);
+      assert.equal(r.code, 1, `the jail's own ${app} was taken as the app user (exit ${r.code})`);
       assert.match(r.stderr, new RegExp(`${root}: the jail has a user ${app} that alcaide did not create`));
       assert.throws(() => statSync(path.join(root, 'var/db', app)), /ENOENT/);
     }
