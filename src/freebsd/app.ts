@@ -41,8 +41,8 @@ export const appTmpDir = (app: string) => `/var/tmp/${app}`;
 /** pw(8)'s comment field marks the user as ours: a user of that name we did not make is refused. */
 export const APP_USER_COMMENT = 'alcaide app';
 
-/** Script part: `ids` set to the app user's "uid:gid", read from the jail's own files (pw -R). */
-const appIds = (app: string, root: string) => sh`ids=$(pw -R ${root} usershow ${appUser(app)} | cut -d: -f3,4)`;
+/** Script part: `_ids` set to the app user's "uid:gid", read from the jail's own files (pw -R). */
+const appIds = (app: string, root: string) => sh`_ids=$(pw -R ${root} usershow ${appUser(app)} | cut -d: -f3,4)`;
 
 /**
  * Script part (for `script()`): the app user in the jail whose root is `root`, made by pw(8)
@@ -52,19 +52,19 @@ const appIds = (app: string, root: string) => sh`ids=$(pw -R ${root} usershow ${
 export function ensureAppUser(app: string, root: string): string {
   const user = appUser(app);
   return [
-    sh`if u=$(pw -R ${root} usershow ${user} 2>/dev/null); then`,
-    sh`  case "$u" in *:${APP_USER_COMMENT}:*) ;; *) echo ${`${root}: the jail has a user ${user} that alcaide did not create`} >&2; exit 1 ;; esac`,
+    sh`if _u=$(pw -R ${root} usershow ${user} 2>/dev/null); then`,
+    sh`  case "$_u" in *:${APP_USER_COMMENT}:*) ;; *) echo ${`${root}: the jail has a user ${user} that alcaide did not create`} >&2; exit 1 ;; esac`,
     'else',
     sh`  pw -R ${root} useradd ${user} -c ${APP_USER_COMMENT} -d ${appDataDir(app)} -s /usr/sbin/nologin`,
     `  ${sh`changed ${`user ${user} in ${root}`}`}`,
     'fi',
     appIds(app, root),
-    sh`install -d -o "\${ids%:*}" -g "\${ids#*:}" -m 0750 ${root + appDataDir(app)} ${root + appTmpDir(app)}`,
+    sh`install -d -o "\${_ids%:*}" -g "\${_ids#*:}" -m 0750 ${root + appDataDir(app)} ${root + appTmpDir(app)}`,
   ].join('\n');
 }
 
 /** Script part (after the env file is written): readable by the app user's group, writable by root alone. */
-export const shareEnvFile = (app: string, root: string) => [appIds(app, root), sh`chgrp "\${ids#*:}" ${root + envFile(app)}`].join('\n');
+export const shareEnvFile = (app: string, root: string) => [appIds(app, root), sh`chgrp "\${_ids#*:}" ${root + envFile(app)}`].join('\n');
 
 /** KEY='value' lines for `set -a; . file`: values are data, whatever they contain. */
 export function renderEnvFile(vars: Record<string, string>): string {

@@ -73,8 +73,12 @@ describe('the app as its own user in a hardened jail', () => {
   });
 
   test("the release's processes run as the app user; only daemon(8)'s supervisor is root", async () => {
-    // every process whose root is the jail: uid, pid, command
-    const ps = await sshRun(host, `for p in /proc/[0-9]*; do [ "$(readlink $p/root 2>/dev/null)" = ${ROOT} ] && echo "$(awk '/^Uid:/ { print $2 }' $p/status) \${p#/proc/} $(tr '\\0' ' ' < $p/cmdline)"; done; true`);
+    // every process of this host (its mount namespace: other simulated hosts may have the same
+    // jail path) whose root is the jail: uid, pid, command
+    const ps = await sshRun(
+      host,
+      `ns=$(readlink /proc/$$/ns/mnt); for p in /proc/[0-9]*; do [ "$(readlink $p/ns/mnt 2>/dev/null)" = "$ns" ] && [ "$(readlink $p/root 2>/dev/null)" = ${ROOT} ] && echo "$(awk '/^Uid:/ { print $2 }' $p/status) \${p#/proc/} $(tr '\\0' ' ' < $p/cmdline)"; done; true`,
+    );
     const procs = ps.stdout.trim().split('\n').map((l) => l.split(' ')).map(([u, pid, ...cmd]) => ({ uid: u!, pid: pid!, cmd: cmd.join(' ').trim() }));
     const supervisor = (await sshRun(host, `cat ${ROOT}/var/run/hello_supervisor.pid`)).stdout.trim();
     const release = procs.filter((p) => p.pid !== supervisor && !/^(\/usr\/sbin\/cron|\/usr\/sbin\/syslogd)/.test(p.cmd));
