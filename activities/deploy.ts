@@ -10,20 +10,20 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { closeGate, liveSlots, SLOT_HEADER, switchGates } from '../src/caddy/caddyfile';
 import { SecretsStore } from '../src/config/secrets';
 import { versionProblem, type AppTarget } from '../src/config/target';
-import { appDir, appLog, childPidFile, envFile, installApp, releaseEval, renderEnvFile, VERSION_MARKER } from '../src/freebsd/app';
+import { appDir, appLog, asAppUser, childPidFile, envFile, installApp, releaseEval, renderEnvFile, shareEnvFile, VERSION_MARKER } from '../src/freebsd/app';
 import { ensureHostsBlock } from '../src/freebsd/hosts';
 import { buildScript, RELEASE_UNUSABLE_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
-import { appendStdin, fileExists, freebsdUploadCommands, putText, readFile, tailFile } from '../src/freebsd/files';
+import { appendStdin, fileExists, freebsdUploadCommands, putStdin, putText, readFile, tailFile } from '../src/freebsd/files';
 import { jexec, requireJailConf, startJailUnlessRunning } from '../src/freebsd/jail';
 import { otherSlot, type Slot } from '../src/freebsd/layout';
 import { changesOf, script } from '../src/freebsd/sh';
-import { createSlot, destroySlot as destroySlotJail, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
+import { createSlot, destroySlot as destroySlotJail, SLOT_JAIL_PARAMS, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
 import { activeOf, parseLiveSlots, slotChoice } from '../src/freebsd/slotChoice';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
 import { uploadFile } from '../src/ssh/upload';
 import { databaseUrl } from '../src/freebsd/postgres';
 import { postgresPassword, postgresSpec } from './accessories';
-import { converge, ensureFile, layoutOf, slotHost, slotHostsEntries } from './jails';
+import { converge, layoutOf, slotHost, slotHostsEntries } from './jails';
 import { checkClaims } from './claims';
 import { precondition, Remote, withHeartbeat } from './remote';
 import type { ExecResult } from '../src/ssh/connection';
@@ -150,7 +150,7 @@ export async function chooseSlot(t: AppTarget): Promise<SlotChoice> {
 
 function slotSpec(t: AppTarget, slot: Slot) {
   const l = layoutOf(t);
-  return { name: l.jailName(slot), path: l.jailPath(slot), hostname: l.jailName(slot), iface: t.network.iface, ip: t.network[slot], ip6: t.network[`${slot}6`] };
+  return { name: l.jailName(slot), path: l.jailPath(slot), hostname: l.jailName(slot), iface: t.network.iface, ip: t.network[slot], ip6: t.network[`${slot}6`], params: SLOT_JAIL_PARAMS };
 }
 
 function slotJail(t: AppTarget, slot: Slot): SlotJail {
@@ -198,8 +198,9 @@ export async function writeAppEnv(t: AppTarget, slot: Slot, version: string): Pr
   };
   // The accessory's URL, unless the config names DATABASE_URL itself.
   if (t.postgresql && !('DATABASE_URL' in vars)) vars.DATABASE_URL = databaseUrl(postgresSpec(t), postgresPassword(t));
-  const changed = await ensureFile(r, `${layoutOf(t).jailPath(slot)}${envFile(t.app)}`, renderEnvFile(vars), '0600', 'write the app environment');
-  return { changed, note: `${Object.keys(vars).length} variables (${t.envSecretNames.length} secret), mode 0600` };
+  const root = layoutOf(t).jailPath(slot);
+  const changed = (await converge(r, 'write the app environment', [putStdin(`${root}${envFile(t.app)}`, '0640', 'wrote'), shareEnvFile(t.app, root)], { stdin: renderEnvFile(vars) })).length > 0;
+  return { changed, note: `${Object.keys(vars).length} variables (${t.envSecretNames.length} secret), mode 0640, group ${t.app}` };
 }
 
 export async function startApp(t: AppTarget, slot: Slot): Promise<StepResult> {
@@ -211,7 +212,7 @@ export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResul
   const r = Remote.for(t);
   if (t.release.migrate === false) return { changed: false, note: 'skipped' };
   const name = layoutOf(t).jailName(slot);
-  const res = await withHeartbeat(() => r.check(jexec(name, releaseEval(t.app, t.release.name, t.release.migrate as string)), 'run migrations', { timeoutMs: 30 * 60_000 }));
+  const res = await withHeartbeat(() => r.check(asAppUser(name, t.app, releaseEval(t.app, t.release.name, t.release.migrate as string)), 'run migrations', { timeoutMs: 30 * 60_000 }));
   if (res.code !== 0) {
     const down = jailNotRunning(res, name, t.server.host);
     if (down) throw down;

@@ -1,7 +1,8 @@
-// How a release lives in its slot jail: an rc.d script that runs it under daemon(8)
-// (restarted if it crashes, started at jail boot), a runner that loads the environment
-// file, and that file itself (0600, sh syntax, every value quoted).
+// How a release lives in its slot jail: an rc.d script that runs it under daemon(8) as the
+// app's own unprivileged user (restarted if it crashes, started at jail boot), a runner that
+// loads the environment file, and that file itself (0640 root:USER, sh syntax, every value quoted).
 import { putText } from './files';
+import { jexecAs } from './jail';
 import { q, sh } from './sh';
 
 export interface AppFiles {
@@ -10,8 +11,11 @@ export interface AppFiles {
 }
 
 export const appDir = (app: string) => `/usr/local/${app}`;
-export const envFile = (app: string) => `/usr/local/etc/${app}.env`;
-export const runnerFile = (app: string) => `/usr/local/libexec/${app}-run`;
+/** Where the env file and the runner live: directories the app user goes through. */
+const ENV_DIR = '/usr/local/etc';
+const RUNNER_DIR = '/usr/local/libexec';
+export const envFile = (app: string) => `${ENV_DIR}/${app}.env`;
+export const runnerFile = (app: string) => `${RUNNER_DIR}/${app}-run`;
 export const rcScript = (app: string) => `/usr/local/etc/rc.d/${app}`;
 export const appLog = (app: string) => `/var/log/${app}.log`;
 /** daemon(8)'s own pid (the service rc.subr sees) and the release's pid, rewritten on each restart. */
@@ -28,9 +32,43 @@ export const renderRcConfD = (app: string) => `# Written by alcaide.\n${app}_ena
 export const VERSION_MARKER = '.alcaide-version';
 export const SLOT_MARKER = '/usr/local/etc/alcaide-slot';
 
+/** The user the release runs as in its slot jail, named after the app (docs/security.md). */
+export const appUser = (app: string) => app;
+/** Its home and the app's data (DATA_DIR): with appTmpDir, all the app may write. */
+export const appDataDir = (app: string) => `/var/db/${app}`;
+/** RELEASE_TMP: the release's own tmp/ belongs to root. */
+export const appTmpDir = (app: string) => `/var/tmp/${app}`;
+/** pw(8)'s comment field marks the user as ours: a user of that name we did not make is refused. */
+export const APP_USER_COMMENT = 'alcaide app';
+
+/** Script part: `_ids` set to the app user's "uid:gid", read from the jail's own files (pw -R). */
+const appIds = (app: string, root: string) => sh`_ids=$(pw -R ${root} usershow ${appUser(app)} | cut -d: -f3,4)`;
+
+/**
+ * Script part (for `script()`): the app user in the jail whose root is `root`, made by pw(8)
+ * unless it exists, and the two directories it may write, owned by it. A user of that name that
+ * alcaide did not make (a base system account such as root, or someone's own) is refused.
+ */
+export function ensureAppUser(app: string, root: string): string {
+  const user = appUser(app);
+  return [
+    sh`if _u=$(pw -R ${root} usershow ${user} 2>/dev/null); then`,
+    sh`  case "$_u" in *:${APP_USER_COMMENT}:*) ;; *) echo ${`${root}: the jail has a user ${user} that alcaide did not create`} >&2; exit 1 ;; esac`,
+    'else',
+    sh`  pw -R ${root} useradd ${user} -c ${APP_USER_COMMENT} -d ${appDataDir(app)} -s /usr/sbin/nologin`,
+    `  ${sh`changed ${`user ${user} in ${root}`}`}`,
+    'fi',
+    appIds(app, root),
+    sh`install -d -o "\${_ids%:*}" -g "\${_ids#*:}" -m 0750 ${root + appDataDir(app)} ${root + appTmpDir(app)}`,
+  ].join('\n');
+}
+
+/** Script part (after the env file is written): readable by the app user's group, writable by root alone. */
+export const shareEnvFile = (app: string, root: string) => [appIds(app, root), sh`chgrp "\${_ids#*:}" ${root + envFile(app)}`].join('\n');
+
 /** KEY='value' lines for `set -a; . file`: values are data, whatever they contain. */
 export function renderEnvFile(vars: Record<string, string>): string {
-  return `# Written by alcaide at deploy time. Mode 0600.\n${Object.entries(vars)
+  return `# Written by alcaide at deploy time. Mode 0640, group: the app user's.\n${Object.entries(vars)
     .map(([k, v]) => `${k}=${q(v)}`)
     .join('\n')}\n`;
 }
@@ -38,11 +76,7 @@ export function renderEnvFile(vars: Record<string, string>): string {
 export function renderRunner({ app, releaseName }: AppFiles): string {
   return `#!/bin/sh
 # Loads the app's environment, then becomes the release (daemon(8) supervises it).
-set -a
-. ${envFile(app)}
-set +a
-cd ${appDir(app)}
-exec ${appDir(app)}/bin/${releaseName} start
+${withAppEnv(app, `${appDir(app)}/bin/${releaseName} start`)}
 `;
 }
 
@@ -71,8 +105,10 @@ pidfile="${supervisorPidFile(app)}"
 child_pidfile="${childPidFile(app)}"
 procname="/usr/sbin/daemon"
 command="/usr/sbin/daemon"
-# -H: daemon reopens the log on SIGHUP, which newsyslog sends after it rotated the log
-command_args="-f -r -H -P \${pidfile} -p \${child_pidfile} -o ${appLog(app)} -t ${app} ${runnerFile(app)}"
+# -H: daemon reopens the log on SIGHUP, which newsyslog sends after it rotated the log.
+# -u: only the release drops to the app user; daemon itself stays root to hold the pid files
+# and the log (rc.subr's \${name}_user would run daemon itself as the user, through su).
+command_args="-f -r -H -u ${appUser(app)} -P \${pidfile} -p \${child_pidfile} -o ${appLog(app)} -t ${app} ${runnerFile(app)}"
 
 run_rc_command "$1"
 `;
@@ -80,7 +116,9 @@ run_rc_command "$1"
 
 /**
  * newsyslog.conf(5) line for the app log: rotated at LOG_ROTATE_KIB or daily at midnight, LOG_KEEP
- * bzip2'd files kept, then daemon(8) signalled (SIGHUP, the default) so it reopens the file.
+ * bzip2'd files kept, then daemon(8) signalled (SIGHUP, the default) so it reopens the file. No
+ * owner field: the new file is root's, and daemon(8)'s supervisor, which stays root under -u,
+ * is what writes and reopens it.
  */
 export const renderNewsyslogConf = (app: string) =>
   [
@@ -90,8 +128,15 @@ export const renderNewsyslogConf = (app: string) =>
     '',
   ].join('\n');
 
-/** Runs `command` (already-quoted words) in the app directory with the app environment loaded. */
-export const withAppEnv = (app: string, command: string) => `set -a && . ${envFile(app)} && set +a && cd ${appDir(app)} && exec ${command}`;
+/**
+ * Runs `command` (already-quoted words) in the app directory with the app environment loaded;
+ * RELEASE_TMP is the app user's tmp dir unless the environment names another.
+ */
+export const withAppEnv = (app: string, command: string) =>
+  `set -a && RELEASE_TMP=${appTmpDir(app)} && . ${envFile(app)} && set +a && cd ${appDir(app)} && exec ${command}`;
+
+/** `command` (from withAppEnv) in the slot jail as the app user: migrations and `alcaide run`. */
+export const asAppUser = (jail: string, app: string, command: string) => jexecAs(jail, appUser(app), command);
 
 /** A user's command (`alcaide run`), each word quoted, with the app environment. */
 export const appCommand = (app: string, words: string[]) => withAppEnv(app, sh`${words}`);
@@ -99,12 +144,16 @@ export const appCommand = (app: string, words: string[]) => withAppEnv(app, sh`$
 /** `bin/APP eval EXPR` with the app environment: migrations and one-off tasks. */
 export const releaseEval = (app: string, releaseName: string, expr: string) => withAppEnv(app, sh`${`${appDir(app)}/bin/${releaseName}`} eval ${expr}`);
 
-/** Unpacks a release archive beside the live directory, marks it, then swaps it in. */
+/**
+ * Unpacks a release archive beside the live directory, marks it, then swaps it in. Its files are
+ * root's and writable by root alone, whoever built them: the app user only reads them.
+ */
 export const installReleaseArchive = (archive: string, dir: string, version: string) =>
   [
     sh`rm -rf ${`${dir}.tmp`}`,
     sh`mkdir -p ${`${dir}.tmp`}`,
-    sh`tar -xzf ${archive} -C ${`${dir}.tmp`}`,
+    sh`tar -xzf ${archive} --no-same-owner -C ${`${dir}.tmp`}`,
+    sh`chmod -R go-w ${`${dir}.tmp`}`,
     sh`echo ${version} > ${`${dir}.tmp/${VERSION_MARKER}`}`,
     sh`rm -rf ${dir}`,
     sh`mv ${`${dir}.tmp`} ${dir}`,
@@ -126,6 +175,8 @@ export function installApp(files: AppFiles, root: string, artifact: string, vers
     `  ${installReleaseArchive(artifact, dir, version)}`,
     `  ${sh`changed ${`release ${version.slice(0, 12)} in ${appDir(files.app)}`}`}`,
     'fi',
+    // the app user goes through these (put makes a missing directory 0700)
+    sh`install -d -m 0755 ${`${root}${RUNNER_DIR}`} ${`${root}${ENV_DIR}`}`,
     putText(`${root}${runnerFile(files.app)}`, '0755', renderRunner(files), 'runner'),
     putText(`${root}${rcScript(files.app)}`, '0755', renderRcScript(files), 'rc.d script'),
     putText(`${root}${rcConfD(files.app)}`, '0644', renderRcConfD(files.app), `${files.app}_enable=YES`),

@@ -60,6 +60,9 @@ export const jailDisableAtBoot = (name: string) => sh`sysrc -q jail_list-=${name
 /** Runs a command inside the jail with a clean login environment. */
 export const jexec = (name: string, command: string) => sh`jexec -l ${name} /bin/sh -c ${command}`;
 
+/** Runs a command inside the jail as `user`, a user of the jail (-U: its ids, groups and login class; its home as cwd). */
+export const jexecAs = (name: string, user: string, command: string) => sh`jexec -l -U ${user} ${name} /bin/sh -c ${command}`;
+
 /** A copy of the base template: tar keeps flags, modes and hard links. */
 export const cloneTemplate = (template: string, path: string) =>
   sh`mkdir -p ${path} && tar -cf - -C ${template} . | tar -xpf - -C ${path}`;

@@ -1,6 +1,6 @@
 // A slot jail's life, each stage one script (for `script()` with `putFunction()`): created for
 // a version (a stale root from another version removed first), started, stopped, removed.
-import { SLOT_MARKER, stopAppIfInstalled } from './app';
+import { ensureAppUser, SLOT_MARKER, stopAppIfInstalled } from './app';
 import { putText } from './files';
 import { convergeJail, destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailDisableAtBoot, startJailUnlessRunning, stopJailWithApp, type JailSpec } from './jail';
 import { sh } from './sh';
@@ -15,7 +15,20 @@ export interface SlotJail {
 
 const stopApp = (s: SlotJail) => stopAppIfInstalled(s.app, s.spec.name, s.spec.path);
 
-/** A running jail for `version`: the slot marker names the version its root was made for. */
+/**
+ * A slot jail runs one unprivileged release, which needs none of jail(8)'s allowances: each
+ * parameter and its source in docs/security.md. (mount.devfs with devfs_ruleset 4 comes with
+ * every jail.conf alcaide writes.) Defaults are written out so jail.conf says what holds.
+ */
+export const SLOT_JAIL_PARAMS: Record<string, string | true> = {
+  enforce_statfs: '2',
+  'children.max': '0',
+  'allow.noraw_sockets': true,
+  'allow.noset_hostname': true,
+  securelevel: '3',
+};
+
+/** A running jail for `version` with the app user in it: the slot marker names the version its root was made for. */
 export function createSlot(s: SlotJail, version: string): string {
   const marker = `${s.spec.path}${SLOT_MARKER}`;
   return [
@@ -25,6 +38,7 @@ export function createSlot(s: SlotJail, version: string): string {
     `  ${sh`changed ${`removed stale ${s.spec.name}`}`}`,
     'fi',
     convergeJail(s.spec, s.conf, s.templateDir),
+    ensureAppUser(s.app, s.spec.path),
     putText(marker, '0644', `${version}\n`),
   ].join('\n');
 }

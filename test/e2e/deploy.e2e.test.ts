@@ -163,7 +163,7 @@ describe('on a simulated FreeBSD host', () => {
     assert.deepEqual([res.status, res.body, res.slot], [200, 'hello v1.0.0 slot=blue', 'blue']);
     assert.equal((await through('/env/SECRET_KEY_BASE')).body, SECRET);
     const envFile = await sshRun(host, 'stat -f %Lp /usr/local/jails/hello_blue/usr/local/etc/hello.env');
-    assert.equal(envFile.stdout.trim(), '600');
+    assert.equal(envFile.stdout.trim(), '640');
     const log = readFileSync(host.commandLog, 'utf8');
     assert.ok(!log.includes('$(touch /tmp/alcaide-pwned)'), 'the secret never appears in a command line');
     assert.ok(!existsSync(path.join(host.root, 'tmp', 'alcaide-pwned')));

@@ -172,7 +172,7 @@ describe('secrets never leak (simulated FreeBSD host)', () => {
       assert.deepEqual(res.body, Buffer.from(v), `${k} reaches the app byte for byte`);
     }
     const mode = await sshRun(host, 'stat -f %Lp /usr/local/jails/hello_blue/usr/local/etc/hello.env');
-    assert.equal(mode.stdout.trim(), '600', 'the env file is 0600');
+    assert.equal(mode.stdout.trim(), '640', 'the env file is 0640: root writes it, the app user reads it');
   });
 
   test('`alcaide run` in the live slot prints the exact value (the app environment, not a command line)', async () => {

@@ -31,7 +31,7 @@ describe('app files in the slot jail', () => {
     assert.match(rc, /^#!\/bin\/sh\n#\n# PROVIDE: my_app\n# REQUIRE: LOGIN NETWORKING\n# KEYWORD: shutdown\n/);
     assert.ok(rc.includes('rcvar="my_app_enable"'));
     assert.ok(rc.includes('pidfile="/var/run/my_app_supervisor.pid"'));
-    assert.ok(rc.includes('command_args="-f -r -H -P ${pidfile} -p ${child_pidfile} -o /var/log/my_app.log -t my_app /usr/local/libexec/my_app-run"'));
+    assert.ok(rc.includes('command_args="-f -r -H -u my_app -P ${pidfile} -p ${child_pidfile} -o /var/log/my_app.log -t my_app /usr/local/libexec/my_app-run"'));
     assert.equal(spawnSync('sh', ['-n', '-c', rc]).status, 0, 'valid sh');
     const runner = renderRunner({ app: 'my_app', releaseName: 'shop' });
     assert.ok(runner.includes('. /usr/local/etc/my_app.env') && runner.endsWith('exec /usr/local/my_app/bin/shop start\n'));

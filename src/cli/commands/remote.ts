@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { toAppTarget, type AppTarget } from '../../config/target';
-import { appCommand, appLog } from '../../freebsd/app';
+import { appCommand, appLog, asAppUser } from '../../freebsd/app';
 import { readLogWithClock, tailFile } from '../../freebsd/files';
 import { parseDuration } from '../../config/duration';
 import { filterLog, LineSplitter, LogLineFilter, MAX_SINCE_MS, type HostClock, type LogFilter } from '../logFilter';
@@ -67,7 +67,7 @@ export function registerRemote(program: Command): void {
       const { slot, close, conn } = await liveSlot(t);
       const name = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion }).jailName(slot);
       try {
-        process.exitCode = await conn.interactive(jexec(name, appCommand(t.app, words)));
+        process.exitCode = await conn.interactive(asAppUser(name, t.app, appCommand(t.app, words)));
       } finally {
         close();
       }

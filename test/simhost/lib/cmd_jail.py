@@ -1308,11 +1308,13 @@ def jexec(argv):
                 die(prog, '%s: no such user' % user)
             uid, gid, home, shell = pw
         try:
-            os.setgroups([gid])
+            # get_user_info: initgroups(3) from the jail's own group file
+            os.initgroups(user, gid) if 'U' in d else os.setgroups([gid])
             os.setgid(gid)
             os.setuid(uid)
         except OSError as e:
             die(prog, 'setusercontext: %s' % e.strerror)
+        os.umask(0o022)  # setusercontext(LOGIN_SETUMASK): the login class's, 022 by default
     else:
         pw = _jail_pw('root')
         if pw:
@@ -1321,10 +1323,13 @@ def jexec(argv):
         env = jail_env(j, True, user, home, shell)
         try:
             os.chdir(home)
-        except OSError:
-            pass
+        except OSError as e:
+            die(prog, 'chdir: %s: %s' % (home, e.strerror))
     else:
         env = dict(os.environ)
+        if 'u' in d or 'U' in d:
+            # setusercontext(LOGIN_SETPATH): the login class's PATH; then USER, HOME, SHELL (jexec.c)
+            env.update({k: v for k, v in jail_env(j, True, user, home, shell).items() if k in ('PATH', 'USER', 'HOME', 'SHELL')})
     if not cmd:
         sh = env.get('SHELL') or '/bin/sh'
         cmd = [sh, '-i']

@@ -460,7 +460,12 @@ def _daemon_exec(argv, child_fd, user):
         except OSError:
             sys.stderr.write('daemon: failed to set user environment\n')
             os._exit(1)
-        os.environ.update({'USER': pw.pw_name, 'HOME': pw.pw_dir, 'SHELL': pw.pw_shell or '/bin/sh'})
+        # restrict_process: setusercontext(LOGIN_SETALL) sets the login class's PATH and umask
+        # (022 by default), then USER, HOME, SHELL
+        import cmd_jail
+        os.umask(0o022)
+        os.environ.update({'PATH': cmd_jail.jail_env(None, True, home=pw.pw_dir)['PATH'],
+                           'USER': pw.pw_name, 'HOME': pw.pw_dir, 'SHELL': pw.pw_shell or '/bin/sh'})
     for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGCHLD, signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(sig, signal.SIG_DFL)
     try:

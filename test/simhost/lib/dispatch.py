@@ -13,6 +13,7 @@ TABLE = {
     'jail': ('cmd_jail', 'jail'), 'jls': ('cmd_jail', 'jls'), 'jexec': ('cmd_jail', 'jexec'),
     'service': ('cmd_svc', 'service'), 'daemon': ('cmd_svc', 'daemon'), 'pkg': ('cmd_svc', 'pkg'),
     'newsyslog': ('cmd_newsyslog', 'newsyslog'),
+    'pw': ('cmd_pw', 'pw'),
 }
 
 

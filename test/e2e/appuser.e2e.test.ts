@@ -1,0 +1,127 @@
+// End to end: the release runs as its own unprivileged user in a hardened slot jail. The real
+// CLI (with its embedded worker), Temporal dev server, OpenSSH, Caddy and fixture release,
+// against a simulated FreeBSD host whose pw(8), daemon(8) -u and jexec(8) -U follow FreeBSD's.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
+import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
+import { REPO_ROOT } from '../helpers/paths';
+import { startTestEnv } from '../helpers/temporal';
+import { sh } from '../../src/freebsd/sh';
+
+const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
+const JAIL = 'hello_blue';
+const ROOT = `/usr/local/jails/${JAIL}`;
+
+let sim: SimHosts;
+let host: SimHost;
+let env: TestWorkflowEnvironment;
+let uid = '';
+const project = tempProject('alcaide-appuser-');
+const app = path.join(project.dir, 'hello');
+
+const cli = (args: string[]): Promise<CliResult> =>
+  runCliAsync(args, { cwd: app, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'appuser', SSH_AUTH_SOCK: '', NO_COLOR: '1' }, timeoutMs: 300_000 });
+const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+/** A command in the slot jail as the app user, as FreeBSD's jexec -U runs it. */
+const asUser = (command: string) => sshRun(host, sh`jexec -U hello ${JAIL} /bin/sh -c ${command}`);
+
+before(async () => {
+  [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv()]);
+  host = sim.hosts[0]!;
+  assert.equal(spawnSync('sh', [MAKE_APP, app, '1.0.0']).status, 0);
+  writeFileSync(
+    path.join(app, 'deploy.yml'),
+    `app: hello
+${simServerYaml(host)}env:
+  clear:
+    DATA_DIR: /var/db/hello
+health_check:
+  path: /health
+  interval: 200ms
+  timeout: 20s
+release:
+  migrate: "Hello.Release.migrate()"
+`,
+  );
+  spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm config`]);
+});
+
+after(async () => {
+  await sim?.down();
+  await env?.teardown();
+  project.cleanup();
+});
+
+describe('the app as its own user in a hardened jail', () => {
+  test('setup and deploy: the app serves through Caddy; pw(8) made its user in the slot jail', async () => {
+    ok(await cli(['setup']));
+    const r = await cli(['deploy']);
+    ok(r);
+    assert.match(r.stdout, /✓ hello [0-9a-f]{12} live on blue/);
+    const res = await fetch(`http://${host.host}/`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(await res.text(), 'hello v1.0.0 slot=blue');
+    const user = await sshRun(host, `pw -R ${ROOT} usershow hello`);
+    assert.equal(user.code, 0, user.stderr);
+    assert.match(user.stdout, /^hello:\*:(\d+):\1::0:0:alcaide app:\/var\/db\/hello:\/usr\/sbin\/nologin\n$/);
+    uid = user.stdout.split(':')[2]!;
+    assert.notEqual(uid, '0');
+  });
+
+  test("the release's processes run as the app user; only daemon(8)'s supervisor is root", async () => {
+    // every process of this host (its mount namespace: other simulated hosts may have the same
+    // jail path) whose root is the jail: uid, pid, command
+    const ps = await sshRun(
+      host,
+      `ns=$(readlink /proc/$$/ns/mnt); for p in /proc/[0-9]*; do [ "$(readlink $p/ns/mnt 2>/dev/null)" = "$ns" ] && [ "$(readlink $p/root 2>/dev/null)" = ${ROOT} ] && echo "$(awk '/^Uid:/ { print $2 }' $p/status) \${p#/proc/} $(tr '\\0' ' ' < $p/cmdline)"; done; true`,
+    );
+    const procs = ps.stdout.trim().split('\n').map((l) => l.split(' ')).map(([u, pid, ...cmd]) => ({ uid: u!, pid: pid!, cmd: cmd.join(' ').trim() }));
+    const supervisor = (await sshRun(host, `cat ${ROOT}/var/run/hello_supervisor.pid`)).stdout.trim();
+    const release = procs.filter((p) => p.pid !== supervisor && !/^(\/usr\/sbin\/cron|\/usr\/sbin\/syslogd)/.test(p.cmd));
+    assert.ok(release.some((p) => /beam\.smp/.test(p.cmd)), `the VM is among them:\n${ps.stdout}`);
+    for (const p of release) assert.equal(p.uid, uid, `${p.pid} ${p.cmd} runs as uid ${p.uid}, not the app user's ${uid}:\n${ps.stdout}`);
+    assert.equal(procs.find((p) => p.pid === supervisor)?.uid, '0', `the supervisor holds the pid files and the log:\n${ps.stdout}`);
+  });
+
+  test('the release directory is not writable by the app user; its data and tmp dirs are', async () => {
+    for (const write of ['touch /usr/local/hello/new', 'echo x >> /usr/local/hello/bin/hello', 'mkdir /usr/local/hello/releases/new', 'touch /usr/local/etc/hello.env']) {
+      const r = await asUser(write);
+      assert.notEqual(r.code, 0, `${write} succeeded as the app user`);
+      assert.match(r.stderr, /Permission denied/, write);
+    }
+    for (const dir of ['/var/db/hello', '/var/tmp/hello']) {
+      const r = await asUser(`touch ${dir}/probe && rm ${dir}/probe`);
+      assert.equal(r.code, 0, `${dir}: ${r.stderr}`);
+      assert.equal((await sshRun(host, `stat -f %u:%Lp ${ROOT}${dir}`)).stdout.trim(), `${uid}:750`, dir);
+    }
+    // it reads its environment, which root alone may change
+    assert.equal((await sshRun(host, `stat -f %u:%g:%Lp ${ROOT}/usr/local/etc/hello.env`)).stdout.trim(), `0:${uid}:640`);
+  });
+
+  test('migrations ran as the app user (it owns the file they wrote in DATA_DIR)', async () => {
+    const log = await sshRun(host, `stat -f %u ${ROOT}/var/db/hello/migrations.log && cat ${ROOT}/var/db/hello/migrations.log`);
+    assert.equal(log.code, 0, log.stderr);
+    const [owner, ...applied] = log.stdout.trim().split('\n');
+    assert.equal(owner, uid, 'migrations.log was written by the app user');
+    assert.ok(applied.length > 0, log.stdout);
+  });
+
+  test('`alcaide run` runs as the app user, with RELEASE_TMP its own tmp dir', async () => {
+    const id = await cli(['run', '--', 'id', '-u']);
+    ok(id);
+    assert.equal(id.stdout.trim(), uid);
+    const tmp = await cli(['run', 'bin/hello', 'eval', 'IO.puts(System.get_env("RELEASE_TMP"))']);
+    ok(tmp);
+    assert.equal(tmp.stdout.trim(), '/var/tmp/hello');
+  });
+
+  test('the slot jail has the hardening parameters (jls -n)', async () => {
+    const r = await sshRun(host, `jls -j ${JAIL} -n securelevel enforce_statfs children.max allow.raw_sockets allow.set_hostname devfs_ruleset`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'securelevel=3 enforce_statfs=2 children.max=0 allow.noraw_sockets allow.noset_hostname devfs_ruleset=4');
+  });
+});
