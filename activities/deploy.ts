@@ -15,6 +15,7 @@ import { ensureHostsBlock } from '../src/freebsd/hosts';
 import { buildScript, RELEASE_UNUSABLE_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
 import { appendStdin, fileExists, freebsdUploadCommands, putText, readFile, tailFile } from '../src/freebsd/files';
 import { jexec, requireJailConf, startJailUnlessRunning } from '../src/freebsd/jail';
+import { flightKey, singleFlight } from '../src/freebsd/flight';
 import { otherSlot, type Slot } from '../src/freebsd/layout';
 import { changesOf, script } from '../src/freebsd/sh';
 import { createSlot, destroySlot as destroySlotJail, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
@@ -119,7 +120,7 @@ export async function runBuild(r: Remote, t: AppTarget, name: string, version: s
   let lastLine = '';
   return withHeartbeat(
     () =>
-      r.check(jexec(name, buildScript(t.app, t.release.name, version)), label, {
+      r.check(singleFlight(flightKey(name, 'build'), jexec(name, buildScript(t.app, t.release.name, version))), label, {
         timeoutMs: 45 * 60_000,
         onStdout: (d) => (lastLine = d.toString().trim().split('\n').pop() ?? lastLine),
       }),
@@ -178,7 +179,9 @@ export async function installRelease(t: AppTarget, slot: Slot, version: string):
   checkVersion(version);
   const l = layoutOf(t);
   const artifact = `${l.jailPath('build')}${releaseArtifact(t.app, version)}`;
-  const changes = await converge(Remote.for(t), 'install the release', [installApp({ app: t.app, releaseName: t.release.name }, l.jailPath(slot), artifact, version)]);
+  const changes = await converge(Remote.for(t), 'install the release', [installApp({ app: t.app, releaseName: t.release.name }, l.jailPath(slot), artifact, version)], {
+    flight: flightKey(l.jailName(slot), 'install'),
+  });
   return { changed: changes.length > 0, note: changes.join('; ') || `release ${short(version)} installed` };
 }
 
@@ -218,7 +221,7 @@ export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResul
   const r = Remote.for(t);
   if (t.release.migrate === false) return { changed: false, note: 'skipped' };
   const name = layoutOf(t).jailName(slot);
-  const res = await withHeartbeat(() => r.check(jexec(name, releaseEval(t.app, t.release.name, t.release.migrate as string)), 'run migrations', { timeoutMs: 30 * 60_000 }));
+  const res = await withHeartbeat(() => r.check(singleFlight(flightKey(t.app, 'migrate'), jexec(name, releaseEval(t.app, t.release.name, t.release.migrate as string))), 'run migrations', { timeoutMs: 30 * 60_000 }));
   if (res.code !== 0) {
     const down = jailNotRunning(res, name, t.server.host);
     if (down) throw down;
