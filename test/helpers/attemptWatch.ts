@@ -1,0 +1,73 @@
+// Watches the machine's processes (the simulated hosts and their jails share this kernel's
+// /proc) for the work of a step — a build's VM, a migration's VM, an install's tar — and
+// records which SSH session each belongs to. Two sessions doing the same work at the same
+// moment are two attempts of a step running side by side: what single-flight steps forbid.
+// Timestamps are taken here, from the host's process table, not from the product's own log.
+import { readdirSync, readFileSync } from 'node:fs';
+
+export type WorkKind = 'build' | 'migrate' | 'install';
+
+/** The process that does the work (never the shells around it, whose argv holds the script). */
+export function workKind(argv: string[], app: string): WorkKind | undefined {
+  const vm = argv[0]?.endsWith('/beam.smp');
+  if (vm && argv.includes('release') && argv.includes('deps.get')) return 'build';
+  if (vm && argv.some((a) => /Release\.migrate/.test(a))) return 'migrate';
+  if (argv.some((a) => /(^|\/)tar$/.test(a)) && argv.includes('-xzf') && argv.some((a) => a.endsWith(`/usr/local/${app}.tmp`))) return 'install';
+  return undefined;
+}
+
+export interface Overlap {
+  kind: WorkKind;
+  at: number;
+  sessions: number[];
+}
+
+export class AttemptWatch {
+  private timer?: NodeJS.Timeout;
+  private readonly overlaps: Overlap[] = [];
+  /** kind → session → when it was first seen doing that work */
+  private readonly firstSeen = new Map<WorkKind, Map<number, number>>();
+
+  constructor(
+    private readonly app: string,
+    private readonly everyMs = 50,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.sample(), this.everyMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Overlaps since `from` (ms epoch), and how many sessions did each kind of work since then. */
+  since(from: number): { overlaps: Overlap[]; sessions: (k: WorkKind) => number } {
+    return {
+      overlaps: this.overlaps.filter((o) => o.at >= from),
+      sessions: (k) => [...(this.firstSeen.get(k)?.values() ?? [])].filter((t) => t >= from).length,
+    };
+  }
+
+  private sample(): void {
+    const now = Date.now();
+    const bySession = new Map<WorkKind, Set<number>>();
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const kind = workKind(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean), this.app);
+        if (!kind) continue;
+        // /proc/PID/stat: "pid (comm) state ppid pgrp session ...": comm may hold spaces
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const sid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+        if (!bySession.has(kind)) bySession.set(kind, new Set());
+        bySession.get(kind)!.add(sid);
+        if (!this.firstSeen.has(kind)) this.firstSeen.set(kind, new Map());
+        if (!this.firstSeen.get(kind)!.has(sid)) this.firstSeen.get(kind)!.set(sid, now);
+      } catch {
+        continue; // the process ended while being read
+      }
+    }
+    for (const [kind, sessions] of bySession) if (sessions.size > 1) this.overlaps.push({ kind, at: now, sessions: [...sessions] });
+  }
+}
