@@ -376,9 +376,10 @@ export async function recordDeploy(t: AppTarget, d: { slot: Slot; version: strin
 
 // ---------------------------------------------------------------- undo
 
-export async function destroySlot(t: AppTarget, slot: Slot): Promise<StepResult> {
+/** `tookTraffic`: the switch began, so requests may be in flight on the slot (drained, not killed). */
+export async function destroySlot(t: AppTarget, slot: Slot, tookTraffic = true): Promise<StepResult> {
   const name = layoutOf(t).jailName(slot);
-  await converge(Remote.for(t), `remove ${name}`, [closeGate(t.app, slot), destroySlotJail(slotJail(t, slot))]);
+  await converge(Remote.for(t), `remove ${name}`, [closeGate(t.app, slot), destroySlotJail(slotJail(t, slot), { tookTraffic })]);
   return { changed: true, note: `${name} removed` };
 }
 

@@ -82,8 +82,8 @@ const watch = new AttemptWatch('hello');
 const cells: Cell[] = [];
 
 before(async () => {
-  watch.start();
   await rig.start();
+  watch.start(rig.host.initPid);
   await rig.startWorker();
   const s = await rig.cli(['setup']);
   assert.equal(s.code, 0, s.stdout + s.stderr);

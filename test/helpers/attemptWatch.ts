@@ -1,9 +1,9 @@
-// Watches the machine's processes (the simulated hosts and their jails share this kernel's
-// /proc) for the work of a step — a build's VM, a migration's VM, an install's tar — and
+// Watches one simulated host's processes (it and its jails share this kernel's /proc and the
+// host's mount namespace, which tells them from other hosts' processes) for the work of a step — a build's VM, a migration's VM, an install's tar — and
 // records which SSH session each belongs to. Two sessions doing the same work at the same
 // moment are two attempts of a step running side by side: what single-flight steps forbid.
 // Timestamps are taken here, from the host's process table, not from the product's own log.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export type WorkKind = 'build' | 'migrate' | 'install';
 
@@ -28,12 +28,16 @@ export class AttemptWatch {
   /** kind → session → when it was first seen doing that work */
   private readonly firstSeen = new Map<WorkKind, Map<number, number>>();
 
+  private mountNs = '';
+
   constructor(
     private readonly app: string,
     private readonly everyMs = 50,
   ) {}
 
-  start(): void {
+  /** Watches the host whose init has pid `hostInitPid`. */
+  start(hostInitPid: number): void {
+    this.mountNs = readlinkSync(`/proc/${hostInitPid}/ns/mnt`);
     this.timer = setInterval(() => this.sample(), this.everyMs);
   }
 
@@ -56,7 +60,7 @@ export class AttemptWatch {
       if (!/^\d+$/.test(pid)) continue;
       try {
         const kind = workKind(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean), this.app);
-        if (!kind) continue;
+        if (!kind || readlinkSync(`/proc/${pid}/ns/mnt`) !== this.mountNs) continue;
         // /proc/PID/stat: "pid (comm) state ppid pgrp session ...": comm may hold spaces
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const sid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
