@@ -77,7 +77,13 @@ const SLOW_MIGRATION_SECONDS = 15;
 /** The work each step does on the host, which two attempts must never do at the same moment. */
 const WORK: Partial<Record<Step, WorkKind>> = { buildRelease: 'build', runMigrations: 'migrate', installRelease: 'install' };
 
-const rig = new Rig('faults', 'drain_timeout: 2s\n');
+/**
+ * The fixture answers /health with 503 while this file exists in its jail: a checkHealth cell
+ * holds the new slot unhealthy until its fault has hit, else a quick health check could end
+ * before the fault arrives and the cell would prove nothing.
+ */
+const UNHEALTHY = '/tmp/alcaide-unhealthy';
+const rig = new Rig('faults', `drain_timeout: 2s\nenv:\n  clear:\n    HEALTH_FAIL_FILE: ${UNHEALTHY}\n`);
 const watch = new AttemptWatch('hello');
 const cells: Cell[] = [];
 
@@ -152,11 +158,35 @@ async function reach(h: WorkflowHandle, step: Step, mid: boolean, logFrom: numbe
   throw new Error(`the deploy never reached ${step}`);
 }
 
+/** Makes the deploy's new slot unhealthy as soon as its jail exists, until release(). */
+function holdUnhealthy(h: WorkflowHandle): { release(): Promise<void> } {
+  let done = false;
+  let slot: string | undefined;
+  const held = (async () => {
+    while (!done) {
+      const st = await rig.status(h);
+      if (st?.slot && ['done', 'unchanged'].includes(st.steps.find((x) => x.name === 'createSlotJail')?.state ?? '')) {
+        slot = st.slot;
+        await sshRun(rig.host, `touch /usr/local/jails/hello_${slot}${UNHEALTHY}`);
+        return;
+      }
+      await sleep(20);
+    }
+  })();
+  return {
+    async release() {
+      done = true;
+      await held;
+      if (slot) await sshRun(rig.host, `rm -f /usr/local/jails/hello_${slot}${UNHEALTHY}`);
+    },
+  };
+}
+
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 const ms = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
 
 /** Steps whose activity rides out a cut link or a reboot within one attempt (it polls again). */
-const RIDES_OUT: readonly Step[] = [];
+const RIDES_OUT: readonly Step[] = ['checkHealth'];
 
 /**
  * Did the fault (at `at`, ms epoch) land in the step? From the history: the step's activity
@@ -198,6 +228,7 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   const ranFrom = rig.invocationsSince(0).length;
   if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name, '48kbit');
   const h = await rig.deployDetached();
+  const hold = step === 'checkHealth' ? holdUnhealthy(h) : undefined;
   let landed = '';
   let resumeMs: number | undefined;
   let faultAt = 0;
@@ -230,6 +261,7 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
     }
   } finally {
     if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name);
+    if (hold) await hold.release();
   }
   if (!rig.workerAlive()) {
     problems.push('the worker died with the fault');
@@ -279,7 +311,7 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   if (step === 'buildRelease' && ['a', 'c', 'e'].includes(fault) && (build.attempts < 2 || builds < 2)) problems.push(`the fault cut no build short: ${builds} build(s) in ${build.attempts} attempt(s)`);
   // no two attempts of the same work at the same moment (the host's process table)
   const seen = watch.since(t0);
-  for (const o of seen.overlaps.slice(0, 3)) problems.push(`two attempts of the ${o.kind} ran at the same time (sessions ${o.sessions.join(', ')}, ${new Date(o.at).toISOString()})`);
+  for (const o of seen.overlaps.slice(0, 3)) problems.push(`two attempts of the ${o.kind} ran at the same time (${new Date(o.at).toISOString()}: ${Object.entries(o.sessions).map(([sid, p]) => `session ${sid}, pid ${p}`).join(' | ')})`);
   const work = WORK[step];
   if (work && fault !== 'b' && fault !== 'd' && seen.sessions(work) < 1) problems.push(`the host's process table never showed the ${work} (the watch is blind)`);
   // each migration applied once in the slot that went live

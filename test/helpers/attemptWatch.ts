@@ -19,7 +19,8 @@ export function workKind(argv: string[], app: string): WorkKind | undefined {
 export interface Overlap {
   kind: WorkKind;
   at: number;
-  sessions: number[];
+  /** session id → pid and command line of one of its processes doing the work */
+  sessions: Record<number, string>;
 }
 
 export class AttemptWatch {
@@ -55,23 +56,32 @@ export class AttemptWatch {
 
   private sample(): void {
     const now = Date.now();
-    const bySession = new Map<WorkKind, Set<number>>();
+    const found = new Map<number, { kind: WorkKind; ppid: number; sid: number; argv: string }>();
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
-        const kind = workKind(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean), this.app);
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        const kind = workKind(argv, this.app);
         if (!kind || readlinkSync(`/proc/${pid}/ns/mnt`) !== this.mountNs) continue;
         // /proc/PID/stat: "pid (comm) state ppid pgrp session ...": comm may hold spaces
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const sid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
-        if (!bySession.has(kind)) bySession.set(kind, new Set());
-        bySession.get(kind)!.add(sid);
-        if (!this.firstSeen.has(kind)) this.firstSeen.set(kind, new Map());
-        if (!this.firstSeen.get(kind)!.has(sid)) this.firstSeen.get(kind)!.set(sid, now);
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        found.set(Number(pid), { kind, ppid: Number(f[1]), sid: Number(f[3]), argv: argv.join(' ').slice(-160) });
       } catch {
         continue; // the process ended while being read
       }
     }
-    for (const [kind, sessions] of bySession) if (sessions.size > 1) this.overlaps.push({ kind, at: now, sessions: [...sessions] });
+    const bySession = new Map<WorkKind, Map<number, string>>();
+    for (const [pid, p] of found) {
+      // the VM forks erl_child_setup, which calls setsid() before it execs: until then it is a
+      // copy of its parent in a session of its own, not a second attempt
+      if (found.get(p.ppid)?.kind === p.kind) continue;
+      if (!bySession.has(p.kind)) bySession.set(p.kind, new Map());
+      bySession.get(p.kind)!.set(p.sid, `${pid}: ${p.argv}`);
+      if (!this.firstSeen.has(p.kind)) this.firstSeen.set(p.kind, new Map());
+      if (!this.firstSeen.get(p.kind)!.has(p.sid)) this.firstSeen.get(p.kind)!.set(p.sid, now);
+    }
+    for (const [kind, sessions] of bySession) if (sessions.size > 1) this.overlaps.push({ kind, at: now, sessions: Object.fromEntries(sessions) });
   }
+
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { singleFlight } from '../../src/freebsd/flight';
+import { FLIGHT_DIR, singleFlight } from '../../src/freebsd/flight';
 import { canRunSimHosts, sshRun, startSimHosts, type SimHost, type SimHosts } from './index';
 
 const skip = canRunSimHosts() ? false : 'needs root on Linux (network + mount namespaces)';
@@ -68,10 +68,12 @@ test('a new attempt ends the one still running and waits until it has exited', {
   assert.notEqual(await first.done, 0, 'the first attempt was ended, not completed');
 });
 
-test('an attempt that finished leaves nothing for the next to end', { skip }, async () => {
+test('an attempt that finished leaves nothing for the next to end, and no session file', { skip }, async () => {
   const one = await sshRun(h, singleFlight('t.seq', 'echo one'));
   const two = await sshRun(h, singleFlight('t.seq', 'echo two'));
   assert.deepEqual([one.code, one.stdout, two.code, two.stdout, two.stderr], [0, 'one\n', 0, 'two\n', '']);
+  // a session file left behind could name a session id the kernel gives to someone else later
+  await waitFor('the session file is removed', async () => (await sshRun(h, `ls ${FLIGHT_DIR}`)).stdout.split('\n').filter((f) => f.startsWith('t.seq.')).join() === 't.seq.lock', 5_000);
 });
 
 test('the wrapped command keeps its stdin, stdout, stderr and exit status', { skip }, async () => {
