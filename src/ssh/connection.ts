@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Client, utils, type AuthenticationType, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { HostKeyError, RemoteCommandError, SshAuthError, SshConnectionError, SshTimeoutError, tail } from './errors';
+import { killSessionCommand, PidLine, reportingPid } from './stop';
 import { appendKnownHost, fingerprint, hostKeyName, keyTypeOf, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './knownHosts';
 
 export interface SshTarget {
@@ -72,6 +73,13 @@ class Slots {
   }
 }
 
+/** How long stopping a command on the host may take: waiting for its shell's pid, then pkill. */
+const STOP_MS = 10_000;
+
+function cancelled(label: string, host: string, notStopped?: string): Error {
+  return Object.assign(new Error(`${label} on ${host} was cancelled${notStopped ? `; stopping it on the host failed: ${notStopped}` : ''}`), { name: 'AbortError' });
+}
+
 interface KeyCandidate {
   source: string;
   key: Buffer;
@@ -82,6 +90,7 @@ export class SshConnection {
   private bastion?: SshConnection;
   private connecting?: Promise<Client>;
   private readonly slots: Slots;
+  private killing: Promise<unknown> = Promise.resolve();
   /** how many times a TCP+SSH handshake was made (benchmarks report connections per deploy) */
   connectCount = 0;
 
@@ -238,33 +247,52 @@ export class SshConnection {
     return new SshConnectionError(this.name, err.message);
   }
 
-  /** Runs a command; resolves with its exit code and output (non-zero is not an error here). */
+  /**
+   * Runs a command; resolves with its exit code and output (non-zero is not an error here).
+   * A command given up on (timeoutMs, signal) is stopped on the host, children included,
+   * before the call rejects.
+   */
   async exec(command: string, o: ExecOptions = {}): Promise<ExecResult> {
-    const label = o.label ?? 'command';
     const release = await this.slots.take();
     try {
-      const client = await this.connect();
-      return await new Promise<ExecResult>((resolve, reject) => {
-        client.exec(command, (err, channel) => {
-          if (err) {
-            reject(new SshConnectionError(this.name, `could not open a channel for ${label}: ${err.message}`));
-            return;
-          }
-          this.runChannel(channel, label, o, resolve, reject);
-        });
-      });
+      return await this.open(await this.connect(), command, o);
     } finally {
       release();
     }
   }
 
-  private runChannel(channel: ClientChannel, label: string, o: ExecOptions, resolve: (r: ExecResult) => void, reject: (e: Error) => void): void {
+  /** One exec channel on `client`, outside the channel bound (exec takes the slot). */
+  private open(client: Client, command: string, o: ExecOptions): Promise<ExecResult> {
+    const label = o.label ?? 'command';
+    if (o.signal?.aborted) return Promise.reject(cancelled(label, this.name));
+    const report = o.timeoutMs !== undefined || o.signal ? new PidLine() : undefined;
+    return new Promise<ExecResult>((resolve, reject) => {
+      client.exec(report ? reportingPid(command) : command, (err, channel) => {
+        if (err) {
+          reject(new SshConnectionError(this.name, `could not open a channel for ${label}: ${err.message}`));
+          return;
+        }
+        this.runChannel(client, channel, label, o, report, resolve, reject);
+      });
+    });
+  }
+
+  private runChannel(
+    client: Client,
+    channel: ClientChannel,
+    label: string,
+    o: ExecOptions,
+    report: PidLine | undefined,
+    resolve: (r: ExecResult) => void,
+    reject: (e: Error) => void,
+  ): void {
     const out: Buffer[] = [];
     const errOut: Buffer[] = [];
     let code: number | null = null;
     let signal: string | undefined;
     let done = false;
-    const finish = (e?: Error) => {
+    let stopping = false;
+    const settle = (e?: Error) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -272,23 +300,28 @@ export class SshConnection {
       if (e) reject(e);
       else resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
     };
-    const stop = (e: Error) => {
-      try {
-        channel.signal('KILL');
-      } catch {
-        /* not every server honours signals */
-      }
-      channel.close();
-      finish(e);
+    // once stopping, only the stop settles: the channel's own end is the kill taking effect
+    const finish = (e?: Error) => {
+      if (!stopping) settle(e);
     };
-    const timer = o.timeoutMs ? setTimeout(() => stop(new SshTimeoutError(this.name, label, o.timeoutMs!)), o.timeoutMs) : undefined;
-    const onAbort = () => stop(Object.assign(new Error(`${label} on ${this.name} was cancelled`), { name: 'AbortError' }));
-    if (o.signal?.aborted) return onAbort();
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-    channel.on('data', (d: Buffer) => {
+    const stop = (failure: (notStopped?: string) => Error) => {
+      if (done || stopping) return;
+      stopping = true;
+      clearTimeout(timer);
+      void this.stopOnHost(client, report).then((notStopped) => {
+        channel.close();
+        settle(failure(notStopped));
+      });
+    };
+    const stdout = (d: Buffer) => {
+      if (!d.length) return;
       out.push(d);
       o.onStdout?.(d);
-    });
+    };
+    const timer = o.timeoutMs ? setTimeout(() => stop((n) => new SshTimeoutError(this.name, label, o.timeoutMs!, n)), o.timeoutMs) : undefined;
+    const onAbort = () => stop((n) => cancelled(label, this.name, n));
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    channel.on('data', (d: Buffer) => stdout(report ? report.take(d) : d));
     channel.stderr.on('data', (d: Buffer) => {
       errOut.push(d);
       o.onStderr?.(d);
@@ -298,6 +331,7 @@ export class SshConnection {
       signal = sig ?? undefined;
     });
     channel.on('close', () => {
+      if (report) stdout(report.end());
       if (code === null && signal === undefined) finish(new SshConnectionError(this.name, `connection lost while running ${label}`));
       else finish();
     });
@@ -306,8 +340,32 @@ export class SshConnection {
     if (stdin === undefined) channel.end();
     else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) channel.end(stdin);
     else {
-      stdin.on('error', (e) => stop(e));
+      stdin.on('error', (e) => stop(() => e));
       stdin.pipe(channel);
+    }
+  }
+
+  /** Kills the command's session on the host; resolves with why that failed, if it did. */
+  private async stopOnHost(client: Client, report: PidLine | undefined): Promise<string | undefined> {
+    if (!report) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<string>((r) => (timer = setTimeout(() => r(`no answer within ${STOP_MS / 1000}s`), STOP_MS)));
+    const kill = async (): Promise<string | undefined> => {
+      const pid = await report.pid;
+      if (pid === undefined) return report.ended ? undefined : "it did not report its shell's pid (is the login shell sh?)";
+      // one kill at a time per connection (the stopping channels hold their slots meanwhile);
+      // a kill with no answer holds up the next one until its deadline only
+      const r = this.killing.then(() => this.open(client, killSessionCommand(pid), { label: 'stop a command' }));
+      this.killing = Promise.race([r, deadline]).catch(() => undefined);
+      const { code, signal, stderr } = await r;
+      return code === 0 || code === 1 ? undefined : `pkill exited ${code ?? signal}: ${tail(stderr)}`; // 1: nothing left to kill
+    };
+    try {
+      return await Promise.race([kill(), deadline]);
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -36,15 +36,19 @@ export class SshAuthError extends Error {
   }
 }
 
-/** A command ran longer than its timeout and was stopped. */
+/** A command ran longer than its timeout and was stopped on the host (or says why it could not be). */
 export class SshTimeoutError extends Error {
   override name = 'SshTimeoutError';
   constructor(
     readonly host: string,
     readonly label: string,
     readonly timeoutMs: number,
+    readonly notStopped?: string,
   ) {
-    super(`${label} on ${host} did not finish within ${timeoutMs < 10_000 ? `${timeoutMs / 1000}` : Math.round(timeoutMs / 1000)}s and was stopped`);
+    super(
+      `${label} on ${host} did not finish within ${timeoutMs < 10_000 ? `${timeoutMs / 1000}` : Math.round(timeoutMs / 1000)}s and ` +
+        (notStopped ? `stopping it on the host failed: ${notStopped}` : 'was stopped'),
+    );
   }
 }
 

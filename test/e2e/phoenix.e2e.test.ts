@@ -169,7 +169,8 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
     assert.ok(d4.stdout.indexOf('run migrations') < d4.stdout.indexOf('start the app'), d4.stdout);
     assert.deepEqual([(await home()).version, (await home()).slot], ['4.0.0', 'green']);
 
-    await load.stop();
+    const end = await load.stop();
+    assert.ok(end.ranToEnd, `the load stopped at its deadline (${end.stoppedAt} ms) before the deploys ended`);
     const failed = load.samples.filter((s) => !s.ok);
     console.log(`# ${load.samples.length} requests through 2 deploys, a rollback, a failed deploy and a deploy with migrations first: ${failed.length} failed`);
     assert.ok(load.samples.length > 500, `${load.samples.length} requests`);

@@ -150,6 +150,35 @@ const CASES: Case[] = [
     src: 'mount_nullfs(8); mount(8) -t -o ro' },
   { cmd: 'ifconfig lo1 alias 10.0.3.30/32 && ifconfig lo1 | grep -c "inet 10.0.3.30 "', code: 0, out: '1\n',
     src: 'ifconfig(8) alias' },
+  // ---- mount(8) -p: fstab(5) lines, fields padded with tabs to columns 8/16/24 (a space beyond)
+  { cmd: `mount -p -t devfs`, code: 0, err: '', out: `devfs\t\t\t/dev\t\t\tdevfs\trw\t\t0 0\ndevfs\t\t\t${J}/web/dev devfs\trw\t\t0 0\n`,
+    src: 'mount(8) -p, -t; sbin/mount/mount.c putfsent()' },
+  { cmd: `mkdir -p /usr/local/share/hbdata && mount -t nullfs -o ro /usr/local/share/hbdata ${J}/hb/mnt && mount -p -t nullfs && mount -t nullfs && umount ${J}/hb/mnt && mount -p -t nullfs`,
+    code: 0, out: `/usr/local/share/hbdata\t${J}/hb/mnt\tnullfs\tro\t\t0 0\n/usr/local/share/hbdata on ${J}/hb/mnt (nullfs, local, read-only)\n`,
+    src: 'mount.c putfsent() and prmount()' },
+  { cmd: 'mount -p -t noufs,devfs', code: 0, out: '', src: 'mount(8) -t: a "no" prefix negates the whole list (vfslist.c)' },
+  { cmd: 'jexec web mount -p', code: 0, out: '/dev/gpt/rootfs\t\t/\t\t\tufs\trw\t\t1 1\n',
+    src: 'jail(8) enforce_statfs=2: only the file system holding the jail\'s root, as /' },
+  // ---- chflags(1): schg on a file of base.txz; even root cannot remove it until noschg
+  { cmd: `mkdir -p ${J}/fl && tar -xf /tmp/base.txz -C ${J}/fl && stat -f '%Sf %N' ${J}/fl/lib/libc.so.7 ${J}/fl/var/empty ${J}/fl/etc/rc.conf`,
+    code: 0, out: `schg ${J}/fl/lib/libc.so.7\nschg ${J}/fl/var/empty\n- ${J}/fl/etc/rc.conf\n`,
+    src: 'stat(1) %Sf (fflagstostr(3), "-" when none); libc PRECIOUSLIB and etc/mtree/BSD.var.dist "empty flags=schg"' },
+  { cmd: `rm -rf ${J}/fl 2>/dev/null; test -e ${J}/fl/lib/libc.so.7 && chflags -R noschg ${J}/fl && rm -rf ${J}/fl && ! test -e ${J}/fl && echo gone`,
+    code: 0, out: 'gone\n', src: 'chflags(1) -R; chflags(2): an SF_IMMUTABLE file may not be changed, renamed or removed' },
+  { cmd: `touch /tmp/cf && chflags -v sappnd,schg,nodump /tmp/cf && stat -f '%Sf %#Of' /tmp/cf && ` +
+      `{ { echo x >> /tmp/cf; } 2>/dev/null || echo refused; } && chflags -vv 0 /tmp/cf && rm /tmp/cf`, code: 0,
+    out: '/tmp/cf\nsappnd,schg,nodump 01400001\nrefused\n/tmp/cf: 01400001 -> 00\n', err: '',
+    src: 'chflags(1) -v, -vv, octal flags; strtofflags(3) keyword order; sys/stat.h SF_APPEND SF_IMMUTABLE UF_NODUMP' },
+  { cmd: 'touch /tmp/cg && chflags dump,noschg /tmp/cg && chflags nouchg,opaque /tmp/cg; echo $?; rm /tmp/cg', code: 0, out: '0\n', err: '',
+    src: 'chflags(1): "dump" clears nodump, a "no" prefix clears' },
+  { cmd: 'chflags frob /tmp', code: 1, out: '', err: 'chflags: invalid flag: frob\n', src: 'chflags.c: errx(1, "invalid flag: %s")' },
+  { cmd: 'chflags 9 /tmp', code: 1, err: 'chflags: invalid flag: 9\n', src: 'chflags.c: octal only when the operand starts with 0-7' },
+  { cmd: 'chflags 08 /tmp', code: 1, err: 'chflags: invalid flags: 08\n', src: 'chflags.c: strtol(flags, 8) leaves "8"' },
+  { cmd: 'chflags -R -h noschg /tmp', code: 1, err: 'chflags: the -R and -h options may not be specified together.\n', src: 'chflags.c' },
+  { cmd: 'chflags noschg /nonexistent', code: 1, err: 'chflags: /nonexistent: No such file or directory\n', src: 'chflags.c FTS_NS' },
+  { cmd: 'chflags -f noschg /nonexistent', code: 1, err: 'chflags: /nonexistent: No such file or directory\n',
+    src: 'chflags(1) -f hides only failures to change flags (FTS_NS still warns)' },
+  { cmd: 'chflags schg', code: 1, err: 'usage: chflags [-fhvx] [-R [-H | -L | -P]] flags file ...\n', src: 'chflags.c usage()' },
 ];
 
 test('stand-ins answer as their FreeBSD 14 man pages say (conformance table)', { skip, timeout: 180_000 }, async () => {

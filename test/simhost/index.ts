@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { caddyBin } from '../helpers/caddyBin';
+import { withoutPidReport } from '../../src/ssh/stop';
 
 export interface SimHost {
   name: string;
@@ -48,7 +49,8 @@ export interface SimHosts {
   upSeconds: number;
   down(): Promise<void>;
   reboot(name: string): Promise<{ ok: boolean; seconds: number }>;
-  sshCut(name: string, seconds: number): Promise<void>;
+  /** drops the host's link and kills its SSH sessions (restored after `seconds`; 0: by sshRestore); resolves to how many sessions were killed */
+  sshCut(name: string, seconds: number): Promise<number>;
   sshRestore(): Promise<void>;
   failNth(name: string, command: string, n: number, code?: number): Promise<void>;
   /** throttles the host's link both ways (e.g. '512kbit'); `undefined` removes the limit */
@@ -126,6 +128,7 @@ export async function startSimHosts(opts: { hosts?: number; dir?: string } = {})
     async sshCut(name: string, seconds: number) {
       const x = await runPy(['ssh-cut', '--dir', dir, '--host', name, '--seconds', String(seconds)]);
       if (x.code !== 0) throw new Error(`simhost ssh-cut failed: ${x.stderr}`);
+      return (JSON.parse(x.stdout) as { killed: Record<string, number> }).killed[name] ?? 0;
     },
     async sshRestore() {
       await runPy(['ssh-restore', '--dir', dir]);
@@ -143,7 +146,7 @@ export async function startSimHosts(opts: { hosts?: number; dir?: string } = {})
 }
 
 /** Run one command on a simulated host with the OpenSSH client (strict host key checking). */
-export function sshRun(h: SimHost, command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<SshResult> {
+export function sshRun(h: SimHost, command: string, opts: { input?: string; timeoutMs?: number; onStdout?: (chunk: Buffer) => void } = {}): Promise<SshResult> {
   const t0 = Date.now();
   return new Promise((res) => {
     const p = spawn('ssh', [
@@ -155,7 +158,10 @@ export function sshRun(h: SimHost, command: string, opts: { input?: string; time
     ], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    p.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      opts.onStdout?.(b);
+    });
     p.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
     const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     p.on('close', (code, signal) => {
@@ -170,7 +176,9 @@ export interface CommandLogEntry { ts: string; t: number; pid: number; client: s
 
 export function readCommandLog(h: SimHost): CommandLogEntry[] {
   const text = readFileSync(h.commandLog, 'utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CommandLogEntry);
+  const entries = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CommandLogEntry);
+  // a command that can be stopped travels after its shell's pid report (src/ssh/stop.ts): each entry as written
+  return entries.map((e) => ({ ...e, cmd: e.cmd === null ? null : withoutPidReport(e.cmd) }));
 }
 
 /** `parent`: the parent's command line (`/bin/sh /etc/rc.d/jail faststart` at boot, `sh -c …` for SSH commands). */

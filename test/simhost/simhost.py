@@ -31,6 +31,7 @@ sys.dont_write_bytecode = True  # never leave __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = '/usr/bin/python3'
 sys.path.insert(0, os.path.join(HERE, 'lib'))
+import simlib  # noqa: E402  (test/simhost/lib: the stand-ins' helpers)
 
 SUBNET_PREFIX = '10.213'
 USR_SBIN = set('sysrc sysctl kldload kldstat ifconfig jail jls jexec daemon service pkg pfctl '
@@ -155,13 +156,17 @@ def install_caddy(lib, ub):
         f.write(out[0].lstrip('v') + '\n')  # "v2.11.9 h1:…" → the pkg version 2.11.9
 
 
+SCHG_FILES = [('lib/libc.so.7', 0o444), ('lib/libthr.so.3', 0o444), ('libexec/ld-elf.so.1', 0o555),
+              ('sbin/init', 0o500), ('usr/bin/su', 0o4555), ('usr/bin/login', 0o4555),
+              ('usr/bin/passwd', 0o555), ('usr/bin/crontab', 0o4555)]
+
+
 def build_base_txz(d):
     """A FreeBSD-shaped base.txz skeleton + MANIFEST (served by the fetch stand-in)."""
     fx = os.path.join(d, 'fixtures')
     os.makedirs(fx, exist_ok=True)
     sk = os.path.join(fx, 'skel')
-    if os.path.exists(sk):
-        shutil.rmtree(sk)
+    simlib.rmtree(sk)
     dirs = ['bin', 'sbin', 'lib', 'libexec', 'boot', 'dev', 'mnt', 'proc', 'media', 'rescue',
             'etc/rc.d', 'etc/defaults', 'etc/jail.conf.d', 'etc/pkg', 'etc/ssl', 'etc/mtree',
             'etc/newsyslog.conf.d',
@@ -194,13 +199,26 @@ def build_base_txz(d):
     shutil.copy2(os.path.join(rcdir, 'defaults.rc.conf'), os.path.join(sk, 'etc/defaults/rc.conf'))
     install_newsyslog_conf(sk)
     os.chmod(os.path.join(sk, 'etc/rc'), 0o755)
+    # FreeBSD installs these schg (PRECIOUSLIB/PRECIOUSPROG: install -fschg; mtree: var/empty
+    # flags=schg) and base.txz keeps the flag: a jail root cannot be removed without chflags -R noschg.
+    # Placeholders only: in a running jail the host's /lib, /sbin, /usr/bin are mounted over them.
+    for rel, mode in SCHG_FILES:
+        with open(os.path.join(sk, rel), 'w') as f:
+            f.write('simhost placeholder for FreeBSD\'s /%s (schg)\n' % rel)
+        os.chmod(os.path.join(sk, rel), mode)
+    os.chmod(os.path.join(sk, 'var/empty'), 0o555)
     txz = os.path.join(fx, 'base.txz')
-    sh('bsdtar', '-cJf', txz, '--numeric-owner', '--uid', '0', '--gid', '0', '-C', sk, '.')
-    shutil.rmtree(sk)
+    try:
+        for rel in [r for r, _ in SCHG_FILES] + ['var/empty']:
+            simlib.set_inode_flags(os.path.join(sk, rel), simlib.FS_IMMUTABLE_FL)
+        # bsdtar stores the flags (SCHILY.fflags "schg"); as root, tar -x restores them
+        sh('bsdtar', '-cJf', txz, '--numeric-owner', '--uid', '0', '--gid', '0', '-C', sk, '.')
+    finally:
+        simlib.rmtree(sk)
     import hashlib
     hsh = hashlib.sha256(open(txz, 'rb').read()).hexdigest()
     with open(os.path.join(fx, 'MANIFEST'), 'w') as f:
-        f.write('base.txz\t%s\t%d\tbase\t"Base system (MANDATORY)"\ton\n' % (hsh, len(dirs) + len(files)))
+        f.write('base.txz\t%s\t%d\tbase\t"Base system (MANDATORY)"\ton\n' % (hsh, len(dirs) + len(files) + len(SCHG_FILES)))
     return fx
 
 
@@ -308,7 +326,9 @@ MaxStartups 200:30:400
 MaxSessions 64
 LogLevel ERROR
 ClientAliveInterval 0
-ForceCommand /usr/libexec/simhost/session
+# exec: FreeBSD's sh runs `sh -c CMD`'s last simple command in its own process, so the
+# command's shell is the session leader sshd made; Debian's dash would fork it instead
+ForceCommand exec /usr/libexec/simhost/session
 '''.format(ip=h['ip']))
     pub = open(key + '.pub').read().split()
     h['known_hosts'] = '%s %s %s' % (h['ip'], pub[0], pub[1])
@@ -330,7 +350,6 @@ def init_main(hd, layers):
     """PID that owns the host's namespaces; starts sshd, runs requests, reaps orphans."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    import simlib
     ctl = os.path.join(hd, 'ctl')
     os.makedirs(ctl, exist_ok=True)
     sock_path = os.path.join(ctl, 'init.sock')
@@ -552,7 +571,6 @@ def seal_real_filesystems(keep=()):
     per-mount flag of this namespace's copy, never the shared superblock), so such writes fail
     with EROFS "Read-only file system". /proc and /sys stay (namespaced knobs), /dev/pts stays,
     /dev/shm becomes a private tmpfs (POSIX shared memory of the host's programs)."""
-    import simlib
     simlib.sys_mount('tmpfs', '/dev/shm', 'tmpfs', simlib.MS_NOSUID | simlib.MS_NODEV, 'mode=1777')
     keep = PRIVATE_TREES + ('/proc', '/sys', '/dev/pts', '/dev/shm') + tuple(keep)
     with open('/proc/self/mountinfo') as f:
@@ -815,9 +833,9 @@ def do_down(d):
     if (' ' + d + '/') in mounts or (' ' + d + ' ') in mounts:
         problems.append('mounts under %s remain in the root namespace' % d)
     else:
-        shutil.rmtree(os.path.join(d, 'hosts'), ignore_errors=True)
-        shutil.rmtree(os.path.join(d, 'layers'), ignore_errors=True)
-        shutil.rmtree(os.path.join(d, 'fixtures'), ignore_errors=True)
+        # jail roots extracted from base.txz hold schg (immutable) files
+        for sub in ('hosts', 'layers', 'fixtures'):
+            simlib.rmtree(os.path.join(d, sub))
         for f in ('id_ed25519', 'id_ed25519.pub', 'simhost.json', 'simhost.json.tmp'):
             try:
                 os.unlink(os.path.join(d, f))
@@ -860,9 +878,10 @@ def cmd_ssh_cut(a):
     d = os.path.abspath(a.dir)
     st = load_state(d)
     hosts = [host_by_name(st, a.host)] if a.host else st['hosts']
+    killed = {}
     for h in hosts:
         set_host_link(h, False)
-        init_req(h['dir'], {'op': 'kill-sessions'})
+        killed[h['name']] = init_req(h['dir'], {'op': 'kill-sessions'}).get('killed', 0)
     if a.seconds > 0:
         argv = [PY, '-I', os.path.abspath(__file__), '_restore', '--dir', d, '--after', str(a.seconds)]
         for h in hosts:
@@ -871,7 +890,7 @@ def cmd_ssh_cut(a):
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         st.setdefault('timers', []).append(p.pid)
         save_state(d, st)
-    print(json.dumps({'ok': True, 'hosts': [h['name'] for h in hosts], 'seconds': a.seconds}))
+    print(json.dumps({'ok': True, 'hosts': [h['name'] for h in hosts], 'seconds': a.seconds, 'killed': killed}))
 
 
 def cmd_restore(a):

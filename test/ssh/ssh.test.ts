@@ -1,4 +1,5 @@
-// The SSH layer against a real OpenSSH sshd on loopback.
+// The SSH layer against a real OpenSSH sshd on loopback (and, for the bastion, one in a network
+// namespace of its own that only the bastion reaches).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -6,20 +7,20 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SshConnection, type SshOptions } from '../../src/ssh/connection';
-import { HostKeyError, RemoteCommandError, SshAuthError, SshTimeoutError } from '../../src/ssh/errors';
+import { HostKeyError, RemoteCommandError, SshAuthError, SshConnectionError, SshTimeoutError } from '../../src/ssh/errors';
 import { fingerprint, parseKnownHosts, verifyHostKey } from '../../src/ssh/knownHosts';
 import { SshPool } from '../../src/ssh/pool';
 import { fileSha256, uploadFile } from '../../src/ssh/upload';
 import { linuxUpload } from '../helpers/linuxUpload';
-import { keygen, startSshd, type TestSshd } from '../helpers/sshd';
+import { keygen, startBastion, startSshd, type TestSshd } from '../helpers/sshd';
 
 
 let sshd: TestSshd;
 let known: string;
 const conns: SshConnection[] = [];
 
-function connect(extra: Partial<SshOptions> = {}, user = 'root'): SshConnection {
-  const c = new SshConnection({ host: sshd.host, port: sshd.port, user }, { knownHostsFile: known, keys: [sshd.clientKey], defaultKeyFiles: [], agentSocket: '', ...extra });
+function connect(extra: Partial<SshOptions> = {}, server = sshd): SshConnection {
+  const c = new SshConnection({ host: server.host, port: server.port, user: 'root' }, { knownHostsFile: known, keys: [sshd.clientKey], defaultKeyFiles: [], agentSocket: '', ...extra });
   conns.push(c);
   return c;
 }
@@ -113,7 +114,29 @@ describe('exec', () => {
     await c.exec('for i in 1 2 3; do echo $i; sleep 0.05; done', { onStdout: (d) => chunks.push(d.toString()) });
     assert.equal(chunks.join(''), '1\n2\n3\n');
     assert.ok(chunks.length >= 2, 'output arrives while the command runs');
-    assert.equal((await c.exec('echo $0; echo "$PATH" | tr : "\\n" | head -1')).code, 0);
+  });
+
+  test("commands run in root's login environment: /bin/sh from passwd, its home, sshd's PATH with the sbin directories", async () => {
+    const r = await connect().exec('echo "$0 $SHELL ${BASH_VERSION:-not-bash}"; echo "$USER $HOME $(pwd)"; echo "$SSH_CONNECTION"; echo "$PATH"');
+    const [shell, home, via, dirs] = r.stdout.trimEnd().split('\n');
+    assert.equal(shell, 'sh /bin/sh not-bash', "the login shell is the passwd entry's /bin/sh (this machine's root has bash)");
+    assert.equal(home, 'root /root /root');
+    assert.match(via!, new RegExp(`^127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${sshd.port}$`));
+    for (const d of ['/sbin', '/usr/sbin', '/bin', '/usr/bin']) assert.ok(dirs!.split(':').includes(d), `${d} in PATH=${dirs}`);
+  });
+
+  test('a command that can be stopped (timeout, signal) gives the same output and exit code as one that cannot', async () => {
+    const c = connect();
+    const stoppable = { timeoutMs: 60_000, signal: new AbortController().signal };
+    const commands = ['echo out; echo err >&2; exit 3', 'echo 42; echo "$$" | wc -l', 'printf 123', 'printf "a\\nb"', '', 'true\nfi', 'echo $((1+))', 'seq 1 30000'];
+    for (const command of commands) {
+      const plain = await c.exec(command);
+      const chunks: Buffer[] = [];
+      const stopped = await c.exec(command, { ...stoppable, onStdout: (d) => chunks.push(d) });
+      assert.deepEqual(stopped, plain, JSON.stringify(command));
+      assert.equal(Buffer.concat(chunks).toString(), plain.stdout, `streamed output of ${JSON.stringify(command)}`);
+    }
+    assert.match((await c.exec('true\nfi')).stderr, /^sh: 2: Syntax error/, 'line numbers as written');
   });
 
   test('run(): a non-zero exit is an error with label, host, exit code and stderr tail — never the command line', async () => {
@@ -124,13 +147,6 @@ describe('exec', () => {
       assert.ok(!e.message.includes('SECRET_VALUE_123'));
       return true;
     });
-  });
-
-  test('a timeout stops the remote command', async () => {
-    const c = connect();
-    const marker = `alcaide-timeout-${randomBytes(4).toString('hex')}`;
-    await assert.rejects(c.exec(`sleep 30; echo ${marker}`, { timeoutMs: 300, label: 'slow step' }), (e: unknown) => e instanceof SshTimeoutError && /slow step on .* did not finish within 0.3s/.test(e.message));
-    assert.equal((await c.exec('echo still usable')).code, 0, 'the connection survives a timed-out channel');
   });
 
   test('many parallel commands share one connection within the channel bound', async () => {
@@ -165,6 +181,110 @@ describe('exec', () => {
   });
 });
 
+describe('a command given up on is stopped on the host, children included', () => {
+  // root's login shell runs the command through a second sh, as the simulated hosts' does: Debian's
+  // dash forks it, so the shell that runs the command does not lead its session
+  let forking: TestSshd;
+  // one that refuses the kill
+  let noKill: TestSshd;
+  before(async () => {
+    forking = await startSshd({ clientKey: sshd.clientKey, forceCommand: 'sh -c "$SSH_ORIGINAL_COMMAND"' });
+    noKill = await startSshd({ clientKey: sshd.clientKey, forceCommand: 'case "$SSH_ORIGINAL_COMMAND" in *"pkill -KILL"*) echo "pkill: not permitted" >&2; exit 3;; *) eval "$SSH_ORIGINAL_COMMAND";; esac' });
+    writeFileSync(known, `${forking.knownHostsLine}\n${noKill.knownHostsLine}\n`, { flag: 'a' });
+  });
+  after(async () => {
+    await forking?.stop();
+    await noKill?.stop();
+  });
+
+  /**
+   * "pid pgid args" of each live process in session `sid` (the test sshd shares this machine's
+   * process table); a zombie has ended, it only waits for init to reap it
+   */
+  const session = (sid: number) =>
+    spawnSync('ps', ['-o', 'pid=,pgid=,stat=,args=', '--sid', String(sid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([pid, , stat]) => pid && !stat!.startsWith('Z'))
+      .map(([pid, pgid, , ...args]) => [pid, pgid, ...args].join(' '));
+
+  /** `check` returns what is still wrong, or nothing; polled until it says nothing, for 10 s at most */
+  async function until(what: string, check: () => string | undefined): Promise<void> {
+    let wrong: string | undefined;
+    for (const end = Date.now() + 10_000; (wrong = check()) !== undefined && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    if (wrong !== undefined) assert.fail(`${what}: ${wrong}`);
+  }
+
+  /** Under the command's shell: a foreground child, a background child and one in a process group of its own. */
+  function family() {
+    const sidFile = path.join(sshd.dir, `sid-${randomBytes(4).toString('hex')}`);
+    const command = `sleep 300 & perl -e 'setpgrp(0, 0); exec @ARGV' sleep 301 & ps -o sid= -p $$ >${sidFile}; sleep 302; echo not stopped`;
+    return {
+      command,
+      /** resolves with the command's session id once all three children run */
+      async running(): Promise<number> {
+        let sid = 0;
+        await until('the command starts its children', () => {
+          sid ||= existsSync(sidFile) ? Number(readFileSync(sidFile, 'utf8')) : 0;
+          const ps = sid ? session(sid) : [];
+          const own = ps.find((p) => / sleep 301$/.test(p))?.split(' ')[1];
+          return ps.some((p) => / sleep 300$/.test(p)) && own && own !== String(sid) && ps.some((p) => / sleep 302$/.test(p)) ? undefined : `session ${sid || '?'}: ${JSON.stringify(ps)}`;
+        });
+        return sid;
+      },
+    };
+  }
+
+  /** Kills what is left of session `sid`: a test leaves nothing behind, even when the product failed. */
+  const endSession = (sid: number) => {
+    const left = session(sid).map((p) => p.split(' ')[0]!);
+    if (left.length) spawnSync('kill', ['-KILL', ...left]);
+  };
+
+  /** Waits for session `sid` to end on the host. */
+  const gone = (sid: number) =>
+    until(`session ${sid} ends on the host`, () => (session(sid).length ? `still running: ${JSON.stringify(session(sid))}` : undefined)).finally(() => endSession(sid));
+
+  test('on a timeout', async () => {
+    const c = connect();
+    const f = family();
+    const p = c.exec(f.command, { timeoutMs: 2000, label: 'slow step' });
+    p.catch(() => {}); // asserted below, after the processes are seen
+    const sid = await f.running();
+    await assert.rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and was stopped$/.test(e.message)).finally(() => gone(sid));
+    assert.equal((await c.exec('echo still usable')).stdout, 'still usable\n', 'the connection survives a stopped command');
+  });
+
+  for (const [name, server] of [
+    ['', () => sshd],
+    [" behind a ForceCommand whose shell forks the command's", () => forking],
+  ] as const) {
+    test(`on cancellation${name}`, async () => {
+      const c = connect({}, server());
+      const f = family();
+      const ac = new AbortController();
+      const p = c.exec(f.command, { signal: ac.signal, label: 'slow step' });
+      p.catch(() => {});
+      const sid = await f.running();
+      ac.abort();
+      await assert.rejects(p, (e: unknown) => (e as Error).name === 'AbortError' && /^slow step on .* was cancelled$/.test((e as Error).message)).finally(() => gone(sid));
+    });
+  }
+
+  test('a stop the host refuses is reported as such, never as stopped', async () => {
+    const f = family();
+    const p = connect({}, noKill).exec(f.command, { timeoutMs: 2000, label: 'slow step' });
+    p.catch(() => {});
+    const sid = await f.running();
+    const left: string[] = [];
+    await assert
+      .rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and stopping it on the host failed: pkill exited 3: pkill: not permitted$/.test(e.message))
+      .finally(() => left.push(...session(sid)))
+      .finally(() => endSession(sid));
+    assert.equal(left.length, 4, `the command still ran: ${JSON.stringify(left)}`);
+  });
+});
+
 describe('authentication and bastion', () => {
   test('keys from ssh-agent', async () => {
     const sock = path.join(sshd.dir, 'agent.sock');
@@ -186,9 +306,57 @@ describe('authentication and bastion', () => {
     await assert.rejects(connect({ keys: [] }).exec('true'), (e: unknown) => e instanceof SshAuthError && /no SSH key to log in/.test(e.message));
   });
 
-  test('proxy_jump: through a bastion, both host keys verified', async () => {
-    const c = connect({ proxyJump: { host: sshd.host, port: sshd.port, user: 'root' } });
-    assert.equal((await c.exec('echo jumped')).stdout, 'jumped\n');
+  describe('proxy_jump: a target reachable only through its bastion', () => {
+    let target: TestSshd;
+    let bastion: TestSshd;
+    before(async () => {
+      target = await startSshd({ isolated: true });
+      bastion = await startBastion(target);
+    });
+    after(async () => {
+      await bastion?.stop();
+      await target?.stop();
+    });
+    /** known_hosts with each host's own key, or another key in place of `wrong`'s */
+    const knownHosts = (name: string, wrong?: TestSshd) => {
+      const file = path.join(target.dir, name);
+      const otherKey = path.join(target.dir, `${name}-key`);
+      keygen(otherKey);
+      const other = readFileSync(`${otherKey}.pub`, 'utf8').split(' ');
+      const line = (h: TestSshd) => (h === wrong ? `[127.0.0.1]:${h.port} ${other[0]} ${other[1]}` : h.knownHostsLine);
+      writeFileSync(file, `${line(bastion)}\n${line(target)}\n`);
+      return file;
+    };
+    const via = (knownHostsFile: string, proxyJump: boolean) => {
+      const c = new SshConnection(
+        { host: target.host, port: target.port, user: 'root' },
+        { knownHostsFile, keys: [target.clientKey], defaultKeyFiles: [], agentSocket: '', proxyJump: proxyJump ? { host: bastion.host, port: bastion.port, user: 'root' } : undefined },
+      );
+      conns.push(c);
+      return c;
+    };
+
+    test('the target refuses a direct connection', async () => {
+      await assert.rejects(via(knownHosts('direct'), false).exec('true'), (e: unknown) => e instanceof SshConnectionError && /ECONNREFUSED/.test(e.message));
+    });
+
+    test('through the bastion the command runs on the target, both host keys verified', async () => {
+      const r = await via(knownHosts('both'), true).exec('echo "$SSH_CONNECTION"; echo jumped');
+      assert.match(r.stdout, new RegExp(`^127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${target.port}\njumped\n$`), "the target's sshd served it");
+    });
+
+    for (const which of ['bastion', 'target'] as const) {
+      test(`a wrong ${which} key is a HostKeyError naming the ${which}`, async () => {
+        const host = which === 'bastion' ? bastion : target;
+        await assert.rejects(via(knownHosts(`wrong-${which}`, host), true).exec('true'), (e: unknown) => {
+          assert.ok(e instanceof HostKeyError, String(e));
+          assert.equal(e.reason, 'mismatch');
+          assert.equal(e.host, `root@[127.0.0.1]:${host.port}`);
+          assert.equal(e.fingerprint, host.hostFingerprint);
+          return true;
+        });
+      });
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 """uname freebsd-version sysctl kldload kldstat chflags route sha256 stat sed tar fetch mount umount"""
 import os
+import re
 import stat as statmod
 import sys
 import time
@@ -249,35 +250,155 @@ def kldstat(argv):
 
 
 # ------------------------------------------------------------------ chflags
-FLAGS = set('arch archived nodump opaque sappnd sappend schg schange simmutable uappnd uappend '
-            'uchg uchange uimmutable sunlnk sunlink uunlnk uunlink hidden uhidden offline uoffline '
-            'rdonly urdonly reparse ureparse sparse usparse system usystem snapshot'.split())
+# FreeBSD's file flags (sys/stat.h) and lib/libc/gen/strtofflags.c's table, in its order
+# (fflagstostr prints the first name of each flag set, in this order).
+UF_NODUMP, UF_IMMUTABLE, UF_APPEND, UF_OPAQUE, UF_NOUNLINK = 0x1, 0x2, 0x4, 0x8, 0x10
+UF_SYSTEM, UF_SPARSE, UF_OFFLINE, UF_REPARSE, UF_ARCHIVE, UF_READONLY, UF_HIDDEN = \
+    0x80, 0x100, 0x200, 0x400, 0x800, 0x1000, 0x8000
+SF_ARCHIVED, SF_IMMUTABLE, SF_APPEND, SF_NOUNLINK, SF_SNAPSHOT = 0x10000, 0x20000, 0x40000, 0x100000, 0x200000
+FFLAGS = [('nosappnd', SF_APPEND, 0), ('nosappend', SF_APPEND, 0), ('noarch', SF_ARCHIVED, 0),
+          ('noarchived', SF_ARCHIVED, 0), ('noschg', SF_IMMUTABLE, 0), ('noschange', SF_IMMUTABLE, 0),
+          ('nosimmutable', SF_IMMUTABLE, 0), ('nosunlnk', SF_NOUNLINK, 0), ('nosunlink', SF_NOUNLINK, 0),
+          ('nosnapshot', SF_SNAPSHOT, 0), ('nouappnd', UF_APPEND, 0), ('nouappend', UF_APPEND, 0),
+          ('nouarch', UF_ARCHIVE, 0), ('nouarchive', UF_ARCHIVE, 0), ('nohidden', UF_HIDDEN, 0),
+          ('nouhidden', UF_HIDDEN, 0), ('nouchg', UF_IMMUTABLE, 0), ('nouchange', UF_IMMUTABLE, 0),
+          ('nouimmutable', UF_IMMUTABLE, 0), ('nodump', UF_NODUMP, 1), ('nouunlnk', UF_NOUNLINK, 0),
+          ('nouunlink', UF_NOUNLINK, 0), ('nooffline', UF_OFFLINE, 0), ('nouoffline', UF_OFFLINE, 0),
+          ('noopaque', UF_OPAQUE, 0), ('nordonly', UF_READONLY, 0), ('nourdonly', UF_READONLY, 0),
+          ('noreadonly', UF_READONLY, 0), ('noureadonly', UF_READONLY, 0), ('noreparse', UF_REPARSE, 0),
+          ('noureparse', UF_REPARSE, 0), ('nosparse', UF_SPARSE, 0), ('nousparse', UF_SPARSE, 0),
+          ('nosystem', UF_SYSTEM, 0), ('nousystem', UF_SYSTEM, 0)]
+# The flags simulated, as the Linux inode flags the kernel enforces the same way (schg: no
+# write, rename or unlink, even by root; sappnd: append only); the others are accepted and
+# not kept.
+LINUX_FLAG = {SF_IMMUTABLE: simlib.FS_IMMUTABLE_FL, SF_APPEND: simlib.FS_APPEND_FL, UF_NODUMP: simlib.FS_NODUMP_FL}
+
+
+def strtofflags(spec):
+    """(set, clear) or the first unknown keyword (strtofflags(3): separated by tab, space, comma)."""
+    setf = clr = 0
+    for p in re.split(r'[\t ,]', spec):
+        if not p:
+            continue
+        for name, flag, invert in FFLAGS:
+            if p == name[2:]:
+                clr, setf = (clr | flag, setf) if invert else (clr, setf | flag)
+                break
+            if p == name:
+                clr, setf = (clr, setf | flag) if invert else (clr | flag, setf)
+                break
+        else:
+            return p
+    return setf, clr
+
+
+def fflagstostr(flags):
+    names = []
+    for name, flag, invert in FFLAGS:
+        if flags & flag:
+            names.append(name if invert else name[2:])
+            flags &= ~flag
+    return ','.join(names)
+
+
+def file_flags(path, follow=False):
+    """st_flags as FreeBSD reports it (only the simulated flags can be set)."""
+    try:
+        lf = simlib.inode_flags(path, follow)
+    except OSError:
+        return 0
+    return sum(f for f, l in LINUX_FLAG.items() if lf & l)
+
+
+def _walk_post(path, st, recurse, follow_all, dev):
+    """fts(3) post-order: a directory after what it holds (chflags changes it at FTS_DP)."""
+    if recurse and statmod.S_ISDIR(st.st_mode) and (dev is None or st.st_dev == dev):
+        try:
+            names = sorted(os.listdir(path))
+        except OSError as e:
+            warnx('chflags', '%s: %s' % (path, e.strerror))
+            names = []
+        for n in names:
+            p = os.path.join(path, n)
+            try:
+                cst = os.stat(p) if follow_all else os.lstat(p)
+            except OSError as e:
+                yield p, None, e
+                continue
+            yield from _walk_post(p, cst, recurse, follow_all, dev)
+    yield path, st, None
 
 
 def chflags(argv):
     def usage():
         sys.stderr.write('usage: chflags [-fhvx] [-R [-H | -L | -P]] flags file ...\n')
     opts, rest = getopt_bsd('chflags', argv, 'HLPRfhvx', usage)
-    flags = set(o for o, _ in opts)
+    H = L = R = f = h = x = False
+    v = 0
+    for o, _ in opts:
+        if o == 'H':
+            H, L = True, False
+        elif o == 'L':
+            H, L = False, True
+        elif o == 'P':
+            H = L = False
+        elif o == 'R':
+            R = True
+        elif o == 'f':
+            f = True
+        elif o == 'h':
+            h = True
+        elif o == 'v':
+            v += 1
+        elif o == 'x':
+            x = True
     if len(rest) < 2:
         usage()
         raise Exit(1)
+    if R and h:
+        die('chflags', 'the -R and -h options may not be specified together.')
+    # bin/chflags/chflags.c: FTS_LOGICAL unless -R (physical; -H follows the operands, -L all) or -h
+    follow_all = L if R else not h
+    follow_operand = follow_all or (R and H)
     spec = rest[0]
-    if not all(c in '01234567' for c in spec):
-        for f in spec.split(','):
-            base = f[2:] if f.startswith('no') and f not in ('nodump',) else f
-            if f == 'dump':
-                continue
-            if base not in FLAGS and f not in FLAGS:
-                die('chflags', 'invalid flag: %s' % f)
+    if re.match('[0-7]', spec):
+        if not re.fullmatch('[0-7]+', spec):
+            die('chflags', 'invalid flags: %s' % spec)
+        setf, clr, octal = int(spec, 8), 0, True
+    else:
+        parsed = strtofflags(spec)
+        if isinstance(parsed, str):
+            die('chflags', 'invalid flag: %s' % parsed)
+        (setf, clr), octal = parsed, False
     rc = 0
-    for p in rest[1:]:
-        if not os.path.lexists(p):
-            if 'f' not in flags:
-                warnx('chflags', '%s: No such file or directory' % p)
+    for operand in rest[1:]:
+        try:
+            st = os.stat(operand) if follow_operand else os.lstat(operand)
+        except OSError as e:
+            warnx('chflags', '%s: %s' % (operand, e.strerror))
             rc = 1
-        elif 'v' in flags:
-            out(p + '\n')
+            continue
+        for p, pst, err in _walk_post(operand, st, R, follow_all, st.st_dev if x else None):
+            if err is not None:
+                warnx('chflags', '%s: %s' % (p, err.strerror))
+                rc = 1
+                continue
+            follow = follow_all or (p == operand and follow_operand)
+            old = file_flags(p, follow)
+            new = setf if octal else (old | setf) & ~clr
+            if new == old:
+                continue
+            try:
+                if not (statmod.S_ISREG(pst.st_mode) or statmod.S_ISDIR(pst.st_mode)):
+                    continue  # simhost keeps flags on files and directories only
+                simlib.set_inode_flags(p, sum(l for fl, l in LINUX_FLAG.items() if new & fl), follow)
+            except OSError as e:
+                if not f:
+                    warnx('chflags', '%s: %s' % (p, e.strerror))
+                    rc = 1
+                continue
+            if v:
+                out('%s%s\n' % (p, ': 0%o -> 0%o' % (old, new) if v > 1 else ''))
     return rc
 
 
@@ -373,7 +494,7 @@ def _fmt_time(t):
     return time.strftime('%b %e %H:%M:%S %Y', time.localtime(t))
 
 
-def _stat_field(st, path, spec, sub, outfmt):
+def _stat_field(st, path, spec, sub, outfmt, follow=False):
     import pwd
     import grp
     def uname_(uid):
@@ -423,7 +544,11 @@ def _stat_field(st, path, spec, sub, outfmt):
     if spec == 'b':
         return str(st.st_blocks)
     if spec == 'f':
-        return '0'
+        # stat.c SHOW_st_flags: fflagstostr(3) for S ("-" when none), else unsigned by default
+        flags = file_flags(path, follow)
+        if outfmt == 'S':
+            return fflagstostr(flags) or '-'
+        return {'O': '%o', 'X': '%x'}.get(outfmt, '%d') % flags
     if spec == 'v':
         return '0'
     if spec in 'amcB':
@@ -448,7 +573,7 @@ def _stat_field(st, path, spec, sub, outfmt):
     return None
 
 
-def _stat_format(fmt, st, path):
+def _stat_format(fmt, st, path, follow=False):
     res = ''
     i = 0
     while i < len(fmt):
@@ -496,9 +621,12 @@ def _stat_format(fmt, st, path):
             die('stat', '%.*s: bad format' % (len(fmt), fmt) if False else 'missing field')
         spec = fmt[i]
         i += 1
-        v = _stat_field(st, path, spec, sub, outfmt)
+        v = _stat_field(st, path, spec, sub, outfmt, follow)
         if v is None:
             die('stat', '%c: bad format' % spec)
+        base = outfmt or ('O' if spec == 'p' else '')
+        if '#' in flags and base in ('O', 'X') and v != '0':
+            v = ('0' if base == 'O' else '0x') + v  # stat(1) "#": alternate form of octal/hex output
         if width:
             v = v.ljust(int(width)) if '-' in flags else v.rjust(int(width), '0' if '0' in flags else ' ')
         res += v
@@ -530,7 +658,7 @@ def stat(argv):
                 warnx('stat', '%s: %s: %s' % (p, 'stat' if 'L' in d else 'lstat', e.strerror))
             rc = 1
             continue
-        out(_stat_format(fmt.replace('%Z', '%z'), st, p) + nl)
+        out(_stat_format(fmt.replace('%Z', '%z'), st, p, 'L' in d) + nl)
     return rc
 
 
@@ -714,6 +842,46 @@ def undo_mounts(points):
                 pass
 
 
+# prmount(): devfs and fdescfs are not MNT_LOCAL ("devfs on /dev (devfs)")
+NONLOCAL = {'devfs', 'fdescfs'}
+
+
+def mount_table():
+    """(from, on, type, read-only) of each mounted file system, in mount order (getmntinfo(3))."""
+    rows = [('/dev/gpt/rootfs', '/', 'ufs', False), ('devfs', '/dev', 'devfs', False)]
+    if not simlib.in_host():
+        # jail(8) enforce_statfs=2 (the default): only the file system holding the jail's root, as "/"
+        return rows[:1]
+    import cmd_jail
+    ms = simlib.read_json(MOUNTS, []) + [m for j in cmd_jail.all_jails() for m in j.get('fsmounts', [])]
+    ms.sort(key=lambda m: m.get('t', 0))
+    return rows + [(m['src'], m['target'], m['type'], bool(m.get('ro'))) for m in ms]
+
+
+def prmount_line(frm, on, typ, ro):
+    """mount.c prmount(): `from on mountpoint (type, flags)`."""
+    flags = ([] if typ in NONLOCAL else ['local']) + (['read-only'] if ro else []) + (['soft-updates'] if on == '/' else [])
+    return '%s on %s (%s)\n' % (frm, on, ', '.join([typ] + flags))
+
+
+def fstab_line(frm, on, typ, ro):
+    """mount.c putfsent() (`mount -p`): fstab(5) fields padded with tabs to 8/16/24 columns."""
+    def pad(f):
+        n = len(f)
+        return f + ('\t' if n < 8 else '') + ('\t' if n < 16 else '') + ('\t' if n < 24 else ' ')
+    opts = 'ro' if ro else 'rw'
+    passno = ('1 1' if on == '/' else '2 2') if typ == 'ufs' else '0 0'
+    return '%s%s%s\t%s%s\t%s\n' % (pad(frm), pad(on), typ, opts, '\t' if len(opts) < 8 else ' ', passno)
+
+
+def vfs_skip(typ, spec):
+    """vfslist.c checkvfsname(): -t a,b lists only those types, -t noa,b all but those."""
+    if not spec:
+        return False
+    neg = spec.startswith('no')
+    return (typ in (spec[2:] if neg else spec).split(',')) == neg
+
+
 def mount(argv):
     def usage():
         sys.stderr.write('usage: mount [-adflNpruvw] [-F fstab] [-o options] [-t ufs | external_type]\n'
@@ -726,21 +894,10 @@ def mount(argv):
         if o == 'o':
             oo += v.split(',')
         d[o] = v
-    mounts = simlib.read_json(MOUNTS, [])
     if not rest:
-        lines = ['/dev/gpt/rootfs on / (ufs, local, soft-updates)', 'devfs on /dev (devfs)']
-        for m in mounts:
-            lines.append('%s on %s (%s, local%s)' % (m['src'], m['target'], m['type'],
-                                                   ', read-only' if m.get('ro') else ''))
-        try:
-            import cmd_jail
-            for j in cmd_jail.all_jails():
-                for m in j.get('fsmounts', []):
-                    lines.append('%s on %s (%s, local%s)' % (m['src'], m['target'], m['type'],
-                                                           ', read-only' if m.get('ro') else ''))
-        except Exception:
-            pass
-        out('\n'.join(lines) + '\n')
+        for frm, on, typ, ro in mount_table():
+            if not vfs_skip(typ, d.get('t')):
+                out(fstab_line(frm, on, typ, ro) if 'p' in d else prmount_line(frm, on, typ, ro))
         return 0
     if len(rest) != 2:
         usage()
@@ -762,7 +919,8 @@ def mount(argv):
         die('mount', '%s: %s' % (src, e.strerror))
     with simlib.Lock():
         mounts = simlib.read_json(MOUNTS, [])
-        mounts.append({'type': fstype, 'src': src, 'target': target, 'points': points, 'ro': 'ro' in oo})
+        mounts.append({'type': fstype, 'src': os.path.realpath(src) if fstype == 'nullfs' else src, 'target': target,
+                       'points': points, 'ro': 'ro' in oo or 'r' in d, 't': time.time()})
         simlib.write_json(MOUNTS, mounts)
     return 0
 

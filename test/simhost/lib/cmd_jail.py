@@ -723,14 +723,15 @@ def create(params, named, opts):
             import cmd_basic
             pts = cmd_basic.devfs_populate(dev)
             j['fsmounts'].append({'type': 'devfs', 'src': 'devfs', 'target': dev, 'points': pts,
-                                  'conf': 'mount.devfs'})
+                                  'conf': 'mount.devfs', 't': time.time()})
             save_jail(j)
         if params.get('mount.procfs'):
             p = os.path.join(path, 'proc')
             if not os.path.isdir(p):
                 raise JailError('%smount.procfs: %s: No such file or directory' % (pre, p))
             simlib.sys_mount('proc', p, 'proc', simlib.MS_NOSUID | simlib.MS_NODEV | simlib.MS_NOEXEC)
-            j['fsmounts'].append({'type': 'procfs', 'src': 'proc', 'target': p, 'points': [p], 'conf': 'mount.procfs'})
+            j['fsmounts'].append({'type': 'procfs', 'src': 'procfs', 'target': p, 'points': [p], 'conf': 'mount.procfs',
+                                  't': time.time()})
             save_jail(j)
         # 3. exec.prestart (host)
         penv = dict(host_env)
@@ -792,8 +793,9 @@ def _fstab_mount(j, line, pre):
     if typ not in cmd_basic.FSTYPES:
         raise JailError('%smount: %s: Operation not supported by device' % (pre, src))
     pts = cmd_basic.do_mount(typ, src, os.path.realpath(tgt), 'ro' in opts)
-    j['fsmounts'].append({'type': typ, 'src': src, 'target': os.path.realpath(tgt), 'points': pts,
-                          'conf': 'mount', 'ro': 'ro' in opts})
+    j['fsmounts'].append({'type': typ, 'src': os.path.realpath(src) if typ == 'nullfs' else src,
+                          'target': os.path.realpath(tgt), 'points': pts, 'conf': 'mount', 'ro': 'ro' in opts,
+                          't': time.time()})
     save_jail(j)
 
 
@@ -863,7 +865,7 @@ def teardown(j, conf, run_cmds=True, undo_all=False, timeout=None, quiet_fail=Fa
             ms = simlib.read_json(cmd_basic.MOUNTS, [])
             for m in reversed(keep):
                 ms.append({'type': m['type'], 'src': m['src'], 'target': m['target'], 'points': m['points'],
-                           'ro': m.get('ro', False)})
+                           'ro': m.get('ro', False), 't': m.get('t', 0)})
             simlib.write_json(cmd_basic.MOUNTS, ms)
     aliases = j.get('alias_cmds', [])
     if undo_all or conf is not None:

@@ -429,8 +429,37 @@ def pf_parse(path, text):
             if bad is not None:
                 err()
                 continue
-        rules.append((ORDER[cat], ' '.join(toks)))
+        rules.append((ORDER[cat], pf_print_nat(toks, macros) if first == 'nat' else ' '.join(toks)))
     return errors, rules
+
+
+def pf_print_nat(toks, macros):
+    """A nat rule as the kernel holds it and pfctl -s nat prints it (pfctl_parser.c
+    print_rule, print_fromto, print_pool): macros expanded, the address family that parse.y
+    decides from the addresses named (` inet`), `from any to any` as ` all`, and the pool type
+    parse.y gives a redirection to an interface's addresses, a list or a table (` round-robin`)."""
+    words = []
+    for t in toks:
+        words += (re.sub(r'\$([A-Za-z_][A-Za-z0-9_]*)', lambda m: macros[m.group(1)], t)
+                  .replace('{', ' { ').replace('}', ' } ').replace(',', ' , ').split())
+    arrow = words.index('->') if '->' in words else len(words)
+    rule, pool = words[:arrow], words[arrow + 1:]
+    if 'inet' not in rule and 'inet6' not in rule:
+        addrs = [w for w in rule if re.match(r'^!?[0-9a-fA-F.:]+(/\d+)?$', w) and ('.' in w or ':' in w)]
+        af = 'inet6' if addrs and all(':' in a for a in addrs) else 'inet' if addrs else None
+        if af:
+            at = rule.index('on') + 2 if 'on' in rule else 1
+            rule.insert(at, af)
+    text = ' '.join(rule).replace(' from any to any', ' all')
+    if arrow == len(words):
+        return text
+    types = ('bitmask', 'random', 'source-hash', 'round-robin')
+    if not any(w in types for w in pool):
+        addr = pool[0] if pool else ''
+        if addr == '{' or addr.startswith('<') or (addr.startswith('(') and not addr.endswith(':0)')):
+            end = pool.index('}') + 1 if addr == '{' else 1
+            pool.insert(end + (2 if pool[end:end + 1] == ['port'] else 0), 'round-robin')
+    return text + ' -> ' + ' '.join(pool)
 
 
 def pf_state():

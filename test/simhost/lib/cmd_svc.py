@@ -74,7 +74,7 @@ def service(argv):
                     out(p + '\n')
         return 0
     if 'R' in d:
-        return 0
+        return restart_local(local)
     if len(rest) < 1:
         usage()
         raise Exit(1)
@@ -98,6 +98,56 @@ def service(argv):
     sys.stdout.flush()
     os.chdir('/')
     os.execve(script, [script] + rest[1:], env)
+
+
+# service.sh -R: stop the enabled local services in reverse order, then start them (exit 0).
+RESTART_SH = '''. /etc/rc.subr
+load_rc_config 'XXX'
+run() {
+	_verb=$1; shift
+	for file in "$@"; do
+		if grep -q ^rcvar $file; then
+			eval `grep ^name= $file`
+			eval `grep ^rcvar $file`
+			if [ -n "$rcvar" ]; then load_rc_config $name; fi
+			checkyesno $rcvar 2>/dev/null && $file $_verb
+		fi
+	done
+}
+_rev=
+for file in "$@"; do _rev="$file $_rev"; done
+run stop $_rev
+run start "$@"
+exit 0
+'''
+
+
+def restart_local(local):
+    """service(8) -R: the local_startup scripts (find_local_scripts_new: executable, with a
+    `# PROVIDE:` line) minus KEYWORD nostart (and nojail in a jail), in simhost's rc order
+    (alphabetical, as /etc/rc: no rcorder)."""
+    import subprocess
+    skip = {'nostart'} | (set() if simlib.in_host() else {'nojail'})
+    files = []
+    for dd in local:
+        try:
+            names = sorted(os.listdir(dd))
+        except OSError:
+            continue
+        for n in names:
+            p = os.path.join(dd, n)
+            if n.endswith(('.sample', '.pkgsave')) or not (os.path.isfile(p) and os.access(p, os.X_OK)):
+                continue
+            try:
+                text = open(p, errors='replace').read()
+            except OSError:
+                continue
+            kw = re.search(r'^# KEYWORD:(.*)$', text, re.M)
+            if re.search(r'^# PROVIDE:', text, re.M) and not (kw and skip & set(kw.group(1).split())):
+                files.append(p)
+    sys.stdout.flush()
+    subprocess.call(['/bin/sh', '-c', RESTART_SH, 'service'] + files, cwd='/')
+    return 0
 
 
 # ============================================================== daemon(8)
