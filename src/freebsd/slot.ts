@@ -4,7 +4,7 @@ import { killAppIn, SLOT_MARKER, stopAppIfInstalled } from './app';
 import { putText } from './files';
 import { convergeJail, destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailDisableAtBoot, startJailUnlessRunning, stopJailWithApp, type JailSpec } from './jail';
 import { sh } from './sh';
-import { serviceRunning, serviceStart } from './system';
+import { serviceRunning, serviceStart, waitForBoot } from './system';
 
 export interface SlotJail {
   app: string;
@@ -31,7 +31,7 @@ export function createSlot(s: SlotJail, version: string): string {
 
 /** The old slot after a deploy: app and jail stopped, not started at boot, kept on disk. */
 export function stopSlotJail(s: SlotJail): string {
-  return [stopJailWithApp(s.spec.name, s.conf, stopApp(s)), `${jailDisableAtBoot(s.spec.name)}`].join('\n');
+  return [waitForBoot(), stopJailWithApp(s.spec.name, s.conf, stopApp(s)), `${jailDisableAtBoot(s.spec.name)}`].join('\n');
 }
 
 /** A kept slot back in service: its jail, at boot, its app. */
