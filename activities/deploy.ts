@@ -19,6 +19,7 @@ import { flightKey, singleFlight } from '../src/freebsd/flight';
 import { otherSlot, type Slot } from '../src/freebsd/layout';
 import { changesOf, script } from '../src/freebsd/sh';
 import { createSlot, destroySlot as destroySlotJail, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
+import { activeOf, parseLiveSlots, slotChoice } from '../src/freebsd/slotChoice';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
 import { uploadFile } from '../src/ssh/upload';
 import { databaseUrl } from '../src/freebsd/postgres';
@@ -138,22 +139,14 @@ export interface SlotChoice extends StepResult {
 /** The host's real state decides: the slot whose gate is open and whose jail runs is live. */
 export async function activeSlot(r: Remote, t: AppTarget): Promise<Slot | undefined> {
   const l = layoutOf(t);
-  const out = await r.run(liveSlots(t.app, { blue: l.jailName('blue'), green: l.jailName('green') }), 'find the live slot');
-  const live = out.stdout.split('\n').filter((s): s is Slot => s === 'blue' || s === 'green');
-  if (live.length === 2) {
-    // Both open only if a switch was interrupted: the recorded state says which one finished.
-    const state = await r.check(readFile(`${stateDir(t.app)}/active`), 'read deploy state');
-    const recorded = state.stdout.trim() as Slot;
-    return live.includes(recorded) ? recorded : 'blue';
-  }
-  return live[0];
+  const live = parseLiveSlots((await r.run(liveSlots(t.app, { blue: l.jailName('blue'), green: l.jailName('green') }), 'find the live slot')).stdout);
+  // the recorded state is read only when it decides: both slots open
+  const recorded = live.length === 2 ? (await r.check(readFile(`${stateDir(t.app)}/active`), 'read deploy state')).stdout : undefined;
+  return activeOf(live, recorded);
 }
 
 export async function chooseSlot(t: AppTarget): Promise<SlotChoice> {
-  const r = Remote.for(t);
-  const active = await activeSlot(r, t);
-  const next: Slot = active ? otherSlot(active) : 'blue';
-  return { changed: false, next, active, note: active ? `${active} is live, deploying to ${next}` : `no live slot, deploying to ${next}` };
+  return slotChoice(await activeSlot(Remote.for(t), t));
 }
 
 function slotSpec(t: AppTarget, slot: Slot) {

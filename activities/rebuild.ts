@@ -7,6 +7,7 @@ import type { AppTarget } from '../src/config/target';
 import { appDir, VERSION_MARKER } from '../src/freebsd/app';
 import { RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
 import {
+  buildCacheDecision,
   copyBuildCache,
   copySourceTarball,
   hexInstalled,
@@ -152,12 +153,9 @@ export async function carryBuildCache(t: AppTarget, oldOtp?: number): Promise<Ca
   const name = await nextJailRunning(r, t);
   const otp = await readOtp(r, name);
   if (otp === undefined) throw operatorFailure('ToolchainBroken', `erl does not start in ${name}: the new build jail's Erlang is broken`);
-  if (oldOtp === undefined || oldOtp !== otp) {
-    const why = oldOtp === undefined ? `OTP of the build jail in service unknown, new jail OTP ${otp}` : `OTP ${oldOtp} → ${otp}`;
-    return { changed: false, carried: false, otp, note: `${why}: build cache dropped, the next build compiles everything` };
-  }
-  await withHeartbeat(() => r.run(copyBuildCache(t.app, l.jailPath('build'), l.jailPath('build_next')), 'copy the build cache', { timeoutMs: 30 * 60_000 }));
-  return { changed: true, carried: true, otp, note: `OTP ${otp} in both: deps/, _build/ and the hex/rebar caches carried over` };
+  const { carry, note } = buildCacheDecision(oldOtp, otp);
+  if (carry) await withHeartbeat(() => r.run(copyBuildCache(t.app, l.jailPath('build'), l.jailPath('build_next')), 'copy the build cache', { timeoutMs: 30 * 60_000 }));
+  return { changed: carry, carried: carry, otp, note };
 }
 
 /** Builds the deployed commit in the new jail: the proof it can build what runs. */

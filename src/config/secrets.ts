@@ -64,7 +64,8 @@ export function createMasterKey(root: string): string {
   return file;
 }
 
-function fileKey(master: Buffer): Buffer {
+/** The secrets files' key, derived from the master key. */
+export function fileKey(master: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'alcaide/secrets/v1', 32));
 }
 

@@ -23,6 +23,17 @@ export function parseOtpRelease(out: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * Whether the build cache follows into the new jail: compiled BEAM files and NIFs are only
+ * good for the OTP major they were built with, so it is carried only when both jails run the
+ * same one (an unknown old OTP drops it too).
+ */
+export function buildCacheDecision(oldOtp: number | undefined, newOtp: number): { carry: boolean; note: string } {
+  if (oldOtp === newOtp) return { carry: true, note: `OTP ${newOtp} in both: deps/, _build/ and the hex/rebar caches carried over` };
+  const why = oldOtp === undefined ? `OTP of the build jail in service unknown, new jail OTP ${newOtp}` : `OTP ${oldOtp} → ${newOtp}`;
+  return { carry: false, note: `${why}: build cache dropped, the next build compiles everything` };
+}
+
 /** Exit 0 when hex is installed in the jail (then hex and rebar are refreshed in the new one). */
 export const hexInstalled = (root: string) => sh`ls ${`${root}/root/.mix/archives`} 2>/dev/null | grep -q '^hex'`;
 

@@ -6,6 +6,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { AppTarget } from '../../src/config/target';
+import type { Slot } from '../../src/freebsd/layout';
+import { activeOf, parseLiveSlots, slotChoice } from '../../src/freebsd/slotChoice';
 import { createWorker } from '../../src/temporal/worker';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import type { WorkflowStatus } from '../../workflows/status';
@@ -22,9 +24,15 @@ export const STEP_ACTIVITIES = DEPLOY_STEPS.filter((s) => s.name !== 'drainOldSl
 export const UNDO = ['destroySlot', 'restoreTraffic'];
 
 export type Mode = { fail?: string; block?: string };
+/** The slots the host reports live (gate open, jail running) and its recorded active slot; one slot: that one alone is live. */
+export type HostSlots = Slot | { live: Slot[]; recorded?: Slot };
 
-/** Fake activities: record `name(args)`, fail or block (until cancelled) where told. */
-export function fakes(mode: Mode, active?: 'blue' | 'green') {
+/**
+ * Fake activities: record `name(args)`, fail or block (until cancelled) where told.
+ * chooseSlot answers with the product's choice on `host`, as liveSlots would print it.
+ */
+export function fakes(mode: Mode, host?: HostSlots) {
+  const { live, recorded } = typeof host === 'string' ? { live: [host], recorded: host } : (host ?? { live: [] });
   const calls: string[] = [];
   const blocked: { resolve?: () => void } = {};
   const reached = new Promise<void>((r) => (blocked.resolve = r));
@@ -45,7 +53,7 @@ export function fakes(mode: Mode, active?: 'blue' | 'green') {
           });
         }
       }
-      if (name === 'chooseSlot') return { changed: false, note: 'x', next: active === 'blue' ? 'green' : 'blue', active };
+      if (name === 'chooseSlot') return slotChoice(activeOf(parseLiveSlots(live.map((s) => `${s}\n`).join('')), recorded && `${recorded}\n`));
       return { changed: true, note: `did ${name}` };
     };
   }

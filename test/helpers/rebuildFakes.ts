@@ -2,13 +2,15 @@
 // or block where told (the mode is read at call time, so a test may change it between runs).
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { buildCacheDecision } from '../../src/freebsd/buildjail';
 import { REBUILD_STEPS } from '../../workflows/rebuild';
 
 export const VERSION = 'b'.repeat(40);
 const STEPS: string[] = REBUILD_STEPS.map((s) => s.name);
 const UNDO = ['destroyNextBuildJail', 'restoreOldBuildJail'];
 
-export type RebuildMode = { fail?: string; block?: string; newOtp?: number; deployed?: boolean };
+/** `oldOtp`/`newOtp`: the OTP majors of the jail in service (null: erl did not answer) and of the new one; 25 when not given. */
+export type RebuildMode = { fail?: string; block?: string; oldOtp?: number | null; newOtp?: number; deployed?: boolean };
 
 export function rebuildFakes(mode: RebuildMode = {}) {
   const calls: string[] = [];
@@ -39,10 +41,12 @@ export function rebuildFakes(mode: RebuildMode = {}) {
           });
         }
       }
-      if (name === 'inspectBuildJail') return { changed: false, note: 'x', version: mode.deployed === false ? undefined : VERSION, otp: 25, hex: false };
+      if (name === 'inspectBuildJail') return { changed: false, note: 'x', version: mode.deployed === false ? undefined : VERSION, otp: mode.oldOtp === null ? undefined : (mode.oldOtp ?? 25), hex: false };
       if (name === 'carryBuildCache') {
+        // the product's decision on the OTP the workflow passed and the new jail's
         const otp = mode.newOtp ?? 25;
-        return otp === 25 ? { changed: true, carried: true, otp, note: 'OTP 25 in both: carried over' } : { changed: false, carried: false, otp, note: `OTP 25 → ${otp}: build cache dropped` };
+        const { carry, note } = buildCacheDecision(args[1] as number | undefined, otp);
+        return { changed: carry, carried: carry, otp, note };
       }
       return { changed: true, note: `did ${name}` };
     };

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  buildCacheDecision,
   buildCachePaths,
   copyBuildCache,
   copySourceTarball,
@@ -44,6 +45,24 @@ describe('build jail rebuild commands', () => {
     assert.equal(refreshHexRebar('my_app_build_next'), `jexec -l my_app_build_next /bin/sh -c 'export HOME=/root LANG=C.UTF-8 MIX_ENV=prod && mix local.hex --force && mix local.rebar --force'`);
     assert.equal(pkgUpgradeAll('my_app_build_next'), 'env ASSUME_ALWAYS_YES=yes pkg -j my_app_build_next upgrade -y');
     assert.equal(pkgVersions(['elixir', 'git'], 'my_app_build_next'), 'pkg -j my_app_build_next info -q elixir git');
+  });
+
+  test("the build cache follows only to the same OTP major, read from what the jails' erl prints", () => {
+    // the product's command under /bin/sh, jexec(8) running it here: this machine's real erl answers
+    const erl = spawnSync('/bin/sh', ['-c', `jexec() { shift 2; "$@"; }; ${otpRelease('my_app_build')}`], { encoding: 'utf8' });
+    assert.equal(erl.status, 0, erl.stderr);
+    assert.match(erl.stdout, /^\d+$/, 'the bare major, no newline');
+    const otp = parseOtpRelease(erl.stdout);
+    assert.equal(otp, Number(erl.stdout));
+    assert.deepEqual(buildCacheDecision(otp, Number(erl.stdout)), { carry: true, note: `OTP ${erl.stdout} in both: deps/, _build/ and the hex/rebar caches carried over` });
+    assert.deepEqual(buildCacheDecision(parseOtpRelease('25'), 26), { carry: false, note: 'OTP 25 → 26: build cache dropped, the next build compiles everything' });
+    assert.deepEqual(buildCacheDecision(27, 26), { carry: false, note: 'OTP 27 → 26: build cache dropped, the next build compiles everything' });
+    // erl did not answer in the jail in service
+    assert.deepEqual(buildCacheDecision(parseOtpRelease(''), 26), { carry: false, note: 'OTP of the build jail in service unknown, new jail OTP 26: build cache dropped, the next build compiles everything' });
+    // the banner of `elixir --version` (the other toolchain probe) names OTP majors but is not an answer to the probe
+    const banner = spawnSync('elixir', ['--version'], { encoding: 'utf8' });
+    assert.match(banner.stdout, /^Erlang\/OTP \d+ /);
+    assert.equal(parseOtpRelease(banner.stdout), undefined);
   });
 
   test('build cache: deps/_build of the app, hex and rebar3 caches, each copied afresh', () => {

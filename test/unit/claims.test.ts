@@ -36,14 +36,33 @@ describe('claims on the host', () => {
     assert.deepEqual(parseClaims(r.stdout).sort(byName), [other, prod, staging].sort(byName), 'the broken file and the non-claim are skipped');
   });
 
-  test("a config's claim: its subnet, Caddy's slot ports, its site (:80 without a domain)", () => {
+  test("a config's claim: its subnet, Caddy's slot ports, the slots' IPv6 addresses, its site (:80 without a domain)", () => {
     assert.deepEqual(claimOf(TEST_TARGET), {
-      app: TEST_TARGET.app,
-      subnet: TEST_TARGET.network.subnet,
-      proxyPorts: [TEST_TARGET.proxyPorts.blue, TEST_TARGET.proxyPorts.green],
-      site: TEST_TARGET.domain ?? ':80',
+      app: 'my_app',
+      subnet: '10.0.0.0/24',
+      proxyPorts: [24000, 24001],
+      site: ':80',
       ip6: ['fd00:a1ca:1de::a00:2', 'fd00:a1ca:1de::a00:3'],
     });
+  });
+
+  test("a destination's claim names it and its domain, in a file of its own", () => {
+    const c = claimOf({ ...TEST_TARGET, destination: 'staging', domain: 'staging.shop.example' });
+    assert.deepEqual(c, {
+      app: 'my_app',
+      destination: 'staging',
+      subnet: '10.0.0.0/24',
+      proxyPorts: [24000, 24001],
+      site: 'staging.shop.example',
+      ip6: ['fd00:a1ca:1de::a00:2', 'fd00:a1ca:1de::a00:3'],
+    });
+    assert.equal(claimFile(c), '/var/db/alcaide/claims.d/my_app.staging.claim');
+    assert.equal(
+      renderClaim(c),
+      '# alcaide: my_app (destination staging) holds its jails, subnet, ports and site on this host.\n' +
+        '# Remove this file only when that app is gone from the host.\n' +
+        'app=my_app\ndestination=staging\nsubnet=10.0.0.0/24\nproxy_ports=24000 24001\nsite=staging.shop.example\nip6=fd00:a1ca:1de::a00:2 fd00:a1ca:1de::a00:3\n',
+    );
   });
 
   test('a destination of the same app on the same host takes its jails (and whatever else it shares)', () => {

@@ -5,6 +5,7 @@ import { after, describe, test } from 'node:test';
 import type { Payload } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { codecKey, EncryptionCodec, ENCODING, KEY_ID_META, NoKeyCodec, resolveCodecKey } from '../../src/temporal/codec';
+import { fileKey } from '../../src/config/secrets';
 import { HOSTILE } from '../helpers/hostile';
 import { tempProject } from '../helpers/cli';
 
@@ -98,7 +99,10 @@ describe('where the codec key comes from', () => {
 
   test('the codec key is derived: it is neither the master key nor the secrets file key', () => {
     const k = codecKey(master, 'm');
-    assert.notDeepEqual(k.key, master);
+    assert.equal(k.key.length, 32);
+    assert.notDeepEqual(k.key, master, 'the codec key is the master key');
+    // the codec server and the workers hold the codec key: it must not open the secrets files
+    assert.notDeepEqual(k.key, fileKey(master), 'the codec key is the secrets file key');
   });
 
   test('a bad codec key or a master key readable by others is refused, not ignored', () => {

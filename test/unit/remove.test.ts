@@ -23,13 +23,19 @@ function destroy(root: string, conf: string, mounts: string) {
 }
 
 describe('a jail tree removed for good', () => {
-  test('with a volume still mounted below it, nothing is removed and the script fails saying why', () => {
-    const root = path.join(dir, 'jails', 'shop_db');
+  /** A jail root under `dir/NAME` holding a database's data, and its conf file. */
+  const jailTree = (name: string) => {
+    const root = path.join(dir, name, 'jails', 'shop_db');
     const data = path.join(root, 'var', 'db', 'postgres');
     mkdirSync(data, { recursive: true });
     writeFileSync(path.join(data, 'PG_VERSION'), '16\n');
-    const conf = path.join(dir, 'shop_db.conf');
+    const conf = path.join(dir, name, 'shop_db.conf');
     writeFileSync(conf, 'shop_db {}\n');
+    return { root, data, conf };
+  };
+
+  test('with a volume still mounted below it, nothing is removed and the script fails saying why', () => {
+    const { root, data, conf } = jailTree('mounted');
     const r = destroy(root, conf, `/var/db/shop_postgres\t${data}\tnullfs\trw\t0 0\n/dev/ada0p2\t/\tufs\trw\t1 1\n`);
     assert.equal(r.status, 1);
     assert.match(r.stderr, new RegExp(`umount -f ${data}`), 'it tried to unmount it first');
@@ -39,12 +45,13 @@ describe('a jail tree removed for good', () => {
   });
 
   test('with nothing mounted below it (another jail with a similar name does not count), root and conf go', () => {
-    const root = path.join(dir, 'jails', 'shop_db');
-    const conf = path.join(dir, 'shop_db.conf');
+    const { root, data, conf } = jailTree('unmounted');
+    assert.ok(existsSync(path.join(data, 'PG_VERSION')) && existsSync(conf), 'there before');
     const r = destroy(root, conf, `/x\t${root}2/var\tnullfs\trw\t0 0\n/dev/ada0p2\t/\tufs\trw\t1 1\n`);
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(!existsSync(root));
-    assert.ok(!existsSync(conf));
+    assert.ok(!existsSync(root), 'the root is gone');
+    assert.ok(!existsSync(conf), 'the conf is gone');
+    assert.ok(existsSync(path.dirname(root)), 'its parent stays');
   });
 });
 

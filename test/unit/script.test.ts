@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { installApp, newsyslogConf, rcConfD, renderRcConfD } from '../../src/freebsd/app';
+import { installApp, newsyslogConf } from '../../src/freebsd/app';
 import { ensureHostsBlock, removeHostsBlock } from '../../src/freebsd/hosts';
 import { putFunction, putStdin, putText } from '../../src/freebsd/files';
 import { changesOf, script } from '../../src/freebsd/sh';
@@ -38,11 +38,13 @@ describe('put (one command writes a file only when it differs)', () => {
   });
 
   test('other content replaces the file atomically (a new inode)', () => {
-    const before = statSync(file).ino;
-    const r = run(script(putFunction(), putStdin(file, '0600', 'wrote env')), 'A=2\n');
+    const replaced = path.join(dir, 'replace', 'app.env');
+    assert.equal(run(script(putFunction(), putStdin(replaced, '0600', 'wrote env')), 'A=1\n').code, 0);
+    const before = statSync(replaced).ino;
+    const r = run(script(putFunction(), putStdin(replaced, '0600', 'wrote env')), 'A=2\n');
     assert.deepEqual(changesOf(r.stdout), ['wrote env']);
-    assert.equal(readFileSync(file, 'utf8'), 'A=2\n');
-    assert.notEqual(statSync(file).ino, before);
+    assert.equal(readFileSync(replaced, 'utf8'), 'A=2\n');
+    assert.notEqual(statSync(replaced).ino, before);
   });
 
   test('a failure later in the script leaves no temp file and stops the script', () => {
@@ -81,7 +83,10 @@ describe('installApp (the release, runner, rc.d script and rc.conf.d of a slot, 
     const rotation = readFileSync(path.join(root, newsyslogConf('hello')), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
     assert.deepEqual(rotation.map((l) => l.split(/\s+/)), [['/var/log/hello.log', '600', '7', '10240', '@T00', 'JC', '/var/run/hello_supervisor.pid']]);
     assert.equal(readFileSync(path.join(root, 'usr/local/hello/VERSION'), 'utf8'), '1\n');
-    assert.equal(readFileSync(path.join(root, rcConfD('hello')), 'utf8'), renderRcConfD('hello'));
+    // rc.subr's load_rc_config sources /etc/rc.conf.d/NAME: the app is enabled by it
+    const rcConf = path.join(root, 'etc/rc.conf.d/hello');
+    assert.equal(readFileSync(rcConf, 'utf8'), '# Written by alcaide.\nhello_enable="YES"\n');
+    assert.equal(run(`. ${rcConf} && echo "$hello_enable"`).stdout, 'YES\n');
     assert.equal(statSync(path.join(root, 'usr/local/etc/rc.d/hello')).mode & 0o777, 0o755);
     const second = run(script(putFunction(), installApp(files, root, artifact, v)));
     assert.equal(second.code, 0, second.stderr);

@@ -33,6 +33,8 @@ function expectedUndo(step: string, active?: string): string[] {
   return out;
 }
 
+const noteOf = (status: WorkflowStatus | undefined, step: string) => status?.steps.find((s) => s.name === step)?.note;
+
 /** The two steps that run side by side; a call of one may land between the other's call and its undo. */
 const SIDE_BY_SIDE = ['buildRelease', 'createSlotJail'];
 const sibling = (step: string) => (SIDE_BY_SIDE.includes(step) ? SIDE_BY_SIDE.find((s) => s !== step) : undefined);
@@ -56,6 +58,7 @@ describe('deployWorkflow', () => {
       'startApp(blue)', 'runMigrations(blue)', 'checkHealth(blue)', 'switchTraffic(blue,undefined)', 'verifyThroughCaddy(blue)', 'recordDeploy',
     ]);
     assert.equal(status.steps.find((s) => s.name === 'drainOldSlot')?.state, 'skipped');
+    assert.equal(noteOf(status, 'chooseSlot'), 'no live slot, deploying to blue');
   });
 
   test('next deploy: green beside live blue, drained on a durable timer, blue stopped', async () => {
@@ -71,6 +74,16 @@ describe('deployWorkflow', () => {
     assert.ok((history.events ?? []).some((e) => e.timerStartedEventAttributes), 'the drain is a Temporal timer');
     const sa = (await env.client.workflow.getHandle(workflowId).describe()).searchAttributes;
     assert.deepEqual(sa.slot, ['green']);
+    assert.equal(noteOf(status, 'chooseSlot'), 'blue is live, deploying to green');
+  });
+
+  test('an interrupted switch left both gates open: the recorded slot is live, the deploy goes to the other', async () => {
+    const { calls, acts } = fakes({}, { live: ['blue', 'green'], recorded: 'green' });
+    const { status } = await deploy(env, acts);
+    assert.equal(status?.slot, 'blue');
+    assert.equal(status?.previousSlot, 'green');
+    assert.equal(noteOf(status, 'chooseSlot'), 'green is live, deploying to blue');
+    assert.deepEqual(calls.slice(-4), ['switchTraffic(blue,green)', 'verifyThroughCaddy(blue)', 'stopSlot(green)', 'recordDeploy']);
   });
 
   test('migrations are skipped when release.migrate is false', async () => {

@@ -44,6 +44,7 @@ async function rebuild(acts: object, during?: (workflowId: string) => Promise<vo
   });
 }
 
+const cacheNote = (status?: WorkflowStatus) => status?.steps.find((s) => s.name === 'carryBuildCache')?.note;
 const statusOf = (e?: WorkflowFailedError) => (e?.cause as ApplicationFailure | undefined)?.details?.[0] as WorkflowStatus;
 
 /** The undo steps a failure at this step must run, in order. */
@@ -73,12 +74,22 @@ describe('rebuildBuildJailWorkflow', () => {
     ]);
     const runId = (await env.client.workflow.getHandle(workflowId).describe()).runId;
     assert.deepEqual(ids, [runId, runId], 'the new root is marked with the run id, and the swap looks for it');
+    assert.equal(cacheNote(status), 'OTP 25 in both: deps/, _build/ and the hex/rebar caches carried over');
   });
 
+  // the note is the product's decision (buildCacheDecision) on the OTP the workflow passed on from inspectBuildJail
   test('a different OTP major drops the cache, with a note in the status', async () => {
-    const { acts } = rebuildFakes({ newOtp: 26 });
+    const { calls, acts } = rebuildFakes({ newOtp: 26 });
     const { status } = await rebuild(acts);
-    assert.match(status!.steps.find((s) => s.name === 'carryBuildCache')!.note!, /OTP 25 → 26: build cache dropped/);
+    assert.ok(calls.includes('carryBuildCache(25)'), calls.join(' '));
+    assert.equal(cacheNote(status), 'OTP 25 → 26: build cache dropped, the next build compiles everything');
+  });
+
+  test('the OTP of the build jail in service unknown: the cache is dropped', async () => {
+    const { calls, acts } = rebuildFakes({ oldOtp: null });
+    const { status } = await rebuild(acts);
+    assert.ok(calls.includes('carryBuildCache(undefined)'), calls.join(' '));
+    assert.equal(cacheNote(status), 'OTP of the build jail in service unknown, new jail OTP 25: build cache dropped, the next build compiles everything');
   });
 
   test('nothing deployed yet: the test build gets no version', async () => {

@@ -114,7 +114,7 @@ describe('alcaide schedule on the real dev server', () => {
   test('trigger --wait: the nightly run rebuilds under the app lock id, and describe shows the outcome', async () => {
     const r = await cli(['schedule', 'trigger', '--wait']);
     ok(r);
-    assert.match(r.stdout, /✓ rebuilt: build jail rebuilt and proven with bbbbbbbbbbbb; did installBuildPackages; OTP 25 in both: carried over/);
+    assert.match(r.stdout, /✓ rebuilt: build jail rebuilt and proven with bbbbbbbbbbbb; did installBuildPackages; OTP 25 in both: deps\/, _build\/ and the hex\/rebar caches carried over/);
     assert.deepEqual(fakes.calls.map((c) => c.replace(/\(.*/, '')), ['inspectBuildJail', 'createNextBuildJail', 'installBuildPackages', 'refreshHexRebar', 'carryBuildCache', 'testBuild', 'swapBuildJail', 'retireOldBuildJail']);
     const child = await env.client.workflow.getHandle('alcaide-my_app').describe();
     assert.equal(child.type, 'rebuildBuildJailWorkflow');
