@@ -15,6 +15,7 @@ import { ensureHostsBlock } from '../src/freebsd/hosts';
 import { buildScript, RELEASE_UNUSABLE_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
 import { appendStdin, fileExists, freebsdUploadCommands, putStdin, putText, readFile, tailFile } from '../src/freebsd/files';
 import { jexec, requireJailConf, startJailUnlessRunning } from '../src/freebsd/jail';
+import { flightKey, singleFlight } from '../src/freebsd/flight';
 import { otherSlot, type Slot } from '../src/freebsd/layout';
 import { changesOf, script } from '../src/freebsd/sh';
 import { createSlot, destroySlot as destroySlotJail, SLOT_JAIL_PARAMS, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
@@ -120,7 +121,7 @@ export async function runBuild(r: Remote, t: AppTarget, name: string, version: s
   let lastLine = '';
   return withHeartbeat(
     () =>
-      r.check(jexec(name, buildScript(t.app, t.release.name, version)), label, {
+      r.check(singleFlight(flightKey(name, 'build'), jexec(name, buildScript(t.app, t.release.name, version))), label, {
         timeoutMs: 45 * 60_000,
         onStdout: (d) => (lastLine = d.toString().trim().split('\n').pop() ?? lastLine),
       }),
@@ -171,7 +172,9 @@ export async function installRelease(t: AppTarget, slot: Slot, version: string):
   checkVersion(version);
   const l = layoutOf(t);
   const artifact = `${l.jailPath('build')}${releaseArtifact(t.app, version)}`;
-  const changes = await converge(Remote.for(t), 'install the release', [installApp({ app: t.app, releaseName: t.release.name }, l.jailPath(slot), artifact, version)]);
+  const changes = await converge(Remote.for(t), 'install the release', [installApp({ app: t.app, releaseName: t.release.name }, l.jailPath(slot), artifact, version)], {
+    flight: flightKey(l.jailName(slot), 'install'),
+  });
   return { changed: changes.length > 0, note: changes.join('; ') || `release ${short(version)} installed` };
 }
 
@@ -212,7 +215,7 @@ export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResul
   const r = Remote.for(t);
   if (t.release.migrate === false) return { changed: false, note: 'skipped' };
   const name = layoutOf(t).jailName(slot);
-  const res = await withHeartbeat(() => r.check(asAppUser(name, t.app, releaseEval(t.app, t.release.name, t.release.migrate as string)), 'run migrations', { timeoutMs: 30 * 60_000 }));
+  const res = await withHeartbeat(() => r.check(singleFlight(flightKey(t.app, 'migrate'), asAppUser(name, t.app, releaseEval(t.app, t.release.name, t.release.migrate as string))), 'run migrations', { timeoutMs: 30 * 60_000 }));
   if (res.code !== 0) {
     const down = jailNotRunning(res, name, t.server.host);
     if (down) throw down;
@@ -367,9 +370,10 @@ export async function recordDeploy(t: AppTarget, d: { slot: Slot; version: strin
 
 // ---------------------------------------------------------------- undo
 
-export async function destroySlot(t: AppTarget, slot: Slot): Promise<StepResult> {
+/** `tookTraffic`: the switch began, so requests may be in flight on the slot (drained, not killed). */
+export async function destroySlot(t: AppTarget, slot: Slot, tookTraffic = true): Promise<StepResult> {
   const name = layoutOf(t).jailName(slot);
-  await converge(Remote.for(t), `remove ${name}`, [closeGate(t.app, slot), destroySlotJail(slotJail(t, slot))]);
+  await converge(Remote.for(t), `remove ${name}`, [closeGate(t.app, slot), destroySlotJail(slotJail(t, slot), { tookTraffic })]);
   return { changed: true, note: `${name} removed` };
 }
 

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { AppTarget } from '../src/config/target';
 import { putFunction, putStdin } from '../src/freebsd/files';
 import { convergeJail, type JailSpec } from '../src/freebsd/jail';
+import { singleFlight } from '../src/freebsd/flight';
 import { jailHostName, type HostsEntry } from '../src/freebsd/hosts';
 import { layout, type Layout, type Slot } from '../src/freebsd/layout';
 import { changesOf, script } from '../src/freebsd/sh';
@@ -25,8 +26,9 @@ export function slotHostsEntries(t: AppTarget): HostsEntry[] {
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Runs one step's script (its checks and actions in one command); returns what it changed. */
-export async function converge(r: Remote, label: string, parts: string[], o: { stdin?: string; timeoutMs?: number } = {}): Promise<string[]> {
-  const res = await withHeartbeat(() => r.run(script(putFunction(), ...parts), label, o));
+export async function converge(r: Remote, label: string, parts: string[], o: { stdin?: string; timeoutMs?: number; flight?: string } = {}): Promise<string[]> {
+  const s = script(putFunction(), ...parts);
+  const res = await withHeartbeat(() => r.run(o.flight ? singleFlight(o.flight, s) : s, label, o));
   return changesOf(res.stdout);
 }
 

@@ -41,7 +41,9 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       Object.assign(tracker.status, { slot: next, previousSlot: prev });
       upsertSearchAttributes({ slot: [next] });
 
-      saga.onFailure({ name: 'destroySlot', title: `remove the ${next} slot`, fn: () => undoActs.destroySlot(t, next) });
+      // until the switch begins the new slot has served no request: its undo need not drain it
+      let tookTraffic = false;
+      saga.onFailure({ name: 'destroySlot', title: `remove the ${next} slot`, fn: () => undoActs.destroySlot(t, next, tookTraffic) });
       // Neither needs the other: the next slot's jail is made while the release builds. Both
       // end before the deploy goes on or undoes anything (no undo races a running step).
       await allSettled([
@@ -58,6 +60,7 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       await op.run('checkHealth', () => acts.checkHealth(t, next));
 
       // traffic moves: from here a failure switches back at once, never holds
+      tookTraffic = true;
       saga.onFailure({ name: 'restoreTraffic', title: prev ? `traffic back to ${prev}` : 'close the new slot to traffic', fn: () => undoActs.restoreTraffic(t, prev, next) });
       await tracker.run('switchTraffic', () => acts.switchTraffic(t, next, prev));
       await tracker.run('verifyThroughCaddy', () => acts.verifyThroughCaddy(t, next));

@@ -159,6 +159,13 @@ export const installReleaseArchive = (archive: string, dir: string, version: str
     sh`mv ${`${dir}.tmp`} ${dir}`,
   ].join(' && ');
 
+/**
+ * Kills the app in its jail at once, supervisor first so daemon(8) restarts nothing: for a slot
+ * that never took traffic, with nothing to drain (`kill` inside the jail reaches only its processes).
+ */
+export const killAppIn = (app: string, jail: string) =>
+  sh`jexec ${jail} /bin/sh -c ${`for f in ${supervisorPidFile(app)} ${childPidFile(app)}; do if [ -f "$f" ]; then kill -KILL "$(cat "$f")" 2>/dev/null || true; fi; done`}`;
+
 /** Stops the app in its jail if its rc.d script is installed (`jailRoot` is the jail's path on the host). */
 export const stopAppIfInstalled = (app: string, jail: string, jailRoot: string) =>
   sh`if [ -x ${`${jailRoot}${rcScript(app)}`} ]; then service -j ${jail} ${app} onestop; fi`;

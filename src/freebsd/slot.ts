@@ -1,10 +1,10 @@
 // A slot jail's life, each stage one script (for `script()` with `putFunction()`): created for
 // a version (a stale root from another version removed first), started, stopped, removed.
-import { ensureAppUser, SLOT_MARKER, stopAppIfInstalled } from './app';
+import { ensureAppUser, killAppIn, SLOT_MARKER, stopAppIfInstalled } from './app';
 import { putText } from './files';
 import { convergeJail, destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailDisableAtBoot, startJailUnlessRunning, stopJailWithApp, type JailSpec } from './jail';
 import { sh } from './sh';
-import { serviceRunning, serviceStart } from './system';
+import { serviceRunning, serviceStart, waitForBoot } from './system';
 
 export interface SlotJail {
   app: string;
@@ -45,7 +45,7 @@ export function createSlot(s: SlotJail, version: string): string {
 
 /** The old slot after a deploy: app and jail stopped, not started at boot, kept on disk. */
 export function stopSlotJail(s: SlotJail): string {
-  return [stopJailWithApp(s.spec.name, s.conf, stopApp(s)), `${jailDisableAtBoot(s.spec.name)}`].join('\n');
+  return [waitForBoot(), stopJailWithApp(s.spec.name, s.conf, stopApp(s)), `${jailDisableAtBoot(s.spec.name)}`].join('\n');
 }
 
 /** A kept slot back in service: its jail, at boot, its app. */
@@ -70,7 +70,11 @@ export function startAppIn(s: Pick<SlotJail, 'app' | 'spec'>): string {
   ].join('\n');
 }
 
-/** A slot removed for good (a failed deploy's undo): stopped, not at boot, root and conf gone. */
-export function destroySlot(s: SlotJail): string {
-  return [stopJailWithApp(s.spec.name, s.conf, stopApp(s)), jailDisableAtBoot(s.spec.name), destroyJailTree(s.spec.path, s.conf), sh`changed ${`${s.spec.name} removed`}`].join('\n');
+/**
+ * A slot removed for good (a failed deploy's undo): stopped, not at boot, root and conf gone.
+ * A slot that never took traffic has no request to drain: its app is killed, not stopped.
+ */
+export function destroySlot(s: SlotJail, o: { tookTraffic: boolean }): string {
+  const app = o.tookTraffic ? stopApp(s) : killAppIn(s.app, s.spec.name);
+  return [stopJailWithApp(s.spec.name, s.conf, app), jailDisableAtBoot(s.spec.name), destroyJailTree(s.spec.path, s.conf), sh`changed ${`${s.spec.name} removed`}`].join('\n');
 }

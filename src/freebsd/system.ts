@@ -39,3 +39,11 @@ export const serviceReload = (name: string) => sh`service ${name} reload`;
 export const serviceAction = (name: string, action: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} ${action}` : sh`service ${name} ${action}`);
 /** Stops a service whether or not it is enabled (onestop). */
 export const serviceStopAny = (name: string, jail?: string) => (jail ? sh`service -j ${jail} ${name} onestop` : sh`service ${name} onestop`);
+
+/**
+ * Waits (up to `seconds`) while the host's boot is still running /etc/rc (init(8) runs it as
+ * `sh /etc/rc autoboot`): a host that rebooted mid-deploy starts the jails in jail_list as it
+ * read it, so a jail stopped and taken off the list before rc.d/jail ran would start again.
+ */
+export const waitForBoot = (seconds = 300) =>
+  `i=0; while pgrep -f '(^|/)sh /etc/rc( |$)' >/dev/null && [ $i -lt ${seconds * 5} ]; do sleep 0.2; i=$((i + 1)); done`;

@@ -268,8 +268,12 @@ describe('on a simulated FreeBSD host', () => {
     const before = await live();
     const next = other(before.slot);
     commitVersion('3.0.1', ['--migration-fail']);
+    const ranBefore = readInvocations(host).length;
     const r = await cli(['deploy']);
     ran.push('deploy:failed, restored@runMigrations');
+    // the new slot never took traffic: its app is killed, not stopped and drained through rc.d
+    const stops = readInvocations(host).slice(ranBefore).filter((e) => /(^|\/)service$/.test(e.argv[0] ?? '') && e.argv.includes(`hello_${next}`) && /stop$/.test(e.argv.at(-1) ?? ''));
+    assert.deepEqual(stops.map((e) => e.argv.join(' ')), []);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, new RegExp(`run migrations failed: migrations failed in hello_${next} \\(exit 1\\)`));
     assert.match(r.stderr, new RegExp(`Restored: remove the ${next} slot\\.`));

@@ -5,16 +5,22 @@
 // the deploy completes, or is compensated with the previous slot serving — and the host is then
 // checked: what Caddy serves, exactly one running slot jail with its jail.conf.d file and
 // jail_list entry, the app running there only, and no completed side effect repeated (one
-// `jail -c` per slot creation in the host's invocation log, one `mix release` per build in
-// the SSH command log). One sim host and one dev
-// server for the whole matrix; consecutive deploys alternate slots. FAULT_CELLS=a:buildRelease,c
-// runs a subset. Prints the matrix.
+// `jail -c` per slot creation in the host's invocation log, one `mix release` per attempt of
+// the build in the SSH command log, each migration applied once), and no two attempts of the
+// build, a migration or an install ever ran at the same moment (the host's process table,
+// sampled every 50 ms). A cell counts only if its fault landed in its step (the workflow
+// history: the step's activity was under way when the fault hit, and a killed, cut or
+// rebooted attempt was retried); one that did not is run again, then fails. Worker kills
+// (a, b) must end with the deploy completed: resuming is what they test. One sim host and one
+// dev server for the whole matrix; consecutive deploys alternate slots.
+// FAULT_CELLS=a:buildRelease,c runs a subset. Prints the matrix.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
+import { AttemptWatch, type WorkKind } from '../helpers/attemptWatch';
 import { Rig, sleep } from '../helpers/faultRig';
 import { within } from '../helpers/within';
-import { jailCreates } from '../simhost/index';
+import { jailCreates, sshRun } from '../simhost/index';
 import type { WorkflowStatus } from '../../workflows/status';
 
 type Fault = 'a' | 'b' | 'c' | 'd' | 'e';
@@ -57,6 +63,8 @@ interface Cell {
   fault: Fault;
   step: Step;
   landed: string;
+  /** the fault hit the step (false: it hit before or after it, and the cell proves nothing) */
+  hit: boolean;
   outcome: string;
   ok: boolean;
   problems: string[];
@@ -64,11 +72,24 @@ interface Cell {
   resumeMs?: number;
 }
 
-const rig = new Rig('faults', 'drain_timeout: 2s\n');
+/** A migration long enough that a worker killed in it leaves an orphan the retry would meet. */
+const SLOW_MIGRATION_SECONDS = 15;
+/** The work each step does on the host, which two attempts must never do at the same moment. */
+const WORK: Partial<Record<Step, WorkKind>> = { buildRelease: 'build', runMigrations: 'migrate', installRelease: 'install' };
+
+/**
+ * The fixture answers /health with 503 while this file exists in its jail: a checkHealth cell
+ * holds the new slot unhealthy until its fault has hit, else a quick health check could end
+ * before the fault arrives and the cell would prove nothing.
+ */
+const UNHEALTHY = '/tmp/alcaide-unhealthy';
+const rig = new Rig('faults', `drain_timeout: 2s\nenv:\n  clear:\n    HEALTH_FAIL_FILE: ${UNHEALTHY}\n`);
+const watch = new AttemptWatch('hello');
 const cells: Cell[] = [];
 
 before(async () => {
   await rig.start();
+  watch.start(rig.host.initPid);
   await rig.startWorker();
   const s = await rig.cli(['setup']);
   assert.equal(s.code, 0, s.stdout + s.stderr);
@@ -77,6 +98,7 @@ before(async () => {
 });
 
 after(async () => {
+  watch.stop();
   printMatrix();
   await rig.stop();
 });
@@ -100,7 +122,7 @@ async function buildAttempts(h: WorkflowHandle): Promise<{ scheduled: number; at
 }
 
 /** Polls the status query until the deploy is at `step`; for a mid-step fault, until its activity runs on the host. */
-async function reach(h: WorkflowHandle, step: Step, mid: boolean, logFrom: number): Promise<string> {
+async function reach(h: WorkflowHandle, step: Step, mid: boolean, logFrom: number, since: number): Promise<string> {
   const end = Date.now() + 180_000;
   while (Date.now() < end) {
     const st = await rig.status(h);
@@ -119,6 +141,12 @@ async function reach(h: WorkflowHandle, step: Step, mid: boolean, logFrom: numbe
         await sleep(Math.max(0, 800 - (Date.now() - building)));
         return 'buildRelease (build running)';
       }
+      if (step === 'runMigrations') {
+        // mid-migration: its VM is running on the host
+        while (Date.now() < end && !watch.since(since).sessions('migrate')) await sleep(20);
+        await sleep(1_000);
+        return 'runMigrations (migration running)';
+      }
       const d = await h.describe();
       const act = ACTIVITY[step] ?? step;
       const pending = d.raw.pendingActivities?.find((p) => p.activityType?.name === act);
@@ -130,23 +158,84 @@ async function reach(h: WorkflowHandle, step: Step, mid: boolean, logFrom: numbe
   throw new Error(`the deploy never reached ${step}`);
 }
 
+/** Makes the deploy's new slot unhealthy as soon as its jail exists, until release(). */
+function holdUnhealthy(h: WorkflowHandle): { release(): Promise<void> } {
+  let done = false;
+  let slot: string | undefined;
+  const held = (async () => {
+    while (!done) {
+      const st = await rig.status(h);
+      if (st?.slot && ['done', 'unchanged'].includes(st.steps.find((x) => x.name === 'createSlotJail')?.state ?? '')) {
+        slot = st.slot;
+        await sshRun(rig.host, `touch /usr/local/jails/hello_${slot}${UNHEALTHY}`);
+        return;
+      }
+      await sleep(20);
+    }
+  })();
+  return {
+    async release() {
+      done = true;
+      await held;
+      if (slot) await sshRun(rig.host, `rm -f /usr/local/jails/hello_${slot}${UNHEALTHY}`);
+    },
+  };
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+const ms = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+
+/** Steps whose activity rides out a cut link or a reboot within one attempt (it polls again). */
+const RIDES_OUT: readonly Step[] = ['checkHealth'];
+
+/**
+ * Did the fault (at `at`, ms epoch) land in the step? From the history: the step's activity
+ * (the drain's timer) was scheduled before and closed after it; a worker killed mid-step,
+ * a cut link or a reboot also cost the attempt under way (the step took ≥ 2 attempts).
+ */
+async function landing(h: WorkflowHandle, step: Step, fault: Fault, at: number): Promise<{ hit: boolean; how: string }> {
+  const events = (await h.fetchHistory()).events ?? [];
+  if (step === 'drainOldSlot') {
+    const fired = events.filter((e) => e.timerFiredEventAttributes).map((e) => ({ end: ms(e), start: events.find((s) => Number(s.eventId) === Number(e.timerFiredEventAttributes!.startedEventId)) }));
+    const hit = fired.some((f) => f.start && ms(f.start) <= at && f.end >= at);
+    return { hit, how: hit ? 'during the drain timer' : 'outside the drain timer' };
+  }
+  const act = ACTIVITY[step] ?? step;
+  const closeOf = (e: HistoryEvent) =>
+    Number((e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes)?.scheduledEventId ?? -1);
+  for (const sch of events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === act)) {
+    const id = Number(sch.eventId);
+    const closed = events.find((e) => closeOf(e) === id);
+    const attempt = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === id)?.activityTaskStartedEventAttributes?.attempt ?? 1;
+    if (ms(sch) > at || (closed && ms(closed) < at)) continue;
+    const mustRetry = fault === 'a' || ((fault === 'c' || fault === 'e') && !RIDES_OUT.includes(step));
+    const how = `${act} under way (attempts: ${attempt})`;
+    return { hit: !mustRetry || attempt >= 2, how: mustRetry && attempt < 2 ? `${how}, but no attempt was lost` : how };
+  }
+  return { hit: false, how: `${act} was not under way` };
+}
+
 async function runCell(fault: Fault, step: Step): Promise<Cell> {
   const t0 = Date.now();
   const problems: string[] = [];
   const before = await rig.hostState();
   const prevBody = before.body;
   const prevSlot = before.running[0]?.replace('hello_', '');
-  const [v] = rig.commitVersion();
+  const slow = step === 'runMigrations' && fault !== 'b';
+  const [v] = rig.commitVersion(undefined, slow ? ['--slow-migration', String(SLOW_MIGRATION_SECONDS)] : []);
   if (!rig.workerAlive()) await rig.startWorker();
   const logFrom = rig.logLength();
   const ranFrom = rig.invocationsSince(0).length;
   if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name, '48kbit');
   const h = await rig.deployDetached();
+  const hold = step === 'checkHealth' ? holdUnhealthy(h) : undefined;
   let landed = '';
   let resumeMs: number | undefined;
+  let faultAt = 0;
   try {
-    landed = await reach(h, step, fault !== 'b', logFrom);
+    landed = await reach(h, step, fault !== 'b', logFrom, t0);
     if (fault === 'c' && step === 'uploadSource') await sleep(1_500); // part of the archive is on the host
+    faultAt = Date.now();
     if (fault === 'a' || fault === 'b') {
       await rig.killWorker();
       await sleep(200);
@@ -172,6 +261,7 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
     }
   } finally {
     if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name);
+    if (hold) await hold.release();
   }
   if (!rig.workerAlive()) {
     problems.push('the worker died with the fault');
@@ -191,6 +281,11 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
     else problems.push(msg.slice(0, 300));
     if (/no result: not within/.test(msg)) await h.terminate('fault matrix: no result').catch(() => undefined);
   }
+
+  const hit = await landing(h, step, fault, faultAt);
+  landed += `; ${hit.how}`;
+  // a worker kill tests resuming: a deploy that rolled back instead did not resume
+  if ((fault === 'a' || fault === 'b') && outcome !== 'completed') problems.push(`expected the deploy to complete after the worker kill, it ${outcome === 'compensated' ? 'rolled back' : 'did not'}`);
 
   // the host
   await sleep(600); // Caddy's health checks settle (200 ms interval)
@@ -212,6 +307,22 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   const build = await buildAttempts(h);
   if (build.scheduled !== 1) problems.push(`buildRelease was scheduled ${build.scheduled} times`);
   if (builds < 1 || builds > build.attempts) problems.push(`mix release ran ${builds} times in ${build.attempts} attempt(s) of the build step`);
+  // a fault that cut the build short made it run again: once more, not zero times more
+  if (step === 'buildRelease' && ['a', 'c', 'e'].includes(fault) && (build.attempts < 2 || builds < 2)) problems.push(`the fault cut no build short: ${builds} build(s) in ${build.attempts} attempt(s)`);
+  // no two attempts of the same work at the same moment (the host's process table)
+  const seen = watch.since(t0);
+  for (const o of seen.overlaps.slice(0, 3)) problems.push(`two attempts of the ${o.kind} ran at the same time (${new Date(o.at).toISOString()}: ${Object.entries(o.sessions).map(([sid, p]) => `session ${sid}, pid ${p}`).join(' | ')})`);
+  const work = WORK[step];
+  if (work && fault !== 'b' && fault !== 'd' && seen.sessions(work) < 1) problems.push(`the host's process table never showed the ${work} (the watch is blind)`);
+  // each migration applied once in the slot that went live
+  if (outcome === 'completed') {
+    const log = await sshRun(rig.host, `jexec hello_${next} cat /var/db/hello/migrations.log`);
+    const names = log.stdout.split('\n').filter(Boolean);
+    if (log.code !== 0 || !names.length) problems.push(`no migrations log in hello_${next}: ${log.stderr.trim()}`);
+    const twice = names.filter((n, i) => names.indexOf(n) !== i);
+    if (twice.length) problems.push(`migrations applied twice: ${twice.join(', ')}`);
+    if (slow && !names.includes('500_slow_migration')) problems.push('the slow migration was not applied');
+  }
   const ran = rig.invocationsSince(ranFrom);
   for (const slot of ['blue', 'green']) {
     const creates = jailCreates(ran, `hello_${slot}`);
@@ -221,20 +332,25 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   const opens = cmds.filter((c) => /touch \S+\/gates\/(blue|green)\.open/.test(c)).length;
   if (opens > (step === 'switchTraffic' ? 2 : 1) + (outcome === 'completed' ? 0 : 1)) problems.push(`a gate was opened ${opens} times`);
   if (outcome === 'NOT CONVERGED') problems.unshift('did not converge');
-  return { fault, step, landed, outcome, ok: problems.length === 0, problems, seconds: (Date.now() - t0) / 1000, resumeMs };
+  return { fault, step, landed, hit: hit.hit, outcome, ok: problems.length === 0 && hit.hit, problems, seconds: (Date.now() - t0) / 1000, resumeMs };
 }
 
 test('fault matrix: every cell converges with the host in a known state', { timeout: 24 * 60_000 }, async () => {
   for (const [fault, step] of selected()) {
-    let cell: Cell;
-    try {
-      cell = await runCell(fault, step);
-    } catch (e) {
-      cell = { fault, step, landed: '?', outcome: 'ERROR', ok: false, problems: [(e as Error).message], seconds: 0 };
-      // leave no deploy running into the next cell
-      await rig.handle().terminate('fault matrix: cell error').catch(() => undefined);
-      if (!rig.workerAlive()) await rig.startWorker();
+    let cell!: Cell;
+    for (let run = 1; run <= 2; run++) {
+      try {
+        cell = await runCell(fault, step);
+      } catch (e) {
+        cell = { fault, step, landed: '?', hit: true, outcome: 'ERROR', ok: false, problems: [(e as Error).message], seconds: 0 };
+        // leave no deploy running into the next cell
+        await rig.handle().terminate('fault matrix: cell error').catch(() => undefined);
+        if (!rig.workerAlive()) await rig.startWorker();
+      }
+      if (cell.hit) break;
+      console.log(`  cell (${fault}) ${step}: the fault did not land in the step (${cell.landed})${run === 1 ? '; running it again' : ''}`);
     }
+    if (!cell.hit) cell.problems.unshift('the fault did not land in the step, twice');
     cells.push(cell);
     console.log(`  cell (${fault}) ${step}: ${cell.ok ? 'pass' : 'FAIL'} — ${cell.outcome}, ${cell.seconds.toFixed(0)} s, landed ${cell.landed}${cell.resumeMs !== undefined ? `, resumed ${cell.resumeMs} ms after the new worker started` : ''}${cell.problems.length ? ` — ${cell.problems.join('; ')}` : ''}`);
   }

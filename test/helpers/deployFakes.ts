@@ -34,6 +34,8 @@ export type HostSlots = Slot | { live: Slot[]; recorded?: Slot };
 export function fakes(mode: Mode, host?: HostSlots) {
   const { live, recorded } = typeof host === 'string' ? { live: [host], recorded: host } : (host ?? { live: [] });
   const calls: string[] = [];
+  /** destroySlot's third argument, per call: did the slot take traffic (drain it) or not (kill it)? */
+  const tookTraffic: unknown[] = [];
   const blocked: { resolve?: () => void } = {};
   const reached = new Promise<void>((r) => (blocked.resolve = r));
   const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
@@ -41,6 +43,7 @@ export function fakes(mode: Mode, host?: HostSlots) {
     acts[name] = async (...args: unknown[]) => {
       const slots = args.slice(1).filter((a) => a === 'blue' || a === 'green' || a === undefined);
       calls.push(`${name}${slots.length ? `(${slots.map(String).join(',')})` : ''}`);
+      if (name === 'destroySlot') tookTraffic.push(args[2]);
       if (mode.fail === name) throw ApplicationFailure.create({ message: `injected failure in ${name}`, type: 'BuildFailed', nonRetryable: true });
       if (mode.block === name) {
         blocked.resolve?.();
@@ -57,7 +60,7 @@ export function fakes(mode: Mode, host?: HostSlots) {
       return { changed: true, note: `did ${name}` };
     };
   }
-  return { calls, acts, reached };
+  return { calls, acts, reached, tookTraffic };
 }
 
 let n = 0;

@@ -36,7 +36,7 @@ import simlib  # noqa: E402  (test/simhost/lib: the stand-ins' helpers)
 SUBNET_PREFIX = '10.213'
 USR_SBIN = set('sysrc sysctl kldload kldstat ifconfig jail jls jexec daemon service pkg pfctl '
                'mount umount route sha256 newsyslog pw'.split())
-USR_BIN = set('uname freebsd-version fetch chflags stat tar sed mktemp'.split())
+USR_BIN = set('uname freebsd-version fetch chflags stat tar sed mktemp lockf'.split())
 SHADOW_BOTH = set(['mount', 'umount'])  # Debian has them in /usr/bin too
 
 

@@ -107,11 +107,14 @@ describe('deployWorkflow', () => {
 
   for (const step of STEP_ACTIVITIES) {
     test(`a failure in ${step} runs exactly the right undo steps, in reverse order`, async () => {
-      const { calls, acts } = fakes({ fail: step }, 'blue');
+      const { calls, acts, tookTraffic } = fakes({ fail: step }, 'blue');
       const { error } = await deploy(env, acts);
       assert.ok(error, 'the deploy fails');
       const at = calls.findIndex((c) => c.startsWith(step));
       assert.deepEqual(withoutSibling(calls.slice(at + 1), step), expectedUndo(step, 'blue'), `calls: ${calls.join(' ')}`);
+      // before the switch began the new slot served nothing: its undo kills the app, no drain
+      const switched = STEP_ACTIVITIES.indexOf(step) >= STEP_ACTIVITIES.indexOf('switchTraffic');
+      if (expectedUndo(step, 'blue').some((u) => u.startsWith('destroySlot'))) assert.deepEqual(tookTraffic, [switched]);
       const status = statusOf(error);
       assert.equal(status.state, 'failed');
       const title = DEPLOY_STEPS.find((s) => (ACTIVITY_OF[s.name] ?? s.name) === step)!.title;

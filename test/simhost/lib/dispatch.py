@@ -12,7 +12,7 @@ TABLE = {
     'ifconfig': ('cmd_net', 'ifconfig'), 'pfctl': ('cmd_net', 'pfctl'),
     'jail': ('cmd_jail', 'jail'), 'jls': ('cmd_jail', 'jls'), 'jexec': ('cmd_jail', 'jexec'),
     'service': ('cmd_svc', 'service'), 'daemon': ('cmd_svc', 'daemon'), 'pkg': ('cmd_svc', 'pkg'),
-    'newsyslog': ('cmd_newsyslog', 'newsyslog'),
+    'newsyslog': ('cmd_newsyslog', 'newsyslog'), 'lockf': ('cmd_lockf', 'lockf'),
     'pw': ('cmd_pw', 'pw'),
 }
 
