@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
 import { parseDuration } from '../../config/duration';
+import { checkAppSecrets } from '../../config/secrets';
 import { UserError } from '../../errors';
 import { appSearchAttributes } from '../../temporal/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
@@ -98,6 +99,7 @@ Examples:
       const config = configFor(cmd);
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       // bad input fails here, before Temporal or the server is contacted
+      checkAppSecrets(config);
       if ([opts.attach, opts.resumeFromFailure, opts.detach].filter(Boolean).length > 1) throw new UserError('--attach, --detach and --resume-from-failure do not go together', 2);
       if (opts.hold) target.onFailure = 'hold';
       if (opts.bake !== undefined) {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { isMap, parseDocument } from 'yaml';
 import { DEFAULT_CONFIG_FILE } from '../../config/load';
 import { ENV_KEY_RE } from '../../config/schema';
-import { createMasterKey, masterKeyPath, MASTER_KEY_ENV, parseSecretsText, SecretsStore, setSecretInText } from '../../config/secrets';
+import { createMasterKey, masterKeyPath, MASTER_KEY_ENV, parseSecretsText, secretValueProblem, SecretsStore, setSecretInText } from '../../config/secrets';
 import { ConfigError, UserError } from '../../errors';
 import { globals } from '../context';
 import { color, mark } from '../output';
@@ -113,9 +113,11 @@ Examples:
       const store = storeFor(cmd);
       const text = store.exists() ? store.readText() : TEMPLATE;
       const value = await readValue(key);
-      if (value === '') throw new UserError('empty value on stdin; nothing changed');
+      const problem = secretValueProblem(key, value);
+      if (problem) throw new UserError(`${problem}; nothing changed`, 2);
+      // an empty value is a value: the app gets KEY set to ""
       store.writeText(setSecretInText(text, key, value));
-      console.log(`${mark.ok()} set ${key} in ${store.displayName}`);
+      console.log(`${mark.ok()} set ${key}${value === '' ? ' to an empty value' : ''} in ${store.displayName}`);
     });
 
   secrets
@@ -177,7 +179,7 @@ async function editText(initial: string, basename: string): Promise<string | und
       if (!problems.length) return text;
       process.stderr.write(`${color.red('error:')} ${problems.join('\n  ')}\n`);
       if (!process.stdin.isTTY || !(await confirm('edit again? [Y/n] '))) {
-        throw new UserError('the edited secrets are invalid; nothing changed');
+        throw new UserError('the edited secrets are invalid; nothing changed', 2);
       }
     }
   } finally {
