@@ -265,4 +265,34 @@ describe('what reaches the app, what stays out of git', () => {
     assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, /secrets missing from \.alcaide\/secrets\.enc: SECRET_KEY_BASE/);
   });
+
+  test('secrets init in a project with deploy.yml ignores the master key; deploy refuses a key in git', () => {
+    const dir = freshDir();
+    writeFileSync(path.join(dir, 'deploy.yml'), 'app: my_app\nserver:\n  host: 203.0.113.10\n');
+    writeFileSync(path.join(dir, '.gitignore'), '_build');
+    git(dir, 'init', '-q');
+    const init = runCli(['secrets', 'init'], { cwd: dir, env });
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stdout, /added \.alcaide\/\*, !\.alcaide\/secrets\*\.enc to \.gitignore/);
+    assert.equal(readFileSync(path.join(dir, '.gitignore'), 'utf8'), '_build\n# alcaide: master key and local state stay out of git; encrypted secrets may go in\n.alcaide/*\n!.alcaide/secrets*.enc\n');
+    git(dir, 'add', '-A');
+    assert.deepEqual(git(dir, 'ls-files').trim().split('\n').sort(), ['.alcaide/secrets.enc', '.gitignore', 'deploy.yml'], 'git add -A leaves the key out');
+    assert.equal(runCli(['secrets', 'init'], { cwd: dir, env }).code, 1, 'still never overwrites');
+    assert.equal(readFileSync(path.join(dir, '.gitignore'), 'utf8').split('\n').filter((l) => l === '.alcaide/*').length, 1, 'lines added once');
+
+    // committed anyway (git add -f): deploy says so and how to fix it, before anything remote
+    git(dir, 'add', '-f', '.alcaide/master.key');
+    git(dir, 'commit', '-qm', 'oops');
+    const deploy = runCli(['deploy'], { cwd: dir, env });
+    assert.equal(deploy.code, 2, deploy.stderr);
+    assert.match(deploy.stderr, /\.alcaide\/master\.key is tracked by git and in commit [0-9a-f]{12}: whoever has the repository can decrypt the secrets/);
+    assert.match(deploy.stderr, /hint: git rm --cached \.alcaide\/master\.key/);
+    git(dir, 'rm', '-q', '--cached', '.alcaide/master.key');
+    const staged = runCli(['deploy'], { cwd: dir, env });
+    assert.match(staged.stderr, /\.alcaide\/master\.key is in commit [0-9a-f]{12}:/, 'untracked but still in the commit to deploy');
+    git(dir, 'commit', '-qm', 'key out');
+    const fixed = runCli(['deploy'], { cwd: dir, env });
+    assert.equal(fixed.code, 1, fixed.stderr);
+    assert.match(fixed.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/, 'past the checks: only Temporal is missing');
+  });
 });

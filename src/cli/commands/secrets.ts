@@ -10,6 +10,7 @@ import { ENV_KEY_RE } from '../../config/schema';
 import { createMasterKey, masterKeyPath, MASTER_KEY_ENV, parseSecretsText, secretValueProblem, SecretsStore, setSecretInText } from '../../config/secrets';
 import { ConfigError, UserError } from '../../errors';
 import { globals } from '../context';
+import { ensureGitignore } from '../gitignore';
 import { color, mark } from '../output';
 
 const DESTINATION_RE = /^[a-z][a-z0-9_-]{0,30}$/;
@@ -54,9 +55,12 @@ Examples:
 
   secrets
     .command('init')
-    .description('create the master key (if there is none) and an empty secrets file; never overwrites')
+    .description('create the master key (if there is none), an empty secrets file and the .gitignore entries for .alcaide/; never overwrites')
     .action((_o: unknown, cmd: Command) => {
       const store = storeFor(cmd);
+      // before anything else: the key must not be committed by the next `git add -A`
+      const added = ensureGitignore(store.root);
+      if (added.length) console.log(`${mark.ok()} added ${added.join(', ')} to .gitignore`);
       if (store.exists()) throw new UserError(`${store.displayName} already exists; not overwriting it`, 1, 'use `alcaide secrets edit` to change it');
       const keyFile = masterKeyPath(store.root);
       if (!process.env[MASTER_KEY_ENV] && !existsSync(keyFile)) {
