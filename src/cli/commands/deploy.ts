@@ -246,8 +246,10 @@ Examples:
     .action(async (opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
       const target = toAppTarget(configFor(cmd));
       await withTemporal(target, cmd, async (client, s) => {
-        const { latestRun, statusOfRun } = await import('../runStatus');
+        const { latestRun, runJson, statusJson, statusOfRun } = await import('../runStatus');
         const what = `${target.app}${target.destination ? ` to ${target.destination}` : ''}`;
+        // JSON in every case, also with no run yet or no worker to answer
+        if (opts.json && !opts.watch) return console.log(JSON.stringify(await statusJson(client, s, appWorkflowId(target), what), null, 2));
         const latest = await latestRun(client, s, appWorkflowId(target), what);
         const { d, run, url } = latest;
         if (latest.running && opts.watch) {
@@ -259,7 +261,7 @@ Examples:
         }
         const status = await statusOfRun(client, latest, what);
         if (opts.json) {
-          console.log(JSON.stringify({ workflowId: d.workflowId, runId: d.runId, workflowStatus: d.status.name, url, status }, null, 2));
+          console.log(JSON.stringify(runJson(latest, status), null, 2));
           return;
         }
         const { renderStatus } = await import('../progress');
