@@ -5,8 +5,14 @@
 #
 #   ./demo.sh          deploy (the first time: set up, then deploy v1.0.0)
 #   ./demo.sh --stop   tear the simulated host down and stop the dev server
+# It needs root (the simulated host uses network namespaces): run as a user, it runs itself
+# again through sudo; as root, no sudo is needed (nor installed, on many machines).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [[ $(id -u) != 0 ]]; then
+  command -v sudo >/dev/null || { echo "demo.sh needs root (the simulated FreeBSD host uses network namespaces) and there is no sudo: run it as root" >&2; exit 1; }
+  exec sudo -- "$HERE/demo.sh" "$@"
+fi
 cd "$HERE"
 export ALCAIDE_STATE_DIR="$HERE/.alcaide"
 DEMO="$HERE/.alcaide/demo"
@@ -21,10 +27,8 @@ if [[ "${1:-}" == "--stop" ]]; then
   rm -rf "$DEMO"
   exec ./temporal-dev.sh --stop
 fi
-[[ $(id -u) == 0 ]] || { echo "demo.sh needs root: the simulated FreeBSD host uses network namespaces" >&2; exit 1; }
-
 scripts/install-deps.sh
-[[ -d node_modules ]] || npm install --no-audit --no-fund
+[[ -d node_modules ]] || npm ci --no-audit --no-fund
 [[ -f dist/workflow-bundle.js ]] || npm run build --silent
 # the demo project has no secrets, so no payload key: its history is in clear, no codec server
 ALCAIDE_UI_CODEC_ENDPOINT="${ALCAIDE_UI_CODEC_ENDPOINT-none}" ./temporal-dev.sh

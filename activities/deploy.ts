@@ -222,8 +222,23 @@ export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResul
     const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
     throw operatorFailure('MigrationFailed', `migrations failed in ${name} (exit ${res.code}):\n${tail}`);
   }
-  const out = res.stdout.trim().split('\n').filter(Boolean);
-  return { changed: true, note: out.slice(-3).join('; ') || 'done' };
+  return { changed: true, note: migrationNote(res.stdout) };
+}
+
+const MIGRATION_NOTE_MAX = 10;
+
+/**
+ * What the migrations did, for the step's note: Ecto's migrator logs a "== Running VERSION
+ * Module.change/0 forward" line per migration among the statements it runs, so those name
+ * every applied migration; other output is kept line by line. Long lists end with a count.
+ */
+export function migrationNote(stdout: string): string {
+  const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const ran = lines.map((l) => /== Running (\d+) (?:\S+\.)?([A-Za-z0-9_]+)\.\w+\/\d+ (forward|backward)/.exec(l)).filter((m) => m !== null);
+  const items = ran.length ? ran.map((m) => `${m[1]} ${m[2]}${m[3] === 'backward' ? ' (down)' : ''}`) : lines.map((l) => l.replace(/^(?:\d\d:\d\d:\d\d\.\d+ )?\[\w+\] /, ''));
+  const shown = items.slice(0, MIGRATION_NOTE_MAX).join('; ');
+  const more = items.length > MIGRATION_NOTE_MAX ? `; and ${items.length - MIGRATION_NOTE_MAX} more` : '';
+  return ran.length ? `${ran.length} migration${ran.length === 1 ? '' : 's'} run: ${shown}${more}` : `${shown}${more}` || 'done';
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

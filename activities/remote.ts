@@ -42,7 +42,8 @@ export function precondition(message: string): ApplicationFailure {
 function toFailure(e: unknown): unknown {
   if (e instanceof HostKeyError) return ApplicationFailure.create({ message: e.message, type: 'HostKeyError', nonRetryable: true });
   if (e instanceof SshAuthError) return ApplicationFailure.create({ message: e.message, type: 'SshAuthError', nonRetryable: true });
-  if (e instanceof RemoteCommandError) return ApplicationFailure.create({ message: e.message, type: 'RemoteCommandError', details: [{ exitCode: e.exitCode, label: e.label }] });
+  // label, host and exit status also make the failure's summary in clear (src/temporal/failureConverter.ts)
+  if (e instanceof RemoteCommandError) return ApplicationFailure.create({ message: e.message, type: 'RemoteCommandError', details: [{ exitCode: e.exitCode, label: e.label, host: e.host, signal: e.signal }] });
   if (e instanceof SshTimeoutError) return ApplicationFailure.create({ message: e.message, type: 'SshTimeoutError' });
   return e;
 }

@@ -54,6 +54,7 @@ export class Saga {
     return (req: StopRequest = {}) => {
       if (this.stopped || !['running', 'held', 'baking'].includes(this.tracker.status.state)) return;
       this.stopped = `${verb}${req.by ? ` by ${req.by}` : ''}${req.reason ? ` (${req.reason})` : ''}`;
+      this.tracker.status.stopped = { how: verb, by: req.by, reason: req.reason };
       this.scope.cancel();
     };
   }

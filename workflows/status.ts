@@ -33,6 +33,8 @@ export interface WorkflowStatus {
   error?: string;
   /** what was put back after a failure */
   restored?: string;
+  /** how and by whom the run was stopped (abort, rollback), when a signal stopped it */
+  stopped?: { how: string; by?: string; reason?: string };
   /** set while the deploy waits for an operator (on_failure: hold) */
   held?: HeldStep;
   /** end of the bake window while it runs (ms since epoch) */

@@ -1,6 +1,7 @@
 // The version to deploy: a commit of the project's git repository.
 import { spawnSync } from 'node:child_process';
 import { UserError } from '../errors';
+import { GITIGNORE_LINES } from './gitignore';
 
 function git(root: string, args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync('git', ['-C', root, ...args], { encoding: 'utf8' });
@@ -21,6 +22,7 @@ export function resolveVersion(root: string, ref = 'HEAD', allowDirty = false): 
   }
   const rev = git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
   if (rev.code !== 0 || !/^[0-9a-f]{40}$/.test(rev.out)) throw new UserError(`--ref ${ref}: no such commit in ${root}`, 2);
+  refuseTrackedMasterKey(root, rev.out);
   const status = git(root, ['status', '--porcelain', '--untracked-files=no']);
   const dirty = status.out.length > 0;
   if (dirty && !allowDirty && ref === 'HEAD') {
@@ -31,4 +33,24 @@ export function resolveVersion(root: string, ref = 'HEAD', allowDirty = false): 
     );
   }
   return { sha: rev.out, ref, dirty };
+}
+
+const MASTER_KEY_FILE = '.alcaide/master.key';
+
+/**
+ * The master key never goes into git: anyone with the repository could decrypt the secrets,
+ * and the deploy's `git archive` of a commit that holds it would ship it to the server.
+ */
+function refuseTrackedMasterKey(root: string, sha: string): void {
+  // paths are relative to the project directory (-C), which may sit below the repository's top
+  const where = [
+    ...(git(root, ['ls-files', '--', MASTER_KEY_FILE]).out ? ['tracked by git'] : []),
+    ...(git(root, ['ls-tree', '--name-only', sha, '--', MASTER_KEY_FILE]).out ? [`in commit ${sha.slice(0, 12)}`] : []),
+  ];
+  if (!where.length) return;
+  throw new UserError(
+    `${MASTER_KEY_FILE} is ${where.join(' and ')}: whoever has the repository can decrypt the secrets, and the deploy would upload the key with the source`,
+    2,
+    `git rm --cached ${MASTER_KEY_FILE}, add ${GITIGNORE_LINES.join(' and ')} to .gitignore (\`alcaide secrets init\` does), commit; the key stays in the git history, so change the secret values it protected`,
+  );
 }

@@ -55,7 +55,21 @@ Examples:
   return program;
 }
 
+/**
+ * A reader that stops early (`alcaide --help | head -1`) closes the pipe: the output ends
+ * there, as for any Unix tool killed by SIGPIPE (exit 128+13), instead of in a stack trace.
+ */
+export function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(141);
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   const program = buildProgram();
   program.version(VERSION, '-V, --version');
   try {

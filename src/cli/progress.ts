@@ -34,6 +34,21 @@ function stepLine(s: StepStatus, now: number, frame: number): string {
   }
 }
 
+/**
+ * Steps in the order they ended, as the deploy printed them (steps side by side end in either
+ * order); a skipped step stays after the steps that ended before it was reached; steps still
+ * to end follow in their own order.
+ */
+export function inOrder(steps: readonly StepStatus[]): StepStatus[] {
+  let reached = -Infinity;
+  const keyed = steps.map((s, i) => {
+    const ended = s.state !== 'skipped' && s.state !== 'pending' && s.state !== 'running' ? s.endedAt : undefined;
+    if (ended !== undefined) reached = Math.max(reached, ended);
+    return { s, i, key: ended ?? (s.state === 'skipped' ? reached : Infinity) };
+  });
+  return keyed.sort((a, b) => a.key - b.key || a.i - b.i).map((k) => k.s);
+}
+
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19) + 'Z';
 
 /** What the deploy waits for, if anything: an operator's decision or the end of the bake. */
@@ -48,7 +63,7 @@ export function waitingLine(status: WorkflowStatus): string | undefined {
 
 /** Every step (and undo step) of a status, one line each. */
 export function renderStatus(status: WorkflowStatus): string {
-  const lines = status.steps.map((s) => stepLine(s, Date.now(), 0));
+  const lines = inOrder(status.steps).map((s) => stepLine(s, Date.now(), 0));
   const waiting = waitingLine(status);
   if (waiting) lines.push(waiting);
   if (status.compensations?.length) {
@@ -70,13 +85,13 @@ export class ProgressView {
     this.last = status;
     this.frame++;
     if (this.mode === 'tty') {
-      const lines = status.steps.map((s) => stepLine(s, Date.now(), this.frame));
+      const lines = inOrder(status.steps).map((s) => stepLine(s, Date.now(), this.frame));
       for (const c of status.compensations ?? []) lines.push(`  ${color.dim('undo')} ${stepLine(c, Date.now(), this.frame)}`);
       const waiting = waitingLine(status);
       if (waiting) lines.push(waiting);
       logUpdate(lines.join('\n'));
     } else if (this.mode === 'plain') {
-      for (const s of [...status.steps, ...(status.compensations ?? []).map((c) => ({ ...c, name: `undo:${c.name}`, title: `undo: ${c.title}` }))]) {
+      for (const s of [...inOrder(status.steps), ...(status.compensations ?? []).map((c) => ({ ...c, name: `undo:${c.name}`, title: `undo: ${c.title}` }))]) {
         const key = `${s.name}:${s.state}`;
         if (['done', 'unchanged', 'failed', 'skipped'].includes(s.state) && !this.printed.has(key)) {
           this.printed.add(key);

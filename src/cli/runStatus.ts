@@ -16,7 +16,41 @@ export interface LatestRun {
   url?: string;
 }
 
+/** What `status --json` prints, whatever the state: a run with its status, no run yet, or a run no worker drives. */
+export interface StatusJson {
+  workflowId: string;
+  runId?: string;
+  workflowStatus?: string;
+  url?: string;
+  /** the workflow's own state (running, held, completed, failed, …), or "no deploy yet", or "no worker answers" */
+  state: string;
+  /** the step it waits at when no worker answers */
+  pendingStep?: string;
+  hint?: string;
+  status: WorkflowStatus | null;
+}
+
+/** The run cannot say where it is; `json` says so for `status --json`. */
+export class RunUnavailable extends UserError {
+  constructor(
+    message: string,
+    readonly json: StatusJson,
+  ) {
+    super(message, 1, json.hint);
+  }
+}
+
 const resumeHint = (url: string) => `continue it with \`alcaide deploy --attach\` or start \`alcaide worker\` (${url})`;
+
+function noWorker(r: Pick<LatestRun, 'd' | 'url'>, what: string, verb: string): RunUnavailable {
+  const pendingStep = r.d.raw.pendingActivities?.[0]?.activityType?.name ?? undefined;
+  return new RunUnavailable(`the ${String(r.d.type)} of ${what} is paused${pendingStep ? ` at ${pendingStep}` : ''}: ${verb}`, {
+    ...runJson(r, undefined),
+    state: 'no worker answers',
+    pendingStep,
+    hint: resumeHint(r.url ?? r.d.workflowId),
+  });
+}
 
 /** The latest run of `workflowId`; a running one no worker drives is an error that says how to continue it. */
 export async function latestRun(client: Client, s: TemporalSettings, workflowId: string, what: string): Promise<LatestRun> {
@@ -24,7 +58,7 @@ export async function latestRun(client: Client, s: TemporalSettings, workflowId:
   try {
     d = await client.workflow.getHandle(workflowId).describe();
   } catch {
-    throw new UserError(`no deploy of ${what} yet`);
+    throw new RunUnavailable(`no deploy of ${what} yet`, { workflowId, state: 'no deploy yet', status: null });
   }
   // The run just described, not "the latest": a deploy started a moment later must not turn
   // this finished run's result into a wait for that new run to end.
@@ -32,10 +66,7 @@ export async function latestRun(client: Client, s: TemporalSettings, workflowId:
   const running = d.status.name === 'RUNNING';
   const url = workflowUiUrl(s, d.workflowId, d.runId);
   // another CLI's embedded worker may be driving it: then the query answers
-  if (running && !(await hasWorkflowPollers(client, s, { includeEmbedded: true }))) {
-    const pending = d.raw.pendingActivities?.[0]?.activityType?.name;
-    throw new UserError(`the ${String(d.type)} of ${what} is paused${pending ? ` at ${pending}` : ''}: no worker is running`, 1, resumeHint(url ?? d.workflowId));
-  }
+  if (running && !(await hasWorkflowPollers(client, s, { includeEmbedded: true }))) throw noWorker({ d, url }, what, 'no worker is running');
   return { d, run, running, url };
 }
 
@@ -49,6 +80,22 @@ export async function statusOfRun(client: Client, r: LatestRun, what: string): P
   }
   // a worker that died a moment ago still looks present: do not wait long for its answer
   return queryStatus(r.run).catch(() => {
-    throw new UserError(`the ${String(r.d.type)} of ${what} is paused: no worker answers`, 1, resumeHint(r.url ?? r.d.workflowId));
+    throw noWorker(r, what, 'no worker answers');
   });
+}
+
+/** A run and its status as `status --json` prints them. */
+export function runJson(r: Pick<LatestRun, 'd' | 'url'>, status: WorkflowStatus | undefined): StatusJson {
+  return { workflowId: r.d.workflowId, runId: r.d.runId, workflowStatus: r.d.status.name, url: r.url, state: status?.state ?? r.d.status.name.toLowerCase(), status: status ?? null };
+}
+
+/** `status --json`: JSON in every case, also with no run yet or no worker to answer. */
+export async function statusJson(client: Client, s: TemporalSettings, workflowId: string, what: string): Promise<StatusJson> {
+  try {
+    const latest = await latestRun(client, s, workflowId, what);
+    return runJson(latest, await statusOfRun(client, latest, what));
+  } catch (e) {
+    if (e instanceof RunUnavailable) return e.json;
+    throw e;
+  }
 }

@@ -94,9 +94,13 @@ const postgresSchema = z.strictObject(
   expected('a mapping with version, volume, port, user, password_secret and database'),
 );
 
+/** An environment variable ends at a NUL byte, and the env file's `sh` drops one: "a\0b" would reach the app as "ab". */
+export const NUL_FREE = 'a value without a NUL byte (no environment variable can hold one)';
+
 const envValue = z
   .union([z.string(), z.number(), z.boolean()], expected('a string, number or boolean'))
-  .transform((v) => String(v));
+  .transform((v) => String(v))
+  .refine((v) => !v.includes('\0'), expected(NUL_FREE));
 
 export const configSchema = z
   .strictObject(

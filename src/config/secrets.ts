@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, sta
 import path from 'node:path';
 import { Document, parse as parseYaml, parseDocument } from 'yaml';
 import { UserError } from '../errors';
-import { ENV_KEY_RE } from './schema';
+import type { Config } from './load';
+import { ENV_KEY_RE, NUL_FREE } from './schema';
 
 const HEADER = 'ALCAIDE-SECRETS v1 aes-256-gcm';
 const HEADER_RE = /^ALCAIDE-SECRETS v(\d+) /;
@@ -34,6 +35,11 @@ function decodeKey(b64: string, source: string): Buffer {
   const key = /^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) ? Buffer.from(trimmed, 'base64') : Buffer.alloc(0);
   if (key.length !== 32) throw new UserError(`${source} is not a master key (expected 32 bytes in base64, as written by \`alcaide secrets init\`)`);
   return key;
+}
+
+/** Whether this machine has the project's master key (in the environment or in .alcaide/). */
+export function hasMasterKey(root: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env[MASTER_KEY_ENV]) || existsSync(masterKeyPath(root));
 }
 
 /** The master key from ALCAIDE_MASTER_KEY, else from .alcaide/master.key (which must be 0600). */
@@ -122,10 +128,39 @@ export function parseSecretsText(text: string): { secrets: Secrets; problems: st
   const problems: string[] = [];
   for (const [k, v] of Object.entries(data)) {
     if (!ENV_KEY_RE.test(k)) problems.push(`${JSON.stringify(k)} is not a valid secret name (letters, digits, "_", not starting with a digit)`);
-    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') secrets[k] = String(v);
-    else problems.push(`${k}: expected a string value, got ${v === null ? 'nothing' : Array.isArray(v) ? 'a list' : 'a mapping'}`);
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      const problem = secretValueProblem(k, String(v));
+      if (problem) problems.push(problem);
+      else secrets[k] = String(v);
+    } else problems.push(`${k}: expected a string value, got ${v === null ? 'nothing' : Array.isArray(v) ? 'a list' : 'a mapping'}`);
   }
   return { secrets, problems };
+}
+
+/** What keeps a secret's value from reaching the app byte for byte, if anything. */
+export function secretValueProblem(name: string, value: string): string | undefined {
+  return value.includes('\0') ? `${name}: expected ${NUL_FREE}, got a value with one` : undefined;
+}
+
+/** The secrets a configuration names: env.secret and the PostgreSQL accessory's password. */
+export function secretNamesOf(c: Pick<Config, 'env' | 'accessories'>): string[] {
+  return [...new Set([...c.env.secret, ...(c.accessories.postgresql ? [c.accessories.postgresql.password_secret] : [])])];
+}
+
+/**
+ * The app's secrets read as a worker of this machine will read them, before a deploy touches
+ * anything: invalid content (a NUL byte) or a named secret missing from the file stops it here.
+ * Without the master key on this machine (a worker elsewhere holds it) there is nothing to check.
+ */
+export function checkAppSecrets(c: Pick<Config, 'env' | 'accessories' | 'root' | 'destination'>, env: NodeJS.ProcessEnv = process.env): void {
+  const names = secretNamesOf(c);
+  if (!names.length || !hasMasterKey(c.root, env)) return;
+  const store = new SecretsStore(c.root, c.destination, env);
+  const values = store.read();
+  const missing = names.filter((n) => !(n in values));
+  if (missing.length) {
+    throw new UserError(`secrets missing from ${store.displayName}: ${missing.join(', ')}`, 2, `alcaide${c.destination ? ` -d ${c.destination}` : ''} secrets set NAME`);
+  }
 }
 
 export class SecretsStore {
@@ -159,7 +194,7 @@ export class SecretsStore {
 
   read(): Secrets {
     const { secrets, problems } = parseSecretsText(this.readText());
-    if (problems.length) throw new UserError(`${this.displayName} holds invalid content: ${problems.join('; ')}`, 1, 'fix it with `alcaide secrets edit`');
+    if (problems.length) throw new UserError(`${this.displayName} holds invalid content: ${problems.join('; ')}`, 2, 'fix it with `alcaide secrets edit`');
     return secrets;
   }
 

@@ -3,7 +3,8 @@
 // the history while the Temporal server only ever stores ciphertext.
 //
 // Contract (Temporal's remote codec): POST /decode and POST /encode with
-// {"payloads":[{"metadata":{"k":"<base64>"},"data":"<base64>"}]}, answered in the same shape.
+// {"payloads":[{"metadata":{"k":"<base64>"},"data":"<base64>"}]}, answered in the same shape;
+// a body without "payloads" ({}) carries none.
 //
 // Who may call it:
 // - anyone presenting `Authorization: Bearer <token>` (the token printed at start, or
@@ -129,9 +130,11 @@ export async function startCodecServer(o: CodecServerOptions): Promise<RunningCo
       void (async () => {
         let payloads: Payload[];
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { payloads?: JsonPayload[] };
-          if (!Array.isArray(body?.payloads)) throw new Error('expected {"payloads": [...]}');
-          payloads = body.payloads.map(fromJson);
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+          // protobuf's JSON leaves an empty list out: `temporal workflow query` sends {} for no arguments
+          const list = body !== null && typeof body === 'object' && !Array.isArray(body) ? ((body as { payloads?: unknown }).payloads ?? []) : undefined;
+          if (!Array.isArray(list)) throw new Error('expected {"payloads": [...]}');
+          payloads = (list as JsonPayload[]).map(fromJson);
         } catch (e) {
           return done(400, { error: `bad request: ${(e as Error).message}` });
         }

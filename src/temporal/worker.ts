@@ -22,7 +22,9 @@ export function installQuietRuntime(level: 'WARN' | 'ERROR' | 'INFO' = 'WARN'): 
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger(level) });
+    // The core's log lines (a poll retried while Temporal restarts) go through the same
+    // logger, at the same level: on stderr, coloured only on a terminal — not raw on stdout.
+    Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { filter: { core: level, other: 'ERROR' }, forward: {} } } });
   } catch {
     /* a Runtime already exists (tests): keep it */
   }

@@ -62,6 +62,14 @@ describe('alcaide codec server', () => {
     assert.ok(!logged.join('\n').includes('touch'), 'the request log holds no payload content');
   });
 
+  test('a body without payloads carries none: {} answers {"payloads":[]} (what `temporal workflow query` sends for no arguments)', async () => {
+    for (const route of ['encode', 'decode', 'default/encode']) {
+      const r = await post(srv.url, route, {}, auth);
+      assert.equal(r.status, 200, `${route}: ${JSON.stringify(r.json)}`);
+      assert.deepEqual(r.json, { payloads: [] });
+    }
+  });
+
   test('no token, a wrong token, or a non-Bearer scheme: 401', async () => {
     const body = { payloads: [] };
     for (const h of [{} as Record<string, string>, { Authorization: 'Bearer wrong' }, { Authorization: `Basic ${TOKEN}` }, { Authorization: `Bearer ${TOKEN}x` }]) {
@@ -104,7 +112,7 @@ describe('alcaide codec server', () => {
     assert.equal((await fetch(`${srv.url}/decode`, { headers: auth })).status, 405);
     assert.equal((await post(srv.url, 'nothing', {}, auth)).status, 404);
     assert.equal((await post(srv.url, 'decode', '{not json', auth)).status, 400);
-    assert.equal((await post(srv.url, 'decode', { nope: 1 }, auth)).status, 400);
+    for (const body of [{ payloads: 'x' }, [], null, 'x']) assert.equal((await post(srv.url, 'decode', JSON.stringify(body), auth)).status, 400, JSON.stringify(body));
     const [other] = await new EncryptionCodec(codecKey(Buffer.alloc(32, 5), 'other')).encode([defaultPayloadConverter.toPayload(SECRET)]);
     const r = await post(srv.url, 'decode', { payloads: [toJson(other!)] }, auth);
     assert.equal(r.status, 422);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -143,9 +144,6 @@ describe('alcaide secrets CLI', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no secret NOPE in \.alcaide\/secrets\.enc/);
     assert.equal(runCli(['secrets', 'set', 'bad-name'], { cwd: dir, env, input: 'x' }).code, 2);
-    const empty = runCli(['secrets', 'set', 'EMPTY'], { cwd: dir, env, input: '' });
-    assert.equal(empty.code, 1);
-    assert.match(empty.stderr, /empty value on stdin; nothing changed/);
     assert.equal(runCli(['secrets', 'unset', 'DATABASE_URL'], { cwd: dir, env }).code, 0);
     assert.equal(runCli(['secrets', 'show'], { cwd: dir, env }).stdout.trim(), '(no secrets in .alcaide/secrets.enc)');
   });
@@ -204,7 +202,7 @@ describe('alcaide secrets CLI', () => {
 
     const saved = readFileSync(path.join(dir, '.alcaide', 'secrets.enc'), 'utf8');
     const invalid = edit('printf "A: [unclosed\\n" > "$1"');
-    assert.equal(invalid.code, 1);
+    assert.equal(invalid.code, 2);
     assert.match(invalid.stderr, /the edited secrets are invalid; nothing changed/);
     assert.equal(readFileSync(path.join(dir, '.alcaide', 'secrets.enc'), 'utf8'), saved);
 
@@ -213,5 +211,88 @@ describe('alcaide secrets CLI', () => {
     assert.match(failing.stderr, /exited with status 3; nothing changed/);
     assert.deepEqual(readdirSync(tmp), [], 'no plaintext left in TMPDIR');
     assert.ok(!existsSync(readFileSync(path.join(project.dir, 'path'), 'utf8')));
+  });
+});
+
+describe('what reaches the app, what stays out of git', () => {
+  const env = { ALCAIDE_MASTER_KEY: '', TEMPORAL_ADDRESS: '127.0.0.1:1' };
+  const git = (dir: string, ...args: string[]) => {
+    const r = spawnSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  /** A committed project of the given config and secrets text; nothing listens at its Temporal address. */
+  const deployable = (secretsText: string, config = 'app: my_app\nserver:\n  host: 203.0.113.10\nenv:\n  secret: [SECRET_KEY_BASE]\n') => {
+    const dir = freshDir();
+    writeFileSync(path.join(dir, 'deploy.yml'), config);
+    git(dir, 'init', '-q');
+    assert.equal(runCli(['secrets', 'init'], { cwd: dir, env }).code, 0);
+    new SecretsStore(dir, undefined, {}).writeText(secretsText);
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'app');
+    return dir;
+  };
+
+  test('an empty value on stdin is a value: set, then got back empty', () => {
+    const dir = freshDir();
+    assert.equal(runCli(['secrets', 'init'], { cwd: dir, env }).code, 0);
+    const set = runCli(['secrets', 'set', 'EMPTY'], { cwd: dir, env, input: '' });
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /set EMPTY to an empty value/);
+    const get = runCli(['secrets', 'get', 'EMPTY'], { cwd: dir, env });
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(get.stdout, '');
+    assert.deepEqual(new SecretsStore(dir, undefined, {}).read(), { EMPTY: '' });
+  });
+
+  test('a NUL byte is refused with exit 2 and the name: by set, in the file, before a deploy', () => {
+    const dir = freshDir();
+    assert.equal(runCli(['secrets', 'init'], { cwd: dir, env }).code, 0);
+    const before = readFileSync(path.join(dir, '.alcaide', 'secrets.enc'), 'utf8');
+    const set = runCli(['secrets', 'set', 'SECRET_KEY_BASE'], { cwd: dir, env, input: 'a\0b' });
+    assert.equal(set.code, 2, set.stderr);
+    assert.match(set.stderr, /SECRET_KEY_BASE: expected a value without a NUL byte/);
+    assert.equal(readFileSync(path.join(dir, '.alcaide', 'secrets.enc'), 'utf8'), before, 'nothing changed');
+    assert.deepEqual(parseSecretsText('A: "a\\0b"\nB: ok\n').problems, ['A: expected a value without a NUL byte (no environment variable can hold one), got a value with one']);
+
+    // a file that holds one (written by hand or by an older alcaide) stops the deploy before Temporal or the server
+    const project = deployable('SECRET_KEY_BASE: "a\\0b"\n');
+    const deploy = runCli(['deploy'], { cwd: project, env });
+    assert.equal(deploy.code, 2, deploy.stderr);
+    assert.match(deploy.stderr, /SECRET_KEY_BASE: expected a value without a NUL byte/);
+    assert.doesNotMatch(deploy.stderr, /Temporal/);
+    const missing = runCli(['deploy'], { cwd: deployable('OTHER: x\n'), env });
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /secrets missing from \.alcaide\/secrets\.enc: SECRET_KEY_BASE/);
+  });
+
+  test('secrets init in a project with deploy.yml ignores the master key; deploy refuses a key in git', () => {
+    const dir = freshDir();
+    writeFileSync(path.join(dir, 'deploy.yml'), 'app: my_app\nserver:\n  host: 203.0.113.10\n');
+    writeFileSync(path.join(dir, '.gitignore'), '_build');
+    git(dir, 'init', '-q');
+    const init = runCli(['secrets', 'init'], { cwd: dir, env });
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stdout, /added \.alcaide\/\*, !\.alcaide\/secrets\*\.enc to \.gitignore/);
+    assert.equal(readFileSync(path.join(dir, '.gitignore'), 'utf8'), '_build\n# alcaide: master key and local state stay out of git; encrypted secrets may go in\n.alcaide/*\n!.alcaide/secrets*.enc\n');
+    git(dir, 'add', '-A');
+    assert.deepEqual(git(dir, 'ls-files').trim().split('\n').sort(), ['.alcaide/secrets.enc', '.gitignore', 'deploy.yml'], 'git add -A leaves the key out');
+    assert.equal(runCli(['secrets', 'init'], { cwd: dir, env }).code, 1, 'still never overwrites');
+    assert.equal(readFileSync(path.join(dir, '.gitignore'), 'utf8').split('\n').filter((l) => l === '.alcaide/*').length, 1, 'lines added once');
+
+    // committed anyway (git add -f): deploy says so and how to fix it, before anything remote
+    git(dir, 'add', '-f', '.alcaide/master.key');
+    git(dir, 'commit', '-qm', 'oops');
+    const deploy = runCli(['deploy'], { cwd: dir, env });
+    assert.equal(deploy.code, 2, deploy.stderr);
+    assert.match(deploy.stderr, /\.alcaide\/master\.key is tracked by git and in commit [0-9a-f]{12}: whoever has the repository can decrypt the secrets/);
+    assert.match(deploy.stderr, /hint: git rm --cached \.alcaide\/master\.key/);
+    git(dir, 'rm', '-q', '--cached', '.alcaide/master.key');
+    const staged = runCli(['deploy'], { cwd: dir, env });
+    assert.match(staged.stderr, /\.alcaide\/master\.key is in commit [0-9a-f]{12}:/, 'untracked but still in the commit to deploy');
+    git(dir, 'commit', '-qm', 'key out');
+    const fixed = runCli(['deploy'], { cwd: dir, env });
+    assert.equal(fixed.code, 1, fixed.stderr);
+    assert.match(fixed.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/, 'past the checks: only Temporal is missing');
   });
 });

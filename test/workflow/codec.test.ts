@@ -19,11 +19,11 @@ import { tempProject } from '../helpers/cli';
 import { CLI } from '../helpers/paths';
 import { startTestEnv, TEST_CODEC_KEY, temporalBinary, testSettings } from '../helpers/temporal';
 
-// Markers that must never be readable in the server's history.
-const IN_INPUT = 'marker-input-host.example';
+// Markers that must never be readable in the server's history (the host may be: failure summaries name it).
+const IN_INPUT = 'marker-input-value';
 const IN_RESULT = 'MARKER_RESULT_NOTE';
 const IN_FAILURE = 'MARKER_FAILURE_MESSAGE';
-const TARGET: AppTarget = { ...TEST_TARGET, server: { ...TEST_TARGET.server, host: IN_INPUT } };
+const TARGET: AppTarget = { ...TEST_TARGET, envClear: { ...TEST_TARGET.envClear, MARKER: IN_INPUT } };
 
 let env: TestWorkflowEnvironment;
 let n = 0;
@@ -38,7 +38,7 @@ function fakes(failAt?: string) {
   const acts: Record<string, (t: AppTarget) => Promise<unknown>> = {};
   for (const s of SETUP_STEPS) {
     acts[s.name] = async (t: AppTarget) => {
-      assert.equal(t.server.host, IN_INPUT, 'the activity sees the clear input');
+      assert.equal(t.envClear.MARKER, IN_INPUT, 'the activity sees the clear input');
       if (s.name === failAt) throw ApplicationFailure.create({ message: `${IN_FAILURE} in ${s.name}`, type: 'PreconditionFailed', nonRetryable: true });
       return { changed: true, note: `${IN_RESULT} ${s.name}` };
     };
@@ -97,7 +97,7 @@ describe('payload codec on the real Temporal dev server', () => {
     const text = textOf(await rawHistory(workflowId)).join('\n');
     assert.ok(!text.includes(IN_FAILURE), 'the failure message is not readable in history');
     assert.ok(!text.includes(IN_INPUT));
-    assert.ok(text.includes('Encoded failure'), 'failures carry the placeholder message only');
+    assert.ok(text.includes('PreconditionFailed: details encrypted'), 'failures carry a summary of known values only');
   });
 
   test('a client without the key is told which key it lacks; a client with another key too', async () => {

@@ -149,6 +149,7 @@ describe('deployWorkflow', () => {
       assert.match(error.cause!.message, /aborted by ops@laptop \(test\) on 192\.0\.2\.1: during /);
       const stepName = step === 'stopSlot' ? 'stopOldSlot' : step;
       assert.equal(statusOf(error).steps.find((s) => s.name === stepName)?.state, 'cancelled');
+      assert.deepEqual(statusOf(error).stopped, { how: 'aborted', by: 'ops@laptop', reason: 'test' }, 'the status says who stopped it (alcaide history)');
     });
   }
 

@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { formatDuration } from '../../config/duration';
 import type { Config } from '../../config/load';
-import { SecretsStore } from '../../config/secrets';
+import { secretNamesOf, SecretsStore } from '../../config/secrets';
 import { UserError } from '../../errors';
 import { configFor } from '../context';
 
 /** The merged config as the user wrote it (durations readable), secrets shown only by name and state. */
 export function presentConfig(c: Config, secretState: (name: string) => string): Record<string, unknown> {
   const { root: _root, files, addresses, destination, ...rest } = c;
-  const secretNames = [...new Set([...c.env.secret, ...(c.accessories.postgresql ? [c.accessories.postgresql.password_secret] : [])])];
+  const secretNames = secretNamesOf(c);
   return {
     ...(destination ? { destination } : {}),
     files,

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
 import { parseDuration } from '../../config/duration';
+import { checkAppSecrets } from '../../config/secrets';
 import { UserError } from '../../errors';
 import { appSearchAttributes } from '../../temporal/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
@@ -98,6 +99,7 @@ Examples:
       const config = configFor(cmd);
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       // bad input fails here, before Temporal or the server is contacted
+      checkAppSecrets(config);
       if ([opts.attach, opts.resumeFromFailure, opts.detach].filter(Boolean).length > 1) throw new UserError('--attach, --detach and --resume-from-failure do not go together', 2);
       if (opts.hold) target.onFailure = 'hold';
       if (opts.bake !== undefined) {
@@ -244,8 +246,10 @@ Examples:
     .action(async (opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
       const target = toAppTarget(configFor(cmd));
       await withTemporal(target, cmd, async (client, s) => {
-        const { latestRun, statusOfRun } = await import('../runStatus');
+        const { latestRun, runJson, statusJson, statusOfRun } = await import('../runStatus');
         const what = `${target.app}${target.destination ? ` to ${target.destination}` : ''}`;
+        // JSON in every case, also with no run yet or no worker to answer
+        if (opts.json && !opts.watch) return console.log(JSON.stringify(await statusJson(client, s, appWorkflowId(target), what), null, 2));
         const latest = await latestRun(client, s, appWorkflowId(target), what);
         const { d, run, url } = latest;
         if (latest.running && opts.watch) {
@@ -257,7 +261,7 @@ Examples:
         }
         const status = await statusOfRun(client, latest, what);
         if (opts.json) {
-          console.log(JSON.stringify({ workflowId: d.workflowId, runId: d.runId, workflowStatus: d.status.name, url, status }, null, 2));
+          console.log(JSON.stringify(runJson(latest, status), null, 2));
           return;
         }
         const { renderStatus } = await import('../progress');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { SecretsStore } from '../../config/secrets';
+import { secretNamesOf, SecretsStore } from '../../config/secrets';
 import { UserError } from '../../errors';
 import { workflowUiUrl } from '../../temporal/settings';
 import { configFor, temporalFor } from '../context';
@@ -19,7 +19,7 @@ export function registerDoctor(program: Command): void {
       let failed = false;
       line(true, `config ${config.files.map((f) => f.replace(config.root + '/', '')).join(' + ')} is valid (app ${config.app}, server ${config.server.user}@${config.server.host}:${config.server.port})`);
 
-      const needed = [...config.env.secret, ...(config.accessories.postgresql ? [config.accessories.postgresql.password_secret] : [])];
+      const needed = secretNamesOf(config);
       if (needed.length) {
         const store = new SecretsStore(config.root, config.destination);
         try {

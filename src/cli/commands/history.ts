@@ -8,9 +8,16 @@ import { color } from '../output';
 
 export interface HistoryEntry {
   kind: string;
+  /** completed, running, failed / aborted / rolled back / cancelled (", restored" when undone), terminated, … */
   outcome: string;
+  /** who aborted or rolled it back */
+  stoppedBy?: string;
   version?: string;
+  /** the slot it left live (a completed deploy or rollback) */
   slot?: string;
+  /** the slot a deploy or rollback used without leaving it live (running, failed, stopped) */
+  triedSlot?: string;
+  /** the step that failed, or that was running when it was stopped */
   failedStep?: string;
   startedBy?: string;
   startedAt: string;
@@ -18,6 +25,62 @@ export interface HistoryEntry {
   url?: string;
   workflowId: string;
   runId: string;
+}
+
+/** A run as visibility lists it. */
+export interface ListedRun {
+  type: string;
+  workflowId: string;
+  runId: string;
+  status: { name: string };
+  startTime: Date;
+  closeTime?: Date;
+  memo?: Record<string, unknown>;
+  searchAttributes?: unknown;
+}
+
+const KINDS: Record<string, string> = { rollbackWorkflow: 'rollback', rebuildBuildJailWorkflow: 'rebuild', removeWorkflow: 'remove' };
+
+/** One line of history from the listed run and its final status (the result, or the failure's details). */
+export function historyEntry(wf: ListedRun, status: WorkflowStatus | undefined, url?: string): HistoryEntry {
+  const sa = (wf.searchAttributes ?? {}) as Record<string, unknown[] | undefined>;
+  const failed = status?.state === 'failed';
+  const step = status?.steps.find((x) => x.state === 'failed' || x.state === 'cancelled');
+  // a run stopped by a signal says how and by whom; one cancelled from the UI (or from before
+  // runs recorded it) only that it was stopped
+  const stopped = status?.stopped ?? (step?.state === 'cancelled' ? { how: 'stopped', by: undefined } : undefined);
+  const restored = failed && (Boolean(status.compensations?.length) || Boolean(status.restored));
+  const slot = status?.slot ?? (sa.slot?.[0] as string | undefined);
+  const live = wf.status.name === 'COMPLETED';
+  return {
+    kind: KINDS[wf.type] ?? 'deploy',
+    outcome: failed ? `${stopped?.how ?? 'failed'}${restored ? ', restored' : ''}` : wf.status.name.toLowerCase().replace(/_/g, ' '),
+    stoppedBy: failed ? stopped?.by : undefined,
+    version: (status?.version ?? (sa.version?.[0] as string | undefined))?.slice(0, 12),
+    slot: live ? slot : undefined,
+    triedSlot: live ? undefined : slot,
+    failedStep: step?.name,
+    startedBy: wf.memo?.startedBy as string | undefined,
+    startedAt: wf.startTime.toISOString(),
+    durationMs: wf.closeTime ? wf.closeTime.getTime() - wf.startTime.getTime() : undefined,
+    url,
+    workflowId: wf.workflowId,
+    runId: wf.runId,
+  };
+}
+
+/** "aborted by ops@laptop at checkHealth, restored": who and where go with the verb. */
+export function outcomeText(e: Pick<HistoryEntry, 'outcome' | 'stoppedBy' | 'failedStep'>): string {
+  const [verb, ...rest] = e.outcome.split(', ');
+  return [`${verb}${e.stoppedBy ? ` by ${e.stoppedBy}` : ''}${e.failedStep ? ` at ${e.failedStep}` : ''}`, ...rest].join(', ');
+}
+
+/** The text line of an entry (colours aside); a slot not left live shows as "-". */
+export function historyLine(e: HistoryEntry): string {
+  const text = outcomeText(e);
+  const outcome = e.outcome === 'completed' ? color.green(text) : e.outcome === 'running' ? color.yellow(text) : color.red(text);
+  const took = e.durationMs !== undefined ? ` ${(e.durationMs / 1000).toFixed(1)}s` : '';
+  return `${e.startedAt}  ${e.kind.padEnd(8)} ${(e.version ?? '').padEnd(12)} ${(e.slot ?? '-').padEnd(5)} ${outcome}${took}  ${color.dim(e.startedBy ?? '')}`;
 }
 
 export function registerHistory(program: Command): void {
@@ -49,20 +112,7 @@ export function registerHistory(program: Command): void {
                   (r) => r as WorkflowStatus,
                   (e: { cause?: { details?: unknown[] } }) => e.cause?.details?.[0] as WorkflowStatus | undefined,
                 );
-          const sa = wf.searchAttributes as Record<string, unknown[] | undefined>;
-          entries.push({
-            kind: ({ rollbackWorkflow: 'rollback', rebuildBuildJailWorkflow: 'rebuild', removeWorkflow: 'remove' } as Record<string, string>)[wf.type] ?? 'deploy',
-            outcome: status?.state === 'failed' ? (status.compensations?.length || status.restored ? 'failed, restored' : 'failed') : wf.status.name.toLowerCase(),
-            version: (status?.version ?? (sa.version?.[0] as string | undefined))?.slice(0, 12),
-            slot: status?.slot ?? (sa.slot?.[0] as string | undefined),
-            failedStep: status?.steps.find((x) => x.state === 'failed' || x.state === 'cancelled')?.name,
-            startedBy: wf.memo?.startedBy as string | undefined,
-            startedAt: wf.startTime.toISOString(),
-            durationMs: wf.closeTime ? wf.closeTime.getTime() - wf.startTime.getTime() : undefined,
-            url: workflowUiUrl(s, wf.workflowId, wf.runId),
-            workflowId: wf.workflowId,
-            runId: wf.runId,
-          });
+          entries.push(historyEntry(wf, status, workflowUiUrl(s, wf.workflowId, wf.runId)));
         }
       } finally {
         await client.connection.close();
@@ -76,9 +126,7 @@ export function registerHistory(program: Command): void {
         return;
       }
       for (const e of entries) {
-        const outcome = e.outcome === 'completed' ? color.green(e.outcome) : e.outcome.startsWith('failed') ? color.red(e.outcome) : color.yellow(e.outcome);
-        const took = e.durationMs !== undefined ? ` ${(e.durationMs / 1000).toFixed(1)}s` : '';
-        console.log(`${e.startedAt}  ${e.kind.padEnd(8)} ${(e.version ?? '').padEnd(12)} ${(e.slot ?? '-').padEnd(5)} ${outcome}${e.failedStep ? ` at ${e.failedStep}` : ''}${took}  ${color.dim(e.startedBy ?? '')}`);
+        console.log(historyLine(e));
         if (e.url) console.log(`  ${color.dim(e.url)}`);
       }
     });

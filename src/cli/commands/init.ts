@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../../config/load';
@@ -7,10 +7,8 @@ import { deployYmlTemplate } from '../../config/template';
 import { readMixProject } from '../../config/mixProject';
 import { UserError } from '../../errors';
 import { globals } from '../context';
+import { ensureGitignore } from '../gitignore';
 import { color, mark } from '../output';
-
-export const GITIGNORE_LINES = ['.alcaide/*', '!.alcaide/secrets*.enc'];
-
 
 export function registerInit(program: Command): void {
   program
@@ -37,14 +35,8 @@ export function registerInit(program: Command): void {
         ];
         console.log(`  found ${found.join('; ')}`);
       }
-      const gi = path.join(dir, '.gitignore');
-      const have = existsSync(gi) ? readFileSync(gi, 'utf8').split('\n') : [];
-      const missing = GITIGNORE_LINES.filter((l) => !have.includes(l));
-      if (missing.length) {
-        const lead = have.length && have[have.length - 1] !== '' ? '\n' : '';
-        appendFileSync(gi, `${lead}# alcaide: master key and local state stay out of git; encrypted secrets may go in\n${missing.join('\n')}\n`);
-        console.log(`${mark.ok()} added ${missing.join(', ')} to .gitignore`);
-      }
+      const added = ensureGitignore(dir);
+      if (added.length) console.log(`${mark.ok()} added ${added.join(', ')} to .gitignore`);
       const secrets = [
         ...(project?.secretKeyBase !== false ? ['mix phx.gen.secret | alcaide secrets set SECRET_KEY_BASE'] : []),
         ...(project?.database ? ['openssl rand -base64 32 | alcaide secrets set POSTGRES_PASSWORD'] : []),

@@ -7,9 +7,10 @@ import type { Command } from 'commander';
 import { isMap, parseDocument } from 'yaml';
 import { DEFAULT_CONFIG_FILE } from '../../config/load';
 import { ENV_KEY_RE } from '../../config/schema';
-import { createMasterKey, masterKeyPath, MASTER_KEY_ENV, parseSecretsText, SecretsStore, setSecretInText } from '../../config/secrets';
+import { createMasterKey, masterKeyPath, MASTER_KEY_ENV, parseSecretsText, secretValueProblem, SecretsStore, setSecretInText } from '../../config/secrets';
 import { ConfigError, UserError } from '../../errors';
 import { globals } from '../context';
+import { ensureGitignore } from '../gitignore';
 import { color, mark } from '../output';
 
 const DESTINATION_RE = /^[a-z][a-z0-9_-]{0,30}$/;
@@ -54,9 +55,12 @@ Examples:
 
   secrets
     .command('init')
-    .description('create the master key (if there is none) and an empty secrets file; never overwrites')
+    .description('create the master key (if there is none), an empty secrets file and the .gitignore entries for .alcaide/; never overwrites')
     .action((_o: unknown, cmd: Command) => {
       const store = storeFor(cmd);
+      // before anything else: the key must not be committed by the next `git add -A`
+      const added = ensureGitignore(store.root);
+      if (added.length) console.log(`${mark.ok()} added ${added.join(', ')} to .gitignore`);
       if (store.exists()) throw new UserError(`${store.displayName} already exists; not overwriting it`, 1, 'use `alcaide secrets edit` to change it');
       const keyFile = masterKeyPath(store.root);
       if (!process.env[MASTER_KEY_ENV] && !existsSync(keyFile)) {
@@ -113,9 +117,11 @@ Examples:
       const store = storeFor(cmd);
       const text = store.exists() ? store.readText() : TEMPLATE;
       const value = await readValue(key);
-      if (value === '') throw new UserError('empty value on stdin; nothing changed');
+      const problem = secretValueProblem(key, value);
+      if (problem) throw new UserError(`${problem}; nothing changed`, 2);
+      // an empty value is a value: the app gets KEY set to ""
       store.writeText(setSecretInText(text, key, value));
-      console.log(`${mark.ok()} set ${key} in ${store.displayName}`);
+      console.log(`${mark.ok()} set ${key}${value === '' ? ' to an empty value' : ''} in ${store.displayName}`);
     });
 
   secrets
@@ -177,7 +183,7 @@ async function editText(initial: string, basename: string): Promise<string | und
       if (!problems.length) return text;
       process.stderr.write(`${color.red('error:')} ${problems.join('\n  ')}\n`);
       if (!process.stdin.isTTY || !(await confirm('edit again? [Y/n] '))) {
-        throw new UserError('the edited secrets are invalid; nothing changed');
+        throw new UserError('the edited secrets are invalid; nothing changed', 2);
       }
     }
   } finally {
