@@ -123,6 +123,8 @@ accessories:
   );
   spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm config`]);
   ok(await cli(['secrets', 'init']));
+  // secrets init adds the master key's lines to .gitignore: committed, as a user would, before deploying
+  spawnSync('sh', ['-c', `cd "${app}" && git add .gitignore && git -c user.name=t -c user.email=t@t commit -qm 'ignore the master key'`]);
   ok(await runCliAsync(['secrets', 'set', 'SECRET_KEY_BASE'], { cwd: app, input: SECRET, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
   ok(await runCliAsync(['secrets', 'set', 'POSTGRES_PASSWORD'], { cwd: app, input: DB_PASSWORD, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
 });

@@ -133,6 +133,8 @@ release:
   );
   spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm config`]);
   ok(await cli(['secrets', 'init']));
+  // secrets init adds the master key's lines to .gitignore: committed, as a user would, before deploying
+  spawnSync('sh', ['-c', `cd "${app}" && git add .gitignore && git -c user.name=t -c user.email=t@t commit -qm 'ignore the master key'`]);
   ok(await cli(['secrets', 'set', 'SECRET_KEY_BASE'], 'k'.repeat(64)));
   // through stdin, as an operator would: one trailing newline is dropped by `secrets set`
   for (const [k, v] of Object.entries(SECRETS)) ok(await cli(['secrets', 'set', k], `${v}\n`));
