@@ -88,9 +88,12 @@ async function assertSlotRemoved(slot: Slot): Promise<void> {
 }
 
 /** The staging destination: hello again on the same host, committed once by whichever test needs it first. */
-function stagingDestination(): void {
+async function stagingDestination(): Promise<void> {
   if (existsSync(path.join(app, 'deploy.staging.yml'))) return;
   writeFileSync(path.join(app, 'deploy.staging.yml'), 'drain_timeout: 1s\n');
+  // its own secrets file: deploy reads a destination's secrets before anything remote
+  ok(await cli(['secrets', 'init', '-d', 'staging']));
+  for (const [k, v] of [['SECRET_KEY_BASE', SECRET], ['POSTGRES_PASSWORD', DB_PASSWORD]]) ok(await runCliAsync(['secrets', 'set', k, '-d', 'staging'], { cwd: app, input: v, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
   spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm staging`]);
 }
 
@@ -176,7 +179,7 @@ describe('on a simulated FreeBSD host', () => {
     const logBefore = readCommandLog(host).length;
     const files = fileFingerprint(host, ['etc', 'usr/local/etc', 'var/db/alcaide/claims.d']);
     // staging on the production host: same app, same jails
-    stagingDestination();
+    await stagingDestination();
     for (const args of [['setup'], ['deploy'], ['rollback']]) {
       const r = await cli([...args, '-d', 'staging']);
       assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
@@ -446,7 +449,7 @@ describe('on a simulated FreeBSD host', () => {
     const unconfirmed = await cli(['remove']);
     assert.equal(unconfirmed.code, 2, unconfirmed.stderr);
     // staging's claim is not hello's: its removal must not touch hello's jails
-    stagingDestination();
+    await stagingDestination();
     const staging = await cli(['-d', 'staging', 'remove', '--yes']);
     assert.equal(staging.code, 1, staging.stdout + staging.stderr);
     assert.match(staging.stderr, /the jails hello_blue, hello_green and hello_build are hello's/);
