@@ -42,12 +42,14 @@ const replay = (name: string, json: string) =>
 
 const goldens = () => readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 
-test('record the golden histories (RECORD_HISTORIES=1)', { skip: RECORD ? false : 'replaying the recorded ones' }, async () => {
-  for (const [name, make] of Object.entries(RECORDINGS)) {
-    const { workflowId } = await deploy(env!, make().acts);
-    writeFileSync(path.join(DIR, `${name}.json`), toJson(await env!.client.workflow.getHandle(workflowId).fetchHistory()));
-  }
-});
+// defined only when recording, so an ordinary run has no skipped test
+if (RECORD)
+  test('record the golden histories (RECORD_HISTORIES=1)', async () => {
+    for (const [name, make] of Object.entries(RECORDINGS)) {
+      const { workflowId } = await deploy(env!, make().acts);
+      writeFileSync(path.join(DIR, `${name}.json`), toJson(await env!.client.workflow.getHandle(workflowId).fetchHistory()));
+    }
+  });
 
 test('every golden history replays through the current workflow code', async () => {
   assert.deepEqual(goldens(), Object.keys(RECORDINGS).map((n) => `${n}.json`).sort());
