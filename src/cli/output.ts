@@ -1,7 +1,8 @@
 import pc from 'picocolors';
 import { UserError } from '../errors';
 
-// picocolors already honours NO_COLOR, FORCE_COLOR and non-TTY output.
+// picocolors already honours NO_COLOR, FORCE_COLOR and non-TTY output (plain), and colours CI
+// logs when CI is set.
 export const color = pc;
 
 export const mark = {

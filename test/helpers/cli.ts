@@ -20,6 +20,7 @@ export interface CliOptions {
 function cliEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
   delete env.FORCE_COLOR;
+  delete env.CI;
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   return env;
 }

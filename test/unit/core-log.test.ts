@@ -19,7 +19,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('alcaide worker during a Temporal outage: the core retry lines on stderr, plain; stdout keeps only its own lines', async () => {
   const server = await PersistentDevServer.start(path.join(dir, 'temporal.db'), [TEST_CODEC_KEY]);
   const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: server.address, ALCAIDE_TASK_QUEUE: 'core-log', ALCAIDE_MASTER_KEY: '', ALCAIDE_CODEC_KEY: '' };
+  // plain output is the default off a terminal; CI (set on CI machines) turns picocolors' colours on
   delete env.FORCE_COLOR;
+  delete env.CI;
   const worker = spawn(process.execPath, [CLI, 'worker'], {
     cwd: dir,
     env,

@@ -2,6 +2,7 @@
 // deploy's slot is not shown as live, an aborted one says aborted and by whom, the step list is
 // in the order the deploy printed it, and the migration note names every migration run.
 import assert from 'node:assert/strict';
+import '../helpers/plainOutput';
 import { describe, test } from 'node:test';
 import { migrationNote } from '../../activities/deploy';
 import { historyEntry, historyLine, type ListedRun } from '../../src/cli/commands/history';
@@ -9,7 +10,6 @@ import { inOrder, ProgressView, renderStatus } from '../../src/cli/progress';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import type { StepStatus, WorkflowStatus } from '../../workflows/status';
 
-process.env.NO_COLOR = '1';
 const T0 = Date.parse('2026-11-29T10:00:00Z');
 const VERSION = '0123456789abcdef0123456789abcdef01234567';
 
