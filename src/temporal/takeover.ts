@@ -5,28 +5,12 @@
 // identity names this host and a pid that no longer exists; anything else is left alone.
 import os from 'node:os';
 import { ApplicationFailure, type Client } from '@temporalio/client';
-import { connectClient } from './connection';
+import { connectClient, deadLocalWorker } from './connection';
 import type { TemporalSettings } from './settings';
 
-const IDENTITY = /^alcaide-(?:worker|embedded):(\d+)@(.+)$/;
 const PENDING_ACTIVITY_STATE_STARTED = 2;
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Whether `identity` is an alcaide worker of this host whose process is gone. */
-export function deadLocalWorker(identity: string | null | undefined, host = os.hostname(), alive: (pid: number) => boolean = pidAlive): boolean {
-  const m = IDENTITY.exec(identity ?? '');
-  if (!m || m[2] !== host) return false;
-  const pid = Number(m[1]);
-  return pid !== process.pid && !alive(pid);
-}
+export { deadLocalWorker };
 
 /** Fails the running attempts of dead local workers on the task queue; returns what it took over. */
 export async function takeOverDeadLocalAttempts(client: Client, s: TemporalSettings): Promise<string[]> {
