@@ -101,9 +101,9 @@ async function runEmbedded<T>(client: Client, s: TemporalSettings, running: Prom
     () => (settled = true),
     () => (settled = true), // handled here too: `running` may fail before the worker exists
   );
-  const { takeOverInBackground } = await import('./takeover');
   // before the worker side loads: a dead attempt's retry then waits in the queue for this worker
-  takeOverInBackground(s, () => undefined, client);
+  const { takeOver } = await import('./takeover');
+  await takeOver(client, s);
   // the worker side (Temporal's worker package, activities, SSH) is loaded only when needed
   const [{ closeSshPool }, { createWorker, installQuietRuntime }] = await Promise.all([import('../../activities/remote'), import('./worker')]);
   if (settled) return running; // refused before it needed a worker (another deploy runs)

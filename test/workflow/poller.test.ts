@@ -113,7 +113,7 @@ if (process.env.POLLER_TEST_WORKER) {
   }
 
   /** Per activity type, its started attempts: who ran them and why the attempt before ended. */
-  async function starts(): Promise<Record<string, Array<{ identity: string; attempt: number; previousFailureType?: string; previousFailure?: string }>>> {
+  async function starts(): Promise<Record<string, Array<{ identity: string; attempt: number; previousFailureType?: string; previousFailure?: string; retryDelayMs?: number }>>> {
     const events = (await env.client.workflow.getHandle(WORKFLOW_ID).fetchHistory()).events ?? [];
     const typeOf = new Map<number, string>();
     const out: Awaited<ReturnType<typeof starts>> = {};
@@ -127,6 +127,7 @@ if (process.env.POLLER_TEST_WORKER) {
           attempt: a.attempt ?? 0,
           previousFailureType: a.lastFailure?.applicationFailureInfo?.type ?? (a.lastFailure?.timeoutFailureInfo ? 'timeout' : undefined),
           previousFailure: a.lastFailure ? await failureMessage(a.lastFailure) : undefined,
+          retryDelayMs: a.lastFailure?.applicationFailureInfo?.nextRetryDelay ? Number(a.lastFailure.applicationFailureInfo.nextRetryDelay.seconds ?? 0) * 1000 + (a.lastFailure.applicationFailureInfo.nextRetryDelay.nanos ?? 0) / 1e6 : undefined,
         });
       }
     }
@@ -244,6 +245,28 @@ if (process.env.POLLER_TEST_WORKER) {
       const last = build[build.length - 1];
       assert.match(last?.identity ?? '', new RegExp(`^alcaide-embedded:${attach.child.pid}@`));
       assert.equal(last?.previousFailureType, 'WorkerLost', `attempt ${last?.attempt}: ${last?.previousFailure}`);
+    });
+
+    test('alcaide worker started after a worker was killed mid-step takes the step over before it loads the worker side', async () => {
+      const q = nextQueue();
+      const dead = await fakeWorker(q, 'buildRelease');
+      const detached = cli(['deploy', '--detach'], q);
+      assert.equal(await exitOf(detached, 'deploy --detach'), 0, detached.output());
+      await waitFor('the fake worker runs buildRelease', async () => (await pending('buildRelease'))?.lastWorkerIdentity === dead.identity, 90_000);
+      dead.child.kill('SIGKILL');
+      await dead.exited;
+
+      const worker = cli(['worker'], q);
+      await waitFor('the new worker runs buildRelease', async () => ((await starts()).buildRelease ?? []).some((a) => a.identity.startsWith(`alcaide-worker:${worker.child.pid}@`)), 90_000, worker.output);
+      const out = worker.output();
+      const took = out.indexOf(`took over from a worker that is gone: ${WORKFLOW_ID} buildRelease`);
+      assert.ok(took >= 0, out);
+      assert.ok(took < out.indexOf('worker polling'), `taken over before the worker was created:\n${out}`);
+      const build = (await starts()).buildRelease ?? [];
+      const retried = build[build.length - 1];
+      assert.equal(retried?.previousFailureType, 'WorkerLost', `attempt ${retried?.attempt}: ${retried?.previousFailure}`);
+      // retried at once, not after the retry policy's first interval
+      assert.ok(retried?.retryDelayMs !== undefined && retried.retryDelayMs < 1000, `next retry delay ${retried?.retryDelayMs}`);
     });
   });
 }

@@ -30,8 +30,8 @@ Examples:
       // their retries wait in the queue while the worker side loads (seconds on a busy machine)
       // instead of for the dead attempt's heartbeat timeout.
       const client = await connectClient(settings);
-      const { takeOverInBackground } = await import('../../temporal/takeover');
-      takeOverInBackground(settings, (taken) => console.log(`took over from a worker that is gone: ${taken.join(', ')}`), client);
+      const { takeOver } = await import('../../temporal/takeover');
+      await takeOver(client, settings, (taken) => console.log(`took over from a worker that is gone: ${taken.join(', ')}`));
       const { createWorker, installQuietRuntime } = await import('../../temporal/worker');
       installQuietRuntime(g.verbose ? 'INFO' : 'WARN');
       const connection = await connectWorker(settings);
