@@ -18,13 +18,17 @@ export async function takeOverDeadLocalAttempts(client: Client, s: TemporalSetti
   const taken: string[] = [];
   const query = `ExecutionStatus = "Running" AND TaskQueue = "${s.taskQueue.replace(/["\\]/g, '')}"`;
   for await (const wf of client.workflow.list({ query })) {
-    const d = await client.workflowService.describeWorkflowExecution({ namespace: s.namespace, execution: { workflowId: wf.workflowId, runId: wf.runId } });
-    for (const p of d.pendingActivities ?? []) {
-      if (Number(p.state) !== PENDING_ACTIVITY_STATE_STARTED || !p.activityId || !deadLocalWorker(p.lastWorkerIdentity)) continue;
+    const execution = { workflowId: wf.workflowId, runId: wf.runId };
+    const d = await client.workflowService.describeWorkflowExecution({ namespace: s.namespace, execution });
+    const dead = (d.pendingActivities ?? []).filter((p) => Number(p.state) === PENDING_ACTIVITY_STATE_STARTED && p.activityId && deadLocalWorker(p.lastWorkerIdentity));
+    // The dead worker's sticky queue would get the workflow's next task and hold it 2 s
+    // (stickyQueueScheduleToStartTimeout) before any worker may take it: drop it now.
+    if (dead.length) await client.workflowService.resetStickyTaskQueue({ namespace: s.namespace, execution }).catch(() => undefined);
+    for (const p of dead) {
       // retried now, not after the retry policy's first interval: the step has waited enough
       const failure = ApplicationFailure.create({ type: 'WorkerLost', message: `the worker running this step (${p.lastWorkerIdentity}) is gone; retried by ${os.hostname()}`, nextRetryDelay: '1ms' });
       try {
-        await client.activity.fail({ workflowId: wf.workflowId, runId: wf.runId, activityId: p.activityId }, failure);
+        await client.activity.fail({ ...execution, activityId: p.activityId! }, failure);
         taken.push(`${wf.workflowId} ${p.activityType?.name ?? p.activityId}`);
       } catch {
         /* finished or timed out meanwhile: nothing to take over */

@@ -134,6 +134,12 @@ if (process.env.POLLER_TEST_WORKER) {
     return out;
   }
 
+  /** Workflow tasks that waited for a worker on its sticky queue until they timed out (a dead worker's queue). */
+  async function stickyTimeouts(): Promise<number> {
+    const events = (await env.client.workflow.getHandle(WORKFLOW_ID).fetchHistory()).events ?? [];
+    return events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT && e.workflowTaskTimedOutEventAttributes?.timeoutType === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START).length;
+  }
+
   const nextQueue = () => `poller-test-${process.pid}-${queues++}`;
 
   before(async () => {
@@ -223,8 +229,10 @@ if (process.env.POLLER_TEST_WORKER) {
       const build = (await starts()).buildRelease ?? [];
       const last = build[build.length - 1];
       assert.match(last?.identity ?? '', new RegExp(`^alcaide-embedded:${deploy.child.pid}@`));
-      // taken over: the dead attempt was failed by id, not left to its heartbeat timeout
+      // taken over: the dead attempt was failed by id, not left to its heartbeat timeout, and
+      // the next workflow task went to a live worker, not to the dead one's sticky queue
       assert.equal(last?.previousFailureType, 'WorkerLost', `attempt ${last?.attempt}: ${last?.previousFailure}`);
+      assert.equal(await stickyTimeouts(), 0, "a workflow task waited on the dead worker's sticky queue until it timed out");
     });
 
     test('deploy --attach after the worker was killed mid-step (the documented recovery) runs the step at once', async () => {
@@ -245,6 +253,7 @@ if (process.env.POLLER_TEST_WORKER) {
       const last = build[build.length - 1];
       assert.match(last?.identity ?? '', new RegExp(`^alcaide-embedded:${attach.child.pid}@`));
       assert.equal(last?.previousFailureType, 'WorkerLost', `attempt ${last?.attempt}: ${last?.previousFailure}`);
+      assert.equal(await stickyTimeouts(), 0, "a workflow task waited on the dead worker's sticky queue until it timed out");
     });
 
     test('alcaide worker started after a worker was killed mid-step takes the step over before it loads the worker side', async () => {
@@ -267,6 +276,9 @@ if (process.env.POLLER_TEST_WORKER) {
       assert.equal(retried?.previousFailureType, 'WorkerLost', `attempt ${retried?.attempt}: ${retried?.previousFailure}`);
       // retried at once, not after the retry policy's first interval
       assert.ok(retried?.retryDelayMs !== undefined && retried.retryDelayMs < 1000, `next retry delay ${retried?.retryDelayMs}`);
+      // the step's end reached the new worker at once, not after 2 s on the dead one's sticky queue
+      await waitFor('the deploy ends', async () => (await env.client.workflow.getHandle(WORKFLOW_ID).describe()).status.name !== 'RUNNING', 90_000, worker.output);
+      assert.equal(await stickyTimeouts(), 0, "a workflow task waited on the dead worker's sticky queue until it timed out");
     });
   });
 }
