@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { UserError } from '../errors';
@@ -40,13 +42,47 @@ export async function connectWorker(s: TemporalSettings): Promise<NativeConnecti
   }
 }
 
+export type WorkerKind = 'worker' | 'embedded';
+
+/** Embedded workers say so in their identity, so the CLI does not mistake one that just exited for a live worker. */
+export function workerIdentity(kind: WorkerKind): string {
+  return `alcaide-${kind}:${process.pid}@${os.hostname()}`;
+}
+
+const WORKER_IDENTITY = /^alcaide-(?:worker|embedded):(\d+)@(.+)$/;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // a killed worker its parent has not reaped yet still answers kill(0): a zombie runs nothing
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true; // no procfs (macOS, FreeBSD): kill(0) is all there is
+  }
+}
+
+/** Whether `identity` is an alcaide worker (long-lived or embedded) of this host whose process is gone. */
+export function deadLocalWorker(identity: string | null | undefined, host = os.hostname(), alive: (pid: number) => boolean = pidAlive): boolean {
+  const m = WORKER_IDENTITY.exec(identity ?? '');
+  if (!m || m[2] !== host) return false;
+  const pid = Number(m[1]);
+  return pid !== process.pid && !alive(pid);
+}
+
 // A live worker re-polls at least every ~70 s (long poll); the server keeps listing pollers
-// for minutes after they are gone.
+// for minutes after they are gone, and a worker that stopped cleanly looks the same.
 const POLLER_FRESH_MS = 75_000;
 
 /**
- * Whether a long-lived worker is polling the task queue for workflow tasks. Embedded
- * workers (identity alcaide-embedded:…) end with their CLI and count only when asked.
+ * Whether a long-lived worker may be polling the task queue for workflow tasks: one seen in
+ * the last 75 s whose process, if it ran on this machine, still exists. Embedded workers
+ * (identity alcaide-embedded:…) end with their CLI and count only when asked. A worker of
+ * another machine that stopped still counts for a while: withWorkerIfNone watches for that.
  */
 export async function hasWorkflowPollers(client: Client, s: TemporalSettings, opts: { includeEmbedded?: boolean } = {}, now = Date.now()): Promise<boolean> {
   const res = await client.workflowService.describeTaskQueue({
@@ -56,6 +92,7 @@ export async function hasWorkflowPollers(client: Client, s: TemporalSettings, op
   });
   return (res.pollers ?? []).some((p) => {
     if (!opts.includeEmbedded && p.identity?.startsWith('alcaide-embedded:')) return false;
+    if (deadLocalWorker(p.identity)) return false;
     const seen = p.lastAccessTime?.seconds ? Number(p.lastAccessTime.seconds) * 1000 : 0;
     return now - seen < POLLER_FRESH_MS;
   });

@@ -1,44 +1,34 @@
 // A worker that starts takes over the steps of alcaide workers on this machine that died
 // (kill -9, a crash, a closed laptop lid that ended the process): their running activity
-// attempts are failed by id, so Temporal retries them at once (the retry policy's first
-// interval) instead of after the heartbeat timeout. Only a dead process is taken over: the
-// identity names this host and a pid that no longer exists; anything else is left alone.
+// attempts are failed by id, so Temporal retries them at once instead of after the heartbeat
+// timeout. Only a dead process is taken over: the identity names this host and a pid that no
+// longer exists; anything else is left alone.
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure, type Client } from '@temporalio/client';
-import { connectClient } from './connection';
+import { deadLocalWorker } from './connection';
 import type { TemporalSettings } from './settings';
 
-const IDENTITY = /^alcaide-(?:worker|embedded):(\d+)@(.+)$/;
 const PENDING_ACTIVITY_STATE_STARTED = 2;
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Whether `identity` is an alcaide worker of this host whose process is gone. */
-export function deadLocalWorker(identity: string | null | undefined, host = os.hostname(), alive: (pid: number) => boolean = pidAlive): boolean {
-  const m = IDENTITY.exec(identity ?? '');
-  if (!m || m[2] !== host) return false;
-  const pid = Number(m[1]);
-  return pid !== process.pid && !alive(pid);
-}
+export { deadLocalWorker };
 
 /** Fails the running attempts of dead local workers on the task queue; returns what it took over. */
 export async function takeOverDeadLocalAttempts(client: Client, s: TemporalSettings): Promise<string[]> {
   const taken: string[] = [];
   const query = `ExecutionStatus = "Running" AND TaskQueue = "${s.taskQueue.replace(/["\\]/g, '')}"`;
   for await (const wf of client.workflow.list({ query })) {
-    const d = await client.workflowService.describeWorkflowExecution({ namespace: s.namespace, execution: { workflowId: wf.workflowId, runId: wf.runId } });
-    for (const p of d.pendingActivities ?? []) {
-      if (Number(p.state) !== PENDING_ACTIVITY_STATE_STARTED || !p.activityId || !deadLocalWorker(p.lastWorkerIdentity)) continue;
-      const failure = ApplicationFailure.create({ type: 'WorkerLost', message: `the worker running this step (${p.lastWorkerIdentity}) is gone; retried by ${os.hostname()}` });
+    const execution = { workflowId: wf.workflowId, runId: wf.runId };
+    const d = await client.workflowService.describeWorkflowExecution({ namespace: s.namespace, execution });
+    const dead = (d.pendingActivities ?? []).filter((p) => Number(p.state) === PENDING_ACTIVITY_STATE_STARTED && p.activityId && deadLocalWorker(p.lastWorkerIdentity));
+    // The dead worker's sticky queue would get the workflow's next task and hold it 2 s
+    // (stickyQueueScheduleToStartTimeout) before any worker may take it: drop it now.
+    if (dead.length) await client.workflowService.resetStickyTaskQueue({ namespace: s.namespace, execution }).catch(() => undefined);
+    for (const p of dead) {
+      // retried now, not after the retry policy's first interval: the step has waited enough
+      const failure = ApplicationFailure.create({ type: 'WorkerLost', message: `the worker running this step (${p.lastWorkerIdentity}) is gone; retried by ${os.hostname()}`, nextRetryDelay: '1ms' });
       try {
-        await client.activity.fail({ workflowId: wf.workflowId, runId: wf.runId, activityId: p.activityId }, failure);
+        await client.activity.fail({ ...execution, activityId: p.activityId! }, failure);
         taken.push(`${wf.workflowId} ${p.activityType?.name ?? p.activityId}`);
       } catch {
         /* finished or timed out meanwhile: nothing to take over */
@@ -48,19 +38,22 @@ export async function takeOverDeadLocalAttempts(client: Client, s: TemporalSetti
   return taken;
 }
 
-/** Takes over with a client of its own, without delaying the caller; errors are ignored (the heartbeat timeout still applies). */
-export function takeOverInBackground(s: TemporalSettings, onTaken: (taken: string[]) => void, client?: Client): void {
-  void (async () => {
-    const c = client ?? (await connectClient(s));
-    try {
-      // twice: a task handed to the dead worker's last poll shows up as started a moment later
-      for (const pause of [0, 3_000]) {
-        await new Promise((r) => setTimeout(r, pause).unref()); // never keeps a CLI alive
-        const taken = await takeOverDeadLocalAttempts(c, s);
+/**
+ * Takes over now, and once more 3 s later (a task handed to the dead worker's last poll shows
+ * up as started a moment later). Resolves after the first pass, 3 s at most: callers wait for
+ * it before they load the worker side, whose seconds of CPU on a busy machine would otherwise
+ * hold these few requests back until the heartbeat timeout has fired anyway. Errors are
+ * ignored (the heartbeat timeout still applies); the timers never keep a CLI alive.
+ */
+export async function takeOver(client: Client, s: TemporalSettings, onTaken: (taken: string[]) => void = () => undefined): Promise<void> {
+  const pass = () =>
+    takeOverDeadLocalAttempts(client, s).then(
+      (taken) => {
         if (taken.length) onTaken(taken);
-      }
-    } finally {
-      if (!client) await c.connection.close();
-    }
-  })().catch(() => undefined);
+      },
+      () => undefined,
+    );
+  const first = pass();
+  void first.then(() => sleep(3_000, undefined, { ref: false })).then(pass);
+  await Promise.race([first, sleep(3_000, undefined, { ref: false })]);
 }

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import * as activities from '../../activities';
 import { DIST_DIR } from '../distDir';
 import { dataConverterFor } from './codec';
+import { workerIdentity, type WorkerKind } from './connection';
 import type { TemporalSettings } from './settings';
 
 export const WORKFLOWS_PATH = path.join(DIST_DIR, 'workflows');
@@ -28,13 +28,6 @@ export function installQuietRuntime(level: 'WARN' | 'ERROR' | 'INFO' = 'WARN'): 
   } catch {
     /* a Runtime already exists (tests): keep it */
   }
-}
-
-export type WorkerKind = 'worker' | 'embedded';
-
-/** Embedded workers say so in their identity, so the CLI does not mistake one that just exited for a live worker. */
-export function workerIdentity(kind: WorkerKind): string {
-  return `alcaide-${kind}:${process.pid}@${os.hostname()}`;
 }
 
 /** `activityImpl` replaces the real activities (workflow tests with recording fakes). */

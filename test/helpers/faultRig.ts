@@ -95,10 +95,10 @@ ${this.extraConfig}`,
     return runCliAsync(args, { cwd: this.app, env: this.env(), timeoutMs });
   }
 
-  /** Starts `alcaide worker`; resolves when it polls. Returns when it was spawned (ms epoch). */
-  async startWorker(): Promise<number> {
+  /** Starts `alcaide worker` (of another checkout: `cli`); resolves when it polls. Returns when it was spawned (ms epoch). */
+  async startWorker(cli = CLI): Promise<number> {
     const t0 = Date.now();
-    const w = spawn(process.execPath, [CLI, 'worker'], { cwd: this.app, env: { ...process.env, ...this.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const w = spawn(process.execPath, [cli, 'worker'], { cwd: this.app, env: { ...process.env, ...this.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.worker = w;
     let out = '';
     const polling = new Promise<void>((resolve, reject) => {

@@ -1,10 +1,12 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import logUpdate from 'log-update';
 import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
 import { parseDuration } from '../../config/duration';
 import { checkAppSecrets } from '../../config/secrets';
 import { UserError } from '../../errors';
+import type { DriveOptions } from '../../temporal/embedded';
 import { appSearchAttributes } from '../../temporal/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
 import { queryStatus } from '../../temporal/statusQuery';
@@ -45,10 +47,23 @@ function summary(s: WorkflowStatus): string {
   return `${mark.ok()} ${s.app} ${s.version?.slice(0, 12) ?? ''} ${what} ${s.slot}${s.previousSlot ? ` (${s.previousSlot} stopped, kept for rollback)` : ''}${took}`;
 }
 
-async function followWithWorker(client: Client, s: TemporalSettings, handle: WorkflowHandle, mode: ProgressMode): Promise<WorkflowStatus> {
+/** The workflow this command drives, watched for tasks no worker picks up (see withWorkerIfNone). */
+export function driving(workflowId: string, what: string, mode: ProgressMode): DriveOptions {
+  return {
+    workflowId,
+    what,
+    // a line of its own above the live progress; never inside the JSON lines
+    say: (line) => {
+      if (mode === 'tty') logUpdate.clear();
+      (mode === 'json' ? console.error : console.log)(`${mark.warn()} ${line}`);
+    },
+  };
+}
+
+async function followWithWorker(client: Client, s: TemporalSettings, handle: WorkflowHandle, mode: ProgressMode, what: string): Promise<WorkflowStatus> {
   const { withWorkerIfNone } = await import('../../temporal/embedded');
   const { follow } = await import('../follow');
-  return withWorkerIfNone(client, s, () => follow(handle, mode));
+  return withWorkerIfNone(client, s, () => follow(handle, mode), driving(handle.workflowId, what, mode));
 }
 
 interface DeployOptions {
@@ -116,20 +131,22 @@ Examples:
           const { resumeFromFailure } = await import('../../temporal/resume');
           const r = await resumeFromFailure(client, s.namespace, id, startedBy());
           if (mode !== 'json') console.log(`${mark.ok()} resuming the failed deploy from ${r.step} (${r.failedStep} had failed): ${workflowUiUrl(s, id, r.runId) ?? id}`);
-          const status = await followWithWorker(client, s, client.workflow.getHandle(id, r.runId), mode);
+          const status = await followWithWorker(client, s, client.workflow.getHandle(id, r.runId), mode, `deploy of ${target.app}`);
           if (mode !== 'json') console.log(summary(status));
           return;
         }
         if (!version) {
           if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running; nothing to attach to`);
-          const status = await followWithWorker(client, s, handle, mode);
+          const status = await followWithWorker(client, s, handle, mode, `deploy of ${target.app}`);
           if (mode !== 'json') console.log(summary(status));
           return;
         }
         if (version.dirty && mode !== 'json') console.log(color.yellow(`! uncommitted changes are not deployed: deploying ${version.sha.slice(0, 12)}`));
         if (opts.wait && (await isRunning(handle))) {
           if (mode !== 'json') console.log(`waiting for the running ${target.app} workflow to finish (${workflowUiUrl(s, id) ?? id})`);
-          await handle.result().catch(() => undefined);
+          // driven here too if no worker runs it, or the wait would have no end
+          const { withWorkerIfNone } = await import('../../temporal/embedded');
+          await withWorkerIfNone(client, s, () => handle.result().catch(() => undefined), driving(id, `running workflow of ${target.app}`, mode));
         }
         const start = {
           workflowType: 'deployWorkflow',
@@ -146,7 +163,7 @@ Examples:
           return;
         }
         const { withWorkerIfNone } = await import('../../temporal/embedded');
-        const status = await withWorkerIfNone(client, s, () => startAndFollow(client, s, start, mode));
+        const status = await withWorkerIfNone(client, s, () => startAndFollow(client, s, start, mode), driving(id, start.what, mode));
         if (mode !== 'json') console.log(summary(status));
       });
     });
@@ -167,7 +184,7 @@ Examples:
         if (await isRunning(handle)) {
           await handle.signal('rollback', { by: startedBy() });
           if (mode !== 'json') console.log(`${mark.ok()} asked the running workflow to roll back; following it`);
-          await followWithWorker(client, s, handle, mode).catch((e) => {
+          await followWithWorker(client, s, handle, mode, `rollback of ${target.app}`).catch((e) => {
             // the deploy ends "failed" by design when it is rolled back
             if (!(e instanceof UserError) || !/rolled back/.test(e.message)) throw e;
             if (mode !== 'json') console.log(`${mark.ok()} ${e.message}`);
@@ -176,21 +193,15 @@ Examples:
         }
         const { startAndFollow } = await import('../follow');
         const { withWorkerIfNone } = await import('../../temporal/embedded');
-        const status = await withWorkerIfNone(client, s, () =>
-          startAndFollow(
-            client,
-            s,
-            {
-              workflowType: 'rollbackWorkflow',
-              workflowId: id,
-              args: [{ target, startedBy: startedBy() }],
-              searchAttributes: appSearchAttributes(target),
-              what: `rollback of ${target.app}`,
-              startedBy: startedBy(),
-            },
-            mode,
-          ),
-        );
+        const spec = {
+          workflowType: 'rollbackWorkflow',
+          workflowId: id,
+          args: [{ target, startedBy: startedBy() }],
+          searchAttributes: appSearchAttributes(target),
+          what: `rollback of ${target.app}`,
+          startedBy: startedBy(),
+        };
+        const status = await withWorkerIfNone(client, s, () => startAndFollow(client, s, spec, mode), driving(id, spec.what, mode));
         if (mode !== 'json') console.log(summary(status));
       });
     });
@@ -254,8 +265,9 @@ Examples:
         const { d, run, url } = latest;
         if (latest.running && opts.watch) {
           const { withWorkerIfNone } = await import('../../temporal/embedded');
-          const { follow } = await import('../follow');
-          const status = await withWorkerIfNone(client, s, () => follow(run, progressMode(opts.json)));
+          const { follow, kindOf } = await import('../follow');
+          const mode = progressMode(opts.json);
+          const status = await withWorkerIfNone(client, s, () => follow(run, mode), driving(d.workflowId, `${kindOf(String(d.type))} of ${target.app}`, mode));
           if (!opts.json) console.log(summary(status));
           return;
         }

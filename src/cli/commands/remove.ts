@@ -10,7 +10,7 @@ import { appSearchAttributes } from '../../temporal/searchAttributes';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';
-import { startedBy } from './deploy';
+import { driving, startedBy } from './deploy';
 
 /** What goes and what stays, said before anything is asked or done. */
 function plan(t: AppTarget): string[] {
@@ -86,6 +86,7 @@ Examples:
             },
             mode,
           ),
+          driving(appWorkflowId(target), `removal of ${target.app}`, mode),
         );
         const schedule = await deleteNightly(client, target);
         if (mode !== 'json') {

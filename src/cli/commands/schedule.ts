@@ -10,7 +10,7 @@ import { webUiBase, workflowUiUrl, type TemporalSettings } from '../../temporal/
 import { DEFAULT_CONFIG_FILE } from '../../config/load';
 import { configFor, globals, temporalFor } from '../context';
 import { color, mark } from '../output';
-import { startedBy } from './deploy';
+import { driving, startedBy } from './deploy';
 
 const WORKER_HINT = 'scheduled runs need a long-lived `alcaide worker` on the task queue (the CLI\'s own worker ends with the command)';
 
@@ -263,7 +263,7 @@ Examples:
         if (!opts.json) console.log(color.dim(`started ${taken.workflowId}${url ? `: ${url}` : ''}`));
         const { withWorkerIfNone } = await import('../../temporal/embedded');
         const handle = client.workflow.getHandle(taken.workflowId, taken.runId);
-        await withWorkerIfNone(client, s, () => handle.result().catch(() => undefined));
+        await withWorkerIfNone(client, s, () => handle.result().catch(() => undefined), driving(taken.workflowId, `nightly run of ${target.app}`, opts.json ? 'json' : 'plain'));
         const o = await runOutcome(client, taken.workflowId, taken.runId);
         if (opts.json) console.log(JSON.stringify(o, null, 2));
         else console.log(`${o.outcome === 'rebuilt' ? mark.ok() : o.outcome === 'skipped' ? mark.warn() : mark.fail()} ${o.outcome}${o.note ? `: ${o.note}` : ''}`);

@@ -7,6 +7,7 @@ import { SETUP_STEPS } from '../../../workflows/setupSteps';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';
+import { driving } from './deploy';
 
 export function workflowIdFor(kind: string, t: { app: string; destination?: string }): string {
   return `alcaide-${kind}-${t.app}${t.destination ? `-${t.destination}` : ''}`;
@@ -78,6 +79,7 @@ Examples:
             },
             mode,
           ),
+          driving(workflowIdFor('setup', target), `setup of ${target.app}`, mode),
         );
         if (mode !== 'json') {
           const changed = status.steps.filter((s) => s.state === 'done').length;

@@ -25,18 +25,21 @@ Examples:
       const g = globals(cmd);
       const hasConfig = g.config !== undefined || existsSync(path.resolve(DEFAULT_CONFIG_FILE));
       const settings = temporalFor(hasConfig ? configFor(cmd) : undefined);
-      const { connectWorker } = await import('../../temporal/connection');
+      const { connectClient, connectWorker } = await import('../../temporal/connection');
+      // Steps left running by a worker of this machine that died are failed by id first, so
+      // their retries wait in the queue while the worker side loads (seconds on a busy machine)
+      // instead of for the dead attempt's heartbeat timeout.
+      const client = await connectClient(settings);
+      const { takeOver } = await import('../../temporal/takeover');
+      await takeOver(client, settings, (taken) => console.log(`took over from a worker that is gone: ${taken.join(', ')}`));
       const { createWorker, installQuietRuntime } = await import('../../temporal/worker');
       installQuietRuntime(g.verbose ? 'INFO' : 'WARN');
       const connection = await connectWorker(settings);
       const worker = await createWorker(connection, settings);
       console.log(`worker polling task queue ${color.bold(settings.taskQueue)} on ${settings.address} (namespace ${settings.namespace}); Ctrl-C stops it gracefully`);
       // The SDK shuts the worker down on SIGINT/SIGTERM and lets running activities finish.
-      const running = worker.run();
-      // steps left running by a worker of this machine that died are retried here at once
-      const { takeOverInBackground } = await import('../../temporal/takeover');
-      takeOverInBackground(settings, (taken) => console.log(`took over from a worker that is gone: ${taken.join(', ')}`));
-      await running;
+      await worker.run();
+      await client.connection.close();
       const { closeSshPool } = await import('../../../activities/remote');
       closeSshPool();
       await connection.close();
