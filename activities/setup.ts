@@ -8,6 +8,7 @@ import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
 import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart } from '../src/freebsd/system';
 import { baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
 import { ensureHostsBlock } from '../src/freebsd/hosts';
+import { hideJailsFromHostUsers } from '../src/freebsd/jailPrivacy';
 import { buildJailSpec, converge, ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf, slotHost, slotHostsEntries } from './jails';
 import { checkClaims } from './claims';
 import { claimedSubnets, claimOf } from '../src/freebsd/claims';
@@ -44,6 +45,7 @@ export async function enableJails(t: AppTarget): Promise<StepResult> {
     await r.run(makeDirs(dirs), 'create jail directories');
     changes.push(`created ${dirs.join(', ')}`);
   }
+  changes.push(...(await converge(r, 'hide the jails from host users', hideJailsFromHostUsers(t.basePath))));
   return summary(changes, 'jails already enabled');
 }
 

@@ -4,6 +4,7 @@
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { UserError } from '../errors';
 import { hasWorkflowPollers } from '../temporal/connection';
+import { STALL_MS } from '../temporal/embedded';
 import { workflowUiUrl, type TemporalSettings } from '../temporal/settings';
 import { queryStatus } from '../temporal/statusQuery';
 import type { WorkflowStatus } from '../../workflows/status';
@@ -66,8 +67,25 @@ export async function latestRun(client: Client, s: TemporalSettings, workflowId:
   const running = d.status.name === 'RUNNING';
   const url = workflowUiUrl(s, d.workflowId, d.runId);
   // another CLI's embedded worker may be driving it: then the query answers
-  if (running && !(await hasWorkflowPollers(client, s, { includeEmbedded: true }))) throw noWorker({ d, url }, what, 'no worker is running');
+  if (running && !(await workerFor(client, s, d))) throw noWorker({ d, url }, what, 'no worker is running');
   return { d, run, running, url };
+}
+
+/**
+ * Whether a worker may drive the run. A run whose first workflow task no worker has taken
+ * (its history is the start and that task) was most likely started a moment ago by a CLI that
+ * is still starting its own worker: it gets as long as that CLI would wait (STALL_MS) for a
+ * poller to appear before it is called paused. The run's history, not its start time, says so: no clock of another machine.
+ */
+async function workerFor(client: Client, s: TemporalSettings, d: WorkflowExecutionDescription): Promise<boolean> {
+  const polled = () => hasWorkflowPollers(client, s, { includeEmbedded: true });
+  if (await polled()) return true;
+  if (d.historyLength > 2) return false;
+  for (const end = Date.now() + STALL_MS; Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (await polled()) return true;
+  }
+  return false;
 }
 
 /** The run's status: asked of its worker while it runs, read from its result or failure after. */

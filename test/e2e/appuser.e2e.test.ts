@@ -2,14 +2,16 @@
 // CLI (with its embedded worker), Temporal dev server, OpenSSH, Caddy and fixture release,
 // against a simulated FreeBSD host whose pw(8), daemon(8) -u and jexec(8) -U follow FreeBSD's.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
-import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
-import { REPO_ROOT } from '../helpers/paths';
+import { asHostUser, sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
+import { cliEnv, runCliAsync, tempProject, type CliResult } from '../helpers/cli';
+import { within } from '../helpers/within';
+import { CLI, REPO_ROOT } from '../helpers/paths';
 import { startTestEnv } from '../helpers/temporal';
 import { sh } from '../../src/freebsd/sh';
 
@@ -123,5 +125,54 @@ describe('the app as its own user in a hardened jail', () => {
     const r = await sshRun(host, `jls -j ${JAIL} -n securelevel enforce_statfs children.max allow.raw_sockets allow.set_hostname devfs_ruleset`);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'securelevel=3 enforce_statfs=2 children.max=0 allow.noraw_sockets allow.noset_hostname devfs_ruleset=4');
+  });
+});
+
+describe("the Erlang distribution cookie and the host's other users", () => {
+  /** Every argv of this simulated host's processes (its mount namespace), one per line. */
+  const argvs = `ns=$(readlink /proc/$$/ns/mnt); for p in /proc/[0-9]*; do [ "$(readlink $p/ns/mnt 2>/dev/null)" = "$ns" ] && tr '\\0' ' ' < $p/cmdline 2>/dev/null && echo; done; true`;
+
+  test("while `alcaide run bin/hello remote` works, no argv a host user can read holds the cookie, nor can the user read the release's COOKIE file", async () => {
+    const cookie = (await sshRun(host, `cat ${ROOT}/usr/local/hello/releases/COOKIE`)).stdout.trim();
+    assert.match(cookie, /^\S{20,}$/);
+    // as from a terminal (script(1) gives the CLI one): over a pipe IEx runs its limited shell,
+    // which ignores --remsh
+    const remote = spawn('script', ['-qfec', sh`${process.execPath} ${CLI} run bin/hello remote`, '/dev/null'], {
+      cwd: app,
+      env: cliEnv({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'appuser', SSH_AUTH_SOCK: '', TERM: 'xterm' }),
+      detached: true,
+    });
+    let out = '';
+    remote.stdout.on('data', (d) => (out += d));
+    remote.stderr.on('data', (d) => (out += d));
+    const closed = once(remote, 'close');
+    const seen = async (re: RegExp, what: string) => {
+      for (const end = Date.now() + 90_000; !re.test(out); await new Promise((r) => setTimeout(r, 200)))
+        if (Date.now() > end) throw new Error(`${what}: not within 90 s; output: ${JSON.stringify(out.slice(-800))}`);
+    };
+    try {
+      await seen(new RegExp(`iex\\(${JAIL}@[^)]*\\)\\d+>`), "the remote shell's prompt, on the app's node");
+      remote.stdin.write('IO.puts("remote shell on " <> Atom.to_string(node()))\r');
+      await seen(new RegExp(`remote shell on ${JAIL}@`), 'the expression evaluated on the app node');
+      // root sees the cookie: the release's VM and the remote shell's carry it (erl -setcookie) ...
+      const asRoot = (await sshRun(host, argvs)).stdout.split('\n').filter((l) => l.includes(cookie));
+      assert.ok(asRoot.some((l) => /beam\.smp.*--?remsh/.test(l)), `the remote shell's VM, as root sees it:\n${asRoot.join('\n')}`);
+      // ... a host user does not (security.bsd.see_jail_proc=0, set by setup)
+      // (every process it may see: /proc/PID/ns of another user's process is not readable)
+      const user = asHostUser(host, 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f 2>/dev/null; echo; done');
+      assert.match(user.stdout, /-c for f in \/proc/, 'the host user reads argvs: its own');
+      assert.equal(user.status, 0, user.stderr);
+      assert.ok(!user.stdout.includes(cookie), `the cookie in an argv a host user reads:\n${user.stdout}`);
+      assert.match(asHostUser(host, `cat ${ROOT}/usr/local/hello/releases/COOKIE`).stderr, /Permission denied/);
+    } finally {
+      process.kill(-remote.pid!, 'SIGKILL');
+      await closed;
+    }
+    // the terminal gone, the remote shell's VM goes with its SSH session; the app stays
+    await within(30_000, 'the remote shell ends with its session', (async () => {
+      while ((await sshRun(host, argvs)).stdout.includes('remsh')) await new Promise((r) => setTimeout(r, 500));
+    })());
+    assert.equal(await (await fetch(`http://${host.host}/`, { signal: AbortSignal.timeout(10_000) })).text(), 'hello v1.0.0 slot=blue');
+    assert.equal((await sshRun(host, 'sysctl -n security.bsd.see_jail_proc; grep -x security.bsd.see_jail_proc=0 /etc/sysctl.conf; stat -f %Lp /usr/local/jails')).stdout, '0\nsecurity.bsd.see_jail_proc=0\n700\n');
   });
 });

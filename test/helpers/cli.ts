@@ -17,7 +17,7 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
-function cliEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function cliEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
   delete env.FORCE_COLOR;
   delete env.CI;

@@ -5,7 +5,7 @@
 //   await sim.down();
 //
 // Needs root (network + mount namespaces). See test/simhost/README.md.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -55,6 +55,15 @@ export interface SimHosts {
   failNth(name: string, command: string, n: number, code?: number): Promise<void>;
   /** throttles the host's link both ways (e.g. '512kbit'); `undefined` removes the limit */
   slowLink(name: string, rate?: string): Promise<void>;
+}
+
+/**
+ * A command on a simulated host as one of its unprivileged users (uid and gid 65534, nobody on
+ * FreeBSD too), in the host's namespaces, as a shell login of that user would run it.
+ */
+export function asHostUser(h: SimHost, command: string): { status: number | null; stdout: string; stderr: string } {
+  const args = ['-t', String(h.initPid), '-m', '-n', '-u', '--', 'setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', '/bin/sh', '-c', command];
+  return spawnSync('nsenter', args, { encoding: 'utf8', timeout: 30_000 });
 }
 
 export function projectRoot(): string {

@@ -275,9 +275,14 @@ def prepare_host_fs(d, st, i, h, client_pub):
     shutil.copy2(os.path.join(rcdir, 'defaults.rc.conf'), os.path.join(fs, 'etc/defaults/rc.conf'))
     for f in ('rc', 'rc.subr', 'rc.shutdown'):
         shutil.copy2(os.path.join(rcdir, f), os.path.join(fs, 'etc', f))
-    for f in ('jail', 'pf', 'netif', 'sshd', 'linux'):
+    for f in ('jail', 'pf', 'netif', 'sshd', 'linux', 'sysctl'):
         shutil.copy2(os.path.join(rcdir, 'rc.d', f), os.path.join(fs, 'etc/rc.d', f))
         os.chmod(os.path.join(fs, 'etc/rc.d', f), 0o555)
+    # FreeBSD 14's /etc/sysctl.conf as installed: comments only
+    w('etc/sysctl.conf', '#\n#  This file is read when going to multi-user and its contents piped thru\n'
+      "#  ``sysctl'' to adjust kernel values.  ``man 5 sysctl.conf'' for details.\n#\n\n"
+      '# Uncomment this to prevent users from seeing information about processes that\n'
+      '# are being run under another UID.\n#security.bsd.see_other_uids=0\n')
     w('etc/passwd', open('/etc/passwd').read().replace(':/root:/bin/bash', ':/root:/bin/sh'))
     grp = freebsd_groups()
     if grp != open('/etc/group').read():

@@ -6,8 +6,10 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { canRunSimHosts, readCommandLog, sshRun, startSimHosts, SimHost, SimHosts, SshResult } from './index';
+import { asHostUser, canRunSimHosts, readCommandLog, sshRun, startSimHosts, SimHost, SimHosts, SshResult } from './index';
 import { destroyJailTree } from '../../src/freebsd/jail';
+import { hideJailsFromHostUsers } from '../../src/freebsd/jailPrivacy';
+import { script } from '../../src/freebsd/sh';
 
 // Each test sets up the host state it asserts on (the host itself is shared).
 const skip = canRunSimHosts() ? false : 'needs root on Linux (network + mount namespaces)';
@@ -520,4 +522,34 @@ test('service -R restarts the enabled local services: stopped in reverse order, 
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'stop svc_c\nstop svc_a\nstart svc_a\nstart svc_c\n');
   await ok('jail -r svc');
+});
+
+test("the product's hideJailsFromHostUsers: a jailed process's argv is hidden from host users now and after a reboot (see_jail_proc=0), the jails' files too (0700); a second run changes nothing", { skip, timeout: 180_000 }, async () => {
+  const hostUser = (cmd: string) => asHostUser(h, cmd);
+  const argvs = 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f 2>/dev/null; echo; done';
+  const visible = () => hostUser(argvs).stdout.split('\n').some((l) => l.startsWith('/bin/sleep 4747'));
+  const path = await makeJailRoot('priv');
+  const jailed = () => ok(`jail -c name=priv path=${path} mount.devfs persist && jexec priv /usr/sbin/daemon -f /bin/sleep 4747`);
+  // an operator's earlier line that would turn it back on at boot
+  await ok(`chmod 0755 /usr/local/jails && printf 'security.bsd.see_jail_proc=1\\n' >> /etc/sysctl.conf`);
+  await jailed();
+  assert.ok(visible(), "FreeBSD's default (see_jail_proc=1): a host user sees a jailed process's argv");
+  assert.equal(hostUser(`ls ${path}/etc >/dev/null`).status, 0, 'and reads the jail root');
+  const conf = await ok('cat /etc/sysctl.conf');
+  try {
+    const first = await ok(script(...hideJailsFromHostUsers('/usr/local/jails')));
+    assert.equal(first, '+ /usr/local/jails mode 0700\n+ security.bsd.see_jail_proc=0\n+ security.bsd.see_jail_proc=0 in /etc/sysctl.conf\n');
+    assert.ok(!visible(), 'hidden from the host user');
+    assert.match(await ok(argvs), /^\/bin\/sleep 4747 /m, 'root still sees it');
+    assert.match(hostUser(`ls ${path}/etc`).stderr, /Permission denied/);
+    assert.equal(await ok('cat /etc/sysctl.conf'), conf.replace('security.bsd.see_jail_proc=1\n', '') + 'security.bsd.see_jail_proc=0\n', "FreeBSD's own lines kept; the earlier line replaced");
+    assert.equal(await ok(script(...hideJailsFromHostUsers('/usr/local/jails'))), '', 'a second run changes nothing');
+    // rc.d/sysctl sets it again at boot
+    assert.ok((await sim.reboot(h.name)).ok);
+    assert.equal(await ok('sysctl -n security.bsd.see_jail_proc'), '0\n');
+    await jailed();
+    assert.ok(!visible(), 'hidden after the reboot');
+  } finally {
+    await ok(`jail -r priv; sysctl security.bsd.see_jail_proc=1 >/dev/null && chmod 0755 /usr/local/jails && grep -v see_jail_proc /etc/sysctl.conf > /tmp/c; mv /tmp/c /etc/sysctl.conf`);
+  }
 });

@@ -78,6 +78,8 @@ def sysctl_values():
         # ipv6_ipv4mapping="NO"). Applied as net.ipv6.bindv6only in the host's and jails' netns.
         'net.inet6.ip6.v6only': '1',
         'vm.overcommit': '0', 'kern.ipc.somaxconn': '128', 'kern.ipc.soacceptqueue': '128',
+        # security(7): 0 hides processes in jails from unprivileged processes of the host
+        'security.bsd.see_jail_proc': '1',
     }
     try:
         st = simlib.read_json(simlib.RUN + '/sysctl.json', {})
@@ -90,7 +92,45 @@ def sysctl_values():
 
 
 WRITABLE = {'net.inet.ip.forwarding', 'net.inet6.ip6.forwarding', 'kern.ipc.somaxconn', 'net.inet6.ip6.v6only',
-            'kern.ipc.soacceptqueue', 'kern.maxfiles', 'vm.overcommit'}
+            'kern.ipc.soacceptqueue', 'kern.maxfiles', 'vm.overcommit', 'security.bsd.see_jail_proc'}
+
+
+def proc_hidden():
+    """Whether this host's /proc is the hidepid mount see_jail_proc=0 stacks on it."""
+    with open('/proc/self/mountinfo') as f:
+        for line in f:
+            parts = line.split()
+            if parts[4] == '/proc':
+                last = parts
+    return 'hidepid=' in last[-1] and 'hidepid=off' not in last[-1]
+
+
+def set_see_jail_proc(v):
+    """security.bsd.see_jail_proc=0 hides jailed processes from the host's unprivileged users.
+    Linux has no per-jail visibility: a proc instance mounted with hidepid=invisible on the host's
+    /proc hides every other uid's processes from an unprivileged user (jailed ones included, as
+    FreeBSD does; unlike FreeBSD, also the host's own). Root sees everything, as on FreeBSD."""
+    hidden = proc_hidden()
+    if v == '0' and not hidden:
+        simlib.sys_mount('proc', '/proc', 'proc', simlib.MS_NOSUID | simlib.MS_NODEV | simlib.MS_NOEXEC, 'hidepid=invisible')
+    elif v != '0' and hidden:
+        simlib.sys_umount('/proc', simlib.MNT_DETACH)
+
+
+def sysctl_file(path):
+    """sysctl(8) -f: name=value pairs, one per line; # starts a comment; blank lines skipped."""
+    try:
+        with open(path) as f:
+            lines = f.read().split('\n')
+    except OSError as e:
+        warnx('sysctl', '%s: %s' % (path, e.strerror))
+        raise Exit(1)
+    pairs = []
+    for line in lines:
+        line = line.split('#', 1)[0].strip()
+        if line:
+            pairs.append(line)
+    return pairs
 
 
 def sysctl(argv):
@@ -100,11 +140,13 @@ def sysctl(argv):
     opts, rest = getopt_bsd('sysctl', argv, 'AaB:bdef:hiNnoqtTwWxX', usage)
     flags = set(o for o, _ in opts)
     vals = sysctl_values()
+    # -f: the file's pairs first, then those of the command line
+    rest = [p for o, f in opts if o == 'f' for p in sysctl_file(f)] + rest
     if 'a' in flags or 'A' in flags:
         for k in sorted(vals):
             out(('%s\n' % vals[k]) if 'n' in flags else ('%s: %s\n' % (k, vals[k])))
         return 0
-    if not rest:
+    if not rest and 'f' not in flags:
         usage()
         raise Exit(1)
     rc = 0
@@ -128,6 +170,8 @@ def sysctl(argv):
                 st = simlib.read_json(simlib.RUN + '/sysctl.json', {})
                 st[k] = nv
                 simlib.write_json(simlib.RUN + '/sysctl.json', st)
+                if k == 'security.bsd.see_jail_proc':
+                    set_see_jail_proc(nv)
                 if k == 'net.inet6.ip6.v6only':
                     # non-vnet jails share the host's value
                     import cmd_jail
