@@ -10,7 +10,6 @@ import { HostKeyError, RemoteCommandError, SshAuthError, SshTimeoutError } from 
 import { SshPool } from '../src/ssh/pool';
 import { failure } from '../src/failures';
 
-
 let pool: SshPool | undefined;
 
 export function sshPool(): SshPool {
