@@ -1,6 +1,15 @@
 // The steps of a deploy, in order: the workflow, resume points, the CLI and the tests read them here.
 import { undo, type StepDef } from './stepTable';
 
+/** Traffic to the new slot, undone by putting it back on the old one: a deploy's and a rollback's. */
+export const SWITCH_TRAFFIC = {
+  name: 'switchTraffic',
+  title: 'switch traffic',
+  activity: 'switchTraffic',
+  retry: 'step',
+  undo: undo('restoreTraffic', (_t, prev) => (prev ? `traffic back to ${prev}` : 'close the new slot to traffic')),
+} as const satisfies StepDef;
+
 export const DEPLOY_STEPS = [
   { name: 'ensureBuildJail', title: 'build jail ready', activity: 'ensureBuildJail', retry: 'step', holds: true },
   { name: 'uploadSource', title: 'upload the source', activity: 'uploadSource', retry: 'slow', holds: true },
@@ -21,13 +30,7 @@ export const DEPLOY_STEPS = [
   { name: 'runMigrations', title: 'run migrations', activity: 'runMigrations', retry: 'slow', holds: true },
   { name: 'checkHealth', title: 'health check on the slot address', activity: 'checkHealth', retry: 'step', holds: true },
   // traffic moves: from here a failure switches back at once, never holds
-  {
-    name: 'switchTraffic',
-    title: 'switch traffic',
-    activity: 'switchTraffic',
-    retry: 'step',
-    undo: undo('restoreTraffic', (_t, prev) => (prev ? `traffic back to ${prev}` : 'close the new slot to traffic')),
-  },
+  SWITCH_TRAFFIC,
   { name: 'verifyThroughCaddy', title: 'verify through Caddy', activity: 'verifyThroughCaddy', retry: 'step' },
   // a check every few seconds on durable timers until the bake window ends
   { name: 'bake', title: 'bake: health through Caddy', activity: 'bakeCheck', retry: 'bake' },

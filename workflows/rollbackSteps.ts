@@ -1,17 +1,12 @@
 // The steps of a rollback, in order (workflows/rollback.ts).
+import { SWITCH_TRAFFIC } from './deploySteps';
 import { undo, type StepDef } from './stepTable';
 
 export const ROLLBACK_STEPS = [
   { name: 'chooseRollback', title: 'find the previous release', activity: 'chooseRollback', retry: 'step' },
   { name: 'startSlot', title: 'start the previous slot', activity: 'startSlot', retry: 'step', undo: undo('stopSlot', (_t, slot) => `stop ${slot} again`) },
   { name: 'checkHealth', title: 'health check on the slot address', activity: 'checkHealth', retry: 'step' },
-  {
-    name: 'switchTraffic',
-    title: 'switch traffic',
-    activity: 'switchTraffic',
-    retry: 'step',
-    undo: undo('restoreTraffic', (_t, prev) => (prev ? `traffic back to ${prev}` : 'close the new slot to traffic')),
-  },
+  SWITCH_TRAFFIC,
   { name: 'verifyThroughCaddy', title: 'verify through Caddy', activity: 'verifyThroughCaddy', retry: 'step' },
   { name: 'drainOldSlot', title: 'drain the rolled-back slot' },
   { name: 'stopOldSlot', title: 'stop the rolled-back slot', activity: 'stopSlot', retry: 'step' },
