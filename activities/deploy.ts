@@ -6,7 +6,8 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ApplicationFailure } from '@temporalio/activity';
+import type { ApplicationFailure } from '@temporalio/activity';
+import { failure } from '../src/failures';
 import { closeGate, liveSlots, SLOT_HEADER, switchGates } from '../src/caddy/caddyfile';
 import { SecretsStore } from '../src/config/secrets';
 import { versionProblem, type AppTarget } from '../src/config/target';
@@ -34,17 +35,13 @@ import type { StepResult } from './setup';
 export const stateDir = (app: string) => `/var/db/alcaide/${app}`;
 const short = (v: string) => v.slice(0, 12);
 
-export function operatorFailure(type: string, message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true });
-}
-
 /**
  * A jail that is not running (the host is still booting after a reboot) is not the build's or
  * the migration's fault: retried, where their own failures are final.
  */
 function jailNotRunning(res: { stderr: string }, jail: string, host: string): ApplicationFailure | undefined {
   if (!/^jexec: jail "[^"]*" not found/m.test(res.stderr)) return undefined;
-  return ApplicationFailure.create({ type: 'JailNotRunning', message: `${jail} is not running on ${host} (still booting?)` });
+  return failure('JailNotRunning', `${jail} is not running on ${host} (still booting?)`);
 }
 
 /** The version names files and directories on the host: a commit id, nothing else. */
@@ -64,7 +61,7 @@ export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
   const { recorded } = await checkClaims(r, t, { record: true });
   const res = await r.check(script(requireJailConf(conf), startJailUnlessRunning(name, conf)), 'build jail ready');
   if (res.code === 3) throw precondition(`the build jail ${name} does not exist on ${t.server.host}: run \`alcaide setup\` first`);
-  if (res.code !== 0) throw ApplicationFailure.create({ type: 'RemoteCommandError', message: `starting ${name} on ${t.server.host} failed (exit ${res.code}): ${outputTail(res, 4)}` });
+  if (res.code !== 0) throw failure('RemoteCommandError', `starting ${name} on ${t.server.host} failed (exit ${res.code}): ${outputTail(res, 4)}`);
   const changes = [...(recorded ? [`recorded the claim of ${t.app}`] : []), ...changesOf(res.stdout)];
   return { changed: changes.length > 0, note: changes.join('; ') || `${name} running` };
 }
@@ -107,7 +104,7 @@ export async function buildRelease(t: AppTarget, version: string): Promise<StepR
   if (res.code !== 0) {
     const down = jailNotRunning(res, layoutOf(t).jailName('build'), t.server.host);
     if (down) throw down;
-    throw operatorFailure('BuildFailed', `mix release failed in ${layoutOf(t).jailName('build')} (exit ${res.code}):\n${outputTail(res)}`);
+    throw failure('BuildFailed', `mix release failed in ${layoutOf(t).jailName('build')} (exit ${res.code}):\n${outputTail(res)}`);
   }
   const cached = res.stdout.trim().split('\n').pop() === 'cached';
   return { changed: !cached, note: cached ? `release ${short(version)} already built` : `release ${short(version)} built` };
@@ -220,7 +217,7 @@ export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResul
     const down = jailNotRunning(res, name, t.server.host);
     if (down) throw down;
     const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
-    throw operatorFailure('MigrationFailed', `migrations failed in ${name} (exit ${res.code}):\n${tail}`);
+    throw failure('MigrationFailed', `migrations failed in ${name} (exit ${res.code}):\n${tail}`);
   }
   return { changed: true, note: migrationNote(res.stdout) };
 }
@@ -275,7 +272,7 @@ export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult>
   let pidReadAt = 0;
   const fail = async (why: string) => {
     const log = await r.check(tailFile(`${root}${appLog(t.app)}`, 15), 'read app log');
-    return operatorFailure('HealthCheckFailed', `GET ${url} ${why}; the app log ${appLog(t.app)} in ${layoutOf(t).jailName(slot)} ends with:\n${log.stdout.trim()}`);
+    return failure('HealthCheckFailed', `GET ${url} ${why}; the app log ${appLog(t.app)} in ${layoutOf(t).jailName(slot)} ends with:\n${log.stdout.trim()}`);
   };
   await withHeartbeat(async () => {
     while (Date.now() - start < t.healthCheck.timeoutMs) {
@@ -323,7 +320,7 @@ async function waitForRouting(r: Remote, t: AppTarget, slot: Slot, withinMs = 15
     }
     await pause(50);
   }
-  throw ApplicationFailure.create({ type: 'SwitchNotSeen', message: `Caddy did not route to ${slot} within ${withinMs / 1000}s (last: ${last})` });
+  throw failure('SwitchNotSeen', `Caddy did not route to ${slot} within ${withinMs / 1000}s (last: ${last})`);
 }
 
 const activeFile = (app: string) => `${stateDir(app)}/active`;
@@ -342,7 +339,7 @@ export async function verifyThroughCaddy(t: AppTarget, slot: Slot): Promise<Step
   for (const res of await Promise.all([0, 1, 2, 3, 4].map(() => throughCaddy(r, t)))) {
     const served = res.headers[SLOT_HEADER.toLowerCase()];
     if (res.status !== 200 || served !== slot) {
-      throw operatorFailure('VerifyFailed', `through Caddy ${t.healthCheck.path} answered HTTP ${res.status} from ${String(served ?? 'no slot')}, expected 200 from ${slot}`);
+      throw failure('VerifyFailed', `through Caddy ${t.healthCheck.path} answered HTTP ${res.status} from ${String(served ?? 'no slot')}, expected 200 from ${slot}`);
     }
   }
   return { changed: false, note: `5 of 5 requests through Caddy answered by ${slot}` };
@@ -366,7 +363,7 @@ export async function bakeCheck(t: AppTarget, slot: Slot): Promise<StepResult> {
       last = (e as Error).message;
     }
   }
-  throw operatorFailure('BakeFailed', `through Caddy ${t.healthCheck.path} answered ${last} three times, expected 200 from ${slot}`);
+  throw failure('BakeFailed', `through Caddy ${t.healthCheck.path} answered ${last} three times, expected 200 from ${slot}`);
 }
 
 /** Stops the app and its jail; the jail stays on disk for rollback but no longer starts at boot. */

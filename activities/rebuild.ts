@@ -2,7 +2,7 @@
 // made beside the one in service and proven by a test build; only then is its root moved
 // onto the build jail's path. Each activity checks first, so a retry or a resumed run
 // converges; the undo activities put the old root back whatever stage a swap reached.
-import { ApplicationFailure } from '@temporalio/activity';
+import { failure } from '../src/failures';
 import type { AppTarget } from '../src/config/target';
 import { appDir, VERSION_MARKER } from '../src/freebsd/app';
 import { RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
@@ -25,7 +25,7 @@ import { fileExists, pathExists, readFile, removeFile } from '../src/freebsd/fil
 import { destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, jailStop, jexec, renderJailConf } from '../src/freebsd/jail';
 import type { JailRole } from '../src/freebsd/layout';
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
-import { activeSlot, operatorFailure, outputTail, runBuild, uploadSourceTo } from './deploy';
+import { activeSlot, outputTail, runBuild, uploadSourceTo } from './deploy';
 import { buildJailSpec, ensureFile, ensureJail, layoutOf } from './jails';
 import { checkClaims } from './claims';
 import { precondition, Remote, withHeartbeat } from './remote';
@@ -137,7 +137,7 @@ export async function refreshHexRebar(t: AppTarget, hexInUse: boolean): Promise<
   const r = Remote.for(t);
   const name = await nextJailRunning(r, t);
   const res = await withHeartbeat(() => r.check(refreshHexRebarCommand(name), 'refresh hex and rebar', { timeoutMs: 10 * 60_000 }));
-  if (res.code !== 0) throw operatorFailure('HexRefreshFailed', `mix local.hex / local.rebar failed in ${name} (exit ${res.code}):\n${outputTail(res, 6)}`);
+  if (res.code !== 0) throw failure('HexRefreshFailed', `mix local.hex / local.rebar failed in ${name} (exit ${res.code}):\n${outputTail(res, 6)}`);
   return { changed: true, note: 'hex and rebar reinstalled' };
 }
 
@@ -152,7 +152,7 @@ export async function carryBuildCache(t: AppTarget, oldOtp?: number): Promise<Ca
   const l = layoutOf(t);
   const name = await nextJailRunning(r, t);
   const otp = await readOtp(r, name);
-  if (otp === undefined) throw operatorFailure('ToolchainBroken', `erl does not start in ${name}: the new build jail's Erlang is broken`);
+  if (otp === undefined) throw failure('ToolchainBroken', `erl does not start in ${name}: the new build jail's Erlang is broken`);
   const { carry, note } = buildCacheDecision(oldOtp, otp);
   if (carry) await withHeartbeat(() => r.run(copyBuildCache(t.app, l.jailPath('build'), l.jailPath('build_next')), 'copy the build cache', { timeoutMs: 30 * 60_000 }));
   return { changed: carry, carried: carry, otp, note };
@@ -165,18 +165,18 @@ export async function testBuild(t: AppTarget, version?: string): Promise<StepRes
   const name = await nextJailRunning(r, t);
   if (!version) {
     const v = await r.check(jexec(name, 'elixir --version'), 'elixir version');
-    if (v.code !== 0) throw operatorFailure('ToolchainBroken', `elixir does not start in ${name}:\n${outputTail(v, 6)}`);
+    if (v.code !== 0) throw failure('ToolchainBroken', `elixir does not start in ${name}:\n${outputTail(v, 6)}`);
     return { changed: false, note: `nothing deployed yet, so no test build; elixir answers in ${name}` };
   }
   const copied = await r.check(copySourceTarball(version, l.jailPath('build'), l.jailPath('build_next')), 'copy the source');
   if (copied.code === 3) await uploadSourceTo(r, t, version, l.jailPath('build_next'));
-  else if (copied.code !== 0) throw operatorFailure('RemoteCommandError', `copying the source of ${short(version)} failed (exit ${copied.code}): ${outputTail(copied, 4)}`);
+  else if (copied.code !== 0) throw failure('RemoteCommandError', `copying the source of ${short(version)} failed (exit ${copied.code}): ${outputTail(copied, 4)}`);
   const res = await runBuild(r, t, name, version, 'test build');
   // killed (a reboot, an OOM kill) is not a failed build: retried, and the retry starts the jail again
-  if (res.code === null) throw ApplicationFailure.create({ type: 'BuildInterrupted', message: `the test build in ${name} was killed (${res.signal ?? 'no exit status'}): retrying` });
+  if (res.code === null) throw failure('BuildInterrupted', `the test build in ${name} was killed (${res.signal ?? 'no exit status'}): retrying`);
   if (res.code !== 0) {
     const why = res.code === RELEASE_UNUSABLE_EXIT ? (res.stderr.trim().split('\n').pop() ?? 'the release cannot run') : outputTail(res);
-    throw operatorFailure('TestBuildFailed', `the test build of ${short(version)} failed in ${name} (exit ${res.code}):\n${why}`);
+    throw failure('TestBuildFailed', `the test build of ${short(version)} failed in ${name} (exit ${res.code}):\n${why}`);
   }
   return { changed: true, note: `${short(version)} built in ${name}` };
 }

@@ -3,14 +3,12 @@
 // that say what a retry can fix.
 import os from 'node:os';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { AppTarget } from '../src/config/target';
 import { expandHome, type ExecOptions, type ExecResult, type SshConnection } from '../src/ssh/connection';
 import { HostKeyError, RemoteCommandError, SshAuthError, SshTimeoutError } from '../src/ssh/errors';
 import { SshPool } from '../src/ssh/pool';
-
-/** Failure types no retry can fix (the workflows' retry policies list them). */
-export { NON_RETRYABLE_FAILURES as NON_RETRYABLE } from '../src/failures';
+import { failure } from '../src/failures';
 
 let pool: SshPool | undefined;
 
@@ -35,16 +33,16 @@ export function connectionFor(t: AppTarget): SshConnection {
 }
 
 /** A precondition the operator must fix (wrong OS, missing file): not retried. */
-export function precondition(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: 'PreconditionFailed', nonRetryable: true });
-}
+export const precondition = (message: string) => failure('PreconditionFailed', message);
+
+const HOST_KEY_FAILURE = { unknown: 'HostKeyUnknown', mismatch: 'HostKeyMismatch', revoked: 'HostKeyRevoked' } as const;
 
 function toFailure(e: unknown): unknown {
-  if (e instanceof HostKeyError) return ApplicationFailure.create({ message: e.message, type: 'HostKeyError', nonRetryable: true });
-  if (e instanceof SshAuthError) return ApplicationFailure.create({ message: e.message, type: 'SshAuthError', nonRetryable: true });
+  if (e instanceof HostKeyError) return failure(HOST_KEY_FAILURE[e.reason], e.message);
+  if (e instanceof SshAuthError) return failure('SshAuthError', e.message);
   // label, host and exit status also make the failure's summary in clear (src/temporal/failureConverter.ts)
-  if (e instanceof RemoteCommandError) return ApplicationFailure.create({ message: e.message, type: 'RemoteCommandError', details: [{ exitCode: e.exitCode, label: e.label, host: e.host, signal: e.signal }] });
-  if (e instanceof SshTimeoutError) return ApplicationFailure.create({ message: e.message, type: 'SshTimeoutError' });
+  if (e instanceof RemoteCommandError) return failure('RemoteCommandError', e.message, { details: [{ exitCode: e.exitCode, label: e.label, host: e.host, signal: e.signal }] });
+  if (e instanceof SshTimeoutError) return failure('SshTimeoutError', e.message);
   return e;
 }
 

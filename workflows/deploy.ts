@@ -2,14 +2,13 @@
 // traffic, prove it again through Caddy, drain and stop the old slot (kept for rollback).
 // Each undo step is registered before the step it undoes; on failure, abort or rollback
 // they run in reverse order in a scope nothing can cancel.
-import { isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { AppTarget } from '../src/config/target';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
-import { bake, OperatorHold } from './operator';
-import { acts, allSettled, drainAndStop, Saga, slowActs, undoActs } from './saga';
+import { bake } from './operator';
+import { allSettled, drainAndStop, runSaga } from './saga';
 import { abortSignal, rollbackSignal } from './signals';
 import type { WorkflowStatus } from './status';
-import { StepTracker } from './tracker';
 
 export { DEPLOY_STEPS };
 
@@ -26,59 +25,53 @@ const short = (v: string) => v.slice(0, 12);
 
 export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus> {
   const { target: t, version } = input;
-  const tracker = new StepTracker({ kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version }, deploySteps(t.release.migrateBeforeStart));
-  const saga = new Saga(tracker);
-  setHandler(abortSignal, saga.stopOn('aborted'), { description: 'Stop the deploy; its undo steps put the previous slot back. Input optional: {"by": "...", "reason": "..."}' });
-  setHandler(rollbackSignal, saga.stopOn('rolled back'), { description: 'Put the previous slot back now (also during the bake). Input optional: {"by": "..."}' });
-
-  // with on_failure: hold, a step before the switch that fails waits for the operator
-  const op = new OperatorHold(tracker, t);
-  try {
-    await saga.scope.run(async () => {
-      await op.run('ensureBuildJail', () => acts.ensureBuildJail(t));
-      await op.run('uploadSource', () => slowActs.uploadSource(t, version));
-      const { next, active: prev } = await op.run('chooseSlot', () => acts.chooseSlot(t));
-      Object.assign(tracker.status, { slot: next, previousSlot: prev });
+  return runSaga(
+    {
+      table: DEPLOY_STEPS,
+      order: deploySteps(t.release.migrateBeforeStart),
+      status: { kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version },
+      what: () => `deploy of ${t.app} ${short(version)}`,
+      noun: 'deploy',
+      stops: [
+        { signal: abortSignal, verb: 'aborted', description: 'Stop the deploy; its undo steps put the previous slot back. Input optional: {"by": "...", "reason": "..."}' },
+        { signal: rollbackSignal, verb: 'rolled back', description: 'Put the previous slot back now (also during the bake). Input optional: {"by": "..."}' },
+      ],
+      // with on_failure: hold, a step before the switch that fails waits for the operator
+      hold: t,
+    },
+    async (saga) => {
+      const status = saga.tracker.status;
+      await saga.run('ensureBuildJail', t);
+      await saga.run('uploadSource', t, version);
+      const { next, active: prev } = await saga.run('chooseSlot', t);
+      Object.assign(status, { slot: next, previousSlot: prev });
       upsertSearchAttributes({ slot: [next] });
 
       // until the switch begins the new slot has served no request: its undo need not drain it
       let tookTraffic = false;
-      saga.onFailure({ name: 'destroySlot', title: `remove the ${next} slot`, fn: () => undoActs.destroySlot(t, next, tookTraffic) });
+      saga.willUndo('createSlotJail', () => [t, next, tookTraffic]);
       // Neither needs the other: the next slot's jail is made while the release builds. Both
       // end before the deploy goes on or undoes anything (no undo races a running step).
-      await allSettled([
-        op.run('buildRelease', () => slowActs.buildRelease(t, version)),
-        op.run('createSlotJail', () => slowActs.createSlotJail(t, next, version)),
-      ]);
-      await op.run('installRelease', () => acts.installRelease(t, next, version));
-      await op.run('writeAppEnv', () => acts.writeAppEnv(t, next, version));
+      await allSettled([saga.run('buildRelease', t, version), saga.run('createSlotJail', t, next, version)]);
+      await saga.run('installRelease', t, next, version);
+      await saga.run('writeAppEnv', t, next, version);
       // migrate_before_start: for an app that reads new tables as it boots
-      const migrate = () => (t.release.migrate === false ? tracker.skip('runMigrations', 'release.migrate is false') : op.run('runMigrations', () => slowActs.runMigrations(t, next)));
+      const migrate = () => (t.release.migrate === false ? saga.skip('runMigrations', 'release.migrate is false') : saga.run('runMigrations', t, next));
       if (t.release.migrateBeforeStart) await migrate();
-      await op.run('startApp', () => acts.startApp(t, next));
+      await saga.run('startApp', t, next);
       if (!t.release.migrateBeforeStart) await migrate();
-      await op.run('checkHealth', () => acts.checkHealth(t, next));
+      await saga.run('checkHealth', t, next);
 
       // traffic moves: from here a failure switches back at once, never holds
       tookTraffic = true;
-      saga.onFailure({ name: 'restoreTraffic', title: prev ? `traffic back to ${prev}` : 'close the new slot to traffic', fn: () => undoActs.restoreTraffic(t, prev, next) });
-      await tracker.run('switchTraffic', () => acts.switchTraffic(t, next, prev));
-      await tracker.run('verifyThroughCaddy', () => acts.verifyThroughCaddy(t, next));
+      saga.willUndo('switchTraffic', () => [t, prev, next]);
+      await saga.run('switchTraffic', t, next, prev);
+      await saga.run('verifyThroughCaddy', t, next);
       // the old slot keeps running through the bake, so a rollback then is instant
-      if (t.bakeMs > 0) await tracker.run('bake', () => bake(tracker, t, next));
-      else tracker.skip('bake', 'bake is off');
-      await drainAndStop(tracker, t, prev, 'first deploy: no old slot');
-      await tracker.run('recordDeploy', () => acts.recordDeploy(t, { slot: next, version, previousSlot: prev }));
-    });
-    return tracker.complete();
-  } catch (e) {
-    const failed = tracker.failedStep();
-    const why = failed ? `${failed.title} failed: ${failed.error}` : `failed: ${(e as Error).message}`;
-    const stop = saga.stopped ?? (isCancellation(e) ? 'cancelled' : undefined);
-    const { restored, undoFailed } = await saga.compensate();
-    throw tracker.failure(
-      `deploy of ${t.app} ${short(version)} ${stop ?? 'failed'} on ${t.server.host}: ${stop ? `during ${failed?.title ?? 'the deploy'}` : why}. ` +
-        `Restored: ${restored}.${undoFailed ? ' Some undo steps failed: check the server (alcaide status) before deploying again.' : ''}`,
-    );
-  }
+      if (t.bakeMs > 0) await saga.own('bake', () => bake(saga.tracker, t, next, saga.act('bake')));
+      else saga.skip('bake', 'bake is off');
+      await drainAndStop(saga, t, prev, 'first deploy: no old slot');
+      await saga.run('recordDeploy', t, { slot: next, version, previousSlot: prev });
+    },
+  );
 }

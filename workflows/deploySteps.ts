@@ -1,24 +1,42 @@
-// The steps of a deploy, in order: shared by the workflow, the CLI and the tests.
-import type { StepDef } from './tracker';
+// The steps of a deploy, in order: the workflow, resume points, the CLI and the tests read them here.
+import { undo, type StepDef } from './stepTable';
+
+/** Traffic to the new slot, undone by putting it back on the old one: a deploy's and a rollback's. */
+export const SWITCH_TRAFFIC = {
+  name: 'switchTraffic',
+  title: 'switch traffic',
+  activity: 'switchTraffic',
+  retry: 'step',
+  undo: undo('restoreTraffic', (_t, prev) => (prev ? `traffic back to ${prev}` : 'close the new slot to traffic')),
+} as const satisfies StepDef;
 
 export const DEPLOY_STEPS = [
-  { name: 'ensureBuildJail', title: 'build jail ready' },
-  { name: 'uploadSource', title: 'upload the source' },
-  { name: 'chooseSlot', title: 'choose the next slot' },
+  { name: 'ensureBuildJail', title: 'build jail ready', activity: 'ensureBuildJail', retry: 'step', holds: true },
+  { name: 'uploadSource', title: 'upload the source', activity: 'uploadSource', retry: 'slow', holds: true },
+  { name: 'chooseSlot', title: 'choose the next slot', activity: 'chooseSlot', retry: 'step', holds: true },
   // these two run at the same time: the slot jail is made while the release builds
-  { name: 'buildRelease', title: 'build the release' },
-  { name: 'createSlotJail', title: 'create the slot jail' },
-  { name: 'installRelease', title: 'install the release' },
-  { name: 'writeAppEnv', title: 'write the app environment' },
-  { name: 'startApp', title: 'start the app' },
-  { name: 'runMigrations', title: 'run migrations' },
-  { name: 'checkHealth', title: 'health check on the slot address' },
-  { name: 'switchTraffic', title: 'switch traffic' },
-  { name: 'verifyThroughCaddy', title: 'verify through Caddy' },
-  { name: 'bake', title: 'bake: health through Caddy' },
+  { name: 'buildRelease', title: 'build the release', activity: 'buildRelease', retry: 'slow', holds: true },
+  {
+    name: 'createSlotJail',
+    title: 'create the slot jail',
+    activity: 'createSlotJail',
+    retry: 'slow',
+    holds: true,
+    undo: undo('destroySlot', (_t, slot) => `remove the ${slot} slot`),
+  },
+  { name: 'installRelease', title: 'install the release', activity: 'installRelease', retry: 'step', holds: true },
+  { name: 'writeAppEnv', title: 'write the app environment', activity: 'writeAppEnv', retry: 'step', holds: true },
+  { name: 'startApp', title: 'start the app', activity: 'startApp', retry: 'step', holds: true },
+  { name: 'runMigrations', title: 'run migrations', activity: 'runMigrations', retry: 'slow', holds: true },
+  { name: 'checkHealth', title: 'health check on the slot address', activity: 'checkHealth', retry: 'step', holds: true },
+  // traffic moves: from here a failure switches back at once, never holds
+  SWITCH_TRAFFIC,
+  { name: 'verifyThroughCaddy', title: 'verify through Caddy', activity: 'verifyThroughCaddy', retry: 'step' },
+  // a check every few seconds on durable timers until the bake window ends
+  { name: 'bake', title: 'bake: health through Caddy', activity: 'bakeCheck', retry: 'bake' },
   { name: 'drainOldSlot', title: 'drain the old slot' },
-  { name: 'stopOldSlot', title: 'stop the old slot (kept for rollback)' },
-  { name: 'recordDeploy', title: 'record the deploy' },
+  { name: 'stopOldSlot', title: 'stop the old slot (kept for rollback)', activity: 'stopSlot', retry: 'step' },
+  { name: 'recordDeploy', title: 'record the deploy', activity: 'recordDeploy', retry: 'step' },
 ] as const satisfies readonly StepDef[];
 
 /** The steps in the order they run: with release.migrate_before_start, migrations before the app starts. */
@@ -31,8 +49,5 @@ export function deploySteps(migrateBeforeStart = false): readonly StepDef[] {
 
 export type DeployStep = (typeof DEPLOY_STEPS)[number]['name'];
 
-/** Steps after which traffic has moved: a failure from here on switches back. */
-export const AFTER_SWITCH: readonly DeployStep[] = ['verifyThroughCaddy', 'bake', 'drainOldSlot', 'stopOldSlot', 'recordDeploy'];
-
 /** Steps a deploy held for an operator can retry: all before traffic moves. */
-export const HOLDABLE: readonly DeployStep[] = DEPLOY_STEPS.map((s) => s.name).slice(0, DEPLOY_STEPS.findIndex((s) => s.name === 'switchTraffic'));
+export const HOLDABLE: readonly DeployStep[] = DEPLOY_STEPS.filter((s) => 'holds' in s && s.holds).map((s) => s.name);

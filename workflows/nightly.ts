@@ -4,7 +4,8 @@
 // rebuild holds that id, this run ends at once as "skipped" (the next night tries again)
 // rather than waiting behind it.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { failure } from '../src/failures';
 import { appWorkflowId, type AppTarget } from '../src/config/target';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/searchAttributes';
 import { rebuildBuildJailWorkflow } from './rebuild';
@@ -51,6 +52,6 @@ export async function nightlyRebuildWorkflow({ target: t }: NightlyInput): Promi
     return { outcome: 'rebuilt', note: `build jail rebuilt${status.version ? ` and proven with ${status.version.slice(0, 12)}` : ''}; ${notes.join('; ')}`, rebuild };
   } catch (e) {
     // failed, so the schedule's recent runs and the UI show it failed, with the rebuild's own message
-    throw ApplicationFailure.create({ type: 'RebuildFailed', message: rootMessage(e), nonRetryable: true, details: [rebuild] });
+    throw failure('RebuildFailed', rootMessage(e), { details: [rebuild] });
   }
 }

@@ -5,7 +5,6 @@
 import { condition, isCancellation, setHandler, sleep } from '@temporalio/workflow';
 import { formatDuration } from '../src/config/duration';
 import type { AppTarget } from '../src/config/target';
-import { bakeActs } from './saga';
 import { retrySignal } from './signals';
 import type { StepOutcome, StepTracker } from './tracker';
 
@@ -61,8 +60,8 @@ export class OperatorHold {
 /** How often the bake window checks: about ten checks, between every 1 s and every 30 s. */
 export const bakeInterval = (bakeMs: number) => Math.min(30_000, Math.max(1_000, Math.round(bakeMs / 10)));
 
-/** Watches the live slot through Caddy until the bake window ends; a failed check throws (and rolls back). */
-export async function bake(tracker: StepTracker, t: AppTarget, slot: 'blue' | 'green'): Promise<StepOutcome> {
+/** Watches the live slot through Caddy with `check` until the bake window ends; a failed check throws (and rolls back). */
+export async function bake(tracker: StepTracker, t: AppTarget, slot: 'blue' | 'green', check: (t: AppTarget, slot: 'blue' | 'green') => Promise<unknown>): Promise<StepOutcome> {
   const s = tracker.status;
   const until = Date.now() + t.bakeMs;
   const every = bakeInterval(t.bakeMs);
@@ -72,7 +71,7 @@ export async function bake(tracker: StepTracker, t: AppTarget, slot: 'blue' | 'g
   try {
     while (Date.now() < until) {
       await sleep(Math.min(every, until - Date.now()));
-      await bakeActs.bakeCheck(t, slot);
+      await check(t, slot);
       checks++;
     }
   } finally {

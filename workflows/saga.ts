@@ -1,12 +1,30 @@
-// What deploy and rollback share: activity proxies with their retry policy, the undo list
-// (each undo registered before the step it undoes, run in reverse in a scope nothing can
-// cancel), stop requests from signals, and the drain-then-stop of the old slot.
-import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, sleep, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
-import type * as activities from '../activities';
+// The saga runner every workflow runs through (docs/architecture.md, "The saga runner and the
+// failure catalogue"). A step runs by its name alone: its activity, timeouts and retry policy
+// come from the workflow's step table, a step that may hold waits for the operator. Each undo is
+// registered before the step it undoes and runs in reverse order in a scope nothing can
+// cancel; signals stop the run; a failure or a stop ends the workflow with one message: what,
+// how it ended, on which host, in which step and why, and what was put back.
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  type ActivityOptions,
+  type ApplicationFailure,
+  type RetryPolicy,
+  type SignalDefinition,
+} from '@temporalio/workflow';
 import type { AppTarget } from '../src/config/target';
 import { NON_RETRYABLE_FAILURES } from '../src/failures';
+import type { DEPLOY_STEPS } from './deploySteps';
+import { OperatorHold } from './operator';
+import type { ROLLBACK_STEPS } from './rollbackSteps';
 import type { StopRequest } from './signals';
-import type { StepOutcome, StepTracker } from './tracker';
+import type { WorkflowStatus } from './status';
+import type { Activities, ActivityName, RetryClass, StepDef, StepName, StepOf, StepTable } from './stepTable';
+import { rootMessage, StepTracker, type StepOutcome } from './tracker';
 
 const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES };
 
@@ -18,29 +36,105 @@ const stepOptions = (startToCloseTimeout: ActivityOptions['startToCloseTimeout']
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
-export const acts = proxyActivities<typeof activities>(stepOptions('10 minutes'));
-export const slowActs = proxyActivities<typeof activities>(stepOptions('60 minutes'));
-export const undoActs = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 10 } });
-/** Bake checks: one retry for a lost connection; a wrong answer is final (it rolls back). */
-export const bakeActs = proxyActivities<typeof activities>({ ...stepOptions('2 minutes'), retry: { ...retry, maximumAttempts: 2 } });
+/** How each retry class of the step tables schedules its activity; undo steps run as `undo`. */
+export const ACTIVITY_OPTIONS: Record<RetryClass | 'undo', ActivityOptions> = {
+  step: stepOptions('10 minutes'),
+  slow: stepOptions('60 minutes'),
+  /** one retry for a lost connection; a wrong answer is final (it rolls back) */
+  bake: { ...stepOptions('2 minutes'), retry: { ...retry, maximumAttempts: 2 } },
+  setup: { startToCloseTimeout: '45 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 3 } },
+  undo: { startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 10 } },
+};
 
-export interface Undo {
-  name: string;
-  title: string;
-  fn: () => Promise<StepOutcome>;
+type AnyActivity = (...args: unknown[]) => Promise<StepOutcome>;
+const proxies = Object.fromEntries(Object.entries(ACTIVITY_OPTIONS).map(([c, o]) => [c, proxyActivities<Activities>(o)])) as unknown as Record<RetryClass | 'undo', Record<ActivityName, AnyActivity>>;
+
+type ActivityOf<T extends StepTable, N extends StepName<T>> = StepOf<T, N> extends { activity: infer A extends ActivityName } ? A : never;
+type UndoOf<T extends StepTable, N extends StepName<T>> = StepOf<T, N> extends { undo: { activity: infer A extends ActivityName } } ? A : never;
+/** Steps that have an undo. */
+type UndoableStep<T extends StepTable> = Extract<T[number], { undo: object }>['name'];
+
+export interface SagaSpec<T extends StepTable> {
+  table: T;
+  status: Omit<WorkflowStatus, 'state' | 'startedAt' | 'steps'>;
+  /** the steps in the order they run, when it differs from the table's (deploySteps) */
+  order?: readonly StepDef[];
+  /** names the run in its failure message ("deploy of shop 0123456789ab"); without it the failed step does (setup) */
+  what?: () => string;
+  /** the run in "during the deploy", when no step was running */
+  noun?: string;
+  /** the signals that stop the run */
+  stops?: Array<{ signal: SignalDefinition<[StopRequest?]>; verb: string; description?: string }>;
+  /** with on_failure: hold in this target, a failed step that `holds` waits for the operator */
+  hold?: AppTarget;
+  /**
+   * A forward-only run (removal, setup) undoes nothing: a stop takes effect before the next step
+   * and its failure message ends with this instead of what was restored.
+   */
+  forwardOnly?: string;
+  /** appended to "Restored: …" */
+  restoredNote?: string;
 }
 
-export class Saga {
-  private readonly undo: Undo[] = [];
+interface Undo {
+  activity: ActivityName;
+  args: () => unknown[];
+  title: (...args: unknown[]) => string;
+}
+
+export class Saga<T extends StepTable> {
+  readonly tracker: StepTracker;
+  readonly scope = new CancellationScope();
   /** why the run was stopped (abort, rollback, cancel), if it was */
   stopped?: string;
-  readonly scope = new CancellationScope();
+  /** a forward-only run stopped before this step */
+  private stoppedBefore?: string;
+  private readonly undo: Undo[] = [];
+  private readonly hold?: OperatorHold;
 
-  constructor(private readonly tracker: StepTracker) {}
+  constructor(private readonly spec: SagaSpec<T>) {
+    this.tracker = new StepTracker(spec.status, spec.order ?? spec.table);
+    for (const s of spec.stops ?? []) setHandler(s.signal, this.stopOn(s.verb), s.description ? { description: s.description } : undefined);
+    if (spec.hold) this.hold = new OperatorHold(this.tracker, spec.hold);
+  }
 
-  /** Registers an undo step; call it before the step it undoes. */
-  onFailure(u: Undo): void {
-    this.undo.unshift(u);
+  private def(name: string): StepDef {
+    const d = this.spec.table.find((s) => s.name === name);
+    if (!d) throw new Error(`unknown step ${name}`);
+    return d;
+  }
+
+  /** The activity of a step, scheduled with the step's retry class (the bake's checks call it). */
+  act<N extends StepName<T>>(name: N): Activities[ActivityOf<T, N>] {
+    const d = this.def(name);
+    if (!d.activity || !d.retry) throw new Error(`step ${name} schedules no activity`);
+    return proxies[d.retry][d.activity] as unknown as Activities[ActivityOf<T, N>];
+  }
+
+  /** Runs a step: its activity with `args`. */
+  run<N extends StepName<T>>(name: N, ...args: Parameters<Activities[ActivityOf<T, N>]>): Promise<Awaited<ReturnType<Activities[ActivityOf<T, N>]>>> {
+    const fn = this.act(name) as unknown as AnyActivity;
+    return this.own(name, () => fn(...args)) as Promise<Awaited<ReturnType<Activities[ActivityOf<T, N>]>>>;
+  }
+
+  /** Runs a step whose work is the workflow's own (the drain's timer, the bake's checks). */
+  async own<R extends StepOutcome>(name: StepName<T>, fn: () => Promise<R>): Promise<R> {
+    if (this.spec.forwardOnly !== undefined && this.stopped) {
+      this.stoppedBefore = this.def(name).title;
+      for (const s of this.tracker.status.steps) if (s.state === 'pending') this.tracker.skip(s.name, this.stopped);
+      throw new Error(`${this.stopped} before ${name}`);
+    }
+    return this.def(name).holds && this.hold ? this.hold.run(name, fn) : this.tracker.run(name, fn);
+  }
+
+  skip(name: StepName<T>, note: string): void {
+    this.tracker.skip(name, note);
+  }
+
+  /** Registers the undo of step `name`: call it before the step runs. `args` are read when the undo runs. */
+  willUndo<N extends UndoableStep<T>>(name: N, args: () => Parameters<Activities[UndoOf<T, N>]>): void {
+    const u = this.def(name).undo!;
+    this.undo.unshift({ activity: u.activity, args, title: u.title });
   }
 
   /** The changes so far are final (a rebuild's swap is done): nothing is undone from here on. */
@@ -49,27 +143,66 @@ export class Saga {
   }
 
   /** A signal handler that stops the run (once, and only while it runs). */
-  stopOn(verb: string) {
+  private stopOn(verb: string) {
     // the input is optional: the Web UI's "Send Signal" may send none
     return (req: StopRequest = {}) => {
       if (this.stopped || !['running', 'held', 'baking'].includes(this.tracker.status.state)) return;
       this.stopped = `${verb}${req.by ? ` by ${req.by}` : ''}${req.reason ? ` (${req.reason})` : ''}`;
       this.tracker.status.stopped = { how: verb, by: req.by, reason: req.reason };
-      this.scope.cancel();
+      // a forward-only run finishes its running step and stops before the next
+      if (this.spec.forwardOnly === undefined) this.scope.cancel();
     };
   }
 
   /** Runs the undo steps in reverse order; one failing does not stop the others. */
-  async compensate(): Promise<{ restored: string; undoFailed: boolean }> {
+  private async compensate(): Promise<{ restored: string; undoFailed: boolean }> {
     this.tracker.status.state = 'compensating';
     const results = await CancellationScope.nonCancellable(async () => {
       const out: Array<[string, boolean]> = [];
-      for (const u of this.undo) out.push([u.title, await this.tracker.compensate(u.name, u.title, u.fn)]);
+      for (const u of this.undo) {
+        const args = u.args();
+        const title = u.title(...args);
+        out.push([title, await this.tracker.compensate(u.activity, title, () => proxies.undo[u.activity](...args))]);
+      }
       return out;
     });
     const restored = results.length ? results.map(([title, ok]) => (ok ? title : `FAILED: ${title}`)).join('; ') : 'nothing had changed on the server';
     this.tracker.status.restored = restored;
     return { restored, undoFailed: results.some(([, ok]) => !ok) };
+  }
+
+  /** After a failure or a stop: undo what was done, then the failure the workflow ends with. */
+  async fail(e: unknown): Promise<ApplicationFailure> {
+    const stop = this.stopped ?? (isCancellation(e) ? 'cancelled' : undefined);
+    let after = this.spec.forwardOnly;
+    if (after === undefined) {
+      const { restored, undoFailed } = await this.compensate();
+      after = `Restored: ${restored}${this.spec.restoredNote ?? ''}.${undoFailed ? ' Some undo steps failed: check the server (alcaide status) before deploying again.' : ''}`;
+    }
+    return this.tracker.failure(this.message(e, stop, after));
+  }
+
+  private message(e: unknown, stop: string | undefined, after: string): string {
+    const { host } = this.tracker.status;
+    const failed = this.tracker.failedStep();
+    const why = `${failed?.title ?? 'a step'} failed`;
+    const error = failed?.error ?? rootMessage(e);
+    if (!this.spec.what) return `${why} on ${host}: ${error}${after ? ` ${after}` : ''}`;
+    const what = this.spec.what();
+    if (this.stoppedBefore) return `${what} ${stop} before "${this.stoppedBefore}" on ${host}. ${after}`;
+    if (stop) return `${what} ${stop} on ${host}: during ${failed?.title ?? `the ${this.spec.noun ?? 'run'}`}. ${after}`;
+    return `${what} failed on ${host}: ${why}: ${error}. ${after}`;
+  }
+}
+
+/** Runs a workflow's body as a saga: its status when it completes, else the failure `fail` composes. */
+export async function runSaga<T extends StepTable>(spec: SagaSpec<T>, body: (saga: Saga<T>) => Promise<void>): Promise<WorkflowStatus> {
+  const saga = new Saga(spec);
+  try {
+    await saga.scope.run(() => body(saga));
+    return saga.tracker.complete();
+  } catch (e) {
+    throw await saga.fail(e);
   }
 }
 
@@ -83,15 +216,17 @@ export async function allSettled(steps: Array<Promise<unknown>>): Promise<void> 
 }
 
 /** Lets requests in flight on the old slot finish (a durable timer), then stops it, kept for rollback. */
-export async function drainAndStop(tracker: StepTracker, t: AppTarget, old: string | undefined, noOld: string): Promise<void> {
+export async function drainAndStop(saga: Saga<typeof DEPLOY_STEPS> | Saga<typeof ROLLBACK_STEPS>, t: AppTarget, old: 'blue' | 'green' | undefined, noOld: string): Promise<void> {
+  // both tables have the two steps, with the same activity
+  const s = saga as Saga<typeof DEPLOY_STEPS>;
   if (!old) {
-    tracker.skip('drainOldSlot', noOld);
-    tracker.skip('stopOldSlot', noOld);
+    s.skip('drainOldSlot', noOld);
+    s.skip('stopOldSlot', noOld);
     return;
   }
-  await tracker.run('drainOldSlot', async () => {
+  await s.own('drainOldSlot', async () => {
     await sleep(t.drainTimeoutMs);
     return { changed: true, note: `${t.drainTimeoutMs / 1000}s for requests in flight on ${old}` };
   });
-  await tracker.run('stopOldSlot', () => acts.stopSlot(t, old as 'blue' | 'green'));
+  await s.run('stopOldSlot', t, old);
 }

@@ -1,38 +1,22 @@
 // SetupWorkflow: prepares a bare FreeBSD host for an app. Every step is an idempotent
 // activity, so a rerun or a resumed run converges without repeating changes.
-import { proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities';
 import type { AppTarget } from '../src/config/target';
-import { NON_RETRYABLE_FAILURES } from '../src/failures';
-import type { WorkflowStatus } from './status';
+import { runSaga } from './saga';
 import { SETUP_STEPS } from './setupSteps';
-import { StepTracker } from './tracker';
+import type { WorkflowStatus } from './status';
 
 export { SETUP_STEPS };
-
-
-const acts = proxyActivities<typeof activities>({
-  startToCloseTimeout: '45 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
 
 export interface SetupInput {
   target: AppTarget;
 }
 
 export async function setupWorkflow({ target }: SetupInput): Promise<WorkflowStatus> {
-  const tracker = new StepTracker({ kind: 'setup', app: target.app, destination: target.destination, host: target.server.host }, SETUP_STEPS);
-  for (const step of SETUP_STEPS) {
-    if (step.name === 'setupPostgres' && !target.postgresql) {
-      tracker.skip(step.name, 'no accessories.postgresql in the config');
-      continue;
+  // forward only, and the failed step names the run: "verify … failed on HOST: why"
+  return runSaga({ table: SETUP_STEPS, status: { kind: 'setup', app: target.app, destination: target.destination, host: target.server.host }, forwardOnly: '' }, async (saga) => {
+    for (const step of SETUP_STEPS) {
+      if (step.name === 'setupPostgres' && !target.postgresql) saga.skip(step.name, 'no accessories.postgresql in the config');
+      else await saga.run(step.name, target);
     }
-    try {
-      await tracker.run(step.name, () => acts[step.name](target));
-    } catch (e) {
-      throw tracker.failure(`${step.title} failed on ${target.server.host}: ${tracker.step(step.name).error}`);
-    }
-  }
-  return tracker.complete();
+  });
 }

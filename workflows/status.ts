@@ -11,6 +11,8 @@ export interface StepStatus {
   endedAt?: number;
   note?: string;
   error?: string;
+  /** the failure type of the error (src/failures.ts): the CLI's hint goes by it */
+  errorType?: string;
   attempt?: number;
 }
 

@@ -1,12 +1,9 @@
 // Runs steps (in order, or two side by side) and records their progress for the status query. Deterministic:
 // time comes from the workflow clock.
-import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
+import { isCancellation, setHandler, type ApplicationFailure } from '@temporalio/workflow';
+import { failure } from '../src/failures';
 import { statusQuery, type StepStatus, type WorkflowStatus } from './status';
-
-export interface StepDef {
-  name: string;
-  title: string;
-}
+import type { StepDef } from './stepTable';
 
 export interface StepOutcome {
   changed: boolean;
@@ -20,11 +17,18 @@ export function rootMessage(e: unknown): string {
   return cur?.message ?? String(e);
 }
 
+/** The failure type of the innermost cause that has one (an activity's ApplicationFailure). */
+export function rootFailureType(e: unknown): string | undefined {
+  let type: string | undefined;
+  for (let cur = e as { type?: unknown; cause?: unknown } | undefined; cur; cur = cur.cause as typeof cur) if (typeof cur.type === 'string') type = cur.type;
+  return type;
+}
+
 export class StepTracker {
   readonly status: WorkflowStatus;
 
   constructor(base: Omit<WorkflowStatus, 'state' | 'startedAt' | 'steps'>, steps: readonly StepDef[]) {
-    this.status = { ...base, state: 'running', startedAt: Date.now(), steps: steps.map((s) => ({ ...s, state: 'pending' })) };
+    this.status = { ...base, state: 'running', startedAt: Date.now(), steps: steps.map(({ name, title }) => ({ name, title, state: 'pending' })) };
     setHandler(statusQuery, () => this.status);
   }
 
@@ -41,14 +45,15 @@ export class StepTracker {
   /** Runs a step; a failure is recorded on the step and rethrown as it was. */
   async run<T extends StepOutcome>(name: string, fn: () => Promise<T>): Promise<T> {
     const s = this.step(name);
-    Object.assign(s, { state: 'running', startedAt: Date.now(), error: undefined });
+    Object.assign(s, { state: 'running', startedAt: Date.now(), error: undefined, errorType: undefined });
     this.status.currentStep = name;
     try {
       const out = await fn();
       Object.assign(s, { state: out.changed ? 'done' : 'unchanged', endedAt: Date.now(), note: out.note });
       return out;
     } catch (e) {
-      Object.assign(s, { state: isCancellation(e) ? 'cancelled' : 'failed', endedAt: Date.now(), error: isCancellation(e) ? 'stopped' : rootMessage(e) });
+      if (isCancellation(e)) Object.assign(s, { state: 'cancelled', endedAt: Date.now(), error: 'stopped', errorType: undefined });
+      else Object.assign(s, { state: 'failed', endedAt: Date.now(), error: rootMessage(e), errorType: rootFailureType(e) });
       throw e;
     } finally {
       // steps side by side: the current step is one still running
@@ -66,7 +71,7 @@ export class StepTracker {
       Object.assign(c, { state: 'done', endedAt: Date.now(), note: out.note });
       return true;
     } catch (e) {
-      Object.assign(c, { state: 'failed', endedAt: Date.now(), error: rootMessage(e) });
+      Object.assign(c, { state: 'failed', endedAt: Date.now(), error: rootMessage(e), errorType: rootFailureType(e) });
       return false;
     }
   }
@@ -77,7 +82,7 @@ export class StepTracker {
     this.status.currentStep = undefined;
     this.status.error = message;
     this.status.endedAt = Date.now();
-    return ApplicationFailure.create({ message, type: 'StepFailed', nonRetryable: true, details: [this.status] });
+    return failure('StepFailed', message, { details: [this.status] });
   }
 
   /** The title and error of the step that failed, if any. */

@@ -3,9 +3,11 @@ import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporal
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { WorkflowExecutionAlreadyStartedError, type TypedSearchAttributes } from '@temporalio/common';
 import { UserError } from '../errors';
+import { hintOf } from '../failures';
 import { workflowUiUrl, type TemporalSettings } from '../temporal/settings';
 import { queryStatus } from '../temporal/statusQuery';
-import type { WorkflowStatus } from '../../workflows/status';
+import type { StepStatus, WorkflowStatus } from '../../workflows/status';
+import { STEP_TABLES } from '../../workflows/stepTables';
 import { color } from './output';
 import { ProgressView, type ProgressMode } from './progress';
 
@@ -22,12 +24,20 @@ export interface StartSpec {
 
 const POLL_MS = 250;
 
+/** The running step (or undo step) of `status` that a pending activity of type `activity` belongs to, by the workflow's step table. */
+export function runningStepOf(status: WorkflowStatus, activity: string | null | undefined): StepStatus | undefined {
+  const table = STEP_TABLES[status.kind]?.steps ?? [];
+  const step = status.steps.find((s) => s.state === 'running' && table.find((d) => d.name === s.name)?.activity === activity);
+  // an undo step is named for its activity (workflows/saga.ts)
+  return step ?? status.compensations?.find((c) => c.state === 'running' && c.name === activity);
+}
+
 /** Adds the attempt count of a retrying step, from the server's view of pending activities. */
-async function withAttempts(handle: WorkflowHandle, status: WorkflowStatus): Promise<WorkflowStatus> {
+export async function withAttempts(handle: Pick<WorkflowHandle, 'describe' | 'client'>, status: WorkflowStatus): Promise<WorkflowStatus> {
   const d = await handle.describe().catch(() => undefined);
   const pending = d?.raw.pendingActivities ?? [];
   for (const p of pending) {
-    const step = status.steps.find((s) => s.name === p.activityType?.name && s.state === 'running');
+    const step = runningStepOf(status, p.activityType?.name);
     if (step && (p.attempt ?? 1) > 1) {
       step.attempt = p.attempt ?? undefined;
       // the message travels encrypted in the failure's encoded attributes
@@ -146,13 +156,9 @@ function failureStatus(e: unknown): WorkflowStatus | undefined {
   return d && Array.isArray(d.steps) ? d : undefined;
 }
 
-function hintFor(status?: WorkflowStatus): string | undefined {
-  if (!status) return undefined;
-  const failed = status.steps.find((s) => s.state === 'failed');
+/** What to do about a failed run: the failure catalogue's hint for the failed step's failure type. */
+export function hintFor(status?: WorkflowStatus): string | undefined {
+  const failed = status?.steps.find((s) => s.state === 'failed');
   if (!failed) return undefined;
-  const e = failed.error ?? '';
-  if (/host key of .* is not known/.test(e)) return 'verify the fingerprint, then run again with --trust-new-host';
-  if (/HOST KEY MISMATCH/.test(e)) return 'do not continue until you know why the server key changed';
-  if (/accepted none of the SSH keys|no SSH key/.test(e)) return 'check ssh.keys in deploy.yml, your ssh-agent and the server authorized_keys';
-  return 'fix the cause, then run the same command again: finished steps are checked, not repeated';
+  return hintOf(failed.errorType) ?? 'fix the cause, then run the same command again: finished steps are checked, not repeated';
 }

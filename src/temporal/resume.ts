@@ -9,16 +9,13 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
+import { stepOfActivity, type StepTable } from '../../workflows/stepTable';
 import { UserError } from '../errors';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-/** Activity type → deploy step, where they differ. */
-const STEP_OF_ACTIVITY: Record<string, string> = { stopSlot: 'stopOldSlot', bakeCheck: 'bake' };
-/** Undo activity → the step whose effect it took away. */
-const UNDONE_BY: Record<string, string> = { destroySlot: 'createSlotJail', restoreTraffic: 'switchTraffic' };
-const ACTIVITY_OF_STEP: Record<string, string> = Object.fromEntries(Object.entries(STEP_OF_ACTIVITY).map(([a, s]) => [s, a]));
-const order = (step: string) => DEPLOY_STEPS.findIndex((s) => s.name === step);
+const DEPLOY: StepTable = DEPLOY_STEPS;
+const order = (step: string) => DEPLOY.findIndex((s) => s.name === step);
 
 export interface ResumePoint {
   /** the step the new run starts from */
@@ -40,19 +37,19 @@ export function resumePoint(events: HistoryEvent[]): ResumePoint {
     const s = e.activityTaskScheduledEventAttributes;
     if (s?.activityType?.name) {
       scheduled.set(id, s.activityType.name);
-      const u = UNDONE_BY[s.activityType.name];
-      if (u) undone.push(u);
+      // an undo activity: the step whose effect it took away must run again
+      const of = stepOfActivity(DEPLOY, s.activityType.name);
+      if (of?.asUndo) undone.push(of.step.name);
     }
     const f = e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
     if (f) {
-      const activity = scheduled.get(Number(f.scheduledEventId)) ?? '';
-      const step = STEP_OF_ACTIVITY[activity] ?? activity;
-      if (order(step) >= 0) failedStep = step;
+      const of = stepOfActivity(DEPLOY, scheduled.get(Number(f.scheduledEventId)) ?? '');
+      if (of && !of.asUndo) failedStep = of.step.name;
     }
   }
   if (!failedStep) throw new UserError('the last deploy did not fail in a step (it was aborted, rolled back or cancelled): start a new deploy');
   const step = [failedStep, ...undone].sort((a, b) => order(a) - order(b))[0]!;
-  const activity = ACTIVITY_OF_STEP[step] ?? step;
+  const activity = DEPLOY.find((s) => s.name === step)?.activity;
   const at = [...scheduled].find(([, name]) => name === activity)?.[0];
   if (at === undefined) throw new UserError(`cannot find where ${step} started in the history`);
   const completed = events

@@ -5,7 +5,8 @@
 // longer exists; anything else is left alone.
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApplicationFailure, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { failure } from '../failures';
 import { deadLocalWorker } from './connection';
 import type { TemporalSettings } from './settings';
 
@@ -26,9 +27,9 @@ export async function takeOverDeadLocalAttempts(client: Client, s: TemporalSetti
     if (dead.length) await client.workflowService.resetStickyTaskQueue({ namespace: s.namespace, execution }).catch(() => undefined);
     for (const p of dead) {
       // retried now, not after the retry policy's first interval: the step has waited enough
-      const failure = ApplicationFailure.create({ type: 'WorkerLost', message: `the worker running this step (${p.lastWorkerIdentity}) is gone; retried by ${os.hostname()}`, nextRetryDelay: '1ms' });
+      const lost = failure('WorkerLost', `the worker running this step (${p.lastWorkerIdentity}) is gone; retried by ${os.hostname()}`, { nextRetryDelay: '1ms' });
       try {
-        await client.activity.fail({ ...execution, activityId: p.activityId! }, failure);
+        await client.activity.fail({ ...execution, activityId: p.activityId! }, lost);
         taken.push(`${wf.workflowId} ${p.activityType?.name ?? p.activityId}`);
       } catch {
         /* finished or timed out meanwhile: nothing to take over */

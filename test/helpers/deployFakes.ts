@@ -10,6 +10,7 @@ import type { Slot } from '../../src/freebsd/layout';
 import { activeOf, parseLiveSlots, slotChoice } from '../../src/freebsd/slotChoice';
 import { createWorker } from '../../src/temporal/worker';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
+import { activitiesOf, type StepTable } from '../../workflows/stepTable';
 import type { WorkflowStatus } from '../../workflows/status';
 import { TEST_TARGET } from './target';
 import { testSettings } from './temporal';
@@ -18,10 +19,12 @@ import { queryStatus } from '../../src/temporal/statusQuery';
 export const VERSION = 'a'.repeat(40);
 export const TARGET: AppTarget = TEST_TARGET;
 
-export const ACTIVITY_OF: Record<string, string> = { stopOldSlot: 'stopSlot' };
-/** Activities of the steps, in order (the drain and the bake are timers in the workflow). */
-export const STEP_ACTIVITIES = DEPLOY_STEPS.filter((s) => s.name !== 'drainOldSlot' && s.name !== 'bake').map((s) => ACTIVITY_OF[s.name] ?? s.name);
-export const UNDO = ['destroySlot', 'restoreTraffic'];
+const TABLE: StepTable = DEPLOY_STEPS;
+/** Step → its activity, from the deploy's step table. */
+export const ACTIVITY_OF: Record<string, string> = Object.fromEntries(TABLE.filter((s) => s.activity).map((s) => [s.name, s.activity!]));
+/** Activities of the steps, in order, as a deploy without a bake schedules them once each (the drain is a timer). */
+export const STEP_ACTIVITIES: string[] = TABLE.filter((s) => s.activity && s.name !== 'bake').map((s) => s.activity!);
+export const UNDO = TABLE.flatMap((s) => (s.undo ? [s.undo.activity] : []));
 
 export type Mode = { fail?: string; block?: string };
 /** The slots the host reports live (gate open, jail running) and its recorded active slot; one slot: that one alone is live. */
@@ -39,7 +42,8 @@ export function fakes(mode: Mode, host?: HostSlots) {
   const blocked: { resolve?: () => void } = {};
   const reached = new Promise<void>((r) => (blocked.resolve = r));
   const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const name of [...STEP_ACTIVITIES, ...UNDO, 'bakeCheck']) {
+  // every activity the deploy's step table names: its steps', the bake's checks, its undos
+  for (const name of activitiesOf(DEPLOY_STEPS)) {
     acts[name] = async (...args: unknown[]) => {
       const slots = args.slice(1).filter((a) => a === 'blue' || a === 'green' || a === undefined);
       calls.push(`${name}${slots.length ? `(${slots.map(String).join(',')})` : ''}`);

@@ -4,10 +4,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildCacheDecision } from '../../src/freebsd/buildjail';
 import { REBUILD_STEPS } from '../../workflows/rebuild';
+import { activitiesOf } from '../../workflows/stepTable';
 
 export const VERSION = 'b'.repeat(40);
-const STEPS: string[] = REBUILD_STEPS.map((s) => s.name);
-const UNDO = ['destroyNextBuildJail', 'restoreOldBuildJail'];
 
 /** `oldOtp`/`newOtp`: the OTP majors of the jail in service (null: erl did not answer) and of the new one; 25 when not given. */
 export type RebuildMode = { fail?: string; block?: string; oldOtp?: number | null; newOtp?: number; deployed?: boolean };
@@ -20,7 +19,8 @@ export function rebuildFakes(mode: RebuildMode = {}) {
   let reached = new Promise<void>((r) => (resolveReached = r));
   const release: { go?: () => void } = {};
   const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const name of [...STEPS, ...UNDO]) {
+  // every activity the rebuild's step table names: its steps' and its undos'
+  for (const name of activitiesOf(REBUILD_STEPS)) {
     acts[name] = async (...args: unknown[]) => {
       const extra = args.slice(1).map((a) => {
         if (typeof a === 'string' && a.length > 20 && a !== VERSION) ids.push(a);

@@ -16,7 +16,7 @@ const VERSION = '0123456789abcdef0123456789abcdef01234567';
 /** A deploy's steps as the workflow records them: each ends 1 s after the one before, up to `until`. */
 function steps(until: string, last: Partial<StepStatus> = {}): StepStatus[] {
   const end = DEPLOY_STEPS.findIndex((s) => s.name === until);
-  return DEPLOY_STEPS.map((s, i) =>
+  return DEPLOY_STEPS.map(({ name, title }) => ({ name, title })).map((s, i) =>
     i < end ? { ...s, state: 'done', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, note: 'ok' } : i === end ? { ...s, state: 'failed', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, ...last } : { ...s, state: 'pending' },
   );
 }
@@ -67,7 +67,7 @@ describe('alcaide status: steps in the order the deploy printed them', () => {
   const running = (): WorkflowStatus => ({
     ...base,
     state: 'running',
-    steps: DEPLOY_STEPS.map((s): StepStatus => ({ ...s, state: 'pending' })),
+    steps: DEPLOY_STEPS.map(({ name, title }): StepStatus => ({ name, title, state: 'pending' })),
   });
   const set = (st: WorkflowStatus, name: string, v: Partial<StepStatus>) => Object.assign(st.steps.find((s) => s.name === name)!, v);
   const polls: WorkflowStatus[] = [];

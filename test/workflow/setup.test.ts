@@ -32,7 +32,7 @@ function recorder(behave: Partial<Record<string, Behaviour>> = {}) {
   const attempts = new Map<string, number>();
   const acts: Record<string, (t: AppTarget) => Promise<unknown>> = {};
   for (const s of SETUP_STEPS) {
-    acts[s.name] = async (t: AppTarget) => {
+    acts[s.activity] = async (t: AppTarget) => {
       assert.equal(t.app, 'my_app', 'the target reaches the activity');
       const n = (attempts.get(s.name) ?? 0) + 1;
       attempts.set(s.name, n);

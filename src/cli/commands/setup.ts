@@ -3,7 +3,7 @@ import { toAppTarget, type AppTarget } from '../../config/target';
 import { layout } from '../../freebsd/layout';
 import { claimFile, claimOf } from '../../freebsd/claims';
 import { appSearchAttributes } from '../../temporal/searchAttributes';
-import { SETUP_STEPS } from '../../../workflows/setupSteps';
+import { SETUP_STEPS, type SetupStep } from '../../../workflows/setupSteps';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';
@@ -13,10 +13,10 @@ export function workflowIdFor(kind: string, t: { app: string; destination?: stri
   return `alcaide-${kind}-${t.app}${t.destination ? `-${t.destination}` : ''}`;
 }
 
-/** What each step looks at and may change, for --dry-run. */
-function plan(t: AppTarget): string[] {
+/** What each step of the setup table looks at and may change, for --dry-run. */
+export function plan(t: AppTarget): string[] {
   const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
-  const details: Record<string, string> = {
+  const details: Record<SetupStep, string> = {
     verifyHost: `uname: FreeBSD 14 or newer on amd64/arm64 at ${t.server.user}@${t.server.host}:${t.server.port}; ${claimFile(claimOf(t))}: this app's jails, subnet, ports and site, refused if another app holds them`,
     enableJails: `jail_enable=YES; /etc/jail.conf.d and ${t.basePath}`,
     setupJailNetwork: `cloned_interfaces+=${t.network.iface}; jails on ${t.network.subnet} (blue ${t.network.blue}, green ${t.network.green}, db ${t.network.db}, build ${t.network.build})`,
@@ -29,7 +29,7 @@ function plan(t: AppTarget): string[] {
       : 'skipped: no accessories.postgresql in the config',
     setupBuildJail: `jail ${l.jailName('build')} at ${l.jailPath('build')} with elixir, erlang, node22, npm-node22, git`,
   };
-  return SETUP_STEPS.map((s, i) => `${String(i + 1).padStart(2)}. ${s.title}\n      ${color.dim(details[s.name] ?? '')}`);
+  return SETUP_STEPS.map((s, i) => `${String(i + 1).padStart(2)}. ${s.title}\n      ${color.dim(details[s.name])}`);
 }
 
 export function registerSetup(program: Command): void {

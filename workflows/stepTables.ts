@@ -1,0 +1,17 @@
+// Every workflow's step table by the kind its status carries: what the CLI maps activities,
+// resume points and docs through.
+import { DEPLOY_STEPS } from './deploySteps';
+import { REBUILD_STEPS } from './rebuildSteps';
+import { REMOVE_STEPS } from './removeSteps';
+import { ROLLBACK_STEPS } from './rollbackSteps';
+import { SETUP_STEPS } from './setupSteps';
+import type { WorkflowStatus } from './status';
+import type { StepTable } from './stepTable';
+
+export const STEP_TABLES: Record<WorkflowStatus['kind'], { workflowType: string; steps: StepTable }> = {
+  setup: { workflowType: 'setupWorkflow', steps: SETUP_STEPS },
+  deploy: { workflowType: 'deployWorkflow', steps: DEPLOY_STEPS },
+  rollback: { workflowType: 'rollbackWorkflow', steps: ROLLBACK_STEPS },
+  rebuild: { workflowType: 'rebuildBuildJailWorkflow', steps: REBUILD_STEPS },
+  remove: { workflowType: 'removeWorkflow', steps: REMOVE_STEPS },
+};
