@@ -1,7 +1,7 @@
 // Accessories: the PostgreSQL jail. Same discipline as every setup step: check the host's
 // real state, change only what differs, so a second run changes nothing.
 import { createHmac } from 'node:crypto';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { SecretsStore } from '../src/config/secrets';
 import {
   addConfInclude,

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { closeGate, liveSlots, SLOT_HEADER, switchGates } from '../src/caddy/caddyfile';
 import { SecretsStore } from '../src/config/secrets';
-import { versionProblem, type AppTarget } from '../src/config/target';
+import { versionProblem, type AppTarget } from '../src/model/target';
 import { appDir, appLog, asAppUser, childPidFile, envFile, installApp, releaseEval, renderEnvFile, shareEnvFile, VERSION_MARKER } from '../src/freebsd/app';
 import { ensureHostsBlock } from '../src/freebsd/hosts';
 import { buildScript, RELEASE_UNUSABLE_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';

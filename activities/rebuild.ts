@@ -3,7 +3,7 @@
 // onto the build jail's path. Each activity checks first, so a retry or a resumed run
 // converges; the undo activities put the old root back whatever stage a swap reached.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { appDir, VERSION_MARKER } from '../src/freebsd/app';
 import { RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
 import {

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { expandHome, type ExecOptions, type ExecResult, type SshConnection } from '../src/ssh/connection';
 import { HostKeyError, RemoteCommandError, SshAuthError, SshTimeoutError } from '../src/ssh/errors';
 import { SshPool } from '../src/ssh/pool';

@@ -1,7 +1,7 @@
 // `alcaide remove`: the app taken off its host, one idempotent step each (a rerun finishes
 // what a failed run left). The host's claims are checked first: `remove -d staging` on the
 // production box would otherwise remove production's jails.
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { claimFile, claimOf } from '../src/freebsd/claims';
 import type { JailRole } from '../src/freebsd/layout';
 import { stopAppIfInstalled } from '../src/freebsd/app';

@@ -5,8 +5,8 @@
 // rather than waiting behind it.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ApplicationFailure, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
-import { appWorkflowId, type AppTarget } from '../src/config/target';
-import { SEARCH_ATTRIBUTES } from '../src/temporal/searchAttributes';
+import { appWorkflowId, type AppTarget } from '../src/model/target';
+import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
 import { rebuildBuildJailWorkflow } from './rebuild';
 import { rootMessage } from './tracker';
 import type { WorkflowStatus } from './status';

@@ -2,7 +2,7 @@
 // deploy). Forward only: each step is idempotent, so a failed removal is finished by running
 // it again; there is nothing to restore.
 import { setHandler } from '@temporalio/workflow';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { acts, slowActs } from './saga';
 import { abortSignal } from './signals';
 import type { WorkflowStatus } from './status';

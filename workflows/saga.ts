@@ -3,7 +3,7 @@
 // cancel), stop requests from signals, and the drain-then-stop of the old slot.
 import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, sleep, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { NON_RETRYABLE_FAILURES } from '../src/failures';
 import type { StopRequest } from './signals';
 import type { StepOutcome, StepTracker } from './tracker';

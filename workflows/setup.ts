@@ -2,7 +2,7 @@
 // activity, so a rerun or a resumed run converges without repeating changes.
 import { proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { NON_RETRYABLE_FAILURES } from '../src/failures';
 import type { WorkflowStatus } from './status';
 import { SETUP_STEPS } from './setupSteps';

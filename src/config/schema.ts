@@ -3,7 +3,7 @@
 // builders can rely on it. Messages are phrased as "what was expected"; the formatter in
 // errors.ts adds the key path and what was found.
 import { z } from 'zod';
-import { parseDuration } from './duration';
+import { parseDuration } from '../model/duration';
 
 const expected = (what: string) => ({ error: what });
 

@@ -4,7 +4,7 @@
 // are host-wide all the same). Setup and deploy read them all first and refuse, before changing anything, an
 // app or destination that would take what another holds (a staging deploy on the production
 // box would otherwise stop production's jails). pf's NAT covers every claimed subnet.
-import type { AppTarget } from '../config/target';
+import type { AppTarget } from '../model/target';
 import { siteAddress } from '../caddy/caddyfile';
 import { q } from './sh';
 

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { toAppTarget, type AppTarget } from '../../config/target';
+import { type AppTarget } from '../../model/target';
+import { toAppTarget } from '../../config/target';
 import { appCommand, appLog, asAppUser } from '../../freebsd/app';
 import { readLogWithClock, tailFile } from '../../freebsd/files';
-import { parseDuration } from '../../config/duration';
+import { parseDuration } from '../../model/duration';
 import { filterLog, LineSplitter, LogLineFilter, MAX_SINCE_MS, type HostClock, type LogFilter } from '../logFilter';
 import { layout, type Slot } from '../../freebsd/layout';
 import { jexec } from '../../freebsd/jail';

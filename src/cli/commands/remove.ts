@@ -2,11 +2,12 @@
 // data stays; the nightly schedule goes with the app.
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
+import { appWorkflowId, type AppTarget } from '../../model/target';
+import { toAppTarget } from '../../config/target';
 import { UserError } from '../../errors';
 import { claimFile, claimOf } from '../../freebsd/claims';
 import { layout } from '../../freebsd/layout';
-import { appSearchAttributes } from '../../temporal/searchAttributes';
+import { appSearchAttributes } from '../../model/searchAttributes';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';

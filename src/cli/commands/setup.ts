@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { toAppTarget, type AppTarget } from '../../config/target';
+import { type AppTarget } from '../../model/target';
+import { toAppTarget } from '../../config/target';
 import { layout } from '../../freebsd/layout';
 import { claimFile, claimOf } from '../../freebsd/claims';
-import { appSearchAttributes } from '../../temporal/searchAttributes';
+import { appSearchAttributes } from '../../model/searchAttributes';
 import { SETUP_STEPS } from '../../../workflows/setupSteps';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
