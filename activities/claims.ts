@@ -2,7 +2,8 @@
 // conflict before this activity changes anything, record this app's claim when it is missing
 // or stale.
 import type { AppTarget } from '../src/model/target';
-import { CLAIMS_DIR, claimConflicts, claimFile, claimHint, claimOf, describeClaim, parseClaims, readClaims, renderClaim, type Claim } from '../src/freebsd/claims';
+import { CLAIMS_DIR } from '../src/freebsd/layout';
+import { claimConflicts, claimFile, claimHint, claimOf, describeClaim, parseClaims, readClaims, renderClaim, type Claim } from '../src/freebsd/claims';
 import { ensureFile } from './jails';
 import { precondition, type Remote } from './remote';
 

@@ -4,7 +4,8 @@
 // converges; the undo activities put the old root back whatever stage a swap reached.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AppTarget } from '../src/model/target';
-import { appDir, VERSION_MARKER } from '../src/freebsd/app';
+import { appDir } from '../src/freebsd/layout';
+import { VERSION_MARKER } from '../src/freebsd/app';
 import { RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
 import {
   buildCacheDecision,

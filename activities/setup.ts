@@ -1,6 +1,8 @@
 // `alcaide setup`: each activity checks the host's real state first and changes only what
 // differs, so a second run (or a retry after a crash) runs no mutating command.
-import { CADDYFILE, caddyValidate, gateDir, renderMainCaddyfile, renderSite, siteFile, withImportLine } from '../src/caddy/caddyfile';
+import { CADDYFILE, gateDir, siteFile } from '../src/freebsd/layout';
+import { caddyValidate } from '../src/freebsd/caddy';
+import { renderMainCaddyfile, renderSite, withImportLine } from '../src/caddy/caddyfile';
 import type { AppTarget } from '../src/model/target';
 import { backupOnce, dirsExist, makeDirs, moveFile, readFile, removeFile, writeFileAtomic } from '../src/freebsd/files';
 import { defaultInterface, interfaceCreate, interfaceExists, pfCheck, pfEnable, pfEnabled, pfLoad, renderPfBlock, withPfBlock } from '../src/freebsd/network';

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { type AppTarget } from '../../model/target';
 import { toAppTarget } from '../../config/target';
-import { appCommand, appLog, asAppUser } from '../../freebsd/app';
+import { appLog } from '../../freebsd/layout';
+import { appCommand, asAppUser } from '../../freebsd/app';
 import { readLogWithClock, tailFile } from '../../freebsd/files';
 import { parseDuration } from '../../model/duration';
 import { filterLog, LineSplitter, LogLineFilter, MAX_SINCE_MS, type HostClock, type LogFilter } from '../logFilter';
