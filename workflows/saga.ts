@@ -2,7 +2,7 @@
 // (each undo registered before the step it undoes, run in reverse in a scope nothing can
 // cancel), stop requests from signals, and the drain-then-stop of the old slot.
 import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, sleep, type ActivityOptions, type RetryPolicy } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import type { AppTarget } from '../src/model/target';
 import { NON_RETRYABLE_FAILURES } from '../src/failures';
 import type { StopRequest } from './signals';
@@ -18,11 +18,11 @@ const stepOptions = (startToCloseTimeout: ActivityOptions['startToCloseTimeout']
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
-export const acts = proxyActivities<typeof activities>(stepOptions('10 minutes'));
-export const slowActs = proxyActivities<typeof activities>(stepOptions('60 minutes'));
-export const undoActs = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 10 } });
+export const acts = proxyActivities<Activities>(stepOptions('10 minutes'));
+export const slowActs = proxyActivities<Activities>(stepOptions('60 minutes'));
+export const undoActs = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 10 } });
 /** Bake checks: one retry for a lost connection; a wrong answer is final (it rolls back). */
-export const bakeActs = proxyActivities<typeof activities>({ ...stepOptions('2 minutes'), retry: { ...retry, maximumAttempts: 2 } });
+export const bakeActs = proxyActivities<Activities>({ ...stepOptions('2 minutes'), retry: { ...retry, maximumAttempts: 2 } });
 
 export interface Undo {
   name: string;

@@ -1,7 +1,7 @@
 // SetupWorkflow: prepares a bare FreeBSD host for an app. Every step is an idempotent
 // activity, so a rerun or a resumed run converges without repeating changes.
 import { proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import type { AppTarget } from '../src/model/target';
 import { NON_RETRYABLE_FAILURES } from '../src/failures';
 import type { WorkflowStatus } from './status';
@@ -11,7 +11,7 @@ import { StepTracker } from './tracker';
 export { SETUP_STEPS };
 
 
-const acts = proxyActivities<typeof activities>({
+const acts = proxyActivities<Activities>({
   startToCloseTimeout: '45 minutes',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },

@@ -1,6 +1,7 @@
 // Runs steps (in order, or two side by side) and records their progress for the status query. Deterministic:
 // time comes from the workflow clock.
 import { ApplicationFailure, isCancellation, setHandler } from '@temporalio/workflow';
+import type { StepResult } from '../src/model/step';
 import { statusQuery, type StepStatus, type WorkflowStatus } from './status';
 
 export interface StepDef {
@@ -8,10 +9,8 @@ export interface StepDef {
   title: string;
 }
 
-export interface StepOutcome {
-  changed: boolean;
-  note: string;
-}
+/** What a step reports (src/model/step.ts): activities return it, steps of the workflow's own make one. */
+export type StepOutcome = StepResult;
 
 /** The message of the innermost cause: the activity's own error, not Temporal's wrapper. */
 export function rootMessage(e: unknown): string {

@@ -4,6 +4,8 @@
 import { sh } from './sh';
 import { BUILD_HOME, releaseArtifact, sourceTarball } from './layout';
 
+/** What the build jail runs a build with (pkg names). */
+export const BUILD_PACKAGES = ['elixir', 'erlang', 'node22', 'npm-node22', 'git'];
 /** exit status of the build script when the release cannot run here (no ERTS, no bin/NAME): its last stderr line says why */
 export const RELEASE_UNUSABLE_EXIT = 65;
 
