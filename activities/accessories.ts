@@ -1,8 +1,7 @@
 // Accessories: the PostgreSQL jail. Same discipline as every setup step: check the host's
 // real state, change only what differs, so a second run changes nothing.
 import { createHmac } from 'node:crypto';
-import type { AppTarget } from '../src/config/target';
-import { SecretsStore } from '../src/config/secrets';
+import type { AppTarget } from '../src/model/target';
 import {
   addConfInclude,
   confIncludes,
@@ -16,37 +15,24 @@ import {
   renderPostgresConf,
   roleAndDatabaseSql,
   volumeReady,
-  type PostgresSpec,
 } from '../src/freebsd/postgres';
 import { fileHasSha256 } from '../src/freebsd/files';
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
 import { serviceAction, serviceRunning, serviceStart } from '../src/freebsd/system';
 import { ensureFile, ensureJail, ensureSysrc, layoutOf, sha256 } from './jails';
-import { precondition, Remote, withHeartbeat } from './remote';
-import type { StepResult } from './setup';
+import { withHeartbeat } from './remote';
+import type { ActivityDeps } from './deps';
+import { postgresPassword, postgresSpec } from './database';
+import { stepResult, type StepResult } from '../src/model/step';
 
 /** Where the role marker lives: next to the data on the volume, so it travels with it. */
 const ROLE_MARKER = '.alcaide-role';
 
-/** The accessory's password, read on the worker from the secrets file (never in workflow history). */
-export function postgresPassword(t: AppTarget): string {
-  const pg = t.postgresql!;
-  const secrets = new SecretsStore(t.projectRoot, t.destination).read();
-  const password = secrets[pg.passwordSecret];
-  if (!password) throw precondition(`accessories.postgresql.password_secret names ${pg.passwordSecret}, which is not in the secrets file (alcaide secrets set ${pg.passwordSecret})`);
-  return password;
-}
-
-export function postgresSpec(t: AppTarget): PostgresSpec {
-  const pg = t.postgresql!;
-  return { version: pg.version, ip: t.network.db, port: pg.port, user: pg.user, database: pg.database, subnet: t.network.subnet };
-}
-
-export async function setupPostgres(t: AppTarget): Promise<StepResult> {
+const setupPostgres = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
   const pg = t.postgresql;
   if (!pg) return { changed: false, note: 'no accessory configured' };
-  const password = postgresPassword(t);
-  const r = Remote.for(t);
+  const password = postgresPassword(d.secrets(t), t);
+  const r = d.remote(t);
   const l = layoutOf(t);
   const name = l.jailName('db');
   const root = l.jailPath('db');
@@ -121,5 +107,11 @@ export async function setupPostgres(t: AppTarget): Promise<StepResult> {
     await ensureFile(r, markerPath, marker, '0600', 'record the role');
     changes.push(`role ${pg.user}, database ${pg.database}`);
   }
-  return { changed: changes.length > 0, note: changes.length ? changes.join('; ') : `${name} serves ${pg.database} on ${spec.ip}:${spec.port}` };
+  return stepResult(changes, `${name} serves ${pg.database} on ${spec.ip}:${spec.port}`);
+};
+
+export function createAccessoryActivities(d: ActivityDeps) {
+  return {
+    setupPostgres: setupPostgres(d),
+  };
 }

@@ -1,8 +1,9 @@
 // The host's claims (src/freebsd/claims.ts) as the activities use them: read them all, refuse a
 // conflict before this activity changes anything, record this app's claim when it is missing
 // or stale.
-import type { AppTarget } from '../src/config/target';
-import { CLAIMS_DIR, claimConflicts, claimFile, claimHint, claimOf, describeClaim, parseClaims, readClaims, renderClaim, type Claim } from '../src/freebsd/claims';
+import type { AppTarget } from '../src/model/target';
+import { CLAIMS_DIR } from '../src/freebsd/layout';
+import { claimConflicts, claimFile, claimHint, claimOf, describeClaim, parseClaims, readClaims, renderClaim, type Claim } from '../src/freebsd/claims';
 import { ensureFile } from './jails';
 import { precondition, type Remote } from './remote';
 

@@ -1,60 +1,35 @@
 // Deploy and rollback activities. Each checks the host first and converges: a retry, or a
 // resumed workflow after a crash, finds finished work finished and does not repeat it. A
 // step's checks and actions travel as one script (src/freebsd): one SSH round trip.
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { ApplicationFailure } from '@temporalio/activity';
+import { SLOT_HEADER } from '../src/caddy/caddyfile';
 import { failure } from '../src/failures';
-import { closeGate, liveSlots, SLOT_HEADER, switchGates } from '../src/caddy/caddyfile';
-import { SecretsStore } from '../src/config/secrets';
-import { versionProblem, type AppTarget } from '../src/config/target';
-import { appDir, appLog, asAppUser, childPidFile, envFile, installApp, releaseEval, renderEnvFile, shareEnvFile, VERSION_MARKER } from '../src/freebsd/app';
-import { ensureHostsBlock } from '../src/freebsd/hosts';
-import { buildScript, RELEASE_UNUSABLE_EXIT, releaseArtifact, sourceTarball } from '../src/freebsd/build';
-import { appendStdin, fileExists, freebsdUploadCommands, putStdin, putText, readFile, tailFile } from '../src/freebsd/files';
-import { jexec, requireJailConf, startJailUnlessRunning } from '../src/freebsd/jail';
+import { asAppUser, installApp, releaseEval, renderEnvFile, shareEnvFile, VERSION_MARKER } from '../src/freebsd/app';
+import { RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
+import { closeGate, switchGates } from '../src/freebsd/caddy';
+import { appendStdin, fileExists, putStdin, putText, readFile, tailFile } from '../src/freebsd/files';
 import { flightKey, singleFlight } from '../src/freebsd/flight';
-import { otherSlot, type Slot } from '../src/freebsd/layout';
+import { ensureHostsBlock } from '../src/freebsd/hosts';
+import { requireJailConf, startJailUnlessRunning } from '../src/freebsd/jail';
+import { activeFile, appDir, appLog, childPidFile, deployLog, envFile, otherSlot, releaseArtifact, type Slot } from '../src/freebsd/layout';
+import { databaseUrl } from '../src/freebsd/postgres';
 import { changesOf, script } from '../src/freebsd/sh';
 import { createSlot, destroySlot as destroySlotJail, SLOT_JAIL_PARAMS, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
-import { activeOf, parseLiveSlots, slotChoice } from '../src/freebsd/slotChoice';
+import { slotChoice } from '../src/freebsd/slotChoice';
+import { readActiveSlot } from '../src/host/liveSlot';
+import { stepResult, type StepResult } from '../src/model/step';
+import type { AppTarget } from '../src/model/target';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
-import { uploadFile } from '../src/ssh/upload';
-import { databaseUrl } from '../src/freebsd/postgres';
-import { postgresPassword, postgresSpec } from './accessories';
-import { converge, layoutOf, slotHost, slotHostsEntries } from './jails';
+import { checkVersion, jailNotRunning, runBuild, short, uploadSourceTo } from './build';
 import { checkClaims } from './claims';
-import { precondition, Remote, withHeartbeat } from './remote';
-import type { ExecResult } from '../src/ssh/connection';
-import type { StepResult } from './setup';
-
-/** The app's deploy state on the host (the live slot, the deploy log, Caddy's gates). */
-export const stateDir = (app: string) => `/var/db/alcaide/${app}`;
-const short = (v: string) => v.slice(0, 12);
-
-/**
- * A jail that is not running (the host is still booting after a reboot) is not the build's or
- * the migration's fault: retried, where their own failures are final.
- */
-function jailNotRunning(res: { stderr: string }, jail: string, host: string): ApplicationFailure | undefined {
-  if (!/^jexec: jail "[^"]*" not found/m.test(res.stderr)) return undefined;
-  return failure('JailNotRunning', `${jail} is not running on ${host} (still booting?)`);
-}
-
-/** The version names files and directories on the host: a commit id, nothing else. */
-function checkVersion(version: string): string {
-  const problem = versionProblem(version);
-  if (problem) throw precondition(problem);
-  return version;
-}
+import { postgresPassword, postgresSpec } from './database';
+import type { ActivityDeps, Clock } from './deps';
+import { converge, layoutOf, slotHost, slotHostsEntries } from './jails';
+import { outputTail, precondition, type Remote, withHeartbeat } from './remote';
 
 // ---------------------------------------------------------------- build
 
-export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const ensureBuildJail = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   const name = l.jailName('build');
   const conf = l.jailConf('build');
@@ -63,43 +38,16 @@ export async function ensureBuildJail(t: AppTarget): Promise<StepResult> {
   if (res.code === 3) throw precondition(`the build jail ${name} does not exist on ${t.server.host}: run \`alcaide setup\` first`);
   if (res.code !== 0) throw failure('RemoteCommandError', `starting ${name} on ${t.server.host} failed (exit ${res.code}): ${outputTail(res, 4)}`);
   const changes = [...(recorded ? [`recorded the claim of ${t.app}`] : []), ...changesOf(res.stdout)];
-  return { changed: changes.length > 0, note: changes.join('; ') || `${name} running` };
-}
+  return stepResult(changes, `${name} running`);
+};
 
 /** `git archive` of the commit, streamed to a local temp file, then uploaded resumably. */
-export async function uploadSource(t: AppTarget, version: string): Promise<StepResult> {
-  return uploadSourceTo(Remote.for(t), t, version, layoutOf(t).jailPath('build'));
-}
+const uploadSource = (d: ActivityDeps) => async (t: AppTarget, version: string): Promise<StepResult> => {
+  return uploadSourceTo(d.remote(t), t, version, layoutOf(t).jailPath('build'));
+};
 
-/** The commit's source into the build jail whose root is `jailRoot` (skipped when already there). */
-export async function uploadSourceTo(r: Remote, t: AppTarget, version: string, jailRoot: string): Promise<StepResult> {
-  checkVersion(version);
-  const remote = `${jailRoot}${sourceTarball(version)}`;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-src-'));
-  try {
-    const local = path.join(dir, `${version}.tar`);
-    return await withHeartbeat(async () => {
-      const git = spawn('git', ['-C', t.projectRoot, 'archive', '--format=tar', version], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      git.stderr.on('data', (d) => (stderr += d));
-      const exited = new Promise<number>((resolve) => git.on('close', (c) => resolve(c ?? 1)));
-      await pipeline(git.stdout, createWriteStream(local));
-      if ((await exited) !== 0) throw precondition(`git archive ${short(version)} failed in ${t.projectRoot}: ${stderr.trim()}`);
-      let sent = 0;
-      const res = await withHeartbeat(
-        () => uploadFile(r.conn, local, remote, freebsdUploadCommands, { label: 'upload source', onProgress: (b) => (sent = b) }),
-        () => ({ bytes: sent }),
-      );
-      const kib = Math.round(res.size / 1024);
-      return { changed: !res.skipped, note: res.skipped ? `already on the host (${kib} KiB)` : `${kib} KiB${res.resumedFrom ? `, resumed at ${Math.round(res.resumedFrom / 1024)} KiB` : ''}` };
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-export async function buildRelease(t: AppTarget, version: string): Promise<StepResult> {
-  const res = await runBuild(Remote.for(t), t, layoutOf(t).jailName('build'), version, 'build the release');
+const buildRelease = (d: ActivityDeps) => async (t: AppTarget, version: string): Promise<StepResult> => {
+  const res = await runBuild(d.remote(t), t, layoutOf(t).jailName('build'), version, 'build the release');
   if (res.code === RELEASE_UNUSABLE_EXIT) throw precondition(res.stderr.trim().split('\n').pop() ?? 'the release cannot run in a slot');
   if (res.code !== 0) {
     const down = jailNotRunning(res, layoutOf(t).jailName('build'), t.server.host);
@@ -108,23 +56,7 @@ export async function buildRelease(t: AppTarget, version: string): Promise<StepR
   }
   const cached = res.stdout.trim().split('\n').pop() === 'cached';
   return { changed: !cached, note: cached ? `release ${short(version)} already built` : `release ${short(version)} built` };
-}
-
-export const outputTail = (res: { stdout: string; stderr: string }, lines = 12) => (res.stderr || res.stdout).trim().split('\n').slice(-lines).join('\n');
-
-/** Runs the build script in a build jail; the exit code is the caller's to judge. */
-export async function runBuild(r: Remote, t: AppTarget, name: string, version: string, label: string): Promise<ExecResult> {
-  checkVersion(version);
-  let lastLine = '';
-  return withHeartbeat(
-    () =>
-      r.check(singleFlight(flightKey(name, 'build'), jexec(name, buildScript(t.app, t.release.name, version))), label, {
-        timeoutMs: 45 * 60_000,
-        onStdout: (d) => (lastLine = d.toString().trim().split('\n').pop() ?? lastLine),
-      }),
-    () => ({ last: lastLine }),
-  );
-}
+};
 
 // ---------------------------------------------------------------- slots
 
@@ -133,18 +65,9 @@ export interface SlotChoice extends StepResult {
   active?: Slot;
 }
 
-/** The host's real state decides: the slot whose gate is open and whose jail runs is live. */
-export async function activeSlot(r: Remote, t: AppTarget): Promise<Slot | undefined> {
-  const l = layoutOf(t);
-  const live = parseLiveSlots((await r.run(liveSlots(t.app, { blue: l.jailName('blue'), green: l.jailName('green') }), 'find the live slot')).stdout);
-  // the recorded state is read only when it decides: both slots open
-  const recorded = live.length === 2 ? (await r.check(readFile(`${stateDir(t.app)}/active`), 'read deploy state')).stdout : undefined;
-  return activeOf(live, recorded);
-}
-
-export async function chooseSlot(t: AppTarget): Promise<SlotChoice> {
-  return slotChoice(await activeSlot(Remote.for(t), t));
-}
+const chooseSlot = (d: ActivityDeps) => async (t: AppTarget): Promise<SlotChoice> => {
+  return slotChoice(await readActiveSlot(d.remote(t), t));
+};
 
 function slotSpec(t: AppTarget, slot: Slot) {
   const l = layoutOf(t);
@@ -157,29 +80,29 @@ function slotJail(t: AppTarget, slot: Slot): SlotJail {
 }
 
 /** A fresh jail for the slot; a stale one from an older release is removed first. */
-export async function createSlotJail(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
+const createSlotJail = (d: ActivityDeps) => async (t: AppTarget, slot: Slot, version: string): Promise<StepResult> => {
   checkVersion(version);
   const s = slotJail(t, slot);
   // the slot's name in /etc/hosts (setup writes it too; a host set up before names existed gets it here)
-  const changes = await converge(Remote.for(t), `create ${s.spec.name}`, [ensureHostsBlock(t.app, slotHostsEntries(t)), createSlot(s, version)], { timeoutMs: 15 * 60_000 });
-  return { changed: changes.length > 0, note: changes.join('; ') || `${s.spec.name} ready` };
-}
+  const changes = await converge(d.remote(t), `create ${s.spec.name}`, [ensureHostsBlock(t.app, slotHostsEntries(t)), createSlot(s, version)], { timeoutMs: 15 * 60_000 });
+  return stepResult(changes, `${s.spec.name} ready`);
+};
 
-export async function installRelease(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
+const installRelease = (d: ActivityDeps) => async (t: AppTarget, slot: Slot, version: string): Promise<StepResult> => {
   checkVersion(version);
   const l = layoutOf(t);
   const artifact = `${l.jailPath('build')}${releaseArtifact(t.app, version)}`;
-  const changes = await converge(Remote.for(t), 'install the release', [installApp({ app: t.app, releaseName: t.release.name }, l.jailPath(slot), artifact, version)], {
+  const changes = await converge(d.remote(t), 'install the release', [installApp({ app: t.app, releaseName: t.release.name }, l.jailPath(slot), artifact, version)], {
     flight: flightKey(l.jailName(slot), 'install'),
   });
-  return { changed: changes.length > 0, note: changes.join('; ') || `release ${short(version)} installed` };
-}
+  return stepResult(changes, `release ${short(version)} installed`);
+};
 
 /** The app's environment, decrypted here on the worker, sent on stdin into a 0600 file. */
-export async function writeAppEnv(t: AppTarget, slot: Slot, version: string): Promise<StepResult> {
+const writeAppEnv = (d: ActivityDeps) => async (t: AppTarget, slot: Slot, version: string): Promise<StepResult> => {
   checkVersion(version);
-  const r = Remote.for(t);
-  const secrets = t.envSecretNames.length ? new SecretsStore(t.projectRoot, t.destination).read() : {};
+  const r = d.remote(t);
+  const secrets = t.envSecretNames.length ? d.secrets(t) : {};
   const missing = t.envSecretNames.filter((n) => !(n in secrets));
   if (missing.length) throw precondition(`secrets missing from the secrets file: ${missing.join(', ')} (alcaide secrets set NAME)`);
   const vars: Record<string, string> = {
@@ -197,30 +120,29 @@ export async function writeAppEnv(t: AppTarget, slot: Slot, version: string): Pr
     ALCAIDE_VERSION: version,
   };
   // The accessory's URL, unless the config names DATABASE_URL itself.
-  if (t.postgresql && !('DATABASE_URL' in vars)) vars.DATABASE_URL = databaseUrl(postgresSpec(t), postgresPassword(t));
+  if (t.postgresql && !('DATABASE_URL' in vars)) vars.DATABASE_URL = databaseUrl(postgresSpec(t), postgresPassword(d.secrets(t), t));
   const root = layoutOf(t).jailPath(slot);
   const changed = (await converge(r, 'write the app environment', [putStdin(`${root}${envFile(t.app)}`, '0640', 'wrote'), shareEnvFile(t.app, root)], { stdin: renderEnvFile(vars) })).length > 0;
   return { changed, note: `${Object.keys(vars).length} variables (${t.envSecretNames.length} secret), mode 0640, group ${t.app}` };
-}
+};
 
-export async function startApp(t: AppTarget, slot: Slot): Promise<StepResult> {
-  const changes = await converge(Remote.for(t), 'start the app', [startAppIn(slotJail(t, slot))]);
-  return { changed: changes.length > 0, note: changes.join('; ') || 'already running' };
-}
+const startApp = (d: ActivityDeps) => async (t: AppTarget, slot: Slot): Promise<StepResult> => {
+  const changes = await converge(d.remote(t), 'start the app', [startAppIn(slotJail(t, slot))]);
+  return stepResult(changes, 'already running');
+};
 
-export async function runMigrations(t: AppTarget, slot: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
+const runMigrations = (d: ActivityDeps) => async (t: AppTarget, slot: Slot): Promise<StepResult> => {
+  const r = d.remote(t);
   if (t.release.migrate === false) return { changed: false, note: 'skipped' };
   const name = layoutOf(t).jailName(slot);
   const res = await withHeartbeat(() => r.check(singleFlight(flightKey(t.app, 'migrate'), asAppUser(name, t.app, releaseEval(t.app, t.release.name, t.release.migrate as string))), 'run migrations', { timeoutMs: 30 * 60_000 }));
   if (res.code !== 0) {
     const down = jailNotRunning(res, name, t.server.host);
     if (down) throw down;
-    const tail = (res.stderr || res.stdout).trim().split('\n').slice(-12).join('\n');
-    throw failure('MigrationFailed', `migrations failed in ${name} (exit ${res.code}):\n${tail}`);
+    throw failure('MigrationFailed', `migrations failed in ${name} (exit ${res.code}):\n${outputTail(res)}`);
   }
   return { changed: true, note: migrationNote(res.stdout) };
-}
+};
 
 const MIGRATION_NOTE_MAX = 10;
 
@@ -237,8 +159,6 @@ export function migrationNote(stdout: string): string {
   const more = items.length > MIGRATION_NOTE_MAX ? `; and ${items.length - MIGRATION_NOTE_MAX} more` : '';
   return ran.length ? `${ran.length} migration${ran.length === 1 ? '' : 's'} run: ${shown}${more}` : `${shown}${more}` || 'done';
 }
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The pause after health try `tries` (1-based): 50 ms, doubling up to health_check.interval,
@@ -260,12 +180,12 @@ export const CRASH_LOOP_RESTARTS = 2;
  * About once a second it reads the release's pid: daemon(8) restarting it CRASH_LOOP_RESTARTS
  * times means it crash-loops, which fails the step at once with the log's tail.
  */
-export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
+const checkHealth = (d: ActivityDeps) => async (t: AppTarget, slot: Slot): Promise<StepResult> => {
+  const r = d.remote(t);
   const host = slotHost(t, slot);
   const url = `http://${host}:${t.appPort}${t.healthCheck.path}`;
   const root = layoutOf(t).jailPath(slot);
-  const start = Date.now();
+  const start = d.clock.now();
   let last = 'no answer yet';
   let tries = 0;
   const pids = new Set<string>();
@@ -275,7 +195,7 @@ export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult>
     return failure('HealthCheckFailed', `GET ${url} ${why}; the app log ${appLog(t.app)} in ${layoutOf(t).jailName(slot)} ends with:\n${log.stdout.trim()}`);
   };
   await withHeartbeat(async () => {
-    while (Date.now() - start < t.healthCheck.timeoutMs) {
+    while (d.clock.now() - start < t.healthCheck.timeoutMs) {
       tries++;
       try {
         const res = await httpViaSsh(r.conn, { host, port: t.appPort, path: t.healthCheck.path, timeoutMs: Math.min(5000, t.healthCheck.timeoutMs) });
@@ -284,20 +204,23 @@ export async function checkHealth(t: AppTarget, slot: Slot): Promise<StepResult>
       } catch (e) {
         last = (e as Error).message;
       }
-      if (Date.now() - pidReadAt >= 1000) {
-        pidReadAt = Date.now();
+      if (d.clock.now() - pidReadAt >= 1000) {
+        pidReadAt = d.clock.now();
         const pid = await readChildPid(r, root, t.app);
-        if (pid) pids.add(pid);
+        if (pid && !pids.has(pid)) {
+          if (pids.size) d.log.debug('daemon(8) restarted the release during the health check', { slot, pid, last });
+          pids.add(pid);
+        }
         if (pids.size > CRASH_LOOP_RESTARTS) {
-          throw await fail(`never answered 200: the app crash-loops (daemon(8) restarted it ${pids.size - 1} times in ${Math.round((Date.now() - start) / 1000)}s; last: ${last})`);
+          throw await fail(`never answered 200: the app crash-loops (daemon(8) restarted it ${pids.size - 1} times in ${Math.round((d.clock.now() - start) / 1000)}s; last: ${last})`);
         }
       }
-      await pause(healthPause(t.healthCheck.intervalMs, tries));
+      await d.clock.sleep(healthPause(t.healthCheck.intervalMs, tries));
     }
     throw await fail(`did not answer 200 within ${t.healthCheck.timeoutMs / 1000}s (${tries} tries; last: ${last})`);
   });
   return { changed: false, note: `200 from ${url} after ${tries} ${tries === 1 ? 'try' : 'tries'}` };
-}
+};
 
 /** A request through Caddy as clients make it: HTTPS with the domain's name, or plain HTTP on :80. */
 async function throughCaddy(r: Remote, t: AppTarget): Promise<TunnelResponse> {
@@ -307,34 +230,32 @@ async function throughCaddy(r: Remote, t: AppTarget): Promise<TunnelResponse> {
 }
 
 /** Waits until Caddy's own health checks route requests to `slot`. */
-async function waitForRouting(r: Remote, t: AppTarget, slot: Slot, withinMs = 15_000): Promise<number> {
-  const start = Date.now();
+async function waitForRouting(clock: Clock, r: Remote, t: AppTarget, slot: Slot, withinMs = 15_000): Promise<number> {
+  const start = clock.now();
   let last = '';
-  while (Date.now() - start < withinMs) {
+  while (clock.now() - start < withinMs) {
     try {
       const res = await throughCaddy(r, t);
-      if (res.status === 200 && res.headers[SLOT_HEADER.toLowerCase()] === slot) return Date.now() - start;
+      if (res.status === 200 && res.headers[SLOT_HEADER.toLowerCase()] === slot) return clock.now() - start;
       last = `HTTP ${res.status} from ${String(res.headers[SLOT_HEADER.toLowerCase()] ?? 'no slot')}`;
     } catch (e) {
       last = (e as Error).message;
     }
-    await pause(50);
+    await clock.sleep(50);
   }
   throw failure('SwitchNotSeen', `Caddy did not route to ${slot} within ${withinMs / 1000}s (last: ${last})`);
 }
 
-const activeFile = (app: string) => `${stateDir(app)}/active`;
-
 /** Opens the new slot's gate and closes the old one: no Caddy reload, in-flight requests finish. */
-export async function switchTraffic(t: AppTarget, to: Slot, from?: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
+const switchTraffic = (d: ActivityDeps) => async (t: AppTarget, to: Slot, from?: Slot): Promise<StepResult> => {
+  const r = d.remote(t);
   await converge(r, `open the ${to} gate`, [switchGates(t.app, to, from, activeFile(t.app))]);
-  const ms = await waitForRouting(r, t, to);
+  const ms = await waitForRouting(d.clock, r, t, to);
   return { changed: true, note: `Caddy routes to ${to} (${ms} ms after the gate opened)` };
-}
+};
 
-export async function verifyThroughCaddy(t: AppTarget, slot: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
+const verifyThroughCaddy = (d: ActivityDeps) => async (t: AppTarget, slot: Slot): Promise<StepResult> => {
+  const r = d.remote(t);
   // five requests at once, each on its own tunnel: as many chances to reach a wrong upstream
   for (const res of await Promise.all([0, 1, 2, 3, 4].map(() => throughCaddy(r, t)))) {
     const served = res.headers[SLOT_HEADER.toLowerCase()];
@@ -343,17 +264,17 @@ export async function verifyThroughCaddy(t: AppTarget, slot: Slot): Promise<Step
     }
   }
   return { changed: false, note: `5 of 5 requests through Caddy answered by ${slot}` };
-}
+};
 
 /**
  * One check of the bake window: the health path through Caddy must answer 200 from `slot`.
  * Up to three requests a second apart, so one dropped connection is not a rollback.
  */
-export async function bakeCheck(t: AppTarget, slot: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
+const bakeCheck = (d: ActivityDeps) => async (t: AppTarget, slot: Slot): Promise<StepResult> => {
+  const r = d.remote(t);
   let last = '';
   for (let i = 0; i < 3; i++) {
-    if (i) await pause(1000);
+    if (i) await d.clock.sleep(1000);
     try {
       const res = await throughCaddy(r, t);
       const served = res.headers[SLOT_HEADER.toLowerCase()];
@@ -364,44 +285,44 @@ export async function bakeCheck(t: AppTarget, slot: Slot): Promise<StepResult> {
     }
   }
   throw failure('BakeFailed', `through Caddy ${t.healthCheck.path} answered ${last} three times, expected 200 from ${slot}`);
-}
+};
 
 /** Stops the app and its jail; the jail stays on disk for rollback but no longer starts at boot. */
-export async function stopSlot(t: AppTarget, slot: Slot): Promise<StepResult> {
+const stopSlot = (d: ActivityDeps) => async (t: AppTarget, slot: Slot): Promise<StepResult> => {
   const name = layoutOf(t).jailName(slot);
-  const stopped = (await converge(Remote.for(t), `stop ${name}`, [stopSlotJail(slotJail(t, slot))])).length > 0;
+  const stopped = (await converge(d.remote(t), `stop ${name}`, [stopSlotJail(slotJail(t, slot))])).length > 0;
   return { changed: stopped, note: stopped ? `${name} stopped, kept for rollback` : `${name} already stopped` };
-}
+};
 
-export async function recordDeploy(t: AppTarget, d: { slot: Slot; version: string; previousSlot?: Slot }): Promise<StepResult> {
-  checkVersion(d.version);
-  const line = JSON.stringify({ at: new Date().toISOString(), ...d });
-  await converge(Remote.for(t), 'record the deploy', [putText(activeFile(t.app), '0644', `${d.slot}\n`), appendStdin(`${stateDir(t.app)}/deploys.log`)], { stdin: `${line}\n` });
-  return { changed: true, note: `${t.app} ${short(d.version)} live on ${d.slot}` };
-}
+const recordDeploy = (d: ActivityDeps) => async (t: AppTarget, deploy: { slot: Slot; version: string; previousSlot?: Slot }): Promise<StepResult> => {
+  checkVersion(deploy.version);
+  const line = JSON.stringify({ at: new Date(d.clock.now()).toISOString(), ...deploy });
+  await converge(d.remote(t), 'record the deploy', [putText(activeFile(t.app), '0644', `${deploy.slot}\n`), appendStdin(deployLog(t.app))], { stdin: `${line}\n` });
+  return { changed: true, note: `${t.app} ${short(deploy.version)} live on ${deploy.slot}` };
+};
 
 // ---------------------------------------------------------------- undo
 
 /** `tookTraffic`: the switch began, so requests may be in flight on the slot (drained, not killed). */
-export async function destroySlot(t: AppTarget, slot: Slot, tookTraffic = true): Promise<StepResult> {
+const destroySlot = (d: ActivityDeps) => async (t: AppTarget, slot: Slot, tookTraffic = true): Promise<StepResult> => {
   const name = layoutOf(t).jailName(slot);
-  await converge(Remote.for(t), `remove ${name}`, [closeGate(t.app, slot), destroySlotJail(slotJail(t, slot), { tookTraffic })]);
+  await converge(d.remote(t), `remove ${name}`, [closeGate(t.app, slot), destroySlotJail(slotJail(t, slot), { tookTraffic })]);
   return { changed: true, note: `${name} removed` };
-}
+};
 
 /** Puts `to` (the previous slot) back in service and takes `from` out; with no previous slot, only closes `from`. */
-export async function restoreTraffic(t: AppTarget, to: Slot | undefined, from: Slot): Promise<StepResult> {
-  const r = Remote.for(t);
+const restoreTraffic = (d: ActivityDeps) => async (t: AppTarget, to: Slot | undefined, from: Slot): Promise<StepResult> => {
+  const r = d.remote(t);
   if (!to) {
     await r.run(closeGate(t.app, from), `close the ${from} gate`);
     return { changed: true, note: `${from} closed; there was no previous slot` };
   }
-  await startSlot(t, to);
-  await checkHealth(t, to);
+  await startSlot(d)(t, to);
+  await checkHealth(d)(t, to);
   await converge(r, `open the ${to} gate`, [switchGates(t.app, to, from, activeFile(t.app))]);
-  await waitForRouting(r, t, to);
+  await waitForRouting(d.clock, r, t, to);
   return { changed: true, note: `traffic back on ${to}` };
-}
+};
 
 // ---------------------------------------------------------------- rollback
 
@@ -412,11 +333,11 @@ export interface RollbackChoice extends StepResult {
 }
 
 /** The slot to go back to: the stopped one beside the live one, if it still holds a release. */
-export async function chooseRollback(t: AppTarget): Promise<RollbackChoice> {
-  const r = Remote.for(t);
+const chooseRollback = (d: ActivityDeps) => async (t: AppTarget): Promise<RollbackChoice> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   await checkClaims(r, t, { record: false });
-  const active = await activeSlot(r, t);
+  const active = await readActiveSlot(r, t);
   const to: Slot = active ? otherSlot(active) : 'blue';
   const marker = await r.check(readFile(`${l.jailPath(to)}${appDir(t.app)}/${VERSION_MARKER}`), 'read previous release');
   if (marker.code !== 0 || !(await r.ok(fileExists(l.jailConf(to)), 'check previous slot'))) {
@@ -424,11 +345,35 @@ export async function chooseRollback(t: AppTarget): Promise<RollbackChoice> {
   }
   const version = marker.stdout.trim();
   return { changed: false, to, from: active, version, note: `${to} holds ${short(version)}${active ? `, ${active} is live` : ''}` };
-}
+};
 
 /** Starts a kept slot again: its jail, its app, at boot. */
-export async function startSlot(t: AppTarget, slot: Slot): Promise<StepResult> {
+const startSlot = (d: ActivityDeps) => async (t: AppTarget, slot: Slot): Promise<StepResult> => {
   const s = slotJail(t, slot);
-  const changes = await converge(Remote.for(t), `start ${s.spec.name}`, [startSlotJail(s)]);
-  return { changed: changes.length > 0, note: changes.join('; ') || `${s.spec.name} already running` };
+  const changes = await converge(d.remote(t), `start ${s.spec.name}`, [startSlotJail(s)]);
+  return stepResult(changes, `${s.spec.name} already running`);
+};
+
+export function createDeployActivities(d: ActivityDeps) {
+  return {
+    ensureBuildJail: ensureBuildJail(d),
+    uploadSource: uploadSource(d),
+    buildRelease: buildRelease(d),
+    chooseSlot: chooseSlot(d),
+    createSlotJail: createSlotJail(d),
+    installRelease: installRelease(d),
+    writeAppEnv: writeAppEnv(d),
+    startApp: startApp(d),
+    runMigrations: runMigrations(d),
+    checkHealth: checkHealth(d),
+    switchTraffic: switchTraffic(d),
+    verifyThroughCaddy: verifyThroughCaddy(d),
+    bakeCheck: bakeCheck(d),
+    stopSlot: stopSlot(d),
+    recordDeploy: recordDeploy(d),
+    destroySlot: destroySlot(d),
+    restoreTraffic: restoreTraffic(d),
+    chooseRollback: chooseRollback(d),
+    startSlot: startSlot(d),
+  };
 }

@@ -8,7 +8,11 @@ export interface WorkerInfo {
   nodeVersion: string;
 }
 
-/** Reports which worker ran it: proves a workflow task and an activity task round-tripped. */
-export async function workerInfo(): Promise<WorkerInfo> {
-  return { hostname: os.hostname(), pid: process.pid, alcaideVersion: VERSION, nodeVersion: process.version };
+/** `alcaide doctor`'s activity: it reports which worker ran it, proof that a workflow task and an activity task round-tripped. */
+export function createDiagnosticsActivities() {
+  return {
+    async workerInfo(): Promise<WorkerInfo> {
+      return { hostname: os.hostname(), pid: process.pid, alcaideVersion: VERSION, nodeVersion: process.version };
+    },
+  };
 }

@@ -1,7 +1,28 @@
-// Every activity the worker registers. Each is one idempotent unit of work: check, then act.
-export * from './diagnostics';
-export * from './setup';
-export { setupPostgres } from './accessories';
-export * from './deploy';
-export * from './rebuild';
-export * from './remove';
+// Every activity the worker registers, built by one factory per module from explicit
+// dependencies (./deps.ts). Each is one idempotent unit of work: check, then act. Only these
+// objects are registered: the modules' helpers stay theirs. The keys are the activity type
+// names workflow histories record: never rename one.
+import { createAccessoryActivities } from './accessories';
+import { createDeployActivities } from './deploy';
+import type { ActivityDeps } from './deps';
+import { createDiagnosticsActivities } from './diagnostics';
+import { createRebuildActivities } from './rebuild';
+import { createRemoveActivities } from './remove';
+import { createSetupActivities } from './setup';
+
+export type { ActivityDeps, Clock } from './deps';
+export type { WorkerInfo } from './diagnostics';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createDiagnosticsActivities(),
+    ...createSetupActivities(deps),
+    ...createAccessoryActivities(deps),
+    ...createDeployActivities(deps),
+    ...createRebuildActivities(deps),
+    ...createRemoveActivities(deps),
+  };
+}
+
+/** What workflows call: the factories' return types, imported as types only. */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,7 +1,7 @@
 // Shared by setup and deploy: idempotent file, rc.conf and jail helpers, each one remote
 // command that checks, then acts only where needed.
 import { createHash } from 'node:crypto';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { putFunction, putStdin } from '../src/freebsd/files';
 import { convergeJail, type JailSpec } from '../src/freebsd/jail';
 import { singleFlight } from '../src/freebsd/flight';

@@ -3,9 +3,10 @@
 // onto the build jail's path. Each activity checks first, so a retry or a resumed run
 // converges; the undo activities put the old root back whatever stage a swap reached.
 import { failure } from '../src/failures';
-import type { AppTarget } from '../src/config/target';
-import { appDir, VERSION_MARKER } from '../src/freebsd/app';
-import { RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
+import type { AppTarget } from '../src/model/target';
+import { appDir } from '../src/freebsd/layout';
+import { VERSION_MARKER } from '../src/freebsd/app';
+import { BUILD_PACKAGES, RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
 import {
   buildCacheDecision,
   copyBuildCache,
@@ -25,13 +26,13 @@ import { fileExists, pathExists, readFile, removeFile } from '../src/freebsd/fil
 import { destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailRunning, jailStart, jailStop, jexec, renderJailConf } from '../src/freebsd/jail';
 import type { JailRole } from '../src/freebsd/layout';
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
-import { activeSlot, outputTail, runBuild, uploadSourceTo } from './deploy';
 import { buildJailSpec, ensureFile, ensureJail, layoutOf } from './jails';
 import { checkClaims } from './claims';
-import { precondition, Remote, withHeartbeat } from './remote';
-import { BUILD_PACKAGES, type StepResult } from './setup';
-
-const short = (v: string) => v.slice(0, 12);
+import { outputTail, precondition, type Remote, withHeartbeat } from './remote';
+import { runBuild, short, uploadSourceTo } from './build';
+import type { ActivityDeps } from './deps';
+import { readActiveSlot } from '../src/host/liveSlot';
+import { stepResult, type StepResult } from '../src/model/step';
 
 export interface BuildJailFacts extends StepResult {
   /** the commit live on the app's slot, if any */
@@ -73,8 +74,8 @@ async function nextJailRunning(r: Remote, t: AppTarget): Promise<string> {
 }
 
 /** The build jail in service: running, its OTP release, hex in use, and the commit deployed. */
-export async function inspectBuildJail(t: AppTarget): Promise<BuildJailFacts> {
-  const r = Remote.for(t);
+const inspectBuildJail = (d: ActivityDeps) => async (t: AppTarget): Promise<BuildJailFacts> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   const name = l.jailName('build');
   await checkClaims(r, t, { record: false });
@@ -84,7 +85,7 @@ export async function inspectBuildJail(t: AppTarget): Promise<BuildJailFacts> {
   if (!(await r.ok(jailRunning(name), 'check build jail'))) await r.run(jailStart(name, l.jailConf('build')), 'start build jail');
   const otp = await readOtp(r, name);
   const hex = await r.ok(hexInstalled(l.jailPath('build')), 'check hex');
-  const slot = await activeSlot(r, t);
+  const slot = await readActiveSlot(r, t);
   let version: string | undefined;
   if (slot) {
     const marker = await r.check(readFile(`${l.jailPath(slot)}${appDir(t.app)}/${VERSION_MARKER}`), 'read the deployed version');
@@ -97,11 +98,11 @@ export async function inspectBuildJail(t: AppTarget): Promise<BuildJailFacts> {
     hex,
     note: `${name}: OTP ${otp ?? 'unknown'}, hex ${hex ? 'in use' : 'not installed'}; ${version ? `deployed: ${short(version)} on ${slot}` : 'nothing deployed yet'}`,
   };
-}
+};
 
 /** A fresh jail from the base template, not started at boot; one left by an earlier rebuild is removed first. */
-export async function createNextBuildJail(t: AppTarget, rebuildId: string): Promise<StepResult> {
-  const r = Remote.for(t);
+const createNextBuildJail = (d: ActivityDeps) => async (t: AppTarget, rebuildId: string): Promise<StepResult> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   const spec = buildJailSpec(t, 'build_next');
   const marker = `${spec.path}/${REBUILD_MARKER}`;
@@ -114,12 +115,12 @@ export async function createNextBuildJail(t: AppTarget, rebuildId: string): Prom
   }
   changes.push(...(await ensureJail(r, l, spec, l.jailConf('build_next'), { atBoot: false })));
   await ensureFile(r, marker, `${rebuildId}\n`, '0644', `mark ${spec.name}`);
-  return { changed: changes.length > 0, note: changes.join('; ') || `${spec.name} ready` };
-}
+  return stepResult(changes, `${spec.name} ready`);
+};
 
 /** The build packages, installed and upgraded to the repository's current versions. */
-export async function installBuildPackages(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const installBuildPackages = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const name = await nextJailRunning(r, t);
   const changes: string[] = [];
   if (!(await r.ok(pkgAllInstalled(BUILD_PACKAGES, name), 'check build packages'))) {
@@ -129,17 +130,17 @@ export async function installBuildPackages(t: AppTarget): Promise<StepResult> {
   await withHeartbeat(() => r.run(pkgUpgradeAll(name), 'upgrade packages', { timeoutMs: 30 * 60_000 }));
   const versions = (await r.run(pkgVersions(BUILD_PACKAGES, name), 'package versions')).stdout.trim().split('\n').filter(Boolean);
   return { changed: true, note: `${changes.length ? 'installed and upgraded' : 'upgraded'}: ${versions.join(', ')}` };
-}
+};
 
 /** hex and rebar are mix archives: reinstalled in the new jail when the old one used them. */
-export async function refreshHexRebar(t: AppTarget, hexInUse: boolean): Promise<StepResult> {
+const refreshHexRebar = (d: ActivityDeps) => async (t: AppTarget, hexInUse: boolean): Promise<StepResult> => {
   if (!hexInUse) return { changed: false, note: 'hex is not installed in the build jail in service: builds that need it install it' };
-  const r = Remote.for(t);
+  const r = d.remote(t);
   const name = await nextJailRunning(r, t);
   const res = await withHeartbeat(() => r.check(refreshHexRebarCommand(name), 'refresh hex and rebar', { timeoutMs: 10 * 60_000 }));
   if (res.code !== 0) throw failure('HexRefreshFailed', `mix local.hex / local.rebar failed in ${name} (exit ${res.code}):\n${outputTail(res, 6)}`);
   return { changed: true, note: 'hex and rebar reinstalled' };
-}
+};
 
 export interface CacheResult extends StepResult {
   carried: boolean;
@@ -147,8 +148,8 @@ export interface CacheResult extends StepResult {
 }
 
 /** deps/, _build/ and the hex/rebar caches follow only when the OTP major is the same. */
-export async function carryBuildCache(t: AppTarget, oldOtp?: number): Promise<CacheResult> {
-  const r = Remote.for(t);
+const carryBuildCache = (d: ActivityDeps) => async (t: AppTarget, oldOtp?: number): Promise<CacheResult> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   const name = await nextJailRunning(r, t);
   const otp = await readOtp(r, name);
@@ -156,11 +157,11 @@ export async function carryBuildCache(t: AppTarget, oldOtp?: number): Promise<Ca
   const { carry, note } = buildCacheDecision(oldOtp, otp);
   if (carry) await withHeartbeat(() => r.run(copyBuildCache(t.app, l.jailPath('build'), l.jailPath('build_next')), 'copy the build cache', { timeoutMs: 30 * 60_000 }));
   return { changed: carry, carried: carry, otp, note };
-}
+};
 
 /** Builds the deployed commit in the new jail: the proof it can build what runs. */
-export async function testBuild(t: AppTarget, version?: string): Promise<StepResult> {
-  const r = Remote.for(t);
+const testBuild = (d: ActivityDeps) => async (t: AppTarget, version?: string): Promise<StepResult> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   const name = await nextJailRunning(r, t);
   if (!version) {
@@ -179,11 +180,11 @@ export async function testBuild(t: AppTarget, version?: string): Promise<StepRes
     throw failure('TestBuildFailed', `the test build of ${short(version)} failed in ${name} (exit ${res.code}):\n${why}`);
   }
   return { changed: true, note: `${short(version)} built in ${name}` };
-}
+};
 
 /** Moves the proven root onto the build jail's path and starts it; the old root stays as PATH.prev. */
-export async function swapBuildJail(t: AppTarget, rebuildId: string): Promise<StepResult> {
-  const r = Remote.for(t);
+const swapBuildJail = (d: ActivityDeps) => async (t: AppTarget, rebuildId: string): Promise<StepResult> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   const name = l.jailName('build');
   const conf = l.jailConf('build');
@@ -199,22 +200,22 @@ export async function swapBuildJail(t: AppTarget, rebuildId: string): Promise<St
   if (!(await r.ok(jailRunning(name), `check ${name}`))) await r.run(jailStart(name, conf), `start jail ${name}`);
   if (!(await r.ok(jailEnabledAtBoot(name), `check ${name} at boot`))) await r.run(jailEnableAtBoot(name), `start ${name} at boot`);
   return { changed: !swapped, note: swapped ? `${name} already runs the new root` : `${name} runs the new root; the old one is kept at ${l.jailPath('build')}.prev until it is removed` };
-}
+};
 
 /** The old root, once the new one is in service. */
-export async function retireOldBuildJail(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const retireOldBuildJail = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const prev = `${layoutOf(t).jailPath('build')}.prev`;
   if (!(await r.ok(pathExists(prev), 'check the old root'))) return { changed: false, note: 'already removed' };
   await withHeartbeat(() => r.run(removePrevRoot(layoutOf(t).jailPath('build')), 'remove the old root', { timeoutMs: 15 * 60_000 }));
   return { changed: true, note: `removed ${prev}` };
-}
+};
 
 // ---------------------------------------------------------------- undo
 
 /** Removes the new jail (the build jail in service is not touched). */
-export async function destroyNextBuildJail(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const destroyNextBuildJail = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   const name = l.jailName('build_next');
   const existed = await r.ok(`${pathExists(l.jailPath('build_next'))} || ${fileExists(l.jailConf('build_next'))}`, `check ${name}`);
@@ -222,11 +223,11 @@ export async function destroyNextBuildJail(t: AppTarget): Promise<StepResult> {
   await stopJail(r, t, 'build_next');
   await r.run(destroyJailTree(l.jailPath('build_next'), l.jailConf('build_next')), `remove ${name}`);
   return { changed: true, note: `${name} removed; the build jail in service is unchanged` };
-}
+};
 
 /** Puts the old root back on the build jail's path (whatever stage the swap reached) and starts it. */
-export async function restoreOldBuildJail(t: AppTarget, rebuildId: string): Promise<StepResult> {
-  const r = Remote.for(t);
+const restoreOldBuildJail = (d: ActivityDeps) => async (t: AppTarget, rebuildId: string): Promise<StepResult> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   const name = l.jailName('build');
   const prev = `${l.jailPath('build')}.prev`;
@@ -242,4 +243,19 @@ export async function restoreOldBuildJail(t: AppTarget, rebuildId: string): Prom
   await ensureFile(r, l.jailConf('build'), renderJailConf(buildJailSpec(t, 'build')), '0644', `write ${l.jailConf('build')}`);
   if (!(await r.ok(jailRunning(name), `check ${name}`))) await r.run(jailStart(name, l.jailConf('build')), `start jail ${name}`);
   return { changed: hadPrev, note: hadPrev ? `${name} runs its old root again` : `${name} was not replaced` };
+};
+
+export function createRebuildActivities(d: ActivityDeps) {
+  return {
+    inspectBuildJail: inspectBuildJail(d),
+    createNextBuildJail: createNextBuildJail(d),
+    installBuildPackages: installBuildPackages(d),
+    refreshHexRebar: refreshHexRebar(d),
+    carryBuildCache: carryBuildCache(d),
+    testBuild: testBuild(d),
+    swapBuildJail: swapBuildJail(d),
+    retireOldBuildJail: retireOldBuildJail(d),
+    destroyNextBuildJail: destroyNextBuildJail(d),
+    restoreOldBuildJail: restoreOldBuildJail(d),
+  };
 }

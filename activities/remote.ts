@@ -1,41 +1,19 @@
-// What every remote activity shares: the worker's SSH pool (one connection per host for
-// the life of the process), labelled commands, and errors turned into Temporal failures
-// that say what a retry can fix.
-import os from 'node:os';
-import path from 'node:path';
+// What every remote activity shares: a session on the target's host (its connection comes from
+// the worker's deps), labelled commands that heartbeat, and errors turned into Temporal
+// failures that say what a retry can fix.
 import { Context } from '@temporalio/activity';
-import type { AppTarget } from '../src/config/target';
-import { expandHome, type ExecOptions, type ExecResult, type SshConnection } from '../src/ssh/connection';
-import { HostKeyError, RemoteCommandError, SshAuthError, SshTimeoutError } from '../src/ssh/errors';
-import { SshPool } from '../src/ssh/pool';
 import { failure } from '../src/failures';
-
-let pool: SshPool | undefined;
-
-export function sshPool(): SshPool {
-  pool ??= new SshPool({ knownHostsFile: path.join(os.homedir(), '.ssh', 'known_hosts') });
-  return pool;
-}
-
-/** Closes every connection (worker shutdown, tests). */
-export function closeSshPool(): void {
-  pool?.closeAll();
-  pool = undefined;
-}
-
-export function connectionFor(t: AppTarget): SshConnection {
-  return sshPool().get(t.server, {
-    knownHostsFile: expandHome(t.ssh.knownHosts ?? '~/.ssh/known_hosts'),
-    keys: t.ssh.keys,
-    proxyJump: t.ssh.proxyJump,
-    trustNewHost: t.ssh.trustNewHost,
-  });
-}
+import { CHECK_TIMEOUT_MS, RUN_TIMEOUT_MS } from '../src/host/ssh';
+import type { ExecOptions, ExecResult, SshConnection } from '../src/ssh/connection';
+import { HostKeyError, RemoteCommandError, SshAuthError, SshTimeoutError } from '../src/ssh/errors';
 
 /** A precondition the operator must fix (wrong OS, missing file): not retried. */
 export const precondition = (message: string) => failure('PreconditionFailed', message);
 
 const HOST_KEY_FAILURE = { unknown: 'HostKeyUnknown', mismatch: 'HostKeyMismatch', revoked: 'HostKeyRevoked' } as const;
+
+/** The last lines a command printed (stderr, else stdout), for an error. */
+export const outputTail = (res: { stdout: string; stderr: string }, lines = 12) => (res.stderr || res.stdout).trim().split('\n').slice(-lines).join('\n');
 
 function toFailure(e: unknown): unknown {
   if (e instanceof HostKeyError) return failure(HOST_KEY_FAILURE[e.reason], e.message);
@@ -46,6 +24,15 @@ function toFailure(e: unknown): unknown {
   return e;
 }
 
+/** The running activity's cancellation, if this runs in one (not in tests or dry runs). */
+export function activityCancellation(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A remote session for one activity: commands are cancelled with the activity. */
 export class Remote {
   constructor(
@@ -53,20 +40,10 @@ export class Remote {
     private readonly signal?: AbortSignal,
   ) {}
 
-  static for(t: AppTarget): Remote {
-    let signal: AbortSignal | undefined;
-    try {
-      signal = Context.current().cancellationSignal;
-    } catch {
-      /* outside an activity (tests, dry runs) */
-    }
-    return new Remote(connectionFor(t), signal);
-  }
-
   /** Exit code decides; output returned. Never throws on a non-zero exit. */
   async check(command: string, label: string, o: ExecOptions = {}): Promise<ExecResult> {
     try {
-      return await withHeartbeat(() => this.conn.exec(command, { label, signal: this.signal, timeoutMs: 60_000, ...o }), () => ({ step: label }), HEARTBEAT_MS);
+      return await withHeartbeat(() => this.conn.exec(command, { label, signal: this.signal, timeoutMs: CHECK_TIMEOUT_MS, ...o }), () => ({ step: label }), HEARTBEAT_MS);
     } catch (e) {
       throw toFailure(e);
     }
@@ -75,7 +52,7 @@ export class Remote {
   /** Must exit 0, else a RemoteCommandError failure naming the step, host, exit code, stderr tail. */
   async run(command: string, label: string, o: ExecOptions = {}): Promise<ExecResult> {
     try {
-      return await withHeartbeat(() => this.conn.run(command, { label, signal: this.signal, timeoutMs: 300_000, ...o }), () => ({ step: label }), HEARTBEAT_MS);
+      return await withHeartbeat(() => this.conn.run(command, { label, signal: this.signal, timeoutMs: RUN_TIMEOUT_MS, ...o }), () => ({ step: label }), HEARTBEAT_MS);
     } catch (e) {
       throw toFailure(e);
     }

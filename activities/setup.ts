@@ -1,7 +1,9 @@
 // `alcaide setup`: each activity checks the host's real state first and changes only what
 // differs, so a second run (or a retry after a crash) runs no mutating command.
-import { CADDYFILE, caddyValidate, gateDir, renderMainCaddyfile, renderSite, siteFile, withImportLine } from '../src/caddy/caddyfile';
-import type { AppTarget } from '../src/config/target';
+import { CADDYFILE, gateDir, HOSTS_FILE, JAIL_CONF_DIR, PF_CONF, siteFile } from '../src/freebsd/layout';
+import { caddyValidate } from '../src/freebsd/caddy';
+import { renderMainCaddyfile, renderSite, withImportLine } from '../src/caddy/caddyfile';
+import type { AppTarget } from '../src/model/target';
 import { backupOnce, dirsExist, makeDirs, moveFile, readFile, removeFile, writeFileAtomic } from '../src/freebsd/files';
 import { defaultInterface, interfaceCreate, interfaceExists, pfCheck, pfEnable, pfEnabled, pfLoad, renderPfBlock, withPfBlock } from '../src/freebsd/network';
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
@@ -12,20 +14,15 @@ import { hideJailsFromHostUsers } from '../src/freebsd/jailPrivacy';
 import { buildJailSpec, converge, ensureFile, ensureJail, ensureSysrc, ensureSysrcWord, layoutOf, slotHost, slotHostsEntries } from './jails';
 import { checkClaims } from './claims';
 import { claimedSubnets, claimOf } from '../src/freebsd/claims';
-import { precondition, Remote, withHeartbeat } from './remote';
-
-export interface StepResult {
-  changed: boolean;
-  note: string;
-}
+import { precondition, withHeartbeat } from './remote';
+import type { ActivityDeps } from './deps';
+import { BUILD_PACKAGES } from '../src/freebsd/build';
+import { stepResult, type StepResult } from '../src/model/step';
 
 const SUPPORTED_ARCH = ['amd64', 'arm64'];
-export const BUILD_PACKAGES = ['elixir', 'erlang', 'node22', 'npm-node22', 'git'];
 
-const summary = (changes: string[], unchanged: string) => ({ changed: changes.length > 0, note: changes.length ? changes.join('; ') : unchanged });
-
-export async function verifyHost(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const verifyHost = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const out = (await r.run(hostFacts(), 'verify host')).stdout;
   const f = parseHostFacts(out);
   const host = t.server.host;
@@ -34,23 +31,23 @@ export async function verifyHost(t: AppTarget): Promise<StepResult> {
   if (!SUPPORTED_ARCH.includes(f.arch)) throw precondition(`${host} is ${f.arch}; supported: ${SUPPORTED_ARCH.join(', ')}`);
   const { recorded } = await checkClaims(r, t, { record: true });
   return { changed: recorded, note: `FreeBSD ${f.release} ${f.arch}${recorded ? `; ${t.app} claims ${t.network.subnet} here` : ''}` };
-}
+};
 
-export async function enableJails(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const enableJails = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const changes: string[] = [];
   if (await ensureSysrc(r, 'jail_enable', 'YES')) changes.push('jail_enable=YES');
-  const dirs = ['/etc/jail.conf.d', t.basePath];
+  const dirs = [JAIL_CONF_DIR, t.basePath];
   if (!(await r.ok(dirsExist(dirs), 'check jail directories'))) {
     await r.run(makeDirs(dirs), 'create jail directories');
     changes.push(`created ${dirs.join(', ')}`);
   }
   changes.push(...(await converge(r, 'hide the jails from host users', hideJailsFromHostUsers(t.basePath))));
-  return summary(changes, 'jails already enabled');
-}
+  return stepResult(changes, 'jails already enabled');
+};
 
-export async function setupJailNetwork(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const setupJailNetwork = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const { iface } = t.network;
   const changes: string[] = [];
   if (await ensureSysrcWord(r, 'cloned_interfaces', iface)) changes.push(`${iface} in cloned_interfaces`);
@@ -58,22 +55,22 @@ export async function setupJailNetwork(t: AppTarget): Promise<StepResult> {
     await r.run(interfaceCreate(iface), `create ${iface}`);
     changes.push(`created ${iface}`);
   }
-  return summary(changes, `${iface} ready for ${t.network.subnet}`);
-}
+  return stepResult(changes, `${iface} ready for ${t.network.subnet}`);
+};
 
-export async function enableLinuxulator(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const enableLinuxulator = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const changes: string[] = [];
   if (await ensureSysrc(r, 'linux_enable', 'YES')) changes.push('linux_enable=YES');
   if (!(await r.ok(kldLoaded('linux64'), 'check linux64'))) {
     await r.run(kldLoad('linux64'), 'load linux64');
     changes.push('loaded linux64');
   }
-  return summary(changes, 'Linux binary compatibility already on');
-}
+  return stepResult(changes, 'Linux binary compatibility already on');
+};
 
-export async function configurePf(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const configurePf = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   // pf is a kernel module on GENERIC: pfctl needs /dev/pf (rc.d/pf loads it the same way)
   const changes: string[] = [];
   if (!(await r.ok(kldLoaded('pf'), 'check pf module'))) {
@@ -82,37 +79,37 @@ export async function configurePf(t: AppTarget): Promise<StepResult> {
   }
   const extIf = (await r.run(defaultInterface(), 'find the default interface')).stdout.trim();
   if (!/^[a-z]+[0-9]+$/.test(extIf)) throw precondition(`${t.server.host} has no default route (route -n get default), so jails cannot reach the network through NAT`);
-  const current = await r.check(readFile('/etc/pf.conf'), 'read pf.conf');
-  if (current.code !== 0 && current.code !== 3) throw precondition(`cannot read /etc/pf.conf on ${t.server.host}: ${current.stderr.trim()}`);
+  const current = await r.check(readFile(PF_CONF), 'read pf.conf');
+  if (current.code !== 0 && current.code !== 3) throw precondition(`cannot read ${PF_CONF} on ${t.server.host}: ${current.stderr.trim()}`);
   const existing = current.code === 3 ? '' : current.stdout;
   const { claims } = await checkClaims(r, t, { record: false });
   const desired = withPfBlock(existing, renderPfBlock(extIf, claimedSubnets(claimOf(t), claims)));
   if (desired !== existing) {
-    const candidate = '/etc/pf.conf.alcaide-new';
+    const candidate = `${PF_CONF}.alcaide-new`;
     await r.run(writeFileAtomic(candidate, '0600'), 'write pf.conf candidate', { stdin: desired });
     const check = await r.check(pfCheck(candidate), 'check pf.conf');
     if (check.code !== 0) {
       await r.check(removeFile(candidate), 'remove pf.conf candidate');
-      throw precondition(`the pf.conf with alcaide's NAT block does not load (pfctl -nf): ${check.stderr.trim()}; /etc/pf.conf was left unchanged`);
+      throw precondition(`the pf.conf with alcaide's NAT block does not load (pfctl -nf): ${check.stderr.trim()}; ${PF_CONF} was left unchanged`);
     }
-    await r.run(moveFile(candidate, '/etc/pf.conf'), 'install pf.conf');
-    changes.push(`NAT for ${t.network.subnet} via ${extIf} in /etc/pf.conf`);
+    await r.run(moveFile(candidate, PF_CONF), 'install pf.conf');
+    changes.push(`NAT for ${t.network.subnet} via ${extIf} in ${PF_CONF}`);
   }
   if (await ensureSysrc(r, 'pf_enable', 'YES')) changes.push('pf_enable=YES');
   const enabled = await r.ok(pfEnabled(), 'check pf');
   // pfctl -f keeps existing states, so the SSH session survives (service pf start would flush them).
   if (!enabled) {
-    await r.run(`${pfLoad('/etc/pf.conf')} && ${pfEnable()}`, 'enable pf');
+    await r.run(`${pfLoad(PF_CONF)} && ${pfEnable()}`, 'enable pf');
     changes.push('pf enabled');
   } else if (desired !== existing) {
-    await r.run(pfLoad('/etc/pf.conf'), 'reload pf');
+    await r.run(pfLoad(PF_CONF), 'reload pf');
     changes.push('pf reloaded');
   }
-  return summary(changes, 'pf NAT already in place');
-}
+  return stepResult(changes, 'pf NAT already in place');
+};
 
-export async function prepareBaseTemplate(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const prepareBaseTemplate = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   if (await r.ok(templateReady(l), 'check base template')) return { changed: false, note: `${t.freebsdVersion} template ready` };
   if (!(await r.ok(baseFetched(l), 'check base.txz'))) {
@@ -120,10 +117,10 @@ export async function prepareBaseTemplate(t: AppTarget): Promise<StepResult> {
   }
   await withHeartbeat(() => r.run(extractBase(l, t.freebsdVersion), 'extract base.txz', { timeoutMs: 15 * 60_000 }));
   return { changed: true, note: `extracted ${t.freebsdVersion} into ${l.templateDir}` };
-}
+};
 
-export async function setupCaddy(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const setupCaddy = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const changes: string[] = [];
   if (!(await r.ok(pkgAllInstalled(['caddy']), 'check caddy package'))) {
     await withHeartbeat(() => r.run(pkgInstall(['caddy']), 'install caddy', { timeoutMs: 15 * 60_000 }));
@@ -148,7 +145,7 @@ export async function setupCaddy(t: AppTarget): Promise<StepResult> {
     await r.run(makeDirs([gateDir(t.app)]), 'create the gate directory');
   }
   // the site's upstreams are the slots' names: /etc/hosts first
-  changes.push(...(await converge(r, 'name the slots in /etc/hosts', [ensureHostsBlock(t.app, slotHostsEntries(t))])));
+  changes.push(...(await converge(r, `name the slots in ${HOSTS_FILE}`, [ensureHostsBlock(t.app, slotHostsEntries(t))])));
   const site = renderSite({ app: t.app, domain: t.domain, slots: { blue: slotHost(t, 'blue'), green: slotHost(t, 'green') }, port: t.appPort, proxyPorts: t.proxyPorts });
   if (await ensureFile(r, siteFile(t.app), site, '0644', 'write site file')) changes.push(`site ${siteFile(t.app)}`);
   if (mainChanged || changes.some((c) => c.startsWith('site'))) {
@@ -170,11 +167,11 @@ export async function setupCaddy(t: AppTarget): Promise<StepResult> {
     await r.run(serviceReload('caddy'), 'reload caddy');
     changes.push('reloaded caddy');
   }
-  return summary(changes, 'Caddy running');
-}
+  return stepResult(changes, 'Caddy running');
+};
 
-export async function setupBuildJail(t: AppTarget): Promise<StepResult> {
-  const r = Remote.for(t);
+const setupBuildJail = (d: ActivityDeps) => async (t: AppTarget): Promise<StepResult> => {
+  const r = d.remote(t);
   const l = layoutOf(t);
   const name = l.jailName('build');
   const changes = await ensureJail(r, l, buildJailSpec(t, 'build'), l.jailConf('build'));
@@ -182,5 +179,18 @@ export async function setupBuildJail(t: AppTarget): Promise<StepResult> {
     await withHeartbeat(() => r.run(pkgInstall(BUILD_PACKAGES, name), 'install build packages', { timeoutMs: 30 * 60_000 }));
     changes.push(`installed ${BUILD_PACKAGES.join(', ')}`);
   }
-  return summary(changes, `${name} ready (${BUILD_PACKAGES.join(', ')})`);
+  return stepResult(changes, `${name} ready (${BUILD_PACKAGES.join(', ')})`);
+};
+
+export function createSetupActivities(d: ActivityDeps) {
+  return {
+    verifyHost: verifyHost(d),
+    enableJails: enableJails(d),
+    setupJailNetwork: setupJailNetwork(d),
+    enableLinuxulator: enableLinuxulator(d),
+    configurePf: configurePf(d),
+    prepareBaseTemplate: prepareBaseTemplate(d),
+    setupCaddy: setupCaddy(d),
+    setupBuildJail: setupBuildJail(d),
+  };
 }

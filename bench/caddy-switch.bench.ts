@@ -22,7 +22,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { gateDir, renderSite } from '../src/caddy/caddyfile';
+import { gateDir } from '../src/freebsd/layout';
+import { renderSite } from '../src/caddy/caddyfile';
 import { DEBIAN_CADDY, pinnedCaddy } from '../test/helpers/caddyBin';
 import { REPO_ROOT } from '../test/helpers/paths';
 

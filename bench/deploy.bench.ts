@@ -19,6 +19,7 @@ import { sshRun } from '../test/simhost/index';
 import { percentile } from '../test/helpers/load';
 import { REPO_ROOT } from '../test/helpers/paths';
 import { Rig, sleep } from '../test/helpers/faultRig';
+import { deployUntilRunning } from './midStep';
 import type { WorkflowStatus } from '../workflows/status';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -185,14 +186,7 @@ async function scriptDeploy(): Promise<number> {
 }
 
 async function resumeLatency(waitBeforeRestartMs: number): Promise<number> {
-  rig.commitVersion();
-  const logFrom = rig.logLength();
-  const h = await rig.deployDetached();
-  for (;;) {
-    const st = await rig.status(h);
-    if (st?.steps.find((x) => x.name === 'createSlotJail')?.state === 'running') break;
-    await sleep(15);
-  }
+  const { h, logFrom } = await deployUntilRunning(rig, 'createSlotJail');
   await rig.killWorker();
   await sleep(waitBeforeRestartMs);
   const spawned = await rig.startWorker();

@@ -22,6 +22,7 @@ import { temporal } from '@temporalio/proto';
 import { percentile } from '../test/helpers/load';
 import { CLI, REPO_ROOT } from '../test/helpers/paths';
 import { Rig, sleep } from '../test/helpers/faultRig';
+import { deployUntilRunning } from './midStep';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LOAD = Number(process.env.BENCH_LOAD ?? 5);
@@ -58,14 +59,7 @@ interface Round {
 
 /** A deploy whose worker is killed mid-step and replaced by `cli`'s `alcaide worker`. */
 async function round(cli: string): Promise<Round> {
-  rig.commitVersion();
-  const logFrom = rig.logLength();
-  const h = await rig.deployDetached();
-  for (;;) {
-    const st = await rig.status(h);
-    if (st?.steps.find((x) => x.name === 'createSlotJail')?.state === 'running') break;
-    await sleep(15);
-  }
+  const { h, logFrom } = await deployUntilRunning(rig, 'createSlotJail');
   const loadavg1 = os.loadavg()[0]!;
   const killedAt = Date.now();
   await rig.killWorker();

@@ -1,13 +1,13 @@
 // Bundles the CLI and the Temporal client it uses into dist/alcaide.js: one file for Node to
 // read and one V8 code cache (bin/alcaide), instead of ~600 modules resolved and compiled on
-// every command. The worker side (Temporal's worker and activity packages, the activities,
-// ssh2 with its native crypto) stays outside, required from dist/ and node_modules/ as
-// built, and only when a command runs a worker or talks SSH.
+// every command. The worker side (Temporal's worker and activity packages, the activities)
+// and the SSH side (src/host, ssh2 with its native crypto) stay outside, required from dist/
+// and node_modules/ as built, and only when a command runs a worker or talks SSH.
 const esbuild = require('esbuild');
 const path = require('node:path');
 
 const dist = path.join(__dirname, '..', 'dist');
-const WORKER_SIDE = [path.join(dist, 'activities'), path.join(dist, 'src', 'temporal', 'worker')];
+const WORKER_SIDE = [path.join(dist, 'activities'), path.join(dist, 'src', 'temporal', 'worker'), path.join(dist, 'src', 'host')];
 
 const workerSideExternal = {
   name: 'worker-side-external',

@@ -3,7 +3,7 @@
 // Each undo step is registered before the step it undoes; on failure, abort or rollback
 // they run in reverse order in a scope nothing can cancel.
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
 import { bake } from './operator';
 import { allSettled, drainAndStop, runSaga } from './saga';

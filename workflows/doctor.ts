@@ -1,14 +1,15 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { WorkerInfo } from '../activities';
+import type { Activities } from './stepTable';
 
-const { workerInfo } = proxyActivities<typeof activities>({
+const { workerInfo } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
 });
 
 export interface DoctorResult {
   workflowId: string;
-  worker: activities.WorkerInfo;
+  worker: WorkerInfo;
 }
 
 /** A round trip through Temporal: one workflow task, one activity on a worker. */

@@ -6,8 +6,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import { failure } from '../src/failures';
-import { appWorkflowId, type AppTarget } from '../src/config/target';
-import { SEARCH_ATTRIBUTES } from '../src/temporal/searchAttributes';
+import { appWorkflowId, type AppTarget } from '../src/model/target';
+import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
 import { rebuildBuildJailWorkflow } from './rebuild';
 import { rootMessage } from './tracker';
 import type { WorkflowStatus } from './status';

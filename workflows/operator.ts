@@ -3,8 +3,8 @@
 // compensates by itself at hold_timeout; a bake window watches the new slot through Caddy on
 // durable timers and rolls back on the first failed check.
 import { condition, isCancellation, setHandler, sleep } from '@temporalio/workflow';
-import { formatDuration } from '../src/config/duration';
-import type { AppTarget } from '../src/config/target';
+import { formatDuration } from '../src/model/duration';
+import type { AppTarget } from '../src/model/target';
 import { retrySignal } from './signals';
 import type { StepOutcome, StepTracker } from './tracker';
 

@@ -4,7 +4,7 @@
 // failure (or abort) removes only the new jail. It runs under the app's lock id
 // (alcaide-APP[-DEST]), so it never overlaps a deploy or rollback of the same app.
 import { isCancellation, workflowInfo } from '@temporalio/workflow';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { REBUILD_STEPS } from './rebuildSteps';
 import { runSaga } from './saga';
 import { abortSignal } from './signals';

@@ -1,7 +1,7 @@
 // RemoveWorkflow: the app taken off its host for good, under the app's lock (never beside a
 // deploy). Forward only: each step is idempotent, so a failed removal is finished by running
 // it again; there is nothing to restore.
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { REMOVE_STEPS } from './removeSteps';
 import { runSaga } from './saga';
 import { abortSignal } from './signals';

@@ -1,7 +1,7 @@
 // RollbackWorkflow: bring the kept previous slot back, prove it healthy, move traffic to
 // it, then stop the slot that was live. Same undo discipline as a deploy.
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { ROLLBACK_STEPS } from './rollbackSteps';
 import { drainAndStop, runSaga } from './saga';
 import { abortSignal } from './signals';

@@ -16,7 +16,7 @@ import {
   type RetryPolicy,
   type SignalDefinition,
 } from '@temporalio/workflow';
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { NON_RETRYABLE_FAILURES } from '../src/failures';
 import type { DEPLOY_STEPS } from './deploySteps';
 import { OperatorHold } from './operator';

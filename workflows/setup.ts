@@ -1,6 +1,6 @@
 // SetupWorkflow: prepares a bare FreeBSD host for an app. Every step is an idempotent
 // activity, so a rerun or a resumed run converges without repeating changes.
-import type { AppTarget } from '../src/config/target';
+import type { AppTarget } from '../src/model/target';
 import { runSaga } from './saga';
 import { SETUP_STEPS } from './setupSteps';
 import type { WorkflowStatus } from './status';

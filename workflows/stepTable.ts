@@ -2,9 +2,10 @@
 // tables"). The workflow runs a step by its name alone (workflows/saga.ts); resume points, the
 // CLI's progress, `setup --dry-run`, the test fakes and the docs' step lists read the same rows.
 // Plain data and types: safe in workflow code and cheap for the CLI to import.
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 
-export type Activities = typeof activities;
+/** What the worker registers (activities/index.ts): the one name the workflows use for it. */
+export type { Activities };
 
 /** An activity type a step schedules. Recorded in workflow histories: never renamed. */
 export type ActivityName = { [K in keyof Activities]: Activities[K] extends (...args: never[]) => Promise<unknown> ? K : never }[keyof Activities] & string;

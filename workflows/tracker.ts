@@ -2,13 +2,12 @@
 // time comes from the workflow clock.
 import { isCancellation, setHandler, type ApplicationFailure } from '@temporalio/workflow';
 import { failure } from '../src/failures';
+import type { StepResult } from '../src/model/step';
 import { statusQuery, type StepStatus, type WorkflowStatus } from './status';
 import type { StepDef } from './stepTable';
 
-export interface StepOutcome {
-  changed: boolean;
-  note: string;
-}
+/** What a step reports (src/model/step.ts): activities return it, steps of the workflow's own make one. */
+export type StepOutcome = StepResult;
 
 /** The message of the innermost cause: the activity's own error, not Temporal's wrapper. */
 export function rootMessage(e: unknown): string {

@@ -10,21 +10,12 @@
 // and five checks a second never reach the app (or flood its log, two lines per request in
 // Phoenix). A slot server retries its dial for a while, so an app that restarts (or boots
 // after a reboot) delays requests instead of failing them.
-import { putText } from '../freebsd/files';
-import { sh } from '../freebsd/sh';
+import { gateDir, SITES_DIR } from '../freebsd/layout';
 
-export const CADDY_DIR = '/usr/local/etc/caddy';
-export const CADDYFILE = `${CADDY_DIR}/Caddyfile`;
-export const SITES_DIR = `${CADDY_DIR}/sites`;
 export const IMPORT_LINE = `import ${SITES_DIR}/*.caddy`;
 export const READY_PATH = '/__alcaide/ready';
 export const SLOT_HEADER = 'Alcaide-Slot';
 export const HEALTH_INTERVAL = '200ms';
-
-export const siteFile = (app: string) => `${SITES_DIR}/${app}.caddy`;
-/** Gates must survive a reboot (/var/run is cleared at boot), so they live under /var/db. */
-export const gateDir = (app: string) => `/var/db/alcaide/${app}/gates`;
-export const gateFile = (app: string, slot: string) => `${gateDir(app)}/${slot}.open`;
 
 /** The main Caddyfile when none exists yet. */
 export function renderMainCaddyfile(): string {
@@ -52,24 +43,6 @@ export interface SiteSpec {
 
 /** How long a slot server retries dialling its app (restarting, or booting after a reboot). */
 export const SLOT_DIAL_RETRY = '5s';
-
-/** Validates the whole Caddy configuration as Caddy will load it. */
-export const caddyValidate = () => sh`caddy validate --config ${CADDYFILE} --adapter caddyfile`;
-
-/** Opens a slot's gate: Caddy's next health check sends traffic there (if listed first). */
-export const openGate = (app: string, slot: string) => sh`mkdir -p ${gateDir(app)} && touch ${gateFile(app, slot)}`;
-export const closeGate = (app: string, slot: string) => sh`rm -f ${gateFile(app, slot)}`;
-
-/**
- * Script part (with `putFunction()`): `to`'s gate opened, `from`'s closed, `to` recorded as the
- * live slot in `stateFile`: Caddy's health checks move the traffic, no reload.
- */
-export const switchGates = (app: string, to: string, from: string | undefined, stateFile: string) =>
-  [`${openGate(app, to)}${from ? ` && ${closeGate(app, from)}` : ''}`, putText(stateFile, '0644', `${to}\n`)].join('\n');
-
-/** Prints each slot whose gate is open and whose jail runs (one round trip for both slots). */
-export const liveSlots = (app: string, jails: { blue: string; green: string }) =>
-  (['blue', 'green'] as const).map((s) => sh`if [ -f ${gateFile(app, s)} ] && jls -j ${jails[s]} jid >/dev/null 2>&1; then echo ${s}; fi`).join('; ');
 
 export function siteAddress(domain?: string): string {
   return domain ?? ':80';

@@ -2,7 +2,7 @@
 // one line per finished step otherwise, JSON lines with --json.
 import spinners from 'cli-spinners';
 import logUpdate from 'log-update';
-import { formatDuration } from '../config/duration';
+import { formatDuration } from '../model/duration';
 import { heldMessage, type StepStatus, type WorkflowStatus } from '../../workflows/status';
 import { color } from './output';
 

@@ -3,7 +3,8 @@
 // builders can rely on it. Messages are phrased as "what was expected"; the formatter in
 // errors.ts adds the key path and what was found.
 import { z } from 'zod';
-import { parseDuration } from './duration';
+import { parseDuration } from '../model/duration';
+import { DEFAULT_BASE_PATH } from '../freebsd/layout';
 
 const expected = (what: string) => ({ error: what });
 
@@ -111,7 +112,7 @@ export const configSchema = z
       app_jail: z
         .strictObject(
           {
-            base_path: absPath().default('/usr/local/jails'),
+            base_path: absPath().default(DEFAULT_BASE_PATH),
             freebsd_version: z
               .string(expected('a FreeBSD release such as "14.3-RELEASE"'))
               .regex(FREEBSD_VERSION_RE, expected('a FreeBSD release such as "14.3-RELEASE"'))

@@ -1,62 +1,6 @@
-// What a workflow carries about an app: validated, non-secret settings only (docs/architecture.md rule 5).
-// Secrets stay in the project's encrypted file; activities decrypt them on the worker.
-// No Node imports here: workflows import these types.
+// A loaded configuration as the target a workflow carries (src/model/target.ts).
+import type { AppTarget, SshTargetSpec } from '../model/target';
 import type { Config } from './load';
-
-export interface SshTargetSpec {
-  host: string;
-  port: number;
-  user: string;
-}
-
-export interface AppTarget {
-  app: string;
-  destination?: string;
-  /** where deploy.yml and .alcaide/ live on the worker's machine */
-  projectRoot: string;
-  server: SshTargetSpec;
-  ssh: { keys: string[]; knownHosts?: string; proxyJump?: SshTargetSpec; trustNewHost: boolean };
-  domain?: string;
-  freebsdVersion: string;
-  basePath: string;
-  appPort: number;
-  /** loopback ports of Caddy's per-slot servers */
-  proxyPorts: { blue: number; green: number };
-  network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string; buildNext: string; blue6: string; green6: string };
-  postgresql?: { version: number; volumeHost: string; volumeJail: string; port: number; user: string; database: string; passwordSecret: string };
-  healthCheck: { path: string; intervalMs: number; timeoutMs: number };
-  drainTimeoutMs: number;
-  onFailure: 'compensate' | 'hold';
-  holdTimeoutMs: number;
-  bakeMs: number;
-  release: { name: string; migrate: string | false; migrateBeforeStart: boolean };
-  envClear: Record<string, string>;
-  envSecretNames: string[];
-}
-
-const VERSION_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-
-/**
- * What is wrong with a version, if anything. Versions are full git commit ids (SHA-1 or
- * SHA-256); they name files and directories on the host, so nothing else may pass, even
- * from a workflow started by hand.
- */
-export function versionProblem(version: unknown): string | undefined {
-  return typeof version === 'string' && VERSION_RE.test(version) ? undefined : `version: expected a full git commit id (40 or 64 hex digits), got ${JSON.stringify(version)?.slice(0, 80)}`;
-}
-
-export function assertVersion(version: unknown): void {
-  const p = versionProblem(version);
-  if (p) throw new Error(p);
-}
-
-/**
- * One workflow id per app and destination for deploys, rollbacks and build jail rebuilds:
- * Temporal runs one workflow per id at a time, so the id is the app's lock.
- */
-export function appWorkflowId(t: { app: string; destination?: string }): string {
-  return `alcaide-${t.app}${t.destination ? `-${t.destination}` : ''}`;
-}
 
 /**
  * Loopback ports of Caddy's two per-slot servers, derived from the app name so apps on one

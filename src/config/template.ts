@@ -2,6 +2,7 @@
 // (mix phx.gen.release) what deploys it as generated: the database, the secrets it requires.
 import type { MixProject } from './mixProject';
 import { camelize } from './load';
+import { DEFAULT_BASE_PATH } from '../freebsd/layout';
 
 function accessoriesBlock(app: string, on: boolean): string {
   const c = on ? '' : '# ';
@@ -49,7 +50,7 @@ server:
 # domain: example.com
 
 app_jail:
-  base_path: /usr/local/jails        # jail roots live here
+  base_path: ${DEFAULT_BASE_PATH}        # jail roots live here
   freebsd_version: 14.3-RELEASE      # base template for the jails
   port: 4000                         # the port the release listens on inside its jail
 

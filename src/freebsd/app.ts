@@ -4,40 +4,21 @@
 import { putText } from './files';
 import { jexecAs } from './jail';
 import { q, sh } from './sh';
+import { appDataDir, appDir, appLog, appTmpDir, childPidFile, ENV_DIR, envFile, newsyslogConf, rcConfD, rcScript, RUNNER_DIR, runnerFile, supervisorPidFile } from './layout';
 
 export interface AppFiles {
   app: string;
   releaseName: string;
 }
 
-export const appDir = (app: string) => `/usr/local/${app}`;
-/** Where the env file and the runner live: directories the app user goes through. */
-const ENV_DIR = '/usr/local/etc';
-const RUNNER_DIR = '/usr/local/libexec';
-export const envFile = (app: string) => `${ENV_DIR}/${app}.env`;
-export const runnerFile = (app: string) => `${RUNNER_DIR}/${app}-run`;
-export const rcScript = (app: string) => `/usr/local/etc/rc.d/${app}`;
-export const appLog = (app: string) => `/var/log/${app}.log`;
-/** daemon(8)'s own pid (the service rc.subr sees) and the release's pid, rewritten on each restart. */
-export const supervisorPidFile = (app: string) => `/var/run/${app}_supervisor.pid`;
-export const childPidFile = (app: string) => `/var/run/${app}.pid`;
-/** newsyslog(8) reads /usr/local/etc/newsyslog.conf.d/*.conf (FreeBSD 14's /etc/newsyslog.conf includes it). */
-export const newsyslogConf = (app: string) => `/usr/local/etc/newsyslog.conf.d/${app}.conf`;
 /** Kept rotations of the app log and the size that rotates it (newsyslog's size field is in KiB). */
 export const LOG_KEEP = 7;
 export const LOG_ROTATE_KIB = 10240;
-/** rc.subr's load_rc_config reads /etc/rc.conf.d/NAME after rc.conf: the app's settings in a file of its own. */
-export const rcConfD = (app: string) => `/etc/rc.conf.d/${app}`;
 export const renderRcConfD = (app: string) => `# Written by alcaide.\n${app}_enable="YES"\n`;
 export const VERSION_MARKER = '.alcaide-version';
-export const SLOT_MARKER = '/usr/local/etc/alcaide-slot';
 
 /** The user the release runs as in its slot jail, named after the app (docs/security.md). */
 export const appUser = (app: string) => app;
-/** Its home and the app's data (DATA_DIR): with appTmpDir, all the app may write. */
-export const appDataDir = (app: string) => `/var/db/${app}`;
-/** RELEASE_TMP: the release's own tmp/ belongs to root. */
-export const appTmpDir = (app: string) => `/var/tmp/${app}`;
 /** pw(8)'s comment field marks the user as ours: a user of that name we did not make is refused. */
 export const APP_USER_COMMENT = 'alcaide app';
 

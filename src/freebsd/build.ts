@@ -2,10 +2,10 @@
 // builds), assets are built when the project has the Phoenix alias, ERTS is required; all
 // mix tasks run in one `mix do`.
 import { sh } from './sh';
+import { BUILD_HOME, releaseArtifact, sourceTarball } from './layout';
 
-export const BUILD_HOME = '/usr/local/alcaide';
-export const sourceTarball = (version: string) => `${BUILD_HOME}/src/${version}.tar`;
-export const releaseArtifact = (app: string, version: string) => `${BUILD_HOME}/artifacts/${app}-${version}.tar.gz`;
+/** What the build jail runs a build with (pkg names). */
+export const BUILD_PACKAGES = ['elixir', 'erlang', 'node22', 'npm-node22', 'git'];
 /** exit status of the build script when the release cannot run here (no ERTS, no bin/NAME): its last stderr line says why */
 export const RELEASE_UNUSABLE_EXIT = 65;
 

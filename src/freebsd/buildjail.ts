@@ -3,7 +3,7 @@
 // (the build jail's name, conf file and jail_list entry never change, so a reboot at any
 // moment starts a complete build jail). The old root is kept as PATH.prev until the new
 // one runs.
-import { BUILD_HOME, sourceTarball } from './build';
+import { BUILD_HOME, sourceTarball } from './layout';
 import { removeTree } from './files';
 import { jexec } from './jail';
 import { raw, sh } from './sh';

@@ -4,9 +4,10 @@
 // are host-wide all the same). Setup and deploy read them all first and refuse, before changing anything, an
 // app or destination that would take what another holds (a staging deploy on the production
 // box would otherwise stop production's jails). pf's NAT covers every claimed subnet.
-import type { AppTarget } from '../config/target';
+import type { AppTarget } from '../model/target';
 import { siteAddress } from '../caddy/caddyfile';
 import { q } from './sh';
+import { CLAIMS_DIR } from './layout';
 
 export interface Claim {
   app: string;
@@ -17,9 +18,6 @@ export interface Claim {
   /** the slots' IPv6 addresses (derived from the subnet's, so they cannot clash on their own): for the operator reading the file */
   ip6?: string[];
 }
-
-/** Beside the apps' state directories (/var/db/alcaide/APP): no app name holds a ".". */
-export const CLAIMS_DIR = '/var/db/alcaide/claims.d';
 
 /** One file per app and destination (neither name holds a "."), so two never share one. */
 export const claimFile = (c: Pick<Claim, 'app' | 'destination'>, dir = CLAIMS_DIR) => `${dir}/${c.app}${c.destination ? `.${c.destination}` : ''}.claim`;

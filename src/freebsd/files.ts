@@ -1,6 +1,5 @@
 // Files on the server. Content always travels on stdin, never in the command line (it may
 // hold secrets); writes are atomic (temp file in the same directory + mv).
-import type { UploadCommands } from '../ssh/upload';
 import { q, sh } from './sh';
 
 // In a subshell whose traps remove the temp file on every exit (a failed step, the SSH link
@@ -57,11 +56,14 @@ export interface UploadPrimitives {
   remove(path: string): string;
 }
 
-/** The upload's check and append-verify-install commands (src/ssh/upload.ts) from a host's primitives. */
-export function uploadCommands(p: UploadPrimitives): UploadCommands {
+/**
+ * The upload's check and append-verify-install commands from a host's primitives. Their shape is
+ * src/ssh/upload.ts's UploadCommands, met structurally: builders import nothing from the SSH layer.
+ */
+export function uploadCommands(p: UploadPrimitives) {
   return {
-    check: (dest, part) => `${p.sizeAndSha256(dest)}; echo --; ${p.sizeAndSha256(part)}`,
-    appendVerifyInstall(part, dest, mode, expected, fresh) {
+    check: (dest: string, part: string) => `${p.sizeAndSha256(dest)}; echo --; ${p.sizeAndSha256(part)}`,
+    appendVerifyInstall(part: string, dest: string, mode: string, expected: { size: number; sha: string }, fresh: boolean) {
       if (!/^[0-9a-f]{64}$/.test(expected.sha) || !Number.isSafeInteger(expected.size)) throw new Error(`not a size and sha256: ${expected.size} ${expected.sha}`);
       return (
         `${fresh ? `${p.remove(part)} && ` : ''}${p.append(part)} && got=$(${p.sizeAndSha256(part)}) && ` +

@@ -4,8 +4,8 @@
 // build writing its artifact after the retry began). sshd runs each command in a session of
 // its own (setsid), so a session id names every process an attempt started, in jails too.
 import { sh } from './sh';
+import { FLIGHT_DIR } from './layout';
 
-export const FLIGHT_DIR = '/var/run/alcaide/flight';
 /** How long an earlier attempt may take to end after SIGTERM before it gets SIGKILL. */
 export const FLIGHT_GRACE_SECONDS = 10;
 /** How long an attempt waits for the lock once the earlier one was told to end. */

@@ -5,8 +5,7 @@
 // {0, 0, 0, 0} listens on IPv4 only. Go (Caddy) and sshd try the next address of a name at
 // once when one refuses. See docs/phoenix.md.
 import { sh } from './sh';
-
-export const HOSTS_FILE = '/etc/hosts';
+import { HOSTS_FILE } from './layout';
 
 /** A jail's name on the host (jail names hold "_", host names should not; no jail name holds "-"). */
 export const jailHostName = (jail: string) => `${jail.replace(/_/g, '-')}.alcaide.internal`;

@@ -2,6 +2,7 @@
 import { makeDirs, putText, removeTree } from './files';
 import { raw, sh } from './sh';
 import { TEMPLATE_MARKER } from './template';
+import { jailConsoleLog } from './layout';
 
 export interface JailSpec {
   name: string;
@@ -35,7 +36,7 @@ export function renderJailConf(j: JailSpec): string {
     'exec.clean;',
     `exec.start = ${confValue('/bin/sh /etc/rc')};`,
     `exec.stop = ${confValue('/bin/sh /etc/rc.shutdown jail')};`,
-    `exec.consolelog = ${confValue(`/var/log/jail_console_${j.name}.log`)};`,
+    `exec.consolelog = ${confValue(jailConsoleLog(j.name))};`,
     ...Object.entries(j.params ?? {}).map(([k, v]) => (v === true ? `${k};` : `${k} = ${confValue(v)};`)),
     ...(j.mounts ?? []).map((m) => `mount += ${confValue(m)};`),
     'persist;',

@@ -5,9 +5,9 @@
 // security.bsd.see_jail_proc=0 hides processes in jails from unprivileged host processes, root
 // exempt (cr_canseejailproc(9)); rc.d/sysctl sets it again at boot from sysctl.conf(5). The jails' directory
 // is made 0700 so no host user reads the release (and its COOKIE file) or the app's env file.
+import { SYSCTL_CONF } from './layout';
 import { sh, unless } from './sh';
 
-export const SYSCTL_CONF = '/etc/sysctl.conf';
 export const SEE_JAIL_PROC = 'security.bsd.see_jail_proc';
 
 /** Parts of a script() (set -e): each reports what it changed with `changed`. */

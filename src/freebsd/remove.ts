@@ -2,7 +2,8 @@
 // What is removed is named by the config (the app's jails, its site, its state directory, its
 // claim); the PostgreSQL volume is a host directory outside every jail and is never touched
 // (destroyJailTree unmounts it first and refuses while anything is still mounted).
-import { caddyValidate, siteFile } from '../caddy/caddyfile';
+import { siteFile } from './layout';
+import { caddyValidate } from './caddy';
 import { destroyJailTree, jailDisableAtBoot, stopJailWithApp } from './jail';
 import { sh } from './sh';
 import { serviceReload, serviceRunning } from './system';

@@ -1,6 +1,7 @@
 // A slot jail's life, each stage one script (for `script()` with `putFunction()`): created for
 // a version (a stale root from another version removed first), started, stopped, removed.
-import { ensureAppUser, killAppIn, SLOT_MARKER, stopAppIfInstalled } from './app';
+import { SLOT_MARKER } from './layout';
+import { ensureAppUser, killAppIn, stopAppIfInstalled } from './app';
 import { putText } from './files';
 import { convergeJail, destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailDisableAtBoot, startJailUnlessRunning, stopJailWithApp, type JailSpec } from './jail';
 import { sh } from './sh';

@@ -105,7 +105,7 @@ async function runEmbedded<T>(client: Client, s: TemporalSettings, running: Prom
   const { takeOver } = await import('./takeover');
   await takeOver(client, s);
   // the worker side (Temporal's worker package, activities, SSH) is loaded only when needed
-  const [{ closeSshPool }, { createWorker, installQuietRuntime }] = await Promise.all([import('../../activities/remote'), import('./worker')]);
+  const { closeActivityConnections, createWorker, installQuietRuntime } = await import('./worker');
   if (settled) return running; // refused before it needed a worker (another deploy runs)
   installQuietRuntime('ERROR');
   o.onEmbedded?.();
@@ -114,7 +114,7 @@ async function runEmbedded<T>(client: Client, s: TemporalSettings, running: Prom
     const worker = await createWorker(connection, s, 'embedded');
     return await worker.runUntil(running);
   } finally {
-    closeSshPool();
+    closeActivityConnections();
     await connection.close();
   }
 }

@@ -1,11 +1,11 @@
 // The nightly build jail rebuild as a Temporal Schedule: its id, spec and policies, checked
 // input, and what `alcaide schedule describe` shows of its recent runs.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
-import { appWorkflowId, type AppTarget } from '../config/target';
-import { formatDuration, parseDuration } from '../config/duration';
+import { appWorkflowId, type AppTarget } from '../model/target';
+import { formatDuration, parseDuration } from '../model/duration';
 import { UserError } from '../errors';
 import type { NightlyResult } from '../../workflows/nightly';
-import { SEARCH_ATTRIBUTES } from './searchAttributes';
+import { SEARCH_ATTRIBUTES } from '../model/searchAttributes';
 import type { TemporalSettings } from './settings';
 import { queryStatus } from './statusQuery';
 

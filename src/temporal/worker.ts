@@ -1,8 +1,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { log } from '@temporalio/activity';
 import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
-import * as activities from '../../activities';
+import { createActivities, type Activities, type ActivityDeps } from '../../activities';
+import { systemClock } from '../../activities/deps';
+import { activityCancellation, Remote } from '../../activities/remote';
+import { SecretsStore } from '../config/secrets';
 import { DIST_DIR } from '../distDir';
+import { DEFAULT_KNOWN_HOSTS, sshOptionsFor } from '../host/ssh';
+import { expandHome } from '../ssh/connection';
+import { SshPool } from '../ssh/pool';
 import { dataConverterFor } from './codec';
 import { workerIdentity, type WorkerKind } from './connection';
 import type { TemporalSettings } from './settings';
@@ -11,6 +18,27 @@ export const WORKFLOWS_PATH = path.join(DIST_DIR, 'workflows');
 /** Written by `npm run build` (scripts/bundle-workflows.js) from the same compiled workflows. */
 export const WORKFLOW_BUNDLE = path.join(DIST_DIR, 'workflow-bundle.js');
 
+/** The real activities, built once per process from their dependencies; their SSH pool keeps one connection per host. */
+let real: { activities: Activities; pool: SshPool } | undefined;
+
+function realActivities(): Activities {
+  if (real) return real.activities;
+  const pool = new SshPool({ knownHostsFile: expandHome(DEFAULT_KNOWN_HOSTS) });
+  const deps: ActivityDeps = {
+    remote: (t) => new Remote(pool.get(t.server, sshOptionsFor(t)), activityCancellation()),
+    secrets: (t) => new SecretsStore(t.projectRoot, t.destination).read(),
+    clock: systemClock,
+    log: { debug: (message, attrs) => log.debug(message, attrs) },
+  };
+  real = { activities: createActivities(deps), pool };
+  return real.activities;
+}
+
+/** Closes the real activities' SSH connections (the worker stopped); the next worker builds them again. */
+export function closeActivityConnections(): void {
+  real?.pool.closeAll();
+  real = undefined;
+}
 
 function workflowSource() {
   return existsSync(WORKFLOW_BUNDLE) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH };
@@ -35,7 +63,7 @@ export async function createWorker(
   connection: NativeConnection,
   s: TemporalSettings,
   kind: WorkerKind = 'worker',
-  activityImpl: object = activities,
+  activityImpl: object = realActivities(),
 ): Promise<Worker> {
   return Worker.create({
     connection,

@@ -15,7 +15,7 @@ import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { percentile, startLoad, type LoadEnd, type Sample } from '../helpers/load';
 import { REPO_ROOT } from '../helpers/paths';
 import { startTestEnv } from '../helpers/temporal';
-import { openGate } from '../../src/caddy/caddyfile';
+import { openGate } from '../../src/freebsd/caddy';
 import { codecKey } from '../../src/temporal/codec';
 
 const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');

@@ -5,7 +5,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { AppTarget } from '../../src/config/target';
+import type { AppTarget } from '../../src/model/target';
 import type { Slot } from '../../src/freebsd/layout';
 import { activeOf, parseLiveSlots, slotChoice } from '../../src/freebsd/slotChoice';
 import { createWorker } from '../../src/temporal/worker';

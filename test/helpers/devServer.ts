@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { EncryptionCodec, FAILURE_CONVERTER_PATH, type CodecKey } from '../../src/temporal/codec';
-import { searchAttributeFlags } from '../../src/temporal/searchAttributes';
+import { searchAttributeFlags } from '../../src/model/searchAttributes';
 import { temporalBinary } from './temporal';
 
 export async function freePort(): Promise<number> {

@@ -1,4 +1,4 @@
-import type { AppTarget } from '../../src/config/target';
+import type { AppTarget } from '../../src/model/target';
 
 /** A complete target for workflow tests whose activities are fakes (nothing is contacted). */
 export const TEST_TARGET: AppTarget = {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { installQuietRuntime } from '../../src/temporal/worker';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../src/temporal/searchAttributes';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../src/model/searchAttributes';
 import { codecKey, EncryptionCodec, FAILURE_CONVERTER_PATH, type CodecKey } from '../../src/temporal/codec';
 import { resolveTemporalSettings, type TemporalSettings } from '../../src/temporal/settings';
 import { REPO_ROOT } from './paths';

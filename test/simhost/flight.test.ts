@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { FLIGHT_DIR, singleFlight } from '../../src/freebsd/flight';
+import { FLIGHT_DIR } from '../../src/freebsd/layout';
+import { singleFlight } from '../../src/freebsd/flight';
 import { canRunSimHosts, sshRun, startSimHosts, type SimHost, type SimHosts } from './index';
 
 const skip = canRunSimHosts() ? false : 'needs root on Linux (network + mount namespaces)';

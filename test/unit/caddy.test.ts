@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { defaultProxyPorts } from '../../src/config/target';
-import { gateFile, IMPORT_LINE, renderMainCaddyfile, renderSite, withImportLine } from '../../src/caddy/caddyfile';
+import { gateFile } from '../../src/freebsd/layout';
+import { IMPORT_LINE, renderMainCaddyfile, renderSite, withImportLine } from '../../src/caddy/caddyfile';
 import { caddyBin } from '../helpers/caddyBin';
 
 const SPEC = { app: 'my_app', slots: { blue: 'my-app-blue.alcaide.internal', green: 'my-app-green.alcaide.internal' }, port: 4000, proxyPorts: { blue: 24000, green: 24001 } };

@@ -62,9 +62,9 @@ test('the bundle holds the CLI and the Temporal client, not the worker side', ()
   const sources = [...bundle.matchAll(/^\/\/ (\S+\.js)$/gm)].map((m) => m[1]!.replace(/^.*?(?=node_modules\/)/, ''));
   assert.ok(sources.includes('node_modules/@temporalio/client/lib/workflow-client.js'), `the Temporal client is bundled; bundled: ${sources.slice(0, 5).join(', ')}, …`);
   assert.ok(sources.includes('dist/src/cli/main.js'), 'the CLI is bundled');
-  for (const inside of ['node_modules/@temporalio/worker/', 'node_modules/@temporalio/activity/', 'node_modules/ssh2/', 'dist/activities/', 'dist/src/ssh/']) {
+  for (const inside of ['node_modules/@temporalio/worker/', 'node_modules/@temporalio/activity/', 'node_modules/ssh2/', 'dist/activities/', 'dist/src/ssh/', 'dist/src/host/']) {
     assert.deepEqual(sources.filter((s) => s.startsWith(inside)), [], `${inside} is not bundled`);
   }
   assert.ok(bundle.includes('require("./src/temporal/worker")'), 'the worker is required from dist/ at run time');
-  assert.ok(bundle.includes('require("./activities/remote")'), 'the activities are required from dist/ at run time');
+  assert.ok(bundle.includes('require("./src/host/hostState")'), "the CLI's SSH side (logs, run) is required from dist/ at run time");
 });

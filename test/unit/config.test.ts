@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { camelize, deepMerge, loadConfig } from '../../src/config/load';
-import { parseDuration } from '../../src/config/duration';
+import { parseDuration } from '../../src/model/duration';
 import { ConfigError } from '../../src/errors';
 import { runCli, tempProject } from '../helpers/cli';
 

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SecretsStore } from '../../src/config/secrets';
 import { writeFileAtomic } from '../../src/freebsd/files';
-import { uploadSource } from '../../activities/deploy';
+import { createDeployActivities } from '../../activities/deploy';
+import { testDeps } from '../helpers/activityDeps';
 import { tempProject } from '../helpers/cli';
 import { TEST_TARGET } from '../helpers/target';
 
@@ -74,7 +75,7 @@ describe('local temp files', () => {
     process.env.TMPDIR = tmp;
     try {
       const notARepo = fresh();
-      await assert.rejects(uploadSource({ ...TEST_TARGET, projectRoot: notARepo }, 'a'.repeat(40)), /git archive aaaaaaaaaaaa failed/);
+      await assert.rejects(createDeployActivities(testDeps()).uploadSource({ ...TEST_TARGET, projectRoot: notARepo }, 'a'.repeat(40)), /git archive aaaaaaaaaaaa failed/);
       assert.deepEqual(readdirSync(tmp), [], 'the local tarball directory is removed');
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;

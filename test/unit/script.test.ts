@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { installApp, newsyslogConf } from '../../src/freebsd/app';
+import { newsyslogConf } from '../../src/freebsd/layout';
+import { installApp } from '../../src/freebsd/app';
 import { ensureHostsBlock, removeHostsBlock } from '../../src/freebsd/hosts';
 import { putFunction, putStdin, putText } from '../../src/freebsd/files';
 import { changesOf, script } from '../../src/freebsd/sh';

@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { gateDir, liveSlots } from '../../src/caddy/caddyfile';
+import { gateDir } from '../../src/freebsd/layout';
+import { liveSlots } from '../../src/freebsd/caddy';
 import type { Slot } from '../../src/freebsd/layout';
 import { activeOf, parseLiveSlots, slotChoice } from '../../src/freebsd/slotChoice';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import '../helpers/plainOutput';
 import { describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import * as activities from '../../activities';
+import { createActivities } from '../../activities';
 import { plan } from '../../src/cli/commands/setup';
 import { runningStepOf, withAttempts } from '../../src/cli/follow';
 import { FAILURES } from '../../src/failures';
@@ -19,6 +19,7 @@ import { SETUP_STEPS } from '../../workflows/setupSteps';
 import type { StepStatus, WorkflowStatus } from '../../workflows/status';
 import { activitiesOf, type StepTable } from '../../workflows/stepTable';
 import { STEP_TABLES } from '../../workflows/stepTables';
+import { testDeps } from '../helpers/activityDeps';
 import { fakes } from '../helpers/deployFakes';
 import { REPO_ROOT } from '../helpers/paths';
 import { rebuildFakes } from '../helpers/rebuildFakes';
@@ -37,7 +38,7 @@ describe('step tables', () => {
   for (const [kind, { steps }] of TABLES) {
     test(`${kind}: names unique; every activity a function the worker registers, with a retry class`, () => {
       assert.equal(new Set(steps.map((s) => s.name)).size, steps.length);
-      const registered = activities as unknown as Record<string, unknown>;
+      const registered = createActivities(testDeps()) as Record<string, unknown>;
       for (const a of activitiesOf(steps)) assert.equal(typeof registered[a], 'function', `${kind}: ${a} is not an activity`);
       for (const s of steps) if (s.activity) assert.ok(s.retry, `${kind}: ${s.name} has no retry class`);
     });

@@ -9,7 +9,7 @@ import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { AppTarget } from '../../src/config/target';
+import type { AppTarget } from '../../src/model/target';
 import { codecKey, dataConverterFor, ENCODING } from '../../src/temporal/codec';
 import { createWorker, WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { SETUP_STEPS } from '../../workflows/setupSteps';

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { AppTarget } from '../../src/config/target';
+import type { AppTarget } from '../../src/model/target';
 import { TEST_TARGET } from '../helpers/target';
 import { createWorker } from '../../src/temporal/worker';
 import { SETUP_STEPS } from '../../workflows/setupSteps';

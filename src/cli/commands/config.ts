@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { formatDuration } from '../../config/duration';
+import { formatDuration } from '../../model/duration';
 import type { Config } from '../../config/load';
 import { secretNamesOf, SecretsStore } from '../../config/secrets';
 import { UserError } from '../../errors';

@@ -38,7 +38,7 @@ export function registerDoctor(program: Command): void {
       // The Temporal SDK is loaded only by the commands that talk to Temporal (fast --help, config, secrets).
       const { connectClient, missingSearchAttributes } = await import('../../temporal/connection');
       const { withWorkerIfNone } = await import('../../temporal/embedded');
-      const { SEARCH_ATTRIBUTE_KEYS } = await import('../../temporal/searchAttributes');
+      const { SEARCH_ATTRIBUTE_KEYS } = await import('../../model/searchAttributes');
       const settings = temporalFor(config);
       const client = await connectClient(settings);
       line(true, `Temporal reachable at ${settings.address} (namespace ${settings.namespace})`);

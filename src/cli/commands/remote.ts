@@ -1,24 +1,30 @@
 import type { Command } from 'commander';
-import { toAppTarget, type AppTarget } from '../../config/target';
-import { appCommand, appLog, asAppUser } from '../../freebsd/app';
+import { type AppTarget } from '../../model/target';
+import { toAppTarget } from '../../config/target';
+import { appLog } from '../../freebsd/layout';
+import { appCommand, asAppUser } from '../../freebsd/app';
 import { readLogWithClock, tailFile } from '../../freebsd/files';
-import { parseDuration } from '../../config/duration';
+import { parseDuration } from '../../model/duration';
 import { filterLog, LineSplitter, LogLineFilter, MAX_SINCE_MS, type HostClock, type LogFilter } from '../logFilter';
 import { layout, type Slot } from '../../freebsd/layout';
 import { jexec } from '../../freebsd/jail';
 import { UserError } from '../../errors';
 import { configFor } from '../context';
 
+/** The host's state (its own SSH connection) and the live slot; none is a usage error. */
 async function liveSlot(t: AppTarget): Promise<{ slot: Slot; close: () => void; conn: import('../../ssh/connection').SshConnection }> {
-  const { Remote, closeSshPool } = await import('../../../activities/remote');
-  const { activeSlot } = await import('../../../activities/deploy');
-  const r = Remote.for(t);
-  const slot = await activeSlot(r, t);
+  // loaded only now: the SSH side stays out of the CLI bundle (scripts/bundle-cli.js)
+  const { openHostState } = await import('../../host/hostState');
+  const host = openHostState(t);
+  const slot = await host.liveSlot().catch((e: unknown) => {
+    host.close();
+    throw e;
+  });
   if (!slot) {
-    closeSshPool();
+    host.close();
     throw new UserError(`${t.app} has no live slot on ${t.server.host}: deploy it first`);
   }
-  return { slot, close: closeSshPool, conn: r.conn };
+  return { slot, close: () => host.close(), conn: host.conn };
 }
 
 export function registerRemote(program: Command): void {

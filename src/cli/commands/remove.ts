@@ -2,11 +2,12 @@
 // data stays; the nightly schedule goes with the app.
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { appWorkflowId, toAppTarget, type AppTarget } from '../../config/target';
+import { appWorkflowId, type AppTarget } from '../../model/target';
+import { toAppTarget } from '../../config/target';
 import { UserError } from '../../errors';
 import { claimFile, claimOf } from '../../freebsd/claims';
-import { layout } from '../../freebsd/layout';
-import { appSearchAttributes } from '../../temporal/searchAttributes';
+import { layout, stateDir } from '../../freebsd/layout';
+import { appSearchAttributes } from '../../model/searchAttributes';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';
@@ -19,7 +20,7 @@ function plan(t: AppTarget): string[] {
     `Removes ${color.bold(t.app)}${t.destination ? ` (destination ${t.destination})` : ''} from ${t.server.host}:`,
     `  - its Caddy site${t.domain ? ` (${t.domain})` : ' (:80)'}: the app stops being served`,
     `  - the jails ${(['blue', 'green', 'build', 'db'] as const).map((r) => l.jailName(r)).join(', ')} (those that exist), with the releases and the build cache in them`,
-    `  - its deploy state in /var/db/alcaide/${t.app} and its claim ${claimFile(claimOf(t))}`,
+    `  - its deploy state in ${stateDir(t.app)} and its claim ${claimFile(claimOf(t))}`,
     `  - its nightly rebuild schedule, if there is one`,
     `Stays: ${t.postgresql ? `the database's data in ${t.postgresql.volumeHost}, ` : ''}the base template, Caddy and other apps on the host.`,
   ];

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { toAppTarget, type AppTarget } from '../../config/target';
-import { layout } from '../../freebsd/layout';
+import { type AppTarget } from '../../model/target';
+import { toAppTarget } from '../../config/target';
+import { HOSTS_FILE, JAIL_CONF_DIR, layout, PF_CONF } from '../../freebsd/layout';
 import { claimFile, claimOf } from '../../freebsd/claims';
-import { appSearchAttributes } from '../../temporal/searchAttributes';
+import { appSearchAttributes } from '../../model/searchAttributes';
 import { SETUP_STEPS, type SetupStep } from '../../../workflows/setupSteps';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
@@ -18,12 +19,12 @@ export function plan(t: AppTarget): string[] {
   const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
   const details: Record<SetupStep, string> = {
     verifyHost: `uname: FreeBSD 14 or newer on amd64/arm64 at ${t.server.user}@${t.server.host}:${t.server.port}; ${claimFile(claimOf(t))}: this app's jails, subnet, ports and site, refused if another app holds them`,
-    enableJails: `jail_enable=YES; /etc/jail.conf.d and ${t.basePath}`,
+    enableJails: `jail_enable=YES; ${JAIL_CONF_DIR} and ${t.basePath}`,
     setupJailNetwork: `cloned_interfaces+=${t.network.iface}; jails on ${t.network.subnet} (blue ${t.network.blue}, green ${t.network.green}, db ${t.network.db}, build ${t.network.build})`,
     enableLinuxulator: 'linux_enable=YES; linux64 loaded',
-    configurePf: `NAT for ${t.network.subnet} (and every other app's claimed subnet) through the default interface, in a marked block of /etc/pf.conf checked with pfctl -nf`,
+    configurePf: `NAT for ${t.network.subnet} (and every other app's claimed subnet) through the default interface, in a marked block of ${PF_CONF} checked with pfctl -nf`,
     prepareBaseTemplate: `${l.baseUrl} (sha256 from MANIFEST) extracted to ${l.templateDir}`,
-    setupCaddy: `pkg caddy, caddy_enable=YES, ${t.domain ? `https://${t.domain}` : 'HTTP on :80'} for ${t.app}, its slots named in /etc/hosts`,
+    setupCaddy: `pkg caddy, caddy_enable=YES, ${t.domain ? `https://${t.domain}` : 'HTTP on :80'} for ${t.app}, its slots named in ${HOSTS_FILE}`,
     setupPostgres: t.postgresql
       ? `jail ${l.jailName('db')} at ${t.network.db} with postgresql${t.postgresql.version}-server, data on ${t.postgresql.volumeHost} (nullfs at ${t.postgresql.volumeJail}), role ${t.postgresql.user}, database ${t.postgresql.database}, listening on ${t.network.db}:${t.postgresql.port} only`
       : 'skipped: no accessories.postgresql in the config',

@@ -32,7 +32,7 @@ Examples:
       const client = await connectClient(settings);
       const { takeOver } = await import('../../temporal/takeover');
       await takeOver(client, settings, (taken) => console.log(`took over from a worker that is gone: ${taken.join(', ')}`));
-      const { createWorker, installQuietRuntime } = await import('../../temporal/worker');
+      const { closeActivityConnections, createWorker, installQuietRuntime } = await import('../../temporal/worker');
       installQuietRuntime(g.verbose ? 'INFO' : 'WARN');
       const connection = await connectWorker(settings);
       const worker = await createWorker(connection, settings);
@@ -40,8 +40,7 @@ Examples:
       // The SDK shuts the worker down on SIGINT/SIGTERM and lets running activities finish.
       await worker.run();
       await client.connection.close();
-      const { closeSshPool } = await import('../../../activities/remote');
-      closeSshPool();
+      closeActivityConnections();
       await connection.close();
       console.log('worker stopped');
     });
