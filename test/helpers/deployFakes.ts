@@ -67,7 +67,7 @@ let n = 0;
 
 /** A worker with `acts` on a fresh task queue for as long as `fn` runs. */
 export async function withFakeWorker<T>(env: TestWorkflowEnvironment, acts: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `deploy-test-${n++}`;
+  const taskQueue = `deploy-test-${process.pid}-${n++}`;
   const worker: Worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts, FAKE_HEARTBEAT_THROTTLE);
   return worker.runUntil(() => fn(taskQueue));
 }

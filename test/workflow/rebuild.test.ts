@@ -26,7 +26,7 @@ after(async () => {
 });
 
 async function rebuild(acts: object, during?: (workflowId: string) => Promise<void>): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
-  const taskQueue = `rebuild-test-${n++}`;
+  const taskQueue = `rebuild-test-${process.pid}-${n++}`;
   const worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts, FAKE_HEARTBEAT_THROTTLE);
   const workflowId = `rebuild-${taskQueue}`;
   return worker.runUntil(async () => {
