@@ -67,6 +67,7 @@ const WITH_DB: AppTarget = {
 const ROLLBACK_ACTS = ['chooseRollback', 'startSlot', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy', 'stopSlot', 'recordDeploy', 'restoreTraffic'];
 const rollbackTo = { chooseRollback: { to: 'blue', from: 'green', version: 'c'.repeat(40) } };
 const by = { startedBy: 'test@ci' };
+
 /** What each golden history is: together they are every workflow type and schedule every step and every undo. */
 const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
   'deploy-first': async (env) => (await deploy(env, fakes({}).acts)).workflowId,
