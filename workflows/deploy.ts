@@ -4,6 +4,7 @@
 // they run in reverse order in a scope nothing can cancel.
 import { isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AppTarget } from '../src/config/target';
+import { SEARCH_ATTRIBUTES } from '../src/temporal/searchAttributes';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
 import { bake, OperatorHold } from './operator';
 import { acts, allSettled, drainAndStop, Saga, slowActs, undoActs } from './saga';
@@ -39,7 +40,7 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       await op.run('uploadSource', () => slowActs.uploadSource(t, version));
       const { next, active: prev } = await op.run('chooseSlot', () => acts.chooseSlot(t));
       Object.assign(tracker.status, { slot: next, previousSlot: prev });
-      upsertSearchAttributes({ slot: [next] });
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.slot, value: next }]);
 
       // until the switch begins the new slot has served no request: its undo need not drain it
       let tookTraffic = false;

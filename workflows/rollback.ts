@@ -2,6 +2,7 @@
 // it, then stop the slot that was live. Same undo discipline as a deploy.
 import { isCancellation, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { AppTarget } from '../src/config/target';
+import { SEARCH_ATTRIBUTES } from '../src/temporal/searchAttributes';
 import { acts, drainAndStop, Saga, undoActs } from './saga';
 import { abortSignal } from './signals';
 import type { WorkflowStatus } from './status';
@@ -31,7 +32,10 @@ export async function rollbackWorkflow({ target: t, startedBy }: RollbackInput):
     await saga.scope.run(async () => {
       const { to, from, version } = await tracker.run('chooseRollback', () => acts.chooseRollback(t));
       Object.assign(tracker.status, { slot: to, previousSlot: from, version });
-      upsertSearchAttributes({ slot: [to], version: [version] });
+      upsertSearchAttributes([
+        { key: SEARCH_ATTRIBUTES.slot, value: to },
+        { key: SEARCH_ATTRIBUTES.version, value: version },
+      ]);
       saga.onFailure({ name: 'stopSlot', title: `stop ${to} again`, fn: () => undoActs.stopSlot(t, to) });
       await tracker.run('startSlot', () => acts.startSlot(t, to));
       await tracker.run('checkHealth', () => acts.checkHealth(t, to));

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import * as activities from '../../activities';
 import { DIST_DIR } from '../distDir';
 import { dataConverterFor } from './codec';
@@ -36,6 +36,8 @@ export async function createWorker(
   s: TemporalSettings,
   kind: WorkerKind = 'worker',
   activityImpl: object = activities,
+  /** workflow tests: a heartbeat throttle short enough that an abort reaches a fake step at once */
+  heartbeatThrottle?: WorkerOptions['maxHeartbeatThrottleInterval'],
 ): Promise<Worker> {
   return Worker.create({
     connection,
@@ -47,8 +49,8 @@ export async function createWorker(
     dataConverter: dataConverterFor(s.codecKey),
     // Cancellation (abort, rollback) reaches a running activity with its next heartbeat sent
     // to the server; the default throttle (up to 48 s) would make an abort wait that long.
-    maxHeartbeatThrottleInterval: '2 seconds',
-    defaultHeartbeatThrottleInterval: '2 seconds',
+    maxHeartbeatThrottleInterval: heartbeatThrottle ?? '2 seconds',
+    defaultHeartbeatThrottleInterval: heartbeatThrottle ?? '2 seconds',
     // A workflow task waits this long for this worker's cache before any worker takes it: a
     // worker that died (kill -9) then delays the next step 2 s instead of the default 10 s.
     stickyQueueScheduleToStartTimeout: '2 seconds',
