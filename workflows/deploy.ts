@@ -4,6 +4,7 @@
 // they run in reverse order in a scope nothing can cancel.
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { AppTarget } from '../src/model/target';
+import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
 import { bake } from './operator';
 import { allSettled, drainAndStop, runSaga } from './saga';
@@ -45,7 +46,7 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       await saga.run('uploadSource', t, version);
       const { next, active: prev } = await saga.run('chooseSlot', t);
       Object.assign(status, { slot: next, previousSlot: prev });
-      upsertSearchAttributes({ slot: [next] });
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.slot, value: next }]);
 
       // until the switch begins the new slot has served no request: its undo need not drain it
       let tookTraffic = false;

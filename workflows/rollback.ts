@@ -2,6 +2,7 @@
 // it, then stop the slot that was live. Same undo discipline as a deploy.
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { AppTarget } from '../src/model/target';
+import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
 import { ROLLBACK_STEPS } from './rollbackSteps';
 import { drainAndStop, runSaga } from './saga';
 import { abortSignal } from './signals';
@@ -26,7 +27,10 @@ export async function rollbackWorkflow({ target: t, startedBy }: RollbackInput):
     async (saga) => {
       const { to, from, version } = await saga.run('chooseRollback', t);
       Object.assign(saga.tracker.status, { slot: to, previousSlot: from, version });
-      upsertSearchAttributes({ slot: [to], version: [version] });
+      upsertSearchAttributes([
+        { key: SEARCH_ATTRIBUTES.slot, value: to },
+        { key: SEARCH_ATTRIBUTES.version, value: version },
+      ]);
       saga.willUndo('startSlot', () => [t, to]);
       await saga.run('startSlot', t, to);
       await saga.run('checkHealth', t, to);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
-import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type Activities, type ActivityDeps } from '../../activities';
 import { systemClock } from '../../activities/deps';
 import { activityCancellation, Remote } from '../../activities/remote';
@@ -64,6 +64,8 @@ export async function createWorker(
   s: TemporalSettings,
   kind: WorkerKind = 'worker',
   activityImpl: object = realActivities(),
+  /** workflow tests: a heartbeat throttle short enough that an abort reaches a fake step at once */
+  heartbeatThrottle?: WorkerOptions['maxHeartbeatThrottleInterval'],
 ): Promise<Worker> {
   return Worker.create({
     connection,
@@ -75,8 +77,8 @@ export async function createWorker(
     dataConverter: dataConverterFor(s.codecKey),
     // Cancellation (abort, rollback) reaches a running activity with its next heartbeat sent
     // to the server; the default throttle (up to 48 s) would make an abort wait that long.
-    maxHeartbeatThrottleInterval: '2 seconds',
-    defaultHeartbeatThrottleInterval: '2 seconds',
+    maxHeartbeatThrottleInterval: heartbeatThrottle ?? '2 seconds',
+    defaultHeartbeatThrottleInterval: heartbeatThrottle ?? '2 seconds',
     // A workflow task waits this long for this worker's cache before any worker takes it: a
     // worker that died (kill -9) then delays the next step 2 s instead of the default 10 s.
     stickyQueueScheduleToStartTimeout: '2 seconds',

@@ -2,61 +2,38 @@
 // CLI (with its embedded worker), Temporal dev server, OpenSSH, Caddy and fixture release,
 // against a simulated FreeBSD host whose pw(8), daemon(8) -u and jexec(8) -U follow FreeBSD's.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { asHostUser, sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
-import { cliEnv, runCliAsync, tempProject, type CliResult } from '../helpers/cli';
+import { asHostUser, sshRun, type SimHost } from '../simhost/index';
+import { cliEnv, type CliResult } from '../helpers/cli';
+import { CLI } from '../helpers/paths';
 import { within } from '../helpers/within';
-import { CLI, REPO_ROOT } from '../helpers/paths';
-import { startTestEnv } from '../helpers/temporal';
+import { E2eProject, ok } from '../helpers/e2eProject';
 import { sh } from '../../src/freebsd/sh';
 
-const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
 const JAIL = 'hello_blue';
 const ROOT = `/usr/local/jails/${JAIL}`;
 
-let sim: SimHosts;
+let p: E2eProject;
 let host: SimHost;
-let env: TestWorkflowEnvironment;
 let uid = '';
-const project = tempProject('alcaide-appuser-');
-const app = path.join(project.dir, 'hello');
 
-const cli = (args: string[]): Promise<CliResult> =>
-  runCliAsync(args, { cwd: app, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'appuser', SSH_AUTH_SOCK: '', NO_COLOR: '1' }, timeoutMs: 300_000 });
-const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+const cli = (args: string[]): Promise<CliResult> => p.cli(args);
 /** A command in the slot jail as the app user, as FreeBSD's jexec -U runs it. */
 const asUser = (command: string) => sshRun(host, sh`jexec -U hello ${JAIL} /bin/sh -c ${command}`);
 
 before(async () => {
-  [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv()]);
-  host = sim.hosts[0]!;
-  assert.equal(spawnSync('sh', [MAKE_APP, app, '1.0.0']).status, 0);
-  writeFileSync(
-    path.join(app, 'deploy.yml'),
-    `app: hello
-${simServerYaml(host)}env:
-  clear:
-    DATA_DIR: /var/db/hello
-health_check:
-  path: /health
-  interval: 200ms
-  timeout: 20s
-release:
-  migrate: "Hello.Release.migrate()"
-`,
-  );
-  spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm config`]);
+  p = await E2eProject.start({
+    prefix: 'alcaide-appuser-',
+    queue: 'appuser',
+    config: { env: { clear: { DATA_DIR: '/var/db/hello' } }, release: { migrate: 'Hello.Release.migrate()' } },
+  });
+  host = p.host;
 });
 
 after(async () => {
-  await sim?.down();
-  await env?.teardown();
-  project.cleanup();
+  await p?.stop();
 });
 
 describe('the app as its own user in a hardened jail', () => {
@@ -138,8 +115,8 @@ describe("the Erlang distribution cookie and the host's other users", () => {
     // as from a terminal (script(1) gives the CLI one): over a pipe IEx runs its limited shell,
     // which ignores --remsh
     const remote = spawn('script', ['-qfec', sh`${process.execPath} ${CLI} run bin/hello remote`, '/dev/null'], {
-      cwd: app,
-      env: cliEnv({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'appuser', SSH_AUTH_SOCK: '', TERM: 'xterm' }),
+      cwd: p.app,
+      env: cliEnv({ ...p.cliEnv(), TERM: 'xterm' }),
       detached: true,
     });
     let out = '';

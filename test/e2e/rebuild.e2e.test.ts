@@ -3,50 +3,35 @@
 // one proven by a test build (and the next deploy builds in it); a rebuild whose test build
 // fails leaves the build jail in service untouched.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
-import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
-import { CLI, REPO_ROOT } from '../helpers/paths';
+import { readCommandLog, sshRun, type SimHost, type SimHosts } from '../simhost/index';
+import type { CliResult } from '../helpers/cli';
+import { E2eProject, ok } from '../helpers/e2eProject';
+import { CLI } from '../helpers/paths';
 import { queryStatus } from '../../src/temporal/statusQuery';
-import { failureMessage, startTestEnv } from '../helpers/temporal';
+import { failureMessage } from '../helpers/temporal';
 import type { WorkflowStatus } from '../../workflows/status';
 
-const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
 const JAILS = '/usr/local/jails';
 
+let p: E2eProject;
 let sim: SimHosts;
 let host: SimHost;
 let env: TestWorkflowEnvironment;
+let app = '';
 let worker: ChildProcess | undefined;
 let workerOut = '';
-const project = tempProject('alcaide-rebuild-e2e-');
-const app = path.join(project.dir, 'hello');
 let v1 = '';
 let inService = '';
 
-const cliEnv = () => ({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'rebuild-e2e', SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), NO_COLOR: '1' });
-const cli = (args: string[], timeoutMs = 300_000): Promise<CliResult> => runCliAsync(args, { cwd: app, env: cliEnv(), timeoutMs });
-const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+const cliEnv = () => p.cliEnv();
+const cli = (args: string[], timeoutMs = 300_000): Promise<CliResult> => p.cli(args, { timeoutMs });
 const onHost = async (cmd: string) => (await sshRun(host, cmd)).stdout.trim();
-const exists = async (p: string) => (await sshRun(host, `test -e ${p}`)).code === 0;
-
-function git(...a: string[]) {
-  return spawnSync('git', ['-C', app, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { encoding: 'utf8' });
-}
-
-function commitVersion(v: string): string {
-  const tmp = path.join(project.dir, `v-${v}`);
-  assert.equal(spawnSync('sh', [MAKE_APP, tmp, v]).status, 0);
-  spawnSync('sh', ['-c', `rm -rf "${app}/lib" "${app}/priv" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${app}/"`]);
-  git('add', '-A');
-  git('commit', '-qm', `v${v}`);
-  return git('rev-parse', 'HEAD').stdout.trim();
-}
+const exists = async (path: string) => (await sshRun(host, `test -e ${path}`)).code === 0;
+const commitVersion = (v: string) => p.commitVersion(v);
 
 async function through(): Promise<string> {
   const res = await fetch(`http://${host.host}/`, { signal: AbortSignal.timeout(10_000) });
@@ -54,30 +39,15 @@ async function through(): Promise<string> {
 }
 
 before(async () => {
-  [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv()]);
-  host = sim.hosts[0]!;
-  assert.equal(spawnSync('sh', [MAKE_APP, app, '1.0.0']).status, 0);
-  writeFileSync(
-    path.join(app, 'deploy.yml'),
-    `app: hello
-${simServerYaml(host)}env:
-  secret: [SECRET_KEY_BASE]
-health_check:
-  path: /health
-  interval: 200ms
-  timeout: 20s
-drain_timeout: 1s
-release:
-  migrate: "Hello.Release.migrate()"
-`,
-  );
-  git('add', '-A');
-  git('commit', '-qm', 'config');
-  ok(await cli(['secrets', 'init']));
-  // secrets init adds the master key's lines to .gitignore: committed, as a user would, before deploying
-  spawnSync('sh', ['-c', `cd "${app}" && git add .gitignore && git -c user.name=t -c user.email=t@t commit -qm 'ignore the master key'`]);
-  v1 = git('rev-parse', 'HEAD').stdout.trim();
-  ok(await runCliAsync(['secrets', 'set', 'SECRET_KEY_BASE'], { cwd: app, input: 'x'.repeat(64), env: cliEnv() }));
+  p = await E2eProject.start({
+    prefix: 'alcaide-rebuild-e2e-',
+    queue: 'rebuild-e2e',
+    masterKey: Buffer.alloc(32, 7),
+    config: { env: { secret: ['SECRET_KEY_BASE'] }, drain_timeout: '1s', release: { migrate: 'Hello.Release.migrate()' } },
+  });
+  ({ sim, host, env, app } = p);
+  await p.secrets({ SECRET_KEY_BASE: 'x'.repeat(64) });
+  v1 = p.head();
 });
 
 after(async () => {
@@ -85,9 +55,7 @@ after(async () => {
     worker.kill('SIGTERM');
     await once(worker, 'exit');
   }
-  await sim?.down();
-  await env?.teardown();
-  project.cleanup();
+  await p?.stop();
 });
 
 describe('nightly build jail rebuild on a simulated FreeBSD host', () => {

@@ -7,17 +7,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
-import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
-import { CLI, REPO_ROOT } from '../helpers/paths';
-import { startTestEnv, temporalBinary } from '../helpers/temporal';
+import { readCommandLog, sshRun, type SimHost } from '../simhost/index';
+import { E2eProject, MAKE_APP, ok } from '../helpers/e2eProject';
+import { CLI } from '../helpers/paths';
+import { temporalBinary } from '../helpers/temporal';
 import { codecKey, EncryptionCodec, ENCODING } from '../../src/temporal/codec';
 
-const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
 const MASTER = Buffer.alloc(32, 11);
 const CODEC = new EncryptionCodec(codecKey(MASTER, 'secrets e2e'));
 const CANARY = '/tmp/alcaide-secret-canary';
@@ -36,14 +35,12 @@ const TOKENS = Object.values(SECRETS).map((v) => /tok[A-Z]{2}\d[a-z]/.exec(v)![0
 
 let worker: ChildProcess | undefined;
 let workerOut = '';
-let sim: SimHosts;
+let p: E2eProject;
 let host: SimHost;
 let env: TestWorkflowEnvironment;
-const project = tempProject('alcaide-secrets-e2e-');
-const app = path.join(project.dir, 'hello');
-const cliEnv = () => ({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'secrets-e2e', SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: MASTER.toString('base64'), NO_COLOR: '1' });
-const cli = (args: string[], input?: string) => runCliAsync(args, { cwd: app, env: cliEnv(), input, timeoutMs: 300_000 });
-const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+let app = '';
+const cliEnv = () => p.cliEnv();
+const cli = (args: string[], input?: string) => p.cli(args, { input });
 
 /** Names the secret tokens found in a text (none expected). */
 function leaks(text: string): string[] {
@@ -112,32 +109,20 @@ async function through(pathname: string): Promise<{ status: number; body: Buffer
 }
 
 before(async () => {
-  [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv({ codecKeys: [CODEC.keys[0]!] })]);
-  host = sim.hosts[0]!;
-  assert.equal(spawnSync('sh', [MAKE_APP, app, '1.0.0']).status, 0);
-  writeFileSync(
-    path.join(app, 'deploy.yml'),
-    `app: hello
-${simServerYaml(host)}env:
-  clear:
-    DATA_DIR: /var/db/hello
-  secret: [SECRET_KEY_BASE, ${Object.keys(SECRETS).join(', ')}]
-health_check:
-  path: /health
-  interval: 200ms
-  timeout: 20s
-drain_timeout: 1s
-release:
-  migrate: "Hello.Release.migrate()"
-`,
-  );
-  spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm config`]);
-  ok(await cli(['secrets', 'init']));
-  // secrets init adds the master key's lines to .gitignore: committed, as a user would, before deploying
-  spawnSync('sh', ['-c', `cd "${app}" && git add .gitignore && git -c user.name=t -c user.email=t@t commit -qm 'ignore the master key'`]);
-  ok(await cli(['secrets', 'set', 'SECRET_KEY_BASE'], 'k'.repeat(64)));
+  p = await E2eProject.start({
+    prefix: 'alcaide-secrets-e2e-',
+    queue: 'secrets-e2e',
+    masterKey: MASTER,
+    codecKeys: [CODEC.keys[0]!],
+    config: {
+      env: { clear: { DATA_DIR: '/var/db/hello' }, secret: ['SECRET_KEY_BASE', ...Object.keys(SECRETS)] },
+      drain_timeout: '1s',
+      release: { migrate: 'Hello.Release.migrate()' },
+    },
+  });
+  ({ host, env, app } = p);
   // through stdin, as an operator would: one trailing newline is dropped by `secrets set`
-  for (const [k, v] of Object.entries(SECRETS)) ok(await cli(['secrets', 'set', k], `${v}\n`));
+  await p.secrets({ SECRET_KEY_BASE: 'k'.repeat(64), ...Object.fromEntries(Object.entries(SECRETS).map(([k, v]) => [k, `${v}\n`])) });
   const shown = await cli(['config']);
   ok(shown);
   assert.deepEqual(leaks(shown.stdout + shown.stderr), [], '`alcaide config` redacts secret values');
@@ -146,9 +131,7 @@ release:
 after(async () => {
   sampling = false;
   worker?.kill('SIGKILL');
-  await sim?.down();
-  await env?.teardown();
-  project.cleanup();
+  await p?.stop();
 });
 
 describe('secrets never leak (simulated FreeBSD host)', () => {
@@ -184,7 +167,7 @@ describe('secrets never leak (simulated FreeBSD host)', () => {
   });
 
   test('a failing deploy (its migration fails after the env file is written) on a verbose long-lived worker: the error names the step, not a value', async () => {
-    const tmp = path.join(project.dir, 'v2');
+    const tmp = path.join(p.project.dir, 'v2');
     assert.equal(spawnSync('sh', [MAKE_APP, tmp, '2.0.0', '--migration-fail']).status, 0);
     spawnSync('sh', ['-c', `rm -rf "${app}/lib" "${app}/priv" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${app}/" && cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm v2`]);
     worker = spawn(process.execPath, [CLI, '-v', 'worker'], { cwd: app, env: { ...process.env, ...cliEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });

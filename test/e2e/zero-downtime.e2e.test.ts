@@ -5,67 +5,40 @@
 // version, one atomic switch per operation that moves traffic, in-flight requests finished on
 // the old slot. Latency (p50/p99) in switch windows vs steady state is printed, not asserted.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { readCommandLog, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
-import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
+import { readCommandLog, type SimHost } from '../simhost/index';
+import type { CliResult } from '../helpers/cli';
+import { E2eProject, ok } from '../helpers/e2eProject';
 import { percentile, startLoad, type LoadEnd, type Sample } from '../helpers/load';
-import { REPO_ROOT } from '../helpers/paths';
-import { startTestEnv } from '../helpers/temporal';
 import { openGate } from '../../src/freebsd/caddy';
 import { codecKey } from '../../src/temporal/codec';
 
-const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
 const MASTER_KEY = Buffer.alloc(32, 9);
 const CONCURRENCY = 6;
 const SLOW_MS = 2_000;
 const SLOW_EVERY_MS = 300;
 
-let sim: SimHosts;
+let p: E2eProject;
 let host: SimHost;
-let env: TestWorkflowEnvironment;
-const project = tempProject('alcaide-zd-');
-const app = path.join(project.dir, 'hello');
 
-const cliEnv = () => ({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'zd', SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: MASTER_KEY.toString('base64'), NO_COLOR: '1' });
-const cli = (args: string[]): Promise<CliResult> => runCliAsync(args, { cwd: app, env: cliEnv(), timeoutMs: 300_000 });
-const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-
-function commitVersion(v: string, flags: string[] = []): void {
-  const tmp = path.join(project.dir, `v-${v}`);
-  assert.equal(spawnSync('sh', [MAKE_APP, tmp, v, ...flags]).status, 0);
-  spawnSync('sh', ['-c', `rm -rf "${app}/lib" "${app}/priv" "${app}/VERSION" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${app}/"`]);
-  const git = (...a: string[]) => spawnSync('git', ['-C', app, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { encoding: 'utf8' });
-  git('add', '-A');
-  assert.equal(git('commit', '-qm', `v${v}`).status, 0);
-}
+const cli = (args: string[]): Promise<CliResult> => p.cli(args);
+const commitVersion = (v: string, flags: string[] = []) => p.commitVersion(v, flags);
 
 before(async () => {
-  [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv({ codecKeys: [codecKey(MASTER_KEY, 'zd master key')] })]);
-  host = sim.hosts[0]!;
-  assert.equal(spawnSync('sh', [MAKE_APP, app, '1.0.0']).status, 0);
-  writeFileSync(
-    path.join(app, 'deploy.yml'),
-    `app: hello
-${simServerYaml(host)}health_check:
-  path: /health
-  interval: 200ms
-  timeout: 10s
-drain_timeout: 4s
-`,
-  );
-  spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm config`]);
+  p = await E2eProject.start({
+    prefix: 'alcaide-zd-',
+    queue: 'zd',
+    masterKey: MASTER_KEY,
+    codecKeys: [codecKey(MASTER_KEY, 'zd master key')],
+    config: { health_check: { path: '/health', interval: '200ms', timeout: '10s' }, drain_timeout: '4s' },
+  });
+  host = p.host;
   ok(await cli(['setup']));
   ok(await cli(['deploy']));
 });
 
 after(async () => {
-  await sim?.down();
-  await env?.teardown();
-  project.cleanup();
+  await p?.stop();
 });
 
 /** An operation under load: the version live before and after it, and when its switch began. */

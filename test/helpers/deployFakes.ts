@@ -13,7 +13,7 @@ import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import { activitiesOf, type StepTable } from '../../workflows/stepTable';
 import type { WorkflowStatus } from '../../workflows/status';
 import { TEST_TARGET } from './target';
-import { testSettings } from './temporal';
+import { FAKE_HEARTBEAT_THROTTLE, testSettings } from './temporal';
 import { queryStatus } from '../../src/temporal/statusQuery';
 
 export const VERSION = 'a'.repeat(40);
@@ -71,8 +71,8 @@ let n = 0;
 
 /** A worker with `acts` on a fresh task queue for as long as `fn` runs. */
 export async function withFakeWorker<T>(env: TestWorkflowEnvironment, acts: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `deploy-test-${n++}`;
-  const worker: Worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts);
+  const taskQueue = `deploy-test-${process.pid}-${n++}`;
+  const worker: Worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts, FAKE_HEARTBEAT_THROTTLE);
   return worker.runUntil(() => fn(taskQueue));
 }
 

@@ -1,5 +1,7 @@
 // A Temporal dev server persisted to SQLite that a test can stop and start again (same port,
 // same database file), as `./temporal-dev.sh --restart` does: history survives the restart.
+// Without a database file it keeps history in memory (faster; a restart loses it): the one
+// server `npm run test:fast` shares between its files.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -39,12 +41,12 @@ export class PersistentDevServer {
 
   private constructor(
     readonly port: number,
-    readonly dbFile: string,
+    readonly dbFile: string | undefined,
   ) {
     this.address = `127.0.0.1:${port}`;
   }
 
-  static async start(dbFile: string, codecKeys: CodecKey[]): Promise<PersistentDevServer> {
+  static async start(dbFile: string | undefined, codecKeys: CodecKey[]): Promise<PersistentDevServer> {
     const s = new PersistentDevServer(await freePort(), dbFile);
     await s.up();
     s.connection = await Connection.connect({ address: s.address });
@@ -56,7 +58,7 @@ export class PersistentDevServer {
   }
 
   async up(): Promise<void> {
-    const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(this.port), '--db-filename', this.dbFile, '--log-level', 'error', ...searchAttributeFlags()];
+    const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(this.port), ...(this.dbFile ? ['--db-filename', this.dbFile] : []), '--log-level', 'error', ...searchAttributeFlags()];
     this.proc = spawn(temporalBinary(), args, { stdio: 'ignore' });
     await waitForPort(this.port, 30_000);
   }

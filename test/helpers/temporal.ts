@@ -31,6 +31,9 @@ export async function failureMessage(f: { message?: string | null; encodedAttrib
   return (defaultPayloadConverter.fromPayload(p!) as { message?: string }).message ?? '';
 }
 
+/** The heartbeat throttle of workers with fake steps: an abort reaches a blocked fake at once (the product's 2 s would add up to 2 s to every abort test). */
+export const FAKE_HEARTBEAT_THROTTLE = '100 milliseconds';
+
 /** ALCAIDE_CODEC_KEY for a CLI or codec server that must share TEST_CODEC_KEY. */
 export const TEST_CODEC_MATERIAL = Buffer.alloc(32, 7).toString('base64');
 

@@ -1,34 +1,140 @@
-// Golden histories: deploy histories recorded by an earlier build of the workflows and kept in
-// the repository (test/fixtures/histories/). Each must replay through the current workflow
-// bundle: a change that would break deploys in flight during an upgrade (a step added, removed
-// or reordered without a patch) fails here, where replaying a history recorded seconds earlier
-// by the same code cannot. Re-record only on purpose, when such a change is meant and guarded:
+// Golden histories: a history of every workflow type, recorded by an earlier build of the
+// workflows and kept in the repository (test/fixtures/histories/). Each must replay through the
+// current workflow bundle: a change that would break workflows in flight during an upgrade (a
+// step added, removed or reordered without a patch) fails here, where replaying a history
+// recorded seconds earlier by the same code cannot. A golden is never re-recorded to make a
+// change pass (docs/architecture.md, "Changing workflow code"); a new one is added by naming it
+// in RECORDINGS and running, which records only the goldens that have no file yet:
 //   RECORD_HISTORIES=1 node --test dist/test/workflow/golden.test.js
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import type { AppTarget } from '../../src/model/target';
 import { dataConverterFor } from '../../src/temporal/codec';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker';
-import { deploy, fakes, STEP_ACTIVITIES, UNDO } from '../helpers/deployFakes';
+import { REBUILD_STEPS } from '../../workflows/rebuild';
+import { REMOVE_STEPS } from '../../workflows/remove';
+import { ROLLBACK_STEPS } from '../../workflows/rollback';
+import { SETUP_STEPS } from '../../workflows/setupSteps';
+import { deploy, fakes, STEP_ACTIVITIES, TARGET, UNDO, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
 import { REPO_ROOT } from '../helpers/paths';
+import { rebuildFakes } from '../helpers/rebuildFakes';
 import { startTestEnv, TEST_CODEC_KEY } from '../helpers/temporal';
 
 const DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
 const RECORD = process.env.RECORD_HISTORIES === '1';
 
-/** What each golden history is: together they take every step and every undo. */
-const RECORDINGS = {
-  'deploy-first': () => fakes({}),
-  'deploy-to-green': () => fakes({}, 'blue'),
-  'deploy-health-fails': () => fakes({ fail: 'checkHealth' }, 'blue'),
-  'deploy-verify-fails': () => fakes({ fail: 'verifyThroughCaddy' }, 'blue'),
+type Env = TestWorkflowEnvironment;
+type Acts = Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+/** Fakes for `names` that answer `{ changed, note }` (or what `answers` gives) and fail at `fail`. */
+function plainFakes(names: readonly string[], o: { fail?: string; answers?: Record<string, object> } = {}): Acts {
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      async () => {
+        if (o.fail === name) throw ApplicationFailure.create({ message: `injected failure in ${name}`, type: 'RemoteCommandError', nonRetryable: true });
+        return { changed: true, note: `did ${name}`, ...o.answers?.[name] };
+      },
+    ]),
+  );
+}
+
+/** Runs workflow `type` on a fresh task queue with `acts` until it ends (failed is fine); its id. */
+async function run(env: Env, type: string, args: unknown[], acts: object, during?: (id: string) => Promise<void>): Promise<string> {
+  return withFakeWorker(env, acts, async (taskQueue) => {
+    const workflowId = `golden-${type}-${taskQueue}`;
+    const h = await env.client.workflow.start(type, { taskQueue, workflowId, args });
+    const d = during?.(workflowId);
+    await h.result().catch((e: unknown) => {
+      if (!(e instanceof WorkflowFailedError)) throw e;
+    });
+    await d;
+    return workflowId;
+  });
+}
+
+const WITH_DB: AppTarget = {
+  ...TARGET,
+  postgresql: { version: 16, volumeHost: '/var/db/my_app_postgres', volumeJail: '/var/db/postgres', port: 5432, user: 'my_app', database: 'my_app_prod', passwordSecret: 'POSTGRES_PASSWORD' },
+};
+const ROLLBACK_ACTS = ['chooseRollback', 'startSlot', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy', 'stopSlot', 'recordDeploy', 'restoreTraffic'];
+const rollbackTo = { chooseRollback: { to: 'blue', from: 'green', version: 'c'.repeat(40) } };
+const by = { startedBy: 'test@ci' };
+
+/** What each golden history is: together they are every workflow type and schedule every step and every undo. */
+const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
+  'deploy-first': async (env) => (await deploy(env, fakes({}).acts)).workflowId,
+  'deploy-to-green': async (env) => (await deploy(env, fakes({}, 'blue').acts)).workflowId,
+  'deploy-health-fails': async (env) => (await deploy(env, fakes({ fail: 'checkHealth' }, 'blue').acts)).workflowId,
+  'deploy-verify-fails': async (env) => (await deploy(env, fakes({ fail: 'verifyThroughCaddy' }, 'blue').acts)).workflowId,
+  // on_failure: hold; the failed migration waits, the operator fixes it and sends retry
+  'deploy-held-retried': async (env) => {
+    const mode: { fail?: string } = { fail: 'runMigrations' };
+    const { acts } = fakes(mode, 'blue');
+    return (
+      await deploy(env, acts, {
+        target: { ...TARGET, onFailure: 'hold' },
+        during: async (id) => {
+          await waitForStatus(env.client.workflow.getHandle(id), (s) => s.state === 'held');
+          mode.fail = undefined;
+          await env.client.workflow.getHandle(id).signal('retry', { by: 'ops@laptop' });
+        },
+      })
+    ).workflowId;
+  },
+  // a bake (one check a second) ended by `alcaide rollback` after its first check
+  'deploy-bake-rolled-back': async (env) => {
+    const f = fakes({}, 'blue');
+    const checked = new Promise<void>((res) => {
+      const check = f.acts.bakeCheck!;
+      f.acts.bakeCheck = async (...a) => (res(), check(...a));
+    });
+    return (await deploy(env, f.acts, { target: { ...TARGET, bakeMs: 10_000 }, during: (id) => checked.then(() => env.client.workflow.getHandle(id).signal('rollback', { by: 'ops@laptop' })) })).workflowId;
+  },
+  rollback: (env) => run(env, 'rollbackWorkflow', [{ target: TARGET, ...by }], plainFakes(ROLLBACK_ACTS, { answers: rollbackTo })),
+  'rollback-verify-fails': (env) => run(env, 'rollbackWorkflow', [{ target: TARGET, ...by }], plainFakes(ROLLBACK_ACTS, { answers: rollbackTo, fail: 'verifyThroughCaddy' })),
+  rebuild: (env) => run(env, 'rebuildBuildJailWorkflow', [{ target: TARGET, ...by }], rebuildFakes().acts),
+  'rebuild-swap-fails': (env) => run(env, 'rebuildBuildJailWorkflow', [{ target: TARGET, ...by }], rebuildFakes({ fail: 'swapBuildJail' }).acts),
+  // the nightly run starts the rebuild as its child under the app's lock id
+  nightly: (env) => run(env, 'nightlyRebuildWorkflow', [{ target: TARGET }], rebuildFakes().acts),
+  remove: (env) => run(env, 'removeWorkflow', [{ target: TARGET, ...by }], plainFakes(REMOVE_STEPS.map((s) => s.name))),
+  // an abort while the site is being removed: the removal stops before its next step
+  'remove-aborted': async (env) => {
+    let release = () => undefined as void;
+    const open = new Promise<void>((r) => (release = r));
+    const acts = plainFakes(REMOVE_STEPS.map((s) => s.name));
+    const site = acts.removeAppSite!;
+    let reached = () => undefined as void;
+    const atSite = new Promise<void>((r) => (reached = r));
+    acts.removeAppSite = async () => (reached(), await open, site());
+    return run(env, 'removeWorkflow', [{ target: TARGET, ...by }], acts, async (id) => {
+      await atSite;
+      await env.client.workflow.getHandle(id).signal('abort', { by: 'ops@laptop' });
+      release();
+    });
+  },
+  setup: (env) => run(env, 'setupWorkflow', [{ target: WITH_DB }], plainFakes(SETUP_STEPS.map((s) => s.name))),
+  doctor: (env) => run(env, 'doctorWorkflow', [], { workerInfo: async () => ({ hostname: 'golden', pid: 1, alcaideVersion: '0.1.0', nodeVersion: 'v20.0.0' }) }),
 };
 
-let env: TestWorkflowEnvironment | undefined;
+/** Every activity each workflow type may schedule, step or undo: the goldens must schedule them all. */
+const EVERY_ACTIVITY = [
+  ...STEP_ACTIVITIES, ...UNDO, 'bakeCheck',
+  ...ROLLBACK_STEPS.filter((s) => s.name !== 'drainOldSlot').map((s) => (s.name === 'stopOldSlot' ? 'stopSlot' : s.name)),
+  ...REBUILD_STEPS.map((s) => s.name), 'destroyNextBuildJail', 'restoreOldBuildJail',
+  ...REMOVE_STEPS.map((s) => s.name),
+  ...SETUP_STEPS.map((s) => s.name),
+  'workerInfo',
+];
+
+let env: Env | undefined;
 before(async () => {
   if (RECORD) env = await startTestEnv();
 });
@@ -37,32 +143,51 @@ after(async () => env?.teardown());
 // protobufjs' own object form (longs and enums as strings, bytes as base64) round-trips exactly
 const { History } = temporal.api.history.v1;
 const toJson = (h: object) => `${JSON.stringify(History.toObject(History.fromObject(h), { longs: String, enums: String, bytes: String }), null, 1)}\n`;
-const replay = (name: string, json: string) =>
-  Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE }, dataConverter: dataConverterFor(TEST_CODEC_KEY) }, History.fromObject(JSON.parse(json)), name);
+const replayOptions = { workflowBundle: { codePath: WORKFLOW_BUNDLE }, dataConverter: dataConverterFor(TEST_CODEC_KEY) };
+const replay = (name: string, json: string) => Worker.runReplayHistory(replayOptions, History.fromObject(JSON.parse(json)), name);
 
 const goldens = () => readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const read = (f: string) => readFileSync(path.join(DIR, f), 'utf8');
+const activityTypes = (json: string) => [...json.matchAll(/"activityType":\s*\{\s*"name":\s*"(\w+)"/g)].map((m) => m[1]!);
 
 // defined only when recording, so an ordinary run has no skipped test
 if (RECORD)
-  test('record the golden histories (RECORD_HISTORIES=1)', async () => {
+  test('record the golden histories that have no file yet (RECORD_HISTORIES=1)', async () => {
     for (const [name, make] of Object.entries(RECORDINGS)) {
-      const { workflowId } = await deploy(env!, make().acts);
-      writeFileSync(path.join(DIR, `${name}.json`), toJson(await env!.client.workflow.getHandle(workflowId).fetchHistory()));
+      const file = path.join(DIR, `${name}.json`);
+      if (existsSync(file)) continue;
+      const workflowId = await make(env!);
+      writeFileSync(file, toJson(await env!.client.workflow.getHandle(workflowId).fetchHistory()));
     }
   });
 
 test('every golden history replays through the current workflow code', async () => {
   assert.deepEqual(goldens(), Object.keys(RECORDINGS).map((n) => `${n}.json`).sort());
-  for (const f of goldens()) await replay(f, readFileSync(path.join(DIR, f), 'utf8'));
+  const histories = goldens().map((f) => ({ workflowId: f, history: History.fromObject(JSON.parse(read(f))) }));
+  const failed: string[] = [];
+  for await (const r of Worker.runReplayHistories(replayOptions, histories)) if (r.error) failed.push(`${r.workflowId}: ${r.error.message}`);
+  assert.deepEqual(failed, []);
+});
+
+test('the goldens are every workflow type the worker registers', async () => {
+  const types = new Set(goldens().map((f) => /"workflowType":\s*\{\s*"name":\s*"(\w+)"/.exec(read(f))?.[1]));
+  const registered = Object.entries(await import('../../workflows')).filter(([, v]) => typeof v === 'function').map(([k]) => k);
+  assert.deepEqual(registered.filter((w) => !types.has(w)), []);
 });
 
 test('together the goldens schedule every step and every undo', () => {
-  const scheduled = new Set(goldens().flatMap((f) => [...readFileSync(path.join(DIR, f), 'utf8').matchAll(/"activityType":\s*\{\s*"name":\s*"(\w+)"/g)].map((m) => m[1])));
-  assert.deepEqual([...STEP_ACTIVITIES, ...UNDO].filter((a) => !scheduled.has(a)), []);
+  const scheduled = new Set(goldens().flatMap((f) => activityTypes(read(f))));
+  assert.deepEqual(EVERY_ACTIVITY.filter((a) => !scheduled.has(a)), []);
 });
 
-test('a history the code would not produce fails the replay (the check is real)', async () => {
-  // the recorded first deploy with two of its steps swapped, as a reordering would leave it
-  const json = readFileSync(path.join(DIR, 'deploy-first.json'), 'utf8').replace(/"installRelease"/g, '"@tmp"').replace(/"writeAppEnv"/g, '"installRelease"').replace(/"@tmp"/g, '"writeAppEnv"');
-  await assert.rejects(replay('swapped', json), (e: Error) => /nondetermin/i.test(`${e.name} ${e.message}`));
+test('each golden fails its replay when the code would schedule its steps in another order (the check is real)', async () => {
+  for (const f of goldens()) {
+    const json = read(f);
+    // its first two different steps swapped, as a reordering would leave it; a single step (or
+    // the child workflow of a run without steps) renamed
+    const steps = [...new Set(activityTypes(json))];
+    const [a, b = 'notAStep'] = steps.length ? steps : [/"startChildWorkflowExecutionInitiatedEventAttributes":[^}]*"workflowType":\s*\{\s*"name":\s*"(\w+)"/.exec(json)![1]!];
+    const swapped = json.replaceAll(`"${a}"`, '"@tmp"').replaceAll(`"${b}"`, `"${a}"`).replaceAll('"@tmp"', `"${b}"`);
+    await assert.rejects(replay(f, swapped), (e: Error) => /nondetermin/i.test(`${e.name} ${e.message}`), f);
+  }
 });

@@ -11,7 +11,7 @@ import { createWorker, WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { REBUILD_STEPS } from '../../workflows/rebuild';
 import type { WorkflowStatus } from '../../workflows/status';
 import { rebuildFakes, VERSION } from '../helpers/rebuildFakes';
-import { startTestEnv, TEST_CODEC_KEY, testSettings } from '../helpers/temporal';
+import { FAKE_HEARTBEAT_THROTTLE, startTestEnv, TEST_CODEC_KEY, testSettings } from '../helpers/temporal';
 import { dataConverterFor } from '../../src/temporal/codec';
 
 const STEPS: string[] = REBUILD_STEPS.map((s) => s.name);
@@ -26,8 +26,8 @@ after(async () => {
 });
 
 async function rebuild(acts: object, during?: (workflowId: string) => Promise<void>): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
-  const taskQueue = `rebuild-test-${n++}`;
-  const worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts);
+  const taskQueue = `rebuild-test-${process.pid}-${n++}`;
+  const worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts, FAKE_HEARTBEAT_THROTTLE);
   const workflowId = `rebuild-${taskQueue}`;
   return worker.runUntil(async () => {
     const handle = await env.client.workflow.start('rebuildBuildJailWorkflow', { taskQueue, workflowId, args: [{ target: TEST_TARGET, startedBy: 'test@ci' }] });

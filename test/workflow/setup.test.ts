@@ -53,7 +53,7 @@ after(async () => {
 });
 
 async function runSetup(acts: object, onStarted?: (id: string) => Promise<void>, target: AppTarget = TARGET): Promise<WorkflowStatus> {
-  const taskQueue = `setup-test-${n++}`;
+  const taskQueue = `setup-test-${process.pid}-${n++}`;
   const worker: Worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts);
   const workflowId = `setup-${taskQueue}`;
   return worker.runUntil(async () => {
