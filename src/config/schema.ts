@@ -16,7 +16,7 @@ const IPV6_RE = /^[0-9A-Fa-f:]+(?:%[A-Za-z0-9]+)?$/;
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
 const ABS_PATH_RE = /^\/(?:[A-Za-z0-9._-]+\/?)*$/;
 const FREEBSD_VERSION_RE = /^(\d+)\.(\d+)-(RELEASE|STABLE|BETA\d+|RC\d+)$/;
-const HTTP_PATH_RE = /^\/[A-Za-z0-9._~\/-]*(?:\?[A-Za-z0-9._~=&-]*)?$/;
+const HTTP_PATH_RE = /^\/[A-Za-z0-9._~/-]*(?:\?[A-Za-z0-9._~=&-]*)?$/;
 const DB_IDENT_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const int = (what: string, min: number, max: number) =>

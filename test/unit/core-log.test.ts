@@ -48,6 +48,7 @@ test('alcaide worker during a Temporal outage: the core retry lines on stderr, p
     await once(worker, 'close');
     await server.close();
   }
+  // eslint-disable-next-line no-control-regex -- ESC is what a colour code starts with
   assert.doesNotMatch(stdout + stderr, /\x1b\[/, 'no colour codes: neither stream is a terminal');
   assert.doesNotMatch(stdout, /retried|WARN|ERROR/, `stdout holds only the CLI's own lines:\n${stdout}`);
   assert.match(stderr, /\[WARN\] gRPC call poll_(workflow|activity)_task_queue retried \d+ times/);

@@ -73,7 +73,7 @@ const FIELDS: Field[] = [
   { path: 'server.user', set: (d, v) => (d.server.user = v), landed: (t) => t.server.user },
   { path: 'domain', set: (d, v) => (d.domain = v), landed: (t) => t.domain ?? '' },
   { path: 'health_check.path', set: (d, v) => (d.health_check = { path: v }), landed: (t) => t.healthCheck.path },
-  { path: 'ssh.proxy_jump', set: (d, v) => (d.ssh = { proxy_jump: v }), landed: (t) => JSON.stringify(t.ssh).replace(/[{}":,\[\]]/g, '') },
+  { path: 'ssh.proxy_jump', set: (d, v) => (d.ssh = { proxy_jump: v }), landed: (t) => JSON.stringify(t.ssh).replace(/[{}":,[\]]/g, '') },
   { path: 'env.clear', set: (d, v) => (d.env.clear = { [v]: 'x' }), landed: (t) => Object.keys(t.envClear).join('') },
   { path: 'env.secret', set: (d, v) => (d.env.secret = [v]), landed: (t) => t.envSecretNames.join('') },
   { path: 'env.clear.V', set: (d, v) => (d.env.clear = { V: v }), freeForm: true },
