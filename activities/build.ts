@@ -13,13 +13,12 @@ import { flightKey, singleFlight } from '../src/freebsd/flight';
 import { jexec } from '../src/freebsd/jail';
 import { sourceTarball } from '../src/freebsd/layout';
 import type { StepResult } from '../src/model/step';
-import { versionProblem, type AppTarget } from '../src/model/target';
+import { shortVersion, versionProblem, type AppTarget } from '../src/model/target';
 import type { ExecResult } from '../src/ssh/connection';
 import { uploadFile } from '../src/ssh/upload';
 import { precondition, withHeartbeat, type Remote } from './remote';
 
 /** A commit id as notes show it. */
-export const short = (v: string) => v.slice(0, 12);
 
 /** The version names files and directories on the host: a commit id, nothing else. */
 export function checkVersion(version: string): string {
@@ -50,7 +49,7 @@ export async function uploadSourceTo(r: Remote, t: AppTarget, version: string, j
       git.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<number>((resolve) => git.on('close', (c) => resolve(c ?? 1)));
       await pipeline(git.stdout, createWriteStream(local));
-      if ((await exited) !== 0) throw precondition(`git archive ${short(version)} failed in ${t.projectRoot}: ${stderr.trim()}`);
+      if ((await exited) !== 0) throw precondition(`git archive ${shortVersion(version)} failed in ${t.projectRoot}: ${stderr.trim()}`);
       let sent = 0;
       const res = await withHeartbeat(
         () => uploadFile(r.conn, local, remote, freebsdUploadCommands, { label: 'upload source', onProgress: (b) => (sent = b) }),

@@ -17,9 +17,9 @@ import { createSlot, destroySlot as destroySlotJail, SLOT_JAIL_PARAMS, startAppI
 import { slotChoice } from '../src/freebsd/slotChoice';
 import { readActiveSlot } from '../src/host/liveSlot';
 import { stepResult, type StepResult } from '../src/model/step';
-import type { AppTarget } from '../src/model/target';
+import { shortVersion, type AppTarget } from '../src/model/target';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
-import { checkVersion, jailNotRunning, runBuild, short, uploadSourceTo } from './build';
+import { checkVersion, jailNotRunning, runBuild, uploadSourceTo } from './build';
 import { checkClaims } from './claims';
 import { postgresPassword, postgresSpec } from './database';
 import type { ActivityDeps, Clock } from './deps';
@@ -55,7 +55,7 @@ const buildRelease = (d: ActivityDeps) => async (t: AppTarget, version: string):
     throw failure('BuildFailed', `mix release failed in ${layoutOf(t).jailName('build')} (exit ${res.code}):\n${outputTail(res)}`);
   }
   const cached = res.stdout.trim().split('\n').pop() === 'cached';
-  return { changed: !cached, note: cached ? `release ${short(version)} already built` : `release ${short(version)} built` };
+  return { changed: !cached, note: cached ? `release ${shortVersion(version)} already built` : `release ${shortVersion(version)} built` };
 };
 
 // ---------------------------------------------------------------- slots
@@ -95,7 +95,7 @@ const installRelease = (d: ActivityDeps) => async (t: AppTarget, slot: Slot, ver
   const changes = await converge(d.remote(t), 'install the release', [installApp({ app: t.app, releaseName: t.release.name }, l.jailPath(slot), artifact, version)], {
     flight: flightKey(l.jailName(slot), 'install'),
   });
-  return stepResult(changes, `release ${short(version)} installed`);
+  return stepResult(changes, `release ${shortVersion(version)} installed`);
 };
 
 /** The app's environment, decrypted here on the worker, sent on stdin into a 0600 file. */
@@ -298,7 +298,7 @@ const recordDeploy = (d: ActivityDeps) => async (t: AppTarget, deploy: { slot: S
   checkVersion(deploy.version);
   const line = JSON.stringify({ at: new Date(d.clock.now()).toISOString(), ...deploy });
   await converge(d.remote(t), 'record the deploy', [putText(activeFile(t.app), '0644', `${deploy.slot}\n`), appendStdin(deployLog(t.app))], { stdin: `${line}\n` });
-  return { changed: true, note: `${t.app} ${short(deploy.version)} live on ${deploy.slot}` };
+  return { changed: true, note: `${t.app} ${shortVersion(deploy.version)} live on ${deploy.slot}` };
 };
 
 // ---------------------------------------------------------------- undo
@@ -344,7 +344,7 @@ const chooseRollback = (d: ActivityDeps) => async (t: AppTarget): Promise<Rollba
     throw precondition(`there is no previous release to roll back to on ${t.server.host}: the ${to} slot is empty${active ? ` (live: ${active})` : ''}`);
   }
   const version = marker.stdout.trim();
-  return { changed: false, to, from: active, version, note: `${to} holds ${short(version)}${active ? `, ${active} is live` : ''}` };
+  return { changed: false, to, from: active, version, note: `${to} holds ${shortVersion(version)}${active ? `, ${active} is live` : ''}` };
 };
 
 /** Starts a kept slot again: its jail, its app, at boot. */

@@ -3,7 +3,7 @@
 // onto the build jail's path. Each activity checks first, so a retry or a resumed run
 // converges; the undo activities put the old root back whatever stage a swap reached.
 import { failure } from '../src/failures';
-import type { AppTarget } from '../src/model/target';
+import { shortVersion, type AppTarget } from '../src/model/target';
 import { appDir } from '../src/freebsd/layout';
 import { VERSION_MARKER } from '../src/freebsd/app';
 import { BUILD_PACKAGES, RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
@@ -29,7 +29,7 @@ import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
 import { buildJailSpec, ensureFile, ensureJail, layoutOf } from './jails';
 import { checkClaims } from './claims';
 import { outputTail, precondition, type Remote, withHeartbeat } from './remote';
-import { runBuild, short, uploadSourceTo } from './build';
+import { runBuild, uploadSourceTo } from './build';
 import type { ActivityDeps } from './deps';
 import { readActiveSlot } from '../src/host/liveSlot';
 import { stepResult, type StepResult } from '../src/model/step';
@@ -96,7 +96,7 @@ const inspectBuildJail = (d: ActivityDeps) => async (t: AppTarget): Promise<Buil
     version,
     otp,
     hex,
-    note: `${name}: OTP ${otp ?? 'unknown'}, hex ${hex ? 'in use' : 'not installed'}; ${version ? `deployed: ${short(version)} on ${slot}` : 'nothing deployed yet'}`,
+    note: `${name}: OTP ${otp ?? 'unknown'}, hex ${hex ? 'in use' : 'not installed'}; ${version ? `deployed: ${shortVersion(version)} on ${slot}` : 'nothing deployed yet'}`,
   };
 };
 
@@ -171,15 +171,15 @@ const testBuild = (d: ActivityDeps) => async (t: AppTarget, version?: string): P
   }
   const copied = await r.check(copySourceTarball(version, l.jailPath('build'), l.jailPath('build_next')), 'copy the source');
   if (copied.code === 3) await uploadSourceTo(r, t, version, l.jailPath('build_next'));
-  else if (copied.code !== 0) throw failure('RemoteCommandError', `copying the source of ${short(version)} failed (exit ${copied.code}): ${outputTail(copied, 4)}`);
+  else if (copied.code !== 0) throw failure('RemoteCommandError', `copying the source of ${shortVersion(version)} failed (exit ${copied.code}): ${outputTail(copied, 4)}`);
   const res = await runBuild(r, t, name, version, 'test build');
   // killed (a reboot, an OOM kill) is not a failed build: retried, and the retry starts the jail again
   if (res.code === null) throw failure('BuildInterrupted', `the test build in ${name} was killed (${res.signal ?? 'no exit status'}): retrying`);
   if (res.code !== 0) {
     const why = res.code === RELEASE_UNUSABLE_EXIT ? (res.stderr.trim().split('\n').pop() ?? 'the release cannot run') : outputTail(res);
-    throw failure('TestBuildFailed', `the test build of ${short(version)} failed in ${name} (exit ${res.code}):\n${why}`);
+    throw failure('TestBuildFailed', `the test build of ${shortVersion(version)} failed in ${name} (exit ${res.code}):\n${why}`);
   }
-  return { changed: true, note: `${short(version)} built in ${name}` };
+  return { changed: true, note: `${shortVersion(version)} built in ${name}` };
 };
 
 /** Moves the proven root onto the build jail's path and starts it; the old root stays as PATH.prev. */

@@ -3,7 +3,7 @@
 // Each undo step is registered before the step it undoes; on failure, abort or rollback
 // they run in reverse order in a scope nothing can cancel.
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import type { AppTarget } from '../src/model/target';
+import { shortVersion, type AppTarget } from '../src/model/target';
 import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
 import { bake } from './operator';
@@ -22,7 +22,6 @@ export interface DeployInput {
   startedBy: string;
 }
 
-const short = (v: string) => v.slice(0, 12);
 
 export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus> {
   const { target: t, version } = input;
@@ -31,7 +30,7 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       table: DEPLOY_STEPS,
       order: deploySteps(t.release.migrateBeforeStart),
       status: { kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version },
-      what: () => `deploy of ${t.app} ${short(version)}`,
+      what: () => `deploy of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
       stops: [
         { signal: abortSignal, verb: 'aborted', description: 'Stop the deploy; its undo steps put the previous slot back. Input optional: {"by": "...", "reason": "..."}' },

@@ -6,7 +6,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import { failure } from '../src/failures';
-import { appWorkflowId, type AppTarget } from '../src/model/target';
+import { appWorkflowId, shortVersion, type AppTarget } from '../src/model/target';
 import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
 import { rebuildBuildJailWorkflow } from './rebuild';
 import { rootMessage } from './tracker';
@@ -49,7 +49,7 @@ export async function nightlyRebuildWorkflow({ target: t }: NightlyInput): Promi
   try {
     const status = (await child.result()) as WorkflowStatus;
     const notes = status.steps.filter((s) => s.name === 'carryBuildCache' || s.name === 'installBuildPackages').map((s) => s.note).filter(Boolean);
-    return { outcome: 'rebuilt', note: `build jail rebuilt${status.version ? ` and proven with ${status.version.slice(0, 12)}` : ''}; ${notes.join('; ')}`, rebuild };
+    return { outcome: 'rebuilt', note: `build jail rebuilt${status.version ? ` and proven with ${shortVersion(status.version)}` : ''}; ${notes.join('; ')}`, rebuild };
   } catch (e) {
     // failed, so the schedule's recent runs and the UI show it failed, with the rebuild's own message
     throw failure('RebuildFailed', rootMessage(e), { details: [rebuild] });

@@ -4,7 +4,7 @@
 // failure (or abort) removes only the new jail. It runs under the app's lock id
 // (alcaide-APP[-DEST]), so it never overlaps a deploy or rollback of the same app.
 import { isCancellation, workflowInfo } from '@temporalio/workflow';
-import type { AppTarget } from '../src/model/target';
+import { shortVersion, type AppTarget } from '../src/model/target';
 import { REBUILD_STEPS } from './rebuildSteps';
 import { runSaga } from './saga';
 import { abortSignal } from './signals';
@@ -17,7 +17,6 @@ export interface RebuildInput {
   startedBy: string;
 }
 
-const short = (v: string) => v.slice(0, 12);
 
 export async function rebuildBuildJailWorkflow({ target: t, startedBy }: RebuildInput): Promise<WorkflowStatus> {
   // marks the new root: a retried or resumed step recognises its own work
@@ -27,7 +26,7 @@ export async function rebuildBuildJailWorkflow({ target: t, startedBy }: Rebuild
     {
       table: REBUILD_STEPS,
       status: { kind: 'rebuild', app: t.app, destination: t.destination, host: t.server.host },
-      what: () => `rebuild of ${t.app}'s build jail${tested ? ` (test build of ${short(tested)})` : ''} started by ${startedBy}`,
+      what: () => `rebuild of ${t.app}'s build jail${tested ? ` (test build of ${shortVersion(tested)})` : ''} started by ${startedBy}`,
       noun: 'rebuild',
       stops: [{ signal: abortSignal, verb: 'aborted' }],
       restoredNote: '; the build jail in service is the old one',

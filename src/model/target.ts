@@ -45,6 +45,9 @@ export function versionProblem(version: unknown): string | undefined {
   return typeof version === 'string' && VERSION_RE.test(version) ? undefined : `version: expected a full git commit id (40 or 64 hex digits), got ${JSON.stringify(version)?.slice(0, 80)}`;
 }
 
+/** A commit id as people read it: its first 12 hex digits. */
+export const shortVersion = (version: string) => version.slice(0, 12);
+
 export function assertVersion(version: unknown): void {
   const p = versionProblem(version);
   if (p) throw new Error(p);

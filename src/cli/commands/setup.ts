@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type AppTarget } from '../../model/target';
 import { toAppTarget } from '../../config/target';
-import { HOSTS_FILE, JAIL_CONF_DIR, layout, PF_CONF } from '../../freebsd/layout';
+import { HOSTS_FILE, JAIL_CONF_DIR, layout, PF_CONF, SYSCTL_CONF } from '../../freebsd/layout';
 import { claimFile, claimOf } from '../../freebsd/claims';
 import { appSearchAttributes } from '../../model/searchAttributes';
 import { SETUP_STEPS, type SetupStep } from '../../../workflows/setupSteps';
@@ -19,7 +19,7 @@ export function plan(t: AppTarget): string[] {
   const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
   const details: Record<SetupStep, string> = {
     verifyHost: `uname: FreeBSD 14 or newer on amd64/arm64 at ${t.server.user}@${t.server.host}:${t.server.port}; ${claimFile(claimOf(t))}: this app's jails, subnet, ports and site, refused if another app holds them`,
-    enableJails: `jail_enable=YES; ${JAIL_CONF_DIR} and ${t.basePath}`,
+    enableJails: `jail_enable=YES; ${JAIL_CONF_DIR} and ${t.basePath} (mode 0700); jailed processes hidden from host users (security.bsd.see_jail_proc=0, now and in ${SYSCTL_CONF})`,
     setupJailNetwork: `cloned_interfaces+=${t.network.iface}; jails on ${t.network.subnet} (blue ${t.network.blue}, green ${t.network.green}, db ${t.network.db}, build ${t.network.build})`,
     enableLinuxulator: 'linux_enable=YES; linux64 loaded',
     configurePf: `NAT for ${t.network.subnet} (and every other app's claimed subnet) through the default interface, in a marked block of ${PF_CONF} checked with pfctl -nf`,
