@@ -56,7 +56,10 @@ export async function uploadSourceTo(r: Remote, t: AppTarget, version: string, j
         () => ({ bytes: sent }),
       );
       const kib = Math.round(res.size / 1024);
-      return { changed: !res.skipped, note: res.skipped ? `already on the host (${kib} KiB)` : `${kib} KiB${res.resumedFrom ? `, resumed at ${Math.round(res.resumedFrom / 1024)} KiB` : ''}` };
+      return {
+        changed: !res.skipped,
+        note: res.skipped ? `already on the host (${kib} KiB)` : `${kib} KiB${res.resumedFrom ? `, resumed at ${Math.round(res.resumedFrom / 1024)} KiB` : ''}`,
+      };
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

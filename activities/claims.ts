@@ -12,7 +12,9 @@ export async function checkClaims(r: Remote, t: AppTarget, o: { record: boolean 
   const claims = parseClaims((await r.run(readClaims(), 'read the host claims')).stdout);
   const problems = claimConflicts(own, claims);
   if (problems.length) {
-    throw precondition(`${describeClaim(own)} would take what another app holds on ${t.server.host}: ${problems.join('; ')} (${CLAIMS_DIR}); nothing was changed. ${claimHint(problems)}`);
+    throw precondition(
+      `${describeClaim(own)} would take what another app holds on ${t.server.host}: ${problems.join('; ')} (${CLAIMS_DIR}); nothing was changed. ${claimHint(problems)}`,
+    );
   }
   const mine = claims.find((c) => c.app === own.app && c.destination === own.destination);
   if (!o.record || (mine && renderClaim(mine) === renderClaim(own))) return { recorded: false, claims };

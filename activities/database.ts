@@ -7,7 +7,10 @@ import { precondition } from './remote';
 export function postgresPassword(secrets: Record<string, string>, t: AppTarget): string {
   const pg = t.postgresql!;
   const password = secrets[pg.passwordSecret];
-  if (!password) throw precondition(`accessories.postgresql.password_secret names ${pg.passwordSecret}, which is not in the secrets file (alcaide secrets set ${pg.passwordSecret})`);
+  if (!password)
+    throw precondition(
+      `accessories.postgresql.password_secret names ${pg.passwordSecret}, which is not in the secrets file (alcaide secrets set ${pg.passwordSecret})`,
+    );
   return password;
 }
 

@@ -19,7 +19,8 @@ function toFailure(e: unknown): unknown {
   if (e instanceof HostKeyError) return failure(HOST_KEY_FAILURE[e.reason], e.message);
   if (e instanceof SshAuthError) return failure('SshAuthError', e.message);
   // label, host and exit status also make the failure's summary in clear (src/temporal/failureConverter.ts)
-  if (e instanceof RemoteCommandError) return failure('RemoteCommandError', e.message, { details: [{ exitCode: e.exitCode, label: e.label, host: e.host, signal: e.signal }] });
+  if (e instanceof RemoteCommandError)
+    return failure('RemoteCommandError', e.message, { details: [{ exitCode: e.exitCode, label: e.label, host: e.host, signal: e.signal }] });
   if (e instanceof SshTimeoutError) return failure('SshTimeoutError', e.message);
   return e;
 }
@@ -43,7 +44,11 @@ export class Remote {
   /** Exit code decides; output returned. Never throws on a non-zero exit. */
   async check(command: string, label: string, o: ExecOptions = {}): Promise<ExecResult> {
     try {
-      return await withHeartbeat(() => this.conn.exec(command, { label, signal: this.signal, timeoutMs: CHECK_TIMEOUT_MS, ...o }), () => ({ step: label }), HEARTBEAT_MS);
+      return await withHeartbeat(
+        () => this.conn.exec(command, { label, signal: this.signal, timeoutMs: CHECK_TIMEOUT_MS, ...o }),
+        () => ({ step: label }),
+        HEARTBEAT_MS,
+      );
     } catch (e) {
       throw toFailure(e);
     }
@@ -52,7 +57,11 @@ export class Remote {
   /** Must exit 0, else a RemoteCommandError failure naming the step, host, exit code, stderr tail. */
   async run(command: string, label: string, o: ExecOptions = {}): Promise<ExecResult> {
     try {
-      return await withHeartbeat(() => this.conn.run(command, { label, signal: this.signal, timeoutMs: RUN_TIMEOUT_MS, ...o }), () => ({ step: label }), HEARTBEAT_MS);
+      return await withHeartbeat(
+        () => this.conn.run(command, { label, signal: this.signal, timeoutMs: RUN_TIMEOUT_MS, ...o }),
+        () => ({ step: label }),
+        HEARTBEAT_MS,
+      );
     } catch (e) {
       throw toFailure(e);
     }

@@ -59,14 +59,21 @@ async function upstream(name: string, host: string, port = 0): Promise<{ port: n
   await new Promise<void>((r) => srv.listen(port, host, r));
   return {
     port: (srv.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
   };
 }
 
 class CaddyProc {
   proc?: ChildProcess;
   log = '';
-  constructor(readonly bin: string, readonly dir: string) {}
+  constructor(
+    readonly bin: string,
+    readonly dir: string,
+  ) {}
   env() {
     return { ...process.env, XDG_DATA_HOME: path.join(this.dir, 'data'), XDG_CONFIG_HOME: path.join(this.dir, 'config'), HOME: this.dir };
   }
@@ -117,7 +124,13 @@ function get(url: string, agent?: http.Agent): Promise<{ status: number; body: s
   });
 }
 
-interface Req { t0: number; t1: number; ok: boolean; err?: string; body?: string }
+interface Req {
+  t0: number;
+  t1: number;
+  ok: boolean;
+  err?: string;
+  body?: string;
+}
 
 /** CLIENTS keep-alive clients (one socket each, no retries) requesting `url` until stop(). */
 function load(url: string, pauseMs: () => number) {
@@ -175,7 +188,10 @@ async function reloadBench(bin: string) {
       await l.stop();
       const failed = l.reqs.filter((r) => !r.ok).length;
       result[phase] = {
-        reloads: phase === 'reloads' ? RELOADS : 0, requests: l.reqs.length, failed, errors: errorKinds(l.reqs),
+        reloads: phase === 'reloads' ? RELOADS : 0,
+        requests: l.reqs.length,
+        failed,
+        errors: errorKinds(l.reqs),
         ...(phase === 'reloads' ? { reloadCommandMsP50: r1(pct(reloadMs, 50)) } : {}),
       };
     }
@@ -200,7 +216,8 @@ async function switchBench(bin: string) {
   const front = await freePort();
   const proxyPorts = { blue: await freePort(), green: await freePort() };
   const text = renderSite({ app, domain: `http://127.0.0.1:${front}`, slots: { blue: '127.0.0.2', green: '127.0.0.3' }, port: appPort, proxyPorts })
-    .split(gateDir(app)).join(gates);
+    .split(gateDir(app))
+    .join(gates);
   const caddy = new CaddyProc(bin, dir);
   const gate = (slot: string) => path.join(gates, `${slot}.open`);
   writeFileSync(gate('blue'), '');
@@ -240,7 +257,10 @@ async function switchBench(bin: string) {
   const firsts = switches.map((s) => s.firstNewMs);
   const lasts = switches.map((s) => s.lastOldMs);
   return {
-    switches: switches.length, requests, failed, errors,
+    switches: switches.length,
+    requests,
+    failed,
+    errors,
     toNewSlotMs: { p50: pct(firsts, 50), max: Math.max(...firsts) },
     oldSlotDoneMs: { p50: pct(lasts, 50), max: Math.max(...lasts) },
     perSwitch: switches,
@@ -248,8 +268,7 @@ async function switchBench(bin: string) {
 }
 
 async function main() {
-  const bins = process.argv.slice(2).length ? process.argv.slice(2)
-    : [...new Set([pinnedCaddy().path, DEBIAN_CADDY])].filter((b) => existsSync(b));
+  const bins = process.argv.slice(2).length ? process.argv.slice(2) : [...new Set([pinnedCaddy().path, DEBIAN_CADDY])].filter((b) => existsSync(b));
   const date = new Date().toISOString().slice(0, 10);
   const out: Array<Record<string, unknown>> = [];
   for (const bin of bins) {
@@ -261,17 +280,28 @@ async function main() {
     console.log(`(b) health switch: ${JSON.stringify({ ...sw, perSwitch: undefined })}`);
     out.push({ caddy: version, bin, reload, healthSwitch: sw });
   }
-  console.log('\n| Caddy | reloads | requests | failed | control (no reload) failed | switches | to new slot p50 / max | old slot done p50 / max | failed during switches |');
+  console.log(
+    '\n| Caddy | reloads | requests | failed | control (no reload) failed | switches | to new slot p50 / max | old slot done p50 / max | failed during switches |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const o of out) {
     const r = o.reload as any;
     const s = o.healthSwitch as any;
-    console.log(`| ${o.caddy} | ${r.reloads.reloads} | ${r.reloads.requests} | ${r.reloads.failed} | ${r.control.failed} of ${r.control.requests} | ${s.switches} | ${s.toNewSlotMs.p50} / ${s.toNewSlotMs.max} ms | ${s.oldSlotDoneMs.p50} / ${s.oldSlotDoneMs.max} ms | ${s.failed} of ${s.requests} |`);
+    console.log(
+      `| ${o.caddy} | ${r.reloads.reloads} | ${r.reloads.requests} | ${r.reloads.failed} | ${r.control.failed} of ${r.control.requests} | ${s.switches} | ${s.toNewSlotMs.p50} / ${s.toNewSlotMs.max} ms | ${s.oldSlotDoneMs.p50} / ${s.oldSlotDoneMs.max} ms | ${s.failed} of ${s.requests} |`,
+    );
   }
   const resDir = path.join(REPO_ROOT, 'bench', 'results');
   mkdirSync(resDir, { recursive: true });
   const file = path.join(resDir, `caddy-switch-${date}.json`);
-  writeFileSync(file, JSON.stringify({ date, host: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`.trim(), reloads: RELOADS, switches: SWITCHES, clients: CLIENTS, results: out }, null, 2) + '\n');
+  writeFileSync(
+    file,
+    JSON.stringify(
+      { date, host: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`.trim(), reloads: RELOADS, switches: SWITCHES, clients: CLIENTS, results: out },
+      null,
+      2,
+    ) + '\n',
+  );
   console.log(`\n${file}`);
 }
 

@@ -37,7 +37,10 @@ function synCounter(): { read(): number } {
   ipt('-I', 'INPUT', '-p', 'tcp', '--dport', '22', '--syn', '-j', 'ACCEPT');
   return {
     read: () => {
-      const line = ipt('-L', 'INPUT', '-vxn').split('\n').find((l) => /dpt:22 flags/.test(l)) ?? '';
+      const line =
+        ipt('-L', 'INPUT', '-vxn')
+          .split('\n')
+          .find((l) => /dpt:22 flags/.test(l)) ?? '';
       return Number(line.trim().split(/\s+/)[0] ?? NaN);
     },
   };
@@ -116,7 +119,16 @@ async function historyFigures(h: WorkflowHandle): Promise<HistoryFigures> {
   };
 }
 
-async function alcaideDeploy(): Promise<{ wallMs: number; h: WorkflowHandle; fig: HistoryFigures; syns: number; commands: number; log: Array<{ t: number }>; cli: { beforeStart: number; afterEnd: number }; status: WorkflowStatus }> {
+async function alcaideDeploy(): Promise<{
+  wallMs: number;
+  h: WorkflowHandle;
+  fig: HistoryFigures;
+  syns: number;
+  commands: number;
+  log: Array<{ t: number }>;
+  cli: { beforeStart: number; afterEnd: number };
+  status: WorkflowStatus;
+}> {
   rig.commitVersion();
   const logFrom = rig.logLength();
   const syn = synCounter();
@@ -132,7 +144,16 @@ async function alcaideDeploy(): Promise<{ wallMs: number; h: WorkflowHandle; fig
   const h = rig.handle((await rig.handle().describe()).runId);
   const log = rig.commandsSince(logFrom);
   const fig = await historyFigures(h);
-  return { wallMs, h, fig, syns, commands, log, cli: { beforeStart: fig.first - startedAt, afterEnd: endedAt - fig.last }, status: (await h.result()) as WorkflowStatus };
+  return {
+    wallMs,
+    h,
+    fig,
+    syns,
+    commands,
+    log,
+    cli: { beforeStart: fig.first - startedAt, afterEnd: endedAt - fig.last },
+    status: (await h.result()) as WorkflowStatus,
+  };
 }
 
 /** Per step of the alcaide deploys: median time and remote commands (commands started within the activity). */
@@ -156,7 +177,17 @@ function stepTable(deploys: Array<{ fig: HistoryFigures; log: Array<{ t: number 
   return [...by].map(([step, v]) => ({ step, ms: Math.round(median(v.ms)), commands: median(v.commands) }));
 }
 
-const SCRIPT_STEPS = ['upload', 'build', 'create the slot jail', 'install + environment', 'start', 'migrations', 'health on the slot address', 'switch + wait for Caddy', 'drain + stop the old slot'];
+const SCRIPT_STEPS = [
+  'upload',
+  'build',
+  'create the slot jail',
+  'install + environment',
+  'start',
+  'migrations',
+  'health on the slot address',
+  'switch + wait for Caddy',
+  'drain + stop the old slot',
+];
 const scriptCommands: number[] = [];
 /** per script command (one per step): start of the next command (or the end) minus its start */
 const scriptStepMs: number[][] = [];
@@ -168,7 +199,14 @@ async function scriptDeploy(): Promise<number> {
   const slot = live === 'blue' ? 'green' : 'blue';
   const t0 = performance.now();
   const p = spawn('sh', [path.join(REPO_ROOT, 'bench', 'handwritten-deploy.sh'), rig.app, commit, slot, live], {
-    env: { ...process.env, HOST: rig.host.host, KEY: rig.host.privateKey, KNOWN_HOSTS: rig.host.knownHostsFile, CONTROL_DIR: rig.project.dir, DRAIN: String(DRAIN_S) },
+    env: {
+      ...process.env,
+      HOST: rig.host.host,
+      KEY: rig.host.privateKey,
+      KNOWN_HOSTS: rig.host.knownHostsFile,
+      CONTROL_DIR: rig.project.dir,
+      DRAIN: String(DRAIN_S),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -207,7 +245,10 @@ async function resumeLatency(waitBeforeRestartMs: number): Promise<number> {
 function addHeavyDependency(modules = 120): void {
   const dir = path.join(rig.app, 'vendor', 'heavy');
   mkdirSync(path.join(dir, 'lib'), { recursive: true });
-  writeFileSync(path.join(dir, 'mix.exs'), 'defmodule Heavy.MixProject do\n  use Mix.Project\n  def project, do: [app: :heavy, version: "0.1.0", elixir: "~> 1.14", deps: []]\n  def application, do: []\nend\n');
+  writeFileSync(
+    path.join(dir, 'mix.exs'),
+    'defmodule Heavy.MixProject do\n  use Mix.Project\n  def project, do: [app: :heavy, version: "0.1.0", elixir: "~> 1.14", deps: []]\n  def application, do: []\nend\n',
+  );
   for (let i = 0; i < modules; i++) {
     let f = `defmodule Heavy.M${i} do\n  @moduledoc false\n`;
     for (let j = 0; j < 30; j++) {
@@ -222,7 +263,10 @@ function addHeavyDependency(modules = 120): void {
 }
 
 async function main(): Promise<void> {
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   await rig.start();
   addHeavyDependency();
   const out: Record<string, unknown> = { machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}`, loadavgAtStart: load };
@@ -256,9 +300,17 @@ async function main(): Promise<void> {
       deployRatio: median(alcaide.map((d) => d.wallMs)) / median(script),
       remoteCommandsPerDeploy: { alcaide: alcaide.map((d) => d.commands), script: scriptCommands },
       workflowMs: alcaide.map((d) => Math.round(d.fig.total)),
-      overheadPerActivityMs: { median: median(gaps), p90: percentile(gaps, 90), dispatchMedian: median(all.flatMap((d) => d.fig.dispatch)), activitiesPerDeploy: alcaide[0]?.fig.activities },
+      overheadPerActivityMs: {
+        median: median(gaps),
+        p90: percentile(gaps, 90),
+        dispatchMedian: median(all.flatMap((d) => d.fig.dispatch)),
+        activitiesPerDeploy: alcaide[0]?.fig.activities,
+      },
       buildMs: { cold: cold.map(Math.round), warm: warm.map(Math.round), warmOverCold: median(warm) / median(cold) },
-      healthyToSwitchedMs: all.map((d) => d.fig.healthyToSwitched).filter((x): x is number => x !== undefined).map(Math.round),
+      healthyToSwitchedMs: all
+        .map((d) => d.fig.healthyToSwitched)
+        .filter((x): x is number => x !== undefined)
+        .map(Math.round),
       sshConnectionsPerDeploy: { longLivedWorker: all.map((d) => d.syns) },
       resumeMs: { restartAfter12s: resumeLate, restartAt200ms: resumeNow },
       alcaideSteps: stepTable(alcaide),
@@ -267,21 +319,48 @@ async function main(): Promise<void> {
       cliAfterEndMs: median(alcaide.map((d) => d.cli.afterEnd)),
       scriptSteps: SCRIPT_STEPS.map((step, i) => ({ step, ms: Math.round(median(scriptStepMs.map((s) => s[i] ?? NaN))) })),
     };
-    Object.assign(out, fig, { loadavgAtEnd: os.loadavg().map((x) => x.toFixed(2)).join(' ') });
+    Object.assign(out, fig, {
+      loadavgAtEnd: os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' '),
+    });
 
     const h2s = median(fig.healthyToSwitchedMs);
     const rows: Array<[string, string, string, string]> = [
-      ['deploy wall time, alcaide / hand-written script', `${fig.deployRatio.toFixed(2)} (median ${(median(alcaide.map((d) => d.wallMs)) / 1000).toFixed(1)} s / ${(median(script) / 1000).toFixed(1)} s)`, '≤ 1.15', fig.deployRatio <= 1.15 ? 'met' : 'MISSED'],
+      [
+        'deploy wall time, alcaide / hand-written script',
+        `${fig.deployRatio.toFixed(2)} (median ${(median(alcaide.map((d) => d.wallMs)) / 1000).toFixed(1)} s / ${(median(script) / 1000).toFixed(1)} s)`,
+        '≤ 1.15',
+        fig.deployRatio <= 1.15 ? 'met' : 'MISSED',
+      ],
       ['remote commands per deploy (SSH sessions), alcaide / script', `${median(fig.remoteCommandsPerDeploy.alcaide)} / ${median(scriptCommands)}`, '', ''],
-      ['orchestration overhead per activity (median)', `${fig.overheadPerActivityMs.median.toFixed(0)} ms (p90 ${fig.overheadPerActivityMs.p90.toFixed(0)} ms)`, '≤ 25 ms', fig.overheadPerActivityMs.median <= 25 ? 'met' : 'MISSED'],
-      ['warm build / cold build', `${(fig.buildMs.warmOverCold * 100).toFixed(0)} % (${(median(warm) / 1000).toFixed(1)} s / ${(median(cold) / 1000).toFixed(1)} s)`, '≤ 35 %', fig.buildMs.warmOverCold <= 0.35 ? 'met' : 'MISSED'],
+      [
+        'orchestration overhead per activity (median)',
+        `${fig.overheadPerActivityMs.median.toFixed(0)} ms (p90 ${fig.overheadPerActivityMs.p90.toFixed(0)} ms)`,
+        '≤ 25 ms',
+        fig.overheadPerActivityMs.median <= 25 ? 'met' : 'MISSED',
+      ],
+      [
+        'warm build / cold build',
+        `${(fig.buildMs.warmOverCold * 100).toFixed(0)} % (${(median(warm) / 1000).toFixed(1)} s / ${(median(cold) / 1000).toFixed(1)} s)`,
+        '≤ 35 %',
+        fig.buildMs.warmOverCold <= 0.35 ? 'met' : 'MISSED',
+      ],
       ['healthy → switched (median)', `${(h2s / 1000).toFixed(2)} s`, '≤ 0.5 s', h2s <= 500 ? 'met' : 'MISSED'],
-      ['SSH connections opened per deploy (long-lived worker)', fig.sshConnectionsPerDeploy.longLivedWorker.join(', '), '1', fig.sshConnectionsPerDeploy.longLivedWorker.every((n) => n <= 1) ? 'met' : 'MISSED'],
+      [
+        'SSH connections opened per deploy (long-lived worker)',
+        fig.sshConnectionsPerDeploy.longLivedWorker.join(', '),
+        '1',
+        fig.sshConnectionsPerDeploy.longLivedWorker.every((n) => n <= 1) ? 'met' : 'MISSED',
+      ],
       ['resume: worker restarted 12 s after kill → first host command', `${(resumeLate / 1000).toFixed(1)} s`, '≤ 5 s', resumeLate <= 5000 ? 'met' : 'MISSED'],
       ['resume: worker restarted 0.2 s after kill → first host command', `${(resumeNow / 1000).toFixed(1)} s`, '≤ 5 s', resumeNow <= 5000 ? 'met' : 'MISSED'],
     ];
     console.log(`\n| figure | measured | target | |\n| --- | --- | --- | --- |\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
-    console.log(`\nalcaide, per step (median of ${ROUNDS}; CLI outside the workflow ${Math.round(fig.cliOutsideWorkflowMs)} ms: ${Math.round(fig.cliBeforeStartMs)} before its start, ${Math.round(fig.cliAfterEndMs)} after its end):`);
+    console.log(
+      `\nalcaide, per step (median of ${ROUNDS}; CLI outside the workflow ${Math.round(fig.cliOutsideWorkflowMs)} ms: ${Math.round(fig.cliBeforeStartMs)} before its start, ${Math.round(fig.cliAfterEndMs)} after its end):`,
+    );
     console.log(fig.alcaideSteps.map((x) => `  ${x.step.padEnd(22)} ${String(x.ms).padStart(6)} ms  ${x.commands} commands`).join('\n'));
     console.log('  (buildRelease and createSlotJail run side by side: each counts the commands sent while it ran)');
     console.log('hand-written script, per step:');

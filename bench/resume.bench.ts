@@ -27,7 +27,10 @@ import { deployUntilRunning } from './midStep';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LOAD = Number(process.env.BENCH_LOAD ?? 5);
 const EventType = temporal.api.enums.v1.EventType;
-const WORKERS: Record<string, string> = { 'this tree': CLI, ...(process.env.BENCH_BASELINE ? { baseline: path.join(process.env.BENCH_BASELINE, 'bin', 'alcaide') } : {}) };
+const WORKERS: Record<string, string> = {
+  'this tree': CLI,
+  ...(process.env.BENCH_BASELINE ? { baseline: path.join(process.env.BENCH_BASELINE, 'bin', 'alcaide') } : {}),
+};
 
 const rig = new Rig('resume-bench', 'drain_timeout: 1s\n');
 
@@ -159,7 +162,9 @@ async function main(): Promise<void> {
   for (const [condition, byWorker] of Object.entries(results)) {
     for (const [w, x] of Object.entries(byWorker)) {
       const takeover = x.spawnToTakeoverMs.map((t) => (t === null ? '-' : s1(t))).join(', ');
-      console.log(`| ${condition} | ${w} | ${x.loadavg1.join(', ')} | ${takeover} | ${s1(x.spawnToPollingMs.median)} | ${s1(x.spawnToFirstCommandMs.median)}, ${s1(x.spawnToFirstCommandMs.max)} | ${[...new Set(x.deadAttempts)].join(', ')} |`);
+      console.log(
+        `| ${condition} | ${w} | ${x.loadavg1.join(', ')} | ${takeover} | ${s1(x.spawnToPollingMs.median)} | ${s1(x.spawnToFirstCommandMs.median)}, ${s1(x.spawnToFirstCommandMs.max)} | ${[...new Set(x.deadAttempts)].join(', ')} |`,
+      );
     }
   }
   const dir = path.join(REPO_ROOT, 'bench', 'results');

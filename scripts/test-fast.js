@@ -15,14 +15,41 @@ const DIST_TEST = path.join(__dirname, '..', 'dist', 'test');
 // they never start last and leave the other slots idle
 const FAST = [
   // workflows with recording fake activities; golden histories; the upgrade from the previous release
-  'workflow/deploy', 'workflow/operator', 'workflow/setup', 'workflow/rebuild', 'workflow/upgrade', 'workflow/golden', 'workflow/remove',
-  'workflow/rollback', 'workflow/status-new-run',
+  'workflow/deploy',
+  'workflow/operator',
+  'workflow/setup',
+  'workflow/rebuild',
+  'workflow/upgrade',
+  'workflow/golden',
+  'workflow/remove',
+  'workflow/rollback',
+  'workflow/status-new-run',
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
-  'unit/config', 'unit/injection', 'unit/buildjail', 'unit/remove', 'unit/stall', 'unit/failure-summary', 'unit/appuser', 'unit/script',
-  'unit/takeover', 'unit/schedules', 'unit/codec', 'unit/exposure', 'unit/history-status', 'unit/caddy', 'unit/claims', 'unit/freebsd',
-  'unit/settings', 'unit/slot-choice', 'unit/upload', 'unit/logs',
+  'unit/config',
+  'unit/injection',
+  'unit/buildjail',
+  'unit/remove',
+  'unit/stall',
+  'unit/failure-summary',
+  'unit/appuser',
+  'unit/script',
+  'unit/takeover',
+  'unit/schedules',
+  'unit/codec',
+  'unit/exposure',
+  'unit/history-status',
+  'unit/caddy',
+  'unit/claims',
+  'unit/freebsd',
+  'unit/settings',
+  'unit/slot-choice',
+  'unit/upload',
+  'unit/logs',
   // one source for every step, failure and host path; the layers' import directions
-  'unit/step-tables', 'unit/failures', 'unit/layers', 'unit/activities-registered',
+  'unit/step-tables',
+  'unit/failures',
+  'unit/layers',
+  'unit/activities-registered',
 ].map((f) => path.join(DIST_TEST, `${f}.test.js`));
 
 async function main() {

@@ -54,7 +54,8 @@ export type FailureType = keyof typeof FAILURES;
 export const NON_RETRYABLE_FAILURES: FailureType[] = (Object.keys(FAILURES) as FailureType[]).filter((t) => !FAILURES[t].retryable);
 
 /** The hint for a failure type, if the catalogue has one. */
-export const hintOf = (type: string | undefined): string | undefined => (type && type in FAILURES ? (FAILURES[type as FailureType] as FailureKind).hint : undefined);
+export const hintOf = (type: string | undefined): string | undefined =>
+  type && type in FAILURES ? (FAILURES[type as FailureType] as FailureKind).hint : undefined;
 
 /** A failure of a catalogued type: retried or not as the catalogue says. */
 export function failure(type: FailureType, message: string, opts: { details?: unknown[]; nextRetryDelay?: Duration } = {}): ApplicationFailure {

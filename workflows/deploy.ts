@@ -22,7 +22,6 @@ export interface DeployInput {
   startedBy: string;
 }
 
-
 export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus> {
   const { target: t, version } = input;
   return runSaga(
@@ -33,7 +32,11 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       what: () => `deploy of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
       stops: [
-        { signal: abortSignal, verb: 'aborted', description: 'Stop the deploy; its undo steps put the previous slot back. Input optional: {"by": "...", "reason": "..."}' },
+        {
+          signal: abortSignal,
+          verb: 'aborted',
+          description: 'Stop the deploy; its undo steps put the previous slot back. Input optional: {"by": "...", "reason": "..."}',
+        },
         { signal: rollbackSignal, verb: 'rolled back', description: 'Put the previous slot back now (also during the bake). Input optional: {"by": "..."}' },
       ],
       // with on_failure: hold, a step before the switch that fails waits for the operator

@@ -43,7 +43,11 @@ export const DEPLOY_STEPS = [
 export function deploySteps(migrateBeforeStart = false): readonly StepDef[] {
   if (!migrateBeforeStart) return DEPLOY_STEPS;
   const steps: StepDef[] = DEPLOY_STEPS.filter((s) => s.name !== 'runMigrations');
-  steps.splice(steps.findIndex((s) => s.name === 'startApp'), 0, DEPLOY_STEPS.find((s) => s.name === 'runMigrations')!);
+  steps.splice(
+    steps.findIndex((s) => s.name === 'startApp'),
+    0,
+    DEPLOY_STEPS.find((s) => s.name === 'runMigrations')!,
+  );
   return steps;
 }
 

@@ -48,8 +48,15 @@ export async function nightlyRebuildWorkflow({ target: t }: NightlyInput): Promi
   const rebuild = { workflowId, runId: child.firstExecutionRunId };
   try {
     const status = (await child.result()) as WorkflowStatus;
-    const notes = status.steps.filter((s) => s.name === 'carryBuildCache' || s.name === 'installBuildPackages').map((s) => s.note).filter(Boolean);
-    return { outcome: 'rebuilt', note: `build jail rebuilt${status.version ? ` and proven with ${shortVersion(status.version)}` : ''}; ${notes.join('; ')}`, rebuild };
+    const notes = status.steps
+      .filter((s) => s.name === 'carryBuildCache' || s.name === 'installBuildPackages')
+      .map((s) => s.note)
+      .filter(Boolean);
+    return {
+      outcome: 'rebuilt',
+      note: `build jail rebuilt${status.version ? ` and proven with ${shortVersion(status.version)}` : ''}; ${notes.join('; ')}`,
+      rebuild,
+    };
   } catch (e) {
     // failed, so the schedule's recent runs and the UI show it failed, with the rebuild's own message
     throw failure('RebuildFailed', rootMessage(e), { details: [rebuild] });

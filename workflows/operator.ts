@@ -61,7 +61,12 @@ export class OperatorHold {
 export const bakeInterval = (bakeMs: number) => Math.min(30_000, Math.max(1_000, Math.round(bakeMs / 10)));
 
 /** Watches the live slot through Caddy with `check` until the bake window ends; a failed check throws (and rolls back). */
-export async function bake(tracker: StepTracker, t: AppTarget, slot: 'blue' | 'green', check: (t: AppTarget, slot: 'blue' | 'green') => Promise<unknown>): Promise<StepOutcome> {
+export async function bake(
+  tracker: StepTracker,
+  t: AppTarget,
+  slot: 'blue' | 'green',
+  check: (t: AppTarget, slot: 'blue' | 'green') => Promise<unknown>,
+): Promise<StepOutcome> {
   const s = tracker.status;
   const until = Date.now() + t.bakeMs;
   const every = bakeInterval(t.bakeMs);

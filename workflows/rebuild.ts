@@ -17,7 +17,6 @@ export interface RebuildInput {
   startedBy: string;
 }
 
-
 export async function rebuildBuildJailWorkflow({ target: t, startedBy }: RebuildInput): Promise<WorkflowStatus> {
   // marks the new root: a retried or resumed step recognises its own work
   const rebuildId = workflowInfo().runId;

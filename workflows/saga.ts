@@ -26,7 +26,13 @@ import type { WorkflowStatus } from './status';
 import type { Activities, ActivityName, RetryClass, StepDef, StepName, StepOf, StepTable } from './stepTable';
 import { rootMessage, StepTracker, type StepOutcome } from './tracker';
 
-const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES };
+const retry: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+};
 
 const stepOptions = (startToCloseTimeout: ActivityOptions['startToCloseTimeout']): ActivityOptions => ({
   startToCloseTimeout,
@@ -47,7 +53,10 @@ export const ACTIVITY_OPTIONS: Record<RetryClass | 'undo', ActivityOptions> = {
 };
 
 type AnyActivity = (...args: unknown[]) => Promise<StepOutcome>;
-const proxies = Object.fromEntries(Object.entries(ACTIVITY_OPTIONS).map(([c, o]) => [c, proxyActivities<Activities>(o)])) as unknown as Record<RetryClass | 'undo', Record<ActivityName, AnyActivity>>;
+const proxies = Object.fromEntries(Object.entries(ACTIVITY_OPTIONS).map(([c, o]) => [c, proxyActivities<Activities>(o)])) as unknown as Record<
+  RetryClass | 'undo',
+  Record<ActivityName, AnyActivity>
+>;
 
 type ActivityOf<T extends StepTable, N extends StepName<T>> = StepOf<T, N> extends { activity: infer A extends ActivityName } ? A : never;
 type UndoOf<T extends StepTable, N extends StepName<T>> = StepOf<T, N> extends { undo: { activity: infer A extends ActivityName } } ? A : never;
@@ -216,7 +225,12 @@ export async function allSettled(steps: Array<Promise<unknown>>): Promise<void> 
 }
 
 /** Lets requests in flight on the old slot finish (a durable timer), then stops it, kept for rollback. */
-export async function drainAndStop(saga: Saga<typeof DEPLOY_STEPS> | Saga<typeof ROLLBACK_STEPS>, t: AppTarget, old: 'blue' | 'green' | undefined, noOld: string): Promise<void> {
+export async function drainAndStop(
+  saga: Saga<typeof DEPLOY_STEPS> | Saga<typeof ROLLBACK_STEPS>,
+  t: AppTarget,
+  old: 'blue' | 'green' | undefined,
+  noOld: string,
+): Promise<void> {
   // both tables have the two steps, with the same activity
   const s = saga as Saga<typeof DEPLOY_STEPS>;
   if (!old) {

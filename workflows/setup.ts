@@ -13,10 +13,13 @@ export interface SetupInput {
 
 export async function setupWorkflow({ target }: SetupInput): Promise<WorkflowStatus> {
   // forward only, and the failed step names the run: "verify … failed on HOST: why"
-  return runSaga({ table: SETUP_STEPS, status: { kind: 'setup', app: target.app, destination: target.destination, host: target.server.host }, forwardOnly: '' }, async (saga) => {
-    for (const step of SETUP_STEPS) {
-      if (step.name === 'setupPostgres' && !target.postgresql) saga.skip(step.name, 'no accessories.postgresql in the config');
-      else await saga.run(step.name, target);
-    }
-  });
+  return runSaga(
+    { table: SETUP_STEPS, status: { kind: 'setup', app: target.app, destination: target.destination, host: target.server.host }, forwardOnly: '' },
+    async (saga) => {
+      for (const step of SETUP_STEPS) {
+        if (step.name === 'setupPostgres' && !target.postgresql) saga.skip(step.name, 'no accessories.postgresql in the config');
+        else await saga.run(step.name, target);
+      }
+    },
+  );
 }

@@ -54,4 +54,6 @@ export function stepOfActivity(table: StepTable, activity: string): { step: Step
 }
 
 /** Every activity type a table schedules: its steps' and its undos'. */
-export const activitiesOf = (table: StepTable): ActivityName[] => [...new Set(table.flatMap((s) => [s.activity, s.undo?.activity].filter((a): a is ActivityName => a !== undefined)))];
+export const activitiesOf = (table: StepTable): ActivityName[] => [
+  ...new Set(table.flatMap((s) => [s.activity, s.undo?.activity].filter((a): a is ActivityName => a !== undefined))),
+];

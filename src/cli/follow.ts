@@ -81,7 +81,13 @@ export async function startOnly(client: Client, s: TemporalSettings, spec: Start
 
 /** What a workflow type is called in messages. */
 export function kindOf(workflowType: string): string {
-  const names: Record<string, string> = { deployWorkflow: 'deploy', rollbackWorkflow: 'rollback', rebuildBuildJailWorkflow: 'build jail rebuild', setupWorkflow: 'setup', removeWorkflow: 'removal' };
+  const names: Record<string, string> = {
+    deployWorkflow: 'deploy',
+    rollbackWorkflow: 'rollback',
+    rebuildBuildJailWorkflow: 'build jail rebuild',
+    setupWorkflow: 'setup',
+    removeWorkflow: 'removal',
+  };
   return names[workflowType] ?? workflowType.replace(/Workflow$/, '');
 }
 

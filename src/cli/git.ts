@@ -27,7 +27,11 @@ export function resolveVersion(root: string, ref = 'HEAD', allowDirty = false): 
   const dirty = status.out.length > 0;
   if (dirty && !allowDirty && ref === 'HEAD') {
     throw new UserError(
-      `the working tree has uncommitted changes; a deploy ships a commit, so they would not be deployed:\n${status.out.split('\n').slice(0, 10).map((l) => `    ${l}`).join('\n')}`,
+      `the working tree has uncommitted changes; a deploy ships a commit, so they would not be deployed:\n${status.out
+        .split('\n')
+        .slice(0, 10)
+        .map((l) => `    ${l}`)
+        .join('\n')}`,
       2,
       'commit them, or pass --allow-dirty to deploy HEAD without them',
     );

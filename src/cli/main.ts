@@ -38,7 +38,10 @@ Examples:
   $ alcaide schedule nightly --at 03:00   # rebuild the build jail every night
   $ alcaide worker                   # long-lived worker on the task queue`,
     );
-  program.command('version').description('print the alcaide version').action(() => console.log(VERSION));
+  program
+    .command('version')
+    .description('print the alcaide version')
+    .action(() => console.log(VERSION));
   registerInit(program);
   registerConfig(program);
   registerSecrets(program);

@@ -57,7 +57,8 @@ export function waitingLine(status: WorkflowStatus): string | undefined {
     return `${color.yellow(`⏸ ${heldMessage(status.held)}`)}
   ${color.dim(`fix the cause, then \`alcaide retry\` (or \`alcaide abort\`); without a decision it is undone at ${clock(status.held.until)}`)}`;
   }
-  if (status.state === 'baking' && status.bakeUntil) return color.cyan(`◷ baking until ${clock(status.bakeUntil)}: health through Caddy; a failed check rolls back (alcaide rollback ends it now)`);
+  if (status.state === 'baking' && status.bakeUntil)
+    return color.cyan(`◷ baking until ${clock(status.bakeUntil)}: health through Caddy; a failed check rolls back (alcaide rollback ends it now)`);
   return undefined;
 }
 

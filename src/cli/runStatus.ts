@@ -81,7 +81,7 @@ async function workerFor(client: Client, s: TemporalSettings, d: WorkflowExecuti
   const polled = () => hasWorkflowPollers(client, s, { includeEmbedded: true });
   if (await polled()) return true;
   if (d.historyLength > 2) return false;
-  for (const end = Date.now() + STALL_MS; Date.now() < end; ) {
+  for (const end = Date.now() + STALL_MS; Date.now() < end;) {
     await new Promise((r) => setTimeout(r, 250));
     if (await polled()) return true;
   }
@@ -104,7 +104,14 @@ export async function statusOfRun(client: Client, r: LatestRun, what: string): P
 
 /** A run and its status as `status --json` prints them. */
 export function runJson(r: Pick<LatestRun, 'd' | 'url'>, status: WorkflowStatus | undefined): StatusJson {
-  return { workflowId: r.d.workflowId, runId: r.d.runId, workflowStatus: r.d.status.name, url: r.url, state: status?.state ?? r.d.status.name.toLowerCase(), status: status ?? null };
+  return {
+    workflowId: r.d.workflowId,
+    runId: r.d.runId,
+    workflowStatus: r.d.status.name,
+    url: r.url,
+    state: status?.state ?? r.d.status.name.toLowerCase(),
+    status: status ?? null,
+  };
 }
 
 /** `status --json`: JSON in every case, also with no run yet or no worker to answer. */

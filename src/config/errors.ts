@@ -67,7 +67,9 @@ export function formatIssues(issues: z.core.$ZodIssue[], src: Located, knownKeys
     }
     if (issue.code === 'invalid_key') {
       const key = issue.path[issue.path.length - 1];
-      out.push(`${prefix(src, issue.path)}${pathToString(issue.path.slice(0, -1))}: ${JSON.stringify(String(key))} is not a valid name (expected letters, digits and "_", not starting with a digit)`);
+      out.push(
+        `${prefix(src, issue.path)}${pathToString(issue.path.slice(0, -1))}: ${JSON.stringify(String(key))} is not a valid name (expected letters, digits and "_", not starting with a digit)`,
+      );
       continue;
     }
     // Unions report their nested failures; the union's own message says what was expected.

@@ -45,9 +45,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     ]);
   }
   if (!existsSync(base)) {
-    throw new ConfigError([
-      `${relative(cwd, base)}: file not found${opts.configPath ? '' : ' (run `alcaide init` to create one, or pass -c PATH)'}`,
-    ]);
+    throw new ConfigError([`${relative(cwd, base)}: file not found${opts.configPath ? '' : ' (run `alcaide init` to create one, or pass -c PATH)'}`]);
   }
   const files = [readYaml(base, cwd)];
   if (opts.destination) {
@@ -112,7 +110,9 @@ function readYaml(file: string, cwd: string): LoadedFile {
   }
   const data: unknown = doc.toJS() ?? {};
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new ConfigError([`${name}: expected a mapping of settings (app, server, ...) at the top level, got ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}`]);
+    throw new ConfigError([
+      `${name}: expected a mapping of settings (app, server, ...) at the top level, got ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}`,
+    ]);
   }
   return { file, doc, lines, data };
 }
@@ -130,7 +130,11 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 /** `key:` with nothing after it (often everything below commented out) means "not set". */
 function dropNulls(v: unknown): unknown {
   if (!isPlainObject(v)) return v;
-  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== null)
+      .map(([k, x]) => [k, dropNulls(x)]),
+  );
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

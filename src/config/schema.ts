@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../model/duration';
 import { DEFAULT_BASE_PATH } from '../freebsd/layout';
+import type { SlotAddresses } from '../model/target';
 
 const expected = (what: string) => ({ error: what });
 
@@ -19,12 +20,7 @@ const FREEBSD_VERSION_RE = /^(\d+)\.(\d+)-(RELEASE|STABLE|BETA\d+|RC\d+)$/;
 const HTTP_PATH_RE = /^\/[A-Za-z0-9._~/-]*(?:\?[A-Za-z0-9._~=&-]*)?$/;
 const DB_IDENT_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
-const int = (what: string, min: number, max: number) =>
-  z
-    .number(expected(what))
-    .int(expected(what))
-    .min(min, expected(what))
-    .max(max, expected(what));
+const int = (what: string, min: number, max: number) => z.number(expected(what)).int(expected(what)).min(min, expected(what)).max(max, expected(what));
 
 const port = (fallback: number) => int('a port number (integer 1-65535)', 1, 65535).default(fallback);
 
@@ -38,7 +34,9 @@ const absPath = (what = 'an absolute path of letters, digits, ".", "_", "-" and 
     .regex(ABS_PATH_RE, expected(what))
     .refine((p) => !p.split('/').includes('..'), expected(`${what}, without ".." segments`));
 
-const secretName = z.string(expected('a secret name (letters, digits, "_"; not starting with a digit)')).regex(ENV_KEY_RE, expected('a secret name (letters, digits, "_"; not starting with a digit)'));
+const secretName = z
+  .string(expected('a secret name (letters, digits, "_"; not starting with a digit)'))
+  .regex(ENV_KEY_RE, expected('a secret name (letters, digits, "_"; not starting with a digit)'));
 
 /** Durations are written as "500ms", "10s", "2m", "1h" or a number of seconds; stored as ms. */
 const duration = (what = 'a duration such as "500ms", "10s", "2m" or a number of seconds') =>
@@ -58,16 +56,14 @@ export function intToIpv4(n: number): string {
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 }
 
-const subnet = z
-  .string(expected('an IPv4 subnet in CIDR form such as "10.0.0.0/24"'))
-  .refine((v) => {
-    const m = /^([\d.]+)\/(\d{1,2})$/.exec(v);
-    if (!m || !IPV4_RE.test(m[1]!)) return false;
-    const bits = Number(m[2]);
-    if (bits < 8 || bits > 29) return false;
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return ((ipv4ToInt(m[1]!) & ~mask) >>> 0) === 0;
-  }, expected('an IPv4 network address in CIDR form with a prefix of /8 to /29, such as "10.0.0.0/24" (host bits zero)'));
+const subnet = z.string(expected('an IPv4 subnet in CIDR form such as "10.0.0.0/24"')).refine((v) => {
+  const m = /^([\d.]+)\/(\d{1,2})$/.exec(v);
+  if (!m || !IPV4_RE.test(m[1]!)) return false;
+  const bits = Number(m[2]);
+  if (bits < 8 || bits > 29) return false;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return (ipv4ToInt(m[1]!) & ~mask) >>> 0 === 0;
+}, expected('an IPv4 network address in CIDR form with a prefix of /8 to /29, such as "10.0.0.0/24" (host bits zero)'));
 
 const serverSchema = z.strictObject(
   {
@@ -81,12 +77,10 @@ const serverSchema = z.strictObject(
 const postgresSchema = z.strictObject(
   {
     version: int('a PostgreSQL major version (integer 13-17)', 13, 17).default(16),
-    volume: z
-      .string(expected('"HOST_PATH:JAIL_PATH", two absolute paths'))
-      .refine((v) => {
-        const parts = v.split(':');
-        return parts.length === 2 && parts.every((p) => ABS_PATH_RE.test(p) && !p.split('/').includes('..'));
-      }, expected('"HOST_PATH:JAIL_PATH", two absolute paths')),
+    volume: z.string(expected('"HOST_PATH:JAIL_PATH", two absolute paths')).refine((v) => {
+      const parts = v.split(':');
+      return parts.length === 2 && parts.every((p) => ABS_PATH_RE.test(p) && !p.split('/').includes('..'));
+    }, expected('"HOST_PATH:JAIL_PATH", two absolute paths')),
     port: port(5432),
     user: z.string(expected('a database role name')).regex(DB_IDENT_RE, expected('a database role name (lowercase letters, digits, "_")')),
     password_secret: secretName,
@@ -106,7 +100,9 @@ const envValue = z
 export const configSchema = z
   .strictObject(
     {
-      app: z.string(expected('an app name')).regex(APP_NAME_RE, expected('the mix app name: lowercase letters, digits and "_", starting with a letter, at most 30 characters')),
+      app: z
+        .string(expected('an app name'))
+        .regex(APP_NAME_RE, expected('the mix app name: lowercase letters, digits and "_", starting with a letter, at most 30 characters')),
       server: serverSchema,
       domain: hostName.optional(),
       app_jail: z
@@ -126,20 +122,25 @@ export const configSchema = z
       network: z
         .strictObject(
           {
-            interface: z.string(expected('an interface name such as "lo1"')).regex(/^[a-z]+[0-9]+$/, expected('an interface name such as "lo1"')).default('lo1'),
+            interface: z
+              .string(expected('an interface name such as "lo1"'))
+              .regex(/^[a-z]+[0-9]+$/, expected('an interface name such as "lo1"'))
+              .default('lo1'),
             subnet: subnet.default('10.0.0.0/24'),
           },
           expected('a mapping with interface and subnet'),
         )
         .prefault({}),
-      accessories: z
-        .strictObject({ postgresql: postgresSchema.optional() }, expected('a mapping of accessories (postgresql)'))
-        .prefault({}),
+      accessories: z.strictObject({ postgresql: postgresSchema.optional() }, expected('a mapping of accessories (postgresql)')).prefault({}),
       env: z
         .strictObject(
           {
             clear: z
-              .record(z.string().regex(ENV_KEY_RE, expected('an environment variable name (letters, digits, "_")')), envValue, expected('a mapping of NAME: value'))
+              .record(
+                z.string().regex(ENV_KEY_RE, expected('an environment variable name (letters, digits, "_")')),
+                envValue,
+                expected('a mapping of NAME: value'),
+              )
               .default({}),
             secret: z.array(secretName, expected('a list of secret names')).default([]),
           },
@@ -150,7 +151,10 @@ export const configSchema = z
         .strictObject(
           {
             // "/": a stock phx.new app answers it (PageController) and has no /health route
-            path: z.string(expected('an HTTP path such as "/" or "/health"')).regex(HTTP_PATH_RE, expected('an HTTP path such as "/" or "/health"')).default('/'),
+            path: z
+              .string(expected('an HTTP path such as "/" or "/health"'))
+              .regex(HTTP_PATH_RE, expected('an HTTP path such as "/" or "/health"'))
+              .default('/'),
             interval: duration().default(1000),
             timeout: duration().default(30_000),
           },
@@ -180,7 +184,10 @@ export const configSchema = z
           {
             name: z.string(expected('a release name')).regex(APP_NAME_RE, expected('a release name (lowercase letters, digits, "_")')).optional(),
             migrate: z
-              .union([z.string().min(1, expected('an Elixir expression to eval, or false to skip migrations')), z.literal(false)], expected('an Elixir expression to eval, or false to skip migrations'))
+              .union(
+                [z.string().min(1, expected('an Elixir expression to eval, or false to skip migrations')), z.literal(false)],
+                expected('an Elixir expression to eval, or false to skip migrations'),
+              )
               .optional(),
             // true: migrations run in the new slot before its app starts (an app that reads a
             // new table at boot); false: after it starts, before traffic moves
@@ -192,7 +199,9 @@ export const configSchema = z
       ssh: z
         .strictObject(
           {
-            keys: z.array(z.string(expected('a path to a private key')).min(1, expected('a path to a private key')), expected('a list of private key paths')).default([]),
+            keys: z
+              .array(z.string(expected('a path to a private key')).min(1, expected('a path to a private key')), expected('a list of private key paths'))
+              .default([]),
             known_hosts: z.string(expected('a path to a known_hosts file')).min(1, expected('a path to a known_hosts file')).optional(),
             proxy_jump: z
               .string(expected('"[user@]host[:port]"'))
@@ -205,9 +214,18 @@ export const configSchema = z
       temporal: z
         .strictObject(
           {
-            address: z.string(expected('"host:port"')).regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, expected('"host:port" such as "localhost:7233"')).optional(),
-            namespace: z.string(expected('a namespace name')).regex(/^[A-Za-z0-9._-]+$/, expected('a namespace name')).optional(),
-            task_queue: z.string(expected('a task queue name')).regex(/^[A-Za-z0-9._-]+$/, expected('a task queue name')).optional(),
+            address: z
+              .string(expected('"host:port"'))
+              .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, expected('"host:port" such as "localhost:7233"'))
+              .optional(),
+            namespace: z
+              .string(expected('a namespace name'))
+              .regex(/^[A-Za-z0-9._-]+$/, expected('a namespace name'))
+              .optional(),
+            task_queue: z
+              .string(expected('a task queue name'))
+              .regex(/^[A-Za-z0-9._-]+$/, expected('a task queue name'))
+              .optional(),
             tls: z
               .strictObject(
                 {
@@ -239,18 +257,7 @@ export const configSchema = z
 export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 
-export interface SlotAddresses {
-  host: string;
-  blue: string;
-  green: string;
-  db: string;
-  build: string;
-  /** the new build jail while a rebuild proves it */
-  buildNext: string;
-  /** the slots' IPv6 addresses (see ipv6Of) */
-  blue6: string;
-  green6: string;
-}
+export type { SlotAddresses };
 
 /** The unique-local /64 on the jail interface that the slot jails' IPv6 addresses live in. */
 export const JAIL_IPV6_PREFIX = 'fd00:a1ca:1de::';

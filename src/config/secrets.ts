@@ -159,7 +159,11 @@ export function checkAppSecrets(c: Pick<Config, 'env' | 'accessories' | 'root' |
   const values = store.read();
   const missing = names.filter((n) => !(n in values));
   if (missing.length) {
-    throw new UserError(`secrets missing from ${store.displayName}: ${missing.join(', ')}`, 2, `alcaide${c.destination ? ` -d ${c.destination}` : ''} secrets set NAME`);
+    throw new UserError(
+      `secrets missing from ${store.displayName}: ${missing.join(', ')}`,
+      2,
+      `alcaide${c.destination ? ` -d ${c.destination}` : ''} secrets set NAME`,
+    );
   }
 }
 

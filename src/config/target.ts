@@ -39,7 +39,15 @@ export function toAppTarget(c: Config, opts: { trustNewHost?: boolean } = {}): A
     proxyPorts: c.proxy.ports ? { blue: c.proxy.ports[0]!, green: c.proxy.ports[1]! } : defaultProxyPorts(c.app),
     network: { iface: c.network.interface, subnet: c.network.subnet, ...c.addresses },
     postgresql: pg
-      ? { version: pg.version, volumeHost: volumeHost!, volumeJail: volumeJail!, port: pg.port, user: pg.user, database: pg.database, passwordSecret: pg.password_secret }
+      ? {
+          version: pg.version,
+          volumeHost: volumeHost!,
+          volumeJail: volumeJail!,
+          port: pg.port,
+          user: pg.user,
+          database: pg.database,
+          passwordSecret: pg.password_secret,
+        }
       : undefined,
     healthCheck: { path: c.health_check.path, intervalMs: c.health_check.interval, timeoutMs: c.health_check.timeout },
     drainTimeoutMs: c.drain_timeout,

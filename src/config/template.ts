@@ -18,10 +18,13 @@ ${c}    database: ${app}_prod`;
 
 function releaseBlock(app: string, p?: MixProject): string {
   const name = p?.releases.length ? (p.releases.includes(app) ? app : p.releases[0]!) : app;
-  const note = p?.releases.length ? `# mix.exs declares the releases ${p.releases.join(', ')}.` : '# mix.exs declares no releases: the default release, named after the app, is built.';
-  const migrate = p && !p.releaseModule
-    ? `  # No lib/${app}/release.ex with migrate/0 (mix phx.gen.release writes one): migrations are skipped.\n  migrate: false`
-    : `  # Run before traffic moves (false skips migrations).\n  migrate: "${p?.releaseModule ?? `${camelize(name)}.Release`}.migrate()"`;
+  const note = p?.releases.length
+    ? `# mix.exs declares the releases ${p.releases.join(', ')}.`
+    : '# mix.exs declares no releases: the default release, named after the app, is built.';
+  const migrate =
+    p && !p.releaseModule
+      ? `  # No lib/${app}/release.ex with migrate/0 (mix phx.gen.release writes one): migrations are skipped.\n  migrate: false`
+      : `  # Run before traffic moves (false skips migrations).\n  migrate: "${p?.releaseModule ?? `${camelize(name)}.Release`}.migrate()"`;
   return `release:
   ${note}
   name: ${name}

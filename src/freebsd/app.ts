@@ -4,7 +4,21 @@
 import { putText } from './files';
 import { jexecAs } from './jail';
 import { q, sh } from './sh';
-import { appDataDir, appDir, appLog, appTmpDir, childPidFile, ENV_DIR, envFile, newsyslogConf, rcConfD, rcScript, RUNNER_DIR, runnerFile, supervisorPidFile } from './layout';
+import {
+  appDataDir,
+  appDir,
+  appLog,
+  appTmpDir,
+  childPidFile,
+  ENV_DIR,
+  envFile,
+  newsyslogConf,
+  rcConfD,
+  rcScript,
+  RUNNER_DIR,
+  runnerFile,
+  supervisorPidFile,
+} from './layout';
 
 export interface AppFiles {
   app: string;

@@ -15,8 +15,7 @@ export const RELEASE_UNUSABLE_EXIT = 65;
  * refuses to build it by name ("Unknown release :shop. The available releases are: []"):
  * it is built by `mix release` without a name.
  */
-export const chooseRelease = (releaseName: string) =>
-  sh`if grep -Eq '(^|[,[])[[:space:]]*releases:' mix.exs; then release=${releaseName}; else release=''; fi`;
+export const chooseRelease = (releaseName: string) => sh`if grep -Eq '(^|[,[])[[:space:]]*releases:' mix.exs; then release=${releaseName}; else release=''; fi`;
 
 export function buildScript(app: string, releaseName: string, version: string): string {
   const work = `${BUILD_HOME}/build/${app}`;

@@ -71,7 +71,14 @@ export function parseClaims(out: string): Claim[] {
     if (!app || !subnet || ports.length !== 2 || ports.some((p) => !Number.isInteger(p))) continue;
     const destination = kv.get('destination');
     const ip6 = kv.get('ip6')?.split(' ').filter(Boolean);
-    claims.push({ app, ...(destination ? { destination } : {}), subnet, proxyPorts: [ports[0]!, ports[1]!], site: kv.get('site') ?? '', ...(ip6?.length ? { ip6 } : {}) });
+    claims.push({
+      app,
+      ...(destination ? { destination } : {}),
+      subnet,
+      proxyPorts: [ports[0]!, ports[1]!],
+      site: kv.get('site') ?? '',
+      ...(ip6?.length ? { ip6 } : {}),
+    });
   }
   return claims;
 }

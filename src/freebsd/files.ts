@@ -41,8 +41,7 @@ export const readFile = (path: string) => sh`if [ -f ${path} ]; then cat ${path}
 export const fileHasSha256 = (path: string, sha256: string) => sh`[ -f ${path} ] && [ "$(sha256 -q ${path})" = ${sha256} ]`;
 
 /** "SIZE SHA256" of a file, or nothing when it does not exist (upload checks). */
-export const sizeAndSha256 = (path: string) =>
-  sh`if [ -f ${path} ]; then printf '%s %s\\n' "$(stat -f %z ${path})" "$(sha256 -q ${path})"; fi`;
+export const sizeAndSha256 = (path: string) => sh`if [ -f ${path} ]; then printf '%s %s\\n' "$(stat -f %z ${path})" "$(sha256 -q ${path})"; fi`;
 
 export const appendStdin = (path: string) => sh`mkdir -p "$(dirname ${path})" && cat >> ${path}`;
 export const installFile = (tmp: string, dest: string, mode: string) => sh`chmod ${mode} ${tmp} && mv -f ${tmp} ${dest}`;
@@ -64,7 +63,8 @@ export function uploadCommands(p: UploadPrimitives) {
   return {
     check: (dest: string, part: string) => `${p.sizeAndSha256(dest)}; echo --; ${p.sizeAndSha256(part)}`,
     appendVerifyInstall(part: string, dest: string, mode: string, expected: { size: number; sha: string }, fresh: boolean) {
-      if (!/^[0-9a-f]{64}$/.test(expected.sha) || !Number.isSafeInteger(expected.size)) throw new Error(`not a size and sha256: ${expected.size} ${expected.sha}`);
+      if (!/^[0-9a-f]{64}$/.test(expected.sha) || !Number.isSafeInteger(expected.size))
+        throw new Error(`not a size and sha256: ${expected.size} ${expected.sha}`);
       return (
         `${fresh ? `${p.remove(part)} && ` : ''}${p.append(part)} && got=$(${p.sizeAndSha256(part)}) && ` +
         `if [ "$got" = ${q(`${expected.size} ${expected.sha}`)} ]; then ${p.install(part, dest, mode)}; fi && echo "$got"`
@@ -88,7 +88,8 @@ export const backupOnce = (file: string, backup: string) => sh`[ -f ${backup} ] 
  * then (follow) every byte appended after it: the reader knows where the dump ends without a marker.
  */
 export const readLogWithClock = (path: string, follow: boolean) =>
-  sh`date '+%Y-%m-%d %H:%M:%S' && size=$(stat -f %z ${path}) && echo "$size" && head -c "$size" ${path}` + (follow ? sh` && exec tail -c +$((size + 1)) -F ${path}` : '');
+  sh`date '+%Y-%m-%d %H:%M:%S' && size=$(stat -f %z ${path}) && echo "$size" && head -c "$size" ${path}` +
+  (follow ? sh` && exec tail -c +$((size + 1)) -F ${path}` : '');
 export const tailFile = (path: string, lines: number, follow = false) => (follow ? sh`tail -n ${lines} -F ${path}` : sh`tail -n ${lines} ${path}`);
 /** Removes a tree extracted from base.txz (which holds schg files), if it exists. */
 export const removeTree = (path: string) => sh`if [ -e ${path} ]; then chflags -R noschg ${path} && rm -rf ${path}; fi`;

@@ -35,7 +35,8 @@ function withBlock(app: string, block: string, note: string, file: string): stri
 }
 
 /** Script part (with `putFunction()`): the app's block in /etc/hosts as rendered; reports a change. */
-export const ensureHostsBlock = (app: string, entries: HostsEntry[], file = HOSTS_FILE) => withBlock(app, renderHostsBlock(app, entries), `${file}: names of ${app}'s slots`, file);
+export const ensureHostsBlock = (app: string, entries: HostsEntry[], file = HOSTS_FILE) =>
+  withBlock(app, renderHostsBlock(app, entries), `${file}: names of ${app}'s slots`, file);
 
 /** Script part (with `putFunction()`): the app's block gone from /etc/hosts. */
 export const removeHostsBlock = (app: string, file = HOSTS_FILE) => withBlock(app, '', `${file}: ${app}'s names removed`, file);

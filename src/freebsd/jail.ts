@@ -65,8 +65,7 @@ export const jexec = (name: string, command: string) => sh`jexec -l ${name} /bin
 export const jexecAs = (name: string, user: string, command: string) => sh`jexec -l -U ${user} ${name} /bin/sh -c ${command}`;
 
 /** A copy of the base template: tar keeps flags, modes and hard links. */
-export const cloneTemplate = (template: string, path: string) =>
-  sh`mkdir -p ${path} && tar -cf - -C ${template} . | tar -xpf - -C ${path}`;
+export const cloneTemplate = (template: string, path: string) => sh`mkdir -p ${path} && tar -cf - -C ${template} . | tar -xpf - -C ${path}`;
 
 const mountsBelow = (path: string) => sh`mount -p | awk -v p=${`${path}/`} 'index($2, p) == 1 { print $2 }'`;
 
@@ -111,7 +110,11 @@ export function convergeJail(spec: JailSpec, conf: string, templateDir: string, 
     `if [ -n "$_wrote" ]; then ${copyResolvConf(spec.path)}; fi`,
     // a jail whose root was just created cannot be running: no need to ask
     startJailUnlessRunning(spec.name, conf, '[ -n "$_created" ]'),
-    ...(o.atBoot === false ? [] : [`if ! { ${jailEnabledAtBoot(spec.name)}; } >/dev/null 2>&1; then ${jailEnableAtBoot(spec.name)}; ${sh`changed ${`${spec.name} starts at boot`}`}; fi`]),
+    ...(o.atBoot === false
+      ? []
+      : [
+          `if ! { ${jailEnabledAtBoot(spec.name)}; } >/dev/null 2>&1; then ${jailEnableAtBoot(spec.name)}; ${sh`changed ${`${spec.name} starts at boot`}`}; fi`,
+        ]),
   ].join('\n');
 }
 
@@ -120,13 +123,9 @@ export function convergeJail(spec: JailSpec, conf: string, templateDir: string, 
  * it runs; reports "stopped NAME".
  */
 export function stopJailWithApp(name: string, conf: string, stopApp: string): string {
-  return [
-    `if ${jailRunning(name)}; then`,
-    `  ${stopApp} >&2 || true`,
-    `  ${jailStop(name, conf)} >&2`,
-    `  ${sh`changed ${`stopped ${name}`}`}`,
-    'fi',
-  ].join('\n');
+  return [`if ${jailRunning(name)}; then`, `  ${stopApp} >&2 || true`, `  ${jailStop(name, conf)} >&2`, `  ${sh`changed ${`stopped ${name}`}`}`, 'fi'].join(
+    '\n',
+  );
 }
 
 export { raw };

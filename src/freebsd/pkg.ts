@@ -4,8 +4,7 @@ import { sh } from './sh';
 const jailFlag = (jail?: string) => (jail ? sh`-j ${jail} ` : '');
 
 /** Exit 0 when every package is installed. */
-export const pkgAllInstalled = (pkgs: string[], jail?: string) =>
-  pkgs.map((p) => `pkg ${jailFlag(jail)}info -e ${sh`${p}`}`).join(' && ');
+export const pkgAllInstalled = (pkgs: string[], jail?: string) => pkgs.map((p) => `pkg ${jailFlag(jail)}info -e ${sh`${p}`}`).join(' && ');
 
 export const pkgInstall = (pkgs: string[], jail?: string) => `env ASSUME_ALWAYS_YES=yes pkg ${jailFlag(jail)}install -y ${sh`${pkgs}`}`;
 

@@ -3,7 +3,16 @@
 import { SLOT_MARKER } from './layout';
 import { ensureAppUser, killAppIn, stopAppIfInstalled } from './app';
 import { putText } from './files';
-import { convergeJail, destroyJailTree, jailEnableAtBoot, jailEnabledAtBoot, jailDisableAtBoot, startJailUnlessRunning, stopJailWithApp, type JailSpec } from './jail';
+import {
+  convergeJail,
+  destroyJailTree,
+  jailEnableAtBoot,
+  jailEnabledAtBoot,
+  jailDisableAtBoot,
+  startJailUnlessRunning,
+  stopJailWithApp,
+  type JailSpec,
+} from './jail';
 import { sh } from './sh';
 import { serviceRunning, serviceStart, waitForBoot } from './system';
 
@@ -77,5 +86,10 @@ export function startAppIn(s: Pick<SlotJail, 'app' | 'spec'>): string {
  */
 export function destroySlot(s: SlotJail, o: { tookTraffic: boolean }): string {
   const app = o.tookTraffic ? stopApp(s) : killAppIn(s.app, s.spec.name);
-  return [stopJailWithApp(s.spec.name, s.conf, app), jailDisableAtBoot(s.spec.name), destroyJailTree(s.spec.path, s.conf), sh`changed ${`${s.spec.name} removed`}`].join('\n');
+  return [
+    stopJailWithApp(s.spec.name, s.conf, app),
+    jailDisableAtBoot(s.spec.name),
+    destroyJailTree(s.spec.path, s.conf),
+    sh`changed ${`${s.spec.name} removed`}`,
+  ].join('\n');
 }

@@ -18,13 +18,15 @@ export function parseHostFacts(out: string): HostFacts | undefined {
 
 /** Exit 0 when NAME already has VALUE (sysrc -c: "no change needed"). */
 /** `file`: another rc.conf than the host's, e.g. a jail's (sysrc -f). */
-export const sysrcIs = (name: string, value: string, file?: string) => (file ? sh`sysrc -f ${file} -c ${`${name}=${value}`}` : sh`sysrc -c ${`${name}=${value}`}`);
+export const sysrcIs = (name: string, value: string, file?: string) =>
+  file ? sh`sysrc -f ${file} -c ${`${name}=${value}`}` : sh`sysrc -c ${`${name}=${value}`}`;
 export const sysrcSet = (name: string, value: string, file?: string) => (file ? sh`sysrc -f ${file} ${`${name}=${value}`}` : sh`sysrc ${`${name}=${value}`}`);
 /** Exit 0 when WORD is already in the space-separated list NAME. */
 export const sysrcHas = (name: string, word: string) => sh`sysrc -c ${`${name}+=${word}`}`;
 export const sysrcAdd = (name: string, word: string) => sh`sysrc ${`${name}+=${word}`}`;
 /** Sets NAME=VALUE unless it already is; prints "changed" when it set it. */
-export const sysrcEnsure = (name: string, value: string, file?: string) => unless(sysrcIs(name, value, file), `${sysrcSet(name, value, file)} >/dev/null && echo changed`);
+export const sysrcEnsure = (name: string, value: string, file?: string) =>
+  unless(sysrcIs(name, value, file), `${sysrcSet(name, value, file)} >/dev/null && echo changed`);
 /** Adds WORD to the list NAME unless it is there; prints "changed" when it added it. */
 export const sysrcEnsureWord = (name: string, word: string) => unless(sysrcHas(name, word), `${sysrcAdd(name, word)} >/dev/null && echo changed`);
 export const sysrcRemove = (name: string, word: string) => sh`sysrc ${`${name}-=${word}`}`;

@@ -17,7 +17,11 @@ export function openHostState(t: AppTarget): HostState {
   const conn = new SshConnection(t.server, sshOptionsFor(t));
   return {
     conn,
-    liveSlot: () => readActiveSlot({ run: (c, label) => conn.run(c, { label, timeoutMs: RUN_TIMEOUT_MS }), check: (c, label) => conn.exec(c, { label, timeoutMs: CHECK_TIMEOUT_MS }) }, t),
+    liveSlot: () =>
+      readActiveSlot(
+        { run: (c, label) => conn.run(c, { label, timeoutMs: RUN_TIMEOUT_MS }), check: (c, label) => conn.exec(c, { label, timeoutMs: CHECK_TIMEOUT_MS }) },
+        t,
+      ),
     close: () => conn.close(),
   };
 }

@@ -9,6 +9,20 @@ export interface SshTargetSpec {
   user: string;
 }
 
+/** The host's and each jail's address on the app's subnet. */
+export interface SlotAddresses {
+  host: string;
+  blue: string;
+  green: string;
+  db: string;
+  build: string;
+  /** the new build jail while a rebuild proves it */
+  buildNext: string;
+  /** the slots' IPv6 addresses (see ipv6Of) */
+  blue6: string;
+  green6: string;
+}
+
 export interface AppTarget {
   app: string;
   destination?: string;
@@ -22,7 +36,7 @@ export interface AppTarget {
   appPort: number;
   /** loopback ports of Caddy's per-slot servers */
   proxyPorts: { blue: number; green: number };
-  network: { iface: string; subnet: string; host: string; blue: string; green: string; db: string; build: string; buildNext: string; blue6: string; green6: string };
+  network: SlotAddresses & { iface: string; subnet: string };
   postgresql?: { version: number; volumeHost: string; volumeJail: string; port: number; user: string; database: string; passwordSecret: string };
   healthCheck: { path: string; intervalMs: number; timeoutMs: number };
   drainTimeoutMs: number;
@@ -42,7 +56,9 @@ const VERSION_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  * from a workflow started by hand.
  */
 export function versionProblem(version: unknown): string | undefined {
-  return typeof version === 'string' && VERSION_RE.test(version) ? undefined : `version: expected a full git commit id (40 or 64 hex digits), got ${JSON.stringify(version)?.slice(0, 80)}`;
+  return typeof version === 'string' && VERSION_RE.test(version)
+    ? undefined
+    : `version: expected a full git commit id (40 or 64 hex digits), got ${JSON.stringify(version)?.slice(0, 80)}`;
 }
 
 /** A commit id as people read it: its first 12 hex digits. */

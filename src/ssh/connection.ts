@@ -77,7 +77,9 @@ class Slots {
 const STOP_MS = 10_000;
 
 function cancelled(label: string, host: string, notStopped?: string): Error {
-  return Object.assign(new Error(`${label} on ${host} was cancelled${notStopped ? `; stopping it on the host failed: ${notStopped}` : ''}`), { name: 'AbortError' });
+  return Object.assign(new Error(`${label} on ${host} was cancelled${notStopped ? `; stopping it on the host failed: ${notStopped}` : ''}`), {
+    name: 'AbortError',
+  });
 }
 
 interface KeyCandidate {
@@ -157,7 +159,10 @@ export class SshConnection {
       ...(agent ? [{ type: 'agent' as const, username: user, agent }] : []),
     ];
     if (!strategies.length) {
-      throw new SshAuthError(this.name, `no SSH key to log in to ${this.name}: none in ssh.keys, no ssh-agent (SSH_AUTH_SOCK), none of ${DEFAULT_KEY_FILES.join(', ')}${skipped.length ? ` (skipped: ${skipped.join('; ')})` : ''}`);
+      throw new SshAuthError(
+        this.name,
+        `no SSH key to log in to ${this.name}: none in ssh.keys, no ssh-agent (SSH_AUTH_SOCK), none of ${DEFAULT_KEY_FILES.join(', ')}${skipped.length ? ` (skipped: ${skipped.join('; ')})` : ''}`,
+      );
     }
     let verdict: HostKeyVerdict | undefined;
     let presented: Buffer | undefined;
@@ -229,7 +234,12 @@ export class SshConnection {
         );
       }
       if (verdict.status === 'revoked') {
-        return new HostKeyError(this.name, 'revoked', `the host key of ${name} (${type} ${fp}) is marked @revoked in ${file}:${verdict.entry.line}; refusing to connect`, fp);
+        return new HostKeyError(
+          this.name,
+          'revoked',
+          `the host key of ${name} (${type} ${fp}) is marked @revoked in ${file}:${verdict.entry.line}; refusing to connect`,
+          fp,
+        );
       }
       const lines = verdict.entries.map((e) => `${file}:${e.line} (${fingerprint(e.key)})`).join(', ');
       return new HostKeyError(
@@ -242,7 +252,10 @@ export class SshConnection {
       );
     }
     if (err.level === 'client-authentication') {
-      return new SshAuthError(this.name, `${this.name} accepted none of the SSH keys offered (ssh.keys, ssh-agent, default key files)${skipped.length ? `; skipped: ${skipped.join('; ')}` : ''}`);
+      return new SshAuthError(
+        this.name,
+        `${this.name} accepted none of the SSH keys offered (ssh.keys, ssh-agent, default key files)${skipped.length ? `; skipped: ${skipped.join('; ')}` : ''}`,
+      );
     }
     return new SshConnectionError(this.name, err.message);
   }

@@ -62,9 +62,7 @@ export class RemoteCommandError extends Error {
     readonly stderrTail: string,
     readonly signal?: string,
   ) {
-    super(
-      `${label} failed on ${host}: ${exitCode === null ? `killed by signal ${signal ?? '?'}` : `exit ${exitCode}`}${stderrTail ? `: ${stderrTail}` : ''}`,
-    );
+    super(`${label} failed on ${host}: ${exitCode === null ? `killed by signal ${signal ?? '?'}` : `exit ${exitCode}`}${stderrTail ? `: ${stderrTail}` : ''}`);
   }
 }
 

@@ -16,7 +16,9 @@ export interface TunnelResponse {
 export async function openTunnel(conn: SshConnection, host: string, port: number): Promise<Duplex> {
   const client = await conn.connect();
   return new Promise((resolve, reject) =>
-    client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => (err ? reject(new SshConnectionError(conn.name, `cannot reach ${host}:${port} from the server: ${err.message}`)) : resolve(stream))),
+    client.forwardOut('127.0.0.1', 0, host, port, (err, stream) =>
+      err ? reject(new SshConnectionError(conn.name, `cannot reach ${host}:${port} from the server: ${err.message}`)) : resolve(stream),
+    ),
   );
 }
 
@@ -40,7 +42,10 @@ export async function httpViaSsh(
       },
     );
     // an SSH channel is not a net.Socket (no setTimeout), so the deadline is ours
-    const timer = setTimeout(() => req.destroy(new Error(`no answer from ${o.host}:${o.port}${o.path} within ${(o.timeoutMs ?? 5000) / 1000}s`)), o.timeoutMs ?? 5000);
+    const timer = setTimeout(
+      () => req.destroy(new Error(`no answer from ${o.host}:${o.port}${o.path} within ${(o.timeoutMs ?? 5000) / 1000}s`)),
+      o.timeoutMs ?? 5000,
+    );
     req.on('close', () => clearTimeout(timer));
     req.on('error', (e) => {
       clearTimeout(timer);

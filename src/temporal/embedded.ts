@@ -36,7 +36,13 @@ const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) 
  * is updated in place. A step still running on an alcaide worker of this machine whose
  * process is gone (kill -9) waits for nothing but its heartbeat timeout: at once.
  */
-export function stallOf(d: Description, seen: Map<string, number>, now: number, what: string, isDead: (identity?: string | null) => boolean = deadLocalWorker): string | undefined {
+export function stallOf(
+  d: Description,
+  seen: Map<string, number>,
+  now: number,
+  what: string,
+  isDead: (identity?: string | null) => boolean = deadLocalWorker,
+): string | undefined {
   const waiting: string[] = [];
   const wt = d.pendingWorkflowTask;
   if (wt && Number(wt.state) === WORKFLOW_TASK_SCHEDULED) waiting.push(`workflow task ${String(wt.attempt)} ${ms(wt.scheduledTime)}`);
@@ -57,9 +63,7 @@ export function stallOf(d: Description, seen: Map<string, number>, now: number, 
 async function watchForStall(client: Client, s: TemporalSettings, workflowId: string, what: string, stop: AbortSignal): Promise<string | undefined> {
   const seen = new Map<string, number>();
   while (!stop.aborted) {
-    const d = await client.workflowService
-      .describeWorkflowExecution({ namespace: s.namespace, execution: { workflowId } })
-      .catch(() => undefined); // not started yet, or a blip: look again
+    const d = await client.workflowService.describeWorkflowExecution({ namespace: s.namespace, execution: { workflowId } }).catch(() => undefined); // not started yet, or a blip: look again
     if (stop.aborted) return undefined;
     const why = d ? stallOf(d, seen, Date.now(), what) : undefined;
     if (why) return why;

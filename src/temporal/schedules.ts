@@ -1,6 +1,13 @@
 // The nightly build jail rebuild as a Temporal Schedule: its id, spec and policies, checked
 // input, and what `alcaide schedule describe` shows of its recent runs.
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowFailedError,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import { appWorkflowId, type AppTarget } from '../model/target';
 import { formatDuration, parseDuration } from '../model/duration';
 import { UserError } from '../errors';
@@ -43,7 +50,8 @@ export function checkTimezone(tz: string): string {
 
 export function parseDurationOption(name: string, v: string, maxMs: number): number {
   const ms = parseDuration(v);
-  if (ms === undefined || ms > maxMs) throw new UserError(`${name}: expected a duration such as 10m or 1h (at most ${human(maxMs)}), got ${JSON.stringify(v)}`, 2);
+  if (ms === undefined || ms > maxMs)
+    throw new UserError(`${name}: expected a duration such as 10m or 1h (at most ${human(maxMs)}), got ${JSON.stringify(v)}`, 2);
   return ms;
 }
 
@@ -112,7 +120,11 @@ export async function describeNightly(client: Client, t: { app: string; destinat
     return await client.schedule.getHandle(nightlyScheduleId(t)).describe();
   } catch (e) {
     if (e instanceof ScheduleNotFoundError) {
-      throw new UserError(`no nightly rebuild is scheduled for ${t.app}${t.destination ? ` (${t.destination})` : ''}`, 1, `create it with: alcaide${t.destination ? ` -d ${t.destination}` : ''} schedule nightly --at 03:00`);
+      throw new UserError(
+        `no nightly rebuild is scheduled for ${t.app}${t.destination ? ` (${t.destination})` : ''}`,
+        1,
+        `create it with: alcaide${t.destination ? ` -d ${t.destination}` : ''} schedule nightly --at 03:00`,
+      );
     }
     throw e;
   }
@@ -169,7 +181,11 @@ export async function runOutcome(client: Client, workflowId: string, runId: stri
 }
 
 /** Where the rebuild a running nightly run started is (its child under the app's lock id), if it runs. */
-async function runningRebuild(client: Client, t: { app: string; destination?: string }, nightlyId: string): Promise<Pick<RunOutcome, 'note' | 'rebuild'> | undefined> {
+async function runningRebuild(
+  client: Client,
+  t: { app: string; destination?: string },
+  nightlyId: string,
+): Promise<Pick<RunOutcome, 'note' | 'rebuild'> | undefined> {
   const handle = client.workflow.getHandle(appWorkflowId(t));
   const d = await handle.describe().catch(() => undefined);
   if (!d || d.type !== 'rebuildBuildJailWorkflow' || d.status.name !== 'RUNNING' || d.parentExecution?.workflowId !== nightlyId) return undefined;
@@ -183,7 +199,12 @@ export async function recentRuns(client: Client, d: ScheduleDescription, t: { ap
   const out: RunOutcome[] = [];
   for (const a of [...d.info.recentActions].reverse()) {
     const { workflowId, firstExecutionRunId } = a.action.workflow;
-    let o: Omit<RunOutcome, 'scheduledAt' | 'takenAt'> = await runOutcome(client, workflowId, firstExecutionRunId).catch((e: Error) => ({ workflowId, runId: firstExecutionRunId, outcome: 'unknown', note: e.message }));
+    let o: Omit<RunOutcome, 'scheduledAt' | 'takenAt'> = await runOutcome(client, workflowId, firstExecutionRunId).catch((e: Error) => ({
+      workflowId,
+      runId: firstExecutionRunId,
+      outcome: 'unknown',
+      note: e.message,
+    }));
     if (o.outcome === 'running') o = { ...o, ...(await runningRebuild(client, t, workflowId)) };
     out.push({ ...o, scheduledAt: a.scheduledAt.toISOString(), takenAt: a.takenAt.toISOString() });
   }

@@ -41,7 +41,10 @@ export function resolveTemporalSettings(cfg: TemporalConfigSection = {}, env: No
   const apiKey = pick('TEMPORAL_API_KEY');
   const tlsFlag = pick('TEMPORAL_TLS');
   if (Boolean(cert) !== Boolean(key)) {
-    throw new UserError('a TLS client certificate and key must be given together (TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, or temporal.tls in deploy.yml)', 2);
+    throw new UserError(
+      'a TLS client certificate and key must be given together (TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, or temporal.tls in deploy.yml)',
+      2,
+    );
   }
   const wantsTls = Boolean(cert || ca || serverName || apiKey || tlsFlag === 'true' || tlsFlag === '1');
   return {

@@ -21,13 +21,17 @@ export async function takeOverDeadLocalAttempts(client: Client, s: TemporalSetti
   for await (const wf of client.workflow.list({ query })) {
     const execution = { workflowId: wf.workflowId, runId: wf.runId };
     const d = await client.workflowService.describeWorkflowExecution({ namespace: s.namespace, execution });
-    const dead = (d.pendingActivities ?? []).filter((p) => Number(p.state) === PENDING_ACTIVITY_STATE_STARTED && p.activityId && deadLocalWorker(p.lastWorkerIdentity));
+    const dead = (d.pendingActivities ?? []).filter(
+      (p) => Number(p.state) === PENDING_ACTIVITY_STATE_STARTED && p.activityId && deadLocalWorker(p.lastWorkerIdentity),
+    );
     // The dead worker's sticky queue would get the workflow's next task and hold it 2 s
     // (stickyQueueScheduleToStartTimeout) before any worker may take it: drop it now.
     if (dead.length) await client.workflowService.resetStickyTaskQueue({ namespace: s.namespace, execution }).catch(() => undefined);
     for (const p of dead) {
       // retried now, not after the retry policy's first interval: the step has waited enough
-      const lost = failure('WorkerLost', `the worker running this step (${p.lastWorkerIdentity}) is gone; retried by ${os.hostname()}`, { nextRetryDelay: '1ms' });
+      const lost = failure('WorkerLost', `the worker running this step (${p.lastWorkerIdentity}) is gone; retried by ${os.hostname()}`, {
+        nextRetryDelay: '1ms',
+      });
       try {
         await client.activity.fail({ ...execution, activityId: p.activityId! }, lost);
         taken.push(`${wf.workflowId} ${p.activityType?.name ?? p.activityId}`);

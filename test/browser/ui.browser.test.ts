@@ -88,7 +88,22 @@ describe('the Temporal Web UI', () => {
     assert.equal(status?.state, 'completed');
     const runId = (await env.client.workflow.getHandle(workflowId).describe()).runId;
     const page = await open(historyUrl(workflowId, runId), 'finished-deploy');
-    for (const name of ['ensureBuildJail', 'uploadSource', 'buildRelease', 'chooseSlot', 'createSlotJail', 'installRelease', 'writeAppEnv', 'startApp', 'runMigrations', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy', 'stopSlot', 'recordDeploy']) {
+    for (const name of [
+      'ensureBuildJail',
+      'uploadSource',
+      'buildRelease',
+      'chooseSlot',
+      'createSlotJail',
+      'installRelease',
+      'writeAppEnv',
+      'startApp',
+      'runMigrations',
+      'checkHealth',
+      'switchTraffic',
+      'verifyThroughCaddy',
+      'stopSlot',
+      'recordDeploy',
+    ]) {
       await page.getByText(name, { exact: true }).first().waitFor({ timeout: 15_000 });
     }
     // the input panel, decoded by the codec server
@@ -143,7 +158,11 @@ describe('the Temporal Web UI', () => {
       assert.equal(calls.filter((c) => c.startsWith('buildRelease')).length, 1, 'finished steps were not repeated');
       const history = await handle.fetchHistory();
       // nothing but the browser sent a signal in this test
-      assert.equal(history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'retry').length, 1, 'one retry signal, from the UI');
+      assert.equal(
+        history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'retry').length,
+        1,
+        'one retry signal, from the UI',
+      );
       await page.reload();
       await page.getByText('COMPLETED').first().waitFor({ timeout: 15_000 });
       await page.screenshot({ path: path.join(ARTIFACTS, 'held-deploy-completed.png'), fullPage: true });

@@ -58,16 +58,28 @@ describe('the app as its own user in a hardened jail', () => {
       host,
       `ns=$(readlink /proc/$$/ns/mnt); for p in /proc/[0-9]*; do [ "$(readlink $p/ns/mnt 2>/dev/null)" = "$ns" ] && [ "$(readlink $p/root 2>/dev/null)" = ${ROOT} ] && echo "$(awk '/^Uid:/ { print $2 }' $p/status) \${p#/proc/} $(tr '\\0' ' ' < $p/cmdline)"; done; true`,
     );
-    const procs = ps.stdout.trim().split('\n').map((l) => l.split(' ')).map(([u, pid, ...cmd]) => ({ uid: u!, pid: pid!, cmd: cmd.join(' ').trim() }));
+    const procs = ps.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([u, pid, ...cmd]) => ({ uid: u!, pid: pid!, cmd: cmd.join(' ').trim() }));
     const supervisor = (await sshRun(host, `cat ${ROOT}/var/run/hello_supervisor.pid`)).stdout.trim();
     const release = procs.filter((p) => p.pid !== supervisor && !/^(\/usr\/sbin\/cron|\/usr\/sbin\/syslogd)/.test(p.cmd));
-    assert.ok(release.some((p) => /beam\.smp/.test(p.cmd)), `the VM is among them:\n${ps.stdout}`);
+    assert.ok(
+      release.some((p) => /beam\.smp/.test(p.cmd)),
+      `the VM is among them:\n${ps.stdout}`,
+    );
     for (const p of release) assert.equal(p.uid, uid, `${p.pid} ${p.cmd} runs as uid ${p.uid}, not the app user's ${uid}:\n${ps.stdout}`);
     assert.equal(procs.find((p) => p.pid === supervisor)?.uid, '0', `the supervisor holds the pid files and the log:\n${ps.stdout}`);
   });
 
   test('the release directory is not writable by the app user; its data and tmp dirs are', async () => {
-    for (const write of ['touch /usr/local/hello/new', 'echo x >> /usr/local/hello/bin/hello', 'mkdir /usr/local/hello/releases/new', 'touch /usr/local/etc/hello.env']) {
+    for (const write of [
+      'touch /usr/local/hello/new',
+      'echo x >> /usr/local/hello/bin/hello',
+      'mkdir /usr/local/hello/releases/new',
+      'touch /usr/local/etc/hello.env',
+    ]) {
       const r = await asUser(write);
       assert.notEqual(r.code, 0, `${write} succeeded as the app user`);
       assert.match(r.stderr, /Permission denied/, write);
@@ -133,7 +145,10 @@ describe("the Erlang distribution cookie and the host's other users", () => {
       await seen(new RegExp(`remote shell on ${JAIL}@`), 'the expression evaluated on the app node');
       // root sees the cookie: the release's VM and the remote shell's carry it (erl -setcookie) ...
       const asRoot = (await sshRun(host, argvs)).stdout.split('\n').filter((l) => l.includes(cookie));
-      assert.ok(asRoot.some((l) => /beam\.smp.*--?remsh/.test(l)), `the remote shell's VM, as root sees it:\n${asRoot.join('\n')}`);
+      assert.ok(
+        asRoot.some((l) => /beam\.smp.*--?remsh/.test(l)),
+        `the remote shell's VM, as root sees it:\n${asRoot.join('\n')}`,
+      );
       // ... a host user does not (security.bsd.see_jail_proc=0, set by setup)
       // (every process it may see: /proc/PID/ns of another user's process is not readable)
       const user = asHostUser(host, 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f 2>/dev/null; echo; done');
@@ -146,10 +161,17 @@ describe("the Erlang distribution cookie and the host's other users", () => {
       await closed;
     }
     // the terminal gone, the remote shell's VM goes with its SSH session; the app stays
-    await within(30_000, 'the remote shell ends with its session', (async () => {
-      while ((await sshRun(host, argvs)).stdout.includes('remsh')) await new Promise((r) => setTimeout(r, 500));
-    })());
+    await within(
+      30_000,
+      'the remote shell ends with its session',
+      (async () => {
+        while ((await sshRun(host, argvs)).stdout.includes('remsh')) await new Promise((r) => setTimeout(r, 500));
+      })(),
+    );
     assert.equal(await (await fetch(`http://${host.host}/`, { signal: AbortSignal.timeout(10_000) })).text(), 'hello v1.0.0 slot=blue');
-    assert.equal((await sshRun(host, 'sysctl -n security.bsd.see_jail_proc; grep -x security.bsd.see_jail_proc=0 /etc/sysctl.conf; stat -f %Lp /usr/local/jails')).stdout, '0\nsecurity.bsd.see_jail_proc=0\n700\n');
+    assert.equal(
+      (await sshRun(host, 'sysctl -n security.bsd.see_jail_proc; grep -x security.bsd.see_jail_proc=0 /etc/sysctl.conf; stat -f %Lp /usr/local/jails')).stdout,
+      '0\nsecurity.bsd.see_jail_proc=0\n700\n',
+    );
   });
 });

@@ -7,7 +7,18 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { fileFingerprint, isMutating, jailCreates, readCommandLog, readInvocations, sshRun, startSimHosts, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
+import {
+  fileFingerprint,
+  isMutating,
+  jailCreates,
+  readCommandLog,
+  readInvocations,
+  sshRun,
+  startSimHosts,
+  type SimHost,
+  type SimHosts,
+  simServerYaml,
+} from '../simhost/index';
 import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { HOSTILE } from '../helpers/hostile';
 import { CLI, REPO_ROOT } from '../helpers/paths';
@@ -30,7 +41,13 @@ let env: TestWorkflowEnvironment;
 const project = tempProject('alcaide-e2e-');
 const app = path.join(project.dir, 'hello');
 
-const cliEnv = () => ({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'e2e', SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'), NO_COLOR: '1' });
+const cliEnv = () => ({
+  TEMPORAL_ADDRESS: env.address,
+  ALCAIDE_TASK_QUEUE: 'e2e',
+  SSH_AUTH_SOCK: '',
+  ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'),
+  NO_COLOR: '1',
+});
 
 function cli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
   return runCliAsync(args, { cwd: app, env: cliEnv(), timeoutMs });
@@ -93,7 +110,11 @@ async function stagingDestination(): Promise<void> {
   writeFileSync(path.join(app, 'deploy.staging.yml'), 'drain_timeout: 1s\n');
   // its own secrets file: deploy reads a destination's secrets before anything remote
   ok(await cli(['secrets', 'init', '-d', 'staging']));
-  for (const [k, v] of [['SECRET_KEY_BASE', SECRET], ['POSTGRES_PASSWORD', DB_PASSWORD]]) ok(await runCliAsync(['secrets', 'set', k, '-d', 'staging'], { cwd: app, input: v, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
+  for (const [k, v] of [
+    ['SECRET_KEY_BASE', SECRET],
+    ['POSTGRES_PASSWORD', DB_PASSWORD],
+  ])
+    ok(await runCliAsync(['secrets', 'set', k, '-d', 'staging'], { cwd: app, input: v, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
   spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm staging`]);
 }
 
@@ -128,8 +149,16 @@ accessories:
   ok(await cli(['secrets', 'init']));
   // secrets init adds the master key's lines to .gitignore: committed, as a user would, before deploying
   spawnSync('sh', ['-c', `cd "${app}" && git add .gitignore && git -c user.name=t -c user.email=t@t commit -qm 'ignore the master key'`]);
-  ok(await runCliAsync(['secrets', 'set', 'SECRET_KEY_BASE'], { cwd: app, input: SECRET, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
-  ok(await runCliAsync(['secrets', 'set', 'POSTGRES_PASSWORD'], { cwd: app, input: DB_PASSWORD, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }));
+  ok(
+    await runCliAsync(['secrets', 'set', 'SECRET_KEY_BASE'], { cwd: app, input: SECRET, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }),
+  );
+  ok(
+    await runCliAsync(['secrets', 'set', 'POSTGRES_PASSWORD'], {
+      cwd: app,
+      input: DB_PASSWORD,
+      env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') },
+    }),
+  );
 });
 
 after(async () => {
@@ -155,7 +184,11 @@ describe('on a simulated FreeBSD host', () => {
     // what really ran: checks only (a step's script names its actions, but runs them only when needed)
     const ran = readInvocations(host).slice(ranBefore);
     assert.ok(ran.length > 5);
-    assert.deepEqual(ran.filter((e) => isMutating(e.argv)).map((e) => e.argv.join(' ')), [], 'the second setup ran no mutating command');
+    assert.deepEqual(
+      ran.filter((e) => isMutating(e.argv)).map((e) => e.argv.join(' ')),
+      [],
+      'the second setup ran no mutating command',
+    );
     assert.deepEqual(fileFingerprint(host, managed), files, 'the second setup wrote no file');
   });
 
@@ -183,7 +216,11 @@ describe('on a simulated FreeBSD host', () => {
     for (const args of [['setup'], ['deploy'], ['rollback']]) {
       const r = await cli([...args, '-d', 'staging']);
       assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, /hello \(destination staging\) would take what another app holds on \S+: the jails hello_blue, hello_green and hello_build are hello's; the jail subnet 10\.0\.0\.0\/24 overlaps hello's 10\.0\.0\.0\/24; Caddy's slot ports \d+, \d+ are hello's; the site :80 is hello's \(\/var\/db\/alcaide\/claims\.d\); nothing was changed/, args[0]);
+      assert.match(
+        r.stderr,
+        /hello \(destination staging\) would take what another app holds on \S+: the jails hello_blue, hello_green and hello_build are hello's; the jail subnet 10\.0\.0\.0\/24 overlaps hello's 10\.0\.0\.0\/24; Caddy's slot ports \d+, \d+ are hello's; the site :80 is hello's \(\/var\/db\/alcaide\/claims\.d\); nothing was changed/,
+        args[0],
+      );
       assert.match(r.stderr, /give this app its own `app` name .*its own `network\.subnet`, its own `proxy\.ports`, its own `domain`/);
     }
     // another app with the default network and no domain
@@ -192,13 +229,25 @@ describe('on a simulated FreeBSD host', () => {
     writeFileSync(path.join(other, 'deploy.yml'), `app: other\n${simServerYaml(host)}`);
     const r = await runCliAsync(['setup'], { cwd: other, env: cliEnv(), timeoutMs: 120_000 });
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /other would take what another app holds on \S+: the jail subnet 10\.0\.0\.0\/24 overlaps hello's 10\.0\.0\.0\/24; the site :80 is hello's/);
+    assert.match(
+      r.stderr,
+      /other would take what another app holds on \S+: the jail subnet 10\.0\.0\.0\/24 overlaps hello's 10\.0\.0\.0\/24; the site :80 is hello's/,
+    );
     assert.doesNotMatch(r.stderr, /the jails|`app` name/);
     assert.match(r.stderr, /give this app its own `network\.subnet`, its own `domain`/);
 
-    const cmds = readCommandLog(host).slice(logBefore).map((e) => e.cmd ?? '');
+    const cmds = readCommandLog(host)
+      .slice(logBefore)
+      .map((e) => e.cmd ?? '');
     assert.ok(!cmds.some((c) => /alcaide-upload|tar /.test(c)), 'no source was uploaded');
-    assert.deepEqual(readInvocations(host).slice(ranBefore).filter((e) => isMutating(e.argv)).map((e) => e.argv.join(' ')), [], 'nothing was changed on the host');
+    assert.deepEqual(
+      readInvocations(host)
+        .slice(ranBefore)
+        .filter((e) => isMutating(e.argv))
+        .map((e) => e.argv.join(' ')),
+      [],
+      'nothing was changed on the host',
+    );
     assert.deepEqual(fileFingerprint(host, ['etc', 'usr/local/etc', 'var/db/alcaide/claims.d']), files, 'no file was written');
     assert.equal((await through()).body, 'hello v1.0.0 slot=blue');
   });
@@ -277,8 +326,13 @@ describe('on a simulated FreeBSD host', () => {
     const r = await cli(['deploy']);
     ran.push('deploy:failed, restored@runMigrations');
     // the new slot never took traffic: its app is killed, not stopped and drained through rc.d
-    const stops = readInvocations(host).slice(ranBefore).filter((e) => /(^|\/)service$/.test(e.argv[0] ?? '') && e.argv.includes(`hello_${next}`) && /stop$/.test(e.argv.at(-1) ?? ''));
-    assert.deepEqual(stops.map((e) => e.argv.join(' ')), []);
+    const stops = readInvocations(host)
+      .slice(ranBefore)
+      .filter((e) => /(^|\/)service$/.test(e.argv[0] ?? '') && e.argv.includes(`hello_${next}`) && /stop$/.test(e.argv.at(-1) ?? ''));
+    assert.deepEqual(
+      stops.map((e) => e.argv.join(' ')),
+      [],
+    );
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, new RegExp(`run migrations failed: migrations failed in hello_${next} \\(exit 1\\)`));
     assert.match(r.stderr, new RegExp(`Restored: remove the ${next} slot\\.`));
@@ -320,7 +374,8 @@ describe('on a simulated FreeBSD host', () => {
     const child = spawn(process.execPath, [CLI, 'deploy'], { cwd: app, env: { ...process.env, ...cliEnv() }, stdio: 'ignore' });
     ran.push('deploy:completed');
     // killed once the build and the slot jail (made side by side) are done, before the switch
-    const finished = (st?: WorkflowStatus) => ['buildRelease', 'createSlotJail'].every((n) => ['done', 'unchanged'].includes(st?.steps.find((x) => x.name === n)?.state ?? ''));
+    const finished = (st?: WorkflowStatus) =>
+      ['buildRelease', 'createSlotJail'].every((n) => ['done', 'unchanged'].includes(st?.steps.find((x) => x.name === n)?.state ?? ''));
     let st: WorkflowStatus | undefined;
     for (const end = Date.now() + 120_000; !finished(st) && Date.now() < end && child.exitCode === null; await new Promise((r) => setTimeout(r, 25))) {
       const d = await handle.describe();
@@ -342,7 +397,9 @@ describe('on a simulated FreeBSD host', () => {
     ok(attached);
     assert.match(attached.stdout, new RegExp(`live on ${next}`));
     assert.equal((await through()).body, `hello v5.0.0 slot=${next}`);
-    const cmds = readCommandLog(host).slice(logBefore).map((e) => e.cmd ?? '');
+    const cmds = readCommandLog(host)
+      .slice(logBefore)
+      .map((e) => e.cmd ?? '');
     assert.equal(jailCreates(readInvocations(host).slice(ranBefore), `hello_${next}`), 1, 'the slot jail was started once');
     assert.equal(cmds.filter((c) => /mix do .*\+ release \$release /.test(c)).length, 1, 'the release was built once');
   });
@@ -361,8 +418,19 @@ describe('on a simulated FreeBSD host', () => {
   test('history lists every deploy and rollback with its outcome, newest first', async () => {
     const r = await cli(['history', '--json', '-n', '50']);
     ok(r);
-    const h = JSON.parse(r.stdout) as Array<{ kind: string; outcome: string; failedStep?: string; version?: string; slot?: string; startedBy?: string; url?: string }>;
-    assert.ok(ran.some((e) => e.startsWith('deploy:failed')) && ran.includes('rollback:completed'), `this file ran a failed deploy and a rollback before: ${ran.join(', ')}`);
+    const h = JSON.parse(r.stdout) as Array<{
+      kind: string;
+      outcome: string;
+      failedStep?: string;
+      version?: string;
+      slot?: string;
+      startedBy?: string;
+      url?: string;
+    }>;
+    assert.ok(
+      ran.some((e) => e.startsWith('deploy:failed')) && ran.includes('rollback:completed'),
+      `this file ran a failed deploy and a rollback before: ${ran.join(', ')}`,
+    );
     assert.deepEqual(h.map((e) => `${e.kind}:${e.outcome}${e.failedStep ? `@${e.failedStep}` : ''}`).reverse(), ran);
     assert.ok(h.every((e) => e.startedBy && e.url?.includes('/workflows/alcaide-hello/')));
     // the text form: the two newest entries, each with its kind, version, slot and outcome
@@ -437,7 +505,9 @@ describe('on a simulated FreeBSD host', () => {
     ok(r);
     assert.match(r.stdout, /waiting for operator: run migrations failed/);
     assert.match((await through()).body, /^hello v6\.0\.0 slot=/);
-    const cmds = readCommandLog(host).slice(logStart).map((e) => e.cmd ?? '');
+    const cmds = readCommandLog(host)
+      .slice(logStart)
+      .map((e) => e.cmd ?? '');
     assert.equal(cmds.filter((c) => /mix do .*\+ release \$release /.test(c)).length, 1, 'the release was built once: retries ran only the failed step');
     assert.equal(cmds.filter((c) => /Hello\.Release\.migrate/.test(c)).length, 3, 'migrations ran three times: failed, failed on retry, passed');
     const notHeld = await cli(['retry']);
@@ -464,10 +534,16 @@ describe('on a simulated FreeBSD host', () => {
     ok(r);
     assert.match(r.stdout, /✓ hello removed from \S+/);
     assert.doesNotMatch(await jls(), /hello_/);
-    const left = await sshRun(host, 'ls /etc/jail.conf.d /usr/local/jails /var/db/alcaide /var/db/alcaide/claims.d /usr/local/etc/caddy/sites; sysrc -n jail_list');
+    const left = await sshRun(
+      host,
+      'ls /etc/jail.conf.d /usr/local/jails /var/db/alcaide /var/db/alcaide/claims.d /usr/local/etc/caddy/sites; sysrc -n jail_list',
+    );
     assert.doesNotMatch(left.stdout, /hello/, left.stdout);
     // refused, not any failure: a request that hangs until its timeout would mean something still holds :80
-    const after = await through().then((res) => `HTTP ${res.status} ${res.body}`, (e: Error) => String((e.cause as { code?: string } | undefined)?.code ?? e.message));
+    const after = await through().then(
+      (res) => `HTTP ${res.status} ${res.body}`,
+      (e: Error) => String((e.cause as { code?: string } | undefined)?.code ?? e.message),
+    );
     assert.equal(after, 'ECONNREFUSED', 'Caddy serves nothing on :80 any more');
     assert.equal(await pgVersion(), dataBefore, 'the database data stays on its volume');
     assert.match(r.stdout, /the data stays in \/var\/db\/hello_postgres/);
@@ -481,6 +557,9 @@ describe('on a simulated FreeBSD host', () => {
     assert.match(status.stdout, /^removeWorkflow completed — started /);
     assert.match(status.stdout, /release the app's claim on the host/);
     const history = JSON.parse((await cli(['history', '--json', '-n', '3'])).stdout) as Array<{ kind: string; outcome: string }>;
-    assert.deepEqual(history.slice(0, 2).map((h) => `${h.kind}:${h.outcome}`), ['remove:completed', 'remove:completed']);
+    assert.deepEqual(
+      history.slice(0, 2).map((h) => `${h.kind}:${h.outcome}`),
+      ['remove:completed', 'remove:completed'],
+    );
   });
 });

@@ -32,8 +32,21 @@ const FAULTS: Record<Fault, string> = {
   e: 'host reboot',
 };
 const STEPS = [
-  'ensureBuildJail', 'uploadSource', 'chooseSlot', 'buildRelease', 'createSlotJail', 'installRelease', 'writeAppEnv', 'startApp',
-  'runMigrations', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy', 'drainOldSlot', 'stopOldSlot', 'recordDeploy',
+  'ensureBuildJail',
+  'uploadSource',
+  'chooseSlot',
+  'buildRelease',
+  'createSlotJail',
+  'installRelease',
+  'writeAppEnv',
+  'startApp',
+  'runMigrations',
+  'checkHealth',
+  'switchTraffic',
+  'verifyThroughCaddy',
+  'drainOldSlot',
+  'stopOldSlot',
+  'recordDeploy',
 ] as const;
 type Step = (typeof STEPS)[number];
 const ACTIVITY: Partial<Record<Step, string>> = { stopOldSlot: 'stopSlot' };
@@ -41,8 +54,30 @@ const ACTIVITY: Partial<Record<Step, string>> = { stopOldSlot: 'stopSlot' };
 // Which cells run. Every step for the worker kills; SSH cuts where the step talks to the host
 // for long enough to cut; Temporal restarts and reboots at one step of each phase.
 const CELLS: Record<Fault, readonly Step[]> = {
-  a: ['uploadSource', 'buildRelease', 'createSlotJail', 'installRelease', 'startApp', 'runMigrations', 'checkHealth', 'switchTraffic', 'drainOldSlot', 'stopOldSlot'],
-  b: ['ensureBuildJail', 'buildRelease', 'chooseSlot', 'createSlotJail', 'writeAppEnv', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy', 'stopOldSlot', 'recordDeploy'],
+  a: [
+    'uploadSource',
+    'buildRelease',
+    'createSlotJail',
+    'installRelease',
+    'startApp',
+    'runMigrations',
+    'checkHealth',
+    'switchTraffic',
+    'drainOldSlot',
+    'stopOldSlot',
+  ],
+  b: [
+    'ensureBuildJail',
+    'buildRelease',
+    'chooseSlot',
+    'createSlotJail',
+    'writeAppEnv',
+    'checkHealth',
+    'switchTraffic',
+    'verifyThroughCaddy',
+    'stopOldSlot',
+    'recordDeploy',
+  ],
   c: ['uploadSource', 'buildRelease', 'createSlotJail', 'installRelease', 'runMigrations', 'checkHealth', 'stopOldSlot'],
   d: ['buildRelease', 'checkHealth', 'drainOldSlot'],
   e: ['buildRelease', 'createSlotJail', 'checkHealth', 'drainOldSlot'],
@@ -108,9 +143,20 @@ function printMatrix(): void {
   const at = (f: Fault, s: Step) => cells.find((c) => c.fault === f && c.step === s);
   const faults = Object.keys(FAULTS) as Fault[];
   const lines = [`| step | ${faults.map((f) => `(${f}) ${FAULTS[f]}`).join(' | ')} |`, `| --- |${faults.map(() => ' --- |').join('')}`];
-  for (const s of STEPS) lines.push(`| ${s} | ${faults.map((f) => { const c = at(f, s); return c ? `${c.ok ? 'pass' : 'FAIL'} (${c.outcome}${c.resumeMs !== undefined ? `, resumed ${(c.resumeMs / 1000).toFixed(1)} s` : ''})` : '—'; }).join(' | ')} |`);
+  for (const s of STEPS)
+    lines.push(
+      `| ${s} | ${faults
+        .map((f) => {
+          const c = at(f, s);
+          return c ? `${c.ok ? 'pass' : 'FAIL'} (${c.outcome}${c.resumeMs !== undefined ? `, resumed ${(c.resumeMs / 1000).toFixed(1)} s` : ''})` : '—';
+        })
+        .join(' | ')} |`,
+    );
   console.log(`\nfault matrix (${cells.filter((c) => c.ok).length}/${cells.length} pass; — = not run):\n${lines.join('\n')}`);
-  for (const c of cells) console.log(`  (${c.fault}) ${c.step}: fault landed ${c.landed}; ${c.outcome} in ${c.seconds.toFixed(0)} s${c.problems.length ? `; PROBLEMS: ${c.problems.join('; ')}` : ''}`);
+  for (const c of cells)
+    console.log(
+      `  (${c.fault}) ${c.step}: fault landed ${c.landed}; ${c.outcome} in ${c.seconds.toFixed(0)} s${c.problems.length ? `; PROBLEMS: ${c.problems.join('; ')}` : ''}`,
+    );
 }
 
 /** How often the deploy scheduled its build step, and how many attempts the last one took. */
@@ -196,17 +242,27 @@ const RIDES_OUT: readonly Step[] = ['checkHealth'];
 async function landing(h: WorkflowHandle, step: Step, fault: Fault, at: number): Promise<{ hit: boolean; how: string }> {
   const events = (await h.fetchHistory()).events ?? [];
   if (step === 'drainOldSlot') {
-    const fired = events.filter((e) => e.timerFiredEventAttributes).map((e) => ({ end: ms(e), start: events.find((s) => Number(s.eventId) === Number(e.timerFiredEventAttributes!.startedEventId)) }));
+    const fired = events
+      .filter((e) => e.timerFiredEventAttributes)
+      .map((e) => ({ end: ms(e), start: events.find((s) => Number(s.eventId) === Number(e.timerFiredEventAttributes!.startedEventId)) }));
     const hit = fired.some((f) => f.start && ms(f.start) <= at && f.end >= at);
     return { hit, how: hit ? 'during the drain timer' : 'outside the drain timer' };
   }
   const act = ACTIVITY[step] ?? step;
   const closeOf = (e: HistoryEvent) =>
-    Number((e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes)?.scheduledEventId ?? -1);
+    Number(
+      (
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes ??
+        e.activityTaskCanceledEventAttributes
+      )?.scheduledEventId ?? -1,
+    );
   for (const sch of events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === act)) {
     const id = Number(sch.eventId);
     const closed = events.find((e) => closeOf(e) === id);
-    const attempt = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === id)?.activityTaskStartedEventAttributes?.attempt ?? 1;
+    const attempt =
+      events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === id)?.activityTaskStartedEventAttributes?.attempt ?? 1;
     if (ms(sch) > at || (closed && ms(closed) < at)) continue;
     const mustRetry = fault === 'a' || ((fault === 'c' || fault === 'e') && !RIDES_OUT.includes(step));
     const how = `${act} under way (attempts: ${attempt})`;
@@ -285,7 +341,8 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   const hit = await landing(h, step, fault, faultAt);
   landed += `; ${hit.how}`;
   // a worker kill tests resuming: a deploy that rolled back instead did not resume
-  if ((fault === 'a' || fault === 'b') && outcome !== 'completed') problems.push(`expected the deploy to complete after the worker kill, it ${outcome === 'compensated' ? 'rolled back' : 'did not'}`);
+  if ((fault === 'a' || fault === 'b') && outcome !== 'completed')
+    problems.push(`expected the deploy to complete after the worker kill, it ${outcome === 'compensated' ? 'rolled back' : 'did not'}`);
 
   // the host
   await sleep(600); // Caddy's health checks settle (200 ms interval)
@@ -308,12 +365,19 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   if (build.scheduled !== 1) problems.push(`buildRelease was scheduled ${build.scheduled} times`);
   if (builds < 1 || builds > build.attempts) problems.push(`mix release ran ${builds} times in ${build.attempts} attempt(s) of the build step`);
   // a fault that cut the build short made it run again: once more, not zero times more
-  if (step === 'buildRelease' && ['a', 'c', 'e'].includes(fault) && (build.attempts < 2 || builds < 2)) problems.push(`the fault cut no build short: ${builds} build(s) in ${build.attempts} attempt(s)`);
+  if (step === 'buildRelease' && ['a', 'c', 'e'].includes(fault) && (build.attempts < 2 || builds < 2))
+    problems.push(`the fault cut no build short: ${builds} build(s) in ${build.attempts} attempt(s)`);
   // no two attempts of the same work at the same moment (the host's process table)
   const seen = watch.since(t0);
-  for (const o of seen.overlaps.slice(0, 3)) problems.push(`two attempts of the ${o.kind} ran at the same time (${new Date(o.at).toISOString()}: ${Object.entries(o.sessions).map(([sid, p]) => `session ${sid}, pid ${p}`).join(' | ')})`);
+  for (const o of seen.overlaps.slice(0, 3))
+    problems.push(
+      `two attempts of the ${o.kind} ran at the same time (${new Date(o.at).toISOString()}: ${Object.entries(o.sessions)
+        .map(([sid, p]) => `session ${sid}, pid ${p}`)
+        .join(' | ')})`,
+    );
   const work = WORK[step];
-  if (work && fault !== 'b' && fault !== 'd' && seen.sessions(work) < 1) problems.push(`the host's process table never showed the ${work} (the watch is blind)`);
+  if (work && fault !== 'b' && fault !== 'd' && seen.sessions(work) < 1)
+    problems.push(`the host's process table never showed the ${work} (the watch is blind)`);
   // each migration applied once in the slot that went live
   if (outcome === 'completed') {
     const log = await sshRun(rig.host, `jexec hello_${next} cat /var/db/hello/migrations.log`);
@@ -344,7 +408,10 @@ test('fault matrix: every cell converges with the host in a known state', { time
       } catch (e) {
         cell = { fault, step, landed: '?', hit: true, outcome: 'ERROR', ok: false, problems: [(e as Error).message], seconds: 0 };
         // leave no deploy running into the next cell
-        await rig.handle().terminate('fault matrix: cell error').catch(() => undefined);
+        await rig
+          .handle()
+          .terminate('fault matrix: cell error')
+          .catch(() => undefined);
         if (!rig.workerAlive()) await rig.startWorker();
       }
       if (cell.hit) break;
@@ -352,7 +419,12 @@ test('fault matrix: every cell converges with the host in a known state', { time
     }
     if (!cell.hit) cell.problems.unshift('the fault did not land in the step, twice');
     cells.push(cell);
-    console.log(`  cell (${fault}) ${step}: ${cell.ok ? 'pass' : 'FAIL'} — ${cell.outcome}, ${cell.seconds.toFixed(0)} s, landed ${cell.landed}${cell.resumeMs !== undefined ? `, resumed ${cell.resumeMs} ms after the new worker started` : ''}${cell.problems.length ? ` — ${cell.problems.join('; ')}` : ''}`);
+    console.log(
+      `  cell (${fault}) ${step}: ${cell.ok ? 'pass' : 'FAIL'} — ${cell.outcome}, ${cell.seconds.toFixed(0)} s, landed ${cell.landed}${cell.resumeMs !== undefined ? `, resumed ${cell.resumeMs} ms after the new worker started` : ''}${cell.problems.length ? ` — ${cell.problems.join('; ')}` : ''}`,
+    );
   }
-  assert.deepEqual(cells.filter((c) => !c.ok).map((c) => `(${c.fault}) ${c.step}: ${c.problems.join('; ')}`), []);
+  assert.deepEqual(
+    cells.filter((c) => !c.ok).map((c) => `(${c.fault}) ${c.step}: ${c.problems.join('; ')}`),
+    [],
+  );
 });

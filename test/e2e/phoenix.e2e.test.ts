@@ -33,7 +33,8 @@ const app = path.join(project.dir, 'shop');
 const good = new Set<string>();
 
 const cliEnv = () => ({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'phx', SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: MASTER_KEY, NO_COLOR: '1' });
-const cli = (args: string[], o: { input?: string; timeoutMs?: number } = {}) => runCliAsync(args, { cwd: app, env: cliEnv(), input: o.input, timeoutMs: o.timeoutMs ?? 300_000 });
+const cli = (args: string[], o: { input?: string; timeoutMs?: number } = {}) =>
+  runCliAsync(args, { cwd: app, env: cliEnv(), input: o.input, timeoutMs: o.timeoutMs ?? 300_000 });
 const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
 const git = (...a: string[]) => spawnSync('git', ['-C', app, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { encoding: 'utf8' });
 const jail = (slot: string) => `/usr/local/jails/shop_${slot}`;
@@ -137,7 +138,12 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
   });
 
   test('under load: a second deploy, rollback, a crash-looping release that fails fast, migrations before boot — 0 failed requests', async () => {
-    load = startLoad({ host: host.host, concurrency: 4, maxMs: 20 * 60_000, accept: (status, body) => status === 200 && good.has(MARKER.exec(body)?.[1] ?? '') });
+    load = startLoad({
+      host: host.host,
+      concurrency: 4,
+      maxMs: 20 * 60_000,
+      accept: (status, body) => status === 200 && good.has(MARKER.exec(body)?.[1] ?? ''),
+    });
     // a version may answer from the moment its deploy switches: good before the deploy starts
     good.add('2.0.0');
     commitVersion('2.0.0');
@@ -151,10 +157,18 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
     commitVersion('3.0.0', ['--crash']);
     const t0 = Date.now();
     const crash = await cli(['deploy']);
-    const healthLine = crash.stdout.split('\n').find((l) => l.includes('health check on the slot address'))?.trim();
-    console.log(`# crash-looping release: the deploy failed after ${((Date.now() - t0) / 1000).toFixed(1)} s, its health step: ${healthLine} (health_check.timeout 60 s)`);
+    const healthLine = crash.stdout
+      .split('\n')
+      .find((l) => l.includes('health check on the slot address'))
+      ?.trim();
+    console.log(
+      `# crash-looping release: the deploy failed after ${((Date.now() - t0) / 1000).toFixed(1)} s, its health step: ${healthLine} (health_check.timeout 60 s)`,
+    );
     assert.equal(crash.code, 1, crash.stdout);
-    assert.match(crash.stderr, /health check on the slot address failed: GET http:\/\/shop-green\.alcaide\.internal:4000\/ never answered 200: the app crash-loops \(daemon\(8\) restarted it \d+ times/);
+    assert.match(
+      crash.stderr,
+      /health check on the slot address failed: GET http:\/\/shop-green\.alcaide\.internal:4000\/ never answered 200: the app crash-loops \(daemon\(8\) restarted it \d+ times/,
+    );
     assert.match(crash.stderr, /the app log \/var\/log\/shop\.log in shop_green ends with:\n[\s\S]*crash/i);
     assert.deepEqual([(await home()).version, (await home()).slot], ['1.0.0', 'blue'], 'traffic stayed');
 
@@ -174,7 +188,10 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
     const failed = load.samples.filter((s) => !s.ok);
     console.log(`# ${load.samples.length} requests through 2 deploys, a rollback, a failed deploy and a deploy with migrations first: ${failed.length} failed`);
     assert.ok(load.samples.length > 500, `${load.samples.length} requests`);
-    assert.deepEqual(failed.slice(0, 3).map((f) => f.error ?? f.body.match(MARKER)?.[0] ?? f.body.slice(0, 80)), []);
+    assert.deepEqual(
+      failed.slice(0, 3).map((f) => f.error ?? f.body.match(MARKER)?.[0] ?? f.body.slice(0, 80)),
+      [],
+    );
     load = undefined;
   });
 
@@ -203,7 +220,10 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
     ok(r);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 2, r.stdout);
-    assert.ok(lines.every((l) => /Sent 200 in/.test(l)), r.stdout);
+    assert.ok(
+      lines.every((l) => /Sent 200 in/.test(l)),
+      r.stdout,
+    );
     const none = await cli(['logs', '--grep', 'no such line anywhere']);
     ok(none);
     assert.equal(none.stdout, '');

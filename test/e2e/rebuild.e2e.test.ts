@@ -82,7 +82,12 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     const logFrom = readCommandLog(host).length;
     const r = await cli(['schedule', 'trigger', '--wait']);
     ok(r);
-    assert.match(r.stdout, new RegExp(`✓ rebuilt: build jail rebuilt and proven with ${v1.slice(0, 12)}; installed and upgraded: elixir-1\\.17\\.3, erlang-26\\.2\\.5\\.11,4, node22-22\\.17\\.0, npm-node22-10\\.9\\.2, git-2\\.50\\.1; OTP \\d+ in both: deps/, _build/ and the hex/rebar caches carried over`));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `✓ rebuilt: build jail rebuilt and proven with ${v1.slice(0, 12)}; installed and upgraded: elixir-1\\.17\\.3, erlang-26\\.2\\.5\\.11,4, node22-22\\.17\\.0, npm-node22-10\\.9\\.2, git-2\\.50\\.1; OTP \\d+ in both: deps/, _build/ and the hex/rebar caches carried over`,
+      ),
+    );
 
     // the build jail in service is a new root; the temporary jail and the old root are gone
     assert.equal(await exists(`${JAILS}/hello_build/root/old-root`), false, 'the old root was replaced');
@@ -90,14 +95,17 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     assert.equal(await exists(`${JAILS}/hello_build/usr/local/alcaide/artifacts/hello-${v1}.tar.gz`), true, 'the test build ran in the new root');
     inService = await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`);
     assert.match(inService, /^[0-9a-f-]{36}$/);
-    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf']) assert.equal(await exists(p), false, `${p} is gone`);
+    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf'])
+      assert.equal(await exists(p), false, `${p} is gone`);
     const jails = await onHost('jls -N name');
     assert.match(jails, /hello_build\b/);
     assert.doesNotMatch(jails, /hello_build_next/);
     assert.equal(await onHost('sysrc -n jail_list'), 'hello_build hello_blue', 'boot list unchanged: only the build jail name, never the temporary one');
 
     // the test build ran in the new jail before the swap, and the old jail was stopped only for the swap
-    const cmds = readCommandLog(host).slice(logFrom).map((e) => e.cmd ?? '');
+    const cmds = readCommandLog(host)
+      .slice(logFrom)
+      .map((e) => e.cmd ?? '');
     const testBuild = cmds.findIndex((c) => /jexec -l hello_build_next .*mix do .*\+ release \$release /s.test(c));
     const swap = cmds.findIndex((c) => /mv \/usr\/local\/jails\/hello_build_next \/usr\/local\/jails\/hello_build$/.test(c));
     const stopOld = cmds.findIndex((c) => c === 'jail -f /etc/jail.conf.d/hello_build.conf -r hello_build');
@@ -110,7 +118,10 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     assert.equal(st.status.kind, 'rebuild');
     assert.equal(st.status.state, 'completed');
     const d = JSON.parse((await cli(['schedule', 'describe', '--json'])).stdout) as { recentRuns: Array<{ outcome: string }> };
-    assert.deepEqual(d.recentRuns.map((x) => x.outcome), ['rebuilt']);
+    assert.deepEqual(
+      d.recentRuns.map((x) => x.outcome),
+      ['rebuilt'],
+    );
   });
 
   test('setup after a rebuild still finds nothing to change', async () => {
@@ -124,7 +135,9 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     const logFrom = readCommandLog(host).length;
     ok(await cli(['deploy']));
     assert.equal(await through(), 'hello v2.0.0 slot=green');
-    const cmds = readCommandLog(host).slice(logFrom).map((e) => e.cmd ?? '');
+    const cmds = readCommandLog(host)
+      .slice(logFrom)
+      .map((e) => e.cmd ?? '');
     assert.equal(cmds.filter((c) => /jexec -l hello_build .*mix do .*\+ release \$release /s.test(c)).length, 1);
     assert.equal(await exists(`${JAILS}/hello_build/usr/local/alcaide/artifacts/hello-${v2}.tar.gz`), true);
     assert.equal(await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`), inService);
@@ -142,7 +155,14 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     }
     assert.equal(step, 'testBuild');
     // reboot while `mix … release` runs in the new jail (a warm build takes about two seconds)
-    for (let i = 0; i < 600 && !readCommandLog(host).slice(logFrom).some((e) => /jexec -l hello_build_next .*mix do .*\+ release \$release /s.test(e.cmd ?? '')); i++) {
+    for (
+      let i = 0;
+      i < 600 &&
+      !readCommandLog(host)
+        .slice(logFrom)
+        .some((e) => /jexec -l hello_build_next .*mix do .*\+ release \$release /s.test(e.cmd ?? ''));
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     await new Promise((r) => setTimeout(r, 300));
@@ -166,7 +186,8 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     const now = await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`);
     assert.notEqual(now, inService, 'the new root is in service');
     inService = now;
-    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf']) assert.equal(await exists(p), false, `${p} is gone`);
+    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf'])
+      assert.equal(await exists(p), false, `${p} is gone`);
     assert.doesNotMatch(await onHost('jls -N name'), /hello_build_next/);
   });
 
@@ -191,7 +212,8 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     assert.equal(now, run, 'the new root is in service');
     inService = now;
     assert.match(await onHost('jls -N name'), /hello_build\b/);
-    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf']) assert.equal(await exists(p), false, `${p} is gone`);
+    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf'])
+      assert.equal(await exists(p), false, `${p} is gone`);
   });
 
   test('a rebuild whose test build fails removes only the new jail; the build jail in service is untouched', async () => {
@@ -199,17 +221,24 @@ describe('nightly build jail rebuild on a simulated FreeBSD host', () => {
     await sim.failNth(host.name, 'jexec', 3);
     const r = await cli(['schedule', 'trigger', '--wait']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /✗ failed: rebuild of hello's build jail \(test build of [0-9a-f]{12}\) started by schedule alcaide-nightly-hello-\S+ failed on \S+: test build of the deployed commit failed: the test build of [0-9a-f]{12} failed in hello_build_next \(exit 1\):\njexec: simulated failure/);
+    assert.match(
+      r.stdout,
+      /✗ failed: rebuild of hello's build jail \(test build of [0-9a-f]{12}\) started by schedule alcaide-nightly-hello-\S+ failed on \S+: test build of the deployed commit failed: the test build of [0-9a-f]{12} failed in hello_build_next \(exit 1\):\njexec: simulated failure/,
+    );
     assert.match(r.stdout, /Restored: remove the new build jail; the build jail in service is the old one\./);
     assert.match(r.stderr, /the nightly rebuild of hello failed; the build jail in service is the old one/);
 
     assert.equal(await onHost(`cat ${JAILS}/hello_build/.alcaide-rebuild`), inService, 'the same root is in service');
-    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf']) assert.equal(await exists(p), false, `${p} is gone`);
+    for (const p of [`${JAILS}/hello_build.prev`, `${JAILS}/hello_build_next`, '/etc/jail.conf.d/hello_build_next.conf'])
+      assert.equal(await exists(p), false, `${p} is gone`);
     const jails = await onHost('jls -N name');
     assert.match(jails, /hello_build\b/);
     assert.doesNotMatch(jails, /hello_build_next/);
     const d = JSON.parse((await cli(['schedule', 'describe', '--json'])).stdout) as { recentRuns: Array<{ outcome: string }> };
-    assert.deepEqual(d.recentRuns.map((x) => x.outcome), ['failed', 'rebuilt', 'rebuilt', 'rebuilt']);
+    assert.deepEqual(
+      d.recentRuns.map((x) => x.outcome),
+      ['failed', 'rebuilt', 'rebuilt', 'rebuilt'],
+    );
 
     // and it still builds: a deploy after the failed rebuild
     commitVersion('3.0.0');

@@ -25,10 +25,7 @@ const children: ChildProcess[] = [];
 before(async () => {
   [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv()]);
   host = sim.hosts[0]!;
-  writeFileSync(
-    path.join(project.dir, 'deploy.yml'),
-    `app: shop\n${simServerYaml(host)}`,
-  );
+  writeFileSync(path.join(project.dir, 'deploy.yml'), `app: shop\n${simServerYaml(host)}`);
 });
 
 after(async () => {
@@ -93,7 +90,10 @@ test('kill the CLI during setup; `alcaide worker` finishes it without repeating 
       throw new Error(`${(e as Error).message}; pending: ${JSON.stringify(pending)}\nsetup printed:\n${setup.output()}\nworker printed:\n${worker.output()}`);
     })) as WorkflowStatus;
     assert.equal(status.state, 'completed');
-    assert.ok(status.steps.every((s) => s.state === 'done' || s.state === 'unchanged' || (s.name === 'setupPostgres' && s.state === 'skipped')), JSON.stringify(status.steps));
+    assert.ok(
+      status.steps.every((s) => s.state === 'done' || s.state === 'unchanged' || (s.name === 'setupPostgres' && s.state === 'skipped')),
+      JSON.stringify(status.steps),
+    );
   } finally {
     worker.child.kill('SIGTERM');
     await once(worker.child, 'exit');
@@ -112,7 +112,11 @@ test('kill the CLI during setup; `alcaide worker` finishes it without repeating 
     'each step scheduled exactly once (no accessory: setupPostgres skipped)',
   );
   assert.ok(ran[interrupted]!.attempt > 1, `${interrupted} resumed as a retry: attempt ${ran[interrupted]!.attempt}`);
-  assert.deepEqual(steps.filter((n) => n !== interrupted && ran[n]!.attempt !== 1), [], 'every other step ran in one attempt');
+  assert.deepEqual(
+    steps.filter((n) => n !== interrupted && ran[n]!.attempt !== 1),
+    [],
+    'every other step ran in one attempt',
+  );
   assert.match((await sshRun(host, 'jls -N name')).stdout, /shop_build/);
   assert.equal((await sshRun(host, 'service caddy status')).code, 0);
 });

@@ -96,9 +96,15 @@ async function historyText(workflowId: string, runId?: string): Promise<{ raw: s
 
 /** `temporal workflow show` as an operator runs it against the server (no codec), base64 data expanded. */
 function temporalShow(workflowId: string): string {
-  const r = spawnSync(temporalBinary(), ['workflow', 'show', '--address', env.address, '-w', workflowId, '--output', 'json'], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(temporalBinary(), ['workflow', 'show', '--address', env.address, '-w', workflowId, '--output', 'json'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(r.status, 0, r.stderr);
-  const table = spawnSync(temporalBinary(), ['workflow', 'show', '--address', env.address, '-w', workflowId, '--detailed'], { encoding: 'utf8', timeout: 30_000 });
+  const table = spawnSync(temporalBinary(), ['workflow', 'show', '--address', env.address, '-w', workflowId, '--detailed'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   const expanded = [...r.stdout.matchAll(/"([A-Za-z0-9+/]{8,}={0,2})"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
   return [r.stdout, table.stdout, ...expanded].join('\n');
 }
@@ -138,7 +144,7 @@ describe('secrets never leak (simulated FreeBSD host)', () => {
   const outputs: string[] = [];
   const workflowRuns: Array<{ id: string; runId?: string }> = [];
 
-  test('setup and a deploy on the CLI\'s embedded worker, both --verbose: the app sees every value exactly', async () => {
+  test("setup and a deploy on the CLI's embedded worker, both --verbose: the app sees every value exactly", async () => {
     sampling = true;
     void sampleLoop();
     const setup = await cli(['-v', 'setup']);
@@ -169,7 +175,10 @@ describe('secrets never leak (simulated FreeBSD host)', () => {
   test('a failing deploy (its migration fails after the env file is written) on a verbose long-lived worker: the error names the step, not a value', async () => {
     const tmp = path.join(p.project.dir, 'v2');
     assert.equal(spawnSync('sh', [MAKE_APP, tmp, '2.0.0', '--migration-fail']).status, 0);
-    spawnSync('sh', ['-c', `rm -rf "${app}/lib" "${app}/priv" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${app}/" && cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm v2`]);
+    spawnSync('sh', [
+      '-c',
+      `rm -rf "${app}/lib" "${app}/priv" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${app}/" && cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm v2`,
+    ]);
     worker = spawn(process.execPath, [CLI, '-v', 'worker'], { cwd: app, env: { ...process.env, ...cliEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
     worker.stdout!.on('data', (d) => (workerOut += d));
     worker.stderr!.on('data', (d) => (workerOut += d));
@@ -219,7 +228,10 @@ describe('secrets never leak (simulated FreeBSD host)', () => {
     assert.deepEqual(leaks(log), [], 'command log');
     assert.ok(samples > 50, `process list sampled ${samples} times`);
     const lines = [...sampled.keys()];
-    assert.ok(lines.some((l) => /beam\.smp|erl_child_setup|\/hello\/bin\/|daemon /.test(l)), 'the sampler saw the app and the host side of the deploy');
+    assert.ok(
+      lines.some((l) => /beam\.smp|erl_child_setup|\/hello\/bin\/|daemon /.test(l)),
+      'the sampler saw the app and the host side of the deploy',
+    );
     assert.deepEqual(leaks(lines.join('\n')), [], 'process command lines');
     assert.ok(!existsSync(path.join(host.root, 'tmp', 'alcaide-secret-canary')), 'no injected command ran on the host');
     assert.ok(!existsSync(CANARY), 'nor here');

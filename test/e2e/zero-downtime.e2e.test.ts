@@ -55,7 +55,10 @@ interface Op {
 
 function stats(samples: Sample[]): string {
   const ms = samples.map((s) => s.ms);
-  return `n=${String(samples.length).padStart(6)}  p50=${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99=${percentile(ms, 99).toFixed(1).padStart(7)} ms  max=${ms.reduce((a, b) => Math.max(a, b), 0).toFixed(1).padStart(7)} ms`;
+  return `n=${String(samples.length).padStart(6)}  p50=${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99=${percentile(ms, 99).toFixed(1).padStart(7)} ms  max=${ms
+    .reduce((a, b) => Math.max(a, b), 0)
+    .toFixed(1)
+    .padStart(7)} ms`;
 }
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
@@ -85,7 +88,8 @@ function timeline(ops: Op[], fast: Sample[], slow: Sample[], first: string): { p
   let previousEnd = -Infinity;
   for (const op of ops) {
     const idle = all.filter((s) => s.start > previousEnd && s.start < op.from && versionOf(s) !== live);
-    for (const s of idle.slice(0, 5)) problems.push(`before ${op.name}, no operation running: a request started at ${sec(s.start)} was answered by v${versionOf(s)}, not the live v${live}`);
+    for (const s of idle.slice(0, 5))
+      problems.push(`before ${op.name}, no operation running: a request started at ${sec(s.start)} was answered by v${versionOf(s)}, not the live v${live}`);
     const during = all.filter((s) => s.start >= op.from && s.start <= op.to);
     for (const s of during.filter((x) => ![op.before, op.after].includes(versionOf(x)!)).slice(0, 5)) {
       problems.push(`${op.name}: a request started at ${sec(s.start)} was answered by v${versionOf(s)}, neither v${op.before} nor v${op.after}`);
@@ -103,14 +107,24 @@ function timeline(ops: Op[], fast: Sample[], slow: Sample[], first: string): { p
         const done = end(firstNew);
         if (done < switchAt) problems.push(`${op.name}: v${op.after} answered at ${sec(done)}, before the product opened its gate at ${sec(switchAt)}`);
         const late = during.filter((s) => versionOf(s) === op.before && s.start > done);
-        for (const s of late.slice(0, 5)) problems.push(`${op.name}: flapped: a request started at ${sec(s.start)} was answered by the old v${op.before} after the new v${op.after} had answered at ${sec(done)} (${late.length} such)`);
+        for (const s of late.slice(0, 5))
+          problems.push(
+            `${op.name}: flapped: a request started at ${sec(s.start)} was answered by the old v${op.before} after the new v${op.after} had answered at ${sec(done)} (${late.length} such)`,
+          );
         const inFlight = slow.filter((s) => s.start < switchAt && end(s) > switchAt);
         for (const s of inFlight.filter((x) => versionOf(x) !== op.before)) {
-          problems.push(`${op.name}: a slow request in flight when the switch began (${sec(s.start)} to ${sec(end(s))}, switch at ${sec(switchAt)}) ended ${s.error ?? s.body}, not 200 from the old v${op.before}`);
+          problems.push(
+            `${op.name}: a slow request in flight when the switch began (${sec(s.start)} to ${sec(end(s))}, switch at ${sec(switchAt)}) ended ${s.error ?? s.body}, not 200 from the old v${op.before}`,
+          );
         }
-        if (!inFlight.some((s) => end(s) > done)) problems.push(`${op.name}: no slow request was still in flight on the old slot once v${op.after} answered (${inFlight.length} in flight at the switch)`);
+        if (!inFlight.some((s) => end(s) > done))
+          problems.push(
+            `${op.name}: no slow request was still in flight on the old slot once v${op.after} answered (${inFlight.length} in flight at the switch)`,
+          );
         const lastOld = during.filter((s) => versionOf(s) === op.before).reduce((m, s) => Math.max(m, s.start), -Infinity);
-        seen.push(`${op.name}: gate at ${sec(switchAt)}; last v${op.before} request started ${(lastOld - switchAt).toFixed(0)} ms after it, first v${op.after} answer ended ${(done - switchAt).toFixed(0)} ms after it; ${inFlight.length} slow requests in flight`);
+        seen.push(
+          `${op.name}: gate at ${sec(switchAt)}; last v${op.before} request started ${(lastOld - switchAt).toFixed(0)} ms after it, first v${op.after} answer ended ${(done - switchAt).toFixed(0)} ms after it; ${inFlight.length} slow requests in flight`,
+        );
       }
     }
     live = op.after;
@@ -156,7 +170,13 @@ test('5 deploys, 2 rollbacks and a failing deploy under continuous load: 0 faile
     const to = load.now();
     ops.push({ name, from, to, before: live, after, switches: gateCommands(from, to) });
     live = after;
-    if (expectOk && r.code !== 0) console.log(readCommandLog(host).slice(-60).map((e) => `${e.ts} ${e.pid} ${e.cmd}`).join('\n'));
+    if (expectOk && r.code !== 0)
+      console.log(
+        readCommandLog(host)
+          .slice(-60)
+          .map((e) => `${e.ts} ${e.pid} ${e.cmd}`)
+          .join('\n'),
+      );
     if (expectOk) ok(r);
     else assert.equal(r.code, 1, r.stdout + r.stderr);
     return r;
@@ -191,9 +211,16 @@ test('5 deploys, 2 rollbacks and a failing deploy under continuous load: 0 faile
   const inOp = (s: Sample) => ops.some((o) => s.start >= o.from && s.start <= o.to);
   const failures = load.samples.filter((s) => !s.ok);
   const slowFailures = slowSamples.filter((s) => !s.ok);
-  console.log(`\nzero downtime: ${load.samples.length} requests in ${(loadEnd.stoppedAt / 1000).toFixed(0)} s (${CONCURRENCY} keep-alive connections, no retries), ${slowSamples.length} slow requests (${SLOW_MS} ms)`);
+  console.log(
+    `\nzero downtime: ${load.samples.length} requests in ${(loadEnd.stoppedAt / 1000).toFixed(0)} s (${CONCURRENCY} keep-alive connections, no retries), ${slowSamples.length} slow requests (${SLOW_MS} ms)`,
+  );
   console.log(`operations: ${ops.map((o) => `${o.name} ${((o.to - o.from) / 1000).toFixed(1)} s`).join(', ')}`);
-  console.log(`switches (the gate command on the host): ${ops.flatMap((o) => o.switches).map(sec).join(', ')}`);
+  console.log(
+    `switches (the gate command on the host): ${ops
+      .flatMap((o) => o.switches)
+      .map(sec)
+      .join(', ')}`,
+  );
   console.log(`  failed requests:              ${failures.length}  (slow: ${slowFailures.length})`);
   console.log(`  idle (no operation running):  ${stats(load.samples.filter((s) => !inOp(s)))}`);
   console.log(`  during operations, no switch: ${stats(load.samples.filter((s) => inOp(s) && !near(s)))}`);
@@ -203,9 +230,19 @@ test('5 deploys, 2 rollbacks and a failing deploy under continuous load: 0 faile
   for (const line of seen) console.log(`  ${line}`);
 
   // every broken guarantee at once, so a failure shows all of them
-  const summary = (what: string, list: Sample[]) => (list.length ? [`${list.length} ${what}, first: ${list.slice(0, 5).map((f) => `${sec(f.start)} ${f.error ?? f.body}`).join('; ')}`] : []);
+  const summary = (what: string, list: Sample[]) =>
+    list.length
+      ? [
+          `${list.length} ${what}, first: ${list
+            .slice(0, 5)
+            .map((f) => `${sec(f.start)} ${f.error ?? f.body}`)
+            .join('; ')}`,
+        ]
+      : [];
   const problems = [
-    ...(loadEnd.ranToEnd ? [] : [`the load stopped at its deadline (${sec(loadEnd.stoppedAt)}) before the operations ended: the requests after it were never made`]),
+    ...(loadEnd.ranToEnd
+      ? []
+      : [`the load stopped at its deadline (${sec(loadEnd.stoppedAt)}) before the operations ended: the requests after it were never made`]),
     ...summary('failed requests', failures),
     ...summary('failed slow requests', slowFailures),
     ...broken,

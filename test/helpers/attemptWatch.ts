@@ -83,5 +83,4 @@ export class AttemptWatch {
     }
     for (const [kind, sessions] of bySession) if (sessions.size > 1) this.overlaps.push({ kind, at: now, sessions: Object.fromEntries(sessions) });
   }
-
 }

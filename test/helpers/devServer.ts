@@ -58,7 +58,19 @@ export class PersistentDevServer {
   }
 
   async up(): Promise<void> {
-    const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(this.port), ...(this.dbFile ? ['--db-filename', this.dbFile] : []), '--log-level', 'error', ...searchAttributeFlags()];
+    const args = [
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(this.port),
+      ...(this.dbFile ? ['--db-filename', this.dbFile] : []),
+      '--log-level',
+      'error',
+      ...searchAttributeFlags(),
+    ];
     this.proc = spawn(temporalBinary(), args, { stdio: 'ignore' });
     await waitForPort(this.port, 30_000);
   }

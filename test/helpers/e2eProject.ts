@@ -61,7 +61,13 @@ export class E2eProject {
   }
 
   cliEnv(): NodeJS.ProcessEnv {
-    return { TEMPORAL_ADDRESS: this.env.address, ALCAIDE_TASK_QUEUE: this.o.queue, SSH_AUTH_SOCK: '', NO_COLOR: '1', ...(this.o.masterKey ? { ALCAIDE_MASTER_KEY: this.o.masterKey.toString('base64') } : {}) };
+    return {
+      TEMPORAL_ADDRESS: this.env.address,
+      ALCAIDE_TASK_QUEUE: this.o.queue,
+      SSH_AUTH_SOCK: '',
+      NO_COLOR: '1',
+      ...(this.o.masterKey ? { ALCAIDE_MASTER_KEY: this.o.masterKey.toString('base64') } : {}),
+    };
   }
 
   /** The real CLI in the app's repository. */
@@ -87,7 +93,10 @@ export class E2eProject {
   commitVersion(v: string, flags: string[] = []): string {
     const tmp = path.join(this.project.dir, `v-${v}-${flags.join('')}`);
     assert.equal(spawnSync('sh', [MAKE_APP, tmp, v, ...flags]).status, 0);
-    spawnSync('sh', ['-c', `rm -rf "${this.app}/lib" "${this.app}/priv" "${this.app}/VERSION" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${this.app}/"`]);
+    spawnSync('sh', [
+      '-c',
+      `rm -rf "${this.app}/lib" "${this.app}/priv" "${this.app}/VERSION" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${this.app}/"`,
+    ]);
     assert.equal(this.commit(`v${v}${flags.join('')}`), 0);
     return this.head();
   }

@@ -42,7 +42,13 @@ export class Rig {
   ) {}
 
   env(): NodeJS.ProcessEnv {
-    return { TEMPORAL_ADDRESS: this.temporal.address, ALCAIDE_TASK_QUEUE: this.queue, SSH_AUTH_SOCK: '', ALCAIDE_MASTER_KEY: MASTER_KEY.toString('base64'), NO_COLOR: '1' };
+    return {
+      TEMPORAL_ADDRESS: this.temporal.address,
+      ALCAIDE_TASK_QUEUE: this.queue,
+      SSH_AUTH_SOCK: '',
+      ALCAIDE_MASTER_KEY: MASTER_KEY.toString('base64'),
+      NO_COLOR: '1',
+    };
   }
 
   async start(): Promise<void> {
@@ -85,7 +91,10 @@ ${this.extraConfig}`,
   commitVersion(v = `2.${++this.n}.0`, flags: string[] = []): [string, string] {
     const tmp = path.join(this.project.dir, `v-${v}`);
     assert.equal(spawnSync('sh', [MAKE_APP, tmp, v, ...flags]).status, 0);
-    spawnSync('sh', ['-c', `rm -rf "${this.app}/lib" "${this.app}/priv" "${this.app}/VERSION" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${this.app}/" && rm -rf "${tmp}"`]);
+    spawnSync('sh', [
+      '-c',
+      `rm -rf "${this.app}/lib" "${this.app}/priv" "${this.app}/VERSION" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${this.app}/" && rm -rf "${tmp}"`,
+    ]);
     this.git('add', '-A');
     assert.equal(this.git('commit', '-qm', `v${v}`).status, 0);
     return [v, this.git('rev-parse', 'HEAD').stdout.trim()];
@@ -133,7 +142,10 @@ ${this.extraConfig}`,
 
   /** `alcaide deploy --detach`, then the handle of the run it started. */
   async deployDetached(): Promise<WorkflowHandle> {
-    const before = await this.handle().describe().then((d) => d.runId).catch(() => undefined);
+    const before = await this.handle()
+      .describe()
+      .then((d) => d.runId)
+      .catch(() => undefined);
     const r = await this.cli(['deploy', '--detach']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const d = await this.handle().describe();
@@ -155,21 +167,34 @@ ${this.extraConfig}`,
   }
 
   async hostState(): Promise<HostState> {
-    const out = (await sshRun(this.host, 'jls -N name; echo --; sysrc -n jail_list; echo --; ls /etc/jail.conf.d; echo --; for s in blue green; do if service -j hello_$s hello status >/dev/null 2>&1; then echo $s; fi; done')).stdout;
+    const out = (
+      await sshRun(
+        this.host,
+        'jls -N name; echo --; sysrc -n jail_list; echo --; ls /etc/jail.conf.d; echo --; for s in blue green; do if service -j hello_$s hello status >/dev/null 2>&1; then echo $s; fi; done',
+      )
+    ).stdout;
     const [running = '', list = '', confs = '', apps = ''] = out.split('--\n');
     const words = (s: string) => s.split(/\s+/).filter(Boolean);
     const app = words(apps);
     return {
       body: await this.through(),
-      running: words(running).filter((j) => /^hello_(blue|green)$/.test(j)).sort(),
-      jailList: words(list).filter((j) => /^hello_(blue|green)$/.test(j)).sort(),
-      confs: words(confs).filter((f) => /^hello_(blue|green)\.conf$/.test(f)).sort(),
+      running: words(running)
+        .filter((j) => /^hello_(blue|green)$/.test(j))
+        .sort(),
+      jailList: words(list)
+        .filter((j) => /^hello_(blue|green)$/.test(j))
+        .sort(),
+      confs: words(confs)
+        .filter((f) => /^hello_(blue|green)\.conf$/.test(f))
+        .sort(),
       appRunning: { blue: app.includes('blue'), green: app.includes('green') },
     };
   }
 
   commandsSince(n: number): Array<{ t: number; cmd: string }> {
-    return readCommandLog(this.host).slice(n).map((e) => ({ t: e.t * 1000, cmd: e.cmd ?? '' }));
+    return readCommandLog(this.host)
+      .slice(n)
+      .map((e) => ({ t: e.t * 1000, cmd: e.cmd ?? '' }));
   }
 
   /** FreeBSD stand-ins run on the host since entry `n` of its invocation log: what really ran. */

@@ -41,7 +41,14 @@ export function rebuildFakes(mode: RebuildMode = {}) {
           });
         }
       }
-      if (name === 'inspectBuildJail') return { changed: false, note: 'x', version: mode.deployed === false ? undefined : VERSION, otp: mode.oldOtp === null ? undefined : (mode.oldOtp ?? 25), hex: false };
+      if (name === 'inspectBuildJail')
+        return {
+          changed: false,
+          note: 'x',
+          version: mode.deployed === false ? undefined : VERSION,
+          otp: mode.oldOtp === null ? undefined : (mode.oldOtp ?? 25),
+          hex: false,
+        };
       if (name === 'carryBuildCache') {
         // the product's decision on the OTP the workflow passed and the new jail's
         const otp = mode.newOtp ?? 25;
@@ -65,4 +72,3 @@ export function rebuildFakes(mode: RebuildMode = {}) {
     },
   };
 }
-

@@ -110,7 +110,9 @@ export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
   const { dir } = p;
   let log = '';
   const script = `${opts.isolated ? 'ip link set lo up && ' : ''}mount --bind ${dir}/passwd /etc/passwd && exec /usr/sbin/sshd -D -e -f ${p.config}`;
-  const child = spawn('unshare', ['-m', ...(opts.isolated ? ['-n'] : []), '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('unshare', ['-m', ...(opts.isolated ? ['-n'] : []), '--propagation', 'private', 'sh', '-c', script], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   child.stderr!.on('data', (d) => (log += d));
   await waitForPidFile(path.join(dir, 'sshd.pid'), child, () => log);
   return {

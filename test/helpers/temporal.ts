@@ -25,7 +25,10 @@ export function temporalBinary(): string {
 /** The payload key of workflow tests: their workers and `env.client` encrypt like the product does. */
 export const TEST_CODEC_KEY: CodecKey = codecKey(Buffer.alloc(32, 7), 'test');
 /** A failure's message from raw history: its common attributes are encrypted by the codec. */
-export async function failureMessage(f: { message?: string | null; encodedAttributes?: unknown } | null | undefined, key: CodecKey = TEST_CODEC_KEY): Promise<string> {
+export async function failureMessage(
+  f: { message?: string | null; encodedAttributes?: unknown } | null | undefined,
+  key: CodecKey = TEST_CODEC_KEY,
+): Promise<string> {
   if (!f?.encodedAttributes) return f?.message ?? '';
   const [p] = await new EncryptionCodec([key]).decode([f.encodedAttributes as Payload]);
   return (defaultPayloadConverter.fromPayload(p!) as { message?: string }).message ?? '';

@@ -93,10 +93,16 @@ async function inject(fault: Fault): Promise<void> {
 
 async function start(op: Op): Promise<WorkflowHandle> {
   if (op === 'rollback') {
-    const before = await rig.handle().describe().then((d) => d.runId);
+    const before = await rig
+      .handle()
+      .describe()
+      .then((d) => d.runId);
     void rig.cli(['rollback']); // follows the run; the handle is what is watched
     for (let i = 0; i < 600; i++) {
-      const d = await rig.handle().describe().catch(() => undefined);
+      const d = await rig
+        .handle()
+        .describe()
+        .catch(() => undefined);
       if (d && d.runId !== before) return rig.handle(d.runId);
       await sleep(50);
     }
@@ -138,7 +144,10 @@ test(`chaos soak: ${RUNS} operations, one fault each (seed ${SEED})`, { timeout:
       const h = await start(op);
       const result = h.result().then(
         () => 'completed',
-        (e: Error & { cause?: Error }) => (/Restored:/.test(e.cause?.message ?? e.message) && !/Some undo steps failed/.test(e.cause?.message ?? e.message) ? 'compensated' : `failed: ${(e.cause?.message ?? e.message).slice(0, 200)}`),
+        (e: Error & { cause?: Error }) =>
+          /Restored:/.test(e.cause?.message ?? e.message) && !/Some undo steps failed/.test(e.cause?.message ?? e.message)
+            ? 'compensated'
+            : `failed: ${(e.cause?.message ?? e.message).slice(0, 200)}`,
       );
       // the fault lands at its moment, or not at all when the operation ended before it
       const early = await Promise.race([result.then(() => true), sleep(faultAfterMs).then(() => false)]);
@@ -151,18 +160,26 @@ test(`chaos soak: ${RUNS} operations, one fault each (seed ${SEED})`, { timeout:
     } catch (e) {
       outcome = 'ERROR';
       problems.push((e as Error).message);
-      await rig.handle().terminate('chaos: run error').catch(() => undefined);
+      await rig
+        .handle()
+        .terminate('chaos: run error')
+        .catch(() => undefined);
     }
     const host = await consistency();
     problems.push(...host.problems);
     for (const o of watch.since(t0).overlaps.slice(0, 2)) problems.push(`two attempts of the ${o.kind} at the same time: ${JSON.stringify(o.sessions)}`);
     const run: Run = { n, op, fault, faultAfterMs, outcome, live: host.live, seconds: (Date.now() - t0) / 1000, problems };
     runs.push(run);
-    console.log(`  ${n}/${RUNS} ${op} + ${fault} at ${(faultAfterMs / 1000).toFixed(1)} s: ${outcome}, live ${host.live}, ${run.seconds.toFixed(0)} s${problems.length ? ` — PROBLEMS (seed ${SEED}): ${problems.join('; ')}` : ''}`);
+    console.log(
+      `  ${n}/${RUNS} ${op} + ${fault} at ${(faultAfterMs / 1000).toFixed(1)} s: ${outcome}, live ${host.live}, ${run.seconds.toFixed(0)} s${problems.length ? ` — PROBLEMS (seed ${SEED}): ${problems.join('; ')}` : ''}`,
+    );
   }
   const failed = failedRequests();
   assert.deepEqual(
-    [...runs.filter((r) => r.problems.length).map((r) => `run ${r.n} (${r.op} + ${r.fault}): ${r.problems.join('; ')}`), ...(failed.length ? [`${failed.length} failed requests outside link-down windows, first: ${JSON.stringify(failed[0])}`] : [])],
+    [
+      ...runs.filter((r) => r.problems.length).map((r) => `run ${r.n} (${r.op} + ${r.fault}): ${r.problems.join('; ')}`),
+      ...(failed.length ? [`${failed.length} failed requests outside link-down windows, first: ${JSON.stringify(failed[0])}`] : []),
+    ],
     [],
     `seed ${SEED}`,
   );
@@ -175,14 +192,22 @@ function failedRequests() {
 function report(): void {
   if (!runs.length) return;
   const lines = ['| # | operation | fault | at | outcome | live after | s | problems |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
-  for (const r of runs) lines.push(`| ${r.n} | ${r.op} | ${r.fault} | ${(r.faultAfterMs / 1000).toFixed(1)} s | ${r.outcome} | ${r.live} | ${r.seconds.toFixed(0)} | ${r.problems.join('; ') || '—'} |`);
+  for (const r of runs)
+    lines.push(
+      `| ${r.n} | ${r.op} | ${r.fault} | ${(r.faultAfterMs / 1000).toFixed(1)} s | ${r.outcome} | ${r.live} | ${r.seconds.toFixed(0)} | ${r.problems.join('; ') || '—'} |`,
+    );
   const requests = load.samples.length;
   const failed = failedRequests().length;
   const inWindows = load.samples.filter((s) => !s.ok).length - failed;
   const landed = runs.filter((r) => !r.outcome.includes('ended before the fault')).length;
-  console.log(`\nchaos soak, seed ${SEED}: ${runs.filter((r) => !r.problems.length).length}/${runs.length} runs clean (${landed} hit by their fault, the others ended first); ${requests} requests, ${failed} failed outside link-down windows, ${inWindows} inside\n${lines.join('\n')}`);
+  console.log(
+    `\nchaos soak, seed ${SEED}: ${runs.filter((r) => !r.problems.length).length}/${runs.length} runs clean (${landed} hit by their fault, the others ended first); ${requests} requests, ${failed} failed outside link-down windows, ${inWindows} inside\n${lines.join('\n')}`,
+  );
   const dir = path.join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
-  writeFileSync(path.join(dir, `chaos-${date}.json`), `${JSON.stringify({ date, command: `CHAOS_SEED=${SEED} CHAOS_RUNS=${RUNS} npm run proof:chaos`, seed: SEED, requests, failedOutsideLinkDown: failed, failedInLinkDown: inWindows, runs }, null, 2)}\n`);
+  writeFileSync(
+    path.join(dir, `chaos-${date}.json`),
+    `${JSON.stringify({ date, command: `CHAOS_SEED=${SEED} CHAOS_RUNS=${RUNS} npm run proof:chaos`, seed: SEED, requests, failedOutsideLinkDown: failed, failedInLinkDown: inWindows, runs }, null, 2)}\n`,
+  );
 }

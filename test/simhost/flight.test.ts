@@ -24,7 +24,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An SSH command whose client this test can kill, as a worker's death would. */
 function sshSpawn(command: string): { p: ChildProcess; done: Promise<number | null> } {
-  const p = spawn('ssh', ['-i', h.privateKey, '-p', String(h.port), '-o', `UserKnownHostsFile=${h.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-F', '/dev/null', `${h.user}@${h.host}`, command], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const p = spawn(
+    'ssh',
+    [
+      '-i',
+      h.privateKey,
+      '-p',
+      String(h.port),
+      '-o',
+      `UserKnownHostsFile=${h.knownHostsFile}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-F',
+      '/dev/null',
+      `${h.user}@${h.host}`,
+      command,
+    ],
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
   const done = new Promise<number | null>((r) => p.on('close', (code) => r(code)));
   return { p, done };
 }
@@ -58,7 +77,12 @@ test('an attempt whose SSH session ends is ended with it (no orphan runs on)', {
 test('a new attempt ends the one still running and waits until it has exited', { skip }, async () => {
   const log = '/tmp/flight-retry.log';
   // the first attempt takes 2 s to stop on SIGTERM: the second must not start before it has
-  const first = sshSpawn(singleFlight('t.retry', `trap 'sleep 2; echo first stopped >> ${log}; exit 1' TERM; echo first start >> ${log}; sleep 3002 & wait $!; echo first end >> ${log}`));
+  const first = sshSpawn(
+    singleFlight(
+      't.retry',
+      `trap 'sleep 2; echo first stopped >> ${log}; exit 1' TERM; echo first start >> ${log}; sleep 3002 & wait $!; echo first end >> ${log}`,
+    ),
+  );
   await waitFor('the first attempt started', async () => (await read(log)).includes('first start'));
   // its SSH session is still open (a worker cut off from Temporal but not from the host)
   const second = await sshRun(h, singleFlight('t.retry', `echo second start >> ${log}; echo second end >> ${log}`));
@@ -74,7 +98,15 @@ test('an attempt that finished leaves nothing for the next to end, and no sessio
   const two = await sshRun(h, singleFlight('t.seq', 'echo two'));
   assert.deepEqual([one.code, one.stdout, two.code, two.stdout, two.stderr], [0, 'one\n', 0, 'two\n', '']);
   // a session file left behind could name a session id the kernel gives to someone else later
-  await waitFor('the session file is removed', async () => (await sshRun(h, `ls ${FLIGHT_DIR}`)).stdout.split('\n').filter((f) => f.startsWith('t.seq.')).join() === 't.seq.lock', 5_000);
+  await waitFor(
+    'the session file is removed',
+    async () =>
+      (await sshRun(h, `ls ${FLIGHT_DIR}`)).stdout
+        .split('\n')
+        .filter((f) => f.startsWith('t.seq.'))
+        .join() === 't.seq.lock',
+    5_000,
+  );
 });
 
 test('the wrapped command keeps its stdin, stdout, stderr and exit status', { skip }, async () => {

@@ -82,12 +82,10 @@ function runPy(args: string[], timeoutMs = 120_000): Promise<{ code: number; std
   // `pkg install caddy` installs the pinned Caddy (or Debian's, with a loud warning from caddyBin)
   const env = args[0] === 'up' ? { ...process.env, SIMHOST_CADDY: caddyBin() } : process.env;
   return new Promise((res) => {
-    execFile('/usr/bin/python3', ['-I', SIMHOST_PY(), ...args], { timeout: timeoutMs, maxBuffer: 16 << 20, env },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
-          ? ((err as unknown as { code: number }).code) : 1) : 0;
-        res({ code, stdout: String(stdout), stderr: String(stderr) });
-      });
+    execFile('/usr/bin/python3', ['-I', SIMHOST_PY(), ...args], { timeout: timeoutMs, maxBuffer: 16 << 20, env }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 1) : 0;
+      res({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
   });
 }
 
@@ -158,20 +156,43 @@ export async function startSimHosts(opts: { hosts?: number; dir?: string } = {})
 export function sshRun(h: SimHost, command: string, opts: { input?: string; timeoutMs?: number; onStdout?: (chunk: Buffer) => void } = {}): Promise<SshResult> {
   const t0 = Date.now();
   return new Promise((res) => {
-    const p = spawn('ssh', [
-      '-i', h.privateKey, '-p', String(h.port),
-      '-o', `UserKnownHostsFile=${h.knownHostsFile}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-      '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', '-F', '/dev/null',
-      `${h.user}@${h.host}`, command,
-    ], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(
+      'ssh',
+      [
+        '-i',
+        h.privateKey,
+        '-p',
+        String(h.port),
+        '-o',
+        `UserKnownHostsFile=${h.knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'ConnectTimeout=5',
+        '-o',
+        'LogLevel=ERROR',
+        '-F',
+        '/dev/null',
+        `${h.user}@${h.host}`,
+        command,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (b: Buffer) => {
       stdout += b.toString();
       opts.onStdout?.(b);
     });
-    p.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    p.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
     const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     p.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -181,17 +202,30 @@ export function sshRun(h: SimHost, command: string, opts: { input?: string; time
   });
 }
 
-export interface CommandLogEntry { ts: string; t: number; pid: number; client: string | null; cmd: string | null }
+export interface CommandLogEntry {
+  ts: string;
+  t: number;
+  pid: number;
+  client: string | null;
+  cmd: string | null;
+}
 
 export function readCommandLog(h: SimHost): CommandLogEntry[] {
   const text = readFileSync(h.commandLog, 'utf8');
-  const entries = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as CommandLogEntry);
+  const entries = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as CommandLogEntry);
   // a command that can be stopped travels after its shell's pid report (src/ssh/stop.ts): each entry as written
   return entries.map((e) => ({ ...e, cmd: e.cmd === null ? null : withoutPidReport(e.cmd) }));
 }
 
 /** `parent`: the parent's command line (`/bin/sh /etc/rc.d/jail faststart` at boot, `sh -c …` for SSH commands). */
-export interface InvocationEntry { t: number; argv: string[]; parent?: string }
+export interface InvocationEntry {
+  t: number;
+  argv: string[];
+  parent?: string;
+}
 
 /** Run by the host's boot (rc), not by a command sent to it. */
 export const fromBoot = (e: InvocationEntry) => /(^|\s)\/etc\/rc(\.d\/|\s|$)/.test(e.parent ?? '');
@@ -199,7 +233,10 @@ export const fromBoot = (e: InvocationEntry) => /(^|\s)\/etc\/rc(\.d\/|\s|$)/.te
 /** FreeBSD stand-ins that ran on the host (not in jails), in order: what a script really did. */
 export function readInvocations(h: SimHost): InvocationEntry[] {
   const text = readFileSync(h.invocationLog, 'utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as InvocationEntry);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as InvocationEntry);
 }
 
 /** A stand-in run that changes the host (a check such as `jls`, `sysrc -c` or `service … status` does not). */

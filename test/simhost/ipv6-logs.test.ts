@@ -26,15 +26,19 @@ async function ok(cmd: string, opts: { input?: string; timeoutMs?: number } = {}
 
 async function makeJailRoot(name: string): Promise<string> {
   const path = `/usr/local/jails/${name}`;
-  await ok(`mkdir -p ${path} && cd /tmp && ` +
-    `{ [ -f /tmp/base.txz ] || fetch -q -o /tmp/base.txz ${BASE}/base.txz; } && ` +
-    `tar -xf /tmp/base.txz -C ${path} && cp /etc/resolv.conf ${path}/etc/resolv.conf`);
+  await ok(
+    `mkdir -p ${path} && cd /tmp && ` +
+      `{ [ -f /tmp/base.txz ] || fetch -q -o /tmp/base.txz ${BASE}/base.txz; } && ` +
+      `tar -xf /tmp/base.txz -C ${path} && cp /etc/resolv.conf ${path}/etc/resolv.conf`,
+  );
   return path;
 }
 
 /** Every stand-in the host ran with these leading argv words (from the invocation log). */
 function invocations(prefix: string[]): string[][] {
-  return readFileSync(h.invocationLog, 'utf8').split('\n').filter(Boolean)
+  return readFileSync(h.invocationLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
     .map((l) => (JSON.parse(l) as { argv: string[] }).argv)
     .filter((a) => prefix.every((w, i) => a[i] === w));
 }
@@ -79,13 +83,15 @@ test('ifconfig inet6: alias/-alias bookkeeping on lo1 in FreeBSD format and erro
   const before = await ok('ifconfig lo1');
   assert.match(before, /\tnd6 options=29<PERFORMNUD,IFDISABLED,AUTO_LINKLOCAL>\n/);
   assert.doesNotMatch(before, /inet6/);
-  await ok('ifconfig lo1 inet6 fd00:1::5 prefixlen 128 alias && ifconfig lo1 inet6 fd00:1:0:0::6/64 alias && ' +
-    'ifconfig lo1 inet6 fd00:1::7 alias');
+  await ok('ifconfig lo1 inet6 fd00:1::5 prefixlen 128 alias && ifconfig lo1 inet6 fd00:1:0:0::6/64 alias && ' + 'ifconfig lo1 inet6 fd00:1::7 alias');
   const out = await ok('ifconfig lo1');
   // addresses as inet_ntop prints them, in the order added; the loopback's link-local appears
   // when IPv6 is enabled by the first address; no prefix given -> 64 (in6_postproc)
   assert.match(out, /^lo1: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> metric 0 mtu 16384\n/);
-  assert.match(out, /\tinet6 fd00:1::5 prefixlen 128\n\tinet6 fe80::1%lo1 prefixlen 64 scopeid 0x3\n\tinet6 fd00:1::6 prefixlen 64\n\tinet6 fd00:1::7 prefixlen 64\n/);
+  assert.match(
+    out,
+    /\tinet6 fd00:1::5 prefixlen 128\n\tinet6 fe80::1%lo1 prefixlen 64 scopeid 0x3\n\tinet6 fd00:1::6 prefixlen 64\n\tinet6 fd00:1::7 prefixlen 64\n/,
+  );
   assert.match(out, /\tnd6 options=21<PERFORMNUD,AUTO_LINKLOCAL>\n/);
   await ok('ifconfig lo1 inet6 fd00:1::6 -alias && ifconfig lo1 inet6 fd00:1::7/64 -alias');
   const after = await ok('ifconfig lo1');
@@ -150,12 +156,19 @@ EOF`);
   await ok('jexec dual python3 -c "import socket; socket.socket(socket.AF_INET6)"');
   assert.doesNotMatch(await ok('ip -o addr show'), /10\.0\.2\.2|fd00:a1ca/);
   // FreeBSD's net.inet6.ip6.v6only=1 in the host and in jails
-  assert.equal(await ok('sysctl -n net.inet6.ip6.v6only; jexec dual sysctl -n net.inet6.ip6.v6only; cat /proc/sys/net/ipv6/bindv6only; ' +
-    'nsenter --net=/run/netns/sj$(jls -j dual jid) cat /proc/sys/net/ipv6/bindv6only'), '1\n1\n1\n1\n');
+  assert.equal(
+    await ok(
+      'sysctl -n net.inet6.ip6.v6only; jexec dual sysctl -n net.inet6.ip6.v6only; cat /proc/sys/net/ipv6/bindv6only; ' +
+        'nsenter --net=/run/netns/sj$(jls -j dual jid) cat /proc/sys/net/ipv6/bindv6only',
+    ),
+    '1\n1\n1\n1\n',
+  );
   // listeners in the jail: :: (IPV6_V6ONLY untouched) on 4200, 0.0.0.0 on 4201
   await ok('cat > /usr/local/jails/dual/root/srv.py', { input: SERVER });
-  await ok('jexec dual daemon -f -p /var/run/s6.pid python3 /root/srv.py :: 4200 v6 && ' +
-    'jexec dual daemon -f -p /var/run/s4.pid python3 /root/srv.py 0.0.0.0 4201 v4');
+  await ok(
+    'jexec dual daemon -f -p /var/run/s6.pid python3 /root/srv.py :: 4200 v6 && ' +
+      'jexec dual daemon -f -p /var/run/s4.pid python3 /root/srv.py 0.0.0.0 4201 v4',
+  );
   // from the host namespace (where Caddy runs): IPv6 and IPv4 both answer ...
   assert.equal(await ok(probe(V6, 4200)), 'v6\n');
   assert.equal(await ok(probe('10.0.2.2', 4201)), 'v4\n');
@@ -180,22 +193,25 @@ EOF`);
 
 test('daemon(8) -o writes through the supervisor: -H reopens the file on SIGHUP, -m masks', { skip }, async () => {
   const loop = `sh -c 'i=0; while :; do i=$((i+1)); echo "line $i"; echo "err $i" >&2; sleep 0.1; done'`;
-  await ok(`daemon -f -o /var/log/dh.log -H -P /var/run/dh.pid ${loop} && ` +
-    `daemon -f -o /var/log/dn.log -P /var/run/dn.pid ${loop} && ` +
-    `daemon -f -m 1 -o /var/log/dm.log -P /var/run/dm.pid ${loop}`);
+  await ok(
+    `daemon -f -o /var/log/dh.log -H -P /var/run/dh.pid ${loop} && ` +
+      `daemon -f -o /var/log/dn.log -P /var/run/dn.pid ${loop} && ` +
+      `daemon -f -m 1 -o /var/log/dm.log -P /var/run/dm.pid ${loop}`,
+  );
   await new Promise((r) => setTimeout(r, 700));
   // the supervisor owns the file (0600), the child only has a pipe
   const fds = await ok('ls -l /proc/$(pgrep -P $(cat /var/run/dh.pid))/fd/1; stat -f %Lp /var/log/dh.log');
   assert.match(fds, /pipe:/);
   assert.match(fds, /\n600\n$/);
-  await ok('mv /var/log/dh.log /var/log/dh.log.0 && mv /var/log/dn.log /var/log/dn.log.0 && ' +
-    'kill -HUP $(cat /var/run/dh.pid) $(cat /var/run/dn.pid)');
+  await ok('mv /var/log/dh.log /var/log/dh.log.0 && mv /var/log/dn.log /var/log/dn.log.0 && ' + 'kill -HUP $(cat /var/run/dh.pid) $(cat /var/run/dn.pid)');
   await new Promise((r) => setTimeout(r, 500));
   const n0 = (await ok('wc -l < /var/log/dh.log.0')).trim();
   await new Promise((r) => setTimeout(r, 700));
-  const r = await ok('wc -l < /var/log/dh.log.0; wc -l < /var/log/dh.log; tail -1 /var/log/dh.log; ' +
-    'stat -f %Lp /var/log/dh.log; kill -0 $(cat /var/run/dn.pid) && echo alive; ls /var/log/dn.log 2>&1; ' +
-    'grep -c err /var/log/dm.log; grep -c line /var/log/dm.log');
+  const r = await ok(
+    'wc -l < /var/log/dh.log.0; wc -l < /var/log/dh.log; tail -1 /var/log/dh.log; ' +
+      'stat -f %Lp /var/log/dh.log; kill -0 $(cat /var/run/dn.pid) && echo alive; ls /var/log/dn.log 2>&1; ' +
+      'grep -c err /var/log/dm.log; grep -c line /var/log/dm.log',
+  );
   const [old, cur, last, mode, alive, dn, dmErr, dmLines] = r.trim().split('\n');
   assert.equal(old.trim(), n0, 'the rotated file still receives lines after SIGHUP');
   assert.ok(Number(cur) >= 6, `the reopened file gets the new lines (${cur})`);
@@ -208,8 +224,9 @@ test('daemon(8) -o writes through the supervisor: -H reopens the file on SIGHUP,
   assert.equal(dmErr, '0');
   assert.ok(Number(dmLines) > 3);
   // SIGTERM still stops child and supervisor, pid files go away
-  await ok('for f in dh dn dm; do kill $(cat /var/run/$f.pid); done; sleep 0.5; ' +
-    'for f in dh dn dm; do [ ! -e /var/run/$f.pid ]; done; ! pgrep -f "echo \\"line"');
+  await ok(
+    'for f in dh dn dm; do kill $(cat /var/run/$f.pid); done; sleep 0.5; ' + 'for f in dh dn dm; do [ ! -e /var/run/$f.pid ]; done; ! pgrep -f "echo \\"line"',
+  );
   const bad = await sh('daemon -o /nonexistent/x.log true');
   assert.equal(bad.code, 7);
   assert.equal(bad.stderr, 'daemon: open: No such file or directory\n');
@@ -225,7 +242,10 @@ test('newsyslog(8): config errors, -n, count/compression on the host', { skip },
     { conf: '/var/log/x.log 644 3 100 @2x J\n', err: "newsyslog: malformed 'at' value:\n/var/log/x.log 644 3 100 @2x J\n\n" },
     { conf: '/var/log/x.log nosuchuser: 644 3 100 * J\n', err: 'newsyslog: error in config file; unknown user:\n/var/log/x.log nosuchuser: 644 3 100 * J\n\n' },
     { conf: '/var/log/x.log 644 3 100 * J ./pid\n', err: 'newsyslog: illegal pid file or signal in config file:\n/var/log/x.log 644 3 100 * J ./pid\n\n' },
-    { conf: '/var/log/x.log 644 3 100 * J /var/run/x.pid SIGNOPE\n', err: 'newsyslog: illegal signal in config file:\n/var/log/x.log 644 3 100 * J /var/run/x.pid SIGNOPE\n\n' },
+    {
+      conf: '/var/log/x.log 644 3 100 * J /var/run/x.pid SIGNOPE\n',
+      err: 'newsyslog: illegal signal in config file:\n/var/log/x.log 644 3 100 * J /var/run/x.pid SIGNOPE\n\n',
+    },
   ];
   for (const c of cases) {
     await ok('cat > /root/bad.conf', { input: c.conf });
@@ -258,15 +278,21 @@ test('newsyslog(8): config errors, -n, count/compression on the host', { skip },
 test('newsyslog in a jail rotates a daemon -H -o log (include dir, pid file, bzip2)', { skip, timeout: 120_000 }, async () => {
   const path = await makeJailRoot('logs');
   // base.txz ships FreeBSD 14's /etc/newsyslog.conf ending in the two includes, and the .d dir
-  assert.equal(await ok(`tail -2 ${path}/etc/newsyslog.conf`),
-    '<include> /etc/newsyslog.conf.d/[!.]*.conf\n<include> /usr/local/etc/newsyslog.conf.d/[!.]*.conf\n');
+  assert.equal(
+    await ok(`tail -2 ${path}/etc/newsyslog.conf`),
+    '<include> /etc/newsyslog.conf.d/[!.]*.conf\n<include> /usr/local/etc/newsyslog.conf.d/[!.]*.conf\n',
+  );
   await ok(`test -d ${path}/etc/newsyslog.conf.d && test -f ${path}/etc/newsyslog.conf.d/ppp.conf`);
   await ok('ifconfig lo1 >/dev/null 2>&1 || ifconfig lo1 create');
   await ok('jail -c name=logs path=/usr/local/jails/logs host.hostname=logs ip4.addr="lo1|10.0.2.20/32" mount.devfs persist');
-  await ok(`jexec logs daemon -f -r -H -P /var/run/app_supervisor.pid -p /var/run/app.pid -o /var/log/app.log -t app ` +
-    `sh -c 'i=0; while :; do i=$((i+1)); echo "line $i"; sleep 0.1; done'`);
-  await ok('jexec logs mkdir -p /usr/local/etc/newsyslog.conf.d && jexec logs sh -c ' +
-    `"printf '/var/log/app.log\\t\\t600\\t7\\t10240\\t@T00\\tJC\\t/var/run/app_supervisor.pid\\n' > /usr/local/etc/newsyslog.conf.d/x.conf"`);
+  await ok(
+    `jexec logs daemon -f -r -H -P /var/run/app_supervisor.pid -p /var/run/app.pid -o /var/log/app.log -t app ` +
+      `sh -c 'i=0; while :; do i=$((i+1)); echo "line $i"; sleep 0.1; done'`,
+  );
+  await ok(
+    'jexec logs mkdir -p /usr/local/etc/newsyslog.conf.d && jexec logs sh -c ' +
+      `"printf '/var/log/app.log\\t\\t600\\t7\\t10240\\t@T00\\tJC\\t/var/run/app_supervisor.pid\\n' > /usr/local/etc/newsyslog.conf.d/x.conf"`,
+  );
   await new Promise((r) => setTimeout(r, 600));
   const t0 = Date.now();
   const rot = await sh('jexec logs newsyslog -F', { timeoutMs: 60_000 });
@@ -277,8 +303,10 @@ test('newsyslog in a jail rotates a daemon -H -o log (include dir, pid file, bzi
   assert.ok(took >= 10_000, `newsyslog pauses 10 s after signalling (took ${took} ms)`);
   await new Promise((r) => setTimeout(r, 500));
   // the old file got newsyslog's note (then the daemon's lines until it had the SIGHUP)
-  const a = await ok(`ls ${path}/var/log; stat -f %Lp ${path}/var/log/app.log; bzcat ${path}/var/log/app.log.0.bz2 | grep 'newsyslog'; ` +
-    `head -1 ${path}/var/log/app.log; bzcat ${path}/var/log/app.log.0.bz2 | grep -c "^line"; wc -l < ${path}/var/log/app.log`);
+  const a = await ok(
+    `ls ${path}/var/log; stat -f %Lp ${path}/var/log/app.log; bzcat ${path}/var/log/app.log.0.bz2 | grep 'newsyslog'; ` +
+      `head -1 ${path}/var/log/app.log; bzcat ${path}/var/log/app.log.0.bz2 | grep -c "^line"; wc -l < ${path}/var/log/app.log`,
+  );
   const lines = a.trim().split('\n');
   assert.ok(lines.includes('app.log') && lines.includes('app.log.0.bz2'), a);
   assert.ok(!lines.includes('app.log.0'), 'app.log.0 was compressed');

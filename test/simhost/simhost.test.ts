@@ -32,7 +32,9 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false, timeout: 5000 }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -44,11 +46,13 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
 /** Extract base.txz into a new jail root (checksum verified against MANIFEST like bsdinstall). */
 async function makeJailRoot(name: string): Promise<string> {
   const path = `/usr/local/jails/${name}`;
-  await ok(`mkdir -p ${path} && cd /tmp && ` +
-    `{ [ -f /tmp/base.txz ] || fetch -q -o /tmp/base.txz ${BASE}/base.txz; } && ` +
-    `fetch -q -o /tmp/MANIFEST ${BASE}/MANIFEST && ` +
-    `[ "$(sha256 -q /tmp/base.txz)" = "$(awk '$1 == "base.txz" {print $2}' /tmp/MANIFEST)" ] && ` +
-    `tar -xf /tmp/base.txz -C ${path} && cp /etc/resolv.conf ${path}/etc/resolv.conf`);
+  await ok(
+    `mkdir -p ${path} && cd /tmp && ` +
+      `{ [ -f /tmp/base.txz ] || fetch -q -o /tmp/base.txz ${BASE}/base.txz; } && ` +
+      `fetch -q -o /tmp/MANIFEST ${BASE}/MANIFEST && ` +
+      `[ "$(sha256 -q /tmp/base.txz)" = "$(awk '$1 == "base.txz" {print $2}' /tmp/MANIFEST)" ] && ` +
+      `tar -xf /tmp/base.txz -C ${path} && cp /etc/resolv.conf ${path}/etc/resolv.conf`,
+  );
   return path;
 }
 
@@ -63,8 +67,9 @@ after(async () => {
 });
 
 test('ssh login: FreeBSD identity, /bin/sh with a clean root environment, latency', { skip }, async (t) => {
-  const out = await ok('uname -a; uname -s; uname -r; uname -m; freebsd-version; sysctl -n kern.osrelease; ' +
-    'echo "shell=$0"; env | sort; readlink /proc/$$/exe');
+  const out = await ok(
+    'uname -a; uname -s; uname -r; uname -m; freebsd-version; sysctl -n kern.osrelease; ' + 'echo "shell=$0"; env | sort; readlink /proc/$$/exe',
+  );
   assert.match(out, /^FreeBSD fbsd1 14\.3-RELEASE .* amd64$/m);
   assert.match(out, /^FreeBSD\n14\.3-RELEASE\namd64\n14\.3-RELEASE\n14\.3-RELEASE\n/m);
   assert.match(out, /^shell=sh$/m); // sshd runs the shell as argv[0]=basename
@@ -104,8 +109,7 @@ life {
 }
 EOF`);
   assert.equal(await ok('service jail start life'), 'Starting jails: life.\n');
-  assert.equal((await ok('jls -j life name host.hostname ip4.addr path')).trim(),
-    `life life.example 10.0.1.10 ${path}`);
+  assert.equal((await ok('jls -j life name host.hostname ip4.addr path')).trim(), `life life.example 10.0.1.10 ${path}`);
   assert.match(await ok('cat /var/run/jail_life.id'), /^\d+\n$/);
   assert.match(await ok('ls /tmp/life.poststart && ifconfig lo1'), /inet 10\.0\.1\.10 netmask 0xffffffff/);
   // jexec: chroot + own hostname + own network; host userland is read-only inside
@@ -139,17 +143,25 @@ test('two jails listen on the same port on different IPs; host reaches both; 127
   await makeJailRoot('blue');
   await makeJailRoot('green');
   await ok('ifconfig lo1 >/dev/null 2>&1 || ifconfig lo1 create');
-  for (const [name, ip] of [['blue', '10.0.1.2'], ['green', '10.0.1.3']] as const) {
-    await ok(`jail -c name=${name} path=/usr/local/jails/${name} host.hostname=${name} ip4.addr="lo1|${ip}/32" ` +
-      `mount.devfs persist allow.raw_sockets exec.clean`);
-    await ok(`jexec ${name} sh -c 'mkdir -p /srv && echo ${name} > /srv/index.html' && ` +
-      `jexec ${name} daemon -f -P /var/run/web.pid -r /usr/bin/python3 -m http.server -b 0.0.0.0 -d /srv 4000`);
+  for (const [name, ip] of [
+    ['blue', '10.0.1.2'],
+    ['green', '10.0.1.3'],
+  ] as const) {
+    await ok(
+      `jail -c name=${name} path=/usr/local/jails/${name} host.hostname=${name} ip4.addr="lo1|${ip}/32" ` + `mount.devfs persist allow.raw_sockets exec.clean`,
+    );
+    await ok(
+      `jexec ${name} sh -c 'mkdir -p /srv && echo ${name} > /srv/index.html' && ` +
+        `jexec ${name} daemon -f -P /var/run/web.pid -r /usr/bin/python3 -m http.server -b 0.0.0.0 -d /srv 4000`,
+    );
   }
-  const out = await ok('for i in 1 2 3 4 5 6 7 8 9 10; do ' +
-    'curl -sf http://10.0.1.2:4000/ >/dev/null && curl -sf http://10.0.1.3:4000/ >/dev/null && break; sleep 0.2; done; ' +
-    'curl -s http://10.0.1.2:4000/; curl -s http://10.0.1.3:4000/; ' +
-    'jexec blue curl -s http://127.0.0.1:4000/; jexec green curl -s http://127.0.0.1:4000/; ' +
-    'jexec blue curl -s http://10.0.1.3:4000/');
+  const out = await ok(
+    'for i in 1 2 3 4 5 6 7 8 9 10; do ' +
+      'curl -sf http://10.0.1.2:4000/ >/dev/null && curl -sf http://10.0.1.3:4000/ >/dev/null && break; sleep 0.2; done; ' +
+      'curl -s http://10.0.1.2:4000/; curl -s http://10.0.1.3:4000/; ' +
+      'jexec blue curl -s http://127.0.0.1:4000/; jexec green curl -s http://127.0.0.1:4000/; ' +
+      'jexec blue curl -s http://10.0.1.3:4000/',
+  );
   assert.equal(out, 'blue\ngreen\nblue\ngreen\ngreen\n');
   // IPv4-only jails have no IPv6 (FreeBSD: socket(AF_INET6) -> EPROTONOSUPPORT)
   const v6 = await sh('jexec blue python3 -c "import socket; socket.socket(socket.AF_INET6)"');
@@ -167,8 +179,10 @@ test('Erlang VM runs in a jail: own hostname, IPv4 listen works, IPv6 listen fai
   await makeJailRoot('beam');
   await ok('ifconfig lo1 >/dev/null 2>&1 || ifconfig lo1 create');
   await ok('jail -c name=beam path=/usr/local/jails/beam host.hostname=beam ip4.addr="lo1|10.0.1.40/32" mount.devfs persist');
-  const out = await ok('jexec -l beam erl -noshell -eval \'{ok, H} = inet:gethostname(), ' +
-    'io:format("~s ~p ~p~n", [H, element(1, gen_tcp:listen(4100, [inet])), gen_tcp:listen(4101, [inet6])]), halt().\' </dev/null');
+  const out = await ok(
+    "jexec -l beam erl -noshell -eval '{ok, H} = inet:gethostname(), " +
+      'io:format("~s ~p ~p~n", [H, element(1, gen_tcp:listen(4100, [inet])), gen_tcp:listen(4101, [inet6])]), halt().\' </dev/null',
+  );
   assert.equal(out, 'beam ok {error,eprotonosupport}\n');
   await ok('jail -r beam && umount /usr/local/jails/beam/dev');
 });
@@ -177,8 +191,10 @@ test('Caddy from pkg + sysrc + service proxies to a jail', { skip }, async () =>
   await makeJailRoot('app');
   await ok('ifconfig lo1 >/dev/null 2>&1 || ifconfig lo1 create');
   await ok('jail -c name=app path=/usr/local/jails/app host.hostname=app ip4.addr="lo1|10.0.1.20/32" mount.devfs persist');
-  await ok(`jexec app sh -c 'mkdir -p /srv && echo hello-from-app > /srv/index.html' && ` +
-    `jexec app daemon -f -p /var/run/app.pid /usr/bin/python3 -m http.server -b 0.0.0.0 -d /srv 4000`);
+  await ok(
+    `jexec app sh -c 'mkdir -p /srv && echo hello-from-app > /srv/index.html' && ` +
+      `jexec app daemon -f -p /var/run/app.pid /usr/bin/python3 -m http.server -b 0.0.0.0 -d /srv 4000`,
+  );
   // from a host without Caddy
   await ok('if pkg info -e caddy; then service caddy onestop >/dev/null 2>&1; pkg delete -qy caddy >/dev/null; fi; sysrc -q -x caddy_enable 2>/dev/null; true');
   assert.equal((await sh('pkg info -e caddy')).code, 1);
@@ -190,9 +206,8 @@ test('Caddy from pkg + sysrc + service proxies to a jail', { skip }, async () =>
   // not enabled yet: FreeBSD's exact message and exit 0
   const notEnabled = await sh('service caddy start');
   assert.equal(notEnabled.code, 0);
-  assert.equal(notEnabled.stdout,
-    "Cannot 'start' caddy. Set caddy_enable to YES in /etc/rc.conf or use 'onestart' instead of 'start'.\n");
-  assert.equal((await ok('sysrc caddy_enable=YES')), 'caddy_enable:  -> YES\n');
+  assert.equal(notEnabled.stdout, "Cannot 'start' caddy. Set caddy_enable to YES in /etc/rc.conf or use 'onestart' instead of 'start'.\n");
+  assert.equal(await ok('sysrc caddy_enable=YES'), 'caddy_enable:  -> YES\n');
   await ok(`cat > /usr/local/etc/caddy/Caddyfile <<'EOF'
 :80 {
 	reverse_proxy 10.0.1.20:4000 {
@@ -222,8 +237,10 @@ EOF`);
   const r = await httpGet(`http://${h.host}/`);
   assert.equal(r.status, 200);
   assert.equal(r.body, 'hello-from-app\n');
-  await ok(`sed -i '' -e 's/10.0.1.20:4000/10.0.1.20:4001/' /usr/local/etc/caddy/Caddyfile && ` +
-    'grep -q 4001 /usr/local/etc/caddy/Caddyfile && service caddy reload');
+  await ok(
+    `sed -i '' -e 's/10.0.1.20:4000/10.0.1.20:4001/' /usr/local/etc/caddy/Caddyfile && ` +
+      'grep -q 4001 /usr/local/etc/caddy/Caddyfile && service caddy reload',
+  );
   await ok('service caddy stop && jail -r app');
   assert.equal((await sh('service caddy status')).code, 1);
 });
@@ -232,16 +249,21 @@ test('wrong commands fail like FreeBSD (message + exit code)', { skip }, async (
   await makeJailRoot('strict');
   await ok('ifconfig lo1 >/dev/null 2>&1 || ifconfig lo1 create');
   await ok('jail -c name=strict path=/usr/local/jails/strict persist');
-  await ok(`printf 'hello\\n' > /root/f && printf 'pass all\\nnat on vtnet0 from any to any -> (vtnet0)\\n' > /root/order.conf && ` +
-    `printf 'ext_if = "vtnet0"\\npass in on $ext_if\\nfrobnicate all\\n' > /root/garbage.conf && kldload -n pf`);
+  await ok(
+    `printf 'hello\\n' > /root/f && printf 'pass all\\nnat on vtnet0 from any to any -> (vtnet0)\\n' > /root/order.conf && ` +
+      `printf 'ext_if = "vtnet0"\\npass in on $ext_if\\nfrobnicate all\\n' > /root/garbage.conf && kldload -n pf`,
+  );
   const cases: Array<{ cmd: string; code: number; err?: string | RegExp; out?: string | RegExp }> = [
     { cmd: 'jail -c name=x path=/usr/local/jails/strict persist foo=bar', code: 1, err: 'jail: unknown parameter: foo\n' },
     { cmd: 'jail -c name=x path=/usr/local/jails/strict persist=maybe', code: 1, err: 'jail: persist: unknown boolean value "maybe"\n' },
     { cmd: 'jail -c name=strict path=/usr/local/jails/strict persist', code: 1, err: 'jail: "strict" already exists\n' },
     { cmd: 'jail -c name=y path=/nonexistent persist', code: 1, err: 'jail: path /nonexistent: No such file or directory\n' },
     { cmd: 'jail -c name=y path=/usr/local/jails/strict ip4.addr=10.0.0.300 persist', code: 1, err: 'jail: ip4.addr: not an IPv4 address: 10.0.0.300\n' },
-    { cmd: 'jail -c name=y path=/usr/local/jails/strict ip4.addr="lo7|10.0.7.1/32" persist', code: 1,
-      err: 'ifconfig: interface lo7 does not exist\njail: /sbin/ifconfig lo7 inet 10.0.7.1/32 alias: failed\n' },
+    {
+      cmd: 'jail -c name=y path=/usr/local/jails/strict ip4.addr="lo7|10.0.7.1/32" persist',
+      code: 1,
+      err: 'ifconfig: interface lo7 does not exist\njail: /sbin/ifconfig lo7 inet 10.0.7.1/32 alias: failed\n',
+    },
     { cmd: 'jail -r nosuch', code: 1, err: 'jail: "nosuch" not found\n' },
     { cmd: 'jail -c nosuch', code: 1, err: 'jail: /etc/jail.conf: No such file or directory\n' },
     { cmd: 'jexec nosuch true', code: 1, err: 'jexec: jail "nosuch" not found\n' },
@@ -253,8 +275,7 @@ test('wrong commands fail like FreeBSD (message + exit code)', { skip }, async (
     { cmd: "sed -i 's/hello/bye/' /root/f", code: 1, err: 'sed: 1: "/root/f": invalid command code f\n' },
     { cmd: "echo a | sed -i '' s/a/b/", code: 1, err: 'sed: -I or -i may not be used with stdin\n' },
     { cmd: 'stat -c %s /etc/rc.conf', code: 1, err: /^stat: illegal option -- c\nusage: stat / },
-    { cmd: 'pkg install -y nosuchpkg', code: 1,
-      err: "pkg: No packages available to install matching 'nosuchpkg' have been found in the repositories\n" },
+    { cmd: 'pkg install -y nosuchpkg', code: 1, err: "pkg: No packages available to install matching 'nosuchpkg' have been found in the repositories\n" },
     { cmd: 'fetch -o /tmp/x https://example.com/x.txz', code: 1, err: 'fetch: https://example.com/x.txz: No address record\n' },
     { cmd: `fetch -o /tmp/x ${BASE}/nosuch.txz`, code: 1, err: `fetch: ${BASE}/nosuch.txz: Not Found\n` },
     { cmd: 'sysrc nosuch_var', code: 1, err: "sysrc: unknown variable 'nosuch_var'\n" },
@@ -264,13 +285,23 @@ test('wrong commands fail like FreeBSD (message + exit code)', { skip }, async (
     { cmd: 'ifconfig lo1 -alias 10.9.9.9', code: 1, err: "ifconfig: ioctl (SIOCDIFADDR): Can't assign requested address\n" },
     { cmd: 'pfctl -e; pfctl -e', code: 1, err: 'pf enabled\npfctl: pf already enabled\n' },
     { cmd: 'pfctl -d; pfctl -d', code: 1, err: 'pf disabled\npfctl: pf not enabled\n' },
-    { cmd: 'pfctl -nf /root/order.conf', code: 1,
-      err: '/root/order.conf:2: Rules must be in order: options, normalization, queueing, translation, filtering\n' },
+    {
+      cmd: 'pfctl -nf /root/order.conf',
+      code: 1,
+      err: '/root/order.conf:2: Rules must be in order: options, normalization, queueing, translation, filtering\n',
+    },
     { cmd: 'pfctl -nf /root/garbage.conf', code: 1, err: '/root/garbage.conf:3: syntax error\n' },
     { cmd: 'kldload pf', code: 1, err: "kldload: can't load pf: module already loaded or in kernel\n" },
-    { cmd: 'service nosuch start', code: 1,
-      out: 'nosuch does not exist in /etc/rc.d or the local startup\ndirectories (/usr/local/etc/rc.d), or is not executable\n' },
-    { cmd: 'service pf frobnicate', code: 1, err: /^\/etc\/rc\.d\/pf: unknown directive 'frobnicate'\.\nUsage: \/etc\/rc\.d\/pf \[fast\|force\|one\|quiet\]\(start\|stop/ },
+    {
+      cmd: 'service nosuch start',
+      code: 1,
+      out: 'nosuch does not exist in /etc/rc.d or the local startup\ndirectories (/usr/local/etc/rc.d), or is not executable\n',
+    },
+    {
+      cmd: 'service pf frobnicate',
+      code: 1,
+      err: /^\/etc\/rc\.d\/pf: unknown directive 'frobnicate'\.\nUsage: \/etc\/rc\.d\/pf \[fast\|force\|one\|quiet\]\(start\|stop/,
+    },
     { cmd: 'daemon -f -P /tmp/d.pid sleep 60; daemon -f -P /tmp/d.pid sleep 60', code: 3, err: /^daemon: process already running, pid: \d+\n$/ },
     { cmd: 'mktemp -t', code: 1, err: /^mktemp: option requires an argument -- t\nusage: mktemp / },
     { cmd: 'uname -z', code: 1, err: 'uname: illegal option -- z\nusage: uname [-abiKmnoprsUv]\n' },
@@ -361,8 +392,10 @@ test('fault injection: ssh-cut kills the sessions in flight, refuses new ones, a
 
 test('reboot restores only what is persisted', { skip }, async () => {
   // persisted: rc.conf (cloned_interfaces=lo1, jail_enable, jail_list=keep, pf_enable, caddy_enable) + jail.conf.d/keep.conf
-  await ok('sysrc -q cloned_interfaces+=lo1 jail_enable=YES caddy_enable=YES && { ifconfig lo1 >/dev/null 2>&1 || ifconfig lo1 create; } && ' +
-    'pkg install -qy caddy');
+  await ok(
+    'sysrc -q cloned_interfaces+=lo1 jail_enable=YES caddy_enable=YES && { ifconfig lo1 >/dev/null 2>&1 || ifconfig lo1 create; } && ' +
+      'pkg install -qy caddy',
+  );
   await makeJailRoot('keep');
   await makeJailRoot('temp');
   await ok(`cat > /etc/jail.conf.d/keep.conf <<'EOF'
@@ -395,8 +428,10 @@ EOF
 chmod +x /usr/local/jails/keep/usr/local/etc/rc.d/web && mkdir -p /usr/local/jails/keep/usr/local/www && echo kept > /usr/local/jails/keep/usr/local/www/index.html && sysrc -R /usr/local/jails/keep web_enable=YES`);
   await ok('sysrc jail_list="keep" pf_enable=YES && printf "set skip on lo0\\npass all\\n" > /etc/pf.conf');
   assert.equal(await ok('service jail start keep'), 'Starting jails: keep.\n');
-  await ok('jail -c name=temp path=/usr/local/jails/temp ip4.addr="lo1|10.0.1.31/32" persist && ifconfig lo2 create && ' +
-    'daemon -f -p /var/run/loose.pid sleep 600 && touch /var/run/marker && touch /tmp/marker-tmp');
+  await ok(
+    'jail -c name=temp path=/usr/local/jails/temp ip4.addr="lo1|10.0.1.31/32" persist && ifconfig lo2 create && ' +
+      'daemon -f -p /var/run/loose.pid sleep 600 && touch /var/run/marker && touch /tmp/marker-tmp',
+  );
   await ok(`cat > /usr/local/etc/caddy/Caddyfile <<'EOF'
 :80 {
 	reverse_proxy 10.0.1.30:4000 {
@@ -407,8 +442,7 @@ EOF`);
   assert.equal((await ok('jls name')).trim(), 'keep\ntemp');
   const r = await sim.reboot(h.name);
   assert.ok(r.ok);
-  const after = await ok('jls name; ifconfig -l; ls /var/run; pfctl -s info | head -1; service caddy status; ' +
-    'cat /var/run/jail_keep.id; ls /tmp');
+  const after = await ok('jls name; ifconfig -l; ls /var/run; pfctl -s info | head -1; service caddy status; ' + 'cat /var/run/jail_keep.id; ls /tmp');
   assert.match(after, /^keep\n/);
   assert.doesNotMatch(after, /temp/);
   assert.match(after, /^vtnet0 lo0 lo1$/m);
@@ -426,11 +460,19 @@ EOF`);
 
 test('the command log records every command sent, byte for byte and in order', { skip }, async () => {
   const from = readCommandLog(h).length;
-  const mine = ['echo one', String.raw`printf '%s\n' "two 'quoted' \"args\"" "$HOME"`, 'true; false; echo three', 'echo four\necho five',
-    `echo ${'x'.repeat(2000)}`];
+  const mine = [
+    'echo one',
+    String.raw`printf '%s\n' "two 'quoted' \"args\"" "$HOME"`,
+    'true; false; echo three',
+    'echo four\necho five',
+    `echo ${'x'.repeat(2000)}`,
+  ];
   for (const c of mine) await ok(c);
   const log = readCommandLog(h).slice(from);
-  assert.deepEqual(log.map((e) => e.cmd), mine);
+  assert.deepEqual(
+    log.map((e) => e.cmd),
+    mine,
+  );
   for (const e of log) {
     assert.match(e.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.equal(e.client, h.gateway);
@@ -445,7 +487,8 @@ async function throughput(size: number): Promise<{ down: number; up: number }> {
     let last = 0;
     let out = '';
     const r = await sshRun(h, cmd, {
-      input, timeoutMs: 120_000,
+      input,
+      timeoutMs: 120_000,
       onStdout: (b) => {
         out += b.toString();
         const now = performance.now();
@@ -479,77 +522,104 @@ test('fault injection: a slow link throttles both directions (measured) and is r
   }
 });
 
-test("the product's destroyJailTree: what is mounted below a jail is unmounted (mount -p), the volume's data stays, nothing is removed while a mount stays", { skip }, async () => {
-  const path = await makeJailRoot('vol');
-  const conf = '/etc/jail.conf.d/vol.conf';
-  // jail -r of a command-line jail leaves its devfs and nullfs mounts mounted (jail(8)): what a
-  // crash or an operator may leave below a jail
-  await ok(`mkdir -p /var/db/vol_data ${path}/data && echo precious > /var/db/vol_data/keep && touch ${conf} && ` +
-    `jail -c name=vol path=${path} mount.devfs persist && mount -t nullfs /var/db/vol_data ${path}/data && jail -r vol`);
-  assert.equal(await ok(`mount -p | grep ${path}/`),
-    `devfs\t\t\t${path}/dev devfs\trw\t\t0 0\n/var/db/vol_data\t${path}/data nullfs\trw\t\t0 0\n`);
-  // an unmount that fails (the volume's: deepest first, data after dev) stops it before rm -rf
-  await sim.failNth(h.name, 'umount', 2);
-  const refused = await sh(destroyJailTree(path, conf));
-  assert.equal(refused.code, 1, `destroyJailTree with a mount left: ${refused.stdout}${refused.stderr}`);
-  assert.match(refused.stderr, /^umount: simulated failure.*\n\/usr\/local\/jails\/vol: file systems still mounted below it; not removed\n$/);
-  assert.equal(await ok(`cat ${path}/data/keep /var/db/vol_data/keep`), 'precious\nprecious\n', 'nothing removed');
-  assert.equal((await sh(`test -f ${path}/etc/rc.conf && test -f ${conf}`)).code, 0, 'the jail root and conf stay');
-  // then everything below is unmounted and the tree (schg files and all) and conf are removed
-  const r = await sh(destroyJailTree(path, conf));
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal((await sh(`test -e ${path} || test -e ${conf}`)).code, 1, 'jail root and conf removed');
-  assert.doesNotMatch(await ok('mount -p'), /\/usr\/local\/jails\/vol\//);
-  assert.equal(await ok('cat /var/db/vol_data/keep'), 'precious\n', "the volume's data stays");
-});
+test(
+  "the product's destroyJailTree: what is mounted below a jail is unmounted (mount -p), the volume's data stays, nothing is removed while a mount stays",
+  { skip },
+  async () => {
+    const path = await makeJailRoot('vol');
+    const conf = '/etc/jail.conf.d/vol.conf';
+    // jail -r of a command-line jail leaves its devfs and nullfs mounts mounted (jail(8)): what a
+    // crash or an operator may leave below a jail
+    await ok(
+      `mkdir -p /var/db/vol_data ${path}/data && echo precious > /var/db/vol_data/keep && touch ${conf} && ` +
+        `jail -c name=vol path=${path} mount.devfs persist && mount -t nullfs /var/db/vol_data ${path}/data && jail -r vol`,
+    );
+    assert.equal(await ok(`mount -p | grep ${path}/`), `devfs\t\t\t${path}/dev devfs\trw\t\t0 0\n/var/db/vol_data\t${path}/data nullfs\trw\t\t0 0\n`);
+    // an unmount that fails (the volume's: deepest first, data after dev) stops it before rm -rf
+    await sim.failNth(h.name, 'umount', 2);
+    const refused = await sh(destroyJailTree(path, conf));
+    assert.equal(refused.code, 1, `destroyJailTree with a mount left: ${refused.stdout}${refused.stderr}`);
+    assert.match(refused.stderr, /^umount: simulated failure.*\n\/usr\/local\/jails\/vol: file systems still mounted below it; not removed\n$/);
+    assert.equal(await ok(`cat ${path}/data/keep /var/db/vol_data/keep`), 'precious\nprecious\n', 'nothing removed');
+    assert.equal((await sh(`test -f ${path}/etc/rc.conf && test -f ${conf}`)).code, 0, 'the jail root and conf stay');
+    // then everything below is unmounted and the tree (schg files and all) and conf are removed
+    const r = await sh(destroyJailTree(path, conf));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await sh(`test -e ${path} || test -e ${conf}`)).code, 1, 'jail root and conf removed');
+    assert.doesNotMatch(await ok('mount -p'), /\/usr\/local\/jails\/vol\//);
+    assert.equal(await ok('cat /var/db/vol_data/keep'), 'precious\n', "the volume's data stays");
+  },
+);
 
 test('service -R restarts the enabled local services: stopped in reverse order, then started', { skip }, async () => {
   const path = await makeJailRoot('svc');
   // svc_b is not enabled, svc_d is KEYWORD nostart, svc_e is KEYWORD nojail (this runs in a
   // jail), svc_f has no PROVIDE line: none of them is run
-  const script = (n: string, keyword: string, provide = true) => `#!/bin/sh\n${provide ? `# PROVIDE: ${n}\n` : ''}` +
+  const script = (n: string, keyword: string, provide = true) =>
+    `#!/bin/sh\n${provide ? `# PROVIDE: ${n}\n` : ''}` +
     `${keyword ? `# KEYWORD: ${keyword}\n` : ''}. /etc/rc.subr\nname=${n}\nrcvar=${n}_enable\n` +
     `start_cmd="echo start ${n}"\nstop_cmd="echo stop ${n}"\nload_rc_config $name\n: \${${n}_enable:=NO}\nrun_rc_command "$1"\n`;
-  const scripts: Array<[string, string, boolean]> = [['svc_a', '', true], ['svc_b', '', true], ['svc_c', 'shutdown', true],
-    ['svc_d', 'nostart', true], ['svc_e', 'nojail', true], ['svc_f', '', false]];
+  const scripts: Array<[string, string, boolean]> = [
+    ['svc_a', '', true],
+    ['svc_b', '', true],
+    ['svc_c', 'shutdown', true],
+    ['svc_d', 'nostart', true],
+    ['svc_e', 'nojail', true],
+    ['svc_f', '', false],
+  ];
   for (const [n, kw, provide] of scripts) {
     const f = `${path}/usr/local/etc/rc.d/${n}`;
     assert.equal((await sh(`cat > ${f} && chmod 555 ${f}`, { input: script(n, kw, provide) })).code, 0);
   }
-  await ok(`sysrc -f ${path}/etc/rc.conf -q svc_a_enable=YES svc_c_enable=YES svc_d_enable=YES svc_e_enable=YES svc_f_enable=YES && ` +
-    `jail -c name=svc path=${path} persist`);
+  await ok(
+    `sysrc -f ${path}/etc/rc.conf -q svc_a_enable=YES svc_c_enable=YES svc_d_enable=YES svc_e_enable=YES svc_f_enable=YES && ` +
+      `jail -c name=svc path=${path} persist`,
+  );
   const r = await sh('service -j svc -R');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'stop svc_c\nstop svc_a\nstart svc_a\nstart svc_c\n');
   await ok('jail -r svc');
 });
 
-test("the product's hideJailsFromHostUsers: a jailed process's argv is hidden from host users now and after a reboot (see_jail_proc=0), the jails' files too (0700); a second run changes nothing", { skip, timeout: 180_000 }, async () => {
-  const hostUser = (cmd: string) => asHostUser(h, cmd);
-  const argvs = 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f 2>/dev/null; echo; done';
-  const visible = () => hostUser(argvs).stdout.split('\n').some((l) => l.startsWith('/bin/sleep 4747'));
-  const path = await makeJailRoot('priv');
-  const jailed = () => ok(`jail -c name=priv path=${path} mount.devfs persist && jexec priv /usr/sbin/daemon -f /bin/sleep 4747`);
-  // an operator's earlier line that would turn it back on at boot
-  await ok(`chmod 0755 /usr/local/jails && printf 'security.bsd.see_jail_proc=1\\n' >> /etc/sysctl.conf`);
-  await jailed();
-  assert.ok(visible(), "FreeBSD's default (see_jail_proc=1): a host user sees a jailed process's argv");
-  assert.equal(hostUser(`ls ${path}/etc >/dev/null`).status, 0, 'and reads the jail root');
-  const conf = await ok('cat /etc/sysctl.conf');
-  try {
-    const first = await ok(script(...hideJailsFromHostUsers('/usr/local/jails')));
-    assert.equal(first, '+ /usr/local/jails mode 0700\n+ security.bsd.see_jail_proc=0\n+ security.bsd.see_jail_proc=0 in /etc/sysctl.conf\n');
-    assert.ok(!visible(), 'hidden from the host user');
-    assert.match(await ok(argvs), /^\/bin\/sleep 4747 /m, 'root still sees it');
-    assert.match(hostUser(`ls ${path}/etc`).stderr, /Permission denied/);
-    assert.equal(await ok('cat /etc/sysctl.conf'), conf.replace('security.bsd.see_jail_proc=1\n', '') + 'security.bsd.see_jail_proc=0\n', "FreeBSD's own lines kept; the earlier line replaced");
-    assert.equal(await ok(script(...hideJailsFromHostUsers('/usr/local/jails'))), '', 'a second run changes nothing');
-    // rc.d/sysctl sets it again at boot
-    assert.ok((await sim.reboot(h.name)).ok);
-    assert.equal(await ok('sysctl -n security.bsd.see_jail_proc'), '0\n');
+test(
+  "the product's hideJailsFromHostUsers: a jailed process's argv is hidden from host users now and after a reboot (see_jail_proc=0), the jails' files too (0700); a second run changes nothing",
+  { skip, timeout: 180_000 },
+  async () => {
+    const hostUser = (cmd: string) => asHostUser(h, cmd);
+    const argvs = 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f 2>/dev/null; echo; done';
+    const visible = () =>
+      hostUser(argvs)
+        .stdout.split('\n')
+        .some((l) => l.startsWith('/bin/sleep 4747'));
+    const path = await makeJailRoot('priv');
+    const jailed = () => ok(`jail -c name=priv path=${path} mount.devfs persist && jexec priv /usr/sbin/daemon -f /bin/sleep 4747`);
+    // an operator's earlier line that would turn it back on at boot
+    await ok(`chmod 0755 /usr/local/jails && printf 'security.bsd.see_jail_proc=1\\n' >> /etc/sysctl.conf`);
     await jailed();
-    assert.ok(!visible(), 'hidden after the reboot');
-  } finally {
-    await ok(`jail -r priv; sysctl security.bsd.see_jail_proc=1 >/dev/null && chmod 0755 /usr/local/jails && grep -v see_jail_proc /etc/sysctl.conf > /tmp/c; mv /tmp/c /etc/sysctl.conf`);
-  }
-});
+    assert.ok(visible(), "FreeBSD's default (see_jail_proc=1): a host user sees a jailed process's argv");
+    assert.equal(hostUser(`ls ${path}/etc >/dev/null`).status, 0, 'and reads the jail root');
+    const conf = await ok('cat /etc/sysctl.conf');
+    try {
+      const first = await ok(script(...hideJailsFromHostUsers('/usr/local/jails')));
+      assert.equal(first, '+ /usr/local/jails mode 0700\n+ security.bsd.see_jail_proc=0\n+ security.bsd.see_jail_proc=0 in /etc/sysctl.conf\n');
+      assert.ok(!visible(), 'hidden from the host user');
+      assert.match(await ok(argvs), /^\/bin\/sleep 4747 /m, 'root still sees it');
+      assert.match(hostUser(`ls ${path}/etc`).stderr, /Permission denied/);
+      assert.equal(
+        await ok('cat /etc/sysctl.conf'),
+        conf.replace('security.bsd.see_jail_proc=1\n', '') + 'security.bsd.see_jail_proc=0\n',
+        "FreeBSD's own lines kept; the earlier line replaced",
+      );
+      assert.equal(await ok(script(...hideJailsFromHostUsers('/usr/local/jails'))), '', 'a second run changes nothing');
+      // rc.d/sysctl sets it again at boot
+      assert.ok((await sim.reboot(h.name)).ok);
+      assert.equal(await ok('sysctl -n security.bsd.see_jail_proc'), '0\n');
+      await jailed();
+      assert.ok(!visible(), 'hidden after the reboot');
+    } finally {
+      await ok(
+        `jail -r priv; sysctl security.bsd.see_jail_proc=1 >/dev/null && chmod 0755 /usr/local/jails && grep -v see_jail_proc /etc/sysctl.conf > /tmp/c; mv /tmp/c /etc/sysctl.conf`,
+      );
+    }
+  },
+);

@@ -62,35 +62,60 @@ test('4 hosts up in parallel, busy, then torn down without leftovers', { skip, t
     vethTag = `sh${st.tag}`;
     // all four answer, in parallel, each with its own identity
     const names = await Promise.all(sim.hosts.map((h) => sshRun(h, 'hostname; sysctl -n kern.ostype')));
-    assert.deepEqual(names.map((r) => r.stdout), sim.hosts.map((h) => `${h.name}\nFreeBSD\n`));
+    assert.deepEqual(
+      names.map((r) => r.stdout),
+      sim.hosts.map((h) => `${h.name}\nFreeBSD\n`),
+    );
     // make them busy: a jail with devfs + a supervised daemon, and Caddy
-    await Promise.all(sim.hosts.map(async (h, i) => {
-      const r = await sshRun(h, 'ifconfig lo1 create && mkdir -p /usr/local/jails/w && ' +
-        'fetch -q -o /tmp/base.txz https://download.freebsd.org/releases/amd64/14.3-RELEASE/base.txz && ' +
-        'tar -xf /tmp/base.txz -C /usr/local/jails/w && ' +
-        `jail -c name=w path=/usr/local/jails/w ip4.addr="lo1|10.0.2.${10 + i}/32" mount.devfs persist && ` +
-        'jexec w daemon -f -P /var/run/s.pid -r sleep 600 && ' +
-        'pkg install -qy caddy && sysrc -q caddy_enable=YES && ' +
-        "printf ':80 {\\n\\trespond ok\\n}\\n' > /usr/local/etc/caddy/Caddyfile && service caddy start >/dev/null && " +
-        'curl -s --retry 5 --retry-connrefused http://127.0.0.1/');
-      assert.equal(r.code, 0, `host ${h.name}: ${r.stdout} ${r.stderr}`);
-      assert.equal(r.stdout, 'ok');
-    }));
+    await Promise.all(
+      sim.hosts.map(async (h, i) => {
+        const r = await sshRun(
+          h,
+          'ifconfig lo1 create && mkdir -p /usr/local/jails/w && ' +
+            'fetch -q -o /tmp/base.txz https://download.freebsd.org/releases/amd64/14.3-RELEASE/base.txz && ' +
+            'tar -xf /tmp/base.txz -C /usr/local/jails/w && ' +
+            `jail -c name=w path=/usr/local/jails/w ip4.addr="lo1|10.0.2.${10 + i}/32" mount.devfs persist && ` +
+            'jexec w daemon -f -P /var/run/s.pid -r sleep 600 && ' +
+            'pkg install -qy caddy && sysrc -q caddy_enable=YES && ' +
+            "printf ':80 {\\n\\trespond ok\\n}\\n' > /usr/local/etc/caddy/Caddyfile && service caddy start >/dev/null && " +
+            'curl -s --retry 5 --retry-connrefused http://127.0.0.1/',
+        );
+        assert.equal(r.code, 0, `host ${h.name}: ${r.stdout} ${r.stderr}`);
+        assert.equal(r.stdout, 'ok');
+      }),
+    );
     assert.ok(pidsIn('mnt', mnt).length >= 4 * 4, 'expected sshd, init, caddy, daemon, sleep per host');
     // writes outside the hosts' private trees (common jail bases, data paths) are refused with
     // EROFS and never reach this machine's root filesystem
-    await Promise.all(sim.hosts.map(async (h) => {
-      for (const cmd of ['mkdir -p /jails/w', 'mkdir -p /usr/jails/w', 'mkdir -p /data/postgres', 'touch /usr/simhost-probe',
-        'touch /opt/simhost-probe', 'touch /dev/simhost-probe', 'touch /mnt/simhost-probe']) {
-        const r = await sshRun(h, cmd);
-        assert.equal(r.code, 1, `${h.name}: ${cmd} succeeded`);
-        assert.match(r.stderr, /Read-only file system/, `${h.name}: ${cmd}: ${r.stderr}`);
-      }
-      const r = await sshRun(h, 'touch /dev/shm/simhost-probe && ls /dev/shm');
-      assert.equal(r.stdout, 'simhost-probe\n', 'the host has its own /dev/shm');
-    }));
-    for (const p of ['/jails', '/usr/jails', '/data/postgres', '/usr/simhost-probe', '/opt/simhost-probe',
-      '/dev/simhost-probe', '/mnt/simhost-probe', '/dev/shm/simhost-probe']) {
+    await Promise.all(
+      sim.hosts.map(async (h) => {
+        for (const cmd of [
+          'mkdir -p /jails/w',
+          'mkdir -p /usr/jails/w',
+          'mkdir -p /data/postgres',
+          'touch /usr/simhost-probe',
+          'touch /opt/simhost-probe',
+          'touch /dev/simhost-probe',
+          'touch /mnt/simhost-probe',
+        ]) {
+          const r = await sshRun(h, cmd);
+          assert.equal(r.code, 1, `${h.name}: ${cmd} succeeded`);
+          assert.match(r.stderr, /Read-only file system/, `${h.name}: ${cmd}: ${r.stderr}`);
+        }
+        const r = await sshRun(h, 'touch /dev/shm/simhost-probe && ls /dev/shm');
+        assert.equal(r.stdout, 'simhost-probe\n', 'the host has its own /dev/shm');
+      }),
+    );
+    for (const p of [
+      '/jails',
+      '/usr/jails',
+      '/data/postgres',
+      '/usr/simhost-probe',
+      '/opt/simhost-probe',
+      '/dev/simhost-probe',
+      '/mnt/simhost-probe',
+      '/dev/shm/simhost-probe',
+    ]) {
       assert.equal(existsSync(p), false, `${p} was created on the real root filesystem`);
     }
     // the hosts' FreeBSD paths never appear on the real root filesystem

@@ -14,13 +14,15 @@ import { fileSha256, uploadFile } from '../../src/ssh/upload';
 import { linuxUpload } from '../helpers/linuxUpload';
 import { keygen, startBastion, startSshd, type TestSshd } from '../helpers/sshd';
 
-
 let sshd: TestSshd;
 let known: string;
 const conns: SshConnection[] = [];
 
 function connect(extra: Partial<SshOptions> = {}, server = sshd): SshConnection {
-  const c = new SshConnection({ host: server.host, port: server.port, user: 'root' }, { knownHostsFile: known, keys: [sshd.clientKey], defaultKeyFiles: [], agentSocket: '', ...extra });
+  const c = new SshConnection(
+    { host: server.host, port: server.port, user: 'root' },
+    { knownHostsFile: known, keys: [sshd.clientKey], defaultKeyFiles: [], agentSocket: '', ...extra },
+  );
   conns.push(c);
   return c;
 }
@@ -58,7 +60,24 @@ describe('host key verification', () => {
     const second = connect({ knownHostsFile: file });
     assert.equal((await second.exec('echo again')).code, 0);
     // OpenSSH itself accepts the recorded line
-    const r = spawnSync('ssh', ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${file}`, '-i', sshd.clientKey, '-p', String(sshd.port), 'root@127.0.0.1', 'echo ok'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'ssh',
+      [
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${file}`,
+        '-i',
+        sshd.clientKey,
+        '-p',
+        String(sshd.port),
+        'root@127.0.0.1',
+        'echo ok',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.stdout.trim(), 'ok', r.stderr);
   });
 
@@ -128,7 +147,16 @@ describe('exec', () => {
   test('a command that can be stopped (timeout, signal) gives the same output and exit code as one that cannot', async () => {
     const c = connect();
     const stoppable = { timeoutMs: 60_000, signal: new AbortController().signal };
-    const commands = ['echo out; echo err >&2; exit 3', 'echo 42; echo "$$" | wc -l', 'printf 123', 'printf "a\\nb"', '', 'true\nfi', 'echo $((1+))', 'seq 1 30000'];
+    const commands = [
+      'echo out; echo err >&2; exit 3',
+      'echo 42; echo "$$" | wc -l',
+      'printf 123',
+      'printf "a\\nb"',
+      '',
+      'true\nfi',
+      'echo $((1+))',
+      'seq 1 30000',
+    ];
     for (const command of commands) {
       const plain = await c.exec(command);
       const chunks: Buffer[] = [];
@@ -153,7 +181,10 @@ describe('exec', () => {
     const c = connect({ maxChannels: 4 });
     const start = Date.now();
     const results = await Promise.all(Array.from({ length: 16 }, (_, i) => c.exec(`sleep 0.2; echo ${i}`)));
-    assert.deepEqual(results.map((r) => r.stdout.trim()), Array.from({ length: 16 }, (_, i) => String(i)));
+    assert.deepEqual(
+      results.map((r) => r.stdout.trim()),
+      Array.from({ length: 16 }, (_, i) => String(i)),
+    );
     assert.equal(c.connectCount, 1);
     assert.ok(Date.now() - start >= 700, '16 commands of 0.2 s through 4 channels take at least 4 rounds');
   });
@@ -189,7 +220,10 @@ describe('a command given up on is stopped on the host, children included', () =
   let noKill: TestSshd;
   before(async () => {
     forking = await startSshd({ clientKey: sshd.clientKey, forceCommand: 'sh -c "$SSH_ORIGINAL_COMMAND"' });
-    noKill = await startSshd({ clientKey: sshd.clientKey, forceCommand: 'case "$SSH_ORIGINAL_COMMAND" in *"pkill -KILL"*) echo "pkill: not permitted" >&2; exit 3;; *) eval "$SSH_ORIGINAL_COMMAND";; esac' });
+    noKill = await startSshd({
+      clientKey: sshd.clientKey,
+      forceCommand: 'case "$SSH_ORIGINAL_COMMAND" in *"pkill -KILL"*) echo "pkill: not permitted" >&2; exit 3;; *) eval "$SSH_ORIGINAL_COMMAND";; esac',
+    });
     writeFileSync(known, `${forking.knownHostsLine}\n${noKill.knownHostsLine}\n`, { flag: 'a' });
   });
   after(async () => {
@@ -211,7 +245,7 @@ describe('a command given up on is stopped on the host, children included', () =
   /** `check` returns what is still wrong, or nothing; polled until it says nothing, for 10 s at most */
   async function until(what: string, check: () => string | undefined): Promise<void> {
     let wrong: string | undefined;
-    for (const end = Date.now() + 10_000; (wrong = check()) !== undefined && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    for (const end = Date.now() + 10_000; (wrong = check()) !== undefined && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
     if (wrong !== undefined) assert.fail(`${what}: ${wrong}`);
   }
 
@@ -228,7 +262,9 @@ describe('a command given up on is stopped on the host, children included', () =
           sid ||= existsSync(sidFile) ? Number(readFileSync(sidFile, 'utf8')) : 0;
           const ps = sid ? session(sid) : [];
           const own = ps.find((p) => / sleep 301$/.test(p))?.split(' ')[1];
-          return ps.some((p) => / sleep 300$/.test(p)) && own && own !== String(sid) && ps.some((p) => / sleep 302$/.test(p)) ? undefined : `session ${sid || '?'}: ${JSON.stringify(ps)}`;
+          return ps.some((p) => / sleep 300$/.test(p)) && own && own !== String(sid) && ps.some((p) => / sleep 302$/.test(p))
+            ? undefined
+            : `session ${sid || '?'}: ${JSON.stringify(ps)}`;
         });
         return sid;
       },
@@ -243,7 +279,9 @@ describe('a command given up on is stopped on the host, children included', () =
 
   /** Waits for session `sid` to end on the host. */
   const gone = (sid: number) =>
-    until(`session ${sid} ends on the host`, () => (session(sid).length ? `still running: ${JSON.stringify(session(sid))}` : undefined)).finally(() => endSession(sid));
+    until(`session ${sid} ends on the host`, () => (session(sid).length ? `still running: ${JSON.stringify(session(sid))}` : undefined)).finally(() =>
+      endSession(sid),
+    );
 
   test('on a timeout', async () => {
     const c = connect();
@@ -251,7 +289,9 @@ describe('a command given up on is stopped on the host, children included', () =
     const p = c.exec(f.command, { timeoutMs: 2000, label: 'slow step' });
     p.catch(() => {}); // asserted below, after the processes are seen
     const sid = await f.running();
-    await assert.rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and was stopped$/.test(e.message)).finally(() => gone(sid));
+    await assert
+      .rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and was stopped$/.test(e.message))
+      .finally(() => gone(sid));
     assert.equal((await c.exec('echo still usable')).stdout, 'still usable\n', 'the connection survives a stopped command');
   });
 
@@ -267,7 +307,9 @@ describe('a command given up on is stopped on the host, children included', () =
       p.catch(() => {});
       const sid = await f.running();
       ac.abort();
-      await assert.rejects(p, (e: unknown) => (e as Error).name === 'AbortError' && /^slow step on .* was cancelled$/.test((e as Error).message)).finally(() => gone(sid));
+      await assert
+        .rejects(p, (e: unknown) => (e as Error).name === 'AbortError' && /^slow step on .* was cancelled$/.test((e as Error).message))
+        .finally(() => gone(sid));
     });
   }
 
@@ -278,7 +320,12 @@ describe('a command given up on is stopped on the host, children included', () =
     const sid = await f.running();
     const left: string[] = [];
     await assert
-      .rejects(p, (e: unknown) => e instanceof SshTimeoutError && /^slow step on .* did not finish within 2s and stopping it on the host failed: pkill exited 3: pkill: not permitted$/.test(e.message))
+      .rejects(
+        p,
+        (e: unknown) =>
+          e instanceof SshTimeoutError &&
+          /^slow step on .* did not finish within 2s and stopping it on the host failed: pkill exited 3: pkill: not permitted$/.test(e.message),
+      )
       .finally(() => left.push(...session(sid)))
       .finally(() => endSession(sid));
     assert.equal(left.length, 4, `the command still ran: ${JSON.stringify(left)}`);
@@ -302,7 +349,10 @@ describe('authentication and bastion', () => {
   test('a key the server does not accept is an authentication error', async () => {
     const wrong = path.join(sshd.dir, 'wrong');
     keygen(wrong);
-    await assert.rejects(connect({ keys: [wrong] }).exec('true'), (e: unknown) => e instanceof SshAuthError && /accepted none of the SSH keys offered/.test(e.message));
+    await assert.rejects(
+      connect({ keys: [wrong] }).exec('true'),
+      (e: unknown) => e instanceof SshAuthError && /accepted none of the SSH keys offered/.test(e.message),
+    );
     await assert.rejects(connect({ keys: [] }).exec('true'), (e: unknown) => e instanceof SshAuthError && /no SSH key to log in/.test(e.message));
   });
 
@@ -330,7 +380,13 @@ describe('authentication and bastion', () => {
     const via = (knownHostsFile: string, proxyJump: boolean) => {
       const c = new SshConnection(
         { host: target.host, port: target.port, user: 'root' },
-        { knownHostsFile, keys: [target.clientKey], defaultKeyFiles: [], agentSocket: '', proxyJump: proxyJump ? { host: bastion.host, port: bastion.port, user: 'root' } : undefined },
+        {
+          knownHostsFile,
+          keys: [target.clientKey],
+          defaultKeyFiles: [],
+          agentSocket: '',
+          proxyJump: proxyJump ? { host: bastion.host, port: bastion.port, user: 'root' } : undefined,
+        },
       );
       conns.push(c);
       return c;
@@ -422,13 +478,26 @@ describe('HTTP through the SSH tunnel', () => {
     plain.close();
 
     const dir = sshd.dir;
-    spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/tls.key`, '-out', `${dir}/tls.crt`, '-days', '1', '-subj', '/CN=shop.example.com'], { stdio: 'ignore' });
+    spawnSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/tls.key`, '-out', `${dir}/tls.crt`, '-days', '1', '-subj', '/CN=shop.example.com'],
+      { stdio: 'ignore' },
+    );
     let sni = '';
     const secure = https
-      .createServer({ key: readFileSync(`${dir}/tls.key`), cert: readFileSync(`${dir}/tls.crt`), SNICallback: (name, cb) => ((sni = name), cb(null)) }, (_req, r) => r.end('secure'))
+      .createServer(
+        { key: readFileSync(`${dir}/tls.key`), cert: readFileSync(`${dir}/tls.crt`), SNICallback: (name, cb) => ((sni = name), cb(null)) },
+        (_req, r) => r.end('secure'),
+      )
       .listen(0, '127.0.0.1');
     await new Promise((r) => secure.once('listening', r));
-    const sres = await httpViaSsh(c, { host: '127.0.0.1', port: (secure.address() as { port: number }).port, path: '/', hostHeader: 'shop.example.com', tlsServername: 'shop.example.com' });
+    const sres = await httpViaSsh(c, {
+      host: '127.0.0.1',
+      port: (secure.address() as { port: number }).port,
+      path: '/',
+      hostHeader: 'shop.example.com',
+      tlsServername: 'shop.example.com',
+    });
     assert.equal(sres.body, 'secure');
     assert.equal(sni, 'shop.example.com');
     secure.close();

@@ -25,7 +25,8 @@ export function activitiesCalled(files: string[]): { names: Set<string>; unknown
   const proxies = new Set<ts.Symbol>();
   const sources = files.map((f) => program.getSourceFile(f)!);
   const resolved = (s: ts.Symbol | undefined) => (s && s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
-  const where = (n: ts.Node) => `${path.relative(REPO_ROOT, n.getSourceFile().fileName)}:${n.getSourceFile().getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
+  const where = (n: ts.Node) =>
+    `${path.relative(REPO_ROOT, n.getSourceFile().fileName)}:${n.getSourceFile().getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
 
   // the objects proxyActivities makes (a destructured one names its activities itself)
   const findProxies = (n: ts.Node): void => {
@@ -86,12 +87,18 @@ describe('registered activities', () => {
 
   test('every registered activity is a function', () => {
     const acts = createActivities(testDeps()) as Record<string, unknown>;
-    assert.deepEqual(registered.filter((n) => typeof acts[n] !== 'function'), []);
+    assert.deepEqual(
+      registered.filter((n) => typeof acts[n] !== 'function'),
+      [],
+    );
   });
 
   test('the activity types recorded in the golden histories are all still registered (histories name them)', () => {
     const recorded = [...recordedActivityTypes()];
     assert.ok(recorded.length > 10, `recorded types: ${recorded.join(', ')}`);
-    assert.deepEqual(recorded.filter((n) => !registered.includes(n)), []);
+    assert.deepEqual(
+      recorded.filter((n) => !registered.includes(n)),
+      [],
+    );
   });
 });

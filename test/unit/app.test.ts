@@ -31,15 +31,23 @@ describe('app files in the slot jail', () => {
     assert.match(rc, /^#!\/bin\/sh\n#\n# PROVIDE: my_app\n# REQUIRE: LOGIN NETWORKING\n# KEYWORD: shutdown\n/);
     assert.ok(rc.includes('rcvar="my_app_enable"'));
     assert.ok(rc.includes('pidfile="/var/run/my_app_supervisor.pid"'));
-    assert.ok(rc.includes('command_args="-f -r -H -u my_app -P ${pidfile} -p ${child_pidfile} -o /var/log/my_app.log -t my_app /usr/local/libexec/my_app-run"'));
+    assert.ok(
+      rc.includes('command_args="-f -r -H -u my_app -P ${pidfile} -p ${child_pidfile} -o /var/log/my_app.log -t my_app /usr/local/libexec/my_app-run"'),
+    );
     assert.equal(spawnSync('sh', ['-n', '-c', rc]).status, 0, 'valid sh');
     const runner = renderRunner({ app: 'my_app', releaseName: 'shop' });
     assert.ok(runner.includes('. /usr/local/etc/my_app.env') && runner.endsWith('exec /usr/local/my_app/bin/shop start\n'));
   });
 
   test('the release mix builds: the named one when mix.exs declares releases, else the default', () => {
-    for (const [fixture, want] of [['app', 'hello'], ['phx-app', '']]) {
-      const r = spawnSync('sh', ['-c', `${chooseRelease(fixture === 'app' ? 'hello' : 'shop')}; printf '%s' "$release"`], { cwd: path.join(REPO_ROOT, 'test', 'fixtures', fixture!), encoding: 'utf8' });
+    for (const [fixture, want] of [
+      ['app', 'hello'],
+      ['phx-app', ''],
+    ]) {
+      const r = spawnSync('sh', ['-c', `${chooseRelease(fixture === 'app' ? 'hello' : 'shop')}; printf '%s' "$release"`], {
+        cwd: path.join(REPO_ROOT, 'test', 'fixtures', fixture!),
+        encoding: 'utf8',
+      });
       assert.equal(r.stdout, want, fixture);
     }
   });
@@ -47,10 +55,13 @@ describe('app files in the slot jail', () => {
   test('build script: warm cache kept, assets when present, ERTS required', () => {
     const s = buildScript('my_app', 'my_app', 'f'.repeat(40));
     assert.equal(spawnSync('sh', ['-n', '-c', s]).status, 0, 'valid sh');
-    assert.ok(s.includes("find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +"));
+    assert.ok(s.includes('find . -mindepth 1 -maxdepth 1 ! -name deps ! -name _build -exec rm -rf {} +'));
     assert.ok(s.includes(`if grep -Eq '"assets\\.deploy"[[:space:]]*:' mix.exs; then assets='+ assets.deploy'; else assets=''; fi`));
     assert.ok(s.includes('exit 65'));
-    assert.ok(s.includes(`mix do deps.get --only prod + compile $assets + release $release --overwrite --path /usr/local/alcaide/releases/${'f'.repeat(40)}`), 'one mix VM');
+    assert.ok(
+      s.includes(`mix do deps.get --only prod + compile $assets + release $release --overwrite --path /usr/local/alcaide/releases/${'f'.repeat(40)}`),
+      'one mix VM',
+    );
     // the alias check on a Phoenix-style mix.exs and on one without assets
     const check = s.split('\n').find((l) => l.includes('assets.deploy'))!;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-mix-'));
@@ -121,8 +132,14 @@ describe('alcaide deploy refuses bad input before contacting anything', () => {
 describe('health check pacing', () => {
   test('polls after 50 ms, then twice as long each time, never longer than the interval', async () => {
     const { healthPause } = await import('../../activities/deploy');
-    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 50].map((n) => healthPause(1000, n)), [50, 100, 200, 400, 800, 1000, 1000, 1000]);
-    assert.deepEqual([1, 2, 3].map((n) => healthPause(200, n)), [50, 100, 200]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 7, 50].map((n) => healthPause(1000, n)),
+      [50, 100, 200, 400, 800, 1000, 1000, 1000],
+    );
+    assert.deepEqual(
+      [1, 2, 3].map((n) => healthPause(200, n)),
+      [50, 100, 200],
+    );
     assert.equal(healthPause(20, 1), 20, 'an interval below 50 ms is kept');
   });
 });

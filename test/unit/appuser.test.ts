@@ -33,8 +33,15 @@ function run(cmd: string, stdin = ''): { code: number; stdout: string; stderr: s
 function jailRoot(name: string): string {
   const root = path.join(dir, name);
   for (const d of ['etc', 'var/db', 'var/tmp', 'usr/local/etc']) mkdirSync(path.join(root, d), { recursive: true });
-  writeFileSync(path.join(root, 'etc/master.passwd'), 'root:*:0:0::0:0:Charlie &:/root:/bin/sh\ndaemon:*:1:1::0:0:Owner of many system processes:/root:/usr/sbin/nologin\nnobody:*:65534:65534::0:0:Unprivileged user:/nonexistent:/usr/sbin/nologin\n', { mode: 0o600 });
-  writeFileSync(path.join(root, 'etc/passwd'), 'root:*:0:0:Charlie &:/root:/bin/sh\ndaemon:*:1:1:Owner of many system processes:/root:/usr/sbin/nologin\nnobody:*:65534:65534:Unprivileged user:/nonexistent:/usr/sbin/nologin\n');
+  writeFileSync(
+    path.join(root, 'etc/master.passwd'),
+    'root:*:0:0::0:0:Charlie &:/root:/bin/sh\ndaemon:*:1:1::0:0:Owner of many system processes:/root:/usr/sbin/nologin\nnobody:*:65534:65534::0:0:Unprivileged user:/nonexistent:/usr/sbin/nologin\n',
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    path.join(root, 'etc/passwd'),
+    'root:*:0:0:Charlie &:/root:/bin/sh\ndaemon:*:1:1:Owner of many system processes:/root:/usr/sbin/nologin\nnobody:*:65534:65534:Unprivileged user:/nonexistent:/usr/sbin/nologin\n',
+  );
   writeFileSync(path.join(root, 'etc/group'), 'wheel:*:0:root\ndaemon:*:1:\nnogroup:*:65533:\nnobody:*:65534:\n');
   return root;
 }
@@ -102,7 +109,10 @@ describe('the app user in a slot jail', { skip }, () => {
 describe('what runs as the app user', () => {
   test('rc.d script: daemon(8) -u, among its options before the runner; the supervisor stays root', () => {
     const rc = renderRcScript({ app: 'my_app', releaseName: 'shop' });
-    assert.ok(rc.includes('command_args="-f -r -H -u my_app -P ${pidfile} -p ${child_pidfile} -o /var/log/my_app.log -t my_app /usr/local/libexec/my_app-run"'), rc);
+    assert.ok(
+      rc.includes('command_args="-f -r -H -u my_app -P ${pidfile} -p ${child_pidfile} -o /var/log/my_app.log -t my_app /usr/local/libexec/my_app-run"'),
+      rc,
+    );
     assert.doesNotMatch(rc, /_user=/, "rc.subr's ${name}_user would run daemon itself as the user");
   });
 
@@ -119,14 +129,31 @@ describe('what runs as the app user', () => {
     assert.equal(spawnSync('/bin/sh', ['-c', inFake(appCommand('my_app', ['printenv', 'RELEASE_TMP']))], { encoding: 'utf8' }).stdout, '/var/tmp/my_app\n');
     writeFileSync(env, "RELEASE_TMP='/srv/tmp'\n");
     assert.equal(spawnSync('/bin/sh', ['-c', inFake(appCommand('my_app', ['printenv', 'RELEASE_TMP']))], { encoding: 'utf8' }).stdout, '/srv/tmp\n');
-    for (const cmd of [renderRunner({ app: 'my_app', releaseName: 'shop' }), releaseEval('my_app', 'shop', 'M.f()')]) assert.ok(cmd.includes('set -a && RELEASE_TMP=/var/tmp/my_app && . /usr/local/etc/my_app.env && set +a'), cmd);
+    for (const cmd of [renderRunner({ app: 'my_app', releaseName: 'shop' }), releaseEval('my_app', 'shop', 'M.f()')])
+      assert.ok(cmd.includes('set -a && RELEASE_TMP=/var/tmp/my_app && . /usr/local/etc/my_app.env && set +a'), cmd);
   });
 });
 
 describe('slot jail parameters', () => {
   test('jail.conf: statfs of its own mount only, no child jails, no raw sockets, no hostname changes, securelevel 3, devfs ruleset 4', () => {
-    const conf = renderJailConf({ name: 'my_app_blue', path: '/usr/local/jails/my_app_blue', hostname: 'my_app_blue', iface: 'lo1', ip: '10.0.0.2', params: SLOT_JAIL_PARAMS });
+    const conf = renderJailConf({
+      name: 'my_app_blue',
+      path: '/usr/local/jails/my_app_blue',
+      hostname: 'my_app_blue',
+      iface: 'lo1',
+      ip: '10.0.0.2',
+      params: SLOT_JAIL_PARAMS,
+    });
     const lines = conf.split('\n').map((l) => l.trim());
-    for (const l of ['enforce_statfs = "2";', 'children.max = "0";', 'allow.noraw_sockets;', 'allow.noset_hostname;', 'securelevel = "3";', 'mount.devfs;', 'devfs_ruleset = 4;']) assert.ok(lines.includes(l), `${l} in\n${conf}`);
+    for (const l of [
+      'enforce_statfs = "2";',
+      'children.max = "0";',
+      'allow.noraw_sockets;',
+      'allow.noset_hostname;',
+      'securelevel = "3";',
+      'mount.devfs;',
+      'devfs_ruleset = 4;',
+    ])
+      assert.ok(lines.includes(l), `${l} in\n${conf}`);
   });
 });

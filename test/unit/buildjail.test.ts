@@ -36,13 +36,19 @@ describe('build jail rebuild commands', () => {
   });
 
   test('OTP release and toolchain commands', () => {
-    assert.equal(otpRelease('my_app_build_next'), `jexec -l my_app_build_next /bin/sh -c 'erl -noshell -eval '\\''io:put_chars(erlang:system_info(otp_release)), halt().'\\'''`);
+    assert.equal(
+      otpRelease('my_app_build_next'),
+      `jexec -l my_app_build_next /bin/sh -c 'erl -noshell -eval '\\''io:put_chars(erlang:system_info(otp_release)), halt().'\\'''`,
+    );
     assert.equal(parseOtpRelease('26'), 26);
     assert.equal(parseOtpRelease(' 25\n'), 25);
     assert.equal(parseOtpRelease('R16B'), undefined);
     assert.equal(parseOtpRelease(''), undefined);
     assert.equal(hexInstalled(B), `ls /usr/local/jails/my_app_build/root/.mix/archives 2>/dev/null | grep -q '^hex'`);
-    assert.equal(refreshHexRebar('my_app_build_next'), `jexec -l my_app_build_next /bin/sh -c 'export HOME=/root LANG=C.UTF-8 MIX_ENV=prod && mix local.hex --force && mix local.rebar --force'`);
+    assert.equal(
+      refreshHexRebar('my_app_build_next'),
+      `jexec -l my_app_build_next /bin/sh -c 'export HOME=/root LANG=C.UTF-8 MIX_ENV=prod && mix local.hex --force && mix local.rebar --force'`,
+    );
     assert.equal(pkgUpgradeAll('my_app_build_next'), 'env ASSUME_ALWAYS_YES=yes pkg -j my_app_build_next upgrade -y');
     assert.equal(pkgVersions(['elixir', 'git'], 'my_app_build_next'), 'pkg -j my_app_build_next info -q elixir git');
   });
@@ -54,11 +60,20 @@ describe('build jail rebuild commands', () => {
     assert.match(erl.stdout, /^\d+$/, 'the bare major, no newline');
     const otp = parseOtpRelease(erl.stdout);
     assert.equal(otp, Number(erl.stdout));
-    assert.deepEqual(buildCacheDecision(otp, Number(erl.stdout)), { carry: true, note: `OTP ${erl.stdout} in both: deps/, _build/ and the hex/rebar caches carried over` });
-    assert.deepEqual(buildCacheDecision(parseOtpRelease('25'), 26), { carry: false, note: 'OTP 25 → 26: build cache dropped, the next build compiles everything' });
+    assert.deepEqual(buildCacheDecision(otp, Number(erl.stdout)), {
+      carry: true,
+      note: `OTP ${erl.stdout} in both: deps/, _build/ and the hex/rebar caches carried over`,
+    });
+    assert.deepEqual(buildCacheDecision(parseOtpRelease('25'), 26), {
+      carry: false,
+      note: 'OTP 25 → 26: build cache dropped, the next build compiles everything',
+    });
     assert.deepEqual(buildCacheDecision(27, 26), { carry: false, note: 'OTP 27 → 26: build cache dropped, the next build compiles everything' });
     // erl did not answer in the jail in service
-    assert.deepEqual(buildCacheDecision(parseOtpRelease(''), 26), { carry: false, note: 'OTP of the build jail in service unknown, new jail OTP 26: build cache dropped, the next build compiles everything' });
+    assert.deepEqual(buildCacheDecision(parseOtpRelease(''), 26), {
+      carry: false,
+      note: 'OTP of the build jail in service unknown, new jail OTP 26: build cache dropped, the next build compiles everything',
+    });
     // the banner of `elixir --version` (the other toolchain probe) names OTP majors but is not an answer to the probe
     const banner = spawnSync('elixir', ['--version'], { encoding: 'utf8' });
     assert.match(banner.stdout, /^Erlang\/OTP \d+ /);
@@ -86,7 +101,7 @@ describe('build jail rebuild commands', () => {
   test('swap and restore: exact strings', () => {
     assert.equal(
       swapBuildRoot(B, N),
-      'if [ ! -d /usr/local/jails/my_app_build_next ]; then echo \'no proven root at /usr/local/jails/my_app_build_next\' >&2; exit 3; fi' +
+      "if [ ! -d /usr/local/jails/my_app_build_next ]; then echo 'no proven root at /usr/local/jails/my_app_build_next' >&2; exit 3; fi" +
         ' && if [ -d /usr/local/jails/my_app_build ]; then if [ -e /usr/local/jails/my_app_build.prev ]; then chflags -R noschg /usr/local/jails/my_app_build.prev && rm -rf /usr/local/jails/my_app_build.prev; fi && mv /usr/local/jails/my_app_build /usr/local/jails/my_app_build.prev; fi' +
         ' && mv /usr/local/jails/my_app_build_next /usr/local/jails/my_app_build',
     );
@@ -96,7 +111,10 @@ describe('build jail rebuild commands', () => {
         " && if [ -d /usr/local/jails/my_app_build ]; then if [ -d /usr/local/jails/my_app_build_next ]; then echo 'both /usr/local/jails/my_app_build and /usr/local/jails/my_app_build_next exist: not touching either' >&2; exit 3; fi; mv /usr/local/jails/my_app_build /usr/local/jails/my_app_build_next; fi" +
         ' && mv /usr/local/jails/my_app_build.prev /usr/local/jails/my_app_build',
     );
-    assert.equal(removePrevRoot(B), 'if [ -e /usr/local/jails/my_app_build.prev ]; then chflags -R noschg /usr/local/jails/my_app_build.prev && rm -rf /usr/local/jails/my_app_build.prev; fi');
+    assert.equal(
+      removePrevRoot(B),
+      'if [ -e /usr/local/jails/my_app_build.prev ]; then chflags -R noschg /usr/local/jails/my_app_build.prev && rm -rf /usr/local/jails/my_app_build.prev; fi',
+    );
   });
 });
 

@@ -11,7 +11,12 @@ import { gateFile } from '../../src/freebsd/layout';
 import { IMPORT_LINE, renderMainCaddyfile, renderSite, withImportLine } from '../../src/caddy/caddyfile';
 import { caddyBin } from '../helpers/caddyBin';
 
-const SPEC = { app: 'my_app', slots: { blue: 'my-app-blue.alcaide.internal', green: 'my-app-green.alcaide.internal' }, port: 4000, proxyPorts: { blue: 24000, green: 24001 } };
+const SPEC = {
+  app: 'my_app',
+  slots: { blue: 'my-app-blue.alcaide.internal', green: 'my-app-green.alcaide.internal' },
+  port: 4000,
+  proxyPorts: { blue: 24000, green: 24001 },
+};
 
 /** The route (at any depth) whose matcher is exactly this path. */
 function findRoute(routes: any[], p: string): any {
@@ -56,7 +61,9 @@ describe('Caddy site', () => {
     assert.equal(proxy.load_balancing.selection_policy.policy, 'first');
     assert.equal(proxy.health_checks.active.uri, '/__alcaide/ready');
     assert.equal(proxy.health_checks.active.interval, 200_000_000);
-    const listens = Object.values<any>(servers).map((s) => s.listen[0]).sort();
+    const listens = Object.values<any>(servers)
+      .map((s) => s.listen[0])
+      .sort();
     assert.deepEqual(listens, ['127.0.0.1:24000', '127.0.0.1:24001', ':80'], 'slot servers listen on loopback only');
     const text = JSON.stringify(r.json);
     assert.ok(text.includes('"root":"/var/db/alcaide/my_app/gates"') && text.includes('"/blue.open"') && text.includes('"/green.open"'));

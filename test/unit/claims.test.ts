@@ -6,7 +6,18 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { claimConflicts, claimedSubnets, claimFile, claimHint, claimOf, parseClaims, readClaims, renderClaim, subnetsOverlap, type Claim } from '../../src/freebsd/claims';
+import {
+  claimConflicts,
+  claimedSubnets,
+  claimFile,
+  claimHint,
+  claimOf,
+  parseClaims,
+  readClaims,
+  renderClaim,
+  subnetsOverlap,
+  type Claim,
+} from '../../src/freebsd/claims';
 import { TEST_TARGET } from '../helpers/target';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide claims '));
@@ -14,7 +25,13 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const sh = (cmd: string) => spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8' });
 
-const prod: Claim = { app: 'shop', subnet: '10.0.0.0/24', proxyPorts: [20010, 20011], site: 'shop.example', ip6: ['fd00:a1ca:1de::a00:2', 'fd00:a1ca:1de::a00:3'] };
+const prod: Claim = {
+  app: 'shop',
+  subnet: '10.0.0.0/24',
+  proxyPorts: [20010, 20011],
+  site: 'shop.example',
+  ip6: ['fd00:a1ca:1de::a00:2', 'fd00:a1ca:1de::a00:3'],
+};
 const staging: Claim = { ...prod, destination: 'staging', site: ':80' };
 const other: Claim = { app: 'blog', subnet: '10.0.1.0/24', proxyPorts: [20020, 20021], site: 'blog.example' };
 
@@ -68,11 +85,14 @@ describe('claims on the host', () => {
   test('a destination of the same app on the same host takes its jails (and whatever else it shares)', () => {
     const problems = claimConflicts(staging, [prod, other]);
     assert.deepEqual(problems, [
-      'the jails shop_blue, shop_green and shop_build are shop\'s',
+      "the jails shop_blue, shop_green and shop_build are shop's",
       "the jail subnet 10.0.0.0/24 overlaps shop's 10.0.0.0/24",
       "Caddy's slot ports 20010, 20011 are shop's",
     ]);
-    assert.match(claimHint(problems), /^to share this host, give this app its own `app` name .*, its own `network\.subnet`, its own `proxy\.ports`; or deploy it to another host$/);
+    assert.match(
+      claimHint(problems),
+      /^to share this host, give this app its own `app` name .*, its own `network\.subnet`, its own `proxy\.ports`; or deploy it to another host$/,
+    );
     assert.doesNotMatch(claimHint(problems), /domain/);
   });
 
@@ -84,8 +104,15 @@ describe('claims on the host', () => {
   test('another app: an overlapping subnet, one shared port, the same site', () => {
     const blog: Claim = { app: 'blog', subnet: '10.0.0.128/25', proxyPorts: [20011, 20030], site: 'shop.example' };
     const problems = claimConflicts(blog, [prod]);
-    assert.deepEqual(problems, ["the jail subnet 10.0.0.128/25 overlaps shop's 10.0.0.0/24", "Caddy's slot port 20011 is shop's", "the site shop.example is shop's"]);
-    assert.equal(claimHint(problems), 'to share this host, give this app its own `network.subnet`, its own `proxy.ports`, its own `domain`; or deploy it to another host');
+    assert.deepEqual(problems, [
+      "the jail subnet 10.0.0.128/25 overlaps shop's 10.0.0.0/24",
+      "Caddy's slot port 20011 is shop's",
+      "the site shop.example is shop's",
+    ]);
+    assert.equal(
+      claimHint(problems),
+      'to share this host, give this app its own `network.subnet`, its own `proxy.ports`, its own `domain`; or deploy it to another host',
+    );
   });
 
   test('subnets overlap when one holds an address of the other', () => {

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { CLI, REPO_ROOT } from '../helpers/paths';
 
 const version = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const run = (args: string[], cacheHome: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
+const run = (args: string[], cacheHome: string) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
 
 test('the first run of a command saves its code cache; the next run uses it and leaves it as it is', () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'alcaide-cache-'));
@@ -60,10 +61,24 @@ test('the bundle holds the CLI and the Temporal client, not the worker side', ()
   // the files it holds, from esbuild's "// path" comments; a node_modules reached through a
   // symlink is named by its real path (../../x/node_modules/…): read from node_modules/ on
   const sources = [...bundle.matchAll(/^\/\/ (\S+\.js)$/gm)].map((m) => m[1]!.replace(/^.*?(?=node_modules\/)/, ''));
-  assert.ok(sources.includes('node_modules/@temporalio/client/lib/workflow-client.js'), `the Temporal client is bundled; bundled: ${sources.slice(0, 5).join(', ')}, …`);
+  assert.ok(
+    sources.includes('node_modules/@temporalio/client/lib/workflow-client.js'),
+    `the Temporal client is bundled; bundled: ${sources.slice(0, 5).join(', ')}, …`,
+  );
   assert.ok(sources.includes('dist/src/cli/main.js'), 'the CLI is bundled');
-  for (const inside of ['node_modules/@temporalio/worker/', 'node_modules/@temporalio/activity/', 'node_modules/ssh2/', 'dist/activities/', 'dist/src/ssh/', 'dist/src/host/']) {
-    assert.deepEqual(sources.filter((s) => s.startsWith(inside)), [], `${inside} is not bundled`);
+  for (const inside of [
+    'node_modules/@temporalio/worker/',
+    'node_modules/@temporalio/activity/',
+    'node_modules/ssh2/',
+    'dist/activities/',
+    'dist/src/ssh/',
+    'dist/src/host/',
+  ]) {
+    assert.deepEqual(
+      sources.filter((s) => s.startsWith(inside)),
+      [],
+      `${inside} is not bundled`,
+    );
   }
   assert.ok(bundle.includes('require("./src/temporal/worker")'), 'the worker is required from dist/ at run time');
   assert.ok(bundle.includes('require("./src/host/hostState")'), "the CLI's SSH side (logs, run) is required from dist/ at run time");

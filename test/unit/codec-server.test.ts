@@ -26,9 +26,17 @@ const fromJson = (p: { metadata: Record<string, string>; data: string }): Payloa
 });
 
 async function post(base: string, route: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${base}/${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${base}/${route}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as { payloads?: { metadata: Record<string, string>; data: string }[]; error?: string }) : undefined };
+  return {
+    status: res.status,
+    headers: res.headers,
+    json: text ? (JSON.parse(text) as { payloads?: { metadata: Record<string, string>; data: string }[]; error?: string }) : undefined,
+  };
 }
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
@@ -72,7 +80,12 @@ describe('alcaide codec server', () => {
 
   test('no token, a wrong token, or a non-Bearer scheme: 401', async () => {
     const body = { payloads: [] };
-    for (const h of [{} as Record<string, string>, { Authorization: 'Bearer wrong' }, { Authorization: `Basic ${TOKEN}` }, { Authorization: `Bearer ${TOKEN}x` }]) {
+    for (const h of [
+      {} as Record<string, string>,
+      { Authorization: 'Bearer wrong' },
+      { Authorization: `Basic ${TOKEN}` },
+      { Authorization: `Bearer ${TOKEN}x` },
+    ]) {
       const r = await post(srv.url, 'decode', body, h);
       assert.equal(r.status, 401, JSON.stringify(h));
       assert.equal(r.headers.get('www-authenticate'), 'Bearer');
@@ -103,7 +116,11 @@ describe('alcaide codec server', () => {
     assert.equal(ui.headers.get('access-control-allow-origin'), UI);
     assert.equal(defaultPayloadConverter.fromPayload(fromJson(ui.json!.payloads![0]!)), 'hello');
     assert.equal((await post(srv.url, 'decode', { payloads: [] }, { Origin: 'https://evil.example' })).status, 403);
-    assert.equal((await post(srv.url, 'decode', { payloads: [] }, { Origin: 'https://evil.example', ...auth })).status, 403, 'a token does not open it to other web sites');
+    assert.equal(
+      (await post(srv.url, 'decode', { payloads: [] }, { Origin: 'https://evil.example', ...auth })).status,
+      403,
+      'a token does not open it to other web sites',
+    );
     assert.equal((await post(strict.url, 'decode', { payloads: [] }, { Origin: UI })).status, 401);
     assert.equal((await post(strict.url, 'decode', { payloads: [] }, { Origin: UI, ...auth })).status, 200);
   });
@@ -112,7 +129,8 @@ describe('alcaide codec server', () => {
     assert.equal((await fetch(`${srv.url}/decode`, { headers: auth })).status, 405);
     assert.equal((await post(srv.url, 'nothing', {}, auth)).status, 404);
     assert.equal((await post(srv.url, 'decode', '{not json', auth)).status, 400);
-    for (const body of [{ payloads: 'x' }, [], null, 'x']) assert.equal((await post(srv.url, 'decode', JSON.stringify(body), auth)).status, 400, JSON.stringify(body));
+    for (const body of [{ payloads: 'x' }, [], null, 'x'])
+      assert.equal((await post(srv.url, 'decode', JSON.stringify(body), auth)).status, 400, JSON.stringify(body));
     const [other] = await new EncryptionCodec(codecKey(Buffer.alloc(32, 5), 'other')).encode([defaultPayloadConverter.toPayload(SECRET)]);
     const r = await post(srv.url, 'decode', { payloads: [toJson(other!)] }, auth);
     assert.equal(r.status, 422);

@@ -29,7 +29,10 @@ describe('EncryptionCodec', () => {
       if (v.length > 2) assert.ok(!Buffer.from(p.data!).includes(Buffer.from(v)), `ciphertext of ${JSON.stringify(v)}`);
     }
     const dec = await codec.decode(enc);
-    assert.deepEqual(dec.map((p) => defaultPayloadConverter.fromPayload(p)), HOSTILE.map((v) => ({ secret: v })));
+    assert.deepEqual(
+      dec.map((p) => defaultPayloadConverter.fromPayload(p)),
+      HOSTILE.map((v) => ({ secret: v })),
+    );
   });
 
   test('fresh nonce per payload: the same value encrypts differently', async () => {
@@ -54,7 +57,10 @@ describe('EncryptionCodec', () => {
 
   test('wrong key, missing key and tampering fail with a clear message', async () => {
     const enc = await new EncryptionCodec(k1).encode([defaultPayloadConverter.toPayload('secret')]);
-    await assert.rejects(new EncryptionCodec(k2).decode(enc), new RegExp(`encrypted with key ${k1.id}, which this process does not have \\(it has ${k2.id} from two\\)`));
+    await assert.rejects(
+      new EncryptionCodec(k2).decode(enc),
+      new RegExp(`encrypted with key ${k1.id}, which this process does not have \\(it has ${k2.id} from two\\)`),
+    );
     await assert.rejects(new NoKeyCodec().decode(enc), /encrypted \(key [0-9a-f]{16}\) but this process has no codec key/);
     const data = Buffer.from(enc[0]!.data!);
     data[20]! ^= 1;

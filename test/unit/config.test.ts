@@ -35,7 +35,16 @@ describe('loadConfig', () => {
     assert.equal(c.app_jail.base_path, '/usr/local/jails');
     assert.equal(c.app_jail.freebsd_version, '14.3-RELEASE');
     assert.equal(c.app_jail.port, 4000);
-    assert.deepEqual(c.addresses, { host: '10.0.0.1', blue: '10.0.0.2', green: '10.0.0.3', db: '10.0.0.4', build: '10.0.0.5', buildNext: '10.0.0.6', blue6: 'fd00:a1ca:1de::a00:2', green6: 'fd00:a1ca:1de::a00:3' });
+    assert.deepEqual(c.addresses, {
+      host: '10.0.0.1',
+      blue: '10.0.0.2',
+      green: '10.0.0.3',
+      db: '10.0.0.4',
+      build: '10.0.0.5',
+      buildNext: '10.0.0.6',
+      blue6: 'fd00:a1ca:1de::a00:2',
+      green6: 'fd00:a1ca:1de::a00:3',
+    });
     assert.equal(c.release.name, 'my_app');
     assert.equal(c.release.migrate, 'MyApp.Release.migrate()');
     assert.equal(c.health_check.interval, 1000);
@@ -71,11 +80,14 @@ describe('loadConfig', () => {
 
   test('a missing destination file is an error naming it', () => {
     const dir = writeProject('nodest', { 'deploy.yml': VALID });
-    assert.throws(() => loadConfig({ cwd: dir, destination: 'prod' }), (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
-      assert.match(e.message, /deploy\.prod\.yml: file not found \(destination "prod" needs it\)/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ cwd: dir, destination: 'prod' }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.match(e.message, /deploy\.prod\.yml: file not found \(destination "prod" needs it\)/);
+        return true;
+      },
+    );
   });
 
   test('an empty section (everything under it commented out) counts as not set', () => {
@@ -96,31 +108,109 @@ describe('loadConfig', () => {
 
 // Each bad input: what to write, and the exact line the CLI must print for it.
 const BAD: Array<{ name: string; yml: string; expect: string | RegExp }> = [
-  { name: 'app with capitals', yml: VALID.replace('my_app', 'MyApp'), expect: 'deploy.yml:1: app: expected the mix app name: lowercase letters, digits and "_", starting with a letter, at most 30 characters, got "MyApp"' },
+  {
+    name: 'app with capitals',
+    yml: VALID.replace('my_app', 'MyApp'),
+    expect: 'deploy.yml:1: app: expected the mix app name: lowercase letters, digits and "_", starting with a letter, at most 30 characters, got "MyApp"',
+  },
   { name: 'app with a shell metacharacter', yml: VALID.replace('my_app', '"a;rm -rf /"'), expect: 'app: expected the mix app name' },
   { name: 'app missing', yml: VALID.replace('app: my_app\n', ''), expect: 'app: expected an app name, it is missing' },
   { name: 'server missing', yml: 'app: my_app\n', expect: 'server: expected a mapping with host, user and port, it is missing' },
   { name: 'typo in a key', yml: VALID.replace('host:', 'hots:'), expect: 'deploy.yml:3: server.hots: unknown key (did you mean "host"?)' },
-  { name: 'port out of range', yml: `${VALID.replace('server:\n', 'server:\n  port: 70000\n')}`, expect: 'deploy.yml:3: server.port: expected a port number (integer 1-65535), got 70000' },
-  { name: 'port as a string', yml: `${VALID.replace('server:\n', 'server:\n  port: "22"\n')}`, expect: 'server.port: expected a port number (integer 1-65535), got "22"' },
+  {
+    name: 'port out of range',
+    yml: `${VALID.replace('server:\n', 'server:\n  port: 70000\n')}`,
+    expect: 'deploy.yml:3: server.port: expected a port number (integer 1-65535), got 70000',
+  },
+  {
+    name: 'port as a string',
+    yml: `${VALID.replace('server:\n', 'server:\n  port: "22"\n')}`,
+    expect: 'server.port: expected a port number (integer 1-65535), got "22"',
+  },
   { name: 'host with a space', yml: VALID.replace('203.0.113.10', '"bad host"'), expect: 'server.host: expected a hostname or IP address, got "bad host"' },
-  { name: 'FreeBSD 13', yml: `${VALID}app_jail:\n  freebsd_version: 13.2-RELEASE\n`, expect: 'deploy.yml:9: app_jail.freebsd_version: expected FreeBSD 14 or newer, such as "14.3-RELEASE", got "13.2-RELEASE"' },
-  { name: 'relative base path', yml: `${VALID}app_jail:\n  base_path: jails\n`, expect: 'app_jail.base_path: expected an absolute path of letters, digits, ".", "_", "-" and "/", got "jails"' },
-  { name: 'base path with ..', yml: `${VALID}app_jail:\n  base_path: /usr/../etc\n`, expect: 'app_jail.base_path: expected an absolute path of letters, digits, ".", "_", "-" and "/", without ".." segments, got "/usr/../etc"' },
-  { name: 'subnet with host bits', yml: `${VALID}network:\n  subnet: 10.0.0.1/24\n`, expect: 'network.subnet: expected an IPv4 network address in CIDR form with a prefix of /8 to /29, such as "10.0.0.0/24" (host bits zero), got "10.0.0.1/24"' },
-  { name: 'bad env name', yml: VALID.replace('PHX_HOST:', '"PHX-HOST":'), expect: 'env.clear: "PHX-HOST" is not a valid name (expected letters, digits and "_", not starting with a digit)' },
-  { name: 'env value is a list', yml: VALID.replace('PHX_HOST: example.com', 'PHX_HOST: [a, b]'), expect: 'env.clear.PHX_HOST: expected a string, number or boolean, got a list (2 items)' },
-  { name: 'env value with a NUL byte', yml: VALID.replace('PHX_HOST: example.com', 'PHX_HOST: "exa\\0mple.com"'), expect: 'deploy.yml:6: env.clear.PHX_HOST: expected a value without a NUL byte (no environment variable can hold one), got "exa\\u0000mple.com"' },
-  { name: 'secret name invalid', yml: VALID.replace('[SECRET_KEY_BASE]', '[SECRET_KEY_BASE, 1BAD]'), expect: 'env.secret[1]: expected a secret name (letters, digits, "_"; not starting with a digit), got "1BAD"' },
-  { name: 'same name clear and secret', yml: VALID.replace('[SECRET_KEY_BASE]', '[PHX_HOST]'), expect: 'env.secret: expected each name in env.clear or env.secret, not both ("PHX_HOST" is in both)' },
-  { name: 'duration without unit meaning', yml: `${VALID}drain_timeout: soon\n`, expect: 'deploy.yml:8: drain_timeout: expected a duration such as "500ms", "10s", "2m" or a number of seconds, got "soon"' },
-  { name: 'health path not absolute', yml: `${VALID}health_check:\n  path: health\n`, expect: 'health_check.path: expected an HTTP path such as "/" or "/health", got "health"' },
-  { name: 'migrate as a number', yml: `${VALID}release:\n  migrate: 3\n`, expect: 'release.migrate: expected an Elixir expression to eval, or false to skip migrations, got 3' },
-  { name: 'postgres password in clear', yml: `${VALID}accessories:\n  postgresql:\n    volume: /var/db/pg:/var/db/postgres\n    user: app\n    password: hunter2\n    password_secret: PG\n    database: app\n`, expect: 'accessories.postgresql.password: unknown key (passwords are secrets: store it with `alcaide secrets set POSTGRES_PASSWORD` and name it in accessories.postgresql.password_secret)' },
-  { name: 'postgres volume not HOST:JAIL', yml: `${VALID}accessories:\n  postgresql:\n    volume: /var/db/pg\n    user: app\n    password_secret: PG\n    database: app\n`, expect: 'accessories.postgresql.volume: expected "HOST_PATH:JAIL_PATH", two absolute paths, got "/var/db/pg"' },
+  {
+    name: 'FreeBSD 13',
+    yml: `${VALID}app_jail:\n  freebsd_version: 13.2-RELEASE\n`,
+    expect: 'deploy.yml:9: app_jail.freebsd_version: expected FreeBSD 14 or newer, such as "14.3-RELEASE", got "13.2-RELEASE"',
+  },
+  {
+    name: 'relative base path',
+    yml: `${VALID}app_jail:\n  base_path: jails\n`,
+    expect: 'app_jail.base_path: expected an absolute path of letters, digits, ".", "_", "-" and "/", got "jails"',
+  },
+  {
+    name: 'base path with ..',
+    yml: `${VALID}app_jail:\n  base_path: /usr/../etc\n`,
+    expect: 'app_jail.base_path: expected an absolute path of letters, digits, ".", "_", "-" and "/", without ".." segments, got "/usr/../etc"',
+  },
+  {
+    name: 'subnet with host bits',
+    yml: `${VALID}network:\n  subnet: 10.0.0.1/24\n`,
+    expect:
+      'network.subnet: expected an IPv4 network address in CIDR form with a prefix of /8 to /29, such as "10.0.0.0/24" (host bits zero), got "10.0.0.1/24"',
+  },
+  {
+    name: 'bad env name',
+    yml: VALID.replace('PHX_HOST:', '"PHX-HOST":'),
+    expect: 'env.clear: "PHX-HOST" is not a valid name (expected letters, digits and "_", not starting with a digit)',
+  },
+  {
+    name: 'env value is a list',
+    yml: VALID.replace('PHX_HOST: example.com', 'PHX_HOST: [a, b]'),
+    expect: 'env.clear.PHX_HOST: expected a string, number or boolean, got a list (2 items)',
+  },
+  {
+    name: 'env value with a NUL byte',
+    yml: VALID.replace('PHX_HOST: example.com', 'PHX_HOST: "exa\\0mple.com"'),
+    expect: 'deploy.yml:6: env.clear.PHX_HOST: expected a value without a NUL byte (no environment variable can hold one), got "exa\\u0000mple.com"',
+  },
+  {
+    name: 'secret name invalid',
+    yml: VALID.replace('[SECRET_KEY_BASE]', '[SECRET_KEY_BASE, 1BAD]'),
+    expect: 'env.secret[1]: expected a secret name (letters, digits, "_"; not starting with a digit), got "1BAD"',
+  },
+  {
+    name: 'same name clear and secret',
+    yml: VALID.replace('[SECRET_KEY_BASE]', '[PHX_HOST]'),
+    expect: 'env.secret: expected each name in env.clear or env.secret, not both ("PHX_HOST" is in both)',
+  },
+  {
+    name: 'duration without unit meaning',
+    yml: `${VALID}drain_timeout: soon\n`,
+    expect: 'deploy.yml:8: drain_timeout: expected a duration such as "500ms", "10s", "2m" or a number of seconds, got "soon"',
+  },
+  {
+    name: 'health path not absolute',
+    yml: `${VALID}health_check:\n  path: health\n`,
+    expect: 'health_check.path: expected an HTTP path such as "/" or "/health", got "health"',
+  },
+  {
+    name: 'migrate as a number',
+    yml: `${VALID}release:\n  migrate: 3\n`,
+    expect: 'release.migrate: expected an Elixir expression to eval, or false to skip migrations, got 3',
+  },
+  {
+    name: 'postgres password in clear',
+    yml: `${VALID}accessories:\n  postgresql:\n    volume: /var/db/pg:/var/db/postgres\n    user: app\n    password: hunter2\n    password_secret: PG\n    database: app\n`,
+    expect:
+      'accessories.postgresql.password: unknown key (passwords are secrets: store it with `alcaide secrets set POSTGRES_PASSWORD` and name it in accessories.postgresql.password_secret)',
+  },
+  {
+    name: 'postgres volume not HOST:JAIL',
+    yml: `${VALID}accessories:\n  postgresql:\n    volume: /var/db/pg\n    user: app\n    password_secret: PG\n    database: app\n`,
+    expect: 'accessories.postgresql.volume: expected "HOST_PATH:JAIL_PATH", two absolute paths, got "/var/db/pg"',
+  },
   { name: 'bad proxy_jump', yml: `${VALID}ssh:\n  proxy_jump: "a b"\n`, expect: 'ssh.proxy_jump: expected "[user@]host[:port]", got "a b"' },
-  { name: 'tls cert without key', yml: `${VALID}temporal:\n  tls:\n    client_cert: /x.pem\n`, expect: 'temporal.tls: expected client_cert and client_key to be given together, got a mapping' },
-  { name: 'unknown top-level key', yml: `${VALID}servers: []\n`, expect: 'servers: unknown key (one server per destination for now: use `server: { host, user, port }`)' },
+  {
+    name: 'tls cert without key',
+    yml: `${VALID}temporal:\n  tls:\n    client_cert: /x.pem\n`,
+    expect: 'temporal.tls: expected client_cert and client_key to be given together, got a mapping',
+  },
+  {
+    name: 'unknown top-level key',
+    yml: `${VALID}servers: []\n`,
+    expect: 'servers: unknown key (one server per destination for now: use `server: { host, user, port }`)',
+  },
   { name: 'YAML syntax error', yml: 'app: [unclosed\n', expect: /deploy\.yml:\d+:\d+: YAML syntax error: / },
   { name: 'duplicate key', yml: `${VALID}app: other\n`, expect: /deploy\.yml:\d+:\d+: YAML syntax error: Map keys must be unique/ },
   { name: 'top level is a list', yml: '- a\n- b\n', expect: 'deploy.yml: expected a mapping of settings (app, server, ...) at the top level, got a list' },
@@ -152,7 +242,10 @@ describe('alcaide config rejects bad input with the precise error and exit 2', (
     const r = runCli(['-d', 'staging', 'setup', '--dry-run'], { cwd: dir, env: { NO_COLOR: '1' } });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Plan for my_app_staging on 203\.0\.113\.10 \(nothing is changed by --dry-run\):/);
-    assert.match(r.stdout, /\/var\/db\/alcaide\/claims\.d\/my_app_staging\.staging\.claim: this app's jails, subnet, ports and site, refused if another app holds them/);
+    assert.match(
+      r.stdout,
+      /\/var\/db\/alcaide\/claims\.d\/my_app_staging\.staging\.claim: this app's jails, subnet, ports and site, refused if another app holds them/,
+    );
     assert.match(r.stdout, /NAT for 10\.7\.0\.0\/24 \(and every other app's claimed subnet\)/);
   });
 
@@ -205,7 +298,10 @@ describe('alcaide config and init', () => {
   });
 
   test('init writes a deploy.yml that validates, reads the app from mix.exs, never overwrites', () => {
-    const dir = writeProject('init', { 'mix.exs': 'defmodule Shop.MixProject do\n  def project, do: [app: :shop, version: "0.1.0"]\nend\n', '.gitignore': '_build\n' });
+    const dir = writeProject('init', {
+      'mix.exs': 'defmodule Shop.MixProject do\n  def project, do: [app: :shop, version: "0.1.0"]\nend\n',
+      '.gitignore': '_build\n',
+    });
     const r = runCli(['init', '--host', '198.51.100.7'], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     const cfg = runCli(['config', '--json'], { cwd: dir });
@@ -217,6 +313,11 @@ describe('alcaide config and init', () => {
     assert.match(again.stderr, /deploy\.yml already exists; not overwriting it/);
     const gi = runCli(['init', '--app', 'x'], { cwd: writeProject('init2', {}) });
     assert.equal(gi.code, 0);
-    assert.equal(readFileSync(path.join(dir, '.gitignore'), 'utf8').split('\n').filter((l) => l === '.alcaide/*').length, 1);
+    assert.equal(
+      readFileSync(path.join(dir, '.gitignore'), 'utf8')
+        .split('\n')
+        .filter((l) => l === '.alcaide/*').length,
+      1,
+    );
   });
 });

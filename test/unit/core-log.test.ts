@@ -18,7 +18,13 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('alcaide worker during a Temporal outage: the core retry lines on stderr, plain; stdout keeps only its own lines', async () => {
   const server = await PersistentDevServer.start(path.join(dir, 'temporal.db'), [TEST_CODEC_KEY]);
-  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: server.address, ALCAIDE_TASK_QUEUE: 'core-log', ALCAIDE_MASTER_KEY: '', ALCAIDE_CODEC_KEY: '' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    ALCAIDE_TASK_QUEUE: 'core-log',
+    ALCAIDE_MASTER_KEY: '',
+    ALCAIDE_CODEC_KEY: '',
+  };
   // plain output is the default off a terminal; CI (set on CI machines) turns picocolors' colours on
   delete env.FORCE_COLOR;
   delete env.CI;
@@ -39,10 +45,18 @@ test('alcaide worker during a Temporal outage: the core retry lines on stderr, p
   worker.stdout.on('data', (d) => (stdout += d));
   worker.stderr.on('data', (d) => (stderr += d));
   try {
-    await within(60_000, `the worker polls (stdout: ${JSON.stringify(stdout)})`, seen(/worker polling task queue core-log/, () => stdout));
+    await within(
+      60_000,
+      `the worker polls (stdout: ${JSON.stringify(stdout)})`,
+      seen(/worker polling task queue core-log/, () => stdout),
+    );
     await server.down();
     // the core retries each poll a few times before it logs: wait for that line, on either stream
-    await within(90_000, 'the core logs its retried polls', seen(/retried \d+ times/, () => stdout + stderr));
+    await within(
+      90_000,
+      'the core logs its retried polls',
+      seen(/retried \d+ times/, () => stdout + stderr),
+    );
   } finally {
     worker.kill('SIGKILL');
     await once(worker, 'close');

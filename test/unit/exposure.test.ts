@@ -75,7 +75,10 @@ describe('local temp files', () => {
     process.env.TMPDIR = tmp;
     try {
       const notARepo = fresh();
-      await assert.rejects(createDeployActivities(testDeps()).uploadSource({ ...TEST_TARGET, projectRoot: notARepo }, 'a'.repeat(40)), /git archive aaaaaaaaaaaa failed/);
+      await assert.rejects(
+        createDeployActivities(testDeps()).uploadSource({ ...TEST_TARGET, projectRoot: notARepo }, 'a'.repeat(40)),
+        /git archive aaaaaaaaaaaa failed/,
+      );
       assert.deepEqual(readdirSync(tmp), [], 'the local tarball directory is removed');
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;

@@ -62,13 +62,20 @@ describe('failures: a summary in clear, the details encrypted', () => {
     assert.equal(failure.message, 'StepFailed: deploy of shop on 203.0.113.10: run migrations failed');
     assert.ok(!bytes.includes(SECRET));
     const aborted = { ...status, steps: [{ name: 'checkHealth', title: 'health check on the slot address', state: 'cancelled' as const }] };
-    assert.equal((await stored(ApplicationFailure.create({ type: 'StepFailed', message: 'x', details: [aborted] }))).failure.message, 'StepFailed: deploy of shop on 203.0.113.10: health check on the slot address stopped');
+    assert.equal(
+      (await stored(ApplicationFailure.create({ type: 'StepFailed', message: 'x', details: [aborted] }))).failure.message,
+      'StepFailed: deploy of shop on 203.0.113.10: health check on the slot address stopped',
+    );
   });
 
   test('other failures: the type only; a value of an unknown shape never reaches the summary', async () => {
     const migration = ApplicationFailure.create({ type: 'MigrationFailed', message: `migrations failed in shop_blue (exit 1):\n${SECRET}` });
     assert.equal((await stored(migration)).failure.message, 'MigrationFailed: details encrypted');
-    const odd = ApplicationFailure.create({ type: 'RemoteCommandError', message: SECRET, details: [{ label: `step ${SECRET}\nnext`, host: `h ${SECRET}`, exitCode: 1 }] });
+    const odd = ApplicationFailure.create({
+      type: 'RemoteCommandError',
+      message: SECRET,
+      details: [{ label: `step ${SECRET}\nnext`, host: `h ${SECRET}`, exitCode: 1 }],
+    });
     const { failure, bytes } = await stored(odd);
     assert.equal(failure.message, 'RemoteCommandError: details encrypted');
     assert.ok(!bytes.includes(SECRET));

@@ -38,9 +38,13 @@ describe('the failure catalogue', () => {
       for (const m of text.matchAll(/(?:override name|this\.name) = '(\w+)'/g)) raised.set(m[1]!, file);
     }
     // test fakes raise the product's types, so the workflows treat them as they would the real ones
-    for (const [file, text] of TESTS) for (const m of text.matchAll(/\btype: '(\w+)'/g)) if (/Failed|Error|Lost|Broken|Interrupted|NotRunning|NotSeen/.test(m[1]!)) raised.set(m[1]!, file);
+    for (const [file, text] of TESTS)
+      for (const m of text.matchAll(/\btype: '(\w+)'/g)) if (/Failed|Error|Lost|Broken|Interrupted|NotRunning|NotSeen/.test(m[1]!)) raised.set(m[1]!, file);
     assert.ok(raised.size > 20, `found only ${raised.size} failure types`);
-    assert.deepEqual([...raised].filter(([t]) => !catalogued(t)).map(([t, f]) => `${t} (${f})`), []);
+    assert.deepEqual(
+      [...raised].filter(([t]) => !catalogued(t)).map(([t, f]) => `${t} (${f})`),
+      [],
+    );
   });
 
   test('only the catalogue creates failures: retried or final as it says, everywhere', () => {
@@ -73,7 +77,14 @@ describe('the failure catalogue', () => {
   });
 
   test("a step's failure type is its activity's, under Temporal's wrapper", () => {
-    const wrapped = new ActivityFailure('activity failed', 'checkHealth', '1', RetryState.NON_RETRYABLE_FAILURE, 'w', ApplicationFailure.create({ type: 'HealthCheckFailed', message: 'GET /health: 500' }));
+    const wrapped = new ActivityFailure(
+      'activity failed',
+      'checkHealth',
+      '1',
+      RetryState.NON_RETRYABLE_FAILURE,
+      'w',
+      ApplicationFailure.create({ type: 'HealthCheckFailed', message: 'GET /health: 500' }),
+    );
     assert.equal(rootFailureType(wrapped), 'HealthCheckFailed');
     assert.equal(rootFailureType(new Error('plain')), undefined);
   });
@@ -91,6 +102,9 @@ describe('the failure catalogue', () => {
     assert.equal(hintFor(failedWith('HostKeyUnknown', 'x')), FAILURES.HostKeyUnknown.hint);
     assert.equal(hintFor(failedWith('SshAuthError', 'x')), FAILURES.SshAuthError.hint);
     // a message that only quotes the words gets the general hint
-    assert.equal(hintFor(failedWith('RemoteCommandError', 'HOST KEY MISMATCH in the app log')), 'fix the cause, then run the same command again: finished steps are checked, not repeated');
+    assert.equal(
+      hintFor(failedWith('RemoteCommandError', 'HOST KEY MISMATCH in the app log')),
+      'fix the cause, then run the same command again: finished steps are checked, not repeated',
+    );
   });
 });

@@ -25,7 +25,6 @@ import { HOSTILE } from '../helpers/hostile';
 
 const L = layout({ app: 'my_app', basePath: '/usr/local/jails', freebsdVersion: '14.3-RELEASE' });
 
-
 describe('quoting', () => {
   test('q passes plainly safe values bare and single-quotes everything else', () => {
     assert.equal(q('my_app_blue'), 'my_app_blue');
@@ -152,7 +151,11 @@ describe('files, template, packages, sysrc', () => {
   test('base template: fetch verified against MANIFEST, extracted into place atomically', () => {
     assert.equal(templateReady(L), '[ -f /usr/local/jails/templates/14.3-RELEASE/.alcaide-template ]');
     const f = fetchBase(L);
-    assert.ok(f.startsWith('mkdir -p /usr/local/jails/media && fetch -q -o /usr/local/jails/media/14.3-RELEASE-amd64-base.txz.MANIFEST https://download.freebsd.org/releases/amd64/14.3-RELEASE/MANIFEST && '));
+    assert.ok(
+      f.startsWith(
+        'mkdir -p /usr/local/jails/media && fetch -q -o /usr/local/jails/media/14.3-RELEASE-amd64-base.txz.MANIFEST https://download.freebsd.org/releases/amd64/14.3-RELEASE/MANIFEST && ',
+      ),
+    );
     assert.ok(f.includes(`want=$(awk '$1 == "base.txz" { print $2 }' /usr/local/jails/media/14.3-RELEASE-amd64-base.txz.MANIFEST)`));
     assert.ok(f.endsWith('mv -f /usr/local/jails/media/14.3-RELEASE-amd64-base.txz.part /usr/local/jails/media/14.3-RELEASE-amd64-base.txz'));
     assert.equal(
@@ -186,7 +189,10 @@ describe('pf', () => {
     assert.equal(defaultInterface(), `route -n get default | awk '/interface:/ { print $2 }'`);
   });
   test('every app on the host has its subnet NATed', () => {
-    assert.equal(renderPfBlock('vtnet0', ['10.0.0.0/24', '10.0.1.0/24']), `${PF_BEGIN}\nnat on vtnet0 from 10.0.0.0/24 to any -> (vtnet0)\nnat on vtnet0 from 10.0.1.0/24 to any -> (vtnet0)\n${PF_END}`);
+    assert.equal(
+      renderPfBlock('vtnet0', ['10.0.0.0/24', '10.0.1.0/24']),
+      `${PF_BEGIN}\nnat on vtnet0 from 10.0.0.0/24 to any -> (vtnet0)\nnat on vtnet0 from 10.0.1.0/24 to any -> (vtnet0)\n${PF_END}`,
+    );
   });
   test('an empty pf.conf gets the block and pass all', () => {
     assert.equal(withPfBlock('', block), `${block}\npass all\n`);

@@ -17,7 +17,11 @@ const VERSION = '0123456789abcdef0123456789abcdef01234567';
 function steps(until: string, last: Partial<StepStatus> = {}): StepStatus[] {
   const end = DEPLOY_STEPS.findIndex((s) => s.name === until);
   return DEPLOY_STEPS.map(({ name, title }) => ({ name, title })).map((s, i) =>
-    i < end ? { ...s, state: 'done', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, note: 'ok' } : i === end ? { ...s, state: 'failed', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, ...last } : { ...s, state: 'pending' },
+    i < end
+      ? { ...s, state: 'done', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, note: 'ok' }
+      : i === end
+        ? { ...s, state: 'failed', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, ...last }
+        : { ...s, state: 'pending' },
   );
 }
 
@@ -42,19 +46,35 @@ describe('alcaide history', () => {
   });
 
   test('a failed deploy: its slot was removed, so none shows as live', () => {
-    const status: WorkflowStatus = { ...base, state: 'failed', steps: steps('checkHealth', { error: 'GET / answered 500' }), ...undone, error: 'deploy of shop failed' };
+    const status: WorkflowStatus = {
+      ...base,
+      state: 'failed',
+      steps: steps('checkHealth', { error: 'GET / answered 500' }),
+      ...undone,
+      error: 'deploy of shop failed',
+    };
     const e = historyEntry(run('FAILED'), status);
     assert.deepEqual([e.slot, e.triedSlot, e.outcome, e.failedStep], [undefined, 'green', 'failed, restored', 'checkHealth']);
     assert.equal(historyLine(e), '2026-11-29T10:00:00.000Z  deploy   0123456789ab -     failed at checkHealth, restored 20.0s  dev@laptop');
   });
 
   test('an aborted deploy says aborted, by whom and where, not "failed"', () => {
-    const status: WorkflowStatus = { ...base, state: 'failed', steps: steps('checkHealth', { state: 'cancelled', error: 'stopped' }), ...undone, stopped: { how: 'aborted', by: 'ops@laptop' } };
+    const status: WorkflowStatus = {
+      ...base,
+      state: 'failed',
+      steps: steps('checkHealth', { state: 'cancelled', error: 'stopped' }),
+      ...undone,
+      stopped: { how: 'aborted', by: 'ops@laptop' },
+    };
     const e = historyEntry(run('FAILED'), status);
     assert.deepEqual([e.outcome, e.stoppedBy, e.slot], ['aborted, restored', 'ops@laptop', undefined]);
     assert.equal(historyLine(e), '2026-11-29T10:00:00.000Z  deploy   0123456789ab -     aborted by ops@laptop at checkHealth, restored 20.0s  dev@laptop');
     // rolled back during the bake; and a cancel from the Web UI, which names no one
-    const rolledBack = historyEntry(run('FAILED'), { ...status, steps: steps('bake', { state: 'cancelled' }), stopped: { how: 'rolled back', by: 'ops@laptop' } });
+    const rolledBack = historyEntry(run('FAILED'), {
+      ...status,
+      steps: steps('bake', { state: 'cancelled' }),
+      stopped: { how: 'rolled back', by: 'ops@laptop' },
+    });
     assert.match(historyLine(rolledBack), / - {5}rolled back by ops@laptop at bake, restored /);
     const cancelled = historyEntry(run('FAILED'), { ...status, stopped: undefined });
     assert.match(historyLine(cancelled), / - {5}stopped at checkHealth, restored /);
@@ -69,7 +89,11 @@ describe('alcaide status: steps in the order the deploy printed them', () => {
     state: 'running',
     steps: DEPLOY_STEPS.map(({ name, title }): StepStatus => ({ name, title, state: 'pending' })),
   });
-  const set = (st: WorkflowStatus, name: string, v: Partial<StepStatus>) => Object.assign(st.steps.find((s) => s.name === name)!, v);
+  const set = (st: WorkflowStatus, name: string, v: Partial<StepStatus>) =>
+    Object.assign(
+      st.steps.find((s) => s.name === name)!,
+      v,
+    );
   const polls: WorkflowStatus[] = [];
   {
     const st = running();
@@ -80,9 +104,11 @@ describe('alcaide status: steps in the order the deploy printed them', () => {
     set(st, 'createSlotJail', { state: 'done', startedAt: at(3), endedAt: at(5) });
     polls.push(structuredClone(st));
     set(st, 'buildRelease', { state: 'done', endedAt: at(40) });
-    for (const [i, name] of ['installRelease', 'writeAppEnv', 'startApp', 'runMigrations', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy'].entries()) set(st, name, { state: 'done', startedAt: at(40 + i), endedAt: at(41 + i) });
+    for (const [i, name] of ['installRelease', 'writeAppEnv', 'startApp', 'runMigrations', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy'].entries())
+      set(st, name, { state: 'done', startedAt: at(40 + i), endedAt: at(41 + i) });
     set(st, 'bake', { state: 'skipped', note: 'bake is off' });
-    for (const [i, name] of ['drainOldSlot', 'stopOldSlot', 'recordDeploy'].entries()) set(st, name, { state: 'done', startedAt: at(50 + i), endedAt: at(51 + i) });
+    for (const [i, name] of ['drainOldSlot', 'stopOldSlot', 'recordDeploy'].entries())
+      set(st, name, { state: 'done', startedAt: at(50 + i), endedAt: at(51 + i) });
     polls.push({ ...structuredClone(st), state: 'completed' });
   }
 
@@ -96,7 +122,13 @@ describe('alcaide status: steps in the order the deploy printed them', () => {
     } finally {
       console.log = log;
     }
-    const titles = (lines: string[]) => lines.map((l) => l.replace(/^\S+ /, '').replace(/ \d.*| \(skipped.*| —.*/, '').trim());
+    const titles = (lines: string[]) =>
+      lines.map((l) =>
+        l
+          .replace(/^\S+ /, '')
+          .replace(/ \d.*| \(skipped.*| —.*/, '')
+          .trim(),
+      );
     const shown = titles(renderStatus(polls[1]!).split('\n'));
     assert.deepEqual(shown, titles(printed));
     assert.deepEqual(shown.slice(3, 5), ['create the slot jail', 'build the release'], 'the step that ended first comes first');
@@ -105,7 +137,9 @@ describe('alcaide status: steps in the order the deploy printed them', () => {
 
   test('steps not ended yet follow those that did, in their own order', () => {
     assert.deepEqual(
-      inOrder(polls[0]!.steps).slice(0, 6).map((s) => s.name),
+      inOrder(polls[0]!.steps)
+        .slice(0, 6)
+        .map((s) => s.name),
       ['ensureBuildJail', 'uploadSource', 'chooseSlot', 'createSlotJail', 'buildRelease', 'installRelease'],
     );
   });

@@ -111,7 +111,7 @@ before(() => {
   writeFileSync(path.join(fake, 'etc', 'my_app.env'), '');
   // the release script and a stand-in program: print each argument, NUL-terminated
   for (const prog of ['my_app/bin/my_app', 'my_app/bin/args']) {
-    writeFileSync(path.join(fake, prog), "#!/bin/sh\nprintf '%s\\0' \"$@\"\n");
+    writeFileSync(path.join(fake, prog), '#!/bin/sh\nprintf \'%s\\0\' "$@"\n');
     chmodSync(path.join(fake, prog), 0o755);
   }
 });

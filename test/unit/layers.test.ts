@@ -34,10 +34,15 @@ function importsOf(file: string, text = readFileSync(path.join(REPO_ROOT, file),
   };
   for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?([^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm)) {
     // `import { type A, type B } from` loads nothing either
-    const names = /^\{([^}]*)\}/.exec(m[2]?.trim() ?? '')?.[1]?.split(',').map((n) => n.trim()).filter(Boolean);
+    const names = /^\{([^}]*)\}/
+      .exec(m[2]?.trim() ?? '')?.[1]
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
     add(m[3]!, Boolean(m[1]) || Boolean(names?.length && names.every((n) => n.startsWith('type '))));
   }
-  for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) add(m[1]!, /^\s*(?:\/\/|\*)/.test(lineAt(text, m.index!)) || isTypePosition(text, m.index!));
+  for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g))
+    add(m[1]!, /^\s*(?:\/\/|\*)/.test(lineAt(text, m.index!)) || isTypePosition(text, m.index!));
   return found;
 }
 
@@ -50,7 +55,8 @@ const statSafe = (rel: string) => {
 };
 const lineAt = (text: string, i: number) => text.slice(text.lastIndexOf('\n', i) + 1, i);
 /** `import('x').T` in a type annotation loads nothing at run time. */
-const isTypePosition = (text: string, i: number) => /^import\(\s*['"][^'"]+['"]\s*\)\.[A-Z]/.test(text.slice(i)) && !/await\s*$/.test(text.slice(Math.max(0, i - 10), i));
+const isTypePosition = (text: string, i: number) =>
+  /^import\(\s*['"][^'"]+['"]\s*\)\.[A-Z]/.test(text.slice(i)) && !/await\s*$/.test(text.slice(Math.max(0, i - 10), i));
 
 const ALL = PRODUCT_DIRS.flatMap(tsFiles);
 const IMPORTS = ALL.flatMap((f) => importsOf(f));
@@ -111,14 +117,18 @@ const RULES: Array<{ name: string; files: (f: string) => boolean; forbidden: (to
 export function violations(imports: Import[] = IMPORTS): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const r of RULES) {
-    const bad = imports.filter((i) => r.files(i.from) && r.forbidden(i.to) && !(r.typesAllowed && i.typeOnly)).map((i) => `${i.from} → ${i.to}${i.typeOnly ? ' (type)' : ''}`);
+    const bad = imports
+      .filter((i) => r.files(i.from) && r.forbidden(i.to) && !(r.typesAllowed && i.typeOnly))
+      .map((i) => `${i.from} → ${i.to}${i.typeOnly ? ' (type)' : ''}`);
     out.set(r.name, bad);
   }
   return out;
 }
 
 /** Modules that define an activity factory (createXActivities). */
-const ACTIVITY_MODULES = tsFiles('activities').filter((f) => /^export function create\w+Activities\(/m.test(readFileSync(path.join(REPO_ROOT, f), 'utf8')) && f !== 'activities/index.ts');
+const ACTIVITY_MODULES = tsFiles('activities').filter(
+  (f) => /^export function create\w+Activities\(/m.test(readFileSync(path.join(REPO_ROOT, f), 'utf8')) && f !== 'activities/index.ts',
+);
 
 /** Paths on the host, as literals: each belongs to src/freebsd/layout.ts. */
 const HOST_PATHS = [

@@ -29,7 +29,10 @@ describe('PostgreSQL accessory commands', () => {
     assert.equal(postgresPackage(16), 'postgresql16-server');
     assert.equal(postgresDataDir('/var/db/postgres', 16), '/var/db/postgres/data16');
     assert.equal(volumeReady('/var/db/my_app_postgres'), `[ -d /var/db/my_app_postgres ] && [ "$(stat -f %u:%g:%Lp /var/db/my_app_postgres)" = 770:770:700 ]`);
-    assert.equal(prepareVolume('/var/db/my_app_postgres'), 'mkdir -p /var/db/my_app_postgres && chown 770:770 /var/db/my_app_postgres && chmod 0700 /var/db/my_app_postgres');
+    assert.equal(
+      prepareVolume('/var/db/my_app_postgres'),
+      'mkdir -p /var/db/my_app_postgres && chown 770:770 /var/db/my_app_postgres && chmod 0700 /var/db/my_app_postgres',
+    );
     assert.equal(postgresInitialized('/j/db/var/db/postgres/data16'), 'test -f /j/db/var/db/postgres/data16/PG_VERSION');
     assert.equal(confIncludes('/d/postgresql.conf'), `grep -qxF 'include_if_exists = '\\''alcaide.conf'\\''' /d/postgresql.conf`);
     assert.equal(addConfInclude('/d/postgresql.conf'), `printf '%s\\n' 'include_if_exists = '\\''alcaide.conf'\\''' >> /d/postgresql.conf`);
@@ -83,7 +86,9 @@ describe('PostgreSQL accessory commands', () => {
 // A throwaway cluster of Debian's PostgreSQL, run as its `postgres` user on a unix socket.
 function pgBin(): string {
   const base = '/usr/lib/postgresql';
-  const majors = readdirSync(base).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(a) - Number(b));
+  const majors = readdirSync(base)
+    .filter((d) => /^\d+$/.test(d))
+    .sort((a, b) => Number(a) - Number(b));
   if (!majors.length) throw new Error('PostgreSQL binaries missing: apt-get install postgresql-15 (scripts/install-deps.sh does)');
   return path.join(base, majors.at(-1)!, 'bin');
 }
@@ -103,7 +108,16 @@ describe('the role and database SQL against a real PostgreSQL', () => {
     chownSync(dir, uid, gid);
     const init = asPostgres('initdb', ['-D', `${dir}/data`, '-U', 'postgres', '--auth-local=peer', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C']);
     assert.equal(init.status, 0, init.stderr);
-    const start = asPostgres('pg_ctl', ['-D', `${dir}/data`, '-w', '-l', `${dir}/log`, '-o', `-c listen_addresses='127.0.0.1' -c port=${port} -c unix_socket_directories='${dir}'`, 'start']);
+    const start = asPostgres('pg_ctl', [
+      '-D',
+      `${dir}/data`,
+      '-w',
+      '-l',
+      `${dir}/log`,
+      '-o',
+      `-c listen_addresses='127.0.0.1' -c port=${port} -c unix_socket_directories='${dir}'`,
+      'start',
+    ]);
     assert.equal(start.status, 0, start.stderr);
   });
 
@@ -114,7 +128,11 @@ describe('the role and database SQL against a real PostgreSQL', () => {
 
   test('with VERBOSITY=terse (as psqlAsSuperuser runs it) a failing statement does not echo its password', () => {
     const sql = "SELECT 1;\nALTER ROLE no_such_role WITH LOGIN PASSWORD 'pw-canary-42';\n";
-    const r = asPostgres('psql', ['-h', dir, '-p', String(port), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=terse', '-d', 'postgres', '-f', '-'], sql);
+    const r = asPostgres(
+      'psql',
+      ['-h', dir, '-p', String(port), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=terse', '-d', 'postgres', '-f', '-'],
+      sql,
+    );
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /no_such_role/);
     assert.ok(!r.stderr.includes('pw-canary-42'), r.stderr);
@@ -125,19 +143,38 @@ describe('the role and database SQL against a real PostgreSQL', () => {
     for (const [i, pw] of passwords.entries()) {
       const user = `app_${i}`;
       for (let run = 0; run < 2; run++) {
-        const r = asPostgres('psql', ['-h', dir, '-p', String(port), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-f', '-'], roleAndDatabaseSql(user, `${user}_db`, pw));
+        const r = asPostgres(
+          'psql',
+          ['-h', dir, '-p', String(port), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-f', '-'],
+          roleAndDatabaseSql(user, `${user}_db`, pw),
+        );
         assert.equal(r.status, 0, `${JSON.stringify(pw)}: ${r.stderr}`);
       }
       const login = (password: string) =>
-        spawnSync(path.join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', `${user}_db`, '-X', '-tA', '-c', 'select current_user || current_database()'], {
-          env: { PATH: process.env.PATH, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' },
-          encoding: 'utf8',
-        });
+        spawnSync(
+          path.join(bin, 'psql'),
+          ['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', `${user}_db`, '-X', '-tA', '-c', 'select current_user || current_database()'],
+          {
+            env: { PATH: process.env.PATH, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' },
+            encoding: 'utf8',
+          },
+        );
       const good = login(pw);
       assert.equal(good.status, 0, `${JSON.stringify(pw)}: ${good.stderr}`);
       assert.equal(good.stdout.trim(), `${user}${user}_db`);
       assert.match(login(`${pw}x`).stderr, /password authentication failed/);
-      const check = asPostgres('psql', ['-h', dir, '-p', String(port), '-X', '-tA', '-d', `${user}_db`, '-c', `select rolname from pg_roles r join pg_database d on d.datdba = r.oid where d.datname = current_database()`]);
+      const check = asPostgres('psql', [
+        '-h',
+        dir,
+        '-p',
+        String(port),
+        '-X',
+        '-tA',
+        '-d',
+        `${user}_db`,
+        '-c',
+        `select rolname from pg_roles r join pg_database d on d.datdba = r.oid where d.datname = current_database()`,
+      ]);
       assert.equal(check.stdout.trim(), user, 'the database belongs to the role');
     }
   });

@@ -57,17 +57,28 @@ describe('a jail tree removed for good', () => {
 
 describe('remove builders', () => {
   test('a jail: only when its root or conf exists; stopped with its service, out of jail_list, removed', () => {
-    const s = removeJail({ name: 'shop_blue', path: '/usr/local/jails/shop_blue', conf: '/etc/jail.conf.d/shop_blue.conf', stopService: 'service -j shop_blue shop onestop' });
+    const s = removeJail({
+      name: 'shop_blue',
+      path: '/usr/local/jails/shop_blue',
+      conf: '/etc/jail.conf.d/shop_blue.conf',
+      stopService: 'service -j shop_blue shop onestop',
+    });
     const lines = s.split('\n');
     assert.equal(lines[0], 'if [ -e /usr/local/jails/shop_blue ] || [ -e /etc/jail.conf.d/shop_blue.conf ]; then');
-    assert.match(s, /if jls -j shop_blue jid >\/dev\/null 2>&1; then\n {2}service -j shop_blue shop onestop >&2 \|\| true\n {2}jail -f \/etc\/jail\.conf\.d\/shop_blue\.conf -r shop_blue >&2/);
+    assert.match(
+      s,
+      /if jls -j shop_blue jid >\/dev\/null 2>&1; then\n {2}service -j shop_blue shop onestop >&2 \|\| true\n {2}jail -f \/etc\/jail\.conf\.d\/shop_blue\.conf -r shop_blue >&2/,
+    );
     assert.ok(lines.includes('  sysrc -q jail_list-=shop_blue >/dev/null'));
     assert.ok(s.includes(destroyJailTree('/usr/local/jails/shop_blue', '/etc/jail.conf.d/shop_blue.conf')));
     assert.deepEqual(lines.slice(-2), ["  changed 'removed shop_blue'", 'fi']);
   });
 
   test('the claim is released with one rm, reported', () => {
-    assert.equal(releaseClaim('/var/db/alcaide/claims.d/shop.claim'), "if [ -e /var/db/alcaide/claims.d/shop.claim ]; then rm -f /var/db/alcaide/claims.d/shop.claim; changed 'released /var/db/alcaide/claims.d/shop.claim'; fi");
+    assert.equal(
+      releaseClaim('/var/db/alcaide/claims.d/shop.claim'),
+      "if [ -e /var/db/alcaide/claims.d/shop.claim ]; then rm -f /var/db/alcaide/claims.d/shop.claim; changed 'released /var/db/alcaide/claims.d/shop.claim'; fi",
+    );
   });
 });
 
@@ -77,7 +88,9 @@ describe('the site removed (run by /bin/sh; caddy and service stubbed, files rea
   const state = path.join(root, 'var/db/alcaide/shop');
   // the builder's absolute paths moved under `root`; `caddy validate` exits $VALID; calls logged
   const run = (valid: number) => {
-    const script = removeSite('shop', '/var/db/alcaide/shop').replaceAll('/usr/local/etc/caddy/sites', path.dirname(site)).replaceAll('/var/db/alcaide/shop', state);
+    const script = removeSite('shop', '/var/db/alcaide/shop')
+      .replaceAll('/usr/local/etc/caddy/sites', path.dirname(site))
+      .replaceAll('/var/db/alcaide/shop', state);
     const stubs = `changed() { echo "+ $*"; }; service() { echo "service $*" >> ${root}/calls; [ "$2" != status ] || return 0; }; caddy() { echo "caddy $1" >> ${root}/calls; return ${valid}; }; `;
     return spawnSync('/bin/sh', ['-c', `set -e; ${stubs}${script}`], { encoding: 'utf8' });
   };

@@ -42,7 +42,12 @@ describe('nightly schedule', () => {
 
   test('spec, policies and action', () => {
     const s = resolveTemporalSettings({ task_queue: 'q1' }, {});
-    const o = nightlySchedule({ ...TEST_TARGET, destination: 'prod' }, s, { hour: 3, minute: 15, timezone: 'Europe/Madrid', jitterMs: 600_000, catchupWindowMs: 3_600_000 }, 'ops@laptop');
+    const o = nightlySchedule(
+      { ...TEST_TARGET, destination: 'prod' },
+      s,
+      { hour: 3, minute: 15, timezone: 'Europe/Madrid', jitterMs: 600_000, catchupWindowMs: 3_600_000 },
+      'ops@laptop',
+    );
     assert.equal(o.scheduleId, 'alcaide-nightly-my_app-prod');
     assert.deepEqual(o.spec, {
       calendars: [{ hour: 3, minute: 15, comment: "nightly rebuild of my_app's build jail at 03:15" }],

@@ -58,7 +58,7 @@ describe('put (one command writes a file only when it differs)', () => {
 
   test('putText: content with the delimiter line and shell syntax arrives as it was', () => {
     const target = path.join(dir, 'text', 'f');
-    const content = "ALCAIDE_EOF\n$(touch /tmp/alcaide-pwned) `id` 'q' \"d\" \\\n";
+    const content = 'ALCAIDE_EOF\n$(touch /tmp/alcaide-pwned) `id` \'q\' "d" \\\n';
     const r = run(script(putFunction(), putText(target, '0644', content, 'f')));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(target, 'utf8'), content);
@@ -81,8 +81,13 @@ describe('installApp (the release, runner, rc.d script and rc.conf.d of a slot, 
     assert.deepEqual(changesOf(first.stdout), [`release ${v.slice(0, 12)} in /usr/local/hello`, 'runner', 'rc.d script', 'hello_enable=YES', 'log rotation']);
     // newsyslog(8) reads only *.conf in /usr/local/etc/newsyslog.conf.d; it signals daemon(8), which reopens the log (-H)
     assert.equal(newsyslogConf('hello'), '/usr/local/etc/newsyslog.conf.d/hello.conf');
-    const rotation = readFileSync(path.join(root, newsyslogConf('hello')), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
-    assert.deepEqual(rotation.map((l) => l.split(/\s+/)), [['/var/log/hello.log', '600', '7', '10240', '@T00', 'JC', '/var/run/hello_supervisor.pid']]);
+    const rotation = readFileSync(path.join(root, newsyslogConf('hello')), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
+    assert.deepEqual(
+      rotation.map((l) => l.split(/\s+/)),
+      [['/var/log/hello.log', '600', '7', '10240', '@T00', 'JC', '/var/run/hello_supervisor.pid']],
+    );
     assert.equal(readFileSync(path.join(root, 'usr/local/hello/VERSION'), 'utf8'), '1\n');
     // rc.subr's load_rc_config sources /etc/rc.conf.d/NAME: the app is enabled by it
     const rcConf = path.join(root, 'etc/rc.conf.d/hello');
@@ -117,10 +122,16 @@ describe('/etc/hosts: each app names its slots in a block of its own', () => {
     const replaced = run(script(putFunction(), ensureHostsBlock('shop', entries(9), hosts)));
     assert.equal(changesOf(replaced.stdout).length, 1);
     const lines = readFileSync(hosts, 'utf8').split('\n');
-    assert.equal(lines.filter((l) => l.includes('shop-blue')).join(','), 'fd00:a1ca:1de::a00:9\tshop-blue.alcaide.internal,10.0.0.9\tshop-blue.alcaide.internal');
+    assert.equal(
+      lines.filter((l) => l.includes('shop-blue')).join(','),
+      'fd00:a1ca:1de::a00:9\tshop-blue.alcaide.internal,10.0.0.9\tshop-blue.alcaide.internal',
+    );
     assert.ok(lines.indexOf('192.0.2.7\tbackup') > lines.findIndex((l) => l.includes('shop-green')), 'replaced in place');
     run(script(putFunction(), removeHostsBlock('shop', hosts)));
     const left = readFileSync(hosts, 'utf8');
-    assert.equal(left, `${original}192.0.2.7\tbackup\n# BEGIN alcaide cart (managed; do not edit between these lines)\n10.0.1.2\tcart-blue.alcaide.internal\n# END alcaide cart\n`);
+    assert.equal(
+      left,
+      `${original}192.0.2.7\tbackup\n# BEGIN alcaide cart (managed; do not edit between these lines)\n10.0.1.2\tcart-blue.alcaide.internal\n# END alcaide cart\n`,
+    );
   });
 });

@@ -3,15 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import {
-  decryptSecrets,
-  encryptSecrets,
-  generateMasterKey,
-  loadMasterKey,
-  parseSecretsText,
-  SecretsStore,
-  setSecretInText,
-} from '../../src/config/secrets';
+import { decryptSecrets, encryptSecrets, generateMasterKey, loadMasterKey, parseSecretsText, SecretsStore, setSecretInText } from '../../src/config/secrets';
 import { UserError } from '../../src/errors';
 import { runCli, tempProject } from '../helpers/cli';
 
@@ -45,7 +37,10 @@ describe('secrets encryption', () => {
 
   test('a wrong key is refused with a clear error', () => {
     const file = encryptSecrets('A: 1', key(), undefined);
-    assert.throws(() => decryptSecrets(file, key(), undefined, 'secrets.enc'), /cannot decrypt secrets\.enc: wrong master key, the file was modified, or it was encrypted for another destination/);
+    assert.throws(
+      () => decryptSecrets(file, key(), undefined, 'secrets.enc'),
+      /cannot decrypt secrets\.enc: wrong master key, the file was modified, or it was encrypted for another destination/,
+    );
   });
 
   test('a tampered file is refused (one flipped bit)', () => {
@@ -56,7 +51,10 @@ describe('secrets encryption', () => {
     bytes[bytes.length - 20] ^= 1;
     assert.throws(() => decryptSecrets(`${header}\n${bytes.toString('base64')}\n`, k, undefined, 'f'), /cannot decrypt f/);
     assert.throws(() => decryptSecrets('hello\n', k, undefined, 'f'), /f is not an Alcaide secrets file/);
-    assert.throws(() => decryptSecrets('ALCAIDE-SECRETS v2 xchacha\nAAAA\n', k, undefined, 'f'), /uses secrets format v2, which this version of alcaide cannot read/);
+    assert.throws(
+      () => decryptSecrets('ALCAIDE-SECRETS v2 xchacha\nAAAA\n', k, undefined, 'f'),
+      /uses secrets format v2, which this version of alcaide cannot read/,
+    );
     assert.throws(() => decryptSecrets(`${header}\nAAAA\n`, k, undefined, 'f'), /f is truncated or damaged/);
   });
 
@@ -86,12 +84,15 @@ describe('secrets encryption', () => {
 
 describe('master key', () => {
   test('missing key: a clear error saying how to get one', () => {
-    assert.throws(() => loadMasterKey(freshDir(), {}), (e: unknown) => {
-      assert.ok(e instanceof UserError);
-      assert.match(e.message, /no master key: .*master\.key does not exist and ALCAIDE_MASTER_KEY is not set/);
-      assert.match(e.hint ?? '', /alcaide secrets init/);
-      return true;
-    });
+    assert.throws(
+      () => loadMasterKey(freshDir(), {}),
+      (e: unknown) => {
+        assert.ok(e instanceof UserError);
+        assert.match(e.message, /no master key: .*master\.key does not exist and ALCAIDE_MASTER_KEY is not set/);
+        assert.match(e.hint ?? '', /alcaide secrets init/);
+        return true;
+      },
+    );
   });
 
   test('ALCAIDE_MASTER_KEY wins; a malformed one is refused', () => {
@@ -253,7 +254,9 @@ describe('what reaches the app, what stays out of git', () => {
     assert.equal(set.code, 2, set.stderr);
     assert.match(set.stderr, /SECRET_KEY_BASE: expected a value without a NUL byte/);
     assert.equal(readFileSync(path.join(dir, '.alcaide', 'secrets.enc'), 'utf8'), before, 'nothing changed');
-    assert.deepEqual(parseSecretsText('A: "a\\0b"\nB: ok\n').problems, ['A: expected a value without a NUL byte (no environment variable can hold one), got a value with one']);
+    assert.deepEqual(parseSecretsText('A: "a\\0b"\nB: ok\n').problems, [
+      'A: expected a value without a NUL byte (no environment variable can hold one), got a value with one',
+    ]);
 
     // a file that holds one (written by hand or by an older alcaide) stops the deploy before Temporal or the server
     const project = deployable('SECRET_KEY_BASE: "a\\0b"\n');
@@ -274,11 +277,20 @@ describe('what reaches the app, what stays out of git', () => {
     const init = runCli(['secrets', 'init'], { cwd: dir, env });
     assert.equal(init.code, 0, init.stderr);
     assert.match(init.stdout, /added \.alcaide\/\*, !\.alcaide\/secrets\*\.enc to \.gitignore/);
-    assert.equal(readFileSync(path.join(dir, '.gitignore'), 'utf8'), '_build\n# alcaide: master key and local state stay out of git; encrypted secrets may go in\n.alcaide/*\n!.alcaide/secrets*.enc\n');
+    assert.equal(
+      readFileSync(path.join(dir, '.gitignore'), 'utf8'),
+      '_build\n# alcaide: master key and local state stay out of git; encrypted secrets may go in\n.alcaide/*\n!.alcaide/secrets*.enc\n',
+    );
     git(dir, 'add', '-A');
     assert.deepEqual(git(dir, 'ls-files').trim().split('\n').sort(), ['.alcaide/secrets.enc', '.gitignore', 'deploy.yml'], 'git add -A leaves the key out');
     assert.equal(runCli(['secrets', 'init'], { cwd: dir, env }).code, 1, 'still never overwrites');
-    assert.equal(readFileSync(path.join(dir, '.gitignore'), 'utf8').split('\n').filter((l) => l === '.alcaide/*').length, 1, 'lines added once');
+    assert.equal(
+      readFileSync(path.join(dir, '.gitignore'), 'utf8')
+        .split('\n')
+        .filter((l) => l === '.alcaide/*').length,
+      1,
+      'lines added once',
+    );
 
     // committed anyway (git add -f): deploy says so and how to fix it, before anything remote
     git(dir, 'add', '-f', '.alcaide/master.key');

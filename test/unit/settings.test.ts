@@ -4,7 +4,13 @@ import { loadTls, resolveTemporalSettings, webUiBase, workflowUiUrl } from '../.
 
 describe('Temporal connection settings', () => {
   test('defaults point at the local dev server', () => {
-    assert.deepEqual(resolveTemporalSettings({}, {}), { address: 'localhost:7233', namespace: 'default', taskQueue: 'alcaide', tls: undefined, apiKey: undefined });
+    assert.deepEqual(resolveTemporalSettings({}, {}), {
+      address: 'localhost:7233',
+      namespace: 'default',
+      taskQueue: 'alcaide',
+      tls: undefined,
+      apiKey: undefined,
+    });
   });
 
   test('deploy.yml, then environment variables (the Temporal CLI names) override', () => {

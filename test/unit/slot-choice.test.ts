@@ -29,7 +29,11 @@ function hostSays(open: Slot[], running: string[]): string {
 
 describe('the slot a deploy goes to', () => {
   test('no slot live (no gate open, or a gate open on a stopped jail): blue', () => {
-    for (const [open, running] of [[[], []], [['green'], []], [[], ['shop_blue', 'shop_green']]] as [Slot[], string[]][]) {
+    for (const [open, running] of [
+      [[], []],
+      [['green'], []],
+      [[], ['shop_blue', 'shop_green']],
+    ] as [Slot[], string[]][]) {
       const out = hostSays(open, running);
       assert.equal(out, '');
       assert.deepEqual(slotChoice(activeOf(parseLiveSlots(out))), { changed: false, next: 'blue', active: undefined, note: 'no live slot, deploying to blue' });
@@ -51,7 +55,12 @@ describe('the slot a deploy goes to', () => {
     assert.deepEqual(parseLiveSlots(both), ['blue', 'green']);
     // the active file as the switch writes it: the slot and a newline
     assert.equal(activeOf(parseLiveSlots(both), 'green\n'), 'green');
-    assert.deepEqual(slotChoice(activeOf(parseLiveSlots(both), 'green\n')), { changed: false, next: 'blue', active: 'green', note: 'green is live, deploying to blue' });
+    assert.deepEqual(slotChoice(activeOf(parseLiveSlots(both), 'green\n')), {
+      changed: false,
+      next: 'blue',
+      active: 'green',
+      note: 'green is live, deploying to blue',
+    });
     assert.equal(activeOf(parseLiveSlots(both), 'blue\n'), 'blue');
     assert.equal(activeOf(parseLiveSlots(both), ''), 'blue', 'no record');
     assert.equal(activeOf(parseLiveSlots(both), 'purple\n'), 'blue', 'a record naming neither');

@@ -24,7 +24,9 @@ test('a scheduled workflow task or activity nobody starts stalls after 5 s of th
   assert.equal(stallOf(d, seen, 10_000_000 + STALL_MS, 'deploy of x', dead), 'no worker picked up the deploy of x within 5 s');
 
   const a = new Map<string, number>();
-  const act = (attempt: number, extra = {}) => ({ pendingActivities: [{ activityId: '7', activityType: { name: 'buildRelease' }, state: 1, attempt, ...extra }] });
+  const act = (attempt: number, extra = {}) => ({
+    pendingActivities: [{ activityId: '7', activityType: { name: 'buildRelease' }, state: 1, attempt, ...extra }],
+  });
   assert.equal(stallOf(act(1), a, 0, 'deploy of x', dead), undefined);
   assert.equal(stallOf(act(1), a, STALL_MS, 'deploy of x', dead), 'no worker picked up the deploy of x within 5 s');
 });
@@ -43,13 +45,17 @@ test("a retry's backoff is not a wait for a worker; a running step of a live or 
   const backoff = { pendingActivities: [{ activityId: '7', state: 1, attempt: 2, nextAttemptScheduleTime: ts(99_000) }] };
   assert.equal(stallOf(backoff, seen, 0, 'w', dead), undefined);
   assert.equal(stallOf(backoff, seen, 60_000, 'w', dead), undefined);
-  const running = (identity: string) => ({ pendingActivities: [{ activityId: '7', activityType: { name: 'buildRelease' }, state: 2, attempt: 1, lastWorkerIdentity: identity }] });
+  const running = (identity: string) => ({
+    pendingActivities: [{ activityId: '7', activityType: { name: 'buildRelease' }, state: 2, attempt: 1, lastWorkerIdentity: identity }],
+  });
   assert.equal(stallOf(running('alcaide-worker:2@here'), seen, 0, 'w', dead), undefined);
   assert.equal(stallOf(running('alcaide-worker:2@here'), seen, 60_000, 'w', dead), undefined, 'a long step of a live worker');
 });
 
 test('a step still running on a local worker whose process is gone stalls at once, and says whose', () => {
-  const d = (state: number) => ({ pendingActivities: [{ activityId: '7', activityType: { name: 'buildRelease' }, state, attempt: 1, lastWorkerIdentity: 'alcaide-worker:1@here' }] });
+  const d = (state: number) => ({
+    pendingActivities: [{ activityId: '7', activityType: { name: 'buildRelease' }, state, attempt: 1, lastWorkerIdentity: 'alcaide-worker:1@here' }],
+  });
   assert.equal(stallOf(d(2), new Map(), 0, 'w', dead), 'the worker running buildRelease (alcaide-worker:1@here) is gone');
   assert.equal(stallOf(d(3), new Map(), 0, 'w', dead), 'the worker running buildRelease (alcaide-worker:1@here) is gone', 'cancel requested');
 });

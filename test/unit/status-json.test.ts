@@ -60,9 +60,13 @@ test('a deploy whose worker just stopped (its poller still listed): JSON once th
   const s = testSettings(env.address, taskQueue);
   const worker = await createWorker(env.nativeConnection, s, 'embedded');
   await worker.runUntil(
-    within(30_000, 'the worker is listed as polling', (async () => {
-      while (!(await hasWorkflowPollers(env.client, s, { includeEmbedded: true }))) await new Promise((r) => setTimeout(r, 100));
-    })()),
+    within(
+      30_000,
+      'the worker is listed as polling',
+      (async () => {
+        while (!(await hasWorkflowPollers(env.client, s, { includeEmbedded: true }))) await new Promise((r) => setTimeout(r, 100));
+      })(),
+    ),
   );
   const handle = await startDeploy('alcaide-stale', taskQueue);
   try {

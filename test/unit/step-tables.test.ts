@@ -29,7 +29,11 @@ const TABLES = Object.entries(STEP_TABLES) as Array<[WorkflowStatus['kind'], { w
 
 /** A status of `kind` with `running` the one running step (or undo step), as the workflow reports it. */
 function statusWith(kind: WorkflowStatus['kind'], running: string, asUndo = false): WorkflowStatus {
-  const steps: StepStatus[] = STEP_TABLES[kind].steps.map((s) => ({ name: s.name, title: s.title, state: !asUndo && s.name === running ? 'running' : 'pending' }));
+  const steps: StepStatus[] = STEP_TABLES[kind].steps.map((s) => ({
+    name: s.name,
+    title: s.title,
+    state: !asUndo && s.name === running ? 'running' : 'pending',
+  }));
   const compensations: StepStatus[] | undefined = asUndo ? [{ name: running, title: `undo ${running}`, state: 'running' }] : undefined;
   return { kind, app: 'my_app', host: 'h', state: asUndo ? 'compensating' : 'running', startedAt: 0, steps, compensations };
 }
@@ -44,8 +48,10 @@ describe('step tables', () => {
     });
 
     test(`${kind}: a retry of any step's or undo's activity shows on that step (follow.ts maps every activity type)`, () => {
-      for (const s of steps.filter((x) => x.activity)) assert.equal(runningStepOf(statusWith(kind, s.name), s.activity)?.name, s.name, `${kind}: ${s.activity}`);
-      for (const s of steps.filter((x) => x.undo)) assert.equal(runningStepOf(statusWith(kind, s.undo!.activity, true), s.undo!.activity)?.name, s.undo!.activity, `${kind}: undo ${s.undo!.activity}`);
+      for (const s of steps.filter((x) => x.activity))
+        assert.equal(runningStepOf(statusWith(kind, s.name), s.activity)?.name, s.name, `${kind}: ${s.activity}`);
+      for (const s of steps.filter((x) => x.undo))
+        assert.equal(runningStepOf(statusWith(kind, s.undo!.activity, true), s.undo!.activity)?.name, s.undo!.activity, `${kind}: undo ${s.undo!.activity}`);
     });
   }
 
@@ -78,14 +84,27 @@ describe('step tables', () => {
     }
     for (const s of TABLE.filter((x) => x.undo)) {
       id = 0;
-      const events = [task(), scheduled(s.activity!), task(), scheduled('recordDeploy'), { eventId: ++id, activityTaskFailedEventAttributes: { scheduledEventId: id - 1 } }, scheduled(s.undo!.activity)];
+      const events = [
+        task(),
+        scheduled(s.activity!),
+        task(),
+        scheduled('recordDeploy'),
+        { eventId: ++id, activityTaskFailedEventAttributes: { scheduledEventId: id - 1 } },
+        scheduled(s.undo!.activity),
+      ];
       assert.equal(resumePoint(events as never).step, s.name, `${s.undo!.activity} reverses ${s.name}`);
     }
   });
 
   test('the fakes have every activity of their table', () => {
-    assert.deepEqual(activitiesOf(DEPLOY_STEPS).filter((a) => !(a in fakes({}).acts)), []);
-    assert.deepEqual(activitiesOf(STEP_TABLES.rebuild.steps).filter((a) => !(a in rebuildFakes().acts)), []);
+    assert.deepEqual(
+      activitiesOf(DEPLOY_STEPS).filter((a) => !(a in fakes({}).acts)),
+      [],
+    );
+    assert.deepEqual(
+      activitiesOf(STEP_TABLES.rebuild.steps).filter((a) => !(a in rebuildFakes().acts)),
+      [],
+    );
   });
 
   test('setup --dry-run plans every setup step, in order, each with what it looks at', () => {
@@ -102,7 +121,9 @@ describe('step tables', () => {
       listed.map(([n]) => n),
       DEPLOY_STEPS.map((_, i) => i + 1),
     );
-    DEPLOY_STEPS.forEach((s, i) => assert.ok(listed[i]![1].startsWith(s.title.replace(/ \(.*\)$/, '')), `README step ${i + 1}: "${listed[i]![1]}" is not "${s.title}"`));
+    DEPLOY_STEPS.forEach((s, i) =>
+      assert.ok(listed[i]![1].startsWith(s.title.replace(/ \(.*\)$/, '')), `README step ${i + 1}: "${listed[i]![1]}" is not "${s.title}"`),
+    );
   });
 
   test('docs/architecture.md lists every step table and the failure catalogue as they are', () => {
@@ -124,7 +145,9 @@ function generated(): string {
   const out = [BEGIN, ''];
   for (const [kind, { workflowType, steps }] of TABLES) {
     out.push(`**${kind}** (\`${workflowType}\`)`, '', '| # | step | title | activity | retry | undo | holds |', '| --- | --- | --- | --- | --- | --- | --- |');
-    steps.forEach((s, i) => out.push(`| ${i + 1} | ${s.name} | ${s.title} | ${s.activity ?? '(timer)'} | ${s.retry ?? ''} | ${s.undo?.activity ?? ''} | ${s.holds ? 'yes' : ''} |`));
+    steps.forEach((s, i) =>
+      out.push(`| ${i + 1} | ${s.name} | ${s.title} | ${s.activity ?? '(timer)'} | ${s.retry ?? ''} | ${s.undo?.activity ?? ''} | ${s.holds ? 'yes' : ''} |`),
+    );
     out.push('');
   }
   out.push('**failures** (`src/failures.ts`)', '', '| type | retried | hint |', '| --- | --- | --- |');

@@ -77,7 +77,10 @@ describe('payload codec on the real Temporal dev server', () => {
     const { workflowId, outcome } = await runSetup(env.client);
     const status = outcome as WorkflowStatus;
     assert.equal(status.state, 'completed');
-    assert.ok(status.steps.filter((s) => s.state !== 'skipped').every((s) => s.note?.startsWith(IN_RESULT)), 'the client with the key reads the result');
+    assert.ok(
+      status.steps.filter((s) => s.state !== 'skipped').every((s) => s.note?.startsWith(IN_RESULT)),
+      'the client with the key reads the result',
+    );
     const history = await rawHistory(workflowId);
     const text = textOf(history).join('\n');
     for (const m of [IN_INPUT, IN_RESULT, 'json/plain']) assert.ok(!text.includes(m), `${m} is not readable in history`);
@@ -103,7 +106,10 @@ describe('payload codec on the real Temporal dev server', () => {
   test('a client without the key is told which key it lacks; a client with another key too', async () => {
     const { workflowId } = await runSetup(env.client);
     const keyless = new Client({ connection: env.connection, dataConverter: dataConverterFor(undefined) });
-    await assert.rejects(keyless.workflow.getHandle(workflowId).result(), new RegExp(`encrypted \\(key ${TEST_CODEC_KEY.id}\\) but this process has no codec key`));
+    await assert.rejects(
+      keyless.workflow.getHandle(workflowId).result(),
+      new RegExp(`encrypted \\(key ${TEST_CODEC_KEY.id}\\) but this process has no codec key`),
+    );
     const other = new Client({ connection: env.connection, dataConverter: dataConverterFor(codecKey(Buffer.alloc(32, 1), 'other')) });
     await assert.rejects(other.workflow.getHandle(workflowId).result(), /encrypted with key [0-9a-f]{16}, which this process does not have/);
   });
@@ -128,7 +134,10 @@ describe('payload codec on the real Temporal dev server', () => {
     const { workflowId } = await runSetup(env.client, 'setupCaddy');
     // JSON output carries payload data in base64: search the decoded text too
     const show = (extra: string[]) => {
-      const r = spawnSync(temporalBinary(), ['workflow', 'show', '--address', env.address, '-w', workflowId, '--output', 'json', ...extra], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(temporalBinary(), ['workflow', 'show', '--address', env.address, '-w', workflowId, '--output', 'json', ...extra], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       const expanded = [...r.stdout.matchAll(/"([A-Za-z0-9+/]{8,}={0,2})"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
       return { status: r.status, stderr: r.stderr, stdout: `${r.stdout}\n${expanded.join('\n')}` };
     };

@@ -11,7 +11,19 @@ import { dataConverterFor } from '../../src/temporal/codec';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import type { WorkflowStatus } from '../../workflows/status';
 import { latestRun, statusOfRun } from '../../src/cli/runStatus';
-import { ACTIVITY_OF, deploy, fakes, startDeploy, statusOf, STEP_ACTIVITIES, TARGET, VERSION, waitForStatus, withFakeWorker, type Mode } from '../helpers/deployFakes';
+import {
+  ACTIVITY_OF,
+  deploy,
+  fakes,
+  startDeploy,
+  statusOf,
+  STEP_ACTIVITIES,
+  TARGET,
+  VERSION,
+  waitForStatus,
+  withFakeWorker,
+  type Mode,
+} from '../helpers/deployFakes';
 import { startTestEnv, TEST_CODEC_KEY, testSettings } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -54,8 +66,19 @@ describe('deployWorkflow', () => {
     assert.equal(status.slot, 'blue');
     assert.equal(status.previousSlot, undefined);
     assert.deepEqual(pairSorted(calls), [
-      'ensureBuildJail', 'uploadSource', 'chooseSlot', 'buildRelease', 'createSlotJail(blue)', 'installRelease(blue)', 'writeAppEnv(blue)',
-      'startApp(blue)', 'runMigrations(blue)', 'checkHealth(blue)', 'switchTraffic(blue,undefined)', 'verifyThroughCaddy(blue)', 'recordDeploy',
+      'ensureBuildJail',
+      'uploadSource',
+      'chooseSlot',
+      'buildRelease',
+      'createSlotJail(blue)',
+      'installRelease(blue)',
+      'writeAppEnv(blue)',
+      'startApp(blue)',
+      'runMigrations(blue)',
+      'checkHealth(blue)',
+      'switchTraffic(blue,undefined)',
+      'verifyThroughCaddy(blue)',
+      'recordDeploy',
     ]);
     assert.equal(status.steps.find((s) => s.name === 'drainOldSlot')?.state, 'skipped');
     assert.equal(noteOf(status, 'chooseSlot'), 'no live slot, deploying to blue');
@@ -71,7 +94,10 @@ describe('deployWorkflow', () => {
     assert.equal(drain.state, 'done');
     assert.ok(drain.endedAt! - drain.startedAt! >= 300, 'drain waited drain_timeout');
     const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    assert.ok((history.events ?? []).some((e) => e.timerStartedEventAttributes), 'the drain is a Temporal timer');
+    assert.ok(
+      (history.events ?? []).some((e) => e.timerStartedEventAttributes),
+      'the drain is a Temporal timer',
+    );
     const sa = (await env.client.workflow.getHandle(workflowId).describe()).searchAttributes;
     assert.deepEqual(sa.slot, ['green']);
     assert.equal(noteOf(status, 'chooseSlot'), 'blue is live, deploying to green');
@@ -98,11 +124,18 @@ describe('deployWorkflow', () => {
     const after = fakes({});
     const { status: s1 } = await deploy(env, after.acts, {});
     assert.deepEqual(order(after.calls), ['startApp', 'runMigrations']);
-    assert.deepEqual(s1?.steps.map((s) => s.name).filter((n) => n === 'runMigrations' || n === 'startApp'), ['startApp', 'runMigrations']);
+    assert.deepEqual(
+      s1?.steps.map((s) => s.name).filter((n) => n === 'runMigrations' || n === 'startApp'),
+      ['startApp', 'runMigrations'],
+    );
     const before = fakes({});
     const { status: s2 } = await deploy(env, before.acts, { target: { ...TARGET, release: { ...TARGET.release, migrateBeforeStart: true } } });
     assert.deepEqual(order(before.calls), ['runMigrations', 'startApp']);
-    assert.deepEqual(s2?.steps.map((s) => s.name).filter((n) => n === 'runMigrations' || n === 'startApp'), ['runMigrations', 'startApp'], 'status lists the steps in the order they run');
+    assert.deepEqual(
+      s2?.steps.map((s) => s.name).filter((n) => n === 'runMigrations' || n === 'startApp'),
+      ['runMigrations', 'startApp'],
+      'status lists the steps in the order they run',
+    );
   });
 
   for (const step of STEP_ACTIVITIES) {
@@ -118,9 +151,17 @@ describe('deployWorkflow', () => {
       const status = statusOf(error);
       assert.equal(status.state, 'failed');
       const title = DEPLOY_STEPS.find((s) => (ACTIVITY_OF[s.name] ?? s.name) === step)!.title;
-      assert.match(error.cause!.message, new RegExp(`^deploy of my_app aaaaaaaaaaaa failed on 192\\.0\\.2\\.1: ${title.replace(/[()]/g, '\\$&')} failed: injected failure in ${step}\\. Restored: `));
+      assert.match(
+        error.cause!.message,
+        new RegExp(
+          `^deploy of my_app aaaaaaaaaaaa failed on 192\\.0\\.2\\.1: ${title.replace(/[()]/g, '\\$&')} failed: injected failure in ${step}\\. Restored: `,
+        ),
+      );
       if (expectedUndo(step, 'blue').length === 0) assert.match(error.cause!.message, /Restored: nothing had changed on the server\./);
-      assert.deepEqual((status.compensations ?? []).map((c) => c.name), expectedUndo(step, 'blue').map((u) => u.replace(/\(.*/, '')));
+      assert.deepEqual(
+        (status.compensations ?? []).map((c) => c.name),
+        expectedUndo(step, 'blue').map((u) => u.replace(/\(.*/, '')),
+      );
       assert.ok((status.compensations ?? []).every((c) => c.state === 'done'));
     });
   }
@@ -159,11 +200,15 @@ describe('deployWorkflow', () => {
       target: { ...TARGET, drainTimeoutMs: 60_000 },
       during: async (id) => {
         const handle = env.client.workflow.getHandle(id);
-        for (let i = 0; i < 200 && (await handle.query<WorkflowStatus>('status')).currentStep !== 'drainOldSlot'; i++) await new Promise((r) => setTimeout(r, 25));
+        for (let i = 0; i < 200 && (await handle.query<WorkflowStatus>('status')).currentStep !== 'drainOldSlot'; i++)
+          await new Promise((r) => setTimeout(r, 25));
         await handle.signal('rollback', { by: 'ops@laptop' });
       },
     });
-    assert.match(error!.cause!.message, /rolled back by ops@laptop on 192\.0\.2\.1: during drain the old slot\. Restored: traffic back to green; remove the blue slot\./);
+    assert.match(
+      error!.cause!.message,
+      /rolled back by ops@laptop on 192\.0\.2\.1: during drain the old slot\. Restored: traffic back to green; remove the blue slot\./,
+    );
     assert.deepEqual(calls.slice(-2), ['restoreTraffic(green,blue)', 'destroySlot(blue)']);
   });
 
@@ -251,7 +296,6 @@ describe('deployWorkflow', () => {
   });
 });
 
-
 describe('alcaide status', () => {
   test('reads the run it described: a deploy that starts a moment later does not turn a finished run into a wait', async () => {
     const mode: Mode = {};
@@ -288,7 +332,9 @@ describe('alcaide status', () => {
         let guard: NodeJS.Timeout | undefined;
         const status = await Promise.race([
           statusOfRun(client, latest, 'hello'),
-          new Promise<never>((_, reject) => (guard = setTimeout(() => reject(new Error('status waited for the deploy started after it described the finished one')), 15_000))),
+          new Promise<never>(
+            (_, reject) => (guard = setTimeout(() => reject(new Error('status waited for the deploy started after it described the finished one')), 15_000)),
+          ),
         ]).finally(() => clearTimeout(guard));
         assert.equal(status?.state, 'completed');
         assert.equal(status?.slot, 'green');

@@ -62,7 +62,15 @@ async function run(env: Env, type: string, args: unknown[], acts: object, during
 
 const WITH_DB: AppTarget = {
   ...TARGET,
-  postgresql: { version: 16, volumeHost: '/var/db/my_app_postgres', volumeJail: '/var/db/postgres', port: 5432, user: 'my_app', database: 'my_app_prod', passwordSecret: 'POSTGRES_PASSWORD' },
+  postgresql: {
+    version: 16,
+    volumeHost: '/var/db/my_app_postgres',
+    volumeJail: '/var/db/postgres',
+    port: 5432,
+    user: 'my_app',
+    database: 'my_app_prod',
+    passwordSecret: 'POSTGRES_PASSWORD',
+  },
 };
 const ROLLBACK_ACTS = ['chooseRollback', 'startSlot', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy', 'stopSlot', 'recordDeploy', 'restoreTraffic'];
 const rollbackTo = { chooseRollback: { to: 'blue', from: 'green', version: 'c'.repeat(40) } };
@@ -96,10 +104,16 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
       const check = f.acts.bakeCheck!;
       f.acts.bakeCheck = async (...a) => (res(), check(...a));
     });
-    return (await deploy(env, f.acts, { target: { ...TARGET, bakeMs: 10_000 }, during: (id) => checked.then(() => env.client.workflow.getHandle(id).signal('rollback', { by: 'ops@laptop' })) })).workflowId;
+    return (
+      await deploy(env, f.acts, {
+        target: { ...TARGET, bakeMs: 10_000 },
+        during: (id) => checked.then(() => env.client.workflow.getHandle(id).signal('rollback', { by: 'ops@laptop' })),
+      })
+    ).workflowId;
   },
   rollback: (env) => run(env, 'rollbackWorkflow', [{ target: TARGET, ...by }], plainFakes(ROLLBACK_ACTS, { answers: rollbackTo })),
-  'rollback-verify-fails': (env) => run(env, 'rollbackWorkflow', [{ target: TARGET, ...by }], plainFakes(ROLLBACK_ACTS, { answers: rollbackTo, fail: 'verifyThroughCaddy' })),
+  'rollback-verify-fails': (env) =>
+    run(env, 'rollbackWorkflow', [{ target: TARGET, ...by }], plainFakes(ROLLBACK_ACTS, { answers: rollbackTo, fail: 'verifyThroughCaddy' })),
   rebuild: (env) => run(env, 'rebuildBuildJailWorkflow', [{ target: TARGET, ...by }], rebuildFakes().acts),
   'rebuild-swap-fails': (env) => run(env, 'rebuildBuildJailWorkflow', [{ target: TARGET, ...by }], rebuildFakes({ fail: 'swapBuildJail' }).acts),
   // the nightly run starts the rebuild as its child under the app's lock id
@@ -121,14 +135,19 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
     });
   },
   setup: (env) => run(env, 'setupWorkflow', [{ target: WITH_DB }], plainFakes(SETUP_STEPS.map((s) => s.name))),
-  doctor: (env) => run(env, 'doctorWorkflow', [], { workerInfo: async () => ({ hostname: 'golden', pid: 1, alcaideVersion: '0.1.0', nodeVersion: 'v20.0.0' }) }),
+  doctor: (env) =>
+    run(env, 'doctorWorkflow', [], { workerInfo: async () => ({ hostname: 'golden', pid: 1, alcaideVersion: '0.1.0', nodeVersion: 'v20.0.0' }) }),
 };
 
 /** Every activity each workflow type may schedule, step or undo: the goldens must schedule them all. */
 const EVERY_ACTIVITY = [
-  ...STEP_ACTIVITIES, ...UNDO, 'bakeCheck',
+  ...STEP_ACTIVITIES,
+  ...UNDO,
+  'bakeCheck',
   ...ROLLBACK_STEPS.filter((s) => s.name !== 'drainOldSlot').map((s) => (s.name === 'stopOldSlot' ? 'stopSlot' : s.name)),
-  ...REBUILD_STEPS.map((s) => s.name), 'destroyNextBuildJail', 'restoreOldBuildJail',
+  ...REBUILD_STEPS.map((s) => s.name),
+  'destroyNextBuildJail',
+  'restoreOldBuildJail',
   ...REMOVE_STEPS.map((s) => s.name),
   ...SETUP_STEPS.map((s) => s.name),
   'workerInfo',
@@ -146,7 +165,10 @@ const toJson = (h: object) => `${JSON.stringify(History.toObject(History.fromObj
 const replayOptions = { workflowBundle: { codePath: WORKFLOW_BUNDLE }, dataConverter: dataConverterFor(TEST_CODEC_KEY) };
 const replay = (name: string, json: string) => Worker.runReplayHistory(replayOptions, History.fromObject(JSON.parse(json)), name);
 
-const goldens = () => readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const goldens = () =>
+  readdirSync(DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 const read = (f: string) => readFileSync(path.join(DIR, f), 'utf8');
 const activityTypes = (json: string) => [...json.matchAll(/"activityType":\s*\{\s*"name":\s*"(\w+)"/g)].map((m) => m[1]!);
 
@@ -162,7 +184,12 @@ if (RECORD)
   });
 
 test('every golden history replays through the current workflow code', async () => {
-  assert.deepEqual(goldens(), Object.keys(RECORDINGS).map((n) => `${n}.json`).sort());
+  assert.deepEqual(
+    goldens(),
+    Object.keys(RECORDINGS)
+      .map((n) => `${n}.json`)
+      .sort(),
+  );
   const histories = goldens().map((f) => ({ workflowId: f, history: History.fromObject(JSON.parse(read(f))) }));
   const failed: string[] = [];
   for await (const r of Worker.runReplayHistories(replayOptions, histories)) if (r.error) failed.push(`${r.workflowId}: ${r.error.message}`);
@@ -171,13 +198,21 @@ test('every golden history replays through the current workflow code', async () 
 
 test('the goldens are every workflow type the worker registers', async () => {
   const types = new Set(goldens().map((f) => /"workflowType":\s*\{\s*"name":\s*"(\w+)"/.exec(read(f))?.[1]));
-  const registered = Object.entries(await import('../../workflows')).filter(([, v]) => typeof v === 'function').map(([k]) => k);
-  assert.deepEqual(registered.filter((w) => !types.has(w)), []);
+  const registered = Object.entries(await import('../../workflows'))
+    .filter(([, v]) => typeof v === 'function')
+    .map(([k]) => k);
+  assert.deepEqual(
+    registered.filter((w) => !types.has(w)),
+    [],
+  );
 });
 
 test('together the goldens schedule every step and every undo', () => {
   const scheduled = new Set(goldens().flatMap((f) => activityTypes(read(f))));
-  assert.deepEqual(EVERY_ACTIVITY.filter((a) => !scheduled.has(a)), []);
+  assert.deepEqual(
+    EVERY_ACTIVITY.filter((a) => !scheduled.has(a)),
+    [],
+  );
 });
 
 test('each golden fails its replay when the code would schedule its steps in another order (the check is real)', async () => {
@@ -186,7 +221,9 @@ test('each golden fails its replay when the code would schedule its steps in ano
     // its first two different steps swapped, as a reordering would leave it; a single step (or
     // the child workflow of a run without steps) renamed
     const steps = [...new Set(activityTypes(json))];
-    const [a, b = 'notAStep'] = steps.length ? steps : [/"startChildWorkflowExecutionInitiatedEventAttributes":[^}]*"workflowType":\s*\{\s*"name":\s*"(\w+)"/.exec(json)![1]!];
+    const [a, b = 'notAStep'] = steps.length
+      ? steps
+      : [/"startChildWorkflowExecutionInitiatedEventAttributes":[^}]*"workflowType":\s*\{\s*"name":\s*"(\w+)"/.exec(json)![1]!];
     const swapped = json.replaceAll(`"${a}"`, '"@tmp"').replaceAll(`"${b}"`, `"${a}"`).replaceAll('"@tmp"', `"${b}"`);
     await assert.rejects(replay(f, swapped), (e: Error) => /nondetermin/i.test(`${e.name} ${e.message}`), f);
   }

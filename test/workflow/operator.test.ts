@@ -48,7 +48,8 @@ describe('on_failure: hold', () => {
     });
     assert.equal(status?.state, 'completed', `calls: ${calls.join(' ')}`);
     assert.equal(count(calls, 'runMigrations'), 2, 'the failed step ran again');
-    for (const done of ['ensureBuildJail', 'uploadSource', 'buildRelease', 'createSlotJail', 'installRelease', 'startApp']) assert.equal(count(calls, done), 1, `${done} not repeated`);
+    for (const done of ['ensureBuildJail', 'uploadSource', 'buildRelease', 'createSlotJail', 'installRelease', 'startApp'])
+      assert.equal(count(calls, done), 1, `${done} not repeated`);
     assert.equal(count(calls, 'destroySlot'), 0);
     assert.equal(status?.steps.find((s) => s.name === 'runMigrations')?.state, 'done');
     // a retry with no input (the Temporal UI's "Send Signal" without data) is accepted too
@@ -94,7 +95,10 @@ describe('on_failure: hold', () => {
     const { error } = await deploy(env, acts, { target: { ...HOLD, holdTimeoutMs: 1500 } });
     assert.ok(error);
     assert.deepEqual(calls.slice(-2), ['installRelease(green)', 'destroySlot(green)']);
-    assert.match(error.cause!.message, /install the release failed: injected failure in installRelease \(held 1\.5s for an operator; no retry came\)\. Restored: remove the green slot\./);
+    assert.match(
+      error.cause!.message,
+      /install the release failed: injected failure in installRelease \(held 1\.5s for an operator; no retry came\)\. Restored: remove the green slot\./,
+    );
   });
 
   test('a failure after the switch never holds: traffic goes back at once', async () => {
@@ -139,14 +143,18 @@ describe('bake window', () => {
     let checks = 0;
     (acts as Record<string, unknown>).bakeCheck = async () => {
       calls.push('bakeCheck');
-      if (++checks === 2) throw ApplicationFailure.create({ type: 'BakeFailed', message: 'through Caddy /health answered HTTP 500 from green three times', nonRetryable: true });
+      if (++checks === 2)
+        throw ApplicationFailure.create({ type: 'BakeFailed', message: 'through Caddy /health answered HTTP 500 from green three times', nonRetryable: true });
       return { changed: false, note: 'ok' };
     };
     const { error } = await deploy(env, acts, { target: { ...TARGET, bakeMs: 5000 } });
     assert.ok(error);
     assert.deepEqual(calls.slice(-4), ['bakeCheck', 'bakeCheck', 'restoreTraffic(blue,green)', 'destroySlot(green)']);
     assert.ok(!calls.includes('stopSlot(blue)'), 'the old slot was never stopped');
-    assert.match(error.cause!.message, /bake: health through Caddy failed: through Caddy \/health answered HTTP 500 from green three times\. Restored: traffic back to blue; remove the green slot\./);
+    assert.match(
+      error.cause!.message,
+      /bake: health through Caddy failed: through Caddy \/health answered HTTP 500 from green three times\. Restored: traffic back to blue; remove the green slot\./,
+    );
   });
 
   test('alcaide rollback during the bake rolls back at once', async () => {
@@ -160,7 +168,10 @@ describe('bake window', () => {
       },
     });
     assert.ok(Date.now() - t0 < 60_000, 'did not wait for the 10 minute bake');
-    assert.match(error!.cause!.message, /rolled back by ops@laptop on 192\.0\.2\.1: during bake: health through Caddy\. Restored: traffic back to blue; remove the green slot\./);
+    assert.match(
+      error!.cause!.message,
+      /rolled back by ops@laptop on 192\.0\.2\.1: during bake: health through Caddy\. Restored: traffic back to blue; remove the green slot\./,
+    );
     assert.deepEqual(calls.slice(-2), ['restoreTraffic(blue,green)', 'destroySlot(green)']);
   });
 
@@ -168,14 +179,30 @@ describe('bake window', () => {
     const { calls, acts } = fakes({}, 'blue');
     const taskQueue = `bake-restart-${Date.now()}`;
     const id = `deploy-${taskQueue}`;
-    const worker1 = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: WORKFLOW_BUNDLE }, activities: acts, dataConverter: dataConverterFor(TEST_CODEC_KEY) });
+    const worker1 = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: WORKFLOW_BUNDLE },
+      activities: acts,
+      dataConverter: dataConverterFor(TEST_CODEC_KEY),
+    });
     const handle = await worker1.runUntil(async () => {
-      const h = await env.client.workflow.start('deployWorkflow', { taskQueue, workflowId: id, args: [{ target: { ...TARGET, bakeMs: 4000 }, version: 'a'.repeat(40), ref: 'HEAD', startedBy: 't' }] });
+      const h = await env.client.workflow.start('deployWorkflow', {
+        taskQueue,
+        workflowId: id,
+        args: [{ target: { ...TARGET, bakeMs: 4000 }, version: 'a'.repeat(40), ref: 'HEAD', startedBy: 't' }],
+      });
       await waitForStatus(h, (s) => s.state === 'baking');
       return h;
     });
     // worker 1 is gone mid-bake; a new one (fresh workflow cache) picks the run up from history
-    const worker2 = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: WORKFLOW_BUNDLE }, activities: acts, dataConverter: dataConverterFor(TEST_CODEC_KEY) });
+    const worker2 = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: WORKFLOW_BUNDLE },
+      activities: acts,
+      dataConverter: dataConverterFor(TEST_CODEC_KEY),
+    });
     const result = (await worker2.runUntil(handle.result())) as WorkflowStatus;
     assert.equal(result.state, 'completed');
     assert.equal(result.steps.find((s) => s.name === 'bake')?.state, 'unchanged');
@@ -201,10 +228,22 @@ describe('resume a failed deploy (workflow reset)', () => {
       assert.equal(status.state, 'completed');
       // the build started beside createSlotJail, so it runs again too (on a host it finds its release built)
       const again = calls.slice(before);
-      assert.deepEqual([...again.slice(0, 2).sort(), ...again.slice(2)], [
-        'buildRelease', 'createSlotJail(green)', 'installRelease(green)', 'writeAppEnv(green)', 'startApp(green)', 'runMigrations(green)', 'checkHealth(green)',
-        'switchTraffic(green,blue)', 'verifyThroughCaddy(green)', 'stopSlot(blue)', 'recordDeploy',
-      ]);
+      assert.deepEqual(
+        [...again.slice(0, 2).sort(), ...again.slice(2)],
+        [
+          'buildRelease',
+          'createSlotJail(green)',
+          'installRelease(green)',
+          'writeAppEnv(green)',
+          'startApp(green)',
+          'runMigrations(green)',
+          'checkHealth(green)',
+          'switchTraffic(green,blue)',
+          'verifyThroughCaddy(green)',
+          'stopSlot(blue)',
+          'recordDeploy',
+        ],
+      );
       // the reset run is the workflow's latest run: the lock and `alcaide status` see it
       assert.equal((await env.client.workflow.getHandle(id).describe()).runId, r.runId);
     });

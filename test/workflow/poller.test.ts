@@ -73,7 +73,15 @@ if (process.env.POLLER_TEST_WORKER) {
 
   /** The real CLI on `taskQueue`, with no SSH key anywhere (HOME is the project's). */
   const cli = (args: string[], taskQueue: string): Proc =>
-    spawnProc([CLI, ...args], { HOME: home, XDG_CACHE_HOME: path.join(home, '.cache'), SSH_AUTH_SOCK: '', TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: taskQueue, ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL, ALCAIDE_MASTER_KEY: '' });
+    spawnProc([CLI, ...args], {
+      HOME: home,
+      XDG_CACHE_HOME: path.join(home, '.cache'),
+      SSH_AUTH_SOCK: '',
+      TEMPORAL_ADDRESS: env.address,
+      ALCAIDE_TASK_QUEUE: taskQueue,
+      ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL,
+      ALCAIDE_MASTER_KEY: '',
+    });
 
   async function fakeWorker(taskQueue: string, block: string): Promise<Proc & { identity: string }> {
     const p = spawnProc([__filename], { POLLER_TEST_WORKER: JSON.stringify({ address: env.address, taskQueue, block } satisfies FakeWorkerSpec) });
@@ -104,7 +112,9 @@ if (process.env.POLLER_TEST_WORKER) {
   }
 
   async function exitOf(p: Proc, what: string): Promise<number | null> {
-    return within(CLI_DEADLINE_MS, `${what} (it waits without a worker?)`, p.exited).catch((e: Error) => assert.fail(`${e.message}; its output:\n${p.output()}`));
+    return within(CLI_DEADLINE_MS, `${what} (it waits without a worker?)`, p.exited).catch((e: Error) =>
+      assert.fail(`${e.message}; its output:\n${p.output()}`),
+    );
   }
 
   async function pending(name: string): Promise<temporal.api.workflow.v1.IPendingActivityInfo | undefined> {
@@ -113,12 +123,15 @@ if (process.env.POLLER_TEST_WORKER) {
   }
 
   /** Per activity type, its started attempts: who ran them and why the attempt before ended. */
-  async function starts(): Promise<Record<string, Array<{ identity: string; attempt: number; previousFailureType?: string; previousFailure?: string; retryDelayMs?: number }>>> {
+  async function starts(): Promise<
+    Record<string, Array<{ identity: string; attempt: number; previousFailureType?: string; previousFailure?: string; retryDelayMs?: number }>>
+  > {
     const events = (await env.client.workflow.getHandle(WORKFLOW_ID).fetchHistory()).events ?? [];
     const typeOf = new Map<number, string>();
     const out: Awaited<ReturnType<typeof starts>> = {};
     for (const e of events) {
-      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) typeOf.set(Number(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
+      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+        typeOf.set(Number(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
       const a = e.activityTaskStartedEventAttributes;
       if (a) {
         const name = typeOf.get(Number(a.scheduledEventId))!;
@@ -127,7 +140,10 @@ if (process.env.POLLER_TEST_WORKER) {
           attempt: a.attempt ?? 0,
           previousFailureType: a.lastFailure?.applicationFailureInfo?.type ?? (a.lastFailure?.timeoutFailureInfo ? 'timeout' : undefined),
           previousFailure: a.lastFailure ? await failureMessage(a.lastFailure) : undefined,
-          retryDelayMs: a.lastFailure?.applicationFailureInfo?.nextRetryDelay ? Number(a.lastFailure.applicationFailureInfo.nextRetryDelay.seconds ?? 0) * 1000 + (a.lastFailure.applicationFailureInfo.nextRetryDelay.nanos ?? 0) / 1e6 : undefined,
+          retryDelayMs: a.lastFailure?.applicationFailureInfo?.nextRetryDelay
+            ? Number(a.lastFailure.applicationFailureInfo.nextRetryDelay.seconds ?? 0) * 1000 +
+              (a.lastFailure.applicationFailureInfo.nextRetryDelay.nanos ?? 0) / 1e6
+            : undefined,
         });
       }
     }
@@ -137,7 +153,11 @@ if (process.env.POLLER_TEST_WORKER) {
   /** Workflow tasks that waited for a worker on its sticky queue until they timed out (a dead worker's queue). */
   async function stickyTimeouts(): Promise<number> {
     const events = (await env.client.workflow.getHandle(WORKFLOW_ID).fetchHistory()).events ?? [];
-    return events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT && e.workflowTaskTimedOutEventAttributes?.timeoutType === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START).length;
+    return events.filter(
+      (e) =>
+        e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT &&
+        e.workflowTaskTimedOutEventAttributes?.timeoutType === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+    ).length;
   }
 
   const nextQueue = () => `poller-test-${process.pid}-${queues++}`;
@@ -147,7 +167,8 @@ if (process.env.POLLER_TEST_WORKER) {
     mkdirSync(home);
     // port 1 on loopback, and no key: a real step fails before any connection
     writeFileSync(path.join(project.dir, 'deploy.yml'), `app: ${APP}\nserver:\n  host: 127.0.0.1\n  port: 1\n`);
-    const git = (...a: string[]) => assert.equal(spawnSync('git', ['-C', project.dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a]).status, 0, a.join(' '));
+    const git = (...a: string[]) =>
+      assert.equal(spawnSync('git', ['-C', project.dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a]).status, 0, a.join(' '));
     git('init', '-q');
     git('add', 'deploy.yml');
     git('commit', '-qm', 'config');
@@ -191,10 +212,15 @@ if (process.env.POLLER_TEST_WORKER) {
       assert.match(first?.identity ?? '', new RegExp(`^alcaide-embedded:${deploy.child.pid}@`));
     });
 
-    test("a poller of another machine that stopped: deploy waits at most 5 s, says so, and runs its own worker", async () => {
+    test('a poller of another machine that stopped: deploy waits at most 5 s, says so, and runs its own worker', async () => {
       const q = nextQueue();
       // a worker elsewhere that polled a moment ago and stopped cleanly
-      const elsewhere = await Worker.create({ connection: env.nativeConnection, taskQueue: q, identity: 'alcaide-worker:4242@gone.example', workflowBundle: { codePath: WORKFLOW_BUNDLE } });
+      const elsewhere = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: q,
+        identity: 'alcaide-worker:4242@gone.example',
+        workflowBundle: { codePath: WORKFLOW_BUNDLE },
+      });
       const ran = elsewhere.run();
       await waitFor('the other machine polls', async () => hasWorkflowPollers(env.client, testSettings(env.address, q)), 30_000);
       elsewhere.shutdown();
@@ -266,7 +292,12 @@ if (process.env.POLLER_TEST_WORKER) {
       await dead.exited;
 
       const worker = cli(['worker'], q);
-      await waitFor('the new worker runs buildRelease', async () => ((await starts()).buildRelease ?? []).some((a) => a.identity.startsWith(`alcaide-worker:${worker.child.pid}@`)), 90_000, worker.output);
+      await waitFor(
+        'the new worker runs buildRelease',
+        async () => ((await starts()).buildRelease ?? []).some((a) => a.identity.startsWith(`alcaide-worker:${worker.child.pid}@`)),
+        90_000,
+        worker.output,
+      );
       const out = worker.output();
       const took = out.indexOf(`took over from a worker that is gone: ${WORKFLOW_ID} buildRelease`);
       assert.ok(took >= 0, out);
@@ -277,7 +308,12 @@ if (process.env.POLLER_TEST_WORKER) {
       // retried at once, not after the retry policy's first interval
       assert.ok(retried?.retryDelayMs !== undefined && retried.retryDelayMs < 1000, `next retry delay ${retried?.retryDelayMs}`);
       // the step's end reached the new worker at once, not after 2 s on the dead one's sticky queue
-      await waitFor('the deploy ends', async () => (await env.client.workflow.getHandle(WORKFLOW_ID).describe()).status.name !== 'RUNNING', 90_000, worker.output);
+      await waitFor(
+        'the deploy ends',
+        async () => (await env.client.workflow.getHandle(WORKFLOW_ID).describe()).status.name !== 'RUNNING',
+        90_000,
+        worker.output,
+      );
       assert.equal(await stickyTimeouts(), 0, "a workflow task waited on the dead worker's sticky queue until it timed out");
     });
   });

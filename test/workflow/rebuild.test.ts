@@ -25,12 +25,19 @@ after(async () => {
   await env?.teardown();
 });
 
-async function rebuild(acts: object, during?: (workflowId: string) => Promise<void>): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
+async function rebuild(
+  acts: object,
+  during?: (workflowId: string) => Promise<void>,
+): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
   const taskQueue = `rebuild-test-${process.pid}-${n++}`;
   const worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts, FAKE_HEARTBEAT_THROTTLE);
   const workflowId = `rebuild-${taskQueue}`;
   return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('rebuildBuildJailWorkflow', { taskQueue, workflowId, args: [{ target: TEST_TARGET, startedBy: 'test@ci' }] });
+    const handle = await env.client.workflow.start('rebuildBuildJailWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [{ target: TEST_TARGET, startedBy: 'test@ci' }],
+    });
     const d = during?.(workflowId);
     try {
       const status = (await handle.result()) as WorkflowStatus;
@@ -113,8 +120,16 @@ describe('rebuildBuildJailWorkflow', () => {
       }
       assert.ok(error, 'the rebuild fails');
       const title = REBUILD_STEPS.find((s) => s.name === step)!.title;
-      assert.match(error.cause!.message, new RegExp(`^rebuild of my_app's build jail .*started by test@ci failed on 192\\.0\\.2\\.1: ${title.replace(/[()]/g, '\\$&')} failed: injected failure in ${step}\\. Restored: .*the build jail in service is the old one\\.`));
-      assert.deepEqual((statusOf(error).compensations ?? []).map((c) => c.name), expectedUndo(step).map((u) => u.replace(/\(.*/, '')));
+      assert.match(
+        error.cause!.message,
+        new RegExp(
+          `^rebuild of my_app's build jail .*started by test@ci failed on 192\\.0\\.2\\.1: ${title.replace(/[()]/g, '\\$&')} failed: injected failure in ${step}\\. Restored: .*the build jail in service is the old one\\.`,
+        ),
+      );
+      assert.deepEqual(
+        (statusOf(error).compensations ?? []).map((c) => c.name),
+        expectedUndo(step).map((u) => u.replace(/\(.*/, '')),
+      );
     });
   }
 

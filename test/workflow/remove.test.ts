@@ -61,15 +61,24 @@ describe('removeWorkflow', () => {
     const { status } = await remove(acts);
     assert.deepEqual(calls, STEPS);
     assert.equal(status?.kind, 'remove');
-    assert.deepEqual(status?.steps.map((s) => s.state), STEPS.map(() => 'done'));
+    assert.deepEqual(
+      status?.steps.map((s) => s.state),
+      STEPS.map(() => 'done'),
+    );
   });
 
   test('a failed step ends it there: nothing after it runs, nothing is undone, the message says to run it again', async () => {
     const { calls, acts } = removeFakes({ fail: 'removeAppJails' });
     const { error } = await remove(acts);
     assert.deepEqual(calls, ['removeAppSite', 'removeAppJails']);
-    assert.match(error?.cause?.message ?? '', /removal of my_app \(started by test@ci\) failed on \S+: remove the slot and build jails failed: injected failure in removeAppJails\. What was removed stays removed; `alcaide remove` again finishes it\./);
-    assert.deepEqual(statusOf(error).steps.map((s) => s.state), ['done', 'failed', 'pending', 'pending']);
+    assert.match(
+      error?.cause?.message ?? '',
+      /removal of my_app \(started by test@ci\) failed on \S+: remove the slot and build jails failed: injected failure in removeAppJails\. What was removed stays removed; `alcaide remove` again finishes it\./,
+    );
+    assert.deepEqual(
+      statusOf(error).steps.map((s) => s.state),
+      ['done', 'failed', 'pending', 'pending'],
+    );
   });
 
   test('an abort lets the running step finish and stops before the next one', async () => {
@@ -83,7 +92,13 @@ describe('removeWorkflow', () => {
       open();
     });
     assert.deepEqual(calls, ['removeAppSite', 'removeAppJails']);
-    assert.match(error?.cause?.message ?? '', /removal of my_app \(started by test@ci\) aborted by ops@laptop before "remove the database jail \(its data stays\)" on \S+\. What was removed stays removed/);
-    assert.deepEqual(statusOf(error).steps.map((s) => s.state), ['done', 'done', 'skipped', 'skipped']);
+    assert.match(
+      error?.cause?.message ?? '',
+      /removal of my_app \(started by test@ci\) aborted by ops@laptop before "remove the database jail \(its data stays\)" on \S+\. What was removed stays removed/,
+    );
+    assert.deepEqual(
+      statusOf(error).steps.map((s) => s.state),
+      ['done', 'done', 'skipped', 'skipped'],
+    );
   });
 });

@@ -38,7 +38,11 @@ function rollbackFakes(fail: string[] = []) {
 
 async function rollback(acts: object): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError }> {
   return withFakeWorker(env, acts, async (taskQueue) => {
-    const handle = await env.client.workflow.start('rollbackWorkflow', { taskQueue, workflowId: `rollback-${taskQueue}`, args: [{ target: TARGET, startedBy: 'test@ci' }] });
+    const handle = await env.client.workflow.start('rollbackWorkflow', {
+      taskQueue,
+      workflowId: `rollback-${taskQueue}`,
+      args: [{ target: TARGET, startedBy: 'test@ci' }],
+    });
     try {
       return { status: (await handle.result()) as WorkflowStatus };
     } catch (e) {
@@ -53,7 +57,15 @@ describe('rollbackWorkflow', () => {
     const { calls, acts } = rollbackFakes();
     const { status } = await rollback(acts);
     assert.equal(status?.state, 'completed');
-    assert.deepEqual(calls, ['chooseRollback', 'startSlot(green)', 'checkHealth(green)', 'switchTraffic(green)', 'verifyThroughCaddy(green)', 'stopSlot(blue)', 'recordDeploy']);
+    assert.deepEqual(calls, [
+      'chooseRollback',
+      'startSlot(green)',
+      'checkHealth(green)',
+      'switchTraffic(green)',
+      'verifyThroughCaddy(green)',
+      'stopSlot(blue)',
+      'recordDeploy',
+    ]);
   });
 
   test('an undo step that fails is reported, and the others still run', async () => {

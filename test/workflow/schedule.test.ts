@@ -26,7 +26,11 @@ const mode: RebuildMode = {};
 const fakes = rebuildFakes(mode);
 
 function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
-  return runCliAsync(args, { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: TASK_QUEUE, ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL, ...extraEnv }, timeoutMs: 60_000 });
+  return runCliAsync(args, {
+    cwd: project.dir,
+    env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: TASK_QUEUE, ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL, ...extraEnv },
+    timeoutMs: 60_000,
+  });
 }
 const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
 async function view(): Promise<NightlyView> {
@@ -86,7 +90,10 @@ describe('alcaide schedule on the real dev server', () => {
     const v = JSON.parse(r.stdout) as NightlyView & { result: string; workerPolling: boolean };
     assert.equal(v.result, 'created');
     assert.equal(v.workerPolling, true);
-    assert.deepEqual([v.scheduleId, v.at, v.timezone, v.jitter, v.overlap, v.catchupWindow, v.paused], ['alcaide-nightly-my_app', '03:00', 'Europe/Madrid', '5m', 'skip', '1h', false]);
+    assert.deepEqual(
+      [v.scheduleId, v.at, v.timezone, v.jitter, v.overlap, v.catchupWindow, v.paused],
+      ['alcaide-nightly-my_app', '03:00', 'Europe/Madrid', '5m', 'skip', '1h', false],
+    );
     const next = new Date(v.nextRuns[0]!);
     const local = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Madrid', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next);
     assert.match(local, /^03:0[0-5]$/, `next run ${v.nextRuns[0]} is 03:00–03:05 in Madrid`);
@@ -103,19 +110,40 @@ describe('alcaide schedule on the real dev server', () => {
   test('nightly again updates the same schedule; list shows it', async () => {
     const r = await cli(['schedule', 'nightly', '--at', '4:30', '--timezone', 'UTC']);
     ok(r);
-    assert.match(r.stdout, /✓ updated alcaide-nightly-my_app: rebuild my_app's build jail every night at 04:30 UTC \(jitter up to 10m, overlap: skip, catch-up window 1h\)/);
+    assert.match(
+      r.stdout,
+      /✓ updated alcaide-nightly-my_app: rebuild my_app's build jail every night at 04:30 UTC \(jitter up to 10m, overlap: skip, catch-up window 1h\)/,
+    );
     const v = await view();
     assert.deepEqual([v.at, v.timezone], ['04:30', 'UTC']);
     const list = await cli(['schedule', 'list', '--json']);
     ok(list);
-    assert.deepEqual((JSON.parse(list.stdout) as Array<{ scheduleId: string; app: string }>).map((x) => `${x.scheduleId}:${x.app}`), ['alcaide-nightly-my_app:my_app']);
+    assert.deepEqual(
+      (JSON.parse(list.stdout) as Array<{ scheduleId: string; app: string }>).map((x) => `${x.scheduleId}:${x.app}`),
+      ['alcaide-nightly-my_app:my_app'],
+    );
   });
 
   test('trigger --wait: the nightly run rebuilds under the app lock id, and describe shows the outcome', async () => {
     const r = await cli(['schedule', 'trigger', '--wait']);
     ok(r);
-    assert.match(r.stdout, /✓ rebuilt: build jail rebuilt and proven with bbbbbbbbbbbb; did installBuildPackages; OTP 25 in both: deps\/, _build\/ and the hex\/rebar caches carried over/);
-    assert.deepEqual(fakes.calls.map((c) => c.replace(/\(.*/, '')), ['inspectBuildJail', 'createNextBuildJail', 'installBuildPackages', 'refreshHexRebar', 'carryBuildCache', 'testBuild', 'swapBuildJail', 'retireOldBuildJail']);
+    assert.match(
+      r.stdout,
+      /✓ rebuilt: build jail rebuilt and proven with bbbbbbbbbbbb; did installBuildPackages; OTP 25 in both: deps\/, _build\/ and the hex\/rebar caches carried over/,
+    );
+    assert.deepEqual(
+      fakes.calls.map((c) => c.replace(/\(.*/, '')),
+      [
+        'inspectBuildJail',
+        'createNextBuildJail',
+        'installBuildPackages',
+        'refreshHexRebar',
+        'carryBuildCache',
+        'testBuild',
+        'swapBuildJail',
+        'retireOldBuildJail',
+      ],
+    );
     const child = await env.client.workflow.getHandle('alcaide-my_app').describe();
     assert.equal(child.type, 'rebuildBuildJailWorkflow');
     assert.equal(child.status.name, 'COMPLETED');
@@ -159,7 +187,10 @@ describe('alcaide schedule on the real dev server', () => {
       startOnly(env.client, settings, { workflowType: 'deployWorkflow', workflowId: 'alcaide-my_app', args: [], what: 'deploy of my_app' }),
       (e: unknown) => {
         assert.ok(e instanceof UserError);
-        assert.match(e.message, /^a build jail rebuild of this app is running \(started by schedule alcaide-nightly-my_app-\S+ at \d{4}-\S+, now at "test build of the deployed commit"\); one at a time per app and destination$/);
+        assert.match(
+          e.message,
+          /^a build jail rebuild of this app is running \(started by schedule alcaide-nightly-my_app-\S+ at \d{4}-\S+, now at "test build of the deployed commit"\); one at a time per app and destination$/,
+        );
         return true;
       },
     );
@@ -191,7 +222,10 @@ describe('alcaide schedule on the real dev server', () => {
     try {
       const r = await cli(['schedule', 'trigger', '--wait']);
       assert.equal(r.code, 1, r.stdout + r.stderr);
-      assert.match(r.stdout, /✗ failed: rebuild of my_app's build jail \(test build of bbbbbbbbbbbb\) started by schedule \S+ failed on 203\.0\.113\.10: test build of the deployed commit failed: injected failure in testBuild\. Restored: remove the new build jail; the build jail in service is the old one\./);
+      assert.match(
+        r.stdout,
+        /✗ failed: rebuild of my_app's build jail \(test build of bbbbbbbbbbbb\) started by schedule \S+ failed on 203\.0\.113\.10: test build of the deployed commit failed: injected failure in testBuild\. Restored: remove the new build jail; the build jail in service is the old one\./,
+      );
       assert.match(r.stderr, /the nightly rebuild of my_app failed; the build jail in service is the old one/);
       const v = await view();
       assert.equal(v.recentRuns[0]!.outcome, 'failed');

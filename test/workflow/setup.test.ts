@@ -21,7 +21,15 @@ import { startTestEnv, testSettings } from '../helpers/temporal';
 // with the accessory, so every step runs
 const TARGET: AppTarget = {
   ...TEST_TARGET,
-  postgresql: { version: 16, volumeHost: '/var/db/my_app_postgres', volumeJail: '/var/db/postgres', port: 5432, user: 'my_app', database: 'my_app_prod', passwordSecret: 'POSTGRES_PASSWORD' },
+  postgresql: {
+    version: 16,
+    volumeHost: '/var/db/my_app_postgres',
+    volumeJail: '/var/db/postgres',
+    port: 5432,
+    user: 'my_app',
+    database: 'my_app_prod',
+    passwordSecret: 'POSTGRES_PASSWORD',
+  },
 };
 
 type Behaviour = (attempt: number) => Promise<{ changed: boolean; note: string }>;
@@ -67,17 +75,26 @@ describe('setupWorkflow', () => {
   test('runs every step once, in order, and reports each outcome', async () => {
     const { calls, acts } = recorder({ enableJails: async () => ({ changed: false, note: 'jails already enabled' }) });
     const status = await runSetup(acts);
-    assert.deepEqual(calls, SETUP_STEPS.map((s) => s.name));
+    assert.deepEqual(
+      calls,
+      SETUP_STEPS.map((s) => s.name),
+    );
     assert.equal(status.state, 'completed');
     assert.equal(status.host, '192.0.2.1');
-    assert.deepEqual(status.steps.map((s) => s.state), SETUP_STEPS.map((s) => (s.name === 'enableJails' ? 'unchanged' : 'done')));
+    assert.deepEqual(
+      status.steps.map((s) => s.state),
+      SETUP_STEPS.map((s) => (s.name === 'enableJails' ? 'unchanged' : 'done')),
+    );
     assert.ok(status.steps.every((s) => s.startedAt !== undefined && s.endedAt! >= s.startedAt!));
   });
 
   test('without accessories.postgresql the PostgreSQL step is skipped, not run', async () => {
     const { calls, acts } = recorder();
     const status = await runSetup(acts, undefined, TEST_TARGET);
-    assert.deepEqual(calls, SETUP_STEPS.map((s) => s.name).filter((n) => n !== 'setupPostgres'));
+    assert.deepEqual(
+      calls,
+      SETUP_STEPS.map((s) => s.name).filter((n) => n !== 'setupPostgres'),
+    );
     const step = status.steps.find((s) => s.name === 'setupPostgres');
     assert.equal(step?.state, 'skipped');
     assert.match(step?.note ?? '', /no accessories\.postgresql/);
@@ -99,7 +116,11 @@ describe('setupWorkflow', () => {
         return true;
       });
       const index = SETUP_STEPS.findIndex((s) => s.name === failing.name);
-      assert.deepEqual(calls, SETUP_STEPS.slice(0, index + 1).map((s) => s.name), 'nothing after the failed step ran, the failed step ran once');
+      assert.deepEqual(
+        calls,
+        SETUP_STEPS.slice(0, index + 1).map((s) => s.name),
+        'nothing after the failed step ran, the failed step ran once',
+      );
     });
   }
 
@@ -162,16 +183,29 @@ describe('alcaide setup with real activities', () => {
 
   test('an unknown host key stops at the first step with the fingerprint and what to do', async () => {
     writeConfig(path.join(project.dir, 'known_hosts'));
-    const r = await runCliAsync(['setup'], { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-1', SSH_AUTH_SOCK: '' }, timeoutMs: 90_000 });
+    const r = await runCliAsync(['setup'], {
+      cwd: project.dir,
+      env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-1', SSH_AUTH_SOCK: '' },
+      timeoutMs: 90_000,
+    });
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, new RegExp(`error: verify FreeBSD 14\\+ and architecture failed on 127\\.0\\.0\\.1: the host key of \\[127\\.0\\.0\\.1\\]:${sshd.port} is not known \\(ssh-ed25519 ${sshd.hostFingerprint.replace(/[+/]/g, '\\$&')};`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `error: verify FreeBSD 14\\+ and architecture failed on 127\\.0\\.0\\.1: the host key of \\[127\\.0\\.0\\.1\\]:${sshd.port} is not known \\(ssh-ed25519 ${sshd.hostFingerprint.replace(/[+/]/g, '\\$&')};`,
+      ),
+    );
     assert.match(r.stderr, /hint: verify the fingerprint, then run again with --trust-new-host/);
   });
 
   test('--trust-new-host records the key; a server that is not FreeBSD is refused before any change', async () => {
     const known = path.join(project.dir, 'known_hosts');
     writeConfig(known);
-    const r = await runCliAsync(['setup', '--trust-new-host'], { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-2', SSH_AUTH_SOCK: '' }, timeoutMs: 90_000 });
+    const r = await runCliAsync(['setup', '--trust-new-host'], {
+      cwd: project.dir,
+      env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-2', SSH_AUTH_SOCK: '' },
+      timeoutMs: 90_000,
+    });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /error: verify FreeBSD 14\+ and architecture failed on 127\.0\.0\.1: 127\.0\.0\.1 runs "Linux [^"]+", not FreeBSD/);
     assert.match(r.stdout, /✗ verify FreeBSD 14\+ and architecture/);
@@ -187,7 +221,11 @@ describe('alcaide setup with real activities', () => {
     assert.equal(spawnSync('ssh-keygen', ['-H', '-f', known]).status, 0, 'hashed, as ssh writes it with HashKnownHosts');
     const before = readFileSync(known, 'utf8');
     writeConfig(known);
-    const r = await runCliAsync(['setup', '--trust-new-host'], { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-3', SSH_AUTH_SOCK: '' }, timeoutMs: 90_000 });
+    const r = await runCliAsync(['setup', '--trust-new-host'], {
+      cwd: project.dir,
+      env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-3', SSH_AUTH_SOCK: '' },
+      timeoutMs: 90_000,
+    });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /HOST KEY MISMATCH for \[127\.0\.0\.1\]:\d+: the server presented ssh-ed25519 SHA256:/);
     assert.match(r.stderr, new RegExp(`${known.replace(/[.]/g, '\\.')}:1`));
@@ -201,7 +239,11 @@ describe('alcaide setup with real activities', () => {
     assert.equal(spawnSync('ssh-keygen', ['-H', '-f', known]).status, 0);
     assert.ok(!readFileSync(known, 'utf8').includes('127.0.0.1'));
     writeConfig(known);
-    const r = await runCliAsync(['setup'], { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-4', SSH_AUTH_SOCK: '' }, timeoutMs: 90_000 });
+    const r = await runCliAsync(['setup'], {
+      cwd: project.dir,
+      env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'cli-setup-4', SSH_AUTH_SOCK: '' },
+      timeoutMs: 90_000,
+    });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /127\.0\.0\.1 runs "Linux [^"]+", not FreeBSD/);
     assert.doesNotMatch(r.stderr, /host key/i);

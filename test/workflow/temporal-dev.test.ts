@@ -22,7 +22,12 @@ const freePort = () =>
 
 let env: NodeJS.ProcessEnv = {};
 const script = (arg?: string) => {
-  const r = spawnSync(path.join(REPO_ROOT, 'temporal-dev.sh'), arg ? [arg] : [], { cwd: project.dir, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(path.join(REPO_ROOT, 'temporal-dev.sh'), arg ? [arg] : [], {
+    cwd: project.dir,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, out: r.stdout + r.stderr };
 };
 
@@ -34,7 +39,13 @@ after(() => {
 test('temporal-dev.sh starts, is idempotent, keeps history across a restart, and stops', async () => {
   const port = await freePort();
   const uiPort = await freePort();
-  env = { TEMPORAL_PORT: String(port), TEMPORAL_UI_PORT: String(uiPort), ALCAIDE_TEMPORAL_BIN: temporalBinary(), ALCAIDE_STATE_DIR: path.join(project.dir, '.alcaide'), ALCAIDE_UI_CODEC_ENDPOINT: undefined };
+  env = {
+    TEMPORAL_PORT: String(port),
+    TEMPORAL_UI_PORT: String(uiPort),
+    ALCAIDE_TEMPORAL_BIN: temporalBinary(),
+    ALCAIDE_STATE_DIR: path.join(project.dir, '.alcaide'),
+    ALCAIDE_UI_CODEC_ENDPOINT: undefined,
+  };
 
   const start = script();
   assert.equal(start.code, 0, start.out);
@@ -81,7 +92,12 @@ test('temporal-dev.sh refuses a port another process holds, and rejects unknown 
   const holder = net.createServer().listen(0, '127.0.0.1');
   await new Promise((r) => holder.once('listening', r));
   const port = (holder.address() as net.AddressInfo).port;
-  env = { TEMPORAL_PORT: String(port), TEMPORAL_UI_PORT: String(await freePort()), ALCAIDE_TEMPORAL_BIN: temporalBinary(), ALCAIDE_STATE_DIR: path.join(project.dir, 'busy') };
+  env = {
+    TEMPORAL_PORT: String(port),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    ALCAIDE_TEMPORAL_BIN: temporalBinary(),
+    ALCAIDE_STATE_DIR: path.join(project.dir, 'busy'),
+  };
   const r = script();
   holder.close();
   assert.equal(r.code, 1);

@@ -116,7 +116,8 @@ Examples:
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       // bad input fails here, before Temporal or the server is contacted
       checkAppSecrets(config);
-      if ([opts.attach, opts.resumeFromFailure, opts.detach].filter(Boolean).length > 1) throw new UserError('--attach, --detach and --resume-from-failure do not go together', 2);
+      if ([opts.attach, opts.resumeFromFailure, opts.detach].filter(Boolean).length > 1)
+        throw new UserError('--attach, --detach and --resume-from-failure do not go together', 2);
       if (opts.hold) target.onFailure = 'hold';
       if (opts.bake !== undefined) {
         const ms = parseDuration(opts.bake);
@@ -131,7 +132,8 @@ Examples:
         if (opts.resumeFromFailure) {
           const { resumeFromFailure } = await import('../../temporal/resume');
           const r = await resumeFromFailure(client, s.namespace, id, startedBy());
-          if (mode !== 'json') console.log(`${mark.ok()} resuming the failed deploy from ${r.step} (${r.failedStep} had failed): ${workflowUiUrl(s, id, r.runId) ?? id}`);
+          if (mode !== 'json')
+            console.log(`${mark.ok()} resuming the failed deploy from ${r.step} (${r.failedStep} had failed): ${workflowUiUrl(s, id, r.runId) ?? id}`);
           const status = await followWithWorker(client, s, client.workflow.getHandle(id, r.runId), mode, `deploy of ${target.app}`);
           if (mode !== 'json') console.log(summary(status));
           return;
@@ -160,7 +162,9 @@ Examples:
         const { startAndFollow, startOnly } = await import('../follow');
         if (opts.detach) {
           await startOnly(client, s, start);
-          console.log(`${mark.ok()} started ${start.what}: ${workflowUiUrl(s, id) ?? id}\n  follow it with: alcaide${config.destination ? ` -d ${config.destination}` : ''} status --watch`);
+          console.log(
+            `${mark.ok()} started ${start.what}: ${workflowUiUrl(s, id) ?? id}\n  follow it with: alcaide${config.destination ? ` -d ${config.destination}` : ''} status --watch`,
+          );
           return;
         }
         const { withWorkerIfNone } = await import('../../temporal/embedded');
@@ -174,7 +178,10 @@ Examples:
     .description('put the previous release back (also stops a deploy that is running)')
     .option('--json', 'print progress as JSON lines')
     .option('--trust-new-host', 'record the server host key if it is not in known_hosts yet')
-    .addHelpText('after', `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback`)
+    .addHelpText(
+      'after',
+      `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback`,
+    )
     .action(async (opts: { json?: boolean; trustNewHost?: boolean }, cmd: Command) => {
       const config = configFor(cmd);
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
@@ -241,9 +248,16 @@ Examples:
         const handle = client.workflow.getHandle(appWorkflowId(target));
         if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running`);
         const status = await queryStatus(handle).catch(() => undefined);
-        if (!status) throw new UserError(`the deploy of ${target.app} does not answer: no worker is running it`, 1, 'start one with `alcaide worker` or `alcaide deploy --attach`, then retry');
+        if (!status)
+          throw new UserError(
+            `the deploy of ${target.app} does not answer: no worker is running it`,
+            1,
+            'start one with `alcaide worker` or `alcaide deploy --attach`, then retry',
+          );
         if (status.state !== 'held' || !status.held) {
-          throw new UserError(`the deploy of ${target.app} is not waiting for an operator (it is ${status.state}${status.currentStep ? ` at ${status.currentStep}` : ''})`);
+          throw new UserError(
+            `the deploy of ${target.app} is not waiting for an operator (it is ${status.state}${status.currentStep ? ` at ${status.currentStep}` : ''})`,
+          );
         }
         await handle.signal('retry', { by: startedBy() });
         console.log(`${mark.ok()} retry sent: ${status.held.title} runs again (alcaide status --watch to follow)`);
@@ -278,7 +292,9 @@ Examples:
           return;
         }
         const { renderStatus } = await import('../progress');
-        console.log(`${String(d.type)} ${d.status.name.toLowerCase()} — started ${d.startTime.toISOString()}${status?.version ? `, version ${status.version.slice(0, 12)}` : ''}${status?.slot ? `, slot ${status.slot}` : ''}, host ${target.server.host}`);
+        console.log(
+          `${String(d.type)} ${d.status.name.toLowerCase()} — started ${d.startTime.toISOString()}${status?.version ? `, version ${status.version.slice(0, 12)}` : ''}${status?.slot ? `, slot ${status.slot}` : ''}, host ${target.server.host}`,
+        );
         if (status) console.log(renderStatus(status));
         if (status?.error) console.log(color.red(status.error));
         if (url) console.log(color.dim(url));

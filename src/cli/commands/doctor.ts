@@ -14,10 +14,12 @@ export function registerDoctor(program: Command): void {
     .addHelpText('after', `\nExamples:\n  $ alcaide doctor\n  $ alcaide -d production doctor`)
     .action(async (_o: unknown, cmd: Command) => {
       const config = configFor(cmd);
-      const line = (ok: boolean | 'warn', text: string) =>
-        console.log(`${ok === 'warn' ? mark.warn() : ok ? mark.ok() : mark.fail()} ${text}`);
+      const line = (ok: boolean | 'warn', text: string) => console.log(`${ok === 'warn' ? mark.warn() : ok ? mark.ok() : mark.fail()} ${text}`);
       let failed = false;
-      line(true, `config ${config.files.map((f) => f.replace(config.root + '/', '')).join(' + ')} is valid (app ${config.app}, server ${config.server.user}@${config.server.host}:${config.server.port})`);
+      line(
+        true,
+        `config ${config.files.map((f) => f.replace(config.root + '/', '')).join(' + ')} is valid (app ${config.app}, server ${config.server.user}@${config.server.host}:${config.server.port})`,
+      );
 
       const needed = secretNamesOf(config);
       if (needed.length) {
@@ -45,10 +47,17 @@ export function registerDoctor(program: Command): void {
       if (settings.codecKey) line(true, `payloads encrypted (AES-256-GCM, key ${settings.codecKey.id} from ${settings.codecKey.source})`);
       else line('warn', 'payloads in clear: no ALCAIDE_CODEC_KEY and no master key (a project without secrets has nothing to hide in history)');
       try {
-        const missing = await missingSearchAttributes(client, settings, SEARCH_ATTRIBUTE_KEYS.map((k) => k.name));
+        const missing = await missingSearchAttributes(
+          client,
+          settings,
+          SEARCH_ATTRIBUTE_KEYS.map((k) => k.name),
+        );
         if (missing.length) {
           failed = true;
-          line(false, `search attributes missing: ${missing.join(', ')} — create them with:\n    ${missing.map((n) => `temporal operator search-attribute create --namespace ${settings.namespace} --name ${n} --type Keyword`).join('\n    ')}`);
+          line(
+            false,
+            `search attributes missing: ${missing.join(', ')} — create them with:\n    ${missing.map((n) => `temporal operator search-attribute create --namespace ${settings.namespace} --name ${n} --type Keyword`).join('\n    ')}`,
+          );
         } else line(true, `search attributes registered: ${SEARCH_ATTRIBUTE_KEYS.map((k) => k.name).join(', ')}`);
       } catch (e) {
         line('warn', `could not list search attributes (${(e as Error).message.split('\n')[0]})`);
@@ -61,7 +70,12 @@ export function registerDoctor(program: Command): void {
         result = await withWorkerIfNone(
           client,
           settings,
-          () => client.workflow.execute<() => Promise<DoctorResult>>('doctorWorkflow', { taskQueue: settings.taskQueue, workflowId, workflowExecutionTimeout: '30s' }),
+          () =>
+            client.workflow.execute<() => Promise<DoctorResult>>('doctorWorkflow', {
+              taskQueue: settings.taskQueue,
+              workflowId,
+              workflowExecutionTimeout: '30s',
+            }),
           () => (embedded = true),
         );
       } catch (e) {
@@ -73,7 +87,10 @@ export function registerDoctor(program: Command): void {
         );
       }
       const w = result.worker;
-      line(true, `workflow round trip on ${embedded ? 'an embedded worker' : `worker ${w.hostname} pid ${w.pid}`} (task queue ${settings.taskQueue}, alcaide ${w.alcaideVersion})`);
+      line(
+        true,
+        `workflow round trip on ${embedded ? 'an embedded worker' : `worker ${w.hostname} pid ${w.pid}`} (task queue ${settings.taskQueue}, alcaide ${w.alcaideVersion})`,
+      );
       const url = workflowUiUrl(settings, workflowId);
       if (url) console.log(color.dim(`  ${url}`));
       await client.connection.close();

@@ -41,6 +41,8 @@ export function registerInit(program: Command): void {
         ...(project?.secretKeyBase !== false ? ['mix phx.gen.secret | alcaide secrets set SECRET_KEY_BASE'] : []),
         ...(project?.database ? ['openssl rand -base64 32 | alcaide secrets set POSTGRES_PASSWORD'] : []),
       ];
-      console.log(`\nNext: set server.host, then\n${['alcaide secrets init', ...secrets, 'alcaide config', 'alcaide setup', 'alcaide deploy'].map((c) => `  ${color.bold(c)}`).join('\n')}`);
+      console.log(
+        `\nNext: set server.host, then\n${['alcaide secrets init', ...secrets, 'alcaide config', 'alcaide setup', 'alcaide deploy'].map((c) => `  ${color.bold(c)}`).join('\n')}`,
+      );
     });
 }

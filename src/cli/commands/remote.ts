@@ -52,7 +52,9 @@ export function registerRemote(program: Command): void {
         process.once('SIGINT', () => stop.abort());
         const onStderr = (d: Buffer) => process.stderr.write(d);
         const run = (command: string, onStdout: (d: Buffer) => void) =>
-          conn.exec(command, { label: 'read the app log', onStdout, onStderr, signal: stop.signal }).catch((e: Error) => (e.name === 'AbortError' ? { code: 0 } : Promise.reject(e)));
+          conn
+            .exec(command, { label: 'read the app log', onStdout, onStderr, signal: stop.signal })
+            .catch((e: Error) => (e.name === 'AbortError' ? { code: 0 } : Promise.reject(e)));
         // unfiltered: tail(1) on the host, as cheap as it gets
         const r = filter
           ? await run(jexec(l.jailName(slot), readLogWithClock(appLog(t.app), Boolean(opts.follow))), filteredLogReader(filter, n))
@@ -67,7 +69,10 @@ export function registerRemote(program: Command): void {
     .command('run')
     .description('run a command in the live slot with the app environment (a terminal for bin/APP remote)')
     .argument('<command...>', 'the command and its arguments')
-    .addHelpText('after', '\nExamples:\n  $ alcaide run bin/my_app remote\n  $ alcaide run bin/my_app eval "MyApp.Release.migrate()"\n  $ alcaide run -- ls -la')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ alcaide run bin/my_app remote\n  $ alcaide run bin/my_app eval "MyApp.Release.migrate()"\n  $ alcaide run -- ls -la',
+    )
     .action(async (words: string[], _o: unknown, cmd: Command) => {
       const t = toAppTarget(configFor(cmd));
       const { slot, close, conn } = await liveSlot(t);
@@ -121,7 +126,12 @@ function filteredLogReader(f: LogFilter, n: number): (d: Buffer) => void {
       const [y, mo, dd] = date!.split('-').map(Number);
       const [h, mi, s] = time!.split(':').map(Number);
       clock = { wallMs: Date.UTC(y!, mo! - 1, dd!, h!, mi!, s!) };
-      size = Number(head.subarray(first + 1, second).toString().trim());
+      size = Number(
+        head
+          .subarray(first + 1, second)
+          .toString()
+          .trim(),
+      );
       head = head.subarray(second + 1);
     }
     if (head.length < size) return;

@@ -73,26 +73,31 @@ Examples:
       const settings = temporalFor(config);
       const client = await connectClient(settings);
       try {
-        const status = await withWorkerIfNone(client, settings, () =>
-          startAndFollow(
-            client,
-            settings,
-            {
-              workflowType: 'removeWorkflow',
-              workflowId: appWorkflowId(target),
-              args: [{ target, startedBy: startedBy() }],
-              searchAttributes: appSearchAttributes(target),
-              what: `removal of ${target.app}`,
-              startedBy: startedBy(),
-            },
-            mode,
-          ),
+        const status = await withWorkerIfNone(
+          client,
+          settings,
+          () =>
+            startAndFollow(
+              client,
+              settings,
+              {
+                workflowType: 'removeWorkflow',
+                workflowId: appWorkflowId(target),
+                args: [{ target, startedBy: startedBy() }],
+                searchAttributes: appSearchAttributes(target),
+                what: `removal of ${target.app}`,
+                startedBy: startedBy(),
+              },
+              mode,
+            ),
           driving(appWorkflowId(target), `removal of ${target.app}`, mode),
         );
         const schedule = await deleteNightly(client, target);
         if (mode !== 'json') {
           const changed = status.steps.filter((s) => s.state === 'done').length;
-          console.log(`${mark.ok()} ${target.app} removed from ${target.server.host}${changed ? '' : ' (nothing of it was there)'}${schedule ? `; deleted the schedule ${schedule}` : ''}`);
+          console.log(
+            `${mark.ok()} ${target.app} removed from ${target.server.host}${changed ? '' : ' (nothing of it was there)'}${schedule ? `; deleted the schedule ${schedule}` : ''}`,
+          );
         }
       } finally {
         await client.connection.close();

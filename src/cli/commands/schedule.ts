@@ -13,7 +13,7 @@ import { configFor, globals, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { driving, startedBy } from './deploy';
 
-const WORKER_HINT = 'scheduled runs need a long-lived `alcaide worker` on the task queue (the CLI\'s own worker ends with the command)';
+const WORKER_HINT = "scheduled runs need a long-lived `alcaide worker` on the task queue (the CLI's own worker ends with the command)";
 
 async function withClient<T>(s: TemporalSettings, fn: (client: Client) => Promise<T>): Promise<T> {
   const { connectClient } = await import('../../temporal/connection');
@@ -57,7 +57,15 @@ async function warnIfNoWorker(client: Client, s: TemporalSettings, json?: boolea
 
 /** "2026-11-24 02:18 Europe/Madrid" for an ISO time. */
 function inZone(iso: string, timeZone = 'UTC'): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(iso));
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(iso));
   const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${timeZone}`;
 }
@@ -96,7 +104,7 @@ Examples:
     .command('nightly')
     .description('create or update the nightly rebuild schedule of this app and destination')
     .option('--at <HH:MM>', 'time of day (24 h)', '03:00')
-    .option('--timezone <TZ>', 'IANA time zone of --at (default: this machine\'s)')
+    .option('--timezone <TZ>', "IANA time zone of --at (default: this machine's)")
     .option('--jitter <duration>', 'random delay after --at, so many apps do not start at once', '10m')
     .option('--catchup-window <duration>', 'a run missed while Temporal was down still starts within this window', '1h')
     .option('--json', 'print the schedule as JSON')
@@ -131,7 +139,9 @@ Examples:
           console.log(JSON.stringify({ ...view, result: what, workerPolling: await hasWorkflowPollers(client, s) }, null, 2));
           return;
         }
-        console.log(`${mark.ok()} ${what} ${view.scheduleId}: rebuild ${target.app}'s build jail every night at ${view.at} ${view.timezone} (jitter up to ${view.jitter}, overlap: skip, catch-up window ${view.catchupWindow})`);
+        console.log(
+          `${mark.ok()} ${what} ${view.scheduleId}: rebuild ${target.app}'s build jail every night at ${view.at} ${view.timezone} (jitter up to ${view.jitter}, overlap: skip, catch-up window ${view.catchupWindow})`,
+        );
         if (view.nextRuns[0]) console.log(`  next run: ${inZone(view.nextRuns[0], view.timezone)}`);
         await warnIfNoWorker(client, s);
       });
@@ -191,8 +201,16 @@ Examples:
         console.log(`${color.bold(v.scheduleId)} — nightly rebuild of ${target.app}'s build jail`);
         console.log(`  at ${v.at ?? '?'} ${v.timezone ?? 'UTC'} (jitter up to ${v.jitter ?? '0'}), overlap: ${v.overlap}, catch-up window ${v.catchupWindow}`);
         console.log(`  state: ${v.paused ? color.yellow(`paused${v.note ? ` (${v.note})` : ''}`) : color.green('active')}`);
-        if (!v.paused && v.nextRuns.length) console.log(`  next runs: ${v.nextRuns.slice(0, 3).map((x) => inZone(x, v.timezone)).join(', ')}`);
-        console.log(`  runs started: ${v.runsTaken}, skipped (previous still running): ${v.skippedOverlap}, missed (catch-up window): ${v.missedCatchupWindow}`);
+        if (!v.paused && v.nextRuns.length)
+          console.log(
+            `  next runs: ${v.nextRuns
+              .slice(0, 3)
+              .map((x) => inZone(x, v.timezone))
+              .join(', ')}`,
+          );
+        console.log(
+          `  runs started: ${v.runsTaken}, skipped (previous still running): ${v.skippedOverlap}, missed (catch-up window): ${v.missedCatchupWindow}`,
+        );
         console.log(v.recentRuns.length ? 'recent runs (newest first):' : color.dim('no runs yet'));
         for (const r of v.recentRuns) console.log(runLine(r, s));
         await warnIfNoWorker(client, s);
@@ -264,11 +282,24 @@ Examples:
         if (!opts.json) console.log(color.dim(`started ${taken.workflowId}${url ? `: ${url}` : ''}`));
         const { withWorkerIfNone } = await import('../../temporal/embedded');
         const handle = client.workflow.getHandle(taken.workflowId, taken.runId);
-        await withWorkerIfNone(client, s, () => handle.result().catch(() => undefined), driving(taken.workflowId, `nightly run of ${target.app}`, opts.json ? 'json' : 'plain'));
+        await withWorkerIfNone(
+          client,
+          s,
+          () => handle.result().catch(() => undefined),
+          driving(taken.workflowId, `nightly run of ${target.app}`, opts.json ? 'json' : 'plain'),
+        );
         const o = await runOutcome(client, taken.workflowId, taken.runId);
         if (opts.json) console.log(JSON.stringify(o, null, 2));
-        else console.log(`${o.outcome === 'rebuilt' ? mark.ok() : o.outcome === 'skipped' ? mark.warn() : mark.fail()} ${o.outcome}${o.note ? `: ${o.note}` : ''}`);
-        if (o.outcome === 'failed') throw new UserError(`the nightly rebuild of ${target.app} failed; the build jail in service is the old one`, 1, 'alcaide status shows each step; fix the cause and run alcaide schedule trigger again');
+        else
+          console.log(
+            `${o.outcome === 'rebuilt' ? mark.ok() : o.outcome === 'skipped' ? mark.warn() : mark.fail()} ${o.outcome}${o.note ? `: ${o.note}` : ''}`,
+          );
+        if (o.outcome === 'failed')
+          throw new UserError(
+            `the nightly rebuild of ${target.app} failed; the build jail in service is the old one`,
+            1,
+            'alcaide status shows each step; fix the cause and run alcaide schedule trigger again',
+          );
       });
     });
 

@@ -111,7 +111,10 @@ Examples:
   secrets
     .command('set <KEY>')
     .description('set one secret, value read from stdin (never from the command line)')
-    .addHelpText('after', `\nExamples:\n  $ alcaide secrets set SECRET_KEY_BASE          # prompts, input hidden\n  $ mix phx.gen.secret | alcaide secrets set SECRET_KEY_BASE`)
+    .addHelpText(
+      'after',
+      `\nExamples:\n  $ alcaide secrets set SECRET_KEY_BASE          # prompts, input hidden\n  $ mix phx.gen.secret | alcaide secrets set SECRET_KEY_BASE`,
+    )
     .action(async (key: string, _o: unknown, cmd: Command) => {
       checkKey(key);
       const store = storeFor(cmd);
@@ -143,7 +146,9 @@ async function readValue(key: string): Promise<string> {
   if (!process.stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   process.stderr.write(`value for ${key} (hidden): `);
@@ -176,7 +181,9 @@ async function editText(initial: string, basename: string): Promise<string | und
     for (;;) {
       const r = spawnSync('/bin/sh', ['-c', `${editor} "$1"`, 'editor', file], { stdio: 'inherit' });
       if (r.error || r.status !== 0) {
-        throw new UserError(`the editor (${editor}) ${r.error ? `could not start: ${r.error.message}` : `exited with status ${r.status ?? r.signal}`}; nothing changed`);
+        throw new UserError(
+          `the editor (${editor}) ${r.error ? `could not start: ${r.error.message}` : `exited with status ${r.status ?? r.signal}`}; nothing changed`,
+        );
       }
       const text = readFileSync(file, 'utf8');
       const { problems } = parseSecretsText(text);

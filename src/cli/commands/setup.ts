@@ -67,24 +67,29 @@ Examples:
       const client = await connectClient(settings);
       const mode = progressMode(opts.json);
       try {
-        const status = await withWorkerIfNone(client, settings, () =>
-          startAndFollow(
-            client,
-            settings,
-            {
-              workflowType: 'setupWorkflow',
-              workflowId: workflowIdFor('setup', target),
-              args: [{ target }],
-              searchAttributes: appSearchAttributes(target),
-              what: `setup of ${target.app}`,
-            },
-            mode,
-          ),
+        const status = await withWorkerIfNone(
+          client,
+          settings,
+          () =>
+            startAndFollow(
+              client,
+              settings,
+              {
+                workflowType: 'setupWorkflow',
+                workflowId: workflowIdFor('setup', target),
+                args: [{ target }],
+                searchAttributes: appSearchAttributes(target),
+                what: `setup of ${target.app}`,
+              },
+              mode,
+            ),
           driving(workflowIdFor('setup', target), `setup of ${target.app}`, mode),
         );
         if (mode !== 'json') {
           const changed = status.steps.filter((s) => s.state === 'done').length;
-          console.log(`${mark.ok()} ${target.server.host} is ready for ${target.app} (${changed ? `${changed} step${changed > 1 ? 's' : ''} changed something` : 'nothing needed changing'})`);
+          console.log(
+            `${mark.ok()} ${target.server.host} is ready for ${target.app} (${changed ? `${changed} step${changed > 1 ? 's' : ''} changed something` : 'nothing needed changing'})`,
+          );
         }
       } finally {
         await client.connection.close();

@@ -36,7 +36,9 @@ Examples:
       installQuietRuntime(g.verbose ? 'INFO' : 'WARN');
       const connection = await connectWorker(settings);
       const worker = await createWorker(connection, settings);
-      console.log(`worker polling task queue ${color.bold(settings.taskQueue)} on ${settings.address} (namespace ${settings.namespace}); Ctrl-C stops it gracefully`);
+      console.log(
+        `worker polling task queue ${color.bold(settings.taskQueue)} on ${settings.address} (namespace ${settings.namespace}); Ctrl-C stops it gracefully`,
+      );
       // The SDK shuts the worker down on SIGINT/SIGTERM and lets running activities finish.
       await worker.run();
       await client.connection.close();
