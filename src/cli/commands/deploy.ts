@@ -12,6 +12,7 @@ import { appSearchAttributes } from '../../model/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
 import { queryStatus } from '../../temporal/statusQuery';
 import type { WorkflowStatus } from '../../../workflows/status';
+import type { StartSpec } from '../follow';
 import { configFor, temporalFor } from '../context';
 import { resolveVersion } from '../git';
 import { color, mark } from '../output';
@@ -59,6 +60,13 @@ export function driving(workflowId: string, what: string, mode: ProgressMode): D
       (mode === 'json' ? console.error : console.log)(`${mark.warn()} ${line}`);
     },
   };
+}
+
+/** Starts a workflow and follows it to its end, with a worker of this process when no other picks it up. */
+export async function startAndFollowWithWorker(client: Client, s: TemporalSettings, spec: StartSpec, mode: ProgressMode): Promise<WorkflowStatus> {
+  const { withWorkerIfNone } = await import('../../temporal/embedded');
+  const { startAndFollow } = await import('../follow');
+  return withWorkerIfNone(client, s, () => startAndFollow(client, s, spec, mode), driving(spec.workflowId, spec.what, mode));
 }
 
 async function followWithWorker(client: Client, s: TemporalSettings, handle: WorkflowHandle, mode: ProgressMode, what: string): Promise<WorkflowStatus> {
@@ -159,7 +167,7 @@ Examples:
           what: `deploy of ${target.app} ${version.sha.slice(0, 12)}`,
           startedBy: startedBy(),
         };
-        const { startAndFollow, startOnly } = await import('../follow');
+        const { startOnly } = await import('../follow');
         if (opts.detach) {
           await startOnly(client, s, start);
           console.log(
@@ -167,8 +175,7 @@ Examples:
           );
           return;
         }
-        const { withWorkerIfNone } = await import('../../temporal/embedded');
-        const status = await withWorkerIfNone(client, s, () => startAndFollow(client, s, start, mode), driving(id, start.what, mode));
+        const status = await startAndFollowWithWorker(client, s, start, mode);
         if (mode !== 'json') console.log(summary(status));
       });
     });
@@ -199,8 +206,6 @@ Examples:
           });
           return;
         }
-        const { startAndFollow } = await import('../follow');
-        const { withWorkerIfNone } = await import('../../temporal/embedded');
         const spec = {
           workflowType: 'rollbackWorkflow',
           workflowId: id,
@@ -209,7 +214,7 @@ Examples:
           what: `rollback of ${target.app}`,
           startedBy: startedBy(),
         };
-        const status = await withWorkerIfNone(client, s, () => startAndFollow(client, s, spec, mode), driving(id, spec.what, mode));
+        const status = await startAndFollowWithWorker(client, s, spec, mode);
         if (mode !== 'json') console.log(summary(status));
       });
     });

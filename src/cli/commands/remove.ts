@@ -11,7 +11,7 @@ import { appSearchAttributes } from '../../model/searchAttributes';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';
-import { driving, startedBy } from './deploy';
+import { startAndFollowWithWorker, startedBy } from './deploy';
 
 /** What goes and what stays, said before anything is asked or done. */
 function plan(t: AppTarget): string[] {
@@ -67,30 +67,22 @@ Examples:
       if (opts.dryRun) return;
       if (!opts.yes) await confirm(target);
       const { connectClient } = await import('../../temporal/connection');
-      const { withWorkerIfNone } = await import('../../temporal/embedded');
-      const { startAndFollow } = await import('../follow');
       const { deleteNightly } = await import('../../temporal/schedules');
       const settings = temporalFor(config);
       const client = await connectClient(settings);
       try {
-        const status = await withWorkerIfNone(
+        const status = await startAndFollowWithWorker(
           client,
           settings,
-          () =>
-            startAndFollow(
-              client,
-              settings,
-              {
-                workflowType: 'removeWorkflow',
-                workflowId: appWorkflowId(target),
-                args: [{ target, startedBy: startedBy() }],
-                searchAttributes: appSearchAttributes(target),
-                what: `removal of ${target.app}`,
-                startedBy: startedBy(),
-              },
-              mode,
-            ),
-          driving(appWorkflowId(target), `removal of ${target.app}`, mode),
+          {
+            workflowType: 'removeWorkflow',
+            workflowId: appWorkflowId(target),
+            args: [{ target, startedBy: startedBy() }],
+            searchAttributes: appSearchAttributes(target),
+            what: `removal of ${target.app}`,
+            startedBy: startedBy(),
+          },
+          mode,
         );
         const schedule = await deleteNightly(client, target);
         if (mode !== 'json') {

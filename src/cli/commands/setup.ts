@@ -8,7 +8,7 @@ import { SETUP_STEPS, type SetupStep } from '../../../workflows/setupSteps';
 import { configFor, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';
-import { driving } from './deploy';
+import { startAndFollowWithWorker } from './deploy';
 
 export function workflowIdFor(kind: string, t: { app: string; destination?: string }): string {
   return `alcaide-${kind}-${t.app}${t.destination ? `-${t.destination}` : ''}`;
@@ -61,29 +61,21 @@ Examples:
         return;
       }
       const { connectClient } = await import('../../temporal/connection');
-      const { withWorkerIfNone } = await import('../../temporal/embedded');
-      const { startAndFollow } = await import('../follow');
       const settings = temporalFor(config);
       const client = await connectClient(settings);
       const mode = progressMode(opts.json);
       try {
-        const status = await withWorkerIfNone(
+        const status = await startAndFollowWithWorker(
           client,
           settings,
-          () =>
-            startAndFollow(
-              client,
-              settings,
-              {
-                workflowType: 'setupWorkflow',
-                workflowId: workflowIdFor('setup', target),
-                args: [{ target }],
-                searchAttributes: appSearchAttributes(target),
-                what: `setup of ${target.app}`,
-              },
-              mode,
-            ),
-          driving(workflowIdFor('setup', target), `setup of ${target.app}`, mode),
+          {
+            workflowType: 'setupWorkflow',
+            workflowId: workflowIdFor('setup', target),
+            args: [{ target }],
+            searchAttributes: appSearchAttributes(target),
+            what: `setup of ${target.app}`,
+          },
+          mode,
         );
         if (mode !== 'json') {
           const changed = status.steps.filter((s) => s.state === 'done').length;
