@@ -7,62 +7,38 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import {
-  fileFingerprint,
-  isMutating,
-  jailCreates,
-  readCommandLog,
-  readInvocations,
-  sshRun,
-  startSimHosts,
-  type SimHost,
-  type SimHosts,
-  simServerYaml,
-} from '../simhost/index';
-import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
+import { fileFingerprint, isMutating, jailCreates, readCommandLog, readInvocations, sshRun, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
+import { runCliAsync, type CliResult } from '../helpers/cli';
+import { E2eProject, ok } from '../helpers/e2eProject';
 import { HOSTILE } from '../helpers/hostile';
-import { CLI, REPO_ROOT } from '../helpers/paths';
+import { CLI } from '../helpers/paths';
 import { queryStatus } from '../../src/temporal/statusQuery';
-import { startTestEnv } from '../helpers/temporal';
 import { q, sh } from '../../src/freebsd/sh';
 import { renderClaim } from '../../src/freebsd/claims';
 import { codecKey } from '../../src/temporal/codec';
 import type { WorkflowStatus } from '../../workflows/status';
 
-const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-app.sh');
 // A secret with everything that breaks naive quoting; the app must see it byte for byte.
 const SECRET = HOSTILE.filter((v) => v !== '').join(' | ');
 // The database password goes through SQL, a URL and the secrets file: no newline there.
 const DB_PASSWORD = HOSTILE.filter((v) => v !== '' && !v.includes('\n')).join('@:/?') + ' 🔑';
 
+const MASTER_KEY = Buffer.alloc(32, 9);
+
+let p: E2eProject;
 let sim: SimHosts;
 let host: SimHost;
 let env: TestWorkflowEnvironment;
-const project = tempProject('alcaide-e2e-');
-const app = path.join(project.dir, 'hello');
+let app = '';
 
-const cliEnv = () => ({
-  TEMPORAL_ADDRESS: env.address,
-  ALCAIDE_TASK_QUEUE: 'e2e',
-  SSH_AUTH_SOCK: '',
-  ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'),
-  NO_COLOR: '1',
-});
+const cliEnv = () => p.cliEnv();
 
 function cli(args: string[], timeoutMs = 240_000): Promise<CliResult> {
-  return runCliAsync(args, { cwd: app, env: cliEnv(), timeoutMs });
+  return p.cli(args, { timeoutMs });
 }
 
 /** Commits version `v` of the fixture app (optionally broken) into the project repository. */
-function commitVersion(v: string, flags: string[] = []): string {
-  const tmp = path.join(project.dir, `v-${v}-${flags.join('')}`);
-  assert.equal(spawnSync('sh', [MAKE_APP, tmp, v, ...flags]).status, 0);
-  spawnSync('sh', ['-c', `rm -rf "${app}/lib" "${app}/priv" && cp -R "${tmp}/lib" "${tmp}/priv" "${tmp}/VERSION" "${app}/"`]);
-  const git = (...a: string[]) => spawnSync('git', ['-C', app, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { encoding: 'utf8' });
-  git('add', '-A');
-  git('commit', '-qm', `v${v}${flags.join('')}`);
-  return git('rev-parse', 'HEAD').stdout.trim();
-}
+const commitVersion = (v: string, flags: string[] = []): string => p.commitVersion(v, flags);
 
 async function through(pathname = '/'): Promise<{ status: number; body: string; slot: string | null }> {
   const res = await fetch(`http://${host.host}${pathname}`, { signal: AbortSignal.timeout(10_000) });
@@ -75,7 +51,6 @@ const asApp = (jail: string, sql: string) =>
   sh`jexec ${jail} /bin/sh -c ${`. /usr/local/etc/hello.env && ${PSQL} "postgresql://\${DATABASE_URL#ecto://}" -tAc ${q(sql)}`}`;
 
 const jls = async () => (await sshRun(host, 'jls -N name')).stdout;
-const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
 
 /** The pf NAT rules as the kernel holds them (`pfctl -s nat`: the loaded ruleset, not /etc/pf.conf). */
 const natRules = async () => (await sshRun(host, 'pfctl -s nat')).stdout.trim().split('\n').filter(Boolean);
@@ -119,52 +94,25 @@ async function stagingDestination(): Promise<void> {
 }
 
 before(async () => {
-  // env.client reads what the CLI wrote, encrypted under the project's master key
-  [sim, env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv({ codecKeys: [codecKey(Buffer.alloc(32, 9), 'e2e master key')] })]);
-  host = sim.hosts[0]!;
-  assert.equal(spawnSync('sh', [MAKE_APP, app, '1.0.0']).status, 0);
-  writeFileSync(
-    path.join(app, 'deploy.yml'),
-    `app: hello
-${simServerYaml(host)}env:
-  clear:
-    DATA_DIR: /var/db/hello
-  secret: [SECRET_KEY_BASE]
-health_check:
-  path: /health
-  interval: 200ms
-  timeout: 20s
-drain_timeout: 1s
-release:
-  migrate: "Hello.Release.migrate()"
-accessories:
-  postgresql:
-    volume: /var/db/hello_postgres:/var/db/postgres
-    user: hello
-    database: hello_prod
-    password_secret: POSTGRES_PASSWORD
-`,
-  );
-  spawnSync('sh', ['-c', `cd "${app}" && git add -A && git -c user.name=t -c user.email=t@t commit -qm config`]);
-  ok(await cli(['secrets', 'init']));
-  // secrets init adds the master key's lines to .gitignore: committed, as a user would, before deploying
-  spawnSync('sh', ['-c', `cd "${app}" && git add .gitignore && git -c user.name=t -c user.email=t@t commit -qm 'ignore the master key'`]);
-  ok(
-    await runCliAsync(['secrets', 'set', 'SECRET_KEY_BASE'], { cwd: app, input: SECRET, env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') } }),
-  );
-  ok(
-    await runCliAsync(['secrets', 'set', 'POSTGRES_PASSWORD'], {
-      cwd: app,
-      input: DB_PASSWORD,
-      env: { ALCAIDE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') },
-    }),
-  );
+  p = await E2eProject.start({
+    prefix: 'alcaide-e2e-',
+    queue: 'e2e',
+    masterKey: MASTER_KEY,
+    // env.client reads what the CLI wrote, encrypted under the project's master key
+    codecKeys: [codecKey(MASTER_KEY, 'e2e master key')],
+    config: {
+      env: { clear: { DATA_DIR: '/var/db/hello' }, secret: ['SECRET_KEY_BASE'] },
+      drain_timeout: '1s',
+      release: { migrate: 'Hello.Release.migrate()' },
+      accessories: { postgresql: { volume: '/var/db/hello_postgres:/var/db/postgres', user: 'hello', database: 'hello_prod', password_secret: 'POSTGRES_PASSWORD' } },
+    },
+  });
+  ({ sim, host, env, app } = p);
+  await p.secrets({ SECRET_KEY_BASE: SECRET, POSTGRES_PASSWORD: DB_PASSWORD });
 });
 
 after(async () => {
-  await sim?.down();
-  await env?.teardown();
-  project.cleanup();
+  await p?.stop();
 });
 
 describe('on a simulated FreeBSD host', () => {
@@ -224,7 +172,7 @@ describe('on a simulated FreeBSD host', () => {
       assert.match(r.stderr, /give this app its own `app` name .*its own `network\.subnet`, its own `proxy\.ports`, its own `domain`/);
     }
     // another app with the default network and no domain
-    const other = path.join(project.dir, 'other');
+    const other = path.join(p.project.dir, 'other');
     spawnSync('mkdir', ['-p', other]);
     writeFileSync(path.join(other, 'deploy.yml'), `app: other\n${simServerYaml(host)}`);
     const r = await runCliAsync(['setup'], { cwd: other, env: cliEnv(), timeoutMs: 120_000 });
