@@ -7,7 +7,17 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { fileFingerprint, isMutating, jailCreates, readCommandLog, readInvocations, sshRun, type SimHost, type SimHosts, simServerYaml } from '../simhost/index';
+import {
+  fileFingerprint,
+  isMutating,
+  jailCreates,
+  readCommandLog,
+  readInvocations,
+  sshRun,
+  type SimHost,
+  type SimHosts,
+  simServerYaml,
+} from '../simhost/index';
 import { runCliAsync, type CliResult } from '../helpers/cli';
 import { E2eProject, ok } from '../helpers/e2eProject';
 import { HOSTILE } from '../helpers/hostile';
@@ -104,7 +114,9 @@ before(async () => {
       env: { clear: { DATA_DIR: '/var/db/hello' }, secret: ['SECRET_KEY_BASE'] },
       drain_timeout: '1s',
       release: { migrate: 'Hello.Release.migrate()' },
-      accessories: { postgresql: { volume: '/var/db/hello_postgres:/var/db/postgres', user: 'hello', database: 'hello_prod', password_secret: 'POSTGRES_PASSWORD' } },
+      accessories: {
+        postgresql: { volume: '/var/db/hello_postgres:/var/db/postgres', user: 'hello', database: 'hello_prod', password_secret: 'POSTGRES_PASSWORD' },
+      },
     },
   });
   ({ sim, host, env, app } = p);
