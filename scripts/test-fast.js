@@ -23,7 +23,7 @@ const FAST = [
   'workflow/golden',
   'workflow/remove',
   'workflow/rollback',
-  'workflow/status-new-run',
+  // (not workflow/status-new-run: it times a worker's start, which main-thread workflows slow down)
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
   'unit/config',
   'unit/injection',
