@@ -31,3 +31,17 @@ export const TEST_TARGET: AppTarget = {
   envClear: {},
   envSecretNames: [],
 };
+
+/** TEST_TARGET with the PostgreSQL accessory, so every setup step runs. */
+export const TEST_TARGET_WITH_DB: AppTarget = {
+  ...TEST_TARGET,
+  postgresql: {
+    version: 16,
+    volumeHost: '/var/db/my_app_postgres',
+    volumeJail: '/var/db/postgres',
+    port: 5432,
+    user: 'my_app',
+    database: 'my_app_prod',
+    passwordSecret: 'POSTGRES_PASSWORD',
+  },
+};

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { FLIGHT_DIR } from '../../src/freebsd/layout';
 import { singleFlight } from '../../src/freebsd/flight';
-import { canRunSimHosts, sshRun, startSimHosts, type SimHost, type SimHosts } from './index';
+import { canRunSimHosts, sshArgs, sshRun, startSimHosts, type SimHost, type SimHosts } from './index';
 
 const skip = canRunSimHosts() ? false : 'needs root on Linux (network + mount namespaces)';
 let sim: SimHosts;
@@ -24,26 +24,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An SSH command whose client this test can kill, as a worker's death would. */
 function sshSpawn(command: string): { p: ChildProcess; done: Promise<number | null> } {
-  const p = spawn(
-    'ssh',
-    [
-      '-i',
-      h.privateKey,
-      '-p',
-      String(h.port),
-      '-o',
-      `UserKnownHostsFile=${h.knownHostsFile}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'BatchMode=yes',
-      '-F',
-      '/dev/null',
-      `${h.user}@${h.host}`,
-      command,
-    ],
-    { stdio: ['pipe', 'ignore', 'ignore'] },
-  );
+  const p = spawn('ssh', sshArgs(h, command), { stdio: ['pipe', 'ignore', 'ignore'] });
   const done = new Promise<number | null>((r) => p.on('close', (code) => r(code)));
   return { p, done };
 }

@@ -152,38 +152,39 @@ export async function startSimHosts(opts: { hosts?: number; dir?: string } = {})
   return sim;
 }
 
+/** The OpenSSH client's arguments for one command on a simulated host (strict host key checking, no config). */
+export function sshArgs(h: SimHost, command: string): string[] {
+  return [
+    '-i',
+    h.privateKey,
+    '-p',
+    String(h.port),
+    '-o',
+    `UserKnownHostsFile=${h.knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'ConnectTimeout=5',
+    '-o',
+    'LogLevel=ERROR',
+    '-F',
+    '/dev/null',
+    `${h.user}@${h.host}`,
+    command,
+  ];
+}
+
 /** Run one command on a simulated host with the OpenSSH client (strict host key checking). */
 export function sshRun(h: SimHost, command: string, opts: { input?: string; timeoutMs?: number; onStdout?: (chunk: Buffer) => void } = {}): Promise<SshResult> {
   const t0 = Date.now();
   return new Promise((res) => {
-    const p = spawn(
-      'ssh',
-      [
-        '-i',
-        h.privateKey,
-        '-p',
-        String(h.port),
-        '-o',
-        `UserKnownHostsFile=${h.knownHostsFile}`,
-        '-o',
-        'GlobalKnownHostsFile=/dev/null',
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'ConnectTimeout=5',
-        '-o',
-        'LogLevel=ERROR',
-        '-F',
-        '/dev/null',
-        `${h.user}@${h.host}`,
-        command,
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const p = spawn('ssh', sshArgs(h, command), { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (b: Buffer) => {

@@ -15,7 +15,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { AppTarget } from '../../src/model/target';
 import { dataConverterFor } from '../../src/temporal/codec';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { REBUILD_STEPS } from '../../workflows/rebuild';
@@ -23,6 +22,7 @@ import { REMOVE_STEPS } from '../../workflows/remove';
 import { ROLLBACK_STEPS } from '../../workflows/rollback';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
 import { deploy, fakes, STEP_ACTIVITIES, TARGET, UNDO, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
+import { TEST_TARGET_WITH_DB } from '../helpers/target';
 import { REPO_ROOT } from '../helpers/paths';
 import { rebuildFakes } from '../helpers/rebuildFakes';
 import { startTestEnv, TEST_CODEC_KEY } from '../helpers/temporal';
@@ -60,18 +60,7 @@ async function run(env: Env, type: string, args: unknown[], acts: object, during
   });
 }
 
-const WITH_DB: AppTarget = {
-  ...TARGET,
-  postgresql: {
-    version: 16,
-    volumeHost: '/var/db/my_app_postgres',
-    volumeJail: '/var/db/postgres',
-    port: 5432,
-    user: 'my_app',
-    database: 'my_app_prod',
-    passwordSecret: 'POSTGRES_PASSWORD',
-  },
-};
+const WITH_DB = TEST_TARGET_WITH_DB;
 const ROLLBACK_ACTS = ['chooseRollback', 'startSlot', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy', 'stopSlot', 'recordDeploy', 'restoreTraffic'];
 const rollbackTo = { chooseRollback: { to: 'blue', from: 'green', version: 'c'.repeat(40) } };
 const by = { startedBy: 'test@ci' };

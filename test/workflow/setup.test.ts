@@ -10,7 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { AppTarget } from '../../src/model/target';
-import { TEST_TARGET } from '../helpers/target';
+import { TEST_TARGET, TEST_TARGET_WITH_DB } from '../helpers/target';
 import { createWorker } from '../../src/temporal/worker';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
 import type { WorkflowStatus } from '../../workflows/status';
@@ -19,18 +19,7 @@ import { keygen, startSshd, type TestSshd } from '../helpers/sshd';
 import { startTestEnv, testSettings } from '../helpers/temporal';
 
 // with the accessory, so every step runs
-const TARGET: AppTarget = {
-  ...TEST_TARGET,
-  postgresql: {
-    version: 16,
-    volumeHost: '/var/db/my_app_postgres',
-    volumeJail: '/var/db/postgres',
-    port: 5432,
-    user: 'my_app',
-    database: 'my_app_prod',
-    passwordSecret: 'POSTGRES_PASSWORD',
-  },
-};
+const TARGET = TEST_TARGET_WITH_DB;
 
 type Behaviour = (attempt: number) => Promise<{ changed: boolean; note: string }>;
 
