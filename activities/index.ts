@@ -6,6 +6,7 @@ import { createAccessoryActivities } from './accessories';
 import { createDeployActivities } from './deploy';
 import type { ActivityDeps } from './deps';
 import { createDiagnosticsActivities } from './diagnostics';
+import { createPreflightActivities } from './preflight';
 import { createRebuildActivities } from './rebuild';
 import { createRemoveActivities } from './remove';
 import { createSetupActivities } from './setup';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDiagnosticsActivities(),
     ...createSetupActivities(deps),
+    ...createPreflightActivities(deps),
     ...createAccessoryActivities(deps),
     ...createDeployActivities(deps),
     ...createRebuildActivities(deps),

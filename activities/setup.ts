@@ -7,7 +7,7 @@ import type { AppTarget } from '../src/model/target';
 import { backupOnce, dirsExist, makeDirs, moveFile, readFile, removeFile, writeFileAtomic } from '../src/freebsd/files';
 import { defaultInterface, interfaceCreate, interfaceExists, pfCheck, pfEnable, pfEnabled, pfLoad, renderPfBlock, withPfBlock } from '../src/freebsd/network';
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
-import { hostFacts, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart } from '../src/freebsd/system';
+import { hostFacts, hostFactsProblem, kldLoad, kldLoaded, parseHostFacts, serviceReload, serviceRunning, serviceStart } from '../src/freebsd/system';
 import { baseFetched, extractBase, fetchBase, templateReady } from '../src/freebsd/template';
 import { ensureHostsBlock } from '../src/freebsd/hosts';
 import { hideJailsFromHostUsers } from '../src/freebsd/jailPrivacy';
@@ -19,18 +19,14 @@ import type { ActivityDeps } from './deps';
 import { BUILD_PACKAGES } from '../src/freebsd/build';
 import { stepResult, type StepResult } from '../src/model/step';
 
-const SUPPORTED_ARCH = ['amd64', 'arm64'];
-
 const verifyHost =
   (d: ActivityDeps) =>
   async (t: AppTarget): Promise<StepResult> => {
     const r = d.remote(t);
     const out = (await r.run(hostFacts(), 'verify host')).stdout;
-    const f = parseHostFacts(out);
-    const host = t.server.host;
-    if (!f || f.os !== 'FreeBSD') throw precondition(`${host} runs "${out.trim()}", not FreeBSD: alcaide deploys to FreeBSD 14 or newer`);
-    if (f.major < 14) throw precondition(`${host} runs FreeBSD ${f.release}; alcaide needs FreeBSD 14 or newer (freebsd-update upgrade -r 14.3-RELEASE)`);
-    if (!SUPPORTED_ARCH.includes(f.arch)) throw precondition(`${host} is ${f.arch}; supported: ${SUPPORTED_ARCH.join(', ')}`);
+    const problem = hostFactsProblem(t.server.host, out);
+    if (problem) throw precondition(problem);
+    const f = parseHostFacts(out)!;
     const { recorded } = await checkClaims(r, t, { record: true });
     return { changed: recorded, note: `FreeBSD ${f.release} ${f.arch}${recorded ? `; ${t.app} claims ${t.network.subnet} here` : ''}` };
   };

@@ -23,9 +23,11 @@ const FAST = [
   'workflow/golden',
   'workflow/remove',
   'workflow/rollback',
+  'workflow/fleet-setup',
   // (not workflow/status-new-run: it times a worker's start, which main-thread workflows slow down)
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
   'unit/config',
+  'unit/fleet',
   'unit/injection',
   'unit/buildjail',
   'unit/remove',

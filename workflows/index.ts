@@ -1,6 +1,7 @@
 // Every workflow the worker registers. Deterministic code only: no I/O, no Node APIs.
 export * from './doctor';
 export * from './setup';
+export * from './fleetSetup';
 export { statusQuery } from './status';
 export * from './deploy';
 export { abortSignal, retrySignal, rollbackSignal } from './signals';

@@ -17,7 +17,7 @@ export interface StepStatus {
 }
 
 export interface WorkflowStatus {
-  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild' | 'remove';
+  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild' | 'remove' | 'fleet-setup';
   app: string;
   destination?: string;
   host: string;
@@ -41,6 +41,18 @@ export interface WorkflowStatus {
   held?: HeldStep;
   /** end of the bake window while it runs (ms since epoch) */
   bakeUntil?: number;
+  /** a fleet's parent workflow: each host's child workflow and how it stands */
+  hosts?: FleetHostStatus[];
+}
+
+export interface FleetHostStatus {
+  host: string;
+  roles: string[];
+  /** the host's child workflow */
+  workflowId: string;
+  state: 'pending' | 'running' | 'completed' | 'failed';
+  note?: string;
+  error?: string;
 }
 
 export interface HeldStep {

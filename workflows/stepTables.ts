@@ -1,6 +1,7 @@
 // Every workflow's step table by the kind its status carries: what the CLI maps activities,
 // resume points and docs through.
 import { DEPLOY_STEPS } from './deploySteps';
+import { FLEET_SETUP_STEPS } from './fleetSteps';
 import { REBUILD_STEPS } from './rebuildSteps';
 import { REMOVE_STEPS } from './removeSteps';
 import { ROLLBACK_STEPS } from './rollbackSteps';
@@ -14,4 +15,5 @@ export const STEP_TABLES: Record<WorkflowStatus['kind'], { workflowType: string;
   rollback: { workflowType: 'rollbackWorkflow', steps: ROLLBACK_STEPS },
   rebuild: { workflowType: 'rebuildBuildJailWorkflow', steps: REBUILD_STEPS },
   remove: { workflowType: 'removeWorkflow', steps: REMOVE_STEPS },
+  'fleet-setup': { workflowType: 'fleetSetupWorkflow', steps: FLEET_SETUP_STEPS },
 };

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config/load';
+import { UserError } from '../errors';
+import { selectHosts } from './hosts';
 import { resolveCodecKey } from '../temporal/codec';
 import { resolveTemporalSettings, type TemporalSettings } from '../temporal/settings';
 
@@ -7,15 +9,39 @@ export interface GlobalOptions {
   config?: string;
   destination?: string;
   verbose?: boolean;
+  /** -H: comma-separated hosts or labels */
+  hosts?: string;
+  /** -R: comma-separated roles */
+  roles?: string;
 }
 
 export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-export function configFor(cmd: Command): Config {
+/** The project's config, with -H/-R checked against its hosts and roles (an unknown name is exit 2). */
+export function configFor(cmd: Command): Config & { selected?: string[] } {
   const g = globals(cmd);
-  return loadConfig({ configPath: g.config, destination: g.destination });
+  const config = loadConfig({ configPath: g.config, destination: g.destination });
+  const selected = g.hosts !== undefined || g.roles !== undefined ? selectHosts(config.hosts, g).map((h) => h.host) : undefined;
+  return { ...config, selected };
+}
+
+/**
+ * The config of a command that acts on one host at a time: the only host, or the one -H/-R
+ * picks (`server` is then that host). A fleet without a pick is exit 2 before anything remote.
+ */
+export function oneHostConfigFor(cmd: Command, what: string): Config {
+  const config = configFor(cmd);
+  const pick = config.selected ? config.hosts.filter((h) => config.selected!.includes(h.host)) : config.hosts;
+  if (pick.length !== 1) {
+    throw new UserError(
+      `${what} acts on one host at a time: ${config.selected ? `-H/-R picked ${pick.length}` : `deploy.yml lists ${pick.length}`} (${pick.map((h) => h.host).join(', ')}); pick one with -H HOST`,
+      2,
+    );
+  }
+  const [h] = pick;
+  return { ...config, server: { host: h!.host, user: h!.user, port: h!.port }, hosts: pick };
 }
 
 /** Temporal settings plus the payload codec key of the project (or of the environment without one). */

@@ -86,6 +86,7 @@ export function kindOf(workflowType: string): string {
     rollbackWorkflow: 'rollback',
     rebuildBuildJailWorkflow: 'build jail rebuild',
     setupWorkflow: 'setup',
+    fleetSetupWorkflow: 'setup',
     removeWorkflow: 'removal',
   };
   return names[workflowType] ?? workflowType.replace(/Workflow$/, '');

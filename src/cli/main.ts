@@ -19,6 +19,8 @@ export function buildProgram(): Command {
     .description('Zero-downtime blue/green deploys of Elixir/Phoenix releases to FreeBSD jails,\nevery deploy a durable Temporal workflow.')
     .option('-c, --config <path>', 'config file (default: deploy.yml)')
     .option('-d, --destination <name>', 'merge deploy.NAME.yml on top and use .alcaide/secrets.NAME.enc')
+    .option('-H, --hosts <list>', 'act on these hosts only: comma-separated hosts or labels of deploy.yml')
+    .option('-R, --roles <list>', 'act on the hosts of these roles only (comma-separated)')
     .addOption(new Option('-v, --verbose', 'more output, stack traces for unexpected errors'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -36,7 +38,9 @@ Examples:
   $ alcaide status --watch           # where the deploy is
   $ alcaide rollback                 # previous release back
   $ alcaide schedule nightly --at 03:00   # rebuild the build jail every night
-  $ alcaide worker                   # long-lived worker on the task queue`,
+  $ alcaide worker                   # long-lived worker on the task queue
+  $ alcaide -H web2.example.com logs # one host of a fleet
+  $ alcaide -R web setup             # the web hosts of a fleet`,
     );
   program
     .command('version')

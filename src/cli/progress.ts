@@ -3,7 +3,7 @@
 import spinners from 'cli-spinners';
 import logUpdate from 'log-update';
 import { formatDuration } from '../model/duration';
-import { heldMessage, type StepStatus, type WorkflowStatus } from '../../workflows/status';
+import { heldMessage, type FleetHostStatus, type StepStatus, type WorkflowStatus } from '../../workflows/status';
 import { color } from './output';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
@@ -62,9 +62,25 @@ export function waitingLine(status: WorkflowStatus): string | undefined {
   return undefined;
 }
 
+/** A fleet parent's hosts, one line each: its child workflow's state. */
+export function hostLine(h: FleetHostStatus, frame = 0): string {
+  const dim = (t: string) => color.dim(t);
+  switch (h.state) {
+    case 'completed':
+      return `${color.green('✓')} ${h.host}${h.note ? dim(` — ${h.note}`) : ''}`;
+    case 'failed':
+      return `${color.red('✗')} ${h.host}\n    ${color.red(h.error ?? '')}`;
+    case 'running':
+      return `${color.cyan(frames[frame % frames.length]!)} ${h.host} ${dim(h.workflowId)}`;
+    default:
+      return `${dim('·')} ${dim(h.host)}`;
+  }
+}
+
 /** Every step (and undo step) of a status, one line each. */
 export function renderStatus(status: WorkflowStatus): string {
   const lines = inOrder(status.steps).map((s) => stepLine(s, Date.now(), 0));
+  lines.push(...(status.hosts ?? []).map((h) => `  ${hostLine(h)}`));
   const waiting = waitingLine(status);
   if (waiting) lines.push(waiting);
   if (status.compensations?.length) {
@@ -87,6 +103,7 @@ export class ProgressView {
     this.frame++;
     if (this.mode === 'tty') {
       const lines = inOrder(status.steps).map((s) => stepLine(s, Date.now(), this.frame));
+      for (const h of status.hosts ?? []) lines.push(`  ${hostLine(h, this.frame)}`);
       for (const c of status.compensations ?? []) lines.push(`  ${color.dim('undo')} ${stepLine(c, Date.now(), this.frame)}`);
       const waiting = waitingLine(status);
       if (waiting) lines.push(waiting);
@@ -97,6 +114,13 @@ export class ProgressView {
         if (['done', 'unchanged', 'failed', 'skipped'].includes(s.state) && !this.printed.has(key)) {
           this.printed.add(key);
           console.log(stepLine(s, Date.now(), 0));
+        }
+      }
+      for (const h of status.hosts ?? []) {
+        const key = `host:${h.host}:${h.state}`;
+        if ((h.state === 'completed' || h.state === 'failed') && !this.printed.has(key)) {
+          this.printed.add(key);
+          console.log(`  ${hostLine(h)}`);
         }
       }
       const waiting = waitingLine(status);

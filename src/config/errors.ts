@@ -11,7 +11,6 @@ export interface Located {
 const HINTS: Record<string, string> = {
   'accessories.postgresql.password':
     'passwords are secrets: store it with `alcaide secrets set POSTGRES_PASSWORD` and name it in accessories.postgresql.password_secret',
-  servers: 'one server per destination for now: use `server: { host, user, port }`',
 };
 
 export function describeValue(v: unknown): string {

@@ -6,12 +6,17 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import type { z } from 'zod';
 import { ConfigError } from '../errors';
 import { formatIssues, type Located } from './errors';
-import { configSchema, slotAddresses, type ParsedConfig, type SlotAddresses } from './schema';
+import { configSchema, slotAddresses, WEB_ROLE, type ParsedConfig, type SlotAddresses } from './schema';
+import type { FleetHost } from '../model/fleet';
 
 export const DEFAULT_CONFIG_FILE = 'deploy.yml';
 const DESTINATION_RE = /^[a-z][a-z0-9_-]{0,30}$/;
 
-export interface Config extends ParsedConfig {
+export interface Config extends Omit<ParsedConfig, 'server'> {
+  /** the host a one-host command acts on: `server:`, or the primary role's first of `servers:` */
+  server: { host: string; user: string; port: number };
+  /** every host of the app, in the order deploy.yml lists them, with their roles */
+  hosts: FleetHost[];
   /** the destination given with -d, if any */
   destination?: string;
   /** the directory holding deploy.yml: project root, home of .alcaide/ */
@@ -61,8 +66,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     throw new ConfigError(formatIssues(result.error.issues, locator(files, raw, cwd), knownKeysAt), relative(cwd, base));
   }
   const c = result.data;
+  const hosts = fleetHosts(c);
+  const primary = hosts.find((h) => h.roles.includes(c.primary_role))!;
   return {
     ...c,
+    server: { host: primary.host, user: primary.user, port: primary.port },
+    hosts,
     destination: opts.destination,
     root: path.dirname(base),
     files: files.map((f) => f.file),
@@ -74,6 +83,19 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     },
     addresses: slotAddresses(c.network.subnet),
   };
+}
+
+/** The servers with their roles (every server is a web host when no `roles:` is given). */
+function fleetHosts(c: ParsedConfig): FleetHost[] {
+  const servers = c.servers ?? [{ ...c.server!, labels: [] }];
+  const roles = c.roles ?? { [WEB_ROLE]: { hosts: servers.map((s) => s.host) } };
+  return servers.map((s) => ({
+    host: s.host,
+    user: s.user,
+    port: s.port,
+    labels: s.labels,
+    roles: Object.keys(roles).filter((r) => roles[r]!.hosts.includes(s.host)),
+  }));
 }
 
 export function destinationFile(baseFile: string, destination: string): string {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseDuration } from '../model/duration';
 import { DEFAULT_BASE_PATH } from '../freebsd/layout';
 import type { SlotAddresses } from '../model/target';
+import { WEB_ROLE } from '../model/fleet';
 
 const expected = (what: string) => ({ error: what });
 
@@ -65,14 +66,41 @@ const subnet = z.string(expected('an IPv4 subnet in CIDR form such as "10.0.0.0/
   return (ipv4ToInt(m[1]!) & ~mask) >>> 0 === 0;
 }, expected('an IPv4 network address in CIDR form with a prefix of /8 to /29, such as "10.0.0.0/24" (host bits zero)'));
 
-const serverSchema = z.strictObject(
+const sshUser = z.string(expected('a user name')).regex(USER_RE, expected('a user name (lowercase letters, digits, "_", "-")')).default('root');
+
+const serverSchema = z.strictObject({ host: hostName, user: sshUser, port: port(22) }, expected('a mapping with host, user and port'));
+
+/** A role or label name: it names child workflows and is typed after -H/--role. */
+export const ROLE_RE = /^[a-z][a-z0-9_-]{0,30}$/;
+const roleName = (what: string) => z.string(expected(what)).regex(ROLE_RE, expected(`${what} (lowercase letters, digits, "_", "-")`));
+
+/** One host of a fleet: `servers:` entries. */
+const fleetServerSchema = z.strictObject(
   {
     host: hostName,
-    user: z.string(expected('a user name')).regex(USER_RE, expected('a user name (lowercase letters, digits, "_", "-")')).default('root'),
+    user: sshUser,
     port: port(22),
+    labels: z.array(roleName('a label'), expected('a list of labels')).default([]),
   },
-  expected('a mapping with host, user and port'),
+  expected('a mapping with host, user, port and labels'),
 );
+
+/** `roles.NAME`: which servers run the release in this role (`web` is served by Caddy). */
+const roleSchema = z.strictObject(
+  {
+    hosts: z.array(hostName, expected('a list of hosts named in servers')).min(1, expected('at least one host named in servers')),
+  },
+  expected('a mapping with hosts'),
+);
+
+/** `boot.limit`: how many web hosts switch at once, a count or a share of them. */
+const bootLimit = z.union([z.number(), z.string()], expected('a number of hosts (such as 2) or a share (such as "25%")')).transform((v, ctx) => {
+  const m = typeof v === 'string' ? /^(\d{1,3})%$/.exec(v) : undefined;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return { count: v };
+  if (m && Number(m[1]) >= 1 && Number(m[1]) <= 100) return { percent: Number(m[1]) };
+  ctx.addIssue({ code: 'custom', message: 'a number of hosts (integer >= 1, such as 2) or a share from 1% to 100% (such as "25%")' });
+  return z.NEVER;
+});
 
 const postgresSchema = z.strictObject(
   {
@@ -103,7 +131,29 @@ export const configSchema = z
       app: z
         .string(expected('an app name'))
         .regex(APP_NAME_RE, expected('the mix app name: lowercase letters, digits and "_", starting with a letter, at most 30 characters')),
-      server: serverSchema,
+      // one host (`server:`), or a fleet (`servers:` and optionally `roles:`), never both
+      server: serverSchema.optional(),
+      servers: z.array(fleetServerSchema, expected('a list of servers (host, user, port, labels)')).min(1, expected('at least one server')).optional(),
+      roles: z.record(roleName('a role name'), roleSchema, expected('a mapping of role names to { hosts }')).optional(),
+      // migrations run once, on the first host of this role, before any host switches
+      primary_role: roleName('a role name').default('web'),
+      build: z
+        .strictObject(
+          // the fleet's one build runs here (default: the first host of the primary role); the
+          // release is copied to every other host
+          { host: hostName.optional() },
+          expected('a mapping with host'),
+        )
+        .prefault({}),
+      boot: z
+        .strictObject(
+          {
+            limit: bootLimit.default({ count: 1 }),
+            wait: duration().default(0),
+          },
+          expected('a mapping with limit and wait'),
+        )
+        .prefault({}),
       domain: hostName.optional(),
       app_jail: z
         .strictObject(
@@ -248,11 +298,59 @@ export const configSchema = z
     if (c.temporal.tls && Boolean(c.temporal.tls.client_cert) !== Boolean(c.temporal.tls.client_key)) {
       ctx.addIssue({ code: 'custom', path: ['temporal', 'tls'], message: 'client_cert and client_key to be given together' });
     }
+    fleetIssues(c).forEach((i) => ctx.addIssue({ code: 'custom', ...i }));
     const clash = c.env.secret.filter((k) => k in c.env.clear);
     for (const k of clash) {
       ctx.addIssue({ code: 'custom', path: ['env', 'secret'], message: `each name in env.clear or env.secret, not both ("${k}" is in both)` });
     }
   });
+
+export { WEB_ROLE };
+
+interface FleetShape {
+  server?: { host: string };
+  servers?: Array<{ host: string; port: number }>;
+  roles?: Record<string, { hosts: string[] }>;
+  primary_role: string;
+  build: { host?: string };
+}
+
+/** What is wrong with the hosts and roles taken together (each with the key path it is about). */
+function fleetIssues(c: FleetShape): Array<{ path: PropertyKey[]; message: string }> {
+  const out: Array<{ path: PropertyKey[]; message: string }> = [];
+  if (c.server && c.servers) {
+    return [
+      {
+        path: ['servers'],
+        message: "either server (one host) or servers (a list), not both (a destination file that lists servers drops the base file's with `server: null`)",
+      },
+    ];
+  }
+  if (!c.server && !c.servers) return [{ path: ['server'], message: 'a mapping with host, user and port (or `servers:`, a list of them)' }];
+  const hosts = c.servers?.map((s) => s.host) ?? [c.server!.host];
+  c.servers?.forEach((s, i) => {
+    const first = c.servers!.findIndex((o) => o.host === s.host);
+    if (first < i) out.push({ path: ['servers', i, 'host'], message: `each server once ("${s.host}" is servers[${first}] too)` });
+  });
+  const roles = c.roles ?? { [WEB_ROLE]: { hosts } };
+  for (const [name, role] of Object.entries(roles)) {
+    role.hosts.forEach((h, i) => {
+      if (!hosts.includes(h))
+        out.push({ path: ['roles', name, 'hosts', i], message: `a host named in ${c.servers ? 'servers' : 'server'} (${hosts.join(', ')})` });
+      else if (role.hosts.indexOf(h) < i) out.push({ path: ['roles', name, 'hosts', i], message: `each host once in a role ("${h}" is listed twice)` });
+    });
+  }
+  if (c.roles && !(WEB_ROLE in c.roles)) out.push({ path: ['roles'], message: `a "${WEB_ROLE}" role: the hosts Caddy serves the app from` });
+  const inRoles = new Set(Object.values(roles).flatMap((r) => r.hosts));
+  c.servers?.forEach((s, i) => {
+    if (!inRoles.has(s.host))
+      out.push({ path: ['servers', i], message: `a server in a role ("${s.host}" is in none of roles: ${Object.keys(roles).join(', ')})` });
+  });
+  if (!(c.primary_role in roles)) out.push({ path: ['primary_role'], message: `one of the roles (${Object.keys(roles).join(', ')})` });
+  if (c.build.host !== undefined && !hosts.includes(c.build.host))
+    out.push({ path: ['build', 'host'], message: `a host named in servers (${hosts.join(', ')})` });
+  return out;
+}
 
 export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;

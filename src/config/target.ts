@@ -1,6 +1,7 @@
 // A loaded configuration as the target a workflow carries (src/model/target.ts).
 import type { AppTarget, SshTargetSpec } from '../model/target';
 import type { Config } from './load';
+import type { FleetSpec } from '../model/fleet';
 
 /**
  * Loopback ports of Caddy's two per-slot servers, derived from the app name so apps on one
@@ -57,5 +58,16 @@ export function toAppTarget(c: Config, opts: { trustNewHost?: boolean } = {}): A
     release: { name: c.release.name, migrate: c.release.migrate, migrateBeforeStart: c.release.migrate_before_start },
     envClear: c.env.clear,
     envSecretNames: c.env.secret,
+    // a fleet of one is the plain target it always was (its histories stay as they were)
+    fleet: c.hosts.length > 1 ? fleetSpec(c) : undefined,
+  };
+}
+
+function fleetSpec(c: Config): FleetSpec {
+  return {
+    hosts: c.hosts,
+    primaryRole: c.primary_role,
+    buildHost: c.build.host ?? c.server.host,
+    boot: { limit: c.boot.limit, waitMs: c.boot.wait },
   };
 }

@@ -16,6 +16,17 @@ export function parseHostFacts(out: string): HostFacts | undefined {
   return m ? { os: m[1]!, release: m[2]!, major: Number(m[3]), arch: m[4]! } : undefined;
 }
 
+export const SUPPORTED_ARCH = ['amd64', 'arm64'];
+
+/** Why alcaide cannot deploy to a host that printed `out` for hostFacts(), if it cannot. */
+export function hostFactsProblem(host: string, out: string): string | undefined {
+  const f = parseHostFacts(out);
+  if (!f || f.os !== 'FreeBSD') return `${host} runs "${out.trim()}", not FreeBSD: alcaide deploys to FreeBSD 14 or newer`;
+  if (f.major < 14) return `${host} runs FreeBSD ${f.release}; alcaide needs FreeBSD 14 or newer (freebsd-update upgrade -r 14.3-RELEASE)`;
+  if (!SUPPORTED_ARCH.includes(f.arch)) return `${host} is ${f.arch}; supported: ${SUPPORTED_ARCH.join(', ')}`;
+  return undefined;
+}
+
 /** Exit 0 when NAME already has VALUE (sysrc -c: "no change needed"). */
 /** `file`: another rc.conf than the host's, e.g. a jail's (sysrc -f). */
 export const sysrcIs = (name: string, value: string, file?: string) =>

@@ -3,6 +3,8 @@
 // The pure model: no Node imports and nothing from config loading (src/config/target.ts
 // makes a target from a loaded config), so workflows import it freely.
 
+import type { FleetSpec } from './fleet';
+
 export interface SshTargetSpec {
   host: string;
   port: number;
@@ -46,6 +48,8 @@ export interface AppTarget {
   release: { name: string; migrate: string | false; migrateBeforeStart: boolean };
   envClear: Record<string, string>;
   envSecretNames: string[];
+  /** the fleet this host belongs to, when deploy.yml lists several servers (src/model/fleet.ts) */
+  fleet?: FleetSpec;
 }
 
 const VERSION_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

@@ -6,6 +6,7 @@ import { camelize, deepMerge, loadConfig } from '../../src/config/load';
 import { parseDuration } from '../../src/model/duration';
 import { ConfigError } from '../../src/errors';
 import { runCli, tempProject } from '../helpers/cli';
+import { toAppTarget } from '../../src/config/target';
 
 const VALID = `app: my_app
 server:
@@ -106,6 +107,125 @@ describe('loadConfig', () => {
   });
 });
 
+const FLEET = `app: my_app
+servers:
+  - host: web1.example.com
+  - host: web2.example.com
+    port: 2222
+    labels: [eu]
+  - host: jobs.example.com
+roles:
+  web:
+    hosts: [web1.example.com, web2.example.com]
+  worker:
+    hosts: [jobs.example.com]
+`;
+
+/** Hosts and roles that do not fit together: each error names its key path and line. */
+function fleetCases(): Array<{ name: string; yml: string; expect: string }> {
+  return [
+    {
+      name: 'a server listed twice',
+      yml: FLEET.replace('jobs.example.com\nroles', 'web1.example.com\nroles'),
+      expect: 'deploy.yml:7: servers[2].host: expected each server once ("web1.example.com" is servers[0] too), got "web1.example.com"',
+    },
+    {
+      name: 'server and servers both',
+      yml: `${FLEET}server:\n  host: a.example.com\n`,
+      expect:
+        "servers: expected either server (one host) or servers (a list), not both (a destination file that lists servers drops the base file's with `server: null`), got a list (3 items)",
+    },
+    { name: 'servers empty', yml: 'app: my_app\nservers: []\n', expect: 'deploy.yml:2: servers: expected at least one server, got a list (0 items)' },
+    {
+      name: 'a role without hosts',
+      yml: FLEET.replace('hosts: [jobs.example.com]', 'hosts: []'),
+      expect: 'deploy.yml:12: roles.worker.hosts: expected at least one host named in servers, got a list (0 items)',
+    },
+    {
+      name: 'a role naming a host not in servers',
+      yml: FLEET.replace('hosts: [jobs.example.com]', 'hosts: [jobs.example.com, db.example.com]'),
+      expect: 'roles.worker.hosts[1]: expected a host named in servers (web1.example.com, web2.example.com, jobs.example.com), got "db.example.com"',
+    },
+    {
+      name: 'a server in no role',
+      yml: FLEET.replace('  worker:\n    hosts: [jobs.example.com]\n', ''),
+      expect: 'deploy.yml:7: servers[2]: expected a server in a role ("jobs.example.com" is in none of roles: web), got a mapping',
+    },
+    {
+      name: 'roles without web',
+      yml: FLEET.replace('  web:\n', '  www:\n'),
+      expect: 'roles: expected a "web" role: the hosts Caddy serves the app from, got a mapping',
+    },
+    {
+      name: 'unknown primary role',
+      yml: `${FLEET}primary_role: db\n`,
+      expect: 'deploy.yml:13: primary_role: expected one of the roles (web, worker), got "db"',
+    },
+    { name: 'build host not a server', yml: `${FLEET}build:\n  host: ci.example.com\n`, expect: 'build.host: expected a host named in servers' },
+    {
+      name: 'boot limit over 100%',
+      yml: `${FLEET}boot:\n  limit: 150%\n`,
+      expect: 'boot.limit: expected a number of hosts (integer >= 1, such as 2) or a share from 1% to 100%',
+    },
+    {
+      name: 'boot limit 0',
+      yml: `${FLEET}boot:\n  limit: 0\n`,
+      expect: 'boot.limit: expected a number of hosts (integer >= 1, such as 2) or a share from 1% to 100%',
+    },
+    {
+      name: 'a label with a space',
+      yml: FLEET.replace('[eu]', '["e u"]'),
+      expect: 'servers[1].labels[0]: expected a label (lowercase letters, digits, "_", "-"), got "e u"',
+    },
+  ];
+}
+
+describe('a fleet: servers and roles', () => {
+  test("each server with its roles; one-host commands act on the primary role's first host", () => {
+    const dir = writeProject('fleet', { 'deploy.yml': `${FLEET}primary_role: worker\nboot:\n  limit: 50%\n  wait: 5s\n` });
+    const c = loadConfig({ cwd: dir });
+    assert.deepEqual(
+      c.hosts.map((h) => [h.host, h.port, h.labels.join(','), h.roles.join(',')]),
+      [
+        ['web1.example.com', 22, '', 'web'],
+        ['web2.example.com', 2222, 'eu', 'web'],
+        ['jobs.example.com', 22, '', 'worker'],
+      ],
+    );
+    assert.deepEqual(c.server, { host: 'jobs.example.com', user: 'root', port: 22 });
+    const t = toAppTarget(c);
+    assert.equal(t.fleet?.buildHost, 'jobs.example.com');
+    assert.deepEqual(t.fleet?.boot, { limit: { percent: 50 }, waitMs: 5000 });
+  });
+
+  test('without roles every server is a web host; a single server is no fleet', () => {
+    const dir = writeProject('fleet-plain', {
+      'deploy.yml': 'app: my_app\nservers:\n  - host: a.example.com\n  - host: b.example.com\nbuild:\n  host: b.example.com\n',
+    });
+    const c = loadConfig({ cwd: dir });
+    assert.deepEqual(
+      c.hosts.map((h) => h.roles),
+      [['web'], ['web']],
+    );
+    assert.equal(toAppTarget(c).fleet?.buildHost, 'b.example.com');
+    assert.equal(toAppTarget(c).fleet?.hosts.length, 2);
+    const one = loadConfig({ cwd: writeProject('fleet-one', { 'deploy.yml': VALID }) });
+    assert.deepEqual(one.hosts, [{ host: '203.0.113.10', user: 'root', port: 22, labels: [], roles: ['web'] }]);
+    assert.equal(toAppTarget(one).fleet, undefined);
+  });
+
+  test('a destination file swaps one server for a fleet with server: null', () => {
+    const dir = writeProject('fleet-dest', {
+      'deploy.yml': VALID,
+      'deploy.prod.yml': 'server: null\nservers:\n  - host: a.example.com\n  - host: b.example.com\n',
+    });
+    assert.deepEqual(
+      loadConfig({ cwd: dir, destination: 'prod' }).hosts.map((h) => h.host),
+      ['a.example.com', 'b.example.com'],
+    );
+  });
+});
+
 // Each bad input: what to write, and the exact line the CLI must print for it.
 const BAD: Array<{ name: string; yml: string; expect: string | RegExp }> = [
   {
@@ -115,7 +235,11 @@ const BAD: Array<{ name: string; yml: string; expect: string | RegExp }> = [
   },
   { name: 'app with a shell metacharacter', yml: VALID.replace('my_app', '"a;rm -rf /"'), expect: 'app: expected the mix app name' },
   { name: 'app missing', yml: VALID.replace('app: my_app\n', ''), expect: 'app: expected an app name, it is missing' },
-  { name: 'server missing', yml: 'app: my_app\n', expect: 'server: expected a mapping with host, user and port, it is missing' },
+  {
+    name: 'server missing',
+    yml: 'app: my_app\n',
+    expect: 'server: expected a mapping with host, user and port (or `servers:`, a list of them), it is missing',
+  },
   { name: 'typo in a key', yml: VALID.replace('host:', 'hots:'), expect: 'deploy.yml:3: server.hots: unknown key (did you mean "host"?)' },
   {
     name: 'port out of range',
@@ -206,11 +330,8 @@ const BAD: Array<{ name: string; yml: string; expect: string | RegExp }> = [
     yml: `${VALID}temporal:\n  tls:\n    client_cert: /x.pem\n`,
     expect: 'temporal.tls: expected client_cert and client_key to be given together, got a mapping',
   },
-  {
-    name: 'unknown top-level key',
-    yml: `${VALID}servers: []\n`,
-    expect: 'servers: unknown key (one server per destination for now: use `server: { host, user, port }`)',
-  },
+  { name: 'unknown top-level key', yml: `${VALID}sever: {}\n`, expect: 'sever: unknown key (did you mean "server"?)' },
+  ...fleetCases(),
   { name: 'YAML syntax error', yml: 'app: [unclosed\n', expect: /deploy\.yml:\d+:\d+: YAML syntax error: / },
   { name: 'duplicate key', yml: `${VALID}app: other\n`, expect: /deploy\.yml:\d+:\d+: YAML syntax error: Map keys must be unique/ },
   { name: 'top level is a list', yml: '- a\n- b\n', expect: 'deploy.yml: expected a mapping of settings (app, server, ...) at the top level, got a list' },

@@ -28,6 +28,15 @@ import { rebuildFakes } from '../helpers/rebuildFakes';
 import { startTestEnv, TEST_CODEC_KEY } from '../helpers/temporal';
 
 const DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
+const FLEET = {
+  ...TEST_TARGET_WITH_DB,
+  fleet: {
+    hosts: ['192.0.2.1', '192.0.2.2'].map((host) => ({ host, port: 22, user: 'root', labels: [], roles: ['web'] })),
+    primaryRole: 'web',
+    buildHost: '192.0.2.1',
+    boot: { limit: { count: 1 }, waitMs: 0 },
+  },
+};
 const RECORD = process.env.RECORD_HISTORIES === '1';
 
 type Env = TestWorkflowEnvironment;
@@ -46,10 +55,14 @@ function plainFakes(names: readonly string[], o: { fail?: string; answers?: Reco
   );
 }
 
-/** Runs workflow `type` on a fresh task queue with `acts` until it ends (failed is fine); its id. */
-async function run(env: Env, type: string, args: unknown[], acts: object, during?: (id: string) => Promise<void>): Promise<string> {
+/**
+ * Runs workflow `type` on a fresh task queue with `acts` until it ends (failed is fine); its id.
+ * `id`: the workflow id to run under, for a parent whose children's ids derive from its own (a
+ * golden replays under its file name).
+ */
+async function run(env: Env, type: string, args: unknown[], acts: object, during?: (id: string) => Promise<void>, id?: string): Promise<string> {
   return withFakeWorker(env, acts, async (taskQueue) => {
-    const workflowId = `golden-${type}-${taskQueue}`;
+    const workflowId = id ?? `golden-${type}-${taskQueue}`;
     const h = await env.client.workflow.start(type, { taskQueue, workflowId, args });
     const d = during?.(workflowId);
     await h.result().catch((e: unknown) => {
@@ -124,6 +137,19 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
     });
   },
   setup: (env) => run(env, 'setupWorkflow', [{ target: WITH_DB }], plainFakes(SETUP_STEPS.map((s) => s.name))),
+  // two hosts checked, then each set up by its own child workflow
+  'fleet-setup': (env) =>
+    run(
+      env,
+      'fleetSetupWorkflow',
+      [{ target: FLEET }],
+      {
+        ...plainFakes(SETUP_STEPS.map((s) => s.name)),
+        preflightHost: async (t: { server: { host: string } }) => ({ host: t.server.host, release: '14.3-RELEASE', major: 14, arch: 'amd64', problems: [] }),
+      },
+      undefined,
+      'fleet-setup.json',
+    ),
   doctor: (env) =>
     run(env, 'doctorWorkflow', [], { workerInfo: async () => ({ hostname: 'golden', pid: 1, alcaideVersion: '0.1.0', nodeVersion: 'v20.0.0' }) }),
 };

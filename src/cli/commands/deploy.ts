@@ -13,7 +13,7 @@ import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
 import { queryStatus } from '../../temporal/statusQuery';
 import type { WorkflowStatus } from '../../../workflows/status';
 import type { StartSpec } from '../follow';
-import { configFor, temporalFor } from '../context';
+import { configFor, oneHostConfigFor, temporalFor } from '../context';
 import { resolveVersion } from '../git';
 import { color, mark } from '../output';
 import { progressMode, type ProgressMode } from '../progress';
@@ -120,7 +120,7 @@ Examples:
   $ alcaide deploy --resume-from-failure`,
     )
     .action(async (opts: DeployOptions, cmd: Command) => {
-      const config = configFor(cmd);
+      const config = oneHostConfigFor(cmd, 'deploy');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       // bad input fails here, before Temporal or the server is contacted
       checkAppSecrets(config);
@@ -190,7 +190,7 @@ Examples:
       `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback`,
     )
     .action(async (opts: { json?: boolean; trustNewHost?: boolean }, cmd: Command) => {
-      const config = configFor(cmd);
+      const config = oneHostConfigFor(cmd, 'rollback');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       const mode = progressMode(opts.json);
       const id = appWorkflowId(target);
@@ -223,7 +223,7 @@ Examples:
     .command('abort')
     .description('stop the running deploy, rollback or build jail rebuild (its undo steps put back what was there), or a removal before its next step')
     .action(async (_o: unknown, cmd: Command) => {
-      const target = toAppTarget(configFor(cmd));
+      const target = toAppTarget(oneHostConfigFor(cmd, 'abort'));
       await withTemporal(target, cmd, async (client) => {
         const handle = client.workflow.getHandle(appWorkflowId(target));
         if (!(await isRunning(handle))) throw new UserError(`no deploy, rollback, build jail rebuild or removal of ${target.app} is running`);
@@ -248,7 +248,7 @@ Examples:
   $ alcaide retry`,
     )
     .action(async (_o: unknown, cmd: Command) => {
-      const target = toAppTarget(configFor(cmd));
+      const target = toAppTarget(oneHostConfigFor(cmd, 'retry'));
       await withTemporal(target, cmd, async (client) => {
         const handle = client.workflow.getHandle(appWorkflowId(target));
         if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running`);
@@ -275,7 +275,7 @@ Examples:
     .option('--watch', 'follow a running deploy until it ends')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
-      const target = toAppTarget(configFor(cmd));
+      const target = toAppTarget(oneHostConfigFor(cmd, 'status'));
       await withTemporal(target, cmd, async (client, s) => {
         const { latestRun, runJson, statusJson, statusOfRun } = await import('../runStatus');
         const what = `${target.app}${target.destination ? ` to ${target.destination}` : ''}`;

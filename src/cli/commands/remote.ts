@@ -9,7 +9,7 @@ import { filterLog, LineSplitter, LogLineFilter, MAX_SINCE_MS, type HostClock, t
 import { layout, type Slot } from '../../freebsd/layout';
 import { jexec } from '../../freebsd/jail';
 import { UserError } from '../../errors';
-import { configFor } from '../context';
+import { oneHostConfigFor } from '../context';
 
 /** The host's state (its own SSH connection) and the live slot; none is a usage error. */
 async function liveSlot(t: AppTarget): Promise<{ slot: Slot; close: () => void; conn: import('../../ssh/connection').SshConnection }> {
@@ -44,7 +44,7 @@ export function registerRemote(program: Command): void {
       const n = Number(opts.lines);
       if (!Number.isInteger(n) || n < 0) throw new UserError(`--lines: expected a whole number, got ${JSON.stringify(opts.lines)}`, 2);
       const filter = logFilter(opts);
-      const t = toAppTarget(configFor(cmd));
+      const t = toAppTarget(oneHostConfigFor(cmd, 'logs'));
       const { slot, close, conn } = await liveSlot(t);
       const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
       try {
@@ -74,7 +74,7 @@ export function registerRemote(program: Command): void {
       '\nExamples:\n  $ alcaide run bin/my_app remote\n  $ alcaide run bin/my_app eval "MyApp.Release.migrate()"\n  $ alcaide run -- ls -la',
     )
     .action(async (words: string[], _o: unknown, cmd: Command) => {
-      const t = toAppTarget(configFor(cmd));
+      const t = toAppTarget(oneHostConfigFor(cmd, 'run'));
       const { slot, close, conn } = await liveSlot(t);
       const name = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion }).jailName(slot);
       try {

@@ -8,7 +8,7 @@ import { UserError } from '../../errors';
 import { claimFile, claimOf } from '../../freebsd/claims';
 import { layout, stateDir } from '../../freebsd/layout';
 import { appSearchAttributes } from '../../model/searchAttributes';
-import { configFor, temporalFor } from '../context';
+import { oneHostConfigFor, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';
 import { startAndFollowWithWorker, startedBy } from './deploy';
@@ -60,7 +60,7 @@ Examples:
   $ alcaide -d staging remove --yes`,
     )
     .action(async (opts: { yes?: boolean; dryRun?: boolean; trustNewHost?: boolean; json?: boolean }, cmd: Command) => {
-      const config = configFor(cmd);
+      const config = oneHostConfigFor(cmd, 'remove');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       const mode = progressMode(opts.json);
       if (mode !== 'json' || opts.dryRun) for (const line of plan(target)) console.log(line);

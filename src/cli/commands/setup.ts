@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { type AppTarget } from '../../model/target';
+import { onHost, type FleetHost } from '../../model/fleet';
+import type { Config } from '../../config/load';
 import { toAppTarget } from '../../config/target';
 import { HOSTS_FILE, JAIL_CONF_DIR, layout, PF_CONF, SYSCTL_CONF } from '../../freebsd/layout';
 import { claimFile, claimOf } from '../../freebsd/claims';
@@ -50,16 +52,26 @@ if this command or its worker dies, run it again (or start \`alcaide worker\`) t
 Examples:
   $ alcaide setup --dry-run
   $ alcaide setup --trust-new-host      # first contact with a new server
-  $ alcaide -d staging setup`,
+  $ alcaide -d staging setup
+  $ alcaide -H web2.example.com setup   # one host of a fleet
+  $ alcaide -R worker setup             # the hosts of one role
+
+With several servers every host is reached and checked first (FreeBSD 14+, one major version
+and architecture for all, no other app's claims in the way); nothing changes on any host
+unless all pass. Then each host is set up by its own workflow, all at once.`,
     )
     .action(async (opts: { dryRun?: boolean; trustNewHost?: boolean; json?: boolean }, cmd: Command) => {
       const config = configFor(cmd);
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
+      const hosts = config.hosts.filter((h) => !config.selected || config.selected.includes(h.host));
       if (opts.dryRun) {
-        console.log(`Plan for ${color.bold(target.app)} on ${target.server.host} (nothing is changed by --dry-run):`);
-        for (const line of plan(target)) console.log(line);
+        for (const h of hosts) {
+          console.log(`Plan for ${color.bold(target.app)} on ${h.host} (nothing is changed by --dry-run):`);
+          for (const line of plan(onHost(target, h))) console.log(line);
+        }
         return;
       }
+      if (target.fleet) return setUpFleet(target, hosts, config, opts.json);
       const { connectClient } = await import('../../temporal/connection');
       const settings = temporalFor(config);
       const client = await connectClient(settings);
@@ -87,4 +99,29 @@ Examples:
         await client.connection.close();
       }
     });
+}
+
+/** Setup of several hosts: a parent workflow checks them all, then sets each up in a child. */
+async function setUpFleet(target: AppTarget, hosts: FleetHost[], config: Config, json?: boolean): Promise<void> {
+  const { connectClient } = await import('../../temporal/connection');
+  const settings = temporalFor(config);
+  const client = await connectClient(settings);
+  const mode = progressMode(json);
+  try {
+    const status = await startAndFollowWithWorker(
+      client,
+      settings,
+      {
+        workflowType: 'fleetSetupWorkflow',
+        workflowId: workflowIdFor('setup', target),
+        args: [{ target, hosts: hosts.map((h) => h.host) }],
+        searchAttributes: appSearchAttributes(target),
+        what: `setup of ${target.app} on ${hosts.length} host${hosts.length > 1 ? 's' : ''}`,
+      },
+      mode,
+    );
+    if (mode !== 'json') console.log(`${mark.ok()} ${status.hosts?.map((h) => h.host).join(', ')} ready for ${target.app}`);
+  } finally {
+    await client.connection.close();
+  }
 }
