@@ -7,6 +7,7 @@ import { createDeployActivities } from './deploy';
 import type { ActivityDeps } from './deps';
 import { createDiagnosticsActivities } from './diagnostics';
 import { createPreflightActivities } from './preflight';
+import { createDistributeActivities } from './distribute';
 import { createRebuildActivities } from './rebuild';
 import { createRemoveActivities } from './remove';
 import { createSetupActivities } from './setup';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDiagnosticsActivities(),
     ...createSetupActivities(deps),
     ...createPreflightActivities(deps),
+    ...createDistributeActivities(deps),
     ...createAccessoryActivities(deps),
     ...createDeployActivities(deps),
     ...createRebuildActivities(deps),

@@ -24,6 +24,7 @@ const FAST = [
   'workflow/remove',
   'workflow/rollback',
   'workflow/fleet-setup',
+  'workflow/fleet-deploy',
   // (not workflow/status-new-run: it times a worker's start, which main-thread workflows slow down)
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
   'unit/config',

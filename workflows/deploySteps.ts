@@ -41,14 +41,18 @@ export const DEPLOY_STEPS = [
 
 /** The steps in the order they run: with release.migrate_before_start, migrations before the app starts. */
 export function deploySteps(migrateBeforeStart = false): readonly StepDef[] {
-  if (!migrateBeforeStart) return DEPLOY_STEPS;
-  const steps: StepDef[] = DEPLOY_STEPS.filter((s) => s.name !== 'runMigrations');
-  steps.splice(
-    steps.findIndex((s) => s.name === 'startApp'),
+  return migrateBeforeStart ? migrationsBeforeStart(DEPLOY_STEPS) : DEPLOY_STEPS;
+}
+
+/** `steps` with runMigrations moved before startApp (an app that reads new tables as it boots). */
+export function migrationsBeforeStart(steps: readonly StepDef[]): StepDef[] {
+  const out = steps.filter((s) => s.name !== 'runMigrations');
+  out.splice(
+    out.findIndex((s) => s.name === 'startApp'),
     0,
-    DEPLOY_STEPS.find((s) => s.name === 'runMigrations')!,
+    steps.find((s) => s.name === 'runMigrations')!,
   );
-  return steps;
+  return out;
 }
 
 export type DeployStep = (typeof DEPLOY_STEPS)[number]['name'];

@@ -3,10 +3,11 @@
 // setup workflow, a child of this one, all at once; a host that fails does not stop the others.
 import { ParentClosePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { AppTarget } from '../src/model/target';
-import { fleetOf, fleetProblems, hostWorkflowId, onHost, type FleetHost, type HostCheck } from '../src/model/fleet';
+import { fleetOf, hostWorkflowId, onHost, type FleetHost } from '../src/model/fleet';
+import { preflightHosts } from './fleetPreflight';
 import { failure } from '../src/failures';
 import { FLEET_SETUP_STEPS } from './fleetSteps';
-import { runSaga, type Saga } from './saga';
+import { runSaga } from './saga';
 import { setupWorkflow } from './setup';
 import type { FleetHostStatus, WorkflowStatus } from './status';
 import { rootMessage } from './tracker';
@@ -32,22 +33,10 @@ export async function fleetSetupWorkflow({ target, hosts: only }: FleetSetupInpu
       forwardOnly: '',
     },
     async (saga) => {
-      await saga.own('preflight', () => preflight(saga, chosen, target, { setUp: false }));
+      await saga.own('preflight', () => preflightHosts(saga.act('preflight'), chosen, target, { setUp: false }));
       await saga.own('setupHosts', () => setUpEach(chosen, hosts, target));
     },
   );
-}
-
-/** Checks every host at once; any problem on any host stops the run before anything changes. */
-async function preflight(saga: Saga<typeof FLEET_SETUP_STEPS>, chosen: FleetHost[], t: AppTarget, o: { setUp: boolean }) {
-  const check = saga.act('preflight');
-  const checks: HostCheck[] = await Promise.all(
-    chosen.map((h) => check(onHost(t, h), o).catch((e: unknown) => ({ host: h.host, problems: [`unreachable or refused: ${rootMessage(e)}`] }))),
-  );
-  const problems = fleetProblems(checks);
-  if (problems.length) throw failure('PreconditionFailed', `nothing was changed on any host:\n  ${problems.join('\n  ')}`);
-  const c = checks[0]!;
-  return { changed: false, note: `${checks.length} host${checks.length > 1 ? 's' : ''}: FreeBSD ${c.major} ${c.arch}` };
 }
 
 async function setUpEach(chosen: FleetHost[], hosts: FleetHostStatus[], t: AppTarget) {

@@ -1,8 +1,49 @@
-// The steps of a fleet's parent workflows: what the parent itself does; each host's own steps
-// are its child workflow's (setupSteps.ts).
+// The steps of a fleet's workflows: what each parent does itself, and each host's own steps in
+// its child workflow (the deploy's rows, with the waits for the rest of the fleet between them).
+import { DEPLOY_STEPS, migrationsBeforeStart, type DeployStep } from './deploySteps';
 import type { StepDef } from './stepTable';
+
+/** A row of the deploy's table, with its literal type (the saga types a step's arguments by it). */
+const deployRow = <N extends DeployStep>(name: N) => DEPLOY_STEPS.find((s) => s.name === name) as Extract<(typeof DEPLOY_STEPS)[number], { name: N }>;
 
 /** Every host is reached and checked, read-only, before any host changes. */
 export const PREFLIGHT = { name: 'preflight', title: 'reach and check every host', activity: 'preflightHost', retry: 'step' } as const satisfies StepDef;
 
 export const FLEET_SETUP_STEPS = [PREFLIGHT, { name: 'setupHosts', title: 'set up every host (a child workflow each)' }] as const satisfies readonly StepDef[];
+
+export const FLEET_DEPLOY_STEPS = [
+  PREFLIGHT,
+  // one build, on the build host
+  deployRow('ensureBuildJail'),
+  deployRow('uploadSource'),
+  deployRow('buildRelease'),
+  { name: 'copyRelease', title: 'copy the release to every other host', activity: 'copyRelease', retry: 'slow' },
+  // each host in its child workflow (HOST_DEPLOY_STEPS); the parent orders them on
+  { name: 'prepareHosts', title: 'prepare every host: slot jail, install, start, health' },
+  { name: 'switchHosts', title: 'switch the web hosts in batches, each verified through its Caddy' },
+  { name: 'finishHosts', title: 'drain and stop the old slots, record the deploy' },
+] as const satisfies readonly StepDef[];
+
+/** The fleet parent's undo: every host back to its previous slot (each child undoes its own steps). */
+export const UNDO_HOSTS = 'undoHosts';
+
+export const HOST_DEPLOY_STEPS = [
+  deployRow('chooseSlot'),
+  deployRow('createSlotJail'),
+  deployRow('installRelease'),
+  deployRow('writeAppEnv'),
+  deployRow('startApp'),
+  deployRow('runMigrations'),
+  deployRow('checkHealth'),
+  { name: 'awaitSwitch', title: 'wait until every host is prepared' },
+  deployRow('switchTraffic'),
+  deployRow('verifyThroughCaddy'),
+  { name: 'awaitFinish', title: 'wait until every host has switched' },
+  deployRow('drainOldSlot'),
+  deployRow('stopOldSlot'),
+  deployRow('recordDeploy'),
+] as const satisfies readonly StepDef[];
+
+/** A host's steps in the order they run. */
+export const hostDeploySteps = (migrateBeforeStart = false): readonly StepDef[] =>
+  migrateBeforeStart ? migrationsBeforeStart(HOST_DEPLOY_STEPS) : HOST_DEPLOY_STEPS;

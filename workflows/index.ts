@@ -2,9 +2,11 @@
 export * from './doctor';
 export * from './setup';
 export * from './fleetSetup';
+export * from './fleetDeploy';
+export * from './hostDeploy';
 export { statusQuery } from './status';
 export * from './deploy';
-export { abortSignal, retrySignal, rollbackSignal } from './signals';
+export { abortSignal, hostReportSignal, proceedSignal, retrySignal, rollbackSignal } from './signals';
 export * from './rollback';
 export * from './rebuild';
 export * from './nightly';

@@ -19,6 +19,7 @@ import {
 import type { AppTarget } from '../src/model/target';
 import { NON_RETRYABLE_FAILURES } from '../src/failures';
 import type { DEPLOY_STEPS } from './deploySteps';
+import type { HOST_DEPLOY_STEPS } from './fleetSteps';
 import { OperatorHold } from './operator';
 import type { ROLLBACK_STEPS } from './rollbackSteps';
 import type { StopRequest } from './signals';
@@ -86,9 +87,11 @@ export interface SagaSpec<T extends StepTable> {
 }
 
 interface Undo {
-  activity: ActivityName;
+  /** the undo activity, or the name of an undo that is the workflow's own work (a fleet's children) */
+  activity: ActivityName | string;
   args: () => unknown[];
   title: (...args: unknown[]) => string;
+  own?: () => Promise<StepOutcome>;
 }
 
 export class Saga<T extends StepTable> {
@@ -146,6 +149,11 @@ export class Saga<T extends StepTable> {
     this.undo.unshift({ activity: u.activity, args, title: u.title });
   }
 
+  /** Registers an undo that is the workflow's own work (a fleet parent taking its hosts back), named `name`. */
+  willUndoOwn(name: string, title: () => string, fn: () => Promise<StepOutcome>): void {
+    this.undo.unshift({ activity: name, args: () => [], title, own: fn });
+  }
+
   /** The changes so far are final (a rebuild's swap is done): nothing is undone from here on. */
   commit(): void {
     this.undo.length = 0;
@@ -171,7 +179,7 @@ export class Saga<T extends StepTable> {
       for (const u of this.undo) {
         const args = u.args();
         const title = u.title(...args);
-        out.push([title, await this.tracker.compensate(u.activity, title, () => proxies.undo[u.activity](...args))]);
+        out.push([title, await this.tracker.compensate(u.activity, title, u.own ?? (() => proxies.undo[u.activity as ActivityName](...args)))]);
       }
       return out;
     });
@@ -186,7 +194,7 @@ export class Saga<T extends StepTable> {
     let after = this.spec.forwardOnly;
     if (after === undefined) {
       const { restored, undoFailed } = await this.compensate();
-      after = `Restored: ${restored}${this.spec.restoredNote ?? ''}.${undoFailed ? ' Some undo steps failed: check the server (alcaide status) before deploying again.' : ''}`;
+      after = `Restored: ${restored}${this.spec.restoredNote ?? ''}.${undoFailed ? ` ${UNDO_FAILED_NOTE}: check the server (alcaide status) before deploying again.` : ''}`;
     }
     return this.tracker.failure(this.message(e, stop, after));
   }
@@ -203,6 +211,9 @@ export class Saga<T extends StepTable> {
     return `${what} failed on ${host}: ${why}: ${error}. ${after}`;
   }
 }
+
+/** What a failure message says when an undo step failed too (a fleet parent reads it in its hosts'). */
+export const UNDO_FAILED_NOTE = 'Some undo steps failed';
 
 /** Runs a workflow's body as a saga: its status when it completes, else the failure `fail` composes. */
 export async function runSaga<T extends StepTable>(spec: SagaSpec<T>, body: (saga: Saga<T>) => Promise<void>): Promise<WorkflowStatus> {
@@ -226,12 +237,12 @@ export async function allSettled(steps: Array<Promise<unknown>>): Promise<void> 
 
 /** Lets requests in flight on the old slot finish (a durable timer), then stops it, kept for rollback. */
 export async function drainAndStop(
-  saga: Saga<typeof DEPLOY_STEPS> | Saga<typeof ROLLBACK_STEPS>,
+  saga: Saga<typeof DEPLOY_STEPS> | Saga<typeof ROLLBACK_STEPS> | Saga<typeof HOST_DEPLOY_STEPS>,
   t: AppTarget,
   old: 'blue' | 'green' | undefined,
   noOld: string,
 ): Promise<void> {
-  // both tables have the two steps, with the same activity
+  // the tables have the two steps, with the same activity
   const s = saga as Saga<typeof DEPLOY_STEPS>;
   if (!old) {
     s.skip('drainOldSlot', noOld);

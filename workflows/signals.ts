@@ -15,3 +15,20 @@ export const rollbackSignal = defineSignal<[StopRequest?]>('rollback');
  * so the Temporal UI's "Send Signal" works with no input.
  */
 export const retrySignal = defineSignal<[StopRequest?]>('retry');
+
+/** What a fleet parent tells a host's child to do next (workflows/hostDeploy.ts). */
+export interface HostOrder {
+  to: 'switch' | 'finish' | 'undo';
+  /** why the fleet goes back, for the host's status */
+  why?: string;
+}
+export const proceedSignal = defineSignal<[HostOrder]>('proceed');
+
+/** What a host's child tells its fleet parent it has reached. */
+export interface HostReport {
+  host: string;
+  phase: 'prepared' | 'switched';
+  slot?: string;
+  previousSlot?: string;
+}
+export const hostReportSignal = defineSignal<[HostReport]>('hostReport');

@@ -17,7 +17,7 @@ export interface StepStatus {
 }
 
 export interface WorkflowStatus {
-  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild' | 'remove' | 'fleet-setup';
+  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild' | 'remove' | 'fleet-setup' | 'fleet-deploy' | 'host-deploy';
   app: string;
   destination?: string;
   host: string;
@@ -50,7 +50,10 @@ export interface FleetHostStatus {
   roles: string[];
   /** the host's child workflow */
   workflowId: string;
-  state: 'pending' | 'running' | 'completed' | 'failed';
+  /** prepared and switched: reported by a fleet deploy's child; undone: it went back to its previous slot */
+  state: 'pending' | 'running' | 'prepared' | 'switched' | 'completed' | 'failed' | 'undone';
+  slot?: string;
+  previousSlot?: string;
   note?: string;
   error?: string;
 }

@@ -53,6 +53,8 @@ export interface UploadPrimitives {
   append(path: string): string;
   install(tmp: string, dest: string, mode: string): string;
   remove(path: string): string;
+  /** the file's bytes from `offset` on, to stdout */
+  readFrom(path: string, offset: number): string;
 }
 
 /**
@@ -70,11 +72,22 @@ export function uploadCommands(p: UploadPrimitives) {
         `if [ "$got" = ${q(`${expected.size} ${expected.sha}`)} ]; then ${p.install(part, dest, mode)}; fi && echo "$got"`
       );
     },
+    readFrom: (path: string, offset: number) => {
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`not an offset: ${offset}`);
+      return p.readFrom(path, offset);
+    },
   };
 }
 
 /** The upload commands for a FreeBSD host. */
-export const freebsdUploadCommands = uploadCommands({ sizeAndSha256, append: appendStdin, install: installFile, remove: removeFile });
+export const freebsdUploadCommands = uploadCommands({
+  sizeAndSha256,
+  append: appendStdin,
+  install: installFile,
+  remove: removeFile,
+  // tail(1): "-c +N" starts at the Nth byte, counting from 1
+  readFrom: (path, offset) => sh`tail -c +${offset + 1} ${path}`,
+});
 
 export const fileExists = (path: string) => sh`test -f ${path}`;
 export const pathExists = (path: string) => sh`test -e ${path}`;

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { Client, utils, type AuthenticationType, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { HostKeyError, RemoteCommandError, SshAuthError, SshConnectionError, SshTimeoutError, tail } from './errors';
 import { killSessionCommand, PidLine, reportingPid } from './stop';
@@ -38,6 +38,8 @@ export interface ExecOptions {
   timeoutMs?: number;
   stdin?: string | Buffer | Readable;
   onStdout?: (chunk: Buffer) => void;
+  /** stdout streamed into this (with backpressure) instead of kept: a download; the result's stdout is empty */
+  stdoutTo?: Writable;
   onStderr?: (chunk: Buffer) => void;
   signal?: AbortSignal;
 }
@@ -328,8 +330,13 @@ export class SshConnection {
     };
     const stdout = (d: Buffer) => {
       if (!d.length) return;
-      out.push(d);
       o.onStdout?.(d);
+      if (!o.stdoutTo) return void out.push(d);
+      // the channel waits while the file catches up: never more than a window in memory
+      if (!o.stdoutTo.write(d)) {
+        channel.pause();
+        o.stdoutTo.once('drain', () => channel.resume());
+      }
     };
     const timer = o.timeoutMs ? setTimeout(() => stop((n) => new SshTimeoutError(this.name, label, o.timeoutMs!, n)), o.timeoutMs) : undefined;
     const onAbort = () => stop((n) => cancelled(label, this.name, n));

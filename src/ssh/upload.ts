@@ -3,7 +3,7 @@
 // file after a drop, verified by size + sha256 before it is moved into place atomically.
 // Two commands in all: one check, one that appends, verifies and installs.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +18,8 @@ export interface UploadCommands {
    * when it then has exactly the expected size and sha256, and prints what `part` had
    */
   appendVerifyInstall(part: string, dest: string, mode: string, expected: SizeSha, fresh: boolean): string;
+  /** prints the file's bytes from `offset` on */
+  readFrom(path: string, offset: number): string;
 }
 
 export interface SizeSha {
@@ -88,4 +90,51 @@ export async function uploadFile(conn: SshConnection, local: string, remote: str
     offset = 0;
   }
   throw new Error(`${label}: the uploaded file's checksum does not match after a full retry`);
+}
+
+export interface DownloadResult {
+  sha256: string;
+  size: number;
+  /** the local file already was the remote one */
+  skipped: boolean;
+  resumedFrom: number;
+}
+
+/**
+ * The remote file into `local`, streamed to disk: skipped when `local` already has its size and
+ * sha256, resumed from `local.part` after a drop, verified before it is moved into place.
+ */
+export async function downloadFile(conn: SshConnection, remote: string, local: string, cmds: UploadCommands, o: UploadOptions = {}): Promise<DownloadResult> {
+  const label = o.label ?? `download ${remote}`;
+  const want = parseCheck((await conn.run(cmds.check(remote, `${remote}.none`), { label: `${label}: check` })).stdout).there;
+  if (!want) throw new Error(`${label}: ${remote} is not on ${conn.name}`);
+  if (existsSync(local) && (await stat(local)).size === want.size && (await fileSha256(local)) === want.sha) {
+    return { ...want, sha256: want.sha, skipped: true, resumedFrom: 0 };
+  }
+  const part = `${local}.part`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const have = existsSync(part) ? (await stat(part)).size : 0;
+    const offset = attempt === 0 && have < want.size ? have : 0;
+    const file = createWriteStream(part, { flags: offset ? 'a' : 'w' });
+    const closed = new Promise<void>((resolve, reject) => file.on('close', resolve).on('error', reject));
+    let got = offset;
+    try {
+      await conn.run(cmds.readFrom(remote, offset), {
+        label,
+        stdoutTo: file,
+        signal: o.signal,
+        onStdout: (d) => o.onProgress?.((got += d.length), want.size),
+      });
+    } finally {
+      file.end();
+      await closed;
+    }
+    if ((await stat(part)).size === want.size && (await fileSha256(part)) === want.sha) {
+      renameSync(part, local);
+      return { sha256: want.sha, size: want.size, skipped: false, resumedFrom: offset };
+    }
+    // not a prefix of this file after all (another version's, damaged): once more from the start
+    rmSync(part, { force: true });
+  }
+  throw new Error(`${label}: the downloaded file's checksum does not match after a full retry`);
 }

@@ -6,4 +6,5 @@ export const linuxUpload = uploadCommands({
   append: (p) => `mkdir -p "$(dirname '${p}')" && cat >> '${p}'`,
   install: (tmp, dest, mode) => `chmod ${mode} '${tmp}' && mv -f '${tmp}' '${dest}'`,
   remove: (p) => `rm -f '${p}'`,
+  readFrom: (p, offset) => `tail -c +${offset + 1} '${p}'`,
 });

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SshConnection, type SshOptions } from '../../src/ssh/connection';
 import { HostKeyError, RemoteCommandError, SshAuthError, SshConnectionError, SshTimeoutError } from '../../src/ssh/errors';
 import { fingerprint, parseKnownHosts, verifyHostKey } from '../../src/ssh/knownHosts';
 import { SshPool } from '../../src/ssh/pool';
-import { fileSha256, uploadFile } from '../../src/ssh/upload';
+import { downloadFile, fileSha256, uploadFile } from '../../src/ssh/upload';
 import { linuxUpload } from '../helpers/linuxUpload';
 import { keygen, startBastion, startSshd, type TestSshd } from '../helpers/sshd';
 
@@ -458,6 +458,51 @@ describe('upload', () => {
     const p = uploadFile(c, local, remote, linuxUpload, { signal: ac.signal, onProgress: (b) => b > 1024 * 1024 && ac.abort() });
     await assert.rejects(p, (e: unknown) => (e as Error).name === 'AbortError');
     assert.equal(existsSync(remote), false);
+  });
+});
+
+describe('download', () => {
+  test('streams to disk, verifies, skips an identical file, resumes a partial one, restarts a bad one', async () => {
+    const c = connect();
+    const remote = path.join(sshd.dir, 'release.tar.gz');
+    writeFileSync(remote, randomBytes(3 * 1024 * 1024 + 17));
+    const local = path.join(sshd.dir, 'local', 'release.tar.gz');
+    mkdirSync(path.dirname(local), { recursive: true });
+    let progress = 0;
+    const first = await downloadFile(c, remote, local, linuxUpload, { onProgress: (b) => (progress = b) });
+    assert.deepEqual([first.skipped, first.resumedFrom, progress], [false, 0, first.size]);
+    assert.equal(await fileSha256(local), await fileSha256(remote));
+    assert.equal(existsSync(`${local}.part`), false);
+    assert.equal((await downloadFile(c, remote, local, linuxUpload)).skipped, true);
+
+    // a drop after 1 MiB left a prefix behind: only the rest comes over
+    writeFileSync(remote, randomBytes(2 * 1024 * 1024));
+    writeFileSync(`${local}.part`, readFileSync(remote).subarray(0, 1024 * 1024));
+    let sent = 0;
+    const resumed = await downloadFile(c, remote, local, linuxUpload, { onProgress: (b) => (sent = b) });
+    assert.equal(resumed.resumedFrom, 1024 * 1024);
+    assert.equal(sent, 2 * 1024 * 1024);
+    assert.equal(await fileSha256(local), await fileSha256(remote));
+
+    // a partial file of something else is found out by the checksum and replaced
+    writeFileSync(remote, randomBytes(1024 * 1024));
+    writeFileSync(`${local}.part`, randomBytes(1000));
+    const restarted = await downloadFile(c, remote, local, linuxUpload);
+    assert.equal(restarted.resumedFrom, 0);
+    assert.equal(await fileSha256(local), await fileSha256(remote));
+  });
+
+  test('stdout streamed to a file is not also kept in the result', async () => {
+    const c = connect();
+    const remote = path.join(sshd.dir, 'streamed.bin');
+    writeFileSync(remote, randomBytes(8 * 1024 * 1024));
+    const local = path.join(sshd.dir, 'local', 'streamed.bin');
+    const file = createWriteStream(local);
+    const r = await c.exec(`cat '${remote}'`, { stdoutTo: file });
+    await new Promise((resolve) => file.end(resolve));
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, '');
+    assert.equal(await fileSha256(local), await fileSha256(remote));
   });
 });
 

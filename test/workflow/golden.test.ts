@@ -21,7 +21,9 @@ import { REBUILD_STEPS } from '../../workflows/rebuild';
 import { REMOVE_STEPS } from '../../workflows/remove';
 import { ROLLBACK_STEPS } from '../../workflows/rollback';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
-import { deploy, fakes, STEP_ACTIVITIES, TARGET, UNDO, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
+import { FLEET_DEPLOY_STEPS, HOST_DEPLOY_STEPS } from '../../workflows/fleetSteps';
+import { activitiesOf } from '../../workflows/stepTable';
+import { deploy, fakes, STEP_ACTIVITIES, TARGET, UNDO, VERSION, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
 import { TEST_TARGET_WITH_DB } from '../helpers/target';
 import { REPO_ROOT } from '../helpers/paths';
 import { rebuildFakes } from '../helpers/rebuildFakes';
@@ -150,9 +152,50 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
       undefined,
       'fleet-setup.json',
     ),
+  // two hosts: built on the first, copied to the second, prepared, switched one by one, finished
+  'fleet-deploy': (env) =>
+    run(env, 'fleetDeployWorkflow', [{ target: FLEET, version: VERSION, ref: 'HEAD', startedBy: 'golden' }], fleetActs(), undefined, 'fleet-deploy.json'),
+  // the second host's child of such a deploy, whose first host failed its check through Caddy:
+  // prepared, switched, then ordered back (traffic back, its slot removed)
+  'host-deploy': async (env) => {
+    await run(
+      env,
+      'fleetDeployWorkflow',
+      // both switch at once; the first fails its check after the second switched
+      [{ target: { ...FLEET, fleet: { ...FLEET.fleet, boot: { limit: { count: 2 }, waitMs: 0 } } }, version: VERSION, ref: 'HEAD', startedBy: 'golden' }],
+      fleetActs('192.0.2.1'),
+      undefined,
+      'host-deploy-parent',
+    );
+    return 'host-deploy-parent@192.0.2.2';
+  },
   doctor: (env) =>
     run(env, 'doctorWorkflow', [], { workerInfo: async () => ({ hostname: 'golden', pid: 1, alcaideVersion: '0.1.0', nodeVersion: 'v20.0.0' }) }),
 };
+
+/** A fleet deploy's activities; `failVerifyOn`: the host whose check through Caddy fails (after the others switched). */
+function fleetActs(failVerifyOn?: string): Acts {
+  const acts = plainFakes([...new Set([...activitiesOf(FLEET_DEPLOY_STEPS), ...activitiesOf(HOST_DEPLOY_STEPS)])], {
+    answers: { chooseSlot: { next: 'green', active: 'blue' } },
+  });
+  acts.preflightHost = async (t) => ({
+    host: (t as { server: { host: string } }).server.host,
+    release: '14.3-RELEASE',
+    major: 14,
+    arch: 'amd64',
+    problems: [],
+  });
+  const verify = acts.verifyThroughCaddy!;
+  acts.verifyThroughCaddy = async (t, ...rest) => {
+    // the failing host switches last, so the other has switched when it fails
+    if ((t as { server: { host: string } }).server.host === failVerifyOn) {
+      await new Promise((r) => setTimeout(r, 300));
+      throw ApplicationFailure.create({ message: 'injected failure in verifyThroughCaddy', type: 'VerifyFailed', nonRetryable: true });
+    }
+    return verify(t, ...rest);
+  };
+  return acts;
+}
 
 /** Every activity each workflow type may schedule, step or undo: the goldens must schedule them all. */
 const EVERY_ACTIVITY = [

@@ -1,0 +1,236 @@
+// FleetDeployWorkflow on the real dev server with fake activities that record, per host, what
+// ran and when: one build, copies to the others, migrations once, batched switches, and a
+// fleet that ends on one version — every host back on its previous slot after any failure or
+// abort before the last switch.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { AppTarget } from '../../src/model/target';
+import type { FleetSpec } from '../../src/model/fleet';
+import { activitiesOf } from '../../workflows/stepTable';
+import { FLEET_DEPLOY_STEPS, HOST_DEPLOY_STEPS } from '../../workflows/fleetSteps';
+import type { WorkflowStatus } from '../../workflows/status';
+import { statusOf, VERSION, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
+import { TEST_TARGET } from '../helpers/target';
+import { startTestEnv } from '../helpers/temporal';
+
+const WEB = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'];
+const JOBS = '192.0.2.9';
+
+function fleetTarget(o: Partial<FleetSpec> = {}, t: Partial<AppTarget> = {}): AppTarget {
+  return {
+    ...TEST_TARGET,
+    ...t,
+    fleet: {
+      hosts: [
+        ...WEB.map((host) => ({ host, port: 22, user: 'root', labels: [], roles: ['web'] })),
+        { host: JOBS, port: 22, user: 'root', labels: [], roles: ['worker'] },
+      ],
+      primaryRole: 'web',
+      buildHost: WEB[1]!,
+      boot: { limit: { count: 1 }, waitMs: 0 },
+      ...o,
+    },
+  };
+}
+
+interface Call {
+  host: string;
+  act: string;
+  at: number;
+  /** the slot argument(s) */
+  slots: string;
+}
+
+/** Fakes of every activity the fleet parent and its children schedule; `fail` is "host:activity". */
+function fleetFakes(o: { fail?: string; block?: string } = {}) {
+  const calls: Call[] = [];
+  const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  let release: () => void = () => undefined;
+  const blocked = new Promise<void>((r) => (release = r));
+  let reached: () => void = () => undefined;
+  const atBlock = new Promise<void>((r) => (reached = r));
+  for (const act of new Set([...activitiesOf(FLEET_DEPLOY_STEPS), ...activitiesOf(HOST_DEPLOY_STEPS)])) {
+    acts[act] = async (...args: unknown[]) => {
+      const t = args[0] as AppTarget;
+      const host = act === 'copyRelease' ? (args[1] as AppTarget).server.host : t.server.host;
+      calls.push({ host, act, at: Date.now(), slots: args.filter((a) => a === 'blue' || a === 'green').join(',') });
+      if (o.fail === `${host}:${act}`)
+        throw ApplicationFailure.create({ message: `injected failure in ${act} on ${host}`, type: 'HealthCheckFailed', nonRetryable: true });
+      if (o.block === `${host}:${act}`) {
+        reached();
+        await blocked;
+      }
+      if (act === 'preflightHost') return { host, release: '14.3-RELEASE', major: 14, arch: 'amd64', problems: [] };
+      if (act === 'chooseSlot') return { next: 'green', active: 'blue', changed: false, note: 'blue is live, deploying to green' };
+      return { changed: true, note: `did ${act}` };
+    };
+  }
+  return { calls, acts, release: () => release(), atBlock };
+}
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await startTestEnv();
+});
+after(async () => env?.teardown());
+
+async function fleetDeploy(acts: object, target: AppTarget, during?: (id: string) => Promise<void>) {
+  return withFakeWorker(env, acts, async (taskQueue) => {
+    const workflowId = `fleet-deploy-${taskQueue}`;
+    const h = await env.client.workflow.start('fleetDeployWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [{ target, version: VERSION, ref: 'HEAD', startedBy: 'test@ci' }],
+    });
+    const d = during?.(workflowId);
+    try {
+      const status = (await h.result()) as WorkflowStatus;
+      await d;
+      return { status, workflowId };
+    } catch (e) {
+      await d;
+      if (e instanceof WorkflowFailedError) return { error: e, workflowId };
+      throw e;
+    }
+  });
+}
+
+const on = (calls: Call[], host: string) => calls.filter((c) => c.host === host).map((c) => c.act + (c.slots ? `(${c.slots})` : ''));
+const first = (calls: Call[], host: string, act: string) => calls.find((c) => c.host === host && c.act === act)?.at ?? Infinity;
+const last = (calls: Call[], host: string, act: string) => calls.filter((c) => c.host === host && c.act === act).at(-1)?.at ?? -Infinity;
+
+describe('fleetDeployWorkflow', () => {
+  test('one build, copied to every other host; migrations once; web hosts switch one by one; old slots stop only after the last switch', async () => {
+    const { calls, acts } = fleetFakes();
+    const { status, error } = await fleetDeploy(acts, fleetTarget());
+    assert.equal(error, undefined, error?.cause?.message);
+    assert.equal(status!.state, 'completed');
+    const all = [...WEB, JOBS];
+    assert.deepEqual(
+      calls.filter((c) => ['ensureBuildJail', 'uploadSource', 'buildRelease'].includes(c.act)).map((c) => `${c.host}:${c.act}`),
+      [`${WEB[1]}:ensureBuildJail`, `${WEB[1]}:uploadSource`, `${WEB[1]}:buildRelease`],
+      'built once, on the build host',
+    );
+    assert.deepEqual(
+      calls
+        .filter((c) => c.act === 'copyRelease')
+        .map((c) => c.host)
+        .sort(),
+      all.filter((h) => h !== WEB[1]).sort(),
+    );
+    assert.deepEqual(
+      calls.filter((c) => c.act === 'runMigrations').map((c) => c.host),
+      [WEB[0]],
+      "migrations once, on the primary role's first host",
+    );
+    // every host prepared before any switch; every switch before any old slot stops
+    const lastPrepared = Math.max(...all.map((h) => last(calls, h, 'startApp')));
+    const firstSwitch = Math.min(...WEB.map((h) => first(calls, h, 'switchTraffic')));
+    assert.ok(lastPrepared < firstSwitch, 'no host switched before every host had started the new version');
+    for (let i = 1; i < WEB.length; i++) {
+      assert.ok(last(calls, WEB[i - 1]!, 'verifyThroughCaddy') < first(calls, WEB[i]!, 'switchTraffic'), `${WEB[i - 1]} verified before ${WEB[i]} switched`);
+    }
+    const lastVerify = Math.max(...WEB.map((h) => last(calls, h, 'verifyThroughCaddy')));
+    assert.ok(
+      all.every((h) => first(calls, h, 'stopSlot') > lastVerify),
+      'old slots stopped only after every host switched',
+    );
+    assert.deepEqual(on(calls, JOBS), [
+      'preflightHost',
+      'copyRelease',
+      'chooseSlot',
+      'createSlotJail(green)',
+      'installRelease(green)',
+      'writeAppEnv(green)',
+      'startApp(green)',
+      'stopSlot(blue)',
+      'recordDeploy',
+    ]);
+    assert.deepEqual(
+      status!.hosts?.map((h) => h.state),
+      all.map(() => 'completed'),
+    );
+  });
+
+  test('boot.limit 50%: the web hosts switch two at a time', async () => {
+    const { calls, acts } = fleetFakes();
+    const { error } = await fleetDeploy(acts, fleetTarget({ boot: { limit: { percent: 50 }, waitMs: 300 } }));
+    assert.equal(error, undefined);
+    const secondBatch = Math.min(first(calls, WEB[2]!, 'switchTraffic'), first(calls, WEB[3]!, 'switchTraffic'));
+    assert.ok(last(calls, WEB[0]!, 'verifyThroughCaddy') < secondBatch && last(calls, WEB[1]!, 'verifyThroughCaddy') < secondBatch);
+    const batchEnd = Math.max(last(calls, WEB[0]!, 'verifyThroughCaddy'), last(calls, WEB[1]!, 'verifyThroughCaddy'));
+    assert.ok(secondBatch - batchEnd >= 300, `boot.wait between batches (${secondBatch - batchEnd} ms)`);
+    assert.ok(first(calls, WEB[1]!, 'switchTraffic') < last(calls, WEB[0]!, 'verifyThroughCaddy'), 'the first two switched side by side');
+  });
+
+  test('a host that fails before the switch: every host removes its new slot, none switched, none stopped', async () => {
+    const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:checkHealth` });
+    const { error } = await fleetDeploy(acts, fleetTarget());
+    assert.ok(error);
+    assert.match(error.cause?.message ?? '', new RegExp(`${WEB[2]}: .*injected failure in checkHealth on ${WEB[2]}`));
+    assert.deepEqual(
+      calls.filter((c) => ['switchTraffic', 'stopSlot'].includes(c.act)),
+      [],
+    );
+    for (const h of [...WEB, JOBS])
+      assert.deepEqual(
+        on(calls, h).filter((a) => a.startsWith('destroySlot') || a.startsWith('restoreTraffic')),
+        ['destroySlot(green)'],
+        h,
+      );
+    const status = statusOf(error);
+    assert.deepEqual(
+      status.hosts?.map((h) => h.state),
+      ['undone', 'undone', 'failed', 'undone', 'undone'],
+    );
+    assert.equal(status.compensations?.[0]?.title, 'every host back to its previous slot');
+  });
+
+  test('a host that fails after others switched: they switch back to their kept slot', async () => {
+    const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:verifyThroughCaddy` });
+    const { error } = await fleetDeploy(acts, fleetTarget());
+    assert.ok(error);
+    for (const h of [WEB[0]!, WEB[1]!, WEB[2]!]) {
+      assert.deepEqual(
+        on(calls, h).filter((a) => a.startsWith('destroySlot') || a.startsWith('restoreTraffic')),
+        ['restoreTraffic(blue,green)', 'destroySlot(green)'],
+        `${h}: traffic back on blue, then green removed`,
+      );
+    }
+    assert.equal(on(calls, WEB[3]!).filter((a) => a.startsWith('switchTraffic')).length, 0, 'the host after the failure never switched');
+    assert.deepEqual(
+      on(calls, WEB[3]!).filter((a) => a.startsWith('destroySlot') || a.startsWith('restoreTraffic')),
+      ['destroySlot(green)'],
+    );
+    assert.equal(calls.filter((c) => c.act === 'stopSlot').length, 0, 'no old slot was stopped');
+  });
+
+  test("an abort while a host prepares takes every host back, after that host's step ends", async () => {
+    const { calls, acts, release, atBlock } = fleetFakes({ block: `${WEB[3]}:installRelease` });
+    const { error } = await fleetDeploy(acts, fleetTarget(), async (id) => {
+      await atBlock;
+      const h = env.client.workflow.getHandle(id);
+      await waitForStatus(h, (s) => s.hosts?.filter((x) => x.state === 'prepared').length === 4);
+      await h.signal('abort', { by: 'ops@laptop' });
+      release();
+    });
+    assert.ok(error);
+    assert.match(error.cause?.message ?? '', /aborted by ops@laptop/);
+    for (const h of [...WEB, JOBS]) assert.ok(on(calls, h).includes('destroySlot(green)'), `${h} removed its new slot`);
+    assert.equal(calls.filter((c) => c.act === 'switchTraffic').length, 0);
+    assert.ok(first(calls, WEB[3]!, 'destroySlot') > last(calls, WEB[3]!, 'installRelease'), 'no undo raced the running install');
+  });
+
+  test('migrate_before_start: the others start the new version only after the primary migrated', async () => {
+    const { calls, acts } = fleetFakes();
+    const t = fleetTarget({}, { release: { ...TEST_TARGET.release, migrateBeforeStart: true } });
+    const { error } = await fleetDeploy(acts, t);
+    assert.equal(error, undefined);
+    const migrated = last(calls, WEB[0]!, 'runMigrations');
+    for (const h of [...WEB.slice(1), JOBS]) assert.ok(first(calls, h, 'startApp') > migrated, `${h} started after the migrations`);
+    assert.ok(first(calls, WEB[0]!, 'startApp') > migrated);
+  });
+});

@@ -1,0 +1,91 @@
+// HostDeployWorkflow: one host's part of a fleet deploy, a child of FleetDeployWorkflow. It
+// prepares the next slot beside the live one, reports "prepared" and waits for the parent's
+// order to switch; switches (web hosts, through their own Caddy), reports "switched" and waits
+// for the order to finish: drain and stop the old slot, record the deploy. An order to undo at
+// either wait (another host failed, the deploy was stopped) runs this host's undo steps: traffic
+// back to the old slot, the new slot removed. The build is the parent's, copied here already.
+import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { failure } from '../src/failures';
+import { shortVersion, type AppTarget } from '../src/model/target';
+import { hostDeploySteps, HOST_DEPLOY_STEPS } from './fleetSteps';
+import { drainAndStop, runSaga } from './saga';
+import { hostReportSignal, proceedSignal, type HostOrder, type HostReport } from './signals';
+import type { WorkflowStatus } from './status';
+
+export interface HostDeployInput {
+  /** the app on this host */
+  target: AppTarget;
+  version: string;
+  /** migrations run here: the fleet's primary host */
+  migrate: boolean;
+  /** the host migrations run on, for the others' status */
+  primaryHost: string;
+  /** behind Caddy (the web role): switched through its Caddy; other roles only start and stop */
+  web: boolean;
+}
+
+export async function hostDeployWorkflow(input: HostDeployInput): Promise<WorkflowStatus> {
+  const { target: t, version, web } = input;
+  const orders: HostOrder[] = [];
+  setHandler(proceedSignal, (o) => void orders.push(o));
+  const parent = workflowInfo().parent?.workflowId;
+  const report = async (r: Omit<HostReport, 'host'>) => {
+    if (parent) await getExternalWorkflowHandle(parent).signal(hostReportSignal, { host: t.server.host, ...r });
+  };
+  /** Waits for `to` from the parent; an order to undo ends the run (its undo steps run). */
+  const ordered = async (to: HostOrder['to']) => {
+    await condition(() => orders.some((o) => o.to === to || o.to === 'undo'));
+    const undo = orders.find((o) => o.to === 'undo');
+    if (undo) throw failure('StepFailed', `the fleet goes back: ${undo.why ?? 'another host failed'}`);
+    return { changed: false, note: to === 'switch' ? 'every host is prepared' : 'every host has switched' };
+  };
+  return runSaga(
+    {
+      table: HOST_DEPLOY_STEPS,
+      order: hostDeploySteps(t.release.migrateBeforeStart),
+      status: { kind: 'host-deploy', app: t.app, destination: t.destination, host: t.server.host, version },
+      what: () => `deploy of ${t.app} ${shortVersion(version)}`,
+      noun: 'deploy',
+    },
+    async (saga) => {
+      const status = saga.tracker.status;
+      const { next, active: prev } = await saga.run('chooseSlot', t);
+      Object.assign(status, { slot: next, previousSlot: prev });
+      let tookTraffic = false;
+      saga.willUndo('createSlotJail', () => [t, next, tookTraffic]);
+      await saga.run('createSlotJail', t, next, version);
+      await saga.run('installRelease', t, next, version);
+      await saga.run('writeAppEnv', t, next, version);
+      const migrate = () =>
+        !input.migrate
+          ? saga.skip('runMigrations', `once for the fleet, on ${input.primaryHost}`)
+          : t.release.migrate === false
+            ? saga.skip('runMigrations', 'release.migrate is false')
+            : saga.run('runMigrations', t, next);
+      if (t.release.migrateBeforeStart) await migrate();
+      await saga.run('startApp', t, next);
+      if (!t.release.migrateBeforeStart) await migrate();
+      if (web) await saga.run('checkHealth', t, next);
+      else saga.skip('checkHealth', 'not a web host');
+      await report({ phase: 'prepared', slot: next, previousSlot: prev });
+
+      await saga.own('awaitSwitch', () => ordered('switch'));
+      if (web) {
+        tookTraffic = true;
+        saga.willUndo('switchTraffic', () => [t, prev, next]);
+        await saga.run('switchTraffic', t, next, prev);
+        await saga.run('verifyThroughCaddy', t, next);
+      } else {
+        saga.skip('switchTraffic', 'not a web host: no Caddy site');
+        saga.skip('verifyThroughCaddy', 'not a web host: no Caddy site');
+      }
+      await report({ phase: 'switched' });
+
+      await saga.own('awaitFinish', () => ordered('finish'));
+      // every host serves the new version: from here nothing goes back
+      saga.commit();
+      await drainAndStop(saga, t, prev, 'first deploy: no old slot');
+      await saga.run('recordDeploy', t, { slot: next, version, previousSlot: prev });
+    },
+  );
+}
