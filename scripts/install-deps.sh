@@ -34,3 +34,9 @@ fi
 # the simulated hosts' `pkg install caddy` and the Caddyfile unit tests use it.
 caddy_bin=$(scripts/build-caddy.sh)   # an assignment: a failed build stops this script
 echo "--- Caddy (pinned): $caddy_bin ($("$caddy_bin" version))"
+
+# The Temporal server our dev server pins (Server 1.32.0) and its SQL schema tool, built from the
+# Go module proxy once per machine (cached under ~/.cache/alcaide-ci/; about 7 min of both cores
+# cold): the Temporal cluster end-to-end test runs two of them (docs/temporal-cluster.md).
+temporal_dir=$(scripts/build-temporal-server.sh)   # an assignment: a failed build stops this script
+echo "--- Temporal server (pinned): $temporal_dir ($("$temporal_dir/temporal-server" --version))"
