@@ -53,6 +53,11 @@ export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<Work
 
   setHandler(hostReportSignal, (r) => {
     const e = entry(r.host);
+    if (r.phase === 'failed') {
+      if (e.state !== 'failed') Object.assign(e, { state: 'failed', error: r.error });
+      broken ??= `${r.host}: ${r.error}`;
+      return;
+    }
     if (e && reached(r.phase, e.state) && PHASES.includes(e.state))
       Object.assign(e, { state: r.phase, slot: r.slot ?? e.slot, previousSlot: r.previousSlot ?? e.previousSlot });
   });

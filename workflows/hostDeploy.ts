@@ -8,7 +8,8 @@ import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '
 import { failure } from '../src/failures';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { hostDeploySteps, HOST_DEPLOY_STEPS } from './fleetSteps';
-import { drainAndStop, runSaga } from './saga';
+import { drainAndStop, runSaga, type Saga } from './saga';
+import { rootMessage } from './tracker';
 import { hostReportSignal, proceedSignal, type HostOrder, type HostReport } from './signals';
 import type { WorkflowStatus } from './status';
 
@@ -47,45 +48,53 @@ export async function hostDeployWorkflow(input: HostDeployInput): Promise<Workfl
       what: () => `deploy of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
     },
-    async (saga) => {
-      const status = saga.tracker.status;
-      const { next, active: prev } = await saga.run('chooseSlot', t);
-      Object.assign(status, { slot: next, previousSlot: prev });
-      let tookTraffic = false;
-      saga.willUndo('createSlotJail', () => [t, next, tookTraffic]);
-      await saga.run('createSlotJail', t, next, version);
-      await saga.run('installRelease', t, next, version);
-      await saga.run('writeAppEnv', t, next, version);
-      const migrate = () =>
-        !input.migrate
-          ? saga.skip('runMigrations', `once for the fleet, on ${input.primaryHost}`)
-          : t.release.migrate === false
-            ? saga.skip('runMigrations', 'release.migrate is false')
-            : saga.run('runMigrations', t, next);
-      if (t.release.migrateBeforeStart) await migrate();
-      await saga.run('startApp', t, next);
-      if (!t.release.migrateBeforeStart) await migrate();
-      if (web) await saga.run('checkHealth', t, next);
-      else saga.skip('checkHealth', 'not a web host');
-      await report({ phase: 'prepared', slot: next, previousSlot: prev });
-
-      await saga.own('awaitSwitch', () => ordered('switch'));
-      if (web) {
-        tookTraffic = true;
-        saga.willUndo('switchTraffic', () => [t, prev, next]);
-        await saga.run('switchTraffic', t, next, prev);
-        await saga.run('verifyThroughCaddy', t, next);
-      } else {
-        saga.skip('switchTraffic', 'not a web host: no Caddy site');
-        saga.skip('verifyThroughCaddy', 'not a web host: no Caddy site');
-      }
-      await report({ phase: 'switched' });
-
-      await saga.own('awaitFinish', () => ordered('finish'));
-      // every host serves the new version: from here nothing goes back
-      saga.commit();
-      await drainAndStop(saga, t, prev, 'first deploy: no old slot');
-      await saga.run('recordDeploy', t, { slot: next, version, previousSlot: prev });
-    },
+    (saga) =>
+      // a failure here is told to the parent at once, before this host's own undo steps run,
+      // so the other hosts go back meanwhile
+      prepareAndSwitch(saga).catch(async (e: unknown) => {
+        if (!orders.some((o) => o.to === 'undo')) await report({ phase: 'failed', error: rootMessage(e) }).catch(() => undefined);
+        throw e;
+      }),
   );
+
+  async function prepareAndSwitch(saga: Saga<typeof HOST_DEPLOY_STEPS>): Promise<void> {
+    const status = saga.tracker.status;
+    const { next, active: prev } = await saga.run('chooseSlot', t);
+    Object.assign(status, { slot: next, previousSlot: prev });
+    let tookTraffic = false;
+    saga.willUndo('createSlotJail', () => [t, next, tookTraffic]);
+    await saga.run('createSlotJail', t, next, version);
+    await saga.run('installRelease', t, next, version);
+    await saga.run('writeAppEnv', t, next, version);
+    const migrate = () =>
+      !input.migrate
+        ? saga.skip('runMigrations', `once for the fleet, on ${input.primaryHost}`)
+        : t.release.migrate === false
+          ? saga.skip('runMigrations', 'release.migrate is false')
+          : saga.run('runMigrations', t, next);
+    if (t.release.migrateBeforeStart) await migrate();
+    await saga.run('startApp', t, next);
+    if (!t.release.migrateBeforeStart) await migrate();
+    if (web) await saga.run('checkHealth', t, next);
+    else saga.skip('checkHealth', 'not a web host');
+    await report({ phase: 'prepared', slot: next, previousSlot: prev });
+
+    await saga.own('awaitSwitch', () => ordered('switch'));
+    if (web) {
+      tookTraffic = true;
+      saga.willUndo('switchTraffic', () => [t, prev, next]);
+      await saga.run('switchTraffic', t, next, prev);
+      await saga.run('verifyThroughCaddy', t, next);
+    } else {
+      saga.skip('switchTraffic', 'not a web host: no Caddy site');
+      saga.skip('verifyThroughCaddy', 'not a web host: no Caddy site');
+    }
+    await report({ phase: 'switched' });
+
+    await saga.own('awaitFinish', () => ordered('finish'));
+    // every host serves the new version: from here nothing goes back
+    saga.commit();
+    await drainAndStop(saga, t, prev, 'first deploy: no old slot');
+    await saga.run('recordDeploy', t, { slot: next, version, previousSlot: prev });
+  }
 }

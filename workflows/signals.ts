@@ -27,8 +27,10 @@ export const proceedSignal = defineSignal<[HostOrder]>('proceed');
 /** What a host's child tells its fleet parent it has reached. */
 export interface HostReport {
   host: string;
-  phase: 'prepared' | 'switched';
+  /** failed: a step failed here and this host's undo steps begin (the others need not wait for them) */
+  phase: 'prepared' | 'switched' | 'failed';
   slot?: string;
   previousSlot?: string;
+  error?: string;
 }
 export const hostReportSignal = defineSignal<[HostReport]>('hostReport');

@@ -4,7 +4,7 @@
 // the master key, `secrets init` and the values set as an operator would.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parse, stringify } from 'yaml';
@@ -34,11 +34,27 @@ export interface E2eOptions {
   masterKey?: Buffer;
   /** what `env.client` encrypts and decrypts with (startTestEnv's codecKeys) */
   codecKeys?: CodecKey[];
+  /** simulated hosts: more than one makes deploy.yml list them all under `servers:` (see fleetYml) */
+  hosts?: number;
+}
+
+/** deploy.yml of `hello` on several hosts (`servers:`), one known_hosts file for them all (written to `knownHosts`). */
+export function fleetYml(hosts: SimHost[], knownHosts: string, extra: Record<string, unknown> = {}): string {
+  writeFileSync(knownHosts, hosts.map((h) => readFileSync(h.knownHostsFile, 'utf8').trim()).join('\n') + '\n');
+  return stringify({
+    app: 'hello',
+    servers: hosts.map((h) => ({ host: h.host })),
+    ssh: { keys: hosts.map((h) => h.privateKey), known_hosts: knownHosts },
+    health_check: { path: '/health', interval: '200ms', timeout: '20s' },
+    ...extra,
+  });
 }
 
 export class E2eProject {
   sim!: SimHosts;
   host!: SimHost;
+  /** every simulated host (host is the first) */
+  hosts!: SimHost[];
   env!: TestWorkflowEnvironment;
   readonly project: { dir: string; cleanup: () => void };
   /** the app's repository, where the CLI runs */
@@ -52,10 +68,12 @@ export class E2eProject {
   /** Host and server up, the fixture app 1.0.0 and its deploy.yml committed. */
   static async start(o: E2eOptions): Promise<E2eProject> {
     const p = new E2eProject(o);
-    [p.sim, p.env] = await Promise.all([startSimHosts({ hosts: 1 }), startTestEnv({ codecKeys: o.codecKeys })]);
-    p.host = p.sim.hosts[0]!;
+    [p.sim, p.env] = await Promise.all([startSimHosts({ hosts: o.hosts ?? 1 }), startTestEnv({ codecKeys: o.codecKeys })]);
+    p.hosts = p.sim.hosts;
+    p.host = p.hosts[0]!;
     assert.equal(spawnSync('sh', [MAKE_APP, p.app, '1.0.0']).status, 0);
-    writeFileSync(path.join(p.app, 'deploy.yml'), deployYml(p.host, o.config));
+    const yml = p.hosts.length > 1 ? fleetYml(p.hosts, path.join(p.project.dir, 'known_hosts'), o.config) : deployYml(p.host, o.config);
+    writeFileSync(path.join(p.app, 'deploy.yml'), yml);
     p.commit('config');
     return p;
   }

@@ -189,6 +189,20 @@ describe('fleetDeployWorkflow', () => {
     assert.equal(status.compensations?.[0]?.title, 'every host back to its previous slot');
   });
 
+  test('a failing host tells the fleet at once: the others go back while its own undo still runs', async () => {
+    const { calls, acts, release, atBlock } = fleetFakes({ fail: `${WEB[2]}:checkHealth`, block: `${WEB[2]}:destroySlot` });
+    let othersWentBack = false;
+    const { error } = await fleetDeploy(acts, fleetTarget(), async () => {
+      await atBlock;
+      for (const end = Date.now() + 10_000; Date.now() < end && !othersWentBack; await new Promise((r) => setTimeout(r, 50))) {
+        othersWentBack = [WEB[0]!, WEB[1]!, WEB[3]!, JOBS].every((h) => on(calls, h).includes('destroySlot(green)'));
+      }
+      release();
+    });
+    assert.ok(error);
+    assert.ok(othersWentBack, 'every other host removed its new slot while the failed host was still undoing');
+  });
+
   test('a host that fails after others switched: they switch back to their kept slot', async () => {
     const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:verifyThroughCaddy` });
     const { error } = await fleetDeploy(acts, fleetTarget());

@@ -14,6 +14,7 @@ import { queryStatus } from '../../temporal/statusQuery';
 import type { WorkflowStatus } from '../../../workflows/status';
 import type { StartSpec } from '../follow';
 import { configFor, oneHostConfigFor, temporalFor } from '../context';
+import type { Config } from '../../config/load';
 import { resolveVersion } from '../git';
 import { color, mark } from '../output';
 import { progressMode, type ProgressMode } from '../progress';
@@ -43,6 +44,8 @@ async function isRunning(handle: WorkflowHandle): Promise<boolean> {
 
 function summary(s: WorkflowStatus): string {
   const took = s.endedAt ? ` in ${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : '';
+  if (s.kind === 'fleet-deploy')
+    return `${mark.ok()} ${s.app} ${s.version?.slice(0, 12) ?? ''} live on ${s.hosts?.length} hosts (${s.hosts?.map((h) => `${h.host} ${h.slot ?? '?'}`).join(', ')}; the previous slots stopped, kept for rollback)${took}`;
   if (s.kind === 'rebuild') return `${mark.ok()} ${s.app}'s build jail rebuilt${s.version ? ` and proven with ${s.version.slice(0, 12)}` : ''}${took}`;
   if (s.kind === 'remove') return `${mark.ok()} ${s.app} removed from ${s.host}${took}`;
   const what = s.kind === 'rollback' ? 'rolled back to' : 'live on';
@@ -73,6 +76,25 @@ async function followWithWorker(client: Client, s: TemporalSettings, handle: Wor
   const { withWorkerIfNone } = await import('../../temporal/embedded');
   const { follow } = await import('../follow');
   return withWorkerIfNone(client, s, () => follow(handle, mode), driving(handle.workflowId, what, mode));
+}
+
+/**
+ * The config of a command that acts on a whole fleet (a deploy: one version on every host) or on
+ * the one host of a one-host app: -H/-R are refused for a fleet (exit 2).
+ */
+function fleetConfigFor(cmd: Command, what: string): Config {
+  const config = configFor(cmd);
+  if (config.hosts.length > 1 && config.selected) {
+    throw new UserError(`${what} acts on every host of the fleet (${config.hosts.map((h) => h.host).join(', ')}), so it ends on one version: -H/-R do not apply`, 2);
+  }
+  return config.hosts.length > 1 ? config : oneHostConfigFor(cmd, what);
+}
+
+/** Options a fleet's deploy does not take yet: exit 2 before anything remote. */
+function refuseForFleets(opts: DeployOptions, names: Array<keyof DeployOptions>): void {
+  const flag = (n: string) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const given = names.filter((n) => opts[n] !== undefined && opts[n] !== false);
+  if (given.length) throw new UserError(`${given.map(flag).join(', ')}: not available for a deploy to several servers`, 2);
 }
 
 interface DeployOptions {
@@ -109,6 +131,11 @@ One deploy per app and destination runs at a time. If this command is interrupte
 deploy waits where it was: \`alcaide deploy --attach\` (or a running \`alcaide worker\`)
 finishes it. A failure, \`alcaide abort\` or \`alcaide rollback\` puts the previous slot back.
 
+With several servers (\`servers:\` in deploy.yml) every host is checked first, the release is
+built once on the build host and copied to the others, each host prepares its next slot,
+migrations run once, and the web hosts switch in batches (\`boot.limit\`, \`boot.wait\`). Until the
+last host has switched, a failure anywhere puts every host back on its previous slot.
+
 Examples:
   $ alcaide deploy
   $ alcaide deploy --ref v1.4.2
@@ -120,8 +147,9 @@ Examples:
   $ alcaide deploy --resume-from-failure`,
     )
     .action(async (opts: DeployOptions, cmd: Command) => {
-      const config = oneHostConfigFor(cmd, 'deploy');
+      const config = fleetConfigFor(cmd, 'deploy');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
+      if (target.fleet) refuseForFleets(opts, ['hold', 'bake', 'resumeFromFailure']);
       // bad input fails here, before Temporal or the server is contacted
       checkAppSecrets(config);
       if ([opts.attach, opts.resumeFromFailure, opts.detach].filter(Boolean).length > 1)
@@ -160,7 +188,7 @@ Examples:
           await withWorkerIfNone(client, s, () => handle.result().catch(() => undefined), driving(id, `running workflow of ${target.app}`, mode));
         }
         const start = {
-          workflowType: 'deployWorkflow',
+          workflowType: target.fleet ? 'fleetDeployWorkflow' : 'deployWorkflow',
           workflowId: id,
           args: [{ target, version: version.sha, ref: version.ref, startedBy: startedBy() }],
           searchAttributes: appSearchAttributes(target, version.sha),
@@ -190,7 +218,7 @@ Examples:
       `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback`,
     )
     .action(async (opts: { json?: boolean; trustNewHost?: boolean }, cmd: Command) => {
-      const config = oneHostConfigFor(cmd, 'rollback');
+      const config = fleetConfigFor(cmd, 'rollback');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       const mode = progressMode(opts.json);
       const id = appWorkflowId(target);
@@ -205,6 +233,12 @@ Examples:
             if (mode !== 'json') console.log(`${mark.ok()} ${e.message}`);
           });
           return;
+        }
+        if (target.fleet) {
+          throw new UserError(
+            `no deploy of ${target.app} is running: rolling a whole fleet back after its deploy finished is not available yet (a running fleet deploy is rolled back by this command)`,
+            2,
+          );
         }
         const spec = {
           workflowType: 'rollbackWorkflow',
@@ -223,7 +257,7 @@ Examples:
     .command('abort')
     .description('stop the running deploy, rollback or build jail rebuild (its undo steps put back what was there), or a removal before its next step')
     .action(async (_o: unknown, cmd: Command) => {
-      const target = toAppTarget(oneHostConfigFor(cmd, 'abort'));
+      const target = toAppTarget(fleetConfigFor(cmd, 'abort'));
       await withTemporal(target, cmd, async (client) => {
         const handle = client.workflow.getHandle(appWorkflowId(target));
         if (!(await isRunning(handle))) throw new UserError(`no deploy, rollback, build jail rebuild or removal of ${target.app} is running`);
@@ -275,7 +309,7 @@ Examples:
     .option('--watch', 'follow a running deploy until it ends')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
-      const target = toAppTarget(oneHostConfigFor(cmd, 'status'));
+      const target = toAppTarget(fleetConfigFor(cmd, 'status'));
       await withTemporal(target, cmd, async (client, s) => {
         const { latestRun, runJson, statusJson, statusOfRun } = await import('../runStatus');
         const what = `${target.app}${target.destination ? ` to ${target.destination}` : ''}`;
@@ -298,7 +332,7 @@ Examples:
         }
         const { renderStatus } = await import('../progress');
         console.log(
-          `${String(d.type)} ${d.status.name.toLowerCase()} — started ${d.startTime.toISOString()}${status?.version ? `, version ${status.version.slice(0, 12)}` : ''}${status?.slot ? `, slot ${status.slot}` : ''}, host ${target.server.host}`,
+          `${String(d.type)} ${d.status.name.toLowerCase()} — started ${d.startTime.toISOString()}${status?.version ? `, version ${status.version.slice(0, 12)}` : ''}${status?.slot ? `, slot ${status.slot}` : ''}, ${target.fleet ? `hosts ${target.fleet.hosts.map((h) => h.host).join(', ')}` : `host ${target.server.host}`}`,
         );
         if (status) console.log(renderStatus(status));
         if (status?.error) console.log(color.red(status.error));

@@ -25,6 +25,8 @@ export interface HistoryEntry {
   url?: string;
   workflowId: string;
   runId: string;
+  /** a fleet's deploy: each host's outcome and slot */
+  hosts?: Array<{ host: string; outcome: string; slot?: string }>;
 }
 
 /** A run as visibility lists it. */
@@ -66,6 +68,7 @@ export function historyEntry(wf: ListedRun, status: WorkflowStatus | undefined, 
     url,
     workflowId: wf.workflowId,
     runId: wf.runId,
+    hosts: status?.hosts?.map((h) => ({ host: h.host, outcome: h.state, slot: h.slot })),
   };
 }
 
@@ -80,7 +83,8 @@ export function historyLine(e: HistoryEntry): string {
   const text = outcomeText(e);
   const outcome = e.outcome === 'completed' ? color.green(text) : e.outcome === 'running' ? color.yellow(text) : color.red(text);
   const took = e.durationMs !== undefined ? ` ${(e.durationMs / 1000).toFixed(1)}s` : '';
-  return `${e.startedAt}  ${e.kind.padEnd(8)} ${(e.version ?? '').padEnd(12)} ${(e.slot ?? '-').padEnd(5)} ${outcome}${took}  ${color.dim(e.startedBy ?? '')}`;
+  const line = `${e.startedAt}  ${e.kind.padEnd(8)} ${(e.version ?? '').padEnd(12)} ${(e.slot ?? '-').padEnd(5)} ${outcome}${took}  ${color.dim(e.startedBy ?? '')}`;
+  return e.hosts ? `${line}\n${e.hosts.map((h) => color.dim(`    ${h.host}: ${h.outcome}${h.slot ? ` (${h.slot})` : ''}`)).join('\n')}` : line;
 }
 
 export function registerHistory(program: Command): void {
@@ -100,7 +104,7 @@ export function registerHistory(program: Command): void {
       const client = await connectClient(s);
       const entries: HistoryEntry[] = [];
       try {
-        const query = `WorkflowType IN ('deployWorkflow', 'rollbackWorkflow', 'rebuildBuildJailWorkflow', 'removeWorkflow') AND app = '${t.app}' AND destination = '${t.destination ?? 'default'}'`;
+        const query = `WorkflowType IN ('deployWorkflow', 'fleetDeployWorkflow', 'rollbackWorkflow', 'rebuildBuildJailWorkflow', 'removeWorkflow') AND app = '${t.app}' AND destination = '${t.destination ?? 'default'}'`;
         for await (const wf of client.workflow.list({ query })) {
           if (entries.length >= limit) break;
           const handle = client.workflow.getHandle(wf.workflowId, wf.runId);
