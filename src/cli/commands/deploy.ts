@@ -85,7 +85,10 @@ async function followWithWorker(client: Client, s: TemporalSettings, handle: Wor
 function fleetConfigFor(cmd: Command, what: string): Config {
   const config = configFor(cmd);
   if (config.hosts.length > 1 && config.selected) {
-    throw new UserError(`${what} acts on every host of the fleet (${config.hosts.map((h) => h.host).join(', ')}), so it ends on one version: -H/-R do not apply`, 2);
+    throw new UserError(
+      `${what} acts on every host of the fleet (${config.hosts.map((h) => h.host).join(', ')}), so it ends on one version: -H/-R do not apply`,
+      2,
+    );
   }
   return config.hosts.length > 1 ? config : oneHostConfigFor(cmd, what);
 }
