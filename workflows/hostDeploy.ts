@@ -4,13 +4,10 @@
 // for the order to finish: drain and stop the old slot, record the deploy. An order to undo at
 // either wait (another host failed, the deploy was stopped) runs this host's undo steps: traffic
 // back to the old slot, the new slot removed. The build is the parent's, copied here already.
-import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { failure } from '../src/failures';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { hostDeploySteps, HOST_DEPLOY_STEPS } from './fleetSteps';
 import { drainAndStop, runSaga, type Saga } from './saga';
-import { rootMessage } from './tracker';
-import { hostReportSignal, proceedSignal, type HostOrder, type HostReport } from './signals';
+import { linkToParent } from './hostLink';
 import type { WorkflowStatus } from './status';
 
 export interface HostDeployInput {
@@ -27,19 +24,7 @@ export interface HostDeployInput {
 
 export async function hostDeployWorkflow(input: HostDeployInput): Promise<WorkflowStatus> {
   const { target: t, version, web } = input;
-  const orders: HostOrder[] = [];
-  setHandler(proceedSignal, (o) => void orders.push(o));
-  const parent = workflowInfo().parent?.workflowId;
-  const report = async (r: Omit<HostReport, 'host'>) => {
-    if (parent) await getExternalWorkflowHandle(parent).signal(hostReportSignal, { host: t.server.host, ...r });
-  };
-  /** Waits for `to` from the parent; an order to undo ends the run (its undo steps run). */
-  const ordered = async (to: HostOrder['to']) => {
-    await condition(() => orders.some((o) => o.to === to || o.to === 'undo'));
-    const undo = orders.find((o) => o.to === 'undo');
-    if (undo) throw failure('StepFailed', `the fleet goes back: ${undo.why ?? 'another host failed'}`);
-    return { changed: false, note: to === 'switch' ? 'every host is prepared' : 'every host has switched' };
-  };
+  const parent = linkToParent(t.server.host);
   return runSaga(
     {
       table: HOST_DEPLOY_STEPS,
@@ -48,16 +33,10 @@ export async function hostDeployWorkflow(input: HostDeployInput): Promise<Workfl
       what: () => `deploy of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
     },
-    (saga) =>
-      // a failure here is told to the parent at once, before this host's own undo steps run,
-      // so the other hosts go back meanwhile
-      prepareAndSwitch(saga).catch(async (e: unknown) => {
-        if (!orders.some((o) => o.to === 'undo')) await report({ phase: 'failed', error: rootMessage(e) }).catch(() => undefined);
-        throw e;
-      }),
+    (saga) => parent.reportingFailure(steps(saga)),
   );
 
-  async function prepareAndSwitch(saga: Saga<typeof HOST_DEPLOY_STEPS>): Promise<void> {
+  async function steps(saga: Saga<typeof HOST_DEPLOY_STEPS>): Promise<void> {
     const status = saga.tracker.status;
     const { next, active: prev } = await saga.run('chooseSlot', t);
     Object.assign(status, { slot: next, previousSlot: prev });
@@ -77,9 +56,9 @@ export async function hostDeployWorkflow(input: HostDeployInput): Promise<Workfl
     if (!t.release.migrateBeforeStart) await migrate();
     if (web) await saga.run('checkHealth', t, next);
     else saga.skip('checkHealth', 'not a web host');
-    await report({ phase: 'prepared', slot: next, previousSlot: prev });
+    await parent.report({ phase: 'prepared', slot: next, previousSlot: prev });
 
-    await saga.own('awaitSwitch', () => ordered('switch'));
+    await saga.own('awaitSwitch', () => parent.ordered('switch'));
     if (web) {
       tookTraffic = true;
       saga.willUndo('switchTraffic', () => [t, prev, next]);
@@ -89,9 +68,9 @@ export async function hostDeployWorkflow(input: HostDeployInput): Promise<Workfl
       saga.skip('switchTraffic', 'not a web host: no Caddy site');
       saga.skip('verifyThroughCaddy', 'not a web host: no Caddy site');
     }
-    await report({ phase: 'switched' });
+    await parent.report({ phase: 'switched' });
 
-    await saga.own('awaitFinish', () => ordered('finish'));
+    await saga.own('awaitFinish', () => parent.ordered('finish'));
     // every host serves the new version: from here nothing goes back
     saga.commit();
     await drainAndStop(saga, t, prev, 'first deploy: no old slot');

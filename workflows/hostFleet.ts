@@ -1,0 +1,133 @@
+// A fleet parent's side of its children (workflows/hostLink.ts is theirs): it starts one child
+// per host, follows what each reports, orders them to switch (web hosts in batches of
+// boot.limit, boot.wait between) and to finish, and — after a failure anywhere, an abort or a
+// rollback before the last switch — orders every host back and waits until each is.
+import {
+  CancellationScope,
+  condition,
+  ParentClosePolicy,
+  setHandler,
+  startChild,
+  workflowInfo,
+  type ChildWorkflowHandle,
+  type Workflow,
+} from '@temporalio/workflow';
+import { failure } from '../src/failures';
+import { batches, batchSize, hostsInRole, hostWorkflowId, WEB_ROLE, type FleetHost, type FleetSpec } from '../src/model/fleet';
+import { UNDO_FAILED_NOTE } from './saga';
+import { hostReportSignal, proceedSignal, type HostOrder } from './signals';
+import type { FleetHostStatus, WorkflowStatus } from './status';
+import { rootMessage } from './tracker';
+
+/** How far a host's child has come, in order. */
+const PHASES: FleetHostStatus['state'][] = ['pending', 'running', 'prepared', 'switched', 'completed'];
+const reached = (state: FleetHostStatus['state'], phase: FleetHostStatus['state']) => PHASES.includes(state) && PHASES.indexOf(state) >= PHASES.indexOf(phase);
+const UNDO_FAILED = new RegExp(UNDO_FAILED_NOTE);
+
+export class HostFleet {
+  readonly hosts: FleetHostStatus[];
+  private readonly children = new Map<string, ChildWorkflowHandle<Workflow>>();
+  private readonly ends: Array<Promise<void>> = [];
+  /** the first host that failed, and why: the whole fleet goes back */
+  private broken?: string;
+  private undoing = false;
+
+  constructor(readonly fleet: FleetSpec) {
+    this.hosts = fleet.hosts.map((h) => ({ host: h.host, roles: h.roles, workflowId: hostWorkflowId(workflowInfo().workflowId, h.host), state: 'pending' }));
+    setHandler(hostReportSignal, (r) => {
+      const e = this.entry(r.host);
+      if (!e) return;
+      if (r.phase === 'failed') {
+        if (e.state !== 'failed') Object.assign(e, { state: 'failed', error: r.error });
+        this.broken ??= `${r.host}: ${r.error}`;
+      } else if (reached(r.phase, e.state)) Object.assign(e, { state: r.phase, slot: r.slot ?? e.slot, previousSlot: r.previousSlot ?? e.previousSlot });
+    });
+  }
+
+  private entry(h: FleetHost | string): FleetHostStatus {
+    return this.hosts.find((x) => x.host === (typeof h === 'string' ? h : h.host))!;
+  }
+
+  started(h: FleetHost): boolean {
+    return this.children.has(h.host);
+  }
+
+  /** Starts `h`'s child. Outside the run's cancellation: a stopped run takes its hosts back by its own order, never cancels one mid-step. */
+  async start<W extends Workflow>(h: FleetHost, workflow: W, args: Parameters<W>): Promise<void> {
+    const e = this.entry(h);
+    e.state = 'running';
+    await CancellationScope.nonCancellable(async () => {
+      // W's arguments are checked at the call; startChild's overloads cannot see through the generic
+      const child = await (startChild as (w: Workflow, o: object) => Promise<ChildWorkflowHandle<Workflow>>)(workflow, {
+        workflowId: e.workflowId,
+        args,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        typedSearchAttributes: workflowInfo().typedSearchAttributes,
+      });
+      this.children.set(h.host, child);
+      this.ends.push(
+        (child.result() as Promise<WorkflowStatus>).then(
+          (s) => void Object.assign(e, { state: 'completed', note: `live on ${s.slot}` }),
+          (err: unknown) => {
+            const why = rootMessage(err);
+            if (this.undoing && e.state !== 'failed' && !UNDO_FAILED.test(why))
+              return void Object.assign(e, { state: 'undone', note: 'back on its previous slot' });
+            Object.assign(e, { state: 'failed', error: why });
+            this.broken ??= `${h.host}: ${why}`;
+          },
+        ),
+      );
+    });
+  }
+
+  /** Waits until every host of `of` has reached `phase`; a failed host ends the wait. */
+  async until(of: FleetHost[], phase: FleetHostStatus['state']): Promise<void> {
+    await condition(() => this.broken !== undefined || of.every((h) => reached(this.entry(h).state, phase)));
+    this.check();
+  }
+
+  /** Throws the fleet's failure, if a host failed. */
+  check(): void {
+    if (this.broken !== undefined) throw failure('StepFailed', this.broken);
+  }
+
+  order(of: FleetHost[], o: HostOrder): Promise<unknown> {
+    return Promise.all(of.map((h) => this.children.get(h.host)!.signal(proceedSignal, o)));
+  }
+
+  /** The web hosts switch in batches (boot.limit, boot.wait between), each verified by its child; then the other roles. */
+  async switchAll() {
+    const web = hostsInRole(this.fleet, WEB_ROLE);
+    const rounds = batches(web, this.fleet.boot.limit);
+    for (const [i, batch] of rounds.entries()) {
+      // boot.wait between batches, ended early by a failure
+      if (i > 0 && this.fleet.boot.waitMs > 0) await condition(() => this.broken !== undefined, this.fleet.boot.waitMs);
+      this.check();
+      await this.order(batch, { to: 'switch' });
+      await this.until(batch, 'switched');
+    }
+    const rest = this.fleet.hosts.filter((h) => !web.includes(h));
+    await this.order(rest, { to: 'switch' });
+    await this.until(rest, 'switched');
+    return { changed: true, note: `${rounds.length} batch${rounds.length > 1 ? 'es' : ''} of ${batchSize(this.fleet.boot.limit, web.length)}` };
+  }
+
+  /** Every host has switched: each drains and stops its old slot; waits for all. */
+  async finishAll(what: string) {
+    await this.order(this.fleet.hosts, { to: 'finish' });
+    await Promise.all(this.ends);
+    if (this.broken !== undefined) throw failure('StepFailed', `every host serves ${what}, but finishing failed on ${this.broken}`);
+    return { changed: true, note: `${what} live on every host` };
+  }
+
+  /** Every host still in the run goes back (each child runs its own undo steps); waits for all. */
+  async undoAll(stopped: string) {
+    this.undoing = true;
+    const why = this.broken ?? stopped;
+    await Promise.all([...this.children.values()].map((c) => c.signal(proceedSignal, { to: 'undo', why }).catch(() => undefined)));
+    await Promise.allSettled(this.ends);
+    const failedUndo = this.hosts.filter((h) => h.state === 'failed' && UNDO_FAILED.test(h.error ?? ''));
+    if (failedUndo.length) throw failure('StepFailed', `not taken back: ${failedUndo.map((h) => h.host).join(', ')}`);
+    return { changed: this.children.size > 0, note: this.hosts.map((h) => `${h.host}: ${h.state}`).join('; ') };
+  }
+}
