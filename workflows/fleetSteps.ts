@@ -1,6 +1,7 @@
 // The steps of a fleet's workflows: what each parent does itself, and each host's own steps in
 // its child workflow (the deploy's rows, with the waits for the rest of the fleet between them).
 import { DEPLOY_STEPS, migrationsBeforeStart, type DeployStep } from './deploySteps';
+import { ROLLBACK_STEPS } from './rollbackSteps';
 import type { StepDef } from './stepTable';
 
 /** A row of the deploy's table, with its literal type (the saga types a step's arguments by it). */
@@ -47,3 +48,27 @@ export const HOST_DEPLOY_STEPS = [
 /** A host's steps in the order they run. */
 export const hostDeploySteps = (migrateBeforeStart = false): readonly StepDef[] =>
   migrateBeforeStart ? migrationsBeforeStart(HOST_DEPLOY_STEPS) : HOST_DEPLOY_STEPS;
+
+/** A row of the rollback's table, with its literal type. */
+const rollbackRow = <N extends (typeof ROLLBACK_STEPS)[number]['name']>(name: N) =>
+  ROLLBACK_STEPS.find((s) => s.name === name) as Extract<(typeof ROLLBACK_STEPS)[number], { name: N }>;
+
+export const FLEET_ROLLBACK_STEPS = [
+  PREFLIGHT,
+  { name: 'findPrevious', title: 'find the previous release on every host', activity: 'chooseRollback', retry: 'step' },
+  { name: 'prepareHosts', title: "start every host's previous slot and check its health" },
+  { name: 'switchHosts', title: 'switch the web hosts back in batches, each verified through its Caddy' },
+  { name: 'finishHosts', title: 'drain and stop the rolled-back slots, record the rollback' },
+] as const satisfies readonly StepDef[];
+
+export const HOST_ROLLBACK_STEPS = [
+  rollbackRow('startSlot'),
+  rollbackRow('checkHealth'),
+  { name: 'awaitSwitch', title: 'wait until every host is prepared' },
+  rollbackRow('switchTraffic'),
+  rollbackRow('verifyThroughCaddy'),
+  { name: 'awaitFinish', title: 'wait until every host has switched' },
+  rollbackRow('drainOldSlot'),
+  rollbackRow('stopOldSlot'),
+  rollbackRow('recordDeploy'),
+] as const satisfies readonly StepDef[];

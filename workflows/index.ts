@@ -4,6 +4,8 @@ export * from './setup';
 export * from './fleetSetup';
 export * from './fleetDeploy';
 export * from './hostDeploy';
+export * from './fleetRollback';
+export * from './hostRollback';
 export { statusQuery } from './status';
 export * from './deploy';
 export { abortSignal, hostReportSignal, proceedSignal, retrySignal, rollbackSignal } from './signals';

@@ -19,7 +19,7 @@ import {
 import type { AppTarget } from '../src/model/target';
 import { NON_RETRYABLE_FAILURES } from '../src/failures';
 import type { DEPLOY_STEPS } from './deploySteps';
-import type { HOST_DEPLOY_STEPS } from './fleetSteps';
+import type { HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
 import { OperatorHold } from './operator';
 import type { ROLLBACK_STEPS } from './rollbackSteps';
 import type { StopRequest } from './signals';
@@ -237,7 +237,7 @@ export async function allSettled(steps: Array<Promise<unknown>>): Promise<void> 
 
 /** Lets requests in flight on the old slot finish (a durable timer), then stops it, kept for rollback. */
 export async function drainAndStop(
-  saga: Saga<typeof DEPLOY_STEPS> | Saga<typeof ROLLBACK_STEPS> | Saga<typeof HOST_DEPLOY_STEPS>,
+  saga: Saga<typeof DEPLOY_STEPS> | Saga<typeof ROLLBACK_STEPS> | Saga<typeof HOST_DEPLOY_STEPS> | Saga<typeof HOST_ROLLBACK_STEPS>,
   t: AppTarget,
   old: 'blue' | 'green' | undefined,
   noOld: string,

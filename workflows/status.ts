@@ -17,7 +17,7 @@ export interface StepStatus {
 }
 
 export interface WorkflowStatus {
-  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild' | 'remove' | 'fleet-setup' | 'fleet-deploy' | 'host-deploy';
+  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild' | 'remove' | 'fleet-setup' | 'fleet-deploy' | 'host-deploy' | 'fleet-rollback' | 'host-rollback';
   app: string;
   destination?: string;
   host: string;

@@ -87,6 +87,8 @@ export function kindOf(workflowType: string): string {
     rebuildBuildJailWorkflow: 'build jail rebuild',
     setupWorkflow: 'setup',
     fleetSetupWorkflow: 'setup',
+    fleetDeployWorkflow: 'deploy',
+    fleetRollbackWorkflow: 'rollback',
     removeWorkflow: 'removal',
   };
   return names[workflowType] ?? workflowType.replace(/Workflow$/, '');

@@ -10,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { AppTarget } from '../../src/model/target';
 import type { FleetSpec } from '../../src/model/fleet';
 import { activitiesOf } from '../../workflows/stepTable';
-import { FLEET_DEPLOY_STEPS, HOST_DEPLOY_STEPS } from '../../workflows/fleetSteps';
+import { FLEET_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from '../../workflows/fleetSteps';
 import type { WorkflowStatus } from '../../workflows/status';
 import { statusOf, VERSION, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
 import { TEST_TARGET } from '../helpers/target';
@@ -45,14 +45,15 @@ interface Call {
 }
 
 /** Fakes of every activity the fleet parent and its children schedule; `fail` is "host:activity". */
-function fleetFakes(o: { fail?: string; block?: string } = {}) {
+function fleetFakes(o: { fail?: string; block?: string; previous?: (host: string) => string } = {}) {
   const calls: Call[] = [];
   const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   let release: () => void = () => undefined;
   const blocked = new Promise<void>((r) => (release = r));
   let reached: () => void = () => undefined;
   const atBlock = new Promise<void>((r) => (reached = r));
-  for (const act of new Set([...activitiesOf(FLEET_DEPLOY_STEPS), ...activitiesOf(HOST_DEPLOY_STEPS)])) {
+  const tables = [FLEET_DEPLOY_STEPS, HOST_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, HOST_ROLLBACK_STEPS];
+  for (const act of new Set(tables.flatMap((table) => activitiesOf(table)))) {
     acts[act] = async (...args: unknown[]) => {
       const t = args[0] as AppTarget;
       const host = act === 'copyRelease' ? (args[1] as AppTarget).server.host : t.server.host;
@@ -64,6 +65,7 @@ function fleetFakes(o: { fail?: string; block?: string } = {}) {
         await blocked;
       }
       if (act === 'preflightHost') return { host, release: '14.3-RELEASE', major: 14, arch: 'amd64', problems: [] };
+      if (act === 'chooseRollback') return { to: 'blue', from: 'green', version: o.previous?.(host) ?? VERSION, changed: false, note: 'blue holds it' };
       if (act === 'chooseSlot') return { next: 'green', active: 'blue', changed: false, note: 'blue is live, deploying to green' };
       return { changed: true, note: `did ${act}` };
     };
@@ -77,10 +79,10 @@ before(async () => {
 });
 after(async () => env?.teardown());
 
-async function fleetDeploy(acts: object, target: AppTarget, during?: (id: string) => Promise<void>) {
+async function fleetDeploy(acts: object, target: AppTarget, during?: (id: string) => Promise<void>, type = 'fleetDeployWorkflow') {
   return withFakeWorker(env, acts, async (taskQueue) => {
     const workflowId = `fleet-deploy-${taskQueue}`;
-    const h = await env.client.workflow.start('fleetDeployWorkflow', {
+    const h = await env.client.workflow.start(type, {
       taskQueue,
       workflowId,
       args: [{ target, version: VERSION, ref: 'HEAD', startedBy: 'test@ci' }],
@@ -246,5 +248,66 @@ describe('fleetDeployWorkflow', () => {
     const migrated = last(calls, WEB[0]!, 'runMigrations');
     for (const h of [...WEB.slice(1), JOBS]) assert.ok(first(calls, h, 'startApp') > migrated, `${h} started after the migrations`);
     assert.ok(first(calls, WEB[0]!, 'startApp') > migrated);
+  });
+});
+
+describe('fleetRollbackWorkflow', () => {
+  const rollback = (acts: object, target = fleetTarget()) => fleetDeploy(acts, target, undefined, 'fleetRollbackWorkflow');
+
+  test('every host starts its kept slot before any switches back; the rolled-back slots stop only after the last switch', async () => {
+    const { calls, acts } = fleetFakes();
+    const { status, error } = await rollback(acts);
+    assert.equal(error, undefined, error?.cause?.message);
+    assert.equal(status!.version, VERSION);
+    const all = [...WEB, JOBS];
+    const lastStart = Math.max(...all.map((h) => last(calls, h, 'startSlot')));
+    assert.ok(lastStart < Math.min(...WEB.map((h) => first(calls, h, 'switchTraffic'))));
+    for (let i = 1; i < WEB.length; i++) assert.ok(last(calls, WEB[i - 1]!, 'verifyThroughCaddy') < first(calls, WEB[i]!, 'switchTraffic'));
+    const lastVerify = Math.max(...WEB.map((h) => last(calls, h, 'verifyThroughCaddy')));
+    for (const h of all) {
+      assert.deepEqual(
+        on(calls, h).filter((a) => /^(startSlot|switchTraffic|stopSlot)/.test(a)),
+        h === JOBS ? ['startSlot(blue)', 'stopSlot(green)'] : ['startSlot(blue)', 'switchTraffic(blue,green)', 'stopSlot(green)'],
+        h,
+      );
+      assert.ok(first(calls, h, 'stopSlot') > lastVerify, `${h} stopped green after every switch`);
+    }
+  });
+
+  test('hosts that keep different previous releases: nothing changes', async () => {
+    const { calls, acts } = fleetFakes({ previous: (h) => (h === WEB[3] ? 'b'.repeat(40) : VERSION) });
+    const { error } = await rollback(acts);
+    assert.ok(error);
+    assert.match(error.cause?.message ?? '', new RegExp(`the hosts keep different previous releases .*${WEB[3]}: bbbbbbbbbbbb.*nothing was changed`));
+    assert.deepEqual(
+      calls.filter((c) => !['preflightHost', 'chooseRollback'].includes(c.act)),
+      [],
+    );
+  });
+
+  test('a host that fails after others switched back: every host serves what it served before', async () => {
+    const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:verifyThroughCaddy` });
+    const { error } = await rollback(acts);
+    assert.ok(error);
+    // the rollback ends only when every host is back (the hosts' states say so)
+    const status = statusOf(error);
+    assert.equal(status.compensations?.[0]?.title, 'every host back to the release it served');
+    assert.deepEqual(
+      status.hosts?.map((h) => h.state),
+      ['undone', 'undone', 'failed', 'undone', 'undone'],
+    );
+    for (const h of [WEB[0]!, WEB[1]!, WEB[2]!]) {
+      assert.deepEqual(
+        on(calls, h).filter((a) => /^(restoreTraffic|stopSlot)/.test(a)),
+        ['restoreTraffic(green,blue)', 'stopSlot(blue)'],
+        `${h}: green serves again, blue stopped again`,
+      );
+    }
+    for (const h of [WEB[3]!, JOBS])
+      assert.deepEqual(
+        on(calls, h).filter((a) => /^(switchTraffic|restoreTraffic|stopSlot)/.test(a)),
+        ['stopSlot(blue)'],
+        h,
+      );
   });
 });

@@ -21,7 +21,7 @@ import { REBUILD_STEPS } from '../../workflows/rebuild';
 import { REMOVE_STEPS } from '../../workflows/remove';
 import { ROLLBACK_STEPS } from '../../workflows/rollback';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
-import { FLEET_DEPLOY_STEPS, HOST_DEPLOY_STEPS } from '../../workflows/fleetSteps';
+import { FLEET_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from '../../workflows/fleetSteps';
 import { activitiesOf } from '../../workflows/stepTable';
 import { deploy, fakes, STEP_ACTIVITIES, TARGET, UNDO, VERSION, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
 import { TEST_TARGET_WITH_DB } from '../helpers/target';
@@ -169,14 +169,22 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
     );
     return 'host-deploy-parent@192.0.2.2';
   },
+  // two hosts back on the release their blue slots keep, one after the other
+  'fleet-rollback': (env) => run(env, 'fleetRollbackWorkflow', [{ target: FLEET, startedBy: 'golden' }], fleetActs(), undefined, 'fleet-rollback.json'),
+  // the second host's child of such a rollback
+  'host-rollback': async (env) => {
+    await run(env, 'fleetRollbackWorkflow', [{ target: FLEET, startedBy: 'golden' }], fleetActs(), undefined, 'host-rollback-parent');
+    return 'host-rollback-parent@192.0.2.2';
+  },
   doctor: (env) =>
     run(env, 'doctorWorkflow', [], { workerInfo: async () => ({ hostname: 'golden', pid: 1, alcaideVersion: '0.1.0', nodeVersion: 'v20.0.0' }) }),
 };
 
 /** A fleet deploy's activities; `failVerifyOn`: the host whose check through Caddy fails (after the others switched). */
 function fleetActs(failVerifyOn?: string): Acts {
-  const acts = plainFakes([...new Set([...activitiesOf(FLEET_DEPLOY_STEPS), ...activitiesOf(HOST_DEPLOY_STEPS)])], {
-    answers: { chooseSlot: { next: 'green', active: 'blue' } },
+  const tables = [FLEET_DEPLOY_STEPS, HOST_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, HOST_ROLLBACK_STEPS];
+  const acts = plainFakes([...new Set(tables.flatMap((table) => activitiesOf(table)))], {
+    answers: { chooseSlot: { next: 'green', active: 'blue' }, chooseRollback: { to: 'blue', from: 'green', version: VERSION } },
   });
   acts.preflightHost = async (t) => ({
     host: (t as { server: { host: string } }).server.host,

@@ -44,6 +44,8 @@ async function isRunning(handle: WorkflowHandle): Promise<boolean> {
 
 function summary(s: WorkflowStatus): string {
   const took = s.endedAt ? ` in ${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : '';
+  if (s.kind === 'fleet-rollback')
+    return `${mark.ok()} ${s.app} rolled back to ${s.version?.slice(0, 12) ?? ''} on ${s.hosts?.length} hosts (${s.hosts?.map((h) => `${h.host} ${h.slot ?? '?'}`).join(', ')})${took}`;
   if (s.kind === 'fleet-deploy')
     return `${mark.ok()} ${s.app} ${s.version?.slice(0, 12) ?? ''} live on ${s.hosts?.length} hosts (${s.hosts?.map((h) => `${h.host} ${h.slot ?? '?'}`).join(', ')}; the previous slots stopped, kept for rollback)${took}`;
   if (s.kind === 'rebuild') return `${mark.ok()} ${s.app}'s build jail rebuilt${s.version ? ` and proven with ${s.version.slice(0, 12)}` : ''}${took}`;
@@ -218,7 +220,7 @@ Examples:
     .option('--trust-new-host', 'record the server host key if it is not in known_hosts yet')
     .addHelpText(
       'after',
-      `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback`,
+      `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one. On several servers every host goes\nback to the same previous release (or nothing changes), the web hosts switch back in\nbatches, and a failure before the last switch leaves every host on what it served.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback`,
     )
     .action(async (opts: { json?: boolean; trustNewHost?: boolean }, cmd: Command) => {
       const config = fleetConfigFor(cmd, 'rollback');
@@ -237,14 +239,8 @@ Examples:
           });
           return;
         }
-        if (target.fleet) {
-          throw new UserError(
-            `no deploy of ${target.app} is running: rolling a whole fleet back after its deploy finished is not available yet (a running fleet deploy is rolled back by this command)`,
-            2,
-          );
-        }
         const spec = {
-          workflowType: 'rollbackWorkflow',
+          workflowType: target.fleet ? 'fleetRollbackWorkflow' : 'rollbackWorkflow',
           workflowId: id,
           args: [{ target, startedBy: startedBy() }],
           searchAttributes: appSearchAttributes(target),

@@ -41,7 +41,7 @@ export interface ListedRun {
   searchAttributes?: unknown;
 }
 
-const KINDS: Record<string, string> = { rollbackWorkflow: 'rollback', rebuildBuildJailWorkflow: 'rebuild', removeWorkflow: 'remove' };
+const KINDS: Record<string, string> = { rollbackWorkflow: 'rollback', fleetRollbackWorkflow: 'rollback', rebuildBuildJailWorkflow: 'rebuild', removeWorkflow: 'remove' };
 
 /** One line of history from the listed run and its final status (the result, or the failure's details). */
 export function historyEntry(wf: ListedRun, status: WorkflowStatus | undefined, url?: string): HistoryEntry {
@@ -104,7 +104,7 @@ export function registerHistory(program: Command): void {
       const client = await connectClient(s);
       const entries: HistoryEntry[] = [];
       try {
-        const query = `WorkflowType IN ('deployWorkflow', 'fleetDeployWorkflow', 'rollbackWorkflow', 'rebuildBuildJailWorkflow', 'removeWorkflow') AND app = '${t.app}' AND destination = '${t.destination ?? 'default'}'`;
+        const query = `WorkflowType IN ('deployWorkflow', 'fleetDeployWorkflow', 'rollbackWorkflow', 'fleetRollbackWorkflow', 'rebuildBuildJailWorkflow', 'removeWorkflow') AND app = '${t.app}' AND destination = '${t.destination ?? 'default'}'`;
         for await (const wf of client.workflow.list({ query })) {
           if (entries.length >= limit) break;
           const handle = client.workflow.getHandle(wf.workflowId, wf.runId);
