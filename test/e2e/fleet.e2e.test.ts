@@ -174,10 +174,7 @@ describe('a fleet of two simulated FreeBSD hosts', () => {
   test('rollback: every host back on the release it kept, v1', async () => {
     const r = await cli(['rollback']);
     ok(r);
-    assert.match(
-      r.stdout,
-      new RegExp(`✓ hello rolled back to [0-9a-f]{12} on 2 hosts \\(${esc(a.host)} blue, ${esc(b.host)} blue\\)`),
-    );
+    assert.match(r.stdout, new RegExp(`✓ hello rolled back to [0-9a-f]{12} on 2 hosts \\(${esc(a.host)} blue, ${esc(b.host)} blue\\)`));
     for (const h of [a, b]) assert.equal(await served(h), '200 hello v1.0.0 slot=blue', h.name);
     const [last] = JSON.parse((await cli(['history', '--json', '-n', '1'])).stdout) as Array<{ kind: string; outcome: string }>;
     assert.deepEqual([last?.kind, last?.outcome], ['rollback', 'completed']);

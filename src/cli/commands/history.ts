@@ -41,7 +41,12 @@ export interface ListedRun {
   searchAttributes?: unknown;
 }
 
-const KINDS: Record<string, string> = { rollbackWorkflow: 'rollback', fleetRollbackWorkflow: 'rollback', rebuildBuildJailWorkflow: 'rebuild', removeWorkflow: 'remove' };
+const KINDS: Record<string, string> = {
+  rollbackWorkflow: 'rollback',
+  fleetRollbackWorkflow: 'rollback',
+  rebuildBuildJailWorkflow: 'rebuild',
+  removeWorkflow: 'remove',
+};
 
 /** One line of history from the listed run and its final status (the result, or the failure's details). */
 export function historyEntry(wf: ListedRun, status: WorkflowStatus | undefined, url?: string): HistoryEntry {
