@@ -1,16 +1,14 @@
 // FleetSetupWorkflow: `alcaide setup` for an app on several hosts. Every host is checked first
 // (nothing changes anywhere if one is unreachable or unfit), then each is set up by its own
 // setup workflow, a child of this one, all at once; a host that fails does not stop the others.
-import { ParentClosePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { AppTarget } from '../src/model/target';
-import { fleetOf, hostWorkflowId, onHost, type FleetHost } from '../src/model/fleet';
+import { fleetOf, onHost } from '../src/model/fleet';
+import { hostEntries, onEachHost } from './fleetEach';
 import { preflightHosts } from './fleetPreflight';
-import { failure } from '../src/failures';
 import { FLEET_SETUP_STEPS } from './fleetSteps';
 import { runSaga } from './saga';
 import { setupWorkflow } from './setup';
-import type { FleetHostStatus, WorkflowStatus } from './status';
-import { rootMessage } from './tracker';
+import type { WorkflowStatus } from './status';
 
 export interface FleetSetupInput {
   target: AppTarget;
@@ -20,12 +18,7 @@ export interface FleetSetupInput {
 
 export async function fleetSetupWorkflow({ target, hosts: only }: FleetSetupInput): Promise<WorkflowStatus> {
   const chosen = fleetOf(target).hosts.filter((h) => !only?.length || only.includes(h.host));
-  const hosts: FleetHostStatus[] = chosen.map((h) => ({
-    host: h.host,
-    roles: h.roles,
-    workflowId: hostWorkflowId(workflowInfo().workflowId, h.host),
-    state: 'pending',
-  }));
+  const hosts = hostEntries(chosen);
   return runSaga(
     {
       table: FLEET_SETUP_STEPS,
@@ -34,39 +27,7 @@ export async function fleetSetupWorkflow({ target, hosts: only }: FleetSetupInpu
     },
     async (saga) => {
       await saga.own('preflight', () => preflightHosts(saga.act('preflight'), chosen, target, { setUp: false }));
-      await saga.own('setupHosts', () => setUpEach(chosen, hosts, target));
+      await saga.own('setupHosts', () => onEachHost(chosen, hosts, setupWorkflow, (h) => [{ target: onHost(target, h) }] as const, 'set up'));
     },
   );
-}
-
-async function setUpEach(chosen: FleetHost[], hosts: FleetHostStatus[], t: AppTarget) {
-  await Promise.allSettled(
-    chosen.map(async (h, i) => {
-      const entry = hosts[i]!;
-      entry.state = 'running';
-      try {
-        const done = await executeChild(setupWorkflow, {
-          workflowId: entry.workflowId,
-          args: [{ target: onHost(t, h) }],
-          // a stopped parent stops its children too (each finishes its running step)
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          typedSearchAttributes: workflowInfo().typedSearchAttributes,
-        });
-        const changed = done.steps.filter((s) => s.state === 'done').length;
-        Object.assign(entry, { state: 'completed', note: changed ? `${changed} step${changed > 1 ? 's' : ''} changed something` : 'nothing needed changing' });
-      } catch (e) {
-        Object.assign(entry, { state: 'failed', error: rootMessage(e) });
-        throw e;
-      }
-    }),
-  );
-  const failed = hosts.filter((h) => h.state === 'failed');
-  if (failed.length) {
-    const ok = hosts.filter((h) => h.state === 'completed').map((h) => h.host);
-    throw failure(
-      'StepFailed',
-      `${failed.length} of ${hosts.length} hosts failed (${failed.map((h) => `${h.host}: ${h.error}`).join('; ')})${ok.length ? `; set up: ${ok.join(', ')}` : ''}`,
-    );
-  }
-  return { changed: true, note: hosts.map((h) => `${h.host}: ${h.note}`).join('; ') };
 }

@@ -12,6 +12,11 @@ export const PREFLIGHT = { name: 'preflight', title: 'reach and check every host
 
 export const FLEET_SETUP_STEPS = [PREFLIGHT, { name: 'setupHosts', title: 'set up every host (a child workflow each)' }] as const satisfies readonly StepDef[];
 
+export const FLEET_REMOVE_STEPS = [
+  PREFLIGHT,
+  { name: 'removeHosts', title: 'remove the app from every host (a child workflow each)' },
+] as const satisfies readonly StepDef[];
+
 export const FLEET_DEPLOY_STEPS = [
   PREFLIGHT,
   // one build, on the build host

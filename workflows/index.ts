@@ -6,6 +6,7 @@ export * from './fleetDeploy';
 export * from './hostDeploy';
 export * from './fleetRollback';
 export * from './hostRollback';
+export * from './fleetRemove';
 export { statusQuery } from './status';
 export * from './deploy';
 export { abortSignal, hostReportSignal, proceedSignal, retrySignal, rollbackSignal } from './signals';

@@ -17,7 +17,18 @@ export interface StepStatus {
 }
 
 export interface WorkflowStatus {
-  kind: 'setup' | 'deploy' | 'rollback' | 'rebuild' | 'remove' | 'fleet-setup' | 'fleet-deploy' | 'host-deploy' | 'fleet-rollback' | 'host-rollback';
+  kind:
+    | 'setup'
+    | 'deploy'
+    | 'rollback'
+    | 'rebuild'
+    | 'remove'
+    | 'fleet-setup'
+    | 'fleet-deploy'
+    | 'host-deploy'
+    | 'fleet-rollback'
+    | 'host-rollback'
+    | 'fleet-remove';
   app: string;
   destination?: string;
   host: string;

@@ -1,7 +1,7 @@
 // Every workflow's step table by the kind its status carries: what the CLI maps activities,
 // resume points and docs through.
 import { DEPLOY_STEPS } from './deploySteps';
-import { FLEET_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, FLEET_SETUP_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
+import { FLEET_DEPLOY_STEPS, FLEET_REMOVE_STEPS, FLEET_ROLLBACK_STEPS, FLEET_SETUP_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
 import { REBUILD_STEPS } from './rebuildSteps';
 import { REMOVE_STEPS } from './removeSteps';
 import { ROLLBACK_STEPS } from './rollbackSteps';
@@ -20,4 +20,5 @@ export const STEP_TABLES: Record<WorkflowStatus['kind'], { workflowType: string;
   'host-deploy': { workflowType: 'hostDeployWorkflow', steps: HOST_DEPLOY_STEPS },
   'fleet-rollback': { workflowType: 'fleetRollbackWorkflow', steps: FLEET_ROLLBACK_STEPS },
   'host-rollback': { workflowType: 'hostRollbackWorkflow', steps: HOST_ROLLBACK_STEPS },
+  'fleet-remove': { workflowType: 'fleetRemoveWorkflow', steps: FLEET_REMOVE_STEPS },
 };

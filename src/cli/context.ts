@@ -48,3 +48,18 @@ export function oneHostConfigFor(cmd: Command, what: string): Config {
 export function temporalFor(config?: Config): TemporalSettings {
   return { ...resolveTemporalSettings(config?.temporal), codecKey: resolveCodecKey(config?.root ?? process.cwd()) };
 }
+
+/**
+ * The config of the nightly build jail rebuild: a fleet builds on its build host only, so that
+ * is the host whose build jail is rebuilt (or the one -H/-R picks).
+ */
+export function buildHostConfigFor(cmd: Command, what: string): Config {
+  const config = configFor(cmd);
+  return config.hosts.length < 2 || config.selected ? oneHostConfigFor(cmd, what) : onBuildHost(config);
+}
+
+/** A fleet's config narrowed to its build host. */
+export function onBuildHost(config: Config): Config {
+  const build = config.hosts.find((h) => h.host === (config.build.host ?? config.server.host))!;
+  return { ...config, server: { host: build.host, user: build.user, port: build.port }, hosts: [build] };
+}

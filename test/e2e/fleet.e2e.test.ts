@@ -179,4 +179,14 @@ describe('a fleet of two simulated FreeBSD hosts', () => {
     const [last] = JSON.parse((await cli(['history', '--json', '-n', '1'])).stdout) as Array<{ kind: string; outcome: string }>;
     assert.deepEqual([last?.kind, last?.outcome], ['rollback', 'completed']);
   });
+
+  test('remove: the app taken off every host', async () => {
+    const r = await cli(['remove', '--yes']);
+    ok(r);
+    assert.match(r.stdout, new RegExp(`✓ hello removed from ${esc(a.host)}, ${esc(b.host)}`));
+    for (const h of [a, b]) {
+      assert.ok(!claimed(h), `${h.name}: the claim is gone`);
+      assert.doesNotMatch((await sshRun(h, 'jls name')).stdout, /hello_/, `${h.name}: no jail of the app`);
+    }
+  });
 });

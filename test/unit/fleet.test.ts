@@ -8,6 +8,9 @@ import { batches, batchSize, fleetProblems, type FleetHost } from '../../src/mod
 import { selectHosts } from '../../src/cli/hosts';
 import { UserError } from '../../src/errors';
 import { runCli, tempProject } from '../helpers/cli';
+import { loadConfig } from '../../src/config/load';
+import { toAppTarget } from '../../src/config/target';
+import { onBuildHost } from '../../src/cli/context';
 
 const host = (name: string, roles: string[], labels: string[] = []): FleetHost => ({ host: name, user: 'root', port: 22, roles, labels });
 const HOSTS = [host('a', ['web'], ['eu']), host('b', ['web'], ['us']), host('c', ['web'], ['eu']), host('j', ['worker'], ['eu'])];
@@ -82,6 +85,14 @@ describe('the CLI on a fleet', () => {
     assert.equal(w.code, 2, w.stderr);
     assert.match(w.stderr, /run acts on one host at a time: -H\/-R picked 2/);
   });
+  test("the nightly rebuild of a fleet rebuilds the build host's jail (the only one that builds)", () => {
+    const c = loadConfig({ cwd: dir });
+    assert.deepEqual(onBuildHost(c).server, { host: '192.0.2.1', user: 'root', port: 22 });
+    writeFileSync(path.join(dir, 'deploy.other.yml'), 'build:\n  host: 192.0.2.2\n');
+    const other = onBuildHost(loadConfig({ cwd: dir, destination: 'other' }));
+    assert.deepEqual([other.server.host, toAppTarget(other).fleet], ['192.0.2.2', undefined]);
+  });
+
   test('setup --dry-run plans each host asked for', () => {
     const r = runCli(['-R', 'web', 'setup', '--dry-run'], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);

@@ -11,6 +11,7 @@ import type { HostCheck } from '../../src/model/fleet';
 import { TEST_TARGET } from '../helpers/target';
 import { createWorker } from '../../src/temporal/worker';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
+import { REMOVE_STEPS } from '../../workflows/removeSteps';
 import type { WorkflowStatus } from '../../workflows/status';
 import { startTestEnv, testSettings } from '../helpers/temporal';
 
@@ -173,5 +174,43 @@ describe('fleetSetupWorkflow', () => {
       [HOSTS[2]],
     );
     assert.deepEqual([...new Set(calls.map((c) => c.split(':')[0]))], [HOSTS[2]]);
+  });
+});
+
+describe('fleetRemoveWorkflow', () => {
+  test('every host checked, then each removal in its own child; a failing host is named, the others finish', async () => {
+    const calls: string[] = [];
+    const acts: Record<string, (...a: never[]) => Promise<unknown>> = {
+      preflightHost: async (t: AppTarget) => (calls.push(`${t.server.host}:preflight`), fine(t.server.host)),
+    };
+    for (const s of REMOVE_STEPS) {
+      acts[s.activity] = async (t: AppTarget) => {
+        calls.push(`${t.server.host}:${s.name}`);
+        if (t.server.host === HOSTS[0] && s.name === 'removeAppJails')
+          throw ApplicationFailure.create({ message: 'jail busy', type: 'PreconditionFailed', nonRetryable: true });
+        return { changed: true, note: `did ${s.name}` };
+      };
+    }
+    const taskQueue = `fleet-remove-test-${process.pid}`;
+    const worker = await createWorker(env.nativeConnection, testSettings(env.address, taskQueue), 'worker', acts);
+    const workflowId = `fleet-remove-${taskQueue}`;
+    const error = await worker.runUntil(async () => {
+      const h = await env.client.workflow.start('fleetRemoveWorkflow', { taskQueue, workflowId, args: [{ target: FLEET, startedBy: 'test' }] });
+      return h.result().then(
+        () => undefined,
+        (e: unknown) => e as WorkflowFailedError,
+      );
+    });
+    assert.ok(error instanceof WorkflowFailedError);
+    assert.match(error.cause?.message ?? '', /1 of 3 hosts failed \(192\.0\.2\.1: .*jail busy.*\); removed: 192\.0\.2\.2, 192\.0\.2\.3/);
+    const firstChange = calls.findIndex((c) => !c.endsWith(':preflight'));
+    assert.equal(calls.slice(0, firstChange).length, 3, 'every host checked before any removal');
+    for (const h of HOSTS.slice(1))
+      assert.deepEqual(
+        stepsOn(calls, h),
+        REMOVE_STEPS.map((s) => s.name),
+        h,
+      );
+    assert.deepEqual(stepsOn(calls, HOSTS[0]!), ['removeAppSite', 'removeAppJails']);
   });
 });

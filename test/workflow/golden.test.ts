@@ -176,6 +176,16 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
     await run(env, 'fleetRollbackWorkflow', [{ target: FLEET, startedBy: 'golden' }], fleetActs(), undefined, 'host-rollback-parent');
     return 'host-rollback-parent@192.0.2.2';
   },
+  // two hosts checked, then each removal in its own child
+  'fleet-remove': (env) =>
+    run(
+      env,
+      'fleetRemoveWorkflow',
+      [{ target: FLEET, startedBy: 'golden' }],
+      { ...plainFakes(REMOVE_STEPS.map((s) => s.name)), preflightHost: fleetActs().preflightHost! },
+      undefined,
+      'fleet-remove.json',
+    ),
   doctor: (env) =>
     run(env, 'doctorWorkflow', [], { workerInfo: async () => ({ hostname: 'golden', pid: 1, alcaideVersion: '0.1.0', nodeVersion: 'v20.0.0' }) }),
 };

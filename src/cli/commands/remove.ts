@@ -8,7 +8,8 @@ import { UserError } from '../../errors';
 import { claimFile, claimOf } from '../../freebsd/claims';
 import { layout, stateDir } from '../../freebsd/layout';
 import { appSearchAttributes } from '../../model/searchAttributes';
-import { oneHostConfigFor, temporalFor } from '../context';
+import { configFor, oneHostConfigFor, temporalFor } from '../context';
+import { onHost } from '../../model/fleet';
 import { color, mark } from '../output';
 import { progressMode } from '../progress';
 import { startAndFollowWithWorker, startedBy } from './deploy';
@@ -60,10 +61,13 @@ Examples:
   $ alcaide -d staging remove --yes`,
     )
     .action(async (opts: { yes?: boolean; dryRun?: boolean; trustNewHost?: boolean; json?: boolean }, cmd: Command) => {
-      const config = oneHostConfigFor(cmd, 'remove');
+      // a fleet without -H/-R: every host; with them, the one host picked
+      const whole = configFor(cmd);
+      const config = whole.hosts.length > 1 && !whole.selected ? whole : oneHostConfigFor(cmd, 'remove');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       const mode = progressMode(opts.json);
-      if (mode !== 'json' || opts.dryRun) for (const line of plan(target)) console.log(line);
+      const hosts = target.fleet ? target.fleet.hosts.map((h) => onHost(target, h)) : [target];
+      if (mode !== 'json' || opts.dryRun) for (const line of hosts.flatMap((h) => plan(h))) console.log(line);
       if (opts.dryRun) return;
       if (!opts.yes) await confirm(target);
       const { connectClient } = await import('../../temporal/connection');
@@ -75,7 +79,7 @@ Examples:
           client,
           settings,
           {
-            workflowType: 'removeWorkflow',
+            workflowType: target.fleet ? 'fleetRemoveWorkflow' : 'removeWorkflow',
             workflowId: appWorkflowId(target),
             args: [{ target, startedBy: startedBy() }],
             searchAttributes: appSearchAttributes(target),
@@ -88,7 +92,7 @@ Examples:
         if (mode !== 'json') {
           const changed = status.steps.filter((s) => s.state === 'done').length;
           console.log(
-            `${mark.ok()} ${target.app} removed from ${target.server.host}${changed ? '' : ' (nothing of it was there)'}${schedule ? `; deleted the schedule ${schedule}` : ''}`,
+            `${mark.ok()} ${target.app} removed from ${hosts.map((h) => h.server.host).join(', ')}${changed || target.fleet ? '' : ' (nothing of it was there)'}${schedule ? `; deleted the schedule ${schedule}` : ''}`,
           );
         }
       } finally {

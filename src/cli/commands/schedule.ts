@@ -9,7 +9,7 @@ import { UserError } from '../../errors';
 import type { RunOutcome } from '../../temporal/schedules';
 import { webUiBase, workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
 import { DEFAULT_CONFIG_FILE } from '../../config/load';
-import { configFor, oneHostConfigFor, globals, temporalFor } from '../context';
+import { buildHostConfigFor, configFor, globals, temporalFor } from '../context';
 import { color, mark } from '../output';
 import { driving, startedBy } from './deploy';
 
@@ -37,7 +37,7 @@ interface Nightly {
 
 /** Runs `fn` on the app's existing nightly schedule (pause, resume, trigger, delete). */
 async function withNightly(cmd: Command, fn: (n: Nightly) => Promise<void>): Promise<void> {
-  const config = oneHostConfigFor(cmd, 'the nightly build jail rebuild');
+  const config = buildHostConfigFor(cmd, 'the nightly build jail rebuild');
   const target = toAppTarget(config);
   const s = temporalFor(config);
   await withClient(s, async (client) => {
@@ -128,7 +128,7 @@ Examples:
       const jitterMs = sched.parseDurationOption('--jitter', opts.jitter, 12 * 3_600_000);
       const catchupWindowMs = sched.parseDurationOption('--catchup-window', opts.catchupWindow, 7 * 24 * 3_600_000);
       if (catchupWindowMs < 10_000) throw new UserError(`--catchup-window: expected at least 10s, got ${JSON.stringify(opts.catchupWindow)}`, 2);
-      const config = oneHostConfigFor(cmd, 'schedule nightly');
+      const config = buildHostConfigFor(cmd, 'schedule nightly');
       const target = toAppTarget(config);
       const s = temporalFor(config);
       await withClient(s, async (client) => {
@@ -188,7 +188,7 @@ Examples:
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ alcaide schedule describe\n  $ alcaide -d staging schedule describe --json')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const config = oneHostConfigFor(cmd, 'schedule describe');
+      const config = buildHostConfigFor(cmd, 'schedule describe');
       const target = toAppTarget(config);
       const s = temporalFor(config);
       await withClient(s, async (client) => {
