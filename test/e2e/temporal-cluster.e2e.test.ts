@@ -2,13 +2,14 @@
 // server processes with PostgreSQL and mutual TLS behind a TCP load balancer
 // (test/helpers/temporalCluster.ts), alcaide's CLI and TWO `alcaide worker` processes — each with
 // its own directory, home and cache, as on two machines — on one task queue, all connected
-// through the balancer with alcaide's own settings (TEMPORAL_ADDRESS, TEMPORAL_TLS_*). A real
-// deploy on a simulated FreeBSD host: the worker running the build is killed -9 and the other
-// retries the step; the server whose history service owns the deploy's shard is killed -9
-// during the health check and the deploy goes on, on the other. The outcome is checked: the
-// deploy completed, the app serves the new version, the server is gone, the build step's last
-// attempt ran on the surviving worker; `alcaide status` and `history` (PostgreSQL visibility)
-// answer through the surviving server.
+// through the balancer with alcaide's own settings (TEMPORAL_ADDRESS, TEMPORAL_TLS_*). A fleet
+// deploy (docs/fleets.md) on two simulated FreeBSD hosts: the parent workflow and a child per
+// host. The second host's new slot is held unhealthy; the worker running that child's health
+// check is killed -9 and the other retries the step; then the server whose history service owns
+// the parent's shard is killed -9 and the deploy goes on, on the other. The outcome is checked:
+// the parent and both children completed, both hosts serve the new version through their own
+// Caddy, the server is gone, the health check's last attempt ran on the surviving worker;
+// `alcaide status` and `history` (PostgreSQL visibility) answer through the surviving server.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,21 +22,24 @@ import { codecKey, dataConverterFor } from '../../src/temporal/codec';
 import { queryStatus } from '../../src/temporal/statusQuery';
 import type { WorkflowStatus } from '../../workflows/status';
 import { cliEnv, runCliAsync, tempProject, type CliResult } from '../helpers/cli';
-import { deployYml, MAKE_APP } from '../helpers/e2eProject';
+import { fleetYml, MAKE_APP } from '../helpers/e2eProject';
 import { CLI } from '../helpers/paths';
 import { connectTls, startTemporalCluster, type ClusterServer, type TemporalCluster } from '../helpers/temporalCluster';
 import { within } from '../helpers/within';
-import { readCommandLog, sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
+import { sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
 
 const MASTER_KEY = Buffer.alloc(32, 5);
 const QUEUE = 'cluster';
+/** the fleet deploy's parent; each host's child is `alcaide-hello@HOST` */
 const WORKFLOW_ID = 'alcaide-hello';
 /** the fixture answers /health with 503 while this file exists in its jail */
 const UNHEALTHY = '/tmp/alcaide-unhealthy';
 
 let cluster: TemporalCluster;
 let sim: SimHosts;
-let host: SimHost;
+/** the build host (the first) and the one the release is copied to */
+let a: SimHost;
+let b: SimHost;
 let client: Client;
 const project = tempProject('alcaide-cluster-e2e-');
 const app = path.join(project.dir, 'hello');
@@ -106,9 +110,10 @@ function commitVersion(v: string): void {
   assert.equal(git('commit', '-qm', `v${v}`).status, 0);
 }
 
-async function served(): Promise<string> {
+/** What a host's Caddy serves on :80. */
+async function served(h: SimHost): Promise<string> {
   try {
-    const r = await fetch(`http://${host.host}/`, { signal: AbortSignal.timeout(5_000) });
+    const r = await fetch(`http://${h.host}/`, { signal: AbortSignal.timeout(5_000) });
     return `${r.status} ${await r.text()}`;
   } catch (e) {
     return `error ${(e as Error).message}`;
@@ -153,10 +158,13 @@ function startedOf(events: HistoryEvent[], activity: string): Array<{ attempt: n
 }
 
 before(async () => {
-  [cluster, sim] = await Promise.all([startTemporalCluster(), startSimHosts({ hosts: 1 })]);
-  host = sim.hosts[0]!;
+  [cluster, sim] = await Promise.all([startTemporalCluster(), startSimHosts({ hosts: 2 })]);
+  [a, b] = sim.hosts as [SimHost, SimHost];
   assert.equal(spawnSync('sh', [MAKE_APP, app, '1.0.0']).status, 0);
-  writeFileSync(path.join(app, 'deploy.yml'), deployYml(host, { drain_timeout: '1s', env: { clear: { HEALTH_FAIL_FILE: UNHEALTHY } } }));
+  writeFileSync(
+    path.join(app, 'deploy.yml'),
+    fleetYml(sim.hosts, path.join(project.dir, 'known_hosts'), { drain_timeout: '1s', env: { clear: { HEALTH_FAIL_FILE: UNHEALTHY } } }),
+  );
   git('add', '-A');
   git('commit', '-qm', 'config');
   const connection = await connectTls(cluster.address, cluster.tls);
@@ -172,90 +180,112 @@ after(async () => {
   project.cleanup();
 });
 
-test('setup and a deploy through TLS, both workers polling; the balancer spreads connections over both servers', async () => {
+const childId = (h: SimHost) => `${WORKFLOW_ID}@${h.host}`;
+const PENDING_STARTED = 2;
+
+test('setup and a fleet deploy through TLS, both workers polling; the balancer spreads connections over both servers', async () => {
   ok(await cli(['doctor']));
   ok(await cli(['setup']));
   const d = await cli(['deploy']);
   ok(d);
   assert.doesNotMatch(d.stdout + d.stderr, /running one in this process/, 'the long-lived workers ran the deploy');
-  assert.equal(await served(), '200 hello v1.0.0 slot=blue');
+  for (const h of [a, b]) assert.equal(await served(h), '200 hello v1.0.0 slot=blue', h.name);
   assert.ok(
     cluster.balancer.served.every((n) => n > 0),
     `connections per server: ${cluster.balancer.served.join(', ')}`,
   );
 });
 
-test('kill -9 of the worker running the build and of the server owning the deploy: the deploy completes on the others', async () => {
+test('kill -9 of the worker running a host’s health check and of the server owning the fleet deploy: the deploy completes on the others', async () => {
   commitVersion('2.0.0');
-  const logFrom = readCommandLog(host).length;
-  const r = await cli(['deploy', '--detach']);
-  ok(r);
+  ok(await cli(['deploy', '--detach']));
   const runId = (await client.workflow.getHandle(WORKFLOW_ID).describe()).runId;
-  const h = client.workflow.getHandle(WORKFLOW_ID, runId);
+  const parent = client.workflow.getHandle(WORKFLOW_ID, runId);
 
-  // 1. the worker running the build, while `mix release` runs on the host
-  const builder = await waitFor('the build runs on the host', 120_000, async () => {
-    if (
-      !readCommandLog(host)
-        .slice(logFrom)
-        .some((c) => /mix (do .*\+ )?release/.test(c.cmd ?? ''))
-    )
-      return undefined;
-    const pending = (await h.describe()).raw.pendingActivities?.find((p) => p.activityType?.name === 'buildRelease');
-    return workers.find((w) => w.identity === pending?.lastWorkerIdentity);
+  // the second host's child of this deploy (the first deploy's child has the same id)
+  const child = await waitFor('the second host’s child starts', 300_000, async () => {
+    const st = await status(parent);
+    if (st && st.state !== 'running') throw new Error(`the deploy ended (${st.state}) before its hosts were started`);
+    const d = await client.workflow
+      .getHandle(childId(b))
+      .describe()
+      .catch(() => undefined);
+    return d?.raw.workflowExecutionInfo?.parentExecution?.runId === runId ? client.workflow.getHandle(childId(b), d.runId) : undefined;
   });
-  const survivor = workers.find((w) => w !== builder)!;
-  await sleep(500);
-  await killWorker(builder);
-
-  // 2. the new slot held unhealthy until the server kill, so that the kill lands in the health check
-  const slot = await waitFor('the slot jail is created', 180_000, async () => {
-    const st = await status(h);
-    if (st && st.state !== 'running') throw new Error(`the deploy ended (${st.state}) before its slot jail was made`);
+  // its new slot held unhealthy, so that its health check runs until both kills are done
+  const slot = await waitFor('the second host’s slot jail is created', 180_000, async () => {
+    const st = await status(child);
+    if (st && st.state !== 'running') throw new Error(`the second host ended (${st.state}) before its slot jail was made`);
     return st?.slot && ['done', 'unchanged'].includes(stepState(st, 'createSlotJail') ?? '') ? st.slot : undefined;
   });
-  await sshRun(host, `touch /usr/local/jails/hello_${slot}${UNHEALTHY}`);
-  await waitFor('the health check runs', 180_000, async () => {
-    const pending = (await h.describe()).raw.pendingActivities?.find((p) => p.activityType?.name === 'checkHealth');
-    return pending && Number(pending.state) === 2 /* STARTED */ ? true : undefined;
+  await sshRun(b, `touch /usr/local/jails/hello_${slot}${UNHEALTHY}`);
+  const health = async () => (await child.describe()).raw.pendingActivities?.find((p) => p.activityType?.name === 'checkHealth');
+
+  // 1. the worker running the child's health check
+  const checker = await waitFor('the second host’s health check runs', 180_000, async () => {
+    const p = await health();
+    return p && Number(p.state) === PENDING_STARTED ? workers.find((w) => w.identity === p.lastWorkerIdentity) : undefined;
   });
+  const survivor = workers.find((w) => w !== checker)!;
+  const workerKilledAt = Date.now();
+  await killWorker(checker);
+  await waitFor('the other worker runs the health check', 120_000, async () => {
+    const p = await health();
+    return p && Number(p.state) === PENDING_STARTED && (p.attempt ?? 0) >= 2 && p.lastWorkerIdentity === survivor.identity ? true : undefined;
+  });
+  const tookOverMs = Date.now() - workerKilledAt;
+
+  // 2. the server owning the parent's shard, while the child's health check runs on the survivor
   const victim: ClusterServer = cluster.shardOwner(WORKFLOW_ID) ?? assert.fail('no server owns the deploy’s shard');
+  const childOwners = [a, b].map((h) => `${h.name}'s child on ${cluster.shardOwner(childId(h))?.name ?? '?'}`).join(', ');
   const killedAt = Date.now();
   await cluster.kill(victim);
-  await sshRun(host, `rm -f /usr/local/jails/hello_${slot}${UNHEALTHY}`);
+  await sshRun(b, `rm -f /usr/local/jails/hello_${slot}${UNHEALTHY}`);
   assert.equal(victim.alive(), false, `${victim.name} still runs`);
   assert.throws(() => process.kill(victim.pid, 0), /ESRCH/, `${victim.name} (pid ${victim.pid}) still exists`);
   assert.equal(await listening(victim.frontend), false, `${victim.name}'s frontend still listens`);
   // the deploy answers again through the balancer: the other server has its shard, a worker its query
-  await waitFor('the deploy answers a query again', 120_000, async () => ((await status(h)) ? true : undefined));
+  await waitFor('the deploy answers a query again', 120_000, async () => ((await status(parent)) ? true : undefined));
   const answeredMs = Date.now() - killedAt;
 
-  const final = (await within(300_000, 'the deploy ends', h.result())) as WorkflowStatus;
+  const final = (await within(300_000, 'the deploy ends', parent.result())) as WorkflowStatus;
   assert.equal(final.state, 'completed');
-  assert.equal(await served(), `200 hello v2.0.0 slot=${slot}`);
+  assert.deepEqual(
+    final.hosts?.map((h) => `${h.host}:${h.state}`),
+    [a, b].map((h) => `${h.host}:completed`),
+  );
+  for (const h of [a, b]) assert.equal(await served(h), '200 hello v2.0.0 slot=green', `${h.name} serves v2 through its Caddy`);
   assert.ok(alive(survivor), `${survivor.name} still runs`);
   assert.ok(cluster.servers.some((s) => s !== victim && s.alive()));
 
-  const events = (await h.fetchHistory()).events ?? [];
-  const [build] = startedOf(events, 'buildRelease');
-  assert.ok(build && build.attempt >= 2, `the build was retried after its worker died (attempt ${build?.attempt})`);
-  assert.equal(build.identity, survivor.identity, `the build's last attempt ran on ${survivor.name}`);
-  const [health] = startedOf(events, 'checkHealth');
-  assert.ok(health?.completedMs, 'the health check completed');
+  // the parent and both children completed, the children this parent's
+  const [pd, ...cds] = await Promise.all([parent.describe(), ...[a, b].map((h) => client.workflow.getHandle(childId(h)).describe())]);
+  assert.equal(pd.status.name, 'COMPLETED');
+  for (const [i, d] of cds.entries()) {
+    assert.equal(d.status.name, 'COMPLETED', `${d.workflowId}`);
+    assert.equal(d.raw.workflowExecutionInfo?.parentExecution?.runId, runId, `${[a, b][i]!.name}'s child belongs to this deploy`);
+  }
+  const events = (await child.fetchHistory()).events ?? [];
+  const [check] = startedOf(events, 'checkHealth');
+  assert.ok(check && check.attempt >= 2, `the health check was retried after its worker died (attempt ${check?.attempt})`);
+  assert.equal(check.identity, survivor.identity, `the health check's last attempt ran on ${survivor.name}`);
+  assert.ok(check.completedMs, 'the health check completed');
   console.log(
-    `  ${victim.name} (owner of the deploy's history shard) killed during the health check: the deploy answered a query ${(answeredMs / 1000).toFixed(1)} s later, ` +
-      `its health check completed ${((health.completedMs - killedAt) / 1000).toFixed(1)} s later (attempt ${health.attempt}); ` +
-      `the build, its worker killed, ran again on ${survivor.name} (attempt ${build.attempt})`,
+    `  ${checker.name}, running ${b.name}'s health check, killed: ${survivor.name} ran it ${(tookOverMs / 1000).toFixed(1)} s later (attempt ${check.attempt}); ` +
+      `${victim.name} (owner of the parent's history shard; ${childOwners}) killed: the deploy answered a query ${(answeredMs / 1000).toFixed(1)} s later, ` +
+      `the health check's completion was recorded ${((check.completedMs - killedAt) / 1000).toFixed(1)} s later`,
   );
 
-  // the CLI reaches the surviving server; visibility (PostgreSQL) lists both deploys
+  // the CLI reaches the surviving server; visibility (PostgreSQL) lists both deploys, host by host
   const st = await cli(['status']);
   ok(st);
-  assert.match(st.stdout, /deployWorkflow completed/);
+  assert.match(st.stdout, /fleetDeployWorkflow completed/);
   const hist = await cli(['history', '--json']);
   ok(hist);
-  assert.deepEqual((JSON.parse(hist.stdout) as Array<{ kind: string; outcome: string; version?: string }>).map((e) => `${e.kind}:${e.outcome}`).slice(0, 2), [
-    'deploy:completed',
-    'deploy:completed',
-  ]);
+  assert.deepEqual(
+    (JSON.parse(hist.stdout) as Array<{ outcome: string; hosts?: Array<{ host: string; outcome: string }> }>)
+      .slice(0, 2)
+      .map((e) => [e.outcome, e.hosts?.map((h) => `${h.host}:${h.outcome}`).join(' ')]),
+    [0, 1].map(() => ['completed', `${a.host}:completed ${b.host}:completed`]),
+  );
 });
