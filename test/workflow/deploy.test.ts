@@ -90,6 +90,14 @@ describe('deployWorkflow', () => {
     assert.equal(status?.slot, 'green');
     assert.equal(status?.previousSlot, 'blue');
     assert.deepEqual(calls.slice(-4), ['switchTraffic(green,blue)', 'verifyThroughCaddy(green)', 'stopSlot(blue)', 'recordDeploy']);
+    // the status lists the steps in the deploy table's order: it must be the order they ran in
+    const activityOf = new Map<string, string>(DEPLOY_STEPS.map((d) => [d.name, 'activity' in d ? d.activity : d.name]));
+    const ranInOrder = pairSorted(calls).map((c) => c.split('(')[0]);
+    assert.deepEqual(
+      status!.steps.map((x) => activityOf.get(x.name)!).filter((a) => ranInOrder.includes(a)),
+      ranInOrder,
+      'status lists the steps in the order they ran',
+    );
     const drain = status!.steps.find((s) => s.name === 'drainOldSlot')!;
     assert.equal(drain.state, 'done');
     assert.ok(drain.endedAt! - drain.startedAt! >= 300, 'drain waited drain_timeout');
