@@ -6,8 +6,8 @@
 // back to the old slot, the new slot removed. The build is the parent's, copied here already.
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { hostDeploySteps, HOST_DEPLOY_STEPS } from './fleetSteps';
-import { drainAndStop, runSaga, type Saga } from './saga';
-import { linkToParent } from './hostLink';
+import { runSaga, type Saga } from './saga';
+import { linkToParent, switchThenFinish } from './hostLink';
 import type { WorkflowStatus } from './status';
 
 export interface HostDeployInput {
@@ -58,22 +58,16 @@ export async function hostDeployWorkflow(input: HostDeployInput): Promise<Workfl
     else saga.skip('checkHealth', 'not a web host');
     await parent.report({ phase: 'prepared', slot: next, previousSlot: prev });
 
-    await saga.own('awaitSwitch', () => parent.ordered('switch'));
-    if (web) {
-      tookTraffic = true;
-      saga.willUndo('switchTraffic', () => [t, prev, next]);
-      await saga.run('switchTraffic', t, next, prev);
-      await saga.run('verifyThroughCaddy', t, next);
-    } else {
-      saga.skip('switchTraffic', 'not a web host: no Caddy site');
-      saga.skip('verifyThroughCaddy', 'not a web host: no Caddy site');
-    }
-    await parent.report({ phase: 'switched' });
-
-    await saga.own('awaitFinish', () => parent.ordered('finish'));
-    // every host serves the new version: from here nothing goes back
-    saga.commit();
-    await drainAndStop(saga, t, prev, 'first deploy: no old slot');
-    await saga.run('recordDeploy', t, { slot: next, version, previousSlot: prev });
+    await switchThenFinish(saga, parent, {
+      t,
+      to: next,
+      from: prev,
+      version,
+      web,
+      noOld: 'first deploy: no old slot',
+      // a first deploy's undo closes the new slot to traffic
+      undoWithoutFrom: true,
+      onSwitch: () => (tookTraffic = true),
+    });
   }
 }

@@ -5,6 +5,10 @@ import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '
 import { failure } from '../src/failures';
 import { hostReportSignal, proceedSignal, type HostOrder, type HostReport } from './signals';
 import { rootMessage } from './tracker';
+import type { Slot } from '../src/freebsd/layout';
+import type { AppTarget } from '../src/model/target';
+import type { HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
+import { drainAndStop, type Saga } from './saga';
 
 export function linkToParent(host: string) {
   const orders: HostOrder[] = [];
@@ -33,4 +37,39 @@ export function linkToParent(host: string) {
       }
     },
   };
+}
+
+export type ParentLink = ReturnType<typeof linkToParent>;
+
+/**
+ * The second half of a fleet child's run, the same for a deploy's host and a rollback's: wait
+ * for the order to switch, switch to `to` through this host's Caddy (web hosts; the undo puts
+ * traffic back on `from`), report it, wait for the order to finish; then nothing goes back: drain
+ * and stop `from`, record what is live.
+ */
+export async function switchThenFinish(
+  saga: Saga<typeof HOST_DEPLOY_STEPS> | Saga<typeof HOST_ROLLBACK_STEPS>,
+  parent: ParentLink,
+  o: { t: AppTarget; to: Slot; from?: Slot; version: string; web: boolean; noOld: string; undoWithoutFrom: boolean; onSwitch?: () => void },
+): Promise<void> {
+  // the tables share these steps, with the same activities
+  const s = saga as Saga<typeof HOST_DEPLOY_STEPS>;
+  const { t, to, from } = o;
+  await s.own('awaitSwitch', () => parent.ordered('switch'));
+  if (o.web) {
+    o.onSwitch?.();
+    if (from || o.undoWithoutFrom) s.willUndo('switchTraffic', () => [t, from, to]);
+    await s.run('switchTraffic', t, to, from);
+    await s.run('verifyThroughCaddy', t, to);
+  } else {
+    s.skip('switchTraffic', 'not a web host: no Caddy site');
+    s.skip('verifyThroughCaddy', 'not a web host: no Caddy site');
+  }
+  await parent.report({ phase: 'switched' });
+
+  await s.own('awaitFinish', () => parent.ordered('finish'));
+  // every host serves `to`: from here nothing goes back
+  s.commit();
+  await drainAndStop(s, t, from, o.noOld);
+  await s.run('recordDeploy', t, { slot: to, version: o.version, previousSlot: from });
 }

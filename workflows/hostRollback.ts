@@ -6,8 +6,8 @@
 import type { Slot } from '../src/freebsd/layout';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { HOST_ROLLBACK_STEPS } from './fleetSteps';
-import { linkToParent } from './hostLink';
-import { drainAndStop, runSaga, type Saga } from './saga';
+import { linkToParent, switchThenFinish } from './hostLink';
+import { runSaga, type Saga } from './saga';
 import type { WorkflowStatus } from './status';
 
 export interface HostRollbackInput {
@@ -39,20 +39,6 @@ export async function hostRollbackWorkflow(input: HostRollbackInput): Promise<Wo
     else saga.skip('checkHealth', 'not a web host');
     await parent.report({ phase: 'prepared', slot: to, previousSlot: from });
 
-    await saga.own('awaitSwitch', () => parent.ordered('switch'));
-    if (web) {
-      if (from) saga.willUndo('switchTraffic', () => [t, from, to]);
-      await saga.run('switchTraffic', t, to, from);
-      await saga.run('verifyThroughCaddy', t, to);
-    } else {
-      saga.skip('switchTraffic', 'not a web host: no Caddy site');
-      saga.skip('verifyThroughCaddy', 'not a web host: no Caddy site');
-    }
-    await parent.report({ phase: 'switched' });
-
-    await saga.own('awaitFinish', () => parent.ordered('finish'));
-    saga.commit();
-    await drainAndStop(saga, t, from, 'nothing was live');
-    await saga.run('recordDeploy', t, { slot: to, version, previousSlot: from });
+    await switchThenFinish(saga, parent, { t, to, from, version, web, noOld: 'nothing was live', undoWithoutFrom: false });
   }
 }
