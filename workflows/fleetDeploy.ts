@@ -70,7 +70,12 @@ export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<Work
           await start(primary);
           await hosts.until([primary], 'prepared');
         }
-        for (const h of fleet.hosts) if (!hosts.started(h)) await start(h);
+        // boot.prepare hosts at a time (each a slot jail, an install, a start, a health check)
+        for (const h of fleet.hosts) {
+          if (hosts.started(h)) continue;
+          await hosts.room(fleet.boot.prepareAtOnce ?? fleet.hosts.length);
+          await start(h);
+        }
         await hosts.until(fleet.hosts, 'prepared');
         return { changed: true, note: `${fleet.hosts.length} hosts; migrations on ${primary.host}` };
       });

@@ -80,6 +80,17 @@ export class HostFleet {
     });
   }
 
+  /** Hosts started and not yet prepared. */
+  preparing(): number {
+    return this.hosts.filter((h) => h.state === 'running').length;
+  }
+
+  /** Waits until fewer than `n` hosts are preparing (boot.prepare); a failed host ends the wait. */
+  async room(n: number): Promise<void> {
+    await condition(() => this.broken !== undefined || this.preparing() < n);
+    this.check();
+  }
+
   /** Waits until every host of `of` has reached `phase`; a failed host ends the wait. */
   async until(of: FleetHost[], phase: FleetHostStatus['state']): Promise<void> {
     await condition(() => this.broken !== undefined || of.every((h) => reached(this.entry(h).state, phase)));

@@ -150,8 +150,10 @@ export const configSchema = z
           {
             limit: bootLimit.default({ count: 1 }),
             wait: duration().default(0),
+            // how many hosts prepare their next slot at once (jail, install, start, health)
+            prepare: int('a number of hosts (integer 1-100)', 1, 100).default(10),
           },
-          expected('a mapping with limit and wait'),
+          expected('a mapping with limit, wait and prepare'),
         )
         .prefault({}),
       domain: hostName.optional(),

@@ -68,6 +68,6 @@ function fleetSpec(c: Config): FleetSpec {
     hosts: c.hosts,
     primaryRole: c.primary_role,
     buildHost: c.build.host ?? c.server.host,
-    boot: { limit: c.boot.limit, waitMs: c.boot.wait },
+    boot: { limit: c.boot.limit, waitMs: c.boot.wait, prepareAtOnce: c.boot.prepare },
   };
 }

@@ -17,7 +17,8 @@ export interface FleetSpec {
   primaryRole: string;
   /** the host that builds the release; every other host gets a copy */
   buildHost: string;
-  boot: { limit: BootLimit; waitMs: number };
+  /** prepareAtOnce: hosts preparing their next slot at the same time (absent in runs started before it existed: all) */
+  boot: { limit: BootLimit; waitMs: number; prepareAtOnce?: number };
 }
 
 export const WEB_ROLE = 'web';

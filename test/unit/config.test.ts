@@ -167,6 +167,7 @@ function fleetCases(): Array<{ name: string; yml: string; expect: string }> {
       yml: `${FLEET}boot:\n  limit: 150%\n`,
       expect: 'boot.limit: expected a number of hosts (integer >= 1, such as 2) or a share from 1% to 100%',
     },
+    { name: 'boot prepare 0', yml: `${FLEET}boot:\n  prepare: 0\n`, expect: 'boot.prepare: expected a number of hosts (integer 1-100), got 0' },
     {
       name: 'boot limit 0',
       yml: `${FLEET}boot:\n  limit: 0\n`,
@@ -195,7 +196,7 @@ describe('a fleet: servers and roles', () => {
     assert.deepEqual(c.server, { host: 'jobs.example.com', user: 'root', port: 22 });
     const t = toAppTarget(c);
     assert.equal(t.fleet?.buildHost, 'jobs.example.com');
-    assert.deepEqual(t.fleet?.boot, { limit: { percent: 50 }, waitMs: 5000 });
+    assert.deepEqual(t.fleet?.boot, { limit: { percent: 50 }, waitMs: 5000, prepareAtOnce: 10 });
   });
 
   test('without roles every server is a web host; a single server is no fleet', () => {

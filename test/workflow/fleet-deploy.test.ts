@@ -157,6 +157,17 @@ describe('fleetDeployWorkflow', () => {
     );
   });
 
+  test('boot.prepare 2: never more than two hosts prepare at once', async () => {
+    const { calls, acts } = fleetFakes();
+    const create = acts.createSlotJail!;
+    acts.createSlotJail = async (...a: unknown[]) => (await new Promise((r) => setTimeout(r, 150)), create(...a));
+    const { error } = await fleetDeploy(acts, fleetTarget({ boot: { limit: { count: 1 }, waitMs: 0, prepareAtOnce: 2 } }));
+    assert.equal(error, undefined);
+    const spans = [...WEB, JOBS].map((h) => [first(calls, h, 'chooseSlot'), Math.max(last(calls, h, 'checkHealth'), last(calls, h, 'startApp'))] as const);
+    const most = Math.max(...spans.map(([from]) => spans.filter(([a, b]) => a <= from && from <= b).length));
+    assert.equal(most, 2, `hosts preparing at once: ${most}`);
+  });
+
   test('boot.limit 50%: the web hosts switch two at a time', async () => {
     const { calls, acts } = fleetFakes();
     const { error } = await fleetDeploy(acts, fleetTarget({ boot: { limit: { percent: 50 }, waitMs: 300 } }));
