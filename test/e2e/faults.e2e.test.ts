@@ -118,7 +118,9 @@ const WORK: Partial<Record<Step, WorkKind>> = { buildRelease: 'build', runMigrat
  * before the fault arrives and the cell would prove nothing.
  */
 const UNHEALTHY = '/tmp/alcaide-unhealthy';
-const rig = new Rig('faults', `drain_timeout: 2s\nenv:\n  clear:\n    HEALTH_FAIL_FILE: ${UNHEALTHY}\n`);
+/** While it exists in a slot jail, that slot's /health answers after 2 s (the fixture app). */
+const SLOW = '/tmp/alcaide-slow-health';
+const rig = new Rig('faults', `drain_timeout: 2s\nenv:\n  clear:\n    HEALTH_FAIL_FILE: ${UNHEALTHY}\n    HEALTH_SLOW_FILE: ${SLOW}\n`);
 const watch = new AttemptWatch('hello');
 const cells: Cell[] = [];
 
@@ -204,8 +206,11 @@ async function reach(h: WorkflowHandle, step: Step, mid: boolean, logFrom: numbe
   throw new Error(`the deploy never reached ${step}`);
 }
 
-/** Makes the deploy's new slot unhealthy as soon as its jail exists, until release(). */
-function holdUnhealthy(h: WorkflowHandle): { release(): Promise<void> } {
+/**
+ * Makes the deploy's new slot unhealthy (or its health slow) as soon as its jail exists, until
+ * release(): a quick step would otherwise end before its fault landed.
+ */
+function holdUnhealthy(h: WorkflowHandle, marker = UNHEALTHY): { release(): Promise<void> } {
   let done = false;
   let slot: string | undefined;
   const held = (async () => {
@@ -213,7 +218,7 @@ function holdUnhealthy(h: WorkflowHandle): { release(): Promise<void> } {
       const st = await rig.status(h);
       if (st?.slot && ['done', 'unchanged'].includes(st.steps.find((x) => x.name === 'createSlotJail')?.state ?? '')) {
         slot = st.slot;
-        await sshRun(rig.host, `touch /usr/local/jails/hello_${slot}${UNHEALTHY}`);
+        await sshRun(rig.host, `touch /usr/local/jails/hello_${slot}${marker}`);
         return;
       }
       await sleep(20);
@@ -223,7 +228,7 @@ function holdUnhealthy(h: WorkflowHandle): { release(): Promise<void> } {
     async release() {
       done = true;
       await held;
-      if (slot) await sshRun(rig.host, `rm -f /usr/local/jails/hello_${slot}${UNHEALTHY}`);
+      if (slot) await sshRun(rig.host, `rm -f /usr/local/jails/hello_${slot}${marker}`);
     },
   };
 }
@@ -284,7 +289,9 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   const ranFrom = rig.invocationsSince(0).length;
   if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name, '48kbit');
   const h = await rig.deployDetached();
-  const hold = step === 'checkHealth' ? holdUnhealthy(h) : undefined;
+  // checkHealth is held unhealthy; the ~50 ms check through Caddy is held slow (its five
+  // requests answer after 2 s), so a kill at its start lands while it runs
+  const hold = step === 'checkHealth' ? holdUnhealthy(h) : step === 'verifyThroughCaddy' ? holdUnhealthy(h, SLOW) : undefined;
   let landed = '';
   let resumeMs: number | undefined;
   let faultAt = 0;
