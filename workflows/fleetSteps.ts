@@ -2,10 +2,10 @@
 // its child workflow (the deploy's rows, with the waits for the rest of the fleet between them).
 import { DEPLOY_STEPS, migrationsBeforeStart, type DeployStep } from './deploySteps';
 import { ROLLBACK_STEPS } from './rollbackSteps';
-import type { StepDef } from './stepTable';
+import { rowOf, type StepDef } from './stepTable';
 
-/** A row of the deploy's table, with its literal type (the saga types a step's arguments by it). */
-const deployRow = <N extends DeployStep>(name: N) => DEPLOY_STEPS.find((s) => s.name === name) as Extract<(typeof DEPLOY_STEPS)[number], { name: N }>;
+const deployRow = <N extends DeployStep>(name: N) => rowOf(DEPLOY_STEPS, name);
+const rollbackRow = <N extends (typeof ROLLBACK_STEPS)[number]['name']>(name: N) => rowOf(ROLLBACK_STEPS, name);
 
 /** Every host is reached and checked, read-only, before any host changes. */
 export const PREFLIGHT = { name: 'preflight', title: 'reach and check every host', activity: 'preflightHost', retry: 'step' } as const satisfies StepDef;
@@ -53,10 +53,6 @@ export const HOST_DEPLOY_STEPS = [
 /** A host's steps in the order they run. */
 export const hostDeploySteps = (migrateBeforeStart = false): readonly StepDef[] =>
   migrateBeforeStart ? migrationsBeforeStart(HOST_DEPLOY_STEPS) : HOST_DEPLOY_STEPS;
-
-/** A row of the rollback's table, with its literal type. */
-const rollbackRow = <N extends (typeof ROLLBACK_STEPS)[number]['name']>(name: N) =>
-  ROLLBACK_STEPS.find((s) => s.name === name) as Extract<(typeof ROLLBACK_STEPS)[number], { name: N }>;
 
 export const FLEET_ROLLBACK_STEPS = [
   PREFLIGHT,

@@ -57,3 +57,6 @@ export function stepOfActivity(table: StepTable, activity: string): { step: Step
 export const activitiesOf = (table: StepTable): ActivityName[] => [
   ...new Set(table.flatMap((s) => [s.activity, s.undo?.activity].filter((a): a is ActivityName => a !== undefined))),
 ];
+
+/** The row `name` of `table`, with its literal type (the saga types a step's arguments by it): a table built from another's rows. */
+export const rowOf = <T extends StepTable, N extends StepName<T>>(table: T, name: N) => table.find((s) => s.name === name) as StepOf<T, N>;

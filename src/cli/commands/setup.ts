@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { type AppTarget } from '../../model/target';
-import { onHost, type FleetHost } from '../../model/fleet';
+import { onHost } from '../../model/fleet';
+import type { StartSpec } from '../follow';
+import type { WorkflowStatus } from '../../../workflows/status';
 import type { Config } from '../../config/load';
 import { toAppTarget } from '../../config/target';
 import { HOSTS_FILE, JAIL_CONF_DIR, layout, PF_CONF, SYSCTL_CONF } from '../../freebsd/layout';
@@ -71,56 +73,32 @@ unless all pass. Then each host is set up by its own workflow, all at once.`,
         }
         return;
       }
-      if (target.fleet) return setUpFleet(target, hosts, config, opts.json);
-      const { connectClient } = await import('../../temporal/connection');
-      const settings = temporalFor(config);
-      const client = await connectClient(settings);
-      const mode = progressMode(opts.json);
-      try {
-        const status = await startAndFollowWithWorker(
-          client,
-          settings,
-          {
-            workflowType: 'setupWorkflow',
-            workflowId: workflowIdFor('setup', target),
-            args: [{ target }],
-            searchAttributes: appSearchAttributes(target),
-            what: `setup of ${target.app}`,
-          },
-          mode,
-        );
-        if (mode !== 'json') {
-          const changed = status.steps.filter((s) => s.state === 'done').length;
-          console.log(
-            `${mark.ok()} ${target.server.host} is ready for ${target.app} (${changed ? `${changed} step${changed > 1 ? 's' : ''} changed something` : 'nothing needed changing'})`,
-          );
-        }
-      } finally {
-        await client.connection.close();
-      }
+      const fleet = target.fleet && { hosts: hosts.map((h) => h.host) };
+      const status = await runSetup(config, opts.json, {
+        workflowType: fleet ? 'fleetSetupWorkflow' : 'setupWorkflow',
+        workflowId: workflowIdFor('setup', target),
+        args: [{ target, ...fleet }],
+        searchAttributes: appSearchAttributes(target),
+        what: `setup of ${target.app}${fleet ? ` on ${hosts.length} host${hosts.length > 1 ? 's' : ''}` : ''}`,
+      });
+      if (!status) return;
+      if (fleet) return console.log(`${mark.ok()} ${status.hosts?.map((h) => h.host).join(', ')} ready for ${target.app}`);
+      const changed = status.steps.filter((s) => s.state === 'done').length;
+      console.log(
+        `${mark.ok()} ${target.server.host} is ready for ${target.app} (${changed ? `${changed} step${changed > 1 ? 's' : ''} changed something` : 'nothing needed changing'})`,
+      );
     });
 }
 
-/** Setup of several hosts: a parent workflow checks them all, then sets each up in a child. */
-async function setUpFleet(target: AppTarget, hosts: FleetHost[], config: Config, json?: boolean): Promise<void> {
+/** Starts a setup workflow (one host's, or a fleet's parent) and follows it; its status, none with --json. */
+async function runSetup(config: Config, json: boolean | undefined, spec: StartSpec): Promise<WorkflowStatus | undefined> {
   const { connectClient } = await import('../../temporal/connection');
   const settings = temporalFor(config);
   const client = await connectClient(settings);
   const mode = progressMode(json);
   try {
-    const status = await startAndFollowWithWorker(
-      client,
-      settings,
-      {
-        workflowType: 'fleetSetupWorkflow',
-        workflowId: workflowIdFor('setup', target),
-        args: [{ target, hosts: hosts.map((h) => h.host) }],
-        searchAttributes: appSearchAttributes(target),
-        what: `setup of ${target.app} on ${hosts.length} host${hosts.length > 1 ? 's' : ''}`,
-      },
-      mode,
-    );
-    if (mode !== 'json') console.log(`${mark.ok()} ${status.hosts?.map((h) => h.host).join(', ')} ready for ${target.app}`);
+    const status = await startAndFollowWithWorker(client, settings, spec, mode);
+    return mode === 'json' ? undefined : status;
   } finally {
     await client.connection.close();
   }
