@@ -11,7 +11,7 @@
 // Caddy, the server is gone, the health check's last attempt ran on the surviving worker;
 // `alcaide status` and `history` (PostgreSQL visibility) answer through the surviving server.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,9 +23,9 @@ import { queryStatus } from '../../src/temporal/statusQuery';
 import type { WorkflowStatus } from '../../workflows/status';
 import { cliEnv, runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { fleetYml, MAKE_APP } from '../helpers/e2eProject';
-import { CLI } from '../helpers/paths';
 import { connectTls, startTemporalCluster, type ClusterServer, type TemporalCluster } from '../helpers/temporalCluster';
 import { within } from '../helpers/within';
+import { WorkerProcess } from '../helpers/workerProcess';
 import { sshRun, startSimHosts, type SimHost, type SimHosts } from '../simhost/index';
 
 const MASTER_KEY = Buffer.alloc(32, 5);
@@ -58,11 +58,8 @@ const alcaideEnv = (): NodeJS.ProcessEnv => ({
 
 const cli = (args: string[], timeoutMs = 300_000) => runCliAsync(args, { cwd: app, env: alcaideEnv(), timeoutMs });
 
-interface Worker {
-  name: string;
-  proc: ChildProcess;
+interface Worker extends WorkerProcess {
   identity: string;
-  output: string;
 }
 const workers: Worker[] = [];
 
@@ -70,36 +67,10 @@ const workers: Worker[] = [];
 async function startWorker(name: string): Promise<Worker> {
   const dir = path.join(project.dir, name);
   mkdirSync(path.join(dir, 'cache'), { recursive: true });
-  const proc = spawn(process.execPath, [CLI, 'worker'], {
-    cwd: dir,
-    env: cliEnv({ ...alcaideEnv(), HOME: dir, XDG_CACHE_HOME: path.join(dir, 'cache') }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const w: Worker = { name, proc, identity: `alcaide-worker:${proc.pid}@${os.hostname()}`, output: '' };
+  const p = await WorkerProcess.start({ cwd: dir, name, env: cliEnv({ ...alcaideEnv(), HOME: dir, XDG_CACHE_HOME: path.join(dir, 'cache') }) });
+  const w = Object.assign(p, { identity: `alcaide-worker:${p.proc.pid}@${os.hostname()}` });
   workers.push(w);
-  await within(
-    90_000,
-    `${name} polls`,
-    new Promise<void>((resolve, reject) => {
-      const on = (d: Buffer) => {
-        w.output += d;
-        if (/worker polling/.test(w.output)) resolve();
-      };
-      proc.stdout!.on('data', on);
-      proc.stderr!.on('data', on);
-      proc.on('exit', (c, s) => reject(new Error(`${name} exited (${c ?? s}) before polling: ${w.output}`)));
-    }),
-  );
   return w;
-}
-
-const alive = (w: Worker) => w.proc.exitCode === null && w.proc.signalCode === null;
-
-async function killWorker(w: Worker): Promise<void> {
-  if (!alive(w)) return;
-  const exited = new Promise((r) => w.proc.once('exit', r));
-  w.proc.kill('SIGKILL');
-  await exited;
 }
 
 function commitVersion(v: string): void {
@@ -173,7 +144,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const w of workers) await killWorker(w);
+  for (const w of workers) await w.kill();
   await client?.connection.close().catch(() => undefined);
   await sim?.down();
   await cluster?.stop();
@@ -228,7 +199,7 @@ test('kill -9 of the worker running a host’s health check and of the server ow
   });
   const survivor = workers.find((w) => w !== checker)!;
   const workerKilledAt = Date.now();
-  await killWorker(checker);
+  await checker.kill();
   await waitFor('the other worker runs the health check', 120_000, async () => {
     const p = await health();
     return p && Number(p.state) === PENDING_STARTED && (p.attempt ?? 0) >= 2 && p.lastWorkerIdentity === survivor.identity ? true : undefined;
@@ -255,7 +226,7 @@ test('kill -9 of the worker running a host’s health check and of the server ow
     [a, b].map((h) => `${h.host}:completed`),
   );
   for (const h of [a, b]) assert.equal(await served(h), '200 hello v2.0.0 slot=green', `${h.name} serves v2 through its Caddy`);
-  assert.ok(alive(survivor), `${survivor.name} still runs`);
+  assert.ok(survivor.alive(), `${survivor.name} still runs`);
   assert.ok(cluster.servers.some((s) => s !== victim && s.alive()));
 
   // the parent and both children completed, the children this parent's

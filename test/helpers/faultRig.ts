@@ -2,14 +2,14 @@
 // server that can be restarted, a project with the fixture app, long-lived `alcaide worker`
 // processes that can be SIGKILLed, and the host's state as a few facts.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { readCommandLog, readInvocations, sshRun, startSimHosts, type InvocationEntry, type SimHost, type SimHosts } from '../simhost/index';
 import { runCliAsync, tempProject, type CliResult } from './cli';
 import { PersistentDevServer } from './devServer';
+import { WorkerProcess } from './workerProcess';
 import { CLI, REPO_ROOT } from './paths';
 import { queryStatus } from '../../src/temporal/statusQuery';
 import { codecKey } from '../../src/temporal/codec';
@@ -32,7 +32,7 @@ export class Rig {
   temporal!: PersistentDevServer;
   readonly project = tempProject('alcaide-rig-');
   readonly app = path.join(this.project.dir, 'hello');
-  worker?: ChildProcess;
+  worker?: WorkerProcess;
   workerLog = '';
   private n = 0;
 
@@ -107,33 +107,16 @@ ${this.extraConfig}`,
   /** Starts `alcaide worker` (of another checkout: `cli`); resolves when it polls. Returns when it was spawned (ms epoch). */
   async startWorker(cli = CLI): Promise<number> {
     const t0 = Date.now();
-    const w = spawn(process.execPath, [cli, 'worker'], { cwd: this.app, env: { ...process.env, ...this.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.worker = w;
-    let out = '';
-    const polling = new Promise<void>((resolve, reject) => {
-      const on = (d: Buffer) => {
-        out += d;
-        this.workerLog += d;
-        if (/worker polling/.test(out)) resolve();
-      };
-      w.stdout!.on('data', on);
-      w.stderr!.on('data', on);
-      w.on('exit', (c) => reject(new Error(`worker exited (${c}) before polling: ${out}`)));
-    });
-    await polling;
+    this.worker = await WorkerProcess.start({ cwd: this.app, env: { ...process.env, ...this.env() }, cli, onOutput: (d) => (this.workerLog += d) });
     return t0;
   }
 
   workerAlive(): boolean {
-    return !!this.worker && this.worker.exitCode === null && this.worker.signalCode === null;
+    return !!this.worker?.alive();
   }
 
   async killWorker(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const w = this.worker;
-    if (!w || w.exitCode !== null || w.signalCode !== null) return;
-    const exited = once(w, 'exit');
-    w.kill(signal);
-    await exited;
+    await this.worker?.kill(signal);
   }
 
   handle(runId?: string): WorkflowHandle {
@@ -157,38 +140,12 @@ ${this.extraConfig}`,
     return queryStatus(h).catch(() => undefined);
   }
 
-  async through(): Promise<string> {
-    try {
-      const r = await fetch(`http://${this.host.host}/`, { signal: AbortSignal.timeout(5_000) });
-      return `${r.status} ${await r.text()}`;
-    } catch (e) {
-      return `error ${(e as Error).message}`;
-    }
+  through(): Promise<string> {
+    return servedBy(this.host);
   }
 
-  async hostState(): Promise<HostState> {
-    const out = (
-      await sshRun(
-        this.host,
-        'jls -N name; echo --; sysrc -n jail_list; echo --; ls /etc/jail.conf.d; echo --; for s in blue green; do if service -j hello_$s hello status >/dev/null 2>&1; then echo $s; fi; done',
-      )
-    ).stdout;
-    const [running = '', list = '', confs = '', apps = ''] = out.split('--\n');
-    const words = (s: string) => s.split(/\s+/).filter(Boolean);
-    const app = words(apps);
-    return {
-      body: await this.through(),
-      running: words(running)
-        .filter((j) => /^hello_(blue|green)$/.test(j))
-        .sort(),
-      jailList: words(list)
-        .filter((j) => /^hello_(blue|green)$/.test(j))
-        .sort(),
-      confs: words(confs)
-        .filter((f) => /^hello_(blue|green)\.conf$/.test(f))
-        .sort(),
-      appRunning: { blue: app.includes('blue'), green: app.includes('green') },
-    };
+  hostState(): Promise<HostState> {
+    return hostStateOf(this.host);
   }
 
   commandsSince(n: number): Array<{ t: number; cmd: string }> {
@@ -208,3 +165,39 @@ ${this.extraConfig}`,
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What a host's Caddy serves on :80 (`STATUS BODY`, or `error ...`). */
+export async function servedBy(h: SimHost): Promise<string> {
+  try {
+    const r = await fetch(`http://${h.host}/`, { signal: AbortSignal.timeout(5_000) });
+    return `${r.status} ${await r.text()}`;
+  } catch (e) {
+    return `error ${(e as Error).message}`;
+  }
+}
+
+/** The app `hello` on a host: what its Caddy serves, its slot jails (running, in jail_list, configured) and where the app runs. */
+export async function hostStateOf(h: SimHost): Promise<HostState> {
+  const out = (
+    await sshRun(
+      h,
+      'jls -N name; echo --; sysrc -n jail_list; echo --; ls /etc/jail.conf.d; echo --; for s in blue green; do if service -j hello_$s hello status >/dev/null 2>&1; then echo $s; fi; done',
+    )
+  ).stdout;
+  const [running = '', list = '', confs = '', apps = ''] = out.split('--\n');
+  const words = (s: string) => s.split(/\s+/).filter(Boolean);
+  const app = words(apps);
+  return {
+    body: await servedBy(h),
+    running: words(running)
+      .filter((j) => /^hello_(blue|green)$/.test(j))
+      .sort(),
+    jailList: words(list)
+      .filter((j) => /^hello_(blue|green)$/.test(j))
+      .sort(),
+    confs: words(confs)
+      .filter((f) => /^hello_(blue|green)\.conf$/.test(f))
+      .sort(),
+    appRunning: { blue: app.includes('blue'), green: app.includes('green') },
+  };
+}
