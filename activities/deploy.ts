@@ -276,11 +276,17 @@ const checkHealth =
     return { changed: false, note: `200 from ${url} after ${tries} ${tries === 1 ? 'try' : 'tries'}` };
   };
 
-/** A request through Caddy as clients make it: HTTPS with the domain's name, or plain HTTP on :80. */
-async function throughCaddy(r: Remote, t: AppTarget): Promise<TunnelResponse> {
-  return t.domain
-    ? httpViaSsh(r.conn, { host: '127.0.0.1', port: 443, path: t.healthCheck.path, hostHeader: t.domain, tlsServername: t.domain, timeoutMs: 8000 })
-    : httpViaSsh(r.conn, { host: '127.0.0.1', port: 80, path: t.healthCheck.path, hostHeader: 'localhost', timeoutMs: 8000 });
+/**
+ * A request through Caddy as clients make it: HTTPS with the domain's name, or plain HTTP on :80.
+ * It heartbeats: the steps that loop over it (the switch waits up to 15 s for Caddy to route)
+ * would otherwise outlive the heartbeat timeout and end as "Heartbeat timeout", not as their cause.
+ */
+function throughCaddy(r: Remote, t: AppTarget): Promise<TunnelResponse> {
+  return withHeartbeat(() =>
+    t.domain
+      ? httpViaSsh(r.conn, { host: '127.0.0.1', port: 443, path: t.healthCheck.path, hostHeader: t.domain, tlsServername: t.domain, timeoutMs: 8000 })
+      : httpViaSsh(r.conn, { host: '127.0.0.1', port: 80, path: t.healthCheck.path, hostHeader: 'localhost', timeoutMs: 8000 }),
+  );
 }
 
 /** Waits until Caddy's own health checks route requests to `slot`. */
