@@ -33,15 +33,24 @@ export function configFor(cmd: Command): Config & { selected?: string[] } {
  */
 export function oneHostConfigFor(cmd: Command, what: string): Config {
   const config = configFor(cmd);
-  const pick = config.selected ? config.hosts.filter((h) => config.selected!.includes(h.host)) : config.hosts;
+  const pick = pickedHosts(config);
   if (pick.length !== 1) {
     throw new UserError(
       `${what} acts on one host at a time: ${config.selected ? `-H/-R picked ${pick.length}` : `deploy.yml lists ${pick.length}`} (${pick.map((h) => h.host).join(', ')}); pick one with -H HOST`,
       2,
     );
   }
-  const [h] = pick;
-  return { ...config, server: { host: h!.host, user: h!.user, port: h!.port }, hosts: pick };
+  return onHost(config, pick[0]!);
+}
+
+/** The hosts -H/-R picked, or every host. */
+export function pickedHosts(config: Config & { selected?: string[] }): Config['hosts'] {
+  return config.selected ? config.hosts.filter((h) => config.selected!.includes(h.host)) : config.hosts;
+}
+
+/** The config narrowed to one of its hosts (`server` is that host). */
+export function onHost(config: Config, h: Config['hosts'][number]): Config {
+  return { ...config, server: { host: h.host, user: h.user, port: h.port }, hosts: [h] };
 }
 
 /** Temporal settings plus the payload codec key of the project (or of the environment without one). */
@@ -60,6 +69,8 @@ export function buildHostConfigFor(cmd: Command, what: string): Config {
 
 /** A fleet's config narrowed to its build host. */
 export function onBuildHost(config: Config): Config {
-  const build = config.hosts.find((h) => h.host === (config.build.host ?? config.server.host))!;
-  return { ...config, server: { host: build.host, user: build.user, port: build.port }, hosts: [build] };
+  return onHost(
+    config,
+    config.hosts.find((h) => h.host === (config.build.host ?? config.server.host))!,
+  );
 }

@@ -171,6 +171,37 @@ describe('a fleet of two simulated FreeBSD hosts', () => {
     );
   });
 
+  test("logs: every host's at once, each line led by its host; -H one host's, as on one server", async () => {
+    const r = await cli(['logs', '-n', '20']);
+    ok(r);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    for (const h of [a, b])
+      assert.ok(
+        lines.some((l) => l.startsWith(`${h.host} | `) && l.includes('Running Hello v2.0.0 slot=green')),
+        `${h.host}'s log: ${r.stdout}`,
+      );
+    assert.deepEqual(
+      lines.filter((l) => !/^\S+ \| /.test(l)),
+      [],
+      'every line is led by its host',
+    );
+    const g = await cli(['logs', '--grep', 'Running Hello', '-n', '1']);
+    ok(g);
+    assert.deepEqual(
+      g.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' | ')[0])
+        .sort(),
+      [a.host, b.host].sort(),
+      'the filter applies on each host',
+    );
+    const one = await cli(['-H', b.host, 'logs', '-n', '20']);
+    ok(one);
+    assert.match(one.stdout, /^\S.*Running Hello v2\.0\.0 slot=green/m);
+    assert.doesNotMatch(one.stdout, / \| /, 'one host: its lines as they are');
+  });
+
   test('rollback: every host back on the release it kept, v1', async () => {
     const r = await cli(['rollback']);
     ok(r);

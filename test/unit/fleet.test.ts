@@ -78,9 +78,9 @@ describe('the CLI on a fleet', () => {
     assert.match(s.stderr, /-R\/--roles: no role "jobs" in deploy\.yml \(roles: web, worker\)/);
   });
   test('a one-host command on several hosts asks for one', () => {
-    const r = runCli(['logs'], { cwd: dir });
+    const r = runCli(['run', 'true'], { cwd: dir });
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /logs acts on one host at a time: deploy\.yml lists 3 \(192\.0\.2\.1, 192\.0\.2\.2, 192\.0\.2\.3\); pick one with -H HOST/);
+    assert.match(r.stderr, /run acts on one host at a time: deploy\.yml lists 3 \(192\.0\.2\.1, 192\.0\.2\.2, 192\.0\.2\.3\); pick one with -H HOST/);
     const w = runCli(['-R', 'web', 'run', 'true'], { cwd: dir });
     assert.equal(w.code, 2, w.stderr);
     assert.match(w.stderr, /run acts on one host at a time: -H\/-R picked 2/);

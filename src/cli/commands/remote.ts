@@ -9,7 +9,8 @@ import { filterLog, LineSplitter, LogLineFilter, MAX_SINCE_MS, type HostClock, t
 import { layout, type Slot } from '../../freebsd/layout';
 import { jexec } from '../../freebsd/jail';
 import { UserError } from '../../errors';
-import { oneHostConfigFor } from '../context';
+import { configFor, oneHostConfigFor, onHost, pickedHosts } from '../context';
+import { StringDecoder } from 'node:string_decoder';
 
 /** The host's state (its own SSH connection) and the live slot; none is a usage error. */
 async function liveSlot(t: AppTarget): Promise<{ slot: Slot; close: () => void; conn: import('../../ssh/connection').SshConnection }> {
@@ -27,10 +28,48 @@ async function liveSlot(t: AppTarget): Promise<{ slot: Slot; close: () => void; 
   return { slot, close: () => host.close(), conn: host.conn };
 }
 
+interface LogOptions {
+  follow?: boolean;
+  lines: string;
+  grep?: string;
+  ignoreCase?: boolean;
+  since?: string;
+}
+
+/** One host's app log (the last `n` lines, then followed) to stdout, each line led by `prefix`; false when the reading command failed. */
+async function hostLog(t: AppTarget, opts: LogOptions, filter: LogFilter | undefined, n: number, signal: AbortSignal, prefix = ''): Promise<boolean> {
+  const write = (line: string) => void process.stdout.write(`${prefix}${line}\n`);
+  const { slot, close, conn } = await liveSlot(t);
+  const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
+  try {
+    const onStderr = (d: Buffer) => process.stderr.write(d);
+    const run = (command: string, onStdout: (d: Buffer) => void) =>
+      conn
+        .exec(command, { label: 'read the app log', onStdout, onStderr, signal })
+        .catch((e: Error) => (e.name === 'AbortError' ? { code: 0 } : Promise.reject(e)));
+    // unfiltered: tail(1) on the host, as cheap as it gets
+    const r = filter
+      ? await run(jexec(l.jailName(slot), readLogWithClock(appLog(t.app), Boolean(opts.follow))), filteredLogReader(filter, n, write))
+      : await run(tailFile(`${l.jailPath(slot)}${appLog(t.app)}`, n, opts.follow), prefix ? lineReader(write) : (d) => process.stdout.write(d));
+    return r.code === 0;
+  } finally {
+    close();
+  }
+}
+
+/** Whole lines out of a byte stream (UTF-8 kept whole across chunks). */
+function lineReader(write: (line: string) => void): (d: Buffer) => void {
+  const text = new StringDecoder('utf8');
+  const split = new LineSplitter();
+  return (d) => {
+    for (const line of split.push(text.write(d))) write(line);
+  };
+}
+
 export function registerRemote(program: Command): void {
   program
     .command('logs')
-    .description("the live slot's app log")
+    .description("the live slot's app log (of every host of a fleet, or those -H/-R pick, each line led by its host)")
     .option('-f, --follow', 'keep printing new lines')
     .option('-n, --lines <n>', 'how many lines (the last N that match)', '100')
     .option('-g, --grep <regex>', 'only lines that match (a JavaScript regular expression, applied here, not on the server)')
@@ -38,30 +77,26 @@ export function registerRemote(program: Command): void {
     .option('--since <duration>', "only entries at most this old (e.g. 10m, 2h; under 24h): by the time each entry starts with, Phoenix's Logger format")
     .addHelpText(
       'after',
-      `\nLines without a leading time (a stack trace) belong to the entry above them. The log is rotated\nby newsyslog(8) in the slot jail (daily and at 10 MiB, 7 kept as ${'/var/log/APP.log.N.bz2'}).\n\nExamples:\n  $ alcaide logs -n 50\n  $ alcaide -d production logs -f\n  $ alcaide logs --grep 'error|warning' -i --since 1h\n  $ alcaide logs -f --grep 'POST /orders'`,
+      `\nLines without a leading time (a stack trace) belong to the entry above them. The log is rotated\nby newsyslog(8) in the slot jail (daily and at 10 MiB, 7 kept as ${'/var/log/APP.log.N.bz2'}).\n\nExamples:\n  $ alcaide logs -n 50\n  $ alcaide -d production logs -f\n  $ alcaide logs --grep 'error|warning' -i --since 1h\n  $ alcaide logs -f --grep 'POST /orders'\n  $ alcaide -R worker logs -n 20        # a fleet: the worker hosts' logs`,
     )
-    .action(async (opts: { follow?: boolean; lines: string; grep?: string; ignoreCase?: boolean; since?: string }, cmd: Command) => {
+    .action(async (opts: LogOptions, cmd: Command) => {
       const n = Number(opts.lines);
       if (!Number.isInteger(n) || n < 0) throw new UserError(`--lines: expected a whole number, got ${JSON.stringify(opts.lines)}`, 2);
       const filter = logFilter(opts);
-      const t = toAppTarget(oneHostConfigFor(cmd, 'logs'));
-      const { slot, close, conn } = await liveSlot(t);
-      const l = layout({ app: t.app, basePath: t.basePath, freebsdVersion: t.freebsdVersion });
-      try {
-        const stop = new AbortController();
-        process.once('SIGINT', () => stop.abort());
-        const onStderr = (d: Buffer) => process.stderr.write(d);
-        const run = (command: string, onStdout: (d: Buffer) => void) =>
-          conn
-            .exec(command, { label: 'read the app log', onStdout, onStderr, signal: stop.signal })
-            .catch((e: Error) => (e.name === 'AbortError' ? { code: 0 } : Promise.reject(e)));
-        // unfiltered: tail(1) on the host, as cheap as it gets
-        const r = filter
-          ? await run(jexec(l.jailName(slot), readLogWithClock(appLog(t.app), Boolean(opts.follow))), filteredLogReader(filter, n))
-          : await run(tailFile(`${l.jailPath(slot)}${appLog(t.app)}`, n, opts.follow), (d) => process.stdout.write(d));
-        if (r.code !== 0) process.exitCode = 1;
-      } finally {
-        close();
+      const config = configFor(cmd);
+      const hosts = pickedHosts(config);
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      if (hosts.length === 1) {
+        if (!(await hostLog(toAppTarget(onHost(config, hosts[0]!)), opts, filter, n, stop.signal))) process.exitCode = 1;
+        return;
+      }
+      // every host at once, each line led by its host
+      const ends = await Promise.allSettled(hosts.map((h) => hostLog(toAppTarget(onHost(config, h)), opts, filter, n, stop.signal, `${h.host} | `)));
+      for (const [i, e] of ends.entries()) {
+        if (e.status === 'fulfilled' && e.value) continue;
+        process.stderr.write(`${hosts[i]!.host}: ${e.status === 'rejected' ? (e.reason as Error).message : 'reading the log failed'}\n`);
+        process.exitCode = 1;
       }
     });
 
@@ -107,13 +142,13 @@ function logFilter(opts: { grep?: string; ignoreCase?: boolean; since?: string }
  * Reads what readLogWithClock prints: the clock line, the size line, that many bytes of log
  * (of which the last `n` kept lines are printed), then followed lines, each filtered.
  */
-function filteredLogReader(f: LogFilter, n: number): (d: Buffer) => void {
+function filteredLogReader(f: LogFilter, n: number, write: (line: string) => void): (d: Buffer) => void {
   let head = Buffer.alloc(0);
   let clock: HostClock | undefined;
   let size = 0;
   let follow: { split: LineSplitter; filter: LogLineFilter } | undefined;
   const onFollow = (d: Buffer) => {
-    for (const line of follow!.split.push(d.toString('utf8'))) if (follow!.filter.keep(line)) process.stdout.write(`${line}\n`);
+    for (const line of follow!.split.push(d.toString('utf8'))) if (follow!.filter.keep(line)) write(line);
   };
   return (d: Buffer) => {
     if (follow) return onFollow(d);
@@ -135,7 +170,7 @@ function filteredLogReader(f: LogFilter, n: number): (d: Buffer) => void {
       head = head.subarray(second + 1);
     }
     if (head.length < size) return;
-    for (const line of filterLog(head.subarray(0, size).toString('utf8'), f, clock, n)) process.stdout.write(`${line}\n`);
+    for (const line of filterLog(head.subarray(0, size).toString('utf8'), f, clock, n)) write(line);
     // what is appended from now on is recent by definition: only --grep applies
     follow = { split: new LineSplitter(), filter: new LogLineFilter({ grep: f.grep }, clock) };
     const rest = head.subarray(size);
