@@ -13,6 +13,10 @@ import { registerRemove } from './commands/remove';
 import { registerSetup } from './commands/setup';
 import { registerWorker } from './commands/worker';
 import { printError } from './output';
+import { expandAlias } from './aliases';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load';
 
 export function buildProgram(): Command {
   const program = new Command('alcaide')
@@ -80,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.version(VERSION, '-V, --version');
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(expandAlias(argv, projectAliases));
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -89,6 +93,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     return printError(e, argv.includes('--verbose') || argv.includes('-v'));
   }
+}
+
+/** deploy.yml's aliases for these global options; none without a deploy.yml (a broken one is its error). */
+function projectAliases(globals: string[]): Record<string, string[]> | undefined {
+  const g = new Command().option('-c, --config <path>').option('-d, --destination <name>').allowUnknownOption().allowExcessArguments().exitOverride();
+  const o = g.parse(globals, { from: 'user' }).opts<{ config?: string; destination?: string }>();
+  if (!existsSync(path.resolve(o.config ?? DEFAULT_CONFIG_FILE))) return undefined;
+  return loadConfig({ configPath: o.config, destination: o.destination }).aliases;
 }
 
 if (require.main === module) {

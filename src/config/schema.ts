@@ -2,6 +2,7 @@
 // jail/file name is restricted here to a safe charset (docs/architecture.md rule 6), so host-command
 // builders can rely on it. Messages are phrased as "what was expected"; the formatter in
 // errors.ts adds the key path and what was found.
+import { aliasWords, ALIAS_NAME_RE, CLI_COMMANDS } from './aliases';
 import { z } from 'zod';
 import { parseDuration } from '../model/duration';
 import { DEFAULT_BASE_PATH } from '../freebsd/layout';
@@ -293,6 +294,20 @@ export const configSchema = z
           expected('a mapping with address, namespace, task_queue and tls'),
         )
         .prefault({}),
+      // names for alcaide command lines: `console: run bin/my_app remote` runs as `alcaide console`
+      aliases: z
+        .record(
+          // the names are checked below, with a message of their own
+          z.string(),
+          z.string(expected('an alcaide command line such as "run bin/my_app remote"')).transform((line, ctx) => {
+            const r = aliasWords(line);
+            if ('words' in r) return r.words;
+            ctx.addIssue({ code: 'custom', message: r.error });
+            return z.NEVER;
+          }),
+          expected('a mapping of alias names to alcaide command lines'),
+        )
+        .default({}),
     },
     expected('a mapping of settings (app, server, ...)'),
   )
@@ -301,6 +316,16 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['temporal', 'tls'], message: 'client_cert and client_key to be given together' });
     }
     fleetIssues(c).forEach((i) => ctx.addIssue({ code: 'custom', ...i }));
+    for (const name of Object.keys(c.aliases)) {
+      if (!ALIAS_NAME_RE.test(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['aliases', name],
+          message: `an alias name of lowercase letters, digits, "-" and "_", starting with a letter (not "${name}")`,
+        });
+      else if ((CLI_COMMANDS as readonly string[]).includes(name))
+        ctx.addIssue({ code: 'custom', path: ['aliases', name], message: `a name that is not one of alcaide's own commands ("${name}" is)` });
+    }
     const clash = c.env.secret.filter((k) => k in c.env.clear);
     for (const k of clash) {
       ctx.addIssue({ code: 'custom', path: ['env', 'secret'], message: `each name in env.clear or env.secret, not both ("${k}" is in both)` });
