@@ -30,6 +30,7 @@ const FAST = [
   'unit/config',
   'unit/fleet',
   'unit/aliases',
+  'unit/overview',
   'unit/injection',
   'unit/buildjail',
   'unit/remove',

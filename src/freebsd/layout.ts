@@ -91,8 +91,11 @@ export interface Layout {
   jailConf(role: JailRole): string;
 }
 
+/** A jail's name: the app's, then its role (hello_blue, hello_build); host-wide, whatever the base path. */
+export const jailNameOf = (app: string, role: JailRole) => `${app}_${role}`;
+
 export function layout({ app, basePath, freebsdVersion, arch = 'amd64' }: LayoutInput): Layout {
-  const name = (role: string) => `${app}_${role}`;
+  const name = (role: JailRole) => jailNameOf(app, role);
   return {
     basePath,
     mediaDir: `${basePath}/media`,

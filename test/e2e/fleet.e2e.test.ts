@@ -171,6 +171,42 @@ describe('a fleet of two simulated FreeBSD hosts', () => {
     );
   });
 
+  test('status --all: every app each host holds, from the host itself', async () => {
+    const v2 = p.head();
+    const other = renderClaim({ app: 'other', subnet: '10.9.0.0/24', proxyPorts: [30100, 30101], site: ':8081' });
+    assert.equal((await sshRun(b, `cat > ${CLAIMS_DIR}/other.claim`, { input: other })).code, 0);
+    try {
+      const r = await cli(['status', '--all', '--json']);
+      ok(r);
+      const views = JSON.parse(r.stdout) as Array<{ host: string; apps: Array<Record<string, unknown>> }>;
+      const hello = { app: 'hello', live: 'green', slots: { blue: 'no jail', green: 'up' }, site: ':80', subnet: '10.0.0.0/24' };
+      assert.deepEqual(
+        views.map((v) => [v.host, v.apps.map(({ last, ...x }) => ({ ...x, last: (last as { version?: string } | undefined)?.version }))]),
+        [
+          [a.host, [{ ...hello, last: v2 }]],
+          [
+            b.host,
+            [
+              { ...hello, last: v2 },
+              { app: 'other', slots: { blue: 'no jail', green: 'no jail' }, site: ':8081', subnet: '10.9.0.0/24', last: undefined },
+            ],
+          ],
+        ],
+      );
+      const text = await cli(['-H', b.host, 'status', '--all']);
+      ok(text);
+      assert.match(text.stdout, new RegExp(`^${esc(b.host)}\n`));
+      assert.match(
+        text.stdout,
+        new RegExp(`^  hello +green +${v2.slice(0, 12)} +blue no jail, green up +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(green\\) +:80$`, 'm'),
+      );
+      assert.match(text.stdout, /^ {2}other +— +— +blue no jail, green no jail +never +:8081$/m);
+      assert.doesNotMatch(text.stdout, new RegExp(esc(a.host)), 'only the host picked');
+    } finally {
+      await sshRun(b, `rm -f ${CLAIMS_DIR}/other.claim`);
+    }
+  });
+
   test("logs: every host's at once, each line led by its host; -H one host's, as on one server", async () => {
     const r = await cli(['logs', '-n', '20']);
     ok(r);

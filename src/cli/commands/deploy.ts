@@ -13,7 +13,7 @@ import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
 import { queryStatus } from '../../temporal/statusQuery';
 import type { WorkflowStatus } from '../../../workflows/status';
 import type { StartSpec } from '../follow';
-import { configFor, oneHostConfigFor, temporalFor } from '../context';
+import { configFor, oneHostConfigFor, onHost, pickedHosts, temporalFor } from '../context';
 import type { Config } from '../../config/load';
 import { resolveVersion } from '../git';
 import { color, mark } from '../output';
@@ -93,6 +93,25 @@ function fleetConfigFor(cmd: Command, what: string): Config {
     );
   }
   return config.hosts.length > 1 ? config : oneHostConfigFor(cmd, what);
+}
+
+/** `status --all`: every app on each host picked (all of them by default), read from the hosts. */
+async function hostsOverview(cmd: Command, opts: { watch?: boolean; json?: boolean }): Promise<void> {
+  if (opts.watch) throw new UserError('status --all reads the hosts once: --watch does not apply', 2);
+  const config = configFor(cmd);
+  const hosts = pickedHosts(config);
+  // loaded only now: the SSH side stays out of the CLI bundle (scripts/bundle-cli.js)
+  const { readHostOverview } = await import('../../host/overview');
+  const read = await Promise.allSettled(hosts.map((h) => readHostOverview(toAppTarget(onHost(config, h)))));
+  const failed = read.flatMap((r, i) => (r.status === 'rejected' ? [`${hosts[i]!.host}: ${(r.reason as Error).message}`] : []));
+  const views = read.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (opts.json) console.log(JSON.stringify(views, null, 2));
+  else {
+    const { renderHostOverview } = await import('../hostView');
+    console.log(views.map(renderHostOverview).join('\n\n'));
+  }
+  for (const f of failed) console.error(color.red(f));
+  if (failed.length) process.exitCode = 1;
 }
 
 /** Options a fleet's deploy does not take yet: exit 2 before anything remote. */
@@ -307,7 +326,16 @@ Examples:
     .description('where the current or last deploy, rollback or build jail rebuild is: step, durations, slot, version, host')
     .option('--watch', 'follow a running deploy until it ends')
     .option('--json', 'print the status as JSON')
-    .action(async (opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
+    .option(
+      '--all',
+      "every app on the host (each host of a fleet, or those -H/-R pick), from the host's own records: live slot, version, slot jails, last deploy",
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ alcaide status\n  $ alcaide status --watch\n  $ alcaide status --json\n  $ alcaide status --all              # every app and destination on the server\n  $ alcaide -H 10.0.0.3 status --all',
+    )
+    .action(async (opts: { watch?: boolean; json?: boolean; all?: boolean }, cmd: Command) => {
+      if (opts.all) return hostsOverview(cmd, opts);
       const target = toAppTarget(fleetConfigFor(cmd, 'status'));
       await withTemporal(target, cmd, async (client, s) => {
         const { latestRun, runJson, statusJson, statusOfRun } = await import('../runStatus');
