@@ -29,6 +29,7 @@ const FAST = [
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
   'unit/config',
   'unit/fleet',
+  'unit/roles',
   'unit/injection',
   'unit/buildjail',
   'unit/remove',
