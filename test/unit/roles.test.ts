@@ -13,6 +13,7 @@ import { q } from '../../src/freebsd/sh';
 import { hostRunOf, onHost, type FleetHost } from '../../src/model/fleet';
 import type { AppTarget } from '../../src/model/target';
 import type { SshConnection } from '../../src/ssh/connection';
+import { readActiveSlot } from '../../src/host/liveSlot';
 import { testDeps } from '../helpers/activityDeps';
 import { HOSTILE } from '../helpers/hostile';
 import { TEST_TARGET } from '../helpers/target';
@@ -108,5 +109,18 @@ describe("a role's environment", () => {
     assert.deepEqual(hostRunOf(host({ roles: ['worker'] })), { web: false });
     assert.deepEqual(hostRunOf(host({ roles: ['web', 'worker'], env: { A: '1' } })), { web: true, env: { A: '1' } });
     assert.equal(onHost({ ...TEST_TARGET, hostRun: { web: false } }, host({})).hostRun, undefined, "a fleet's target does not lend its host's part to another");
+  });
+});
+
+describe('the live slot of a host in no web role', () => {
+  /** A host where both slot jails run, blue is recorded live, and no gate is open. */
+  const host2 = {
+    run: async (c: string) => ({ stdout: c.includes('/gates/') ? '' : 'blue\ngreen\n' }),
+    check: async () => ({ stdout: 'blue\n' }),
+  };
+
+  test('is its running slot (no gates there); the recorded one while a deploy runs both', async () => {
+    assert.equal(await readActiveSlot(host2, onHost(TEST_TARGET, host({ roles: ['worker'] }))), 'blue');
+    assert.equal(await readActiveSlot(host2, onHost(TEST_TARGET, host({}))), undefined, 'a web host: no open gate, no live slot');
   });
 });
