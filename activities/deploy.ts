@@ -3,7 +3,7 @@
 // step's checks and actions travel as one script (src/freebsd): one SSH round trip.
 import { SLOT_HEADER } from '../src/caddy/caddyfile';
 import { failure } from '../src/failures';
-import { asAppUser, installApp, releaseEval, renderEnvFile, shareEnvFile, VERSION_MARKER } from '../src/freebsd/app';
+import { asAppUser, installApp, releaseEval, releaseStaysUp, renderEnvFile, shareEnvFile, STAYS_UP_EXIT, VERSION_MARKER } from '../src/freebsd/app';
 import { RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
 import { closeGate, switchGates } from '../src/freebsd/caddy';
 import { appendStdin, fileExists, putStdin, putText, readFile, tailFile } from '../src/freebsd/files';
@@ -16,6 +16,7 @@ import { changesOf, script } from '../src/freebsd/sh';
 import { createSlot, destroySlot as destroySlotJail, SLOT_JAIL_PARAMS, startAppIn, startSlotJail, stopSlotJail, type SlotJail } from '../src/freebsd/slot';
 import { slotChoice } from '../src/freebsd/slotChoice';
 import { readActiveSlot } from '../src/host/liveSlot';
+import { isWebHost } from '../src/model/fleet';
 import { stepResult, type StepResult } from '../src/model/step';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { httpViaSsh, type TunnelResponse } from '../src/ssh/http';
@@ -117,7 +118,7 @@ const installRelease =
     const changes = await converge(
       d.remote(t),
       'install the release',
-      [installApp({ app: t.app, releaseName: t.release.name }, l.jailPath(slot), artifact, version)],
+      [installApp({ app: t.app, releaseName: t.release.name, cmd: t.hostRun?.cmd }, l.jailPath(slot), artifact, version)],
       {
         flight: flightKey(l.jailName(slot), 'install'),
       },
@@ -134,13 +135,16 @@ const writeAppEnv =
     const secrets = t.envSecretNames.length ? d.secrets(t) : {};
     const missing = t.envSecretNames.filter((n) => !(n in secrets));
     if (missing.length) throw precondition(`secrets missing from the secrets file: ${missing.join(', ')} (alcaide secrets set NAME)`);
+    const roleEnv = t.hostRun?.env ?? {};
     const vars: Record<string, string> = {
       ...t.envClear,
       ...Object.fromEntries(t.envSecretNames.map((n) => [n, secrets[n]!])),
+      ...roleEnv,
       // Phoenix builds its URLs and checks websocket origins (LiveView) against this host: the
       // domain, or the server's name a browser uses without one; the config's own value wins
-      ...(!('PHX_HOST' in t.envClear) && !t.envSecretNames.includes('PHX_HOST') ? { PHX_HOST: t.domain ?? t.server.host } : {}),
-      PHX_SERVER: 'true',
+      ...(!('PHX_HOST' in t.envClear) && !('PHX_HOST' in roleEnv) && !t.envSecretNames.includes('PHX_HOST') ? { PHX_HOST: t.domain ?? t.server.host } : {}),
+      // a web host's release serves HTTP; any other starts its endpoint only if its env says so
+      ...(isWebHost(t) && { PHX_SERVER: 'true' }),
       PORT: String(t.appPort),
       LANG: 'C.UTF-8',
       RELEASE_DISTRIBUTION: 'name',
@@ -274,6 +278,36 @@ const checkHealth =
       throw await fail(`did not answer 200 within ${t.healthCheck.timeoutMs / 1000}s (${tries} tries; last: ${last})`);
     });
     return { changed: false, note: `200 from ${url} after ${tries} ${tries === 1 ? 'try' : 'tries'}` };
+  };
+
+/**
+ * How long a host without HTTP (in no web role) must keep its release up, the same process
+ * throughout, before it counts as prepared: a release that crashes at start is restarted by
+ * daemon(8) within this window, which changes its pid.
+ */
+export const STAYS_UP_SECONDS = 5;
+
+/** A host without HTTP to check: its release must stay up, one process, for STAYS_UP_SECONDS. */
+const checkRunning =
+  (d: ActivityDeps) =>
+  async (t: AppTarget, slot: Slot): Promise<StepResult> => {
+    const r = d.remote(t);
+    const name = layoutOf(t).jailName(slot);
+    const res = await withHeartbeat(() =>
+      r.check(releaseStaysUp(t.app, name, STAYS_UP_SECONDS), 'check the release stays up', { timeoutMs: (STAYS_UP_SECONDS + 30) * 1000 }),
+    );
+    const pids = res.stdout.trim().split(/\s+/);
+    if (res.code === 0) return { changed: false, note: `pid ${pids[0]} up for ${STAYS_UP_SECONDS}s` };
+    const down = jailNotRunning(res, name, t.server.host);
+    if (down) throw down;
+    const why = {
+      [STAYS_UP_EXIT.noPid]: `never started (no pid in ${childPidFile(t.app)})`,
+      [STAYS_UP_EXIT.exited]: `ended (pid ${pids[0]}) within ${STAYS_UP_SECONDS}s`,
+      [STAYS_UP_EXIT.restarted]: `ended within ${STAYS_UP_SECONDS}s: daemon(8) restarted it (pid ${pids[0]}, then ${pids[1] || 'none yet'})`,
+    }[res.code ?? -1];
+    if (!why) throw failure('RemoteCommandError', `checking the release in ${name} on ${t.server.host} failed (exit ${res.code}): ${outputTail(res, 4)}`);
+    const log = await r.check(tailFile(`${layoutOf(t).jailPath(slot)}${appLog(t.app)}`, 15), 'read app log');
+    throw failure('HealthCheckFailed', `the release in ${name} ${why}; the app log ${appLog(t.app)} ends with:\n${log.stdout.trim()}`);
   };
 
 /**
@@ -449,6 +483,7 @@ export function createDeployActivities(d: ActivityDeps) {
     startApp: startApp(d),
     runMigrations: runMigrations(d),
     checkHealth: checkHealth(d),
+    checkRunning: checkRunning(d),
     switchTraffic: switchTraffic(d),
     verifyThroughCaddy: verifyThroughCaddy(d),
     bakeCheck: bakeCheck(d),

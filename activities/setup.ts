@@ -4,6 +4,8 @@ import { CADDYFILE, gateDir, HOSTS_FILE, JAIL_CONF_DIR, PF_CONF, siteFile } from
 import { caddyValidate } from '../src/freebsd/caddy';
 import { renderMainCaddyfile, renderSite, withImportLine } from '../src/caddy/caddyfile';
 import type { AppTarget } from '../src/model/target';
+import { isWebHost } from '../src/model/fleet';
+import { removeSiteFile } from '../src/freebsd/remove';
 import { backupOnce, dirsExist, makeDirs, moveFile, readFile, removeFile, writeFileAtomic } from '../src/freebsd/files';
 import { defaultInterface, interfaceCreate, interfaceExists, pfCheck, pfEnable, pfEnabled, pfLoad, renderPfBlock, withPfBlock } from '../src/freebsd/network';
 import { pkgAllInstalled, pkgInstall } from '../src/freebsd/pkg';
@@ -132,6 +134,9 @@ const setupCaddy =
   (d: ActivityDeps) =>
   async (t: AppTarget): Promise<StepResult> => {
     const r = d.remote(t);
+    // no site on a host in no web role; one it served from before goes (its gates may point at a
+    // slot a deploy there will stop)
+    if (!isWebHost(t)) return stepResult(await converge(r, 'no site for the app', [removeSiteFile(t.app)]), `not a web host: no Caddy site for ${t.app}`);
     const changes: string[] = [];
     if (!(await r.ok(pkgAllInstalled(['caddy']), 'check caddy package'))) {
       await withHeartbeat(() => r.run(pkgInstall(['caddy']), 'install caddy', { timeoutMs: 15 * 60_000 }));

@@ -31,6 +31,7 @@ const FAST = [
   'unit/fleet',
   'unit/aliases',
   'unit/overview',
+  'unit/roles',
   'unit/injection',
   'unit/buildjail',
   'unit/remove',

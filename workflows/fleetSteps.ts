@@ -30,6 +30,14 @@ export const FLEET_DEPLOY_STEPS = [
   { name: 'finishHosts', title: 'drain and stop the old slots, record the deploy' },
 ] as const satisfies readonly StepDef[];
 
+/** A host in no web role has no HTTP to check: its release must stay up, one process, instead. */
+const CHECK_RUNNING = {
+  name: 'checkRunning',
+  title: 'the release stays up (a host without Caddy)',
+  activity: 'checkRunning',
+  retry: 'step',
+} as const satisfies StepDef;
+
 /** The fleet parent's undo: every host back to its previous slot (each child undoes its own steps). */
 export const UNDO_HOSTS = 'undoHosts';
 
@@ -41,6 +49,7 @@ export const HOST_DEPLOY_STEPS = [
   deployRow('startApp'),
   deployRow('runMigrations'),
   deployRow('checkHealth'),
+  CHECK_RUNNING,
   { name: 'awaitSwitch', title: 'wait until every host is prepared' },
   deployRow('switchTraffic'),
   deployRow('verifyThroughCaddy'),
@@ -65,6 +74,7 @@ export const FLEET_ROLLBACK_STEPS = [
 export const HOST_ROLLBACK_STEPS = [
   rollbackRow('startSlot'),
   rollbackRow('checkHealth'),
+  CHECK_RUNNING,
   { name: 'awaitSwitch', title: 'wait until every host is prepared' },
   rollbackRow('switchTraffic'),
   rollbackRow('verifyThroughCaddy'),

@@ -7,7 +7,7 @@
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { hostDeploySteps, HOST_DEPLOY_STEPS } from './fleetSteps';
 import { runSaga, type Saga } from './saga';
-import { linkToParent, switchThenFinish } from './hostLink';
+import { checkReady, linkToParent, switchThenFinish } from './hostLink';
 import type { WorkflowStatus } from './status';
 
 export interface HostDeployInput {
@@ -54,8 +54,7 @@ export async function hostDeployWorkflow(input: HostDeployInput): Promise<Workfl
     if (t.release.migrateBeforeStart) await migrate();
     await saga.run('startApp', t, next);
     if (!t.release.migrateBeforeStart) await migrate();
-    if (web) await saga.run('checkHealth', t, next);
-    else saga.skip('checkHealth', 'not a web host');
+    await checkReady(saga, t, next, web, 'host-deploy-check-running');
     await parent.report({ phase: 'prepared', slot: next, previousSlot: prev });
 
     await switchThenFinish(saga, parent, {

@@ -1,7 +1,7 @@
 // A fleet child's link to its parent (workflows/hostFleet.ts is the parent's side): it reports
 // what it has reached, waits for the parent's orders, and tells the parent at once when one of
 // its steps fails — before its own undo steps run, so the other hosts go back meanwhile.
-import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { failure } from '../src/failures';
 import { hostReportSignal, proceedSignal, type HostOrder, type HostReport } from './signals';
 import { rootMessage } from './tracker';
@@ -40,6 +40,30 @@ export function linkToParent(host: string) {
 }
 
 export type ParentLink = ReturnType<typeof linkToParent>;
+
+/**
+ * A fleet child's slot is ready: a web host's answers its health path; a host in no web role has
+ * none, so its release must stay up instead (`checkRunning`). That step came later than the
+ * rest: `patch` keeps a run started before it replaying as it ran, without it.
+ */
+export async function checkReady(
+  saga: Saga<typeof HOST_DEPLOY_STEPS> | Saga<typeof HOST_ROLLBACK_STEPS>,
+  t: AppTarget,
+  slot: Slot,
+  web: boolean,
+  patch: 'host-deploy-check-running' | 'host-rollback-check-running',
+): Promise<void> {
+  // the tables share these steps, with the same activities
+  const s = saga as Saga<typeof HOST_DEPLOY_STEPS>;
+  if (web) {
+    await s.run('checkHealth', t, slot);
+    s.skip('checkRunning', 'a web host: its health path answered');
+  } else {
+    s.skip('checkHealth', 'not a web host');
+    if (patched(patch)) await s.run('checkRunning', t, slot);
+    else s.skip('checkRunning', 'not checked: a run started before this step existed');
+  }
+}
 
 /**
  * The second half of a fleet child's run, the same for a deploy's host and a rollback's: wait

@@ -6,7 +6,7 @@
 import type { Slot } from '../src/freebsd/layout';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { HOST_ROLLBACK_STEPS } from './fleetSteps';
-import { linkToParent, switchThenFinish } from './hostLink';
+import { checkReady, linkToParent, switchThenFinish } from './hostLink';
 import { runSaga, type Saga } from './saga';
 import type { WorkflowStatus } from './status';
 
@@ -35,8 +35,7 @@ export async function hostRollbackWorkflow(input: HostRollbackInput): Promise<Wo
   async function steps(saga: Saga<typeof HOST_ROLLBACK_STEPS>): Promise<void> {
     saga.willUndo('startSlot', () => [t, to]);
     await saga.run('startSlot', t, to);
-    if (web) await saga.run('checkHealth', t, to);
-    else saga.skip('checkHealth', 'not a web host');
+    await checkReady(saga, t, to, web, 'host-rollback-check-running');
     await parent.report({ phase: 'prepared', slot: to, previousSlot: from });
 
     await switchThenFinish(saga, parent, { t, to, from, version, web, noOld: 'nothing was live', undoWithoutFrom: false });

@@ -89,13 +89,20 @@ export function loadConfig(opts: LoadOptions = {}): Config {
 function fleetHosts(c: ParsedConfig): FleetHost[] {
   const servers = c.servers ?? [{ ...c.server!, labels: [] }];
   const roles = c.roles ?? { [WEB_ROLE]: { hosts: servers.map((s) => s.host) } };
-  return servers.map((s) => ({
-    host: s.host,
-    user: s.user,
-    port: s.port,
-    labels: s.labels,
-    roles: Object.keys(roles).filter((r) => roles[r]!.hosts.includes(s.host)),
-  }));
+  return servers.map((s) => {
+    const names = Object.keys(roles).filter((r) => roles[r]!.hosts.includes(s.host));
+    // the schema lets one of them at most set cmd or env
+    const own = names.map((r) => roles[r]!).find((r) => r.cmd !== undefined || r.env !== undefined);
+    return {
+      host: s.host,
+      user: s.user,
+      port: s.port,
+      labels: s.labels,
+      roles: names,
+      ...(own?.cmd !== undefined && { cmd: own.cmd }),
+      ...(own?.env !== undefined && { env: own.env }),
+    };
+  });
 }
 
 export function destinationFile(baseFile: string, destination: string): string {

@@ -86,14 +86,6 @@ const fleetServerSchema = z.strictObject(
   expected('a mapping with host, user, port and labels'),
 );
 
-/** `roles.NAME`: which servers run the release in this role (`web` is served by Caddy). */
-const roleSchema = z.strictObject(
-  {
-    hosts: z.array(hostName, expected('a list of hosts named in servers')).min(1, expected('at least one host named in servers')),
-  },
-  expected('a mapping with hosts'),
-);
-
 /** `boot.limit`: how many web hosts switch at once, a count or a share of them. */
 const bootLimit = z.union([z.number(), z.string()], expected('a number of hosts (such as 2) or a share (such as "25%")')).transform((v, ctx) => {
   const m = typeof v === 'string' ? /^(\d{1,3})%$/.exec(v) : undefined;
@@ -126,6 +118,31 @@ const envValue = z
   .transform((v) => String(v))
   .refine((v) => !v.includes('\0'), expected(NUL_FREE));
 
+/** `env.clear` and a role's `env`: NAME: value. */
+const envRecord = z.record(
+  z.string().regex(ENV_KEY_RE, expected('an environment variable name (letters, digits, "_")')),
+  envValue,
+  expected('a mapping of NAME: value'),
+);
+const envMap = envRecord.default({});
+
+const ROLE_CMD = 'one command line to run in the release directory, such as \'bin/my_app eval "MyApp.Worker.run()"\' (not empty, one line)';
+
+/** `roles.NAME`: which servers run the release in this role (`web` is served by Caddy), and what they run. */
+const roleSchema = z.strictObject(
+  {
+    hosts: z.array(hostName, expected('a list of hosts named in servers')).min(1, expected('at least one host named in servers')),
+    // instead of `bin/RELEASE start`, under daemon(8) as the app user (src/freebsd/app.ts renderRunner)
+    cmd: z
+      .string(expected(ROLE_CMD))
+      .refine((v) => v.trim() !== '' && !/[\r\n\0]/.test(v), expected(ROLE_CMD))
+      .optional(),
+    // over env.clear, on this role's hosts only
+    env: envRecord.optional(),
+  },
+  expected('a mapping with hosts, cmd and env'),
+);
+
 export const configSchema = z
   .strictObject(
     {
@@ -135,7 +152,7 @@ export const configSchema = z
       // one host (`server:`), or a fleet (`servers:` and optionally `roles:`), never both
       server: serverSchema.optional(),
       servers: z.array(fleetServerSchema, expected('a list of servers (host, user, port, labels)')).min(1, expected('at least one server')).optional(),
-      roles: z.record(roleName('a role name'), roleSchema, expected('a mapping of role names to { hosts }')).optional(),
+      roles: z.record(roleName('a role name'), roleSchema, expected('a mapping of role names to { hosts, cmd, env }')).optional(),
       // migrations run once, on the first host of this role, before any host switches
       primary_role: roleName('a role name').default('web'),
       build: z
@@ -188,13 +205,7 @@ export const configSchema = z
       env: z
         .strictObject(
           {
-            clear: z
-              .record(
-                z.string().regex(ENV_KEY_RE, expected('an environment variable name (letters, digits, "_")')),
-                envValue,
-                expected('a mapping of NAME: value'),
-              )
-              .default({}),
+            clear: envMap,
             secret: z.array(secretName, expected('a list of secret names')).default([]),
           },
           expected('a mapping with clear and secret'),
@@ -337,9 +348,10 @@ export { WEB_ROLE };
 interface FleetShape {
   server?: { host: string };
   servers?: Array<{ host: string; port: number }>;
-  roles?: Record<string, { hosts: string[] }>;
+  roles?: Record<string, { hosts: string[]; cmd?: string; env?: Record<string, string> }>;
   primary_role: string;
   build: { host?: string };
+  env: { secret: string[] };
 }
 
 /** What is wrong with the hosts and roles taken together (each with the key path it is about). */
@@ -367,6 +379,7 @@ function fleetIssues(c: FleetShape): Array<{ path: PropertyKey[]; message: strin
       else if (role.hosts.indexOf(h) < i) out.push({ path: ['roles', name, 'hosts', i], message: `each host once in a role ("${h}" is listed twice)` });
     });
   }
+  out.push(...roleRunIssues(roles, c.env.secret));
   if (c.roles && !(WEB_ROLE in c.roles)) out.push({ path: ['roles'], message: `a "${WEB_ROLE}" role: the hosts Caddy serves the app from` });
   const inRoles = new Set(Object.values(roles).flatMap((r) => r.hosts));
   c.servers?.forEach((s, i) => {
@@ -376,6 +389,38 @@ function fleetIssues(c: FleetShape): Array<{ path: PropertyKey[]; message: strin
   if (!(c.primary_role in roles)) out.push({ path: ['primary_role'], message: `one of the roles (${Object.keys(roles).join(', ')})` });
   if (c.build.host !== undefined && !hosts.includes(c.build.host))
     out.push({ path: ['build', 'host'], message: `a host named in servers (${hosts.join(', ')})` });
+  return out;
+}
+
+/**
+ * A host runs one command with one environment: at most one of its roles sets `cmd` or `env`,
+ * and a web host runs what serves the app through its Caddy, never another role's `cmd`.
+ * Secrets are the app's, the same on every host: a role's env does not name one.
+ */
+function roleRunIssues(roles: NonNullable<FleetShape['roles']>, secrets: string[]): Array<{ path: PropertyKey[]; message: string }> {
+  const out: Array<{ path: PropertyKey[]; message: string }> = [];
+  const sets = (r: { cmd?: string; env?: object }) => r.cmd !== undefined || r.env !== undefined;
+  const runFrom = new Map<string, string>();
+  for (const [name, role] of Object.entries(roles)) {
+    for (const k of Object.keys(role.env ?? {})) {
+      if (secrets.includes(k)) out.push({ path: ['roles', name, 'env', k], message: `a name not in env.secret ("${k}" is a secret, the same on every host)` });
+    }
+    if (!sets(role)) continue;
+    role.hosts.forEach((h, i) => {
+      const other = runFrom.get(h);
+      if (other !== undefined)
+        out.push({
+          path: ['roles', name, 'hosts', i],
+          message: `a host in one role with cmd or env at most: a host runs one command ("${h}" is in ${other} and ${name}, both set cmd or env)`,
+        });
+      else if (role.cmd !== undefined && name !== WEB_ROLE && roles[WEB_ROLE]?.hosts.includes(h))
+        out.push({
+          path: ['roles', name, 'hosts', i],
+          message: `a host outside the ${WEB_ROLE} role: ${name} sets cmd, and "${h}" is a ${WEB_ROLE} host, whose release serves the app through its Caddy`,
+        });
+      runFrom.set(h, other ?? name);
+    });
+  }
   return out;
 }
 

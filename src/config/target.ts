@@ -1,7 +1,7 @@
 // A loaded configuration as the target a workflow carries (src/model/target.ts).
 import type { AppTarget, SshTargetSpec } from '../model/target';
 import type { Config } from './load';
-import type { FleetSpec } from '../model/fleet';
+import { hostRunOf, type FleetSpec } from '../model/fleet';
 
 /**
  * Loopback ports of Caddy's two per-slot servers, derived from the app name so apps on one
@@ -22,6 +22,7 @@ export function parseProxyJump(spec: string): SshTargetSpec {
 export function toAppTarget(c: Config, opts: { trustNewHost?: boolean } = {}): AppTarget {
   const pg = c.accessories.postgresql;
   const [volumeHost, volumeJail] = pg ? pg.volume.split(':') : [];
+  const oneHostRun = c.hosts.length === 1 ? hostRunOf(c.hosts[0]!) : undefined;
   return {
     app: c.app,
     destination: c.destination,
@@ -60,6 +61,8 @@ export function toAppTarget(c: Config, opts: { trustNewHost?: boolean } = {}): A
     envSecretNames: c.env.secret,
     // a fleet of one is the plain target it always was (its histories stay as they were)
     fleet: c.hosts.length > 1 ? fleetSpec(c) : undefined,
+    // a fleet's hosts each get theirs (onHost); one server may still set web's cmd or env
+    ...(oneHostRun && { hostRun: oneHostRun }),
   };
 }
 

@@ -2,7 +2,7 @@
 // app's own unprivileged user (restarted if it crashes, started at jail boot), a runner that
 // loads the environment file, and that file itself (0640 root:USER, sh syntax, every value quoted).
 import { putText } from './files';
-import { jexecAs } from './jail';
+import { jexec, jexecAs } from './jail';
 import { q, sh } from './sh';
 import {
   appDataDir,
@@ -23,6 +23,8 @@ import {
 export interface AppFiles {
   app: string;
   releaseName: string;
+  /** the host's role's own command (roles.NAME.cmd), instead of `bin/RELEASE start` */
+  cmd?: string;
 }
 
 /** Kept rotations of the app log and the size that rotates it (newsyslog's size field is in KiB). */
@@ -68,12 +70,20 @@ export function renderEnvFile(vars: Record<string, string>): string {
     .join('\n')}\n`;
 }
 
-export function renderRunner({ app, releaseName }: AppFiles): string {
+export function renderRunner({ app, releaseName, cmd }: AppFiles): string {
   return `#!/bin/sh
 # Loads the app's environment, then becomes the release (daemon(8) supervises it).
-${withAppEnv(app, `${appDir(app)}/bin/${releaseName} start`)}
+${withAppEnv(app, cmd === undefined ? `${appDir(app)}/bin/${releaseName} start` : roleCommand(cmd))}
 `;
 }
+
+/**
+ * A role's own command line, in the release directory: one quoted argument of a shell of its
+ * own, whatever it holds, so the runner's lines around it stay as written. That shell `exec`s
+ * it, so the command is daemon(8)'s child itself: signalled when the slot stops, its pid the
+ * one the readiness check watches (a compound line — `a && b` — would leave `b` unrun).
+ */
+export const roleCommand = (cmd: string) => sh`/bin/sh -c ${`exec ${cmd}`}`;
 
 /**
  * rc.subr sees the daemon(8) supervisor as the service: stopping it forwards SIGTERM to the
@@ -160,6 +170,34 @@ export const installReleaseArchive = (archive: string, dir: string, version: str
  */
 export const killAppIn = (app: string, jail: string) =>
   sh`jexec ${jail} /bin/sh -c ${`for f in ${supervisorPidFile(app)} ${childPidFile(app)}; do if [ -f "$f" ]; then kill -KILL "$(cat "$f")" 2>/dev/null || true; fi; done`}`;
+
+/** releaseStaysUp's exit codes past 0 (up throughout): no pid to watch, it exited, daemon(8) restarted it. */
+export const STAYS_UP_EXIT = { noPid: 3, exited: 4, restarted: 5 } as const;
+
+/**
+ * In the slot jail: the release's pid (daemon(8)'s child, rewritten on each restart) is read,
+ * waiting up to 5 s for it, then must stay the one in the file and alive for `seconds` (checked
+ * each second; daemon(8) restarts a release that ended after 1 s, so no end goes unseen).
+ * Prints the pid, or the pids it saw.
+ */
+export function releaseStaysUp(app: string, jail: string, seconds: number): string {
+  const f = childPidFile(app);
+  return jexec(
+    jail,
+    [
+      'n=0',
+      sh`while ! p=$(cat ${f} 2>/dev/null) || [ -z "$p" ]; do n=$((n+1)); if [ $n -gt 5 ]; then exit ${STAYS_UP_EXIT.noPid}; fi; sleep 1; done`,
+      'n=0',
+      'while :; do',
+      sh`  kill -0 "$p" 2>/dev/null || { echo "$p"; exit ${STAYS_UP_EXIT.exited}; }`,
+      sh`  now=$(cat ${f} 2>/dev/null || true); [ "$now" = "$p" ] || { echo "$p $now"; exit ${STAYS_UP_EXIT.restarted}; }`,
+      sh`  if [ $n -ge ${seconds} ]; then break; fi`,
+      '  sleep 1; n=$((n+1))',
+      'done',
+      'echo "$p"',
+    ].join('\n'),
+  );
+}
 
 /** Stops the app in its jail if its rc.d script is installed (`jailRoot` is the jail's path on the host). */
 export const stopAppIfInstalled = (app: string, jail: string, jailRoot: string) =>

@@ -18,6 +18,13 @@ export const closeGate = (app: string, slot: string) => sh`rm -f ${gateFile(app,
 export const switchGates = (app: string, to: string, from: string | undefined, stateFile: string) =>
   [`${openGate(app, to)}${from ? ` && ${closeGate(app, from)}` : ''}`, putText(stateFile, '0644', `${to}\n`)].join('\n');
 
+/**
+ * Prints each slot whose jail runs: the live slots of a host Caddy does not serve the app from
+ * (no gates there), where both run only while a deploy prepares the next.
+ */
+export const runningSlots = (jails: { blue: string; green: string }) =>
+  (['blue', 'green'] as const).map((s) => sh`if jls -j ${jails[s]} jid >/dev/null 2>&1; then echo ${s}; fi`).join('; ');
+
 /** Prints each slot whose gate is open and whose jail runs (one round trip for both slots). */
 export const liveSlots = (app: string, jails: { blue: string; green: string }) =>
   (['blue', 'green'] as const).map((s) => sh`if [ -f ${gateFile(app, s)} ] && jls -j ${jails[s]} jid >/dev/null 2>&1; then echo ${s}; fi`).join('; ');

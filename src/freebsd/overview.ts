@@ -1,8 +1,8 @@
 // One view of a host: for each app that claims a place on it (claims.d), its live slot (gate
-// open, jail running), the app's state in each slot jail, and its last recorded deploy — all
+// open, jail running; without gates, on a host in no web role: jail running), the app's state in each slot jail, and its last recorded deploy — all
 // read in one command, parsed here.
-import { liveSlots } from './caddy';
-import { activeFile, deployLog, jailNameOf, type Slot } from './layout';
+import { liveSlots, runningSlots } from './caddy';
+import { activeFile, deployLog, gateDir, jailNameOf, type Slot } from './layout';
 import { activeOf, parseLiveSlots } from './slotChoice';
 import { serviceRunning } from './system';
 import { raw, sh } from './sh';
@@ -27,7 +27,8 @@ export function appsOverview(apps: readonly string[]): string {
       const jails = { blue: jailNameOf(app, 'blue'), green: jailNameOf(app, 'green') };
       return [
         sh`echo ${`${MARK} ${app}`}`,
-        liveSlots(app, jails),
+        // an app's host in no web role has no gates: its running slot is the live one
+        sh`if [ -d ${gateDir(app)} ]; then ${raw(liveSlots(app, jails))}; else ${raw(runningSlots(jails))}; fi`,
         ...SLOTS.map(
           (s) =>
             sh`if jls -j ${jails[s]} jid >/dev/null 2>&1; then if ${raw(serviceRunning(app, jails[s]))} >/dev/null 2>&1; then echo ${`up ${s}`}; else echo ${`down ${s}`}; fi; fi`,

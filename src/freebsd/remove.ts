@@ -27,6 +27,11 @@ export function removeJail(j: { name: string; path: string; conf: string; stopSe
  * Then its deploy state (the gates among it) is removed. Each reported.
  */
 export function removeSite(app: string, stateDir: string): string {
+  return [removeSiteFile(app), sh`if [ -e ${stateDir} ]; then rm -rf ${stateDir}; changed ${`removed ${stateDir}`}; fi`].join('\n');
+}
+
+/** removeSite's first half: the site file alone (a host that left the web role keeps its deploy state). */
+export function removeSiteFile(app: string): string {
   const site = siteFile(app);
   const aside = `${site}.removing`;
   return [
@@ -39,7 +44,6 @@ export function removeSite(app: string, stateDir: string): string {
     `  ${sh`rm -f ${aside}`}`,
     `  ${sh`changed ${`removed the site ${site}`}`}`,
     'fi',
-    sh`if [ -e ${stateDir} ]; then rm -rf ${stateDir}; changed ${`removed ${stateDir}`}; fi`,
   ].join('\n');
 }
 

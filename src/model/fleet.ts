@@ -1,12 +1,15 @@
 // A fleet: the hosts an app runs on, their roles, and how they switch (deploy.yml's servers,
 // roles, primary_role, build and boot). Pure values, carried by workflows; a single `server:`
 // is a fleet of one web host.
-import type { AppTarget, SshTargetSpec } from './target';
+import type { AppTarget, HostRun, SshTargetSpec } from './target';
 
 export interface FleetHost extends SshTargetSpec {
   labels: string[];
   /** the roles this host runs the release in (`web`: behind its own Caddy) */
   roles: string[];
+  /** its one role's own command and environment (roles.NAME.cmd/env; a host takes them from one role at most) */
+  cmd?: string;
+  env?: Record<string, string>;
 }
 
 export type BootLimit = { count: number } | { percent: number };
@@ -27,7 +30,15 @@ export const WEB_ROLE = 'web';
 export function fleetOf(t: AppTarget): FleetSpec {
   return (
     t.fleet ?? {
-      hosts: [{ ...t.server, labels: [], roles: [WEB_ROLE] }],
+      hosts: [
+        {
+          ...t.server,
+          labels: [],
+          roles: [WEB_ROLE],
+          ...(t.hostRun?.cmd !== undefined && { cmd: t.hostRun.cmd }),
+          ...(t.hostRun?.env && { env: t.hostRun.env }),
+        },
+      ],
       primaryRole: WEB_ROLE,
       buildHost: t.server.host,
       boot: { limit: { count: 1 }, waitMs: 0 },
@@ -37,8 +48,23 @@ export function fleetOf(t: AppTarget): FleetSpec {
 
 /** The same app's target on another host of its fleet. */
 export function onHost(t: AppTarget, host: FleetHost): AppTarget {
-  return { ...t, server: { host: host.host, user: host.user, port: host.port } };
+  const { hostRun: _fleetWide, ...rest } = t;
+  const run = hostRunOf(host);
+  return { ...rest, server: { host: host.host, user: host.user, port: host.port }, ...(run && { hostRun: run }) };
 }
+
+/**
+ * What a host runs, when it is not what every host ran before roles had a command: a host in
+ * no web role (no Caddy site, no PHX_SERVER), a role's own command or environment.
+ */
+export function hostRunOf(h: Pick<FleetHost, 'roles' | 'cmd' | 'env'>): HostRun | undefined {
+  const web = h.roles.includes(WEB_ROLE);
+  if (web && h.cmd === undefined && h.env === undefined) return undefined;
+  return { web, ...(h.cmd !== undefined && { cmd: h.cmd }), ...(h.env !== undefined && { env: h.env }) };
+}
+
+/** A target's host is a web host unless it says otherwise (targets from before roles had commands). */
+export const isWebHost = (t: AppTarget): boolean => t.hostRun?.web ?? true;
 
 /** The hosts of a role, in the order the config lists the servers. */
 export const hostsInRole = (f: FleetSpec, role: string): FleetHost[] => f.hosts.filter((h) => h.roles.includes(role));

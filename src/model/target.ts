@@ -50,6 +50,18 @@ export interface AppTarget {
   envSecretNames: string[];
   /** the fleet this host belongs to, when deploy.yml lists several servers (src/model/fleet.ts) */
   fleet?: FleetSpec;
+  /** what this host runs (src/model/fleet.ts hostRunOf); absent: a web host running `bin/RELEASE start` */
+  hostRun?: HostRun;
+}
+
+/** A host's part in its fleet: served by Caddy or not, and its role's own command and environment. */
+export interface HostRun {
+  /** in the web role: its Caddy serves the app, its release serves HTTP (PHX_SERVER=true) */
+  web: boolean;
+  /** run in the release directory under daemon(8) instead of `bin/RELEASE start` (one sh command line) */
+  cmd?: string;
+  /** extra environment of this host's role, over env.clear */
+  env?: Record<string, string>;
 }
 
 const VERSION_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

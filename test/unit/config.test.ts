@@ -7,6 +7,7 @@ import { parseDuration } from '../../src/model/duration';
 import { ConfigError } from '../../src/errors';
 import { runCli, tempProject } from '../helpers/cli';
 import { toAppTarget } from '../../src/config/target';
+import { onHost } from '../../src/model/fleet';
 
 const VALID = `app: my_app
 server:
@@ -121,6 +122,8 @@ roles:
     hosts: [jobs.example.com]
 `;
 
+const ROLE_CMD = 'one command line to run in the release directory, such as \'bin/my_app eval "MyApp.Worker.run()"\' (not empty, one line)';
+
 /** Hosts and roles that do not fit together: each error names its key path and line. */
 function fleetCases(): Array<{ name: string; yml: string; expect: string }> {
   return [
@@ -174,6 +177,39 @@ function fleetCases(): Array<{ name: string; yml: string; expect: string }> {
       expect: 'boot.limit: expected a number of hosts (integer >= 1, such as 2) or a share from 1% to 100%',
     },
     {
+      name: 'a role cmd that is empty',
+      yml: FLEET.replace('hosts: [jobs.example.com]', 'hosts: [jobs.example.com]\n    cmd: "  "'),
+      expect: `deploy.yml:13: roles.worker.cmd: expected ${ROLE_CMD}, got "  "`,
+    },
+    {
+      name: 'a role cmd of two lines',
+      yml: FLEET.replace('hosts: [jobs.example.com]', 'hosts: [jobs.example.com]\n    cmd: "bin/my_app start\\nrm -rf /"'),
+      expect: `roles.worker.cmd: expected ${ROLE_CMD}, got "bin/my_app start\\nrm -rf /"`,
+    },
+    {
+      name: 'a role env name with a dash',
+      yml: FLEET.replace('hosts: [jobs.example.com]', 'hosts: [jobs.example.com]\n    env:\n      MY-QUEUE: mail'),
+      expect: 'roles.worker.env',
+    },
+    {
+      name: 'a role env naming a secret',
+      yml: `${FLEET.replace('hosts: [jobs.example.com]', 'hosts: [jobs.example.com]\n    env:\n      SECRET_KEY_BASE: x')}env:\n  secret: [SECRET_KEY_BASE]\n`,
+      expect:
+        'deploy.yml:14: roles.worker.env.SECRET_KEY_BASE: expected a name not in env.secret ("SECRET_KEY_BASE" is a secret, the same on every host), got "x"',
+    },
+    {
+      name: 'a host in two roles that set cmd or env',
+      yml: `${FLEET.replace('hosts: [jobs.example.com]', 'hosts: [jobs.example.com]\n    cmd: bin/my_app eval "MyApp.Worker.run()"')}  mailer:\n    hosts: [jobs.example.com]\n    env:\n      QUEUES: mail\n`,
+      expect:
+        'deploy.yml:15: roles.mailer.hosts[0]: expected a host in one role with cmd or env at most: a host runs one command ("jobs.example.com" is in worker and mailer, both set cmd or env), got "jobs.example.com"',
+    },
+    {
+      name: "a web host in another role's cmd",
+      yml: FLEET.replace('hosts: [jobs.example.com]', 'hosts: [jobs.example.com, web2.example.com]\n    cmd: bin/my_app eval "MyApp.Worker.run()"'),
+      expect:
+        'roles.worker.hosts[1]: expected a host outside the web role: worker sets cmd, and "web2.example.com" is a web host, whose release serves the app through its Caddy, got "web2.example.com"',
+    },
+    {
       name: 'a label with a space',
       yml: FLEET.replace('[eu]', '["e u"]'),
       expect: 'servers[1].labels[0]: expected a label (lowercase letters, digits, "_", "-"), got "e u"',
@@ -212,6 +248,25 @@ describe('a fleet: servers and roles', () => {
     assert.equal(toAppTarget(c).fleet?.hosts.length, 2);
     const one = loadConfig({ cwd: writeProject('fleet-one', { 'deploy.yml': VALID }) });
     assert.deepEqual(one.hosts, [{ host: '203.0.113.10', user: 'root', port: 22, labels: [], roles: ['web'] }]);
+    assert.equal(toAppTarget(one).fleet, undefined);
+  });
+
+  test("a role's cmd and env reach its hosts and each host's target; a web host's target is as before", () => {
+    const yml = FLEET.replace(
+      'hosts: [jobs.example.com]',
+      'hosts: [jobs.example.com]\n    cmd: bin/my_app eval "MyApp.Worker.run()"\n    env:\n      QUEUES: mail\n      SEATS: 3',
+    );
+    const c = loadConfig({ cwd: writeProject('fleet-cmd', { 'deploy.yml': yml }) });
+    const jobs = c.hosts.find((h) => h.host === 'jobs.example.com')!;
+    assert.equal(jobs.cmd, 'bin/my_app eval "MyApp.Worker.run()"');
+    assert.deepEqual(jobs.env, { QUEUES: 'mail', SEATS: '3' });
+    const t = toAppTarget(c);
+    assert.equal(t.hostRun, undefined, "the fleet's own target is no host's");
+    assert.deepEqual(onHost(t, jobs).hostRun, { web: false, cmd: 'bin/my_app eval "MyApp.Worker.run()"', env: { QUEUES: 'mail', SEATS: '3' } });
+    assert.equal(onHost(t, c.hosts[0]!).hostRun, undefined);
+    // one server whose web role sets its own environment
+    const one = loadConfig({ cwd: writeProject('one-env', { 'deploy.yml': `${VALID}roles:\n  web:\n    hosts: [203.0.113.10]\n    env:\n      POOL: 5\n` }) });
+    assert.deepEqual(toAppTarget(one).hostRun, { web: true, env: { POOL: '5' } });
     assert.equal(toAppTarget(one).fleet, undefined);
   });
 

@@ -148,9 +148,11 @@ describe('fleetDeployWorkflow', () => {
       'installRelease(green)',
       'writeAppEnv(green)',
       'startApp(green)',
+      'checkRunning(green)',
       'stopSlot(blue)',
       'recordDeploy',
     ]);
+    for (const h of WEB) assert.ok(!on(calls, h).includes('checkRunning(green)'), `${h}, a web host, is checked over HTTP only`);
     assert.deepEqual(
       status!.hosts?.map((h) => h.state),
       all.map(() => 'completed'),
@@ -200,6 +202,45 @@ describe('fleetDeployWorkflow', () => {
       ['undone', 'undone', 'failed', 'undone', 'undone'],
     );
     assert.equal(status.compensations?.[0]?.title, 'every host back to its previous slot');
+  });
+
+  test('a worker host: its release must stay up instead of a health check, and it never switches through Caddy', async () => {
+    const { calls, acts } = fleetFakes();
+    const { status, error } = await fleetDeploy(acts, fleetTarget());
+    assert.equal(error, undefined, error?.cause?.message);
+    const jobs = on(calls, JOBS);
+    assert.ok(jobs.indexOf('checkRunning(green)') > jobs.indexOf('startApp(green)'), 'checked after it started');
+    assert.deepEqual(
+      jobs.filter((a) => /^(checkHealth|switchTraffic|verifyThroughCaddy|restoreTraffic)/.test(a)),
+      [],
+    );
+    const lastUp = last(calls, JOBS, 'checkRunning');
+    assert.ok(
+      WEB.every((h) => first(calls, h, 'switchTraffic') > lastUp),
+      'no web host switched before the worker proved it stays up',
+    );
+    assert.equal(status!.hosts?.find((h) => h.host === JOBS)?.state, 'completed');
+  });
+
+  test('a worker whose release does not stay up takes the whole fleet back before any switch', async () => {
+    const { calls, acts } = fleetFakes({ fail: `${JOBS}:checkRunning` });
+    const { error } = await fleetDeploy(acts, fleetTarget());
+    assert.ok(error);
+    assert.match(error.cause?.message ?? '', new RegExp(`${JOBS}: .*injected failure in checkRunning on ${JOBS}`));
+    assert.deepEqual(
+      calls.filter((c) => ['switchTraffic', 'stopSlot'].includes(c.act)),
+      [],
+    );
+    for (const h of [...WEB, JOBS])
+      assert.deepEqual(
+        on(calls, h).filter((a) => a.startsWith('destroySlot') || a.startsWith('restoreTraffic')),
+        ['destroySlot(green)'],
+        h,
+      );
+    assert.deepEqual(
+      statusOf(error).hosts?.map((h) => h.state),
+      ['undone', 'undone', 'undone', 'undone', 'failed'],
+    );
   });
 
   test('a failing host tells the fleet at once: the others go back while its own undo still runs', async () => {
@@ -277,8 +318,8 @@ describe('fleetRollbackWorkflow', () => {
     const lastVerify = Math.max(...WEB.map((h) => last(calls, h, 'verifyThroughCaddy')));
     for (const h of all) {
       assert.deepEqual(
-        on(calls, h).filter((a) => /^(startSlot|switchTraffic|stopSlot)/.test(a)),
-        h === JOBS ? ['startSlot(blue)', 'stopSlot(green)'] : ['startSlot(blue)', 'switchTraffic(blue,green)', 'stopSlot(green)'],
+        on(calls, h).filter((a) => /^(startSlot|checkRunning|switchTraffic|stopSlot)/.test(a)),
+        h === JOBS ? ['startSlot(blue)', 'checkRunning(blue)', 'stopSlot(green)'] : ['startSlot(blue)', 'switchTraffic(blue,green)', 'stopSlot(green)'],
         h,
       );
       assert.ok(first(calls, h, 'stopSlot') > lastVerify, `${h} stopped green after every switch`);

@@ -39,6 +39,17 @@ const FLEET = {
     boot: { limit: { count: 1 }, waitMs: 0 },
   },
 };
+/** A web host and a worker host, whose readiness is its release staying up (checkRunning). */
+const WEB_AND_WORKER = {
+  ...FLEET,
+  fleet: {
+    ...FLEET.fleet,
+    hosts: [
+      { host: '192.0.2.1', port: 22, user: 'root', labels: [], roles: ['web'] },
+      { host: '192.0.2.2', port: 22, user: 'root', labels: [], roles: ['worker'], cmd: 'bin/app eval "App.Worker.run()"' },
+    ],
+  },
+};
 const RECORD = process.env.RECORD_HISTORIES === '1';
 
 type Env = TestWorkflowEnvironment;
@@ -169,6 +180,28 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
     );
     return 'host-deploy-parent@192.0.2.2';
   },
+  // the worker host's child of a web + worker deploy: no health check, its release stays up instead
+  'host-deploy-worker': async (env) => {
+    const args = [{ target: WEB_AND_WORKER, version: VERSION, ref: 'HEAD', startedBy: 'golden' }];
+    await run(env, 'fleetDeployWorkflow', args, fleetActs(), undefined, 'host-deploy-worker-parent');
+    return 'host-deploy-worker-parent@192.0.2.2';
+  },
+  // the worker host's child of such a fleet's rollback
+  'host-rollback-worker': async (env) => {
+    await run(env, 'fleetRollbackWorkflow', [{ target: WEB_AND_WORKER, startedBy: 'golden' }], fleetActs(), undefined, 'host-rollback-worker-parent');
+    return 'host-rollback-worker-parent@192.0.2.2';
+  },
+  // the same two children as recorded by the build before checkRunning existed (it skips the
+  // health check and runs nothing in its place): they replay the unpatched branch
+  'host-deploy-worker-unpatched': async (env) => {
+    const args = [{ target: WEB_AND_WORKER, version: VERSION, ref: 'HEAD', startedBy: 'golden' }];
+    await run(env, 'fleetDeployWorkflow', args, fleetActs(), undefined, 'host-deploy-worker-unpatched-parent');
+    return 'host-deploy-worker-unpatched-parent@192.0.2.2';
+  },
+  'host-rollback-worker-unpatched': async (env) => {
+    await run(env, 'fleetRollbackWorkflow', [{ target: WEB_AND_WORKER, startedBy: 'golden' }], fleetActs(), undefined, 'host-rollback-worker-unpatched-parent');
+    return 'host-rollback-worker-unpatched-parent@192.0.2.2';
+  },
   // two hosts back on the release their blue slots keep, one after the other
   'fleet-rollback': (env) => run(env, 'fleetRollbackWorkflow', [{ target: FLEET, startedBy: 'golden' }], fleetActs(), undefined, 'fleet-rollback.json'),
   // the second host's child of such a rollback
@@ -227,6 +260,7 @@ const EVERY_ACTIVITY = [
   ...REMOVE_STEPS.map((s) => s.name),
   ...SETUP_STEPS.map((s) => s.name),
   'workerInfo',
+  'checkRunning',
 ];
 
 let env: Env | undefined;

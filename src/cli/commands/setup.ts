@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type AppTarget } from '../../model/target';
-import { onHost } from '../../model/fleet';
+import { isWebHost, onHost } from '../../model/fleet';
 import type { StartSpec } from '../follow';
 import type { WorkflowStatus } from '../../../workflows/status';
 import type { Config } from '../../config/load';
@@ -28,7 +28,9 @@ export function plan(t: AppTarget): string[] {
     enableLinuxulator: 'linux_enable=YES; linux64 loaded',
     configurePf: `NAT for ${t.network.subnet} (and every other app's claimed subnet) through the default interface, in a marked block of ${PF_CONF} checked with pfctl -nf`,
     prepareBaseTemplate: `${l.baseUrl} (sha256 from MANIFEST) extracted to ${l.templateDir}`,
-    setupCaddy: `pkg caddy, caddy_enable=YES, ${t.domain ? `https://${t.domain}` : 'HTTP on :80'} for ${t.app}, its slots named in ${HOSTS_FILE}`,
+    setupCaddy: isWebHost(t)
+      ? `pkg caddy, caddy_enable=YES, ${t.domain ? `https://${t.domain}` : 'HTTP on :80'} for ${t.app}, its slots named in ${HOSTS_FILE}`
+      : `not a web host: no Caddy site for ${t.app} (one left from before is removed)`,
     setupPostgres: t.postgresql
       ? `jail ${l.jailName('db')} at ${t.network.db} with postgresql${t.postgresql.version}-server, data on ${t.postgresql.volumeHost} (nullfs at ${t.postgresql.volumeJail}), role ${t.postgresql.user}, database ${t.postgresql.database}, listening on ${t.network.db}:${t.postgresql.port} only`
       : 'skipped: no accessories.postgresql in the config',
