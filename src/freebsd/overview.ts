@@ -1,6 +1,6 @@
 // One view of a host: for each app that claims a place on it (claims.d), its live slot (gate
-// open, jail running; without gates, on a host in no web role: jail running), the app's state in each slot jail, and its last recorded deploy — all
-// read in one command, parsed here.
+// open and jail running; on a host in no web role, without gates: jail running), the app's
+// state in each slot jail, and its last recorded deploy — read in one command, parsed here.
 import { liveSlots, runningSlots } from './caddy';
 import { activeFile, deployLog, gateDir, jailNameOf, type Slot } from './layout';
 import { activeOf, parseLiveSlots } from './slotChoice';

@@ -15,6 +15,7 @@ let p: E2eProject;
 let web: SimHost;
 let worker: SimHost;
 const GREETING = `it's a "worker"`;
+let v1 = '';
 
 before(async () => {
   p = await E2eProject.start({ prefix: 'fleet-worker-e2e-', queue: 'fleet-worker-e2e', hosts: 2 });
@@ -57,6 +58,7 @@ describe('a web host and a worker host running its own command', () => {
   });
 
   test("deploy: the web host serves v1 through Caddy; the worker's command runs with its role's environment, served by no Caddy", async () => {
+    v1 = p.head();
     const r = await cli(['deploy']);
     ok(r);
     assert.equal(await served(web), '200 hello v1.0.0 slot=blue');
@@ -95,6 +97,19 @@ describe('a web host and a worker host running its own command', () => {
       [
         [web.host, 'undone'],
         [worker.host, 'failed'],
+      ],
+    );
+  });
+
+  test("status --all: the worker host's live slot is its running jail (it has no gates)", async () => {
+    const r = await cli(['status', '--all', '--json']);
+    ok(r);
+    const views = JSON.parse(r.stdout) as Array<{ host: string; apps: Array<{ app: string; live?: string; slots: object; last?: { version: string } }> }>;
+    assert.deepEqual(
+      views.map((v) => [v.host, v.apps.map((x) => [x.app, x.live, x.slots, x.last?.version])]),
+      [
+        [web.host, [['hello', 'blue', { blue: 'up', green: 'no jail' }, v1]]],
+        [worker.host, [['hello', 'blue', { blue: 'up', green: 'no jail' }, v1]]],
       ],
     );
   });
