@@ -1,7 +1,7 @@
 // Runs steps (in order, or two side by side) and records their progress for the status query. Deterministic:
 // time comes from the workflow clock.
 import { isCancellation, setHandler, type ApplicationFailure } from '@temporalio/workflow';
-import { failure } from '../src/failures';
+import { failure, type FailureType } from '../src/failures';
 import type { StepResult } from '../src/model/step';
 import { statusQuery, type StepStatus, type WorkflowStatus } from './status';
 import type { StepDef } from './stepTable';
@@ -60,10 +60,14 @@ export class StepTracker {
     }
   }
 
-  /** Runs an undo step; it is recorded in `compensations` and its failure does not stop the others. */
-  async compensate(name: string, title: string, fn: () => Promise<StepOutcome>): Promise<boolean> {
-    const c: StepStatus = { name, title, state: 'running', startedAt: Date.now() };
-    (this.status.compensations ??= []).push(c);
+  /**
+   * Runs an undo step; it is recorded in `compensations` and its failure does not stop the others.
+   * `again`: the entry of its earlier, failed run (a held undo retried), run again in place.
+   */
+  async compensate(name: string, title: string, fn: () => Promise<StepOutcome>, again?: StepStatus): Promise<boolean> {
+    const c: StepStatus = again ?? { name, title, state: 'running', startedAt: Date.now() };
+    if (again) Object.assign(c, { state: 'running', startedAt: Date.now(), endedAt: undefined, error: undefined, errorType: undefined });
+    else (this.status.compensations ??= []).push(c);
     this.status.currentStep = name;
     try {
       const out = await fn();
@@ -76,12 +80,12 @@ export class StepTracker {
   }
 
   /** The failure the workflow ends with: step, host, cause; the status travels in its details. */
-  failure(message: string): ApplicationFailure {
+  failure(message: string, type: FailureType = 'StepFailed'): ApplicationFailure {
     this.status.state = 'failed';
     this.status.currentStep = undefined;
     this.status.error = message;
     this.status.endedAt = Date.now();
-    return failure('StepFailed', message, { details: [this.status] });
+    return failure(type, message, { details: [this.status] });
   }
 
   /** The title and error of the step that failed, if any. */
