@@ -23,7 +23,7 @@ export class OperatorHold {
         // only meaningful while held; a stray retry (an old UI tab) must not retry a later failure
         if (this.tracker.status.state === 'held') this.retryRequested = true;
       },
-      { description: 'A deploy (or a fleet host\'s undo step) held for an operator runs the failed step again (fix the cause first). No input needed.' },
+      { description: "A deploy (or a fleet host's undo step) held for an operator runs the failed step again (fix the cause first). No input needed." },
     );
   }
 

@@ -343,10 +343,19 @@ describe('a host that cannot be taken back', () => {
     const { error } = await fleetDeploy(acts, fleetTarget(), async (id) => {
       const parent = env.client.workflow.getHandle(id);
       const child = env.client.workflow.getHandle(`${id}@${WEB[0]}`);
-      const held = await waitForStatus(parent, (s) => s.hosts?.[0]?.state === 'held' && [1, 2, 3, 4].every((i) => ['undone', 'failed'].includes(s.hosts![i]!.state)));
+      const held = await waitForStatus(
+        parent,
+        (s) => s.hosts?.[0]?.state === 'held' && [1, 2, 3, 4].every((i) => ['undone', 'failed'].includes(s.hosts![i]!.state)),
+      );
       assert.equal(held.state, 'compensating', 'the parent waits for the held host');
       const { since, until, ...h } = held.hosts![0]!.held!;
-      assert.deepEqual(h, { step: 'restoreTraffic', undoOf: 'switch traffic', title: 'traffic back to blue', error: `injected: ${WEB[0]} unreachable`, retries: 0 });
+      assert.deepEqual(h, {
+        step: 'restoreTraffic',
+        undoOf: 'switch traffic',
+        title: 'traffic back to blue',
+        error: `injected: ${WEB[0]} unreachable`,
+        retries: 0,
+      });
       assert.equal(until - since, TEST_TARGET.holdTimeoutMs);
       assert.equal((await waitForStatus(child, (s) => s.state === 'held')).held?.step, 'restoreTraffic', "the host's own status is held too");
       assert.deepEqual(undoCalls(calls, WEB[0]!), ['restoreTraffic(blue,green)'], 'nothing after the held undo step runs meanwhile');
@@ -363,7 +372,12 @@ describe('a host that cannot be taken back', () => {
       statusOf(error).hosts?.map((h) => h.state),
       ['undone', 'undone', 'failed', 'undone', 'undone'],
     );
-    assert.deepEqual(undoCalls(calls, WEB[0]!), ['restoreTraffic(blue,green)', 'restoreTraffic(blue,green)', 'restoreTraffic(blue,green)', 'destroySlot(green)']);
+    assert.deepEqual(undoCalls(calls, WEB[0]!), [
+      'restoreTraffic(blue,green)',
+      'restoreTraffic(blue,green)',
+      'restoreTraffic(blue,green)',
+      'destroySlot(green)',
+    ]);
     for (const host of [WEB[1]!, WEB[2]!]) assert.deepEqual(undoCalls(calls, host), ['restoreTraffic(blue,green)', 'destroySlot(green)'], host);
   });
 
@@ -392,7 +406,8 @@ describe('a host that cannot be taken back', () => {
     const verify = acts.verifyThroughCaddy!;
     acts.verifyThroughCaddy = async (...a: unknown[]) => {
       await verify(...a);
-      if ((a[0] as AppTarget).server.host === WEB[2]) throw ApplicationFailure.create({ message: 'injected failure', type: 'VerifyFailed', nonRetryable: true });
+      if ((a[0] as AppTarget).server.host === WEB[2])
+        throw ApplicationFailure.create({ message: 'injected failure', type: 'VerifyFailed', nonRetryable: true });
       return { changed: true, note: 'verified' };
     };
     const { error } = await fleetDeploy(acts, fleetTarget(), async (id) => {
@@ -423,7 +438,10 @@ describe('alcaide retry on a fleet', () => {
     const app = 'fleet_retry';
     writeFileSync(path.join(project.dir, 'deploy.yml'), `app: ${app}\nservers:\n${[...WEB, JOBS].map((h) => `  - host: ${h}\n`).join('')}`);
     const retry = (...args: string[]) =>
-      runCliAsync(['retry', ...args], { cwd: project.dir, env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL, ALCAIDE_MASTER_KEY: '' } });
+      runCliAsync(['retry', ...args], {
+        cwd: project.dir,
+        env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL, ALCAIDE_MASTER_KEY: '' },
+      });
     // .1 and .2 switched and cannot put traffic back once each
     const { calls, acts } = fleetFakes({
       fail: `${WEB[2]}:verifyThroughCaddy`,

@@ -99,7 +99,11 @@ function fleetConfigFor(cmd: Command, what: string): Config {
 async function runningStatus(handle: WorkflowHandle, app: string): Promise<WorkflowStatus> {
   const status = await queryStatus(handle).catch(() => undefined);
   if (!status)
-    throw new UserError(`the deploy of ${app} does not answer: no worker is running it`, 1, 'start one with `alcaide worker` or `alcaide deploy --attach`, then retry');
+    throw new UserError(
+      `the deploy of ${app} does not answer: no worker is running it`,
+      1,
+      'start one with `alcaide worker` or `alcaide deploy --attach`, then retry',
+    );
   return status;
 }
 
