@@ -1,9 +1,10 @@
 // The saga runner every workflow runs through (docs/architecture.md, "The saga runner and the
 // failure catalogue"). A step runs by its name alone: its activity, timeouts and retry policy
-// come from the workflow's step table, a step that may hold waits for the operator. Each undo is
-// registered before the step it undoes and runs in reverse order in a scope nothing can
-// cancel; signals stop the run; a failure or a stop ends the workflow with one message: what,
-// how it ended, on which host, in which step and why, and what was put back.
+// come from the workflow's step table, a step that may hold waits for the operator (so does a
+// fleet host's undo step that keeps failing). Each undo is registered before the step it undoes
+// and runs in reverse order in a scope nothing can cancel; signals stop the run; a failure or a
+// stop ends the workflow with one message: what, how it ended, on which host, in which step and
+// why, and what was put back.
 import {
   ActivityCancellationType,
   CancellationScope,

@@ -317,7 +317,7 @@ Web UI the same is "Send Signal" with the name \`retry\` (no input needed) or \`
 
 A fleet whose host could not be taken back after a failure holds that host (up to hold_timeout)
 on its failed undo step: \`alcaide retry -H HOST\` runs that step again on HOST, \`alcaide retry\`
-on every held host (in the Web UI: \`retry\` on the host's own workflow, APP@HOST).
+on every held host (in the Web UI: \`retry\` on the host's own workflow, alcaide-APP@HOST).
 
 Examples:
   $ alcaide status          # waiting for operator: run migrations failed: ...
