@@ -17,7 +17,7 @@ import { failure } from '../src/failures';
 import { batches, batchSize, hostsInRole, hostWorkflowId, WEB_ROLE, type FleetHost, type FleetSpec } from '../src/model/fleet';
 import { hostReportSignal, proceedSignal, type HostOrder } from './signals';
 import type { FleetHostStatus, WorkflowStatus } from './status';
-import { rootFailureType, rootMessage } from './tracker';
+import { rootMessage, undoFailedIn } from './tracker';
 
 /** How far a host's child has come, in order. */
 const PHASES: FleetHostStatus['state'][] = ['pending', 'running', 'prepared', 'switched', 'completed'];
@@ -72,7 +72,7 @@ export class HostFleet {
           (err: unknown) => {
             const why = rootMessage(err);
             // the child's own word: its run ends UndoFailed when an undo step failed for good
-            const notTakenBack = rootFailureType(err) === 'UndoFailed';
+            const notTakenBack = undoFailedIn(err);
             // a host that failed itself has reported its error; the others went back on the fleet's order
             if (this.undoing && e.error === undefined && !notTakenBack)
               return void Object.assign(e, { state: 'undone', held: undefined, note: 'back on its previous slot' });

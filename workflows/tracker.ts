@@ -23,6 +23,19 @@ export function rootFailureType(e: unknown): string | undefined {
   return type;
 }
 
+/**
+ * A run ended with one of its undo steps failed: its failure type says so (UndoFailed). A run that
+ * ended before that type existed says so in its status (the failure's details): a fleet parent in
+ * flight across the upgrade still reads its hosts right.
+ */
+export function undoFailedIn(e: unknown): boolean {
+  if (rootFailureType(e) === 'UndoFailed') return true;
+  let cur = e as { details?: unknown[]; cause?: unknown } | undefined;
+  while (cur?.cause && !cur.details?.length) cur = cur.cause as typeof cur;
+  const status = cur?.details?.[0] as Partial<WorkflowStatus> | undefined;
+  return status?.compensations?.some((c) => c.state === 'failed') ?? false;
+}
+
 export class StepTracker {
   readonly status: WorkflowStatus;
 
