@@ -430,6 +430,27 @@ describe('a host that cannot be taken back', () => {
   });
 });
 
+describe('a host that cannot be taken back during a fleet rollback', () => {
+  test('is held the same way, and a retry puts it back on what it served', async () => {
+    const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:verifyThroughCaddy`, unreachable: { [`${WEB[0]}:restoreTraffic`]: 1 } });
+    const { error } = await fleetDeploy(
+      acts,
+      fleetTarget(),
+      async (id) => {
+        await waitForStatus(env.client.workflow.getHandle(id), (s) => s.hosts?.[0]?.state === 'held');
+        await env.client.workflow.getHandle(`${id}@${WEB[0]}`).signal('retry');
+      },
+      'fleetRollbackWorkflow',
+    );
+    assert.ok(error);
+    assert.doesNotMatch(error.cause?.message ?? '', /not taken back|FAILED/);
+    assert.deepEqual(
+      on(calls, WEB[0]!).filter((a) => /^(restoreTraffic|stopSlot)/.test(a)),
+      ['restoreTraffic(green,blue)', 'restoreTraffic(green,blue)', 'stopSlot(blue)'],
+    );
+  });
+});
+
 describe('alcaide retry on a fleet', () => {
   const project = tempProject();
   after(() => project.cleanup());
