@@ -45,6 +45,9 @@ export const FAILURES = {
   WorkerLost: { retryable: true },
   // what a workflow ends with: its status in the details (workflows/saga.ts, workflows/nightly.ts)
   StepFailed: { retryable: false },
+  // a run that failed and whose undo steps did not all succeed: what it changed may still be
+  // there (a fleet's parent names such a host "not taken back")
+  UndoFailed: { retryable: false },
   RebuildFailed: { retryable: false },
 } as const satisfies Record<string, FailureKind>;
 

@@ -32,6 +32,7 @@ export async function hostDeployWorkflow(input: HostDeployInput): Promise<Workfl
       status: { kind: 'host-deploy', app: t.app, destination: t.destination, host: t.server.host, version },
       what: () => `deploy of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
+      holdUndo: parent.holdUndo(t),
     },
     (saga) => parent.reportingFailure(steps(saga)),
   );

@@ -1,7 +1,8 @@
 // A fleet parent's side of its children (workflows/hostLink.ts is theirs): it starts one child
 // per host, follows what each reports, orders them to switch (web hosts in batches of
 // boot.limit, boot.wait between) and to finish, and — after a failure anywhere, an abort or a
-// rollback before the last switch — orders every host back and waits until each is.
+// rollback before the last switch — orders every host back and waits until each is, a host
+// held on a failed undo step for as long as it is held.
 import {
   CancellationScope,
   condition,
@@ -14,15 +15,13 @@ import {
 } from '@temporalio/workflow';
 import { failure } from '../src/failures';
 import { batches, batchSize, hostsInRole, hostWorkflowId, WEB_ROLE, type FleetHost, type FleetSpec } from '../src/model/fleet';
-import { UNDO_FAILED_NOTE } from './saga';
 import { hostReportSignal, proceedSignal, type HostOrder } from './signals';
 import type { FleetHostStatus, WorkflowStatus } from './status';
-import { rootMessage } from './tracker';
+import { rootMessage, undoFailedIn } from './tracker';
 
 /** How far a host's child has come, in order. */
 const PHASES: FleetHostStatus['state'][] = ['pending', 'running', 'prepared', 'switched', 'completed'];
 const reached = (state: FleetHostStatus['state'], phase: FleetHostStatus['state']) => PHASES.includes(state) && PHASES.indexOf(state) >= PHASES.indexOf(phase);
-const UNDO_FAILED = new RegExp(UNDO_FAILED_NOTE);
 
 export class HostFleet {
   readonly hosts: FleetHostStatus[];
@@ -40,7 +39,9 @@ export class HostFleet {
       if (r.phase === 'failed') {
         if (e.state !== 'failed') Object.assign(e, { state: 'failed', error: r.error });
         this.broken ??= `${r.host}: ${r.error}`;
-      } else if (reached(r.phase, e.state)) Object.assign(e, { state: r.phase, slot: r.slot ?? e.slot, previousSlot: r.previousSlot ?? e.previousSlot });
+      } else if (r.phase === 'held') Object.assign(e, { state: 'held', held: r.held });
+      else if (r.phase === 'undoing') Object.assign(e, { state: 'undoing', held: undefined });
+      else if (reached(r.phase, e.state)) Object.assign(e, { state: r.phase, slot: r.slot ?? e.slot, previousSlot: r.previousSlot ?? e.previousSlot });
     });
   }
 
@@ -70,9 +71,12 @@ export class HostFleet {
           (s) => void Object.assign(e, { state: 'completed', note: `live on ${s.slot}` }),
           (err: unknown) => {
             const why = rootMessage(err);
-            if (this.undoing && e.state !== 'failed' && !UNDO_FAILED.test(why))
-              return void Object.assign(e, { state: 'undone', note: 'back on its previous slot' });
-            Object.assign(e, { state: 'failed', error: why });
+            // the child's own word: its run ends UndoFailed when an undo step failed for good
+            const notTakenBack = undoFailedIn(err);
+            // a host that failed itself has reported its error; the others went back on the fleet's order
+            if (this.undoing && e.error === undefined && !notTakenBack)
+              return void Object.assign(e, { state: 'undone', held: undefined, note: 'back on its previous slot' });
+            Object.assign(e, { state: 'failed', held: undefined, error: why, ...(notTakenBack && { notTakenBack, note: 'not taken back' }) });
             this.broken ??= `${h.host}: ${why}`;
           },
         ),
@@ -137,8 +141,8 @@ export class HostFleet {
     const why = this.broken ?? stopped;
     await Promise.all([...this.children.values()].map((c) => c.signal(proceedSignal, { to: 'undo', why }).catch(() => undefined)));
     await Promise.allSettled(this.ends);
-    const failedUndo = this.hosts.filter((h) => h.state === 'failed' && UNDO_FAILED.test(h.error ?? ''));
-    if (failedUndo.length) throw failure('StepFailed', `not taken back: ${failedUndo.map((h) => h.host).join(', ')}`);
+    const failedUndo = this.hosts.filter((h) => h.notTakenBack);
+    if (failedUndo.length) throw failure('UndoFailed', `not taken back: ${failedUndo.map((h) => h.host).join(', ')}`);
     return { changed: this.children.size > 0, note: this.hosts.map((h) => `${h.host}: ${h.state}`).join('; ') };
   }
 }

@@ -1,6 +1,7 @@
 // A fleet child's link to its parent (workflows/hostFleet.ts is the parent's side): it reports
 // what it has reached, waits for the parent's orders, and tells the parent at once when one of
-// its steps fails — before its own undo steps run, so the other hosts go back meanwhile.
+// its steps fails — before its own undo steps run, so the other hosts go back meanwhile — and
+// when one of its undo steps holds for the operator.
 import { condition, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { failure } from '../src/failures';
 import { hostReportSignal, proceedSignal, type HostOrder, type HostReport } from './signals';
@@ -9,6 +10,7 @@ import type { Slot } from '../src/freebsd/layout';
 import type { AppTarget } from '../src/model/target';
 import type { HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
 import { drainAndStop, type Saga } from './saga';
+import type { HeldStep } from './status';
 
 export function linkToParent(host: string) {
   const orders: HostOrder[] = [];
@@ -26,6 +28,13 @@ export function linkToParent(host: string) {
       const undo = undoOrdered();
       if (undo) throw failure('StepFailed', `the fleet goes back: ${undo.why ?? 'another host failed'}`);
       return { changed: false, note: to === 'switch' ? 'every host is prepared' : 'every host has switched' };
+    },
+    /** The saga's holdUndo for a host of `t`: a held undo step and its retry reported to the parent (which may be gone). */
+    holdUndo(t: AppTarget) {
+      return {
+        target: t,
+        report: (held?: HeldStep) => report(held ? { phase: 'held', held } : { phase: 'undoing' }).catch(() => undefined),
+      };
     },
     /** `run`, with its failure reported to the parent first (not one the parent ordered). */
     async reportingFailure(run: Promise<void>): Promise<void> {

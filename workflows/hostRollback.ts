@@ -28,6 +28,7 @@ export async function hostRollbackWorkflow(input: HostRollbackInput): Promise<Wo
       status: { kind: 'host-rollback', app: t.app, destination: t.destination, host: t.server.host, version, slot: to, previousSlot: from },
       what: () => `rollback of ${t.app} to ${shortVersion(version)}`,
       noun: 'rollback',
+      holdUndo: parent.holdUndo(t),
     },
     (saga) => parent.reportingFailure(steps(saga)),
   );

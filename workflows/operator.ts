@@ -1,11 +1,13 @@
 // What an operator can do to a running deploy beyond abort and rollback: a held failure
 // (on_failure: hold) waits for `retry` (run the failed step again) or abort (compensate), and
-// compensates by itself at hold_timeout; a bake window watches the new slot through Caddy on
+// compensates by itself at hold_timeout; a fleet host's undo step that keeps failing waits for
+// `retry` the same way, up to hold_timeout; a bake window watches the new slot through Caddy on
 // durable timers and rolls back on the first failed check.
 import { condition, isCancellation, setHandler, sleep } from '@temporalio/workflow';
 import { formatDuration } from '../src/model/duration';
 import type { AppTarget } from '../src/model/target';
 import { retrySignal } from './signals';
+import type { HeldStep, StepStatus } from './status';
 import type { StepOutcome, StepTracker } from './tracker';
 
 export class OperatorHold {
@@ -21,7 +23,7 @@ export class OperatorHold {
         // only meaningful while held; a stray retry (an old UI tab) must not retry a later failure
         if (this.tracker.status.state === 'held') this.retryRequested = true;
       },
-      { description: 'A deploy held for an operator runs the failed step again (fix the cause first). No input needed.' },
+      { description: "A deploy (or a fleet host's undo step) held for an operator runs the failed step again (fix the cause first). No input needed." },
     );
   }
 
@@ -38,20 +40,35 @@ export class OperatorHold {
   }
 
   /** true: retry; false: the hold timed out (the step's error says so). An abort cancels the wait. */
-  private async waitForDecision(name: string, retries: number): Promise<boolean> {
-    const s = this.tracker.status;
+  private waitForDecision(name: string, retries: number): Promise<boolean> {
     const step = this.tracker.step(name);
+    return this.decide({ step: name, title: step.title, error: step.error ?? '', retries }, (note) => (step.error = `${step.error ?? 'failed'}${note}`));
+  }
+
+  /**
+   * A fleet host's undo step whose attempts all failed (its entry `c` in the compensations), the
+   * undo of step `undoOf`: true when the operator asks for a retry, false at hold_timeout (its
+   * error says so). `held` hears of the hold as soon as it begins.
+   */
+  holdUndo(c: StepStatus, undoOf: string, retries: number, held: (h: HeldStep) => Promise<void>): Promise<boolean> {
+    return this.decide({ step: c.name, title: c.title, undoOf, error: c.error ?? '', retries }, (note) => (c.error = `${c.error ?? 'failed'}${note}`), held);
+  }
+
+  private async decide(what: Omit<HeldStep, 'since' | 'until'>, timedOut: (note: string) => void, held?: (h: HeldStep) => Promise<void>): Promise<boolean> {
+    const s = this.tracker.status;
+    const was = s.state;
     const since = Date.now();
     s.state = 'held';
-    s.currentStep = name;
-    s.held = { step: name, title: step.title, error: step.error ?? '', since, until: since + this.t.holdTimeoutMs, retries };
+    s.currentStep = what.step;
+    s.held = { ...what, since, until: since + this.t.holdTimeoutMs };
     this.retryRequested = false;
     try {
+      await held?.(s.held);
       const retry = await condition(() => this.retryRequested, this.t.holdTimeoutMs);
-      if (!retry) step.error = `${step.error ?? 'failed'} (held ${formatDuration(this.t.holdTimeoutMs)} for an operator; no retry came)`;
+      if (!retry) timedOut(` (held ${formatDuration(this.t.holdTimeoutMs)} for an operator; no retry came)`);
       return retry;
     } finally {
-      s.state = 'running';
+      s.state = was;
       s.held = undefined;
     }
   }

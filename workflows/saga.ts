@@ -1,13 +1,15 @@
 // The saga runner every workflow runs through (docs/architecture.md, "The saga runner and the
 // failure catalogue"). A step runs by its name alone: its activity, timeouts and retry policy
-// come from the workflow's step table, a step that may hold waits for the operator. Each undo is
-// registered before the step it undoes and runs in reverse order in a scope nothing can
-// cancel; signals stop the run; a failure or a stop ends the workflow with one message: what,
-// how it ended, on which host, in which step and why, and what was put back.
+// come from the workflow's step table, a step that may hold waits for the operator (so does a
+// fleet host's undo step that keeps failing). Each undo is registered before the step it undoes
+// and runs in reverse order in a scope nothing can cancel; signals stop the run; a failure or a
+// stop ends the workflow with one message: what, how it ended, on which host, in which step and
+// why, and what was put back.
 import {
   ActivityCancellationType,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -23,7 +25,7 @@ import type { HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
 import { OperatorHold } from './operator';
 import type { ROLLBACK_STEPS } from './rollbackSteps';
 import type { StopRequest } from './signals';
-import type { WorkflowStatus } from './status';
+import type { HeldStep, WorkflowStatus } from './status';
 import type { Activities, ActivityName, RetryClass, StepDef, StepName, StepOf, StepTable } from './stepTable';
 import { rootMessage, StepTracker, type StepOutcome } from './tracker';
 
@@ -78,6 +80,12 @@ export interface SagaSpec<T extends StepTable> {
   /** with on_failure: hold in this target, a failed step that `holds` waits for the operator */
   hold?: AppTarget;
   /**
+   * A fleet's host (docs/fleets.md): an undo step still failing after its attempts waits for the
+   * operator's retry, up to `target`'s hold_timeout, so no host is left behind unnoticed;
+   * `report` tells the parent when it holds (the held step) and when a retry lets it go on.
+   */
+  holdUndo?: { target: AppTarget; report: (held?: HeldStep) => Promise<void> };
+  /**
    * A forward-only run (removal, setup) undoes nothing: a stop takes effect before the next step
    * and its failure message ends with this instead of what was restored.
    */
@@ -89,6 +97,8 @@ export interface SagaSpec<T extends StepTable> {
 interface Undo {
   /** the undo activity, or the name of an undo that is the workflow's own work (a fleet's children) */
   activity: ActivityName | string;
+  /** the title of the step it undoes */
+  of: string;
   args: () => unknown[];
   title: (...args: unknown[]) => string;
   own?: () => Promise<StepOutcome>;
@@ -102,12 +112,16 @@ export class Saga<T extends StepTable> {
   /** a forward-only run stopped before this step */
   private stoppedBefore?: string;
   private readonly undo: Undo[] = [];
-  private readonly hold?: OperatorHold;
+  /** the operator's decisions: a held step (spec.hold) or a held undo step (spec.holdUndo) */
+  private readonly operator?: OperatorHold;
+  /** a held undo step timed out: no operator came, the remaining undo steps do not wait again */
+  private undoHoldTimedOut = false;
 
   constructor(private readonly spec: SagaSpec<T>) {
     this.tracker = new StepTracker(spec.status, spec.order ?? spec.table);
     for (const s of spec.stops ?? []) setHandler(s.signal, this.stopOn(s.verb), s.description ? { description: s.description } : undefined);
-    if (spec.hold) this.hold = new OperatorHold(this.tracker, spec.hold);
+    const holdFor = spec.hold ?? spec.holdUndo?.target;
+    if (holdFor) this.operator = new OperatorHold(this.tracker, holdFor);
   }
 
   private def(name: string): StepDef {
@@ -136,7 +150,7 @@ export class Saga<T extends StepTable> {
       for (const s of this.tracker.status.steps) if (s.state === 'pending') this.tracker.skip(s.name, this.stopped);
       throw new Error(`${this.stopped} before ${name}`);
     }
-    return this.def(name).holds && this.hold ? this.hold.run(name, fn) : this.tracker.run(name, fn);
+    return this.def(name).holds && this.spec.hold && this.operator ? this.operator.run(name, fn) : this.tracker.run(name, fn);
   }
 
   skip(name: StepName<T>, note: string): void {
@@ -145,13 +159,14 @@ export class Saga<T extends StepTable> {
 
   /** Registers the undo of step `name`: call it before the step runs. `args` are read when the undo runs. */
   willUndo<N extends UndoableStep<T>>(name: N, args: () => Parameters<Activities[UndoOf<T, N>]>): void {
-    const u = this.def(name).undo!;
-    this.undo.unshift({ activity: u.activity, args, title: u.title });
+    const d = this.def(name);
+    const u = d.undo!;
+    this.undo.unshift({ activity: u.activity, of: d.title, args, title: u.title });
   }
 
   /** Registers an undo that is the workflow's own work (a fleet parent taking its hosts back), named `name`. */
   willUndoOwn(name: string, title: () => string, fn: () => Promise<StepOutcome>): void {
-    this.undo.unshift({ activity: name, args: () => [], title, own: fn });
+    this.undo.unshift({ activity: name, of: name, args: () => [], title, own: fn });
   }
 
   /** The changes so far are final (a rebuild's swap is done): nothing is undone from here on. */
@@ -179,7 +194,19 @@ export class Saga<T extends StepTable> {
       for (const u of this.undo) {
         const args = u.args();
         const title = u.title(...args);
-        out.push([title, await this.tracker.compensate(u.activity, title, u.own ?? (() => proxies.undo[u.activity as ActivityName](...args)))]);
+        const undo = u.own ?? (() => proxies.undo[u.activity as ActivityName](...args));
+        let ok = await this.tracker.compensate(u.activity, title, undo);
+        for (let retries = 0; !ok && this.holdsUndo(); retries++) {
+          const entry = this.tracker.status.compensations!.at(-1)!;
+          if (!(await this.operator!.holdUndo(entry, u.of, retries, (held) => this.spec.holdUndo!.report(held)))) {
+            this.undoHoldTimedOut = true;
+            break;
+          }
+          await this.spec.holdUndo!.report();
+          ok = await this.tracker.compensate(u.activity, title, undo, entry);
+        }
+        // a fleet parent's own undo says which hosts it could not take back
+        out.push([ok || !u.own ? title : `${title} (${this.tracker.status.compensations!.at(-1)!.error})`, ok]);
       }
       return out;
     });
@@ -188,15 +215,22 @@ export class Saga<T extends StepTable> {
     return { restored, undoFailed: results.some(([, ok]) => !ok) };
   }
 
-  /** After a failure or a stop: undo what was done, then the failure the workflow ends with. */
+  /** A failed undo step waits for the operator: a fleet's host, in runs started since holds for undo steps exist. */
+  private holdsUndo(): boolean {
+    return this.spec.holdUndo !== undefined && !this.undoHoldTimedOut && patched(UNDO_HOLD_PATCH);
+  }
+
+  /** After a failure or a stop: undo what was done, then the failure the workflow ends with (UndoFailed when an undo step failed). */
   async fail(e: unknown): Promise<ApplicationFailure> {
     const stop = this.stopped ?? (isCancellation(e) ? 'cancelled' : undefined);
     let after = this.spec.forwardOnly;
+    let undoFailed = false;
     if (after === undefined) {
-      const { restored, undoFailed } = await this.compensate();
-      after = `Restored: ${restored}${this.spec.restoredNote ?? ''}.${undoFailed ? ` ${UNDO_FAILED_NOTE}: check the server (alcaide status) before deploying again.` : ''}`;
+      const undone = await this.compensate();
+      undoFailed = undone.undoFailed;
+      after = `Restored: ${undone.restored}${this.spec.restoredNote ?? ''}.${undoFailed ? ` ${UNDO_FAILED_NOTE}: check the server (alcaide status) before deploying again.` : ''}`;
     }
-    return this.tracker.failure(this.message(e, stop, after));
+    return this.tracker.failure(this.message(e, stop, after), undoFailed ? 'UndoFailed' : 'StepFailed');
   }
 
   private message(e: unknown, stop: string | undefined, after: string): string {
@@ -212,8 +246,11 @@ export class Saga<T extends StepTable> {
   }
 }
 
-/** What a failure message says when an undo step failed too (a fleet parent reads it in its hosts'). */
+/** What a failure message says when an undo step failed too (the run then ends with the failure type UndoFailed). */
 export const UNDO_FAILED_NOTE = 'Some undo steps failed';
+
+/** A fleet host's failed undo step holds for the operator (docs/architecture.md, "Changing workflow code"). */
+const UNDO_HOLD_PATCH = 'fleet-host-holds-failed-undo';
 
 /** Runs a workflow's body as a saga: its status when it completes, else the failure `fail` composes. */
 export async function runSaga<T extends StepTable>(spec: SagaSpec<T>, body: (saga: Saga<T>) => Promise<void>): Promise<WorkflowStatus> {

@@ -1,4 +1,5 @@
 import { defineSignal } from '@temporalio/workflow';
+import type { HeldStep } from './status';
 
 export interface StopRequest {
   /** who asked (user@host), for the status and the history */
@@ -11,8 +12,8 @@ export const abortSignal = defineSignal<[StopRequest?]>('abort');
 /** Put the previous slot back, also after the switch. */
 export const rollbackSignal = defineSignal<[StopRequest?]>('rollback');
 /**
- * Run the failed step again (a deploy held with on_failure: hold). The argument is optional,
- * so the Temporal UI's "Send Signal" works with no input.
+ * Run the failed step again (a deploy held with on_failure: hold), or the failed undo step of a
+ * fleet's host. The argument is optional, so the Temporal UI's "Send Signal" works with no input.
  */
 export const retrySignal = defineSignal<[StopRequest?]>('retry');
 
@@ -27,10 +28,14 @@ export const proceedSignal = defineSignal<[HostOrder]>('proceed');
 /** What a host's child tells its fleet parent it has reached. */
 export interface HostReport {
   host: string;
-  /** failed: a step failed here and this host's undo steps begin (the others need not wait for them) */
-  phase: 'prepared' | 'switched' | 'failed';
+  /**
+   * failed: a step failed here and this host's undo steps begin (the others need not wait for
+   * them); held: an undo step failed and waits for the operator (`held`); undoing: a retry runs it again
+   */
+  phase: 'prepared' | 'switched' | 'failed' | 'held' | 'undoing';
   slot?: string;
   previousSlot?: string;
   error?: string;
+  held?: HeldStep;
 }
 export const hostReportSignal = defineSignal<[HostReport]>('hostReport');

@@ -61,17 +61,28 @@ export interface FleetHostStatus {
   roles: string[];
   /** the host's child workflow */
   workflowId: string;
-  /** prepared and switched: reported by a fleet deploy's child; undone: it went back to its previous slot */
-  state: 'pending' | 'running' | 'prepared' | 'switched' | 'completed' | 'failed' | 'undone';
+  /**
+   * prepared and switched: reported by a fleet deploy's child; held: one of its undo steps failed
+   * and waits for the operator's retry; undoing: a retry runs it again; undone: it went back to
+   * its previous slot
+   */
+  state: 'pending' | 'running' | 'prepared' | 'switched' | 'completed' | 'failed' | 'undone' | 'held' | 'undoing';
   slot?: string;
   previousSlot?: string;
   note?: string;
   error?: string;
+  /** the undo step the host waits on, while held */
+  held?: HeldStep;
+  /** its undo steps did not all succeed (a hold timed out): it may still serve what the fleet left */
+  notTakenBack?: boolean;
 }
 
 export interface HeldStep {
+  /** the failed step, or for an undo step its activity (the name of its entry in `compensations`) */
   step: string;
   title: string;
+  /** set when an undo step is held (a fleet's host): the title of the step it undoes */
+  undoOf?: string;
   error: string;
   since: number;
   /** when the hold times out and the deploy compensates */
@@ -81,6 +92,6 @@ export interface HeldStep {
 }
 
 /** The one-line summary of a held deploy, for the CLI and the status. */
-export const heldMessage = (h: HeldStep) => `waiting for operator: ${h.title} failed: ${h.error}`;
+export const heldMessage = (h: HeldStep) => `waiting for operator: ${h.undoOf ? `undo of ${h.undoOf} (${h.title})` : h.title} failed: ${h.error}`;
 
 export const statusQuery = defineQuery<WorkflowStatus>('status');

@@ -1,7 +1,7 @@
 // Runs steps (in order, or two side by side) and records their progress for the status query. Deterministic:
 // time comes from the workflow clock.
 import { isCancellation, setHandler, type ApplicationFailure } from '@temporalio/workflow';
-import { failure } from '../src/failures';
+import { failure, type FailureType } from '../src/failures';
 import type { StepResult } from '../src/model/step';
 import { statusQuery, type StepStatus, type WorkflowStatus } from './status';
 import type { StepDef } from './stepTable';
@@ -21,6 +21,19 @@ export function rootFailureType(e: unknown): string | undefined {
   let type: string | undefined;
   for (let cur = e as { type?: unknown; cause?: unknown } | undefined; cur; cur = cur.cause as typeof cur) if (typeof cur.type === 'string') type = cur.type;
   return type;
+}
+
+/**
+ * A run ended with one of its undo steps failed: its failure type says so (UndoFailed). A run that
+ * ended before that type existed says so in its status (the failure's details): a fleet parent in
+ * flight across the upgrade still reads its hosts right.
+ */
+export function undoFailedIn(e: unknown): boolean {
+  if (rootFailureType(e) === 'UndoFailed') return true;
+  let cur = e as { details?: unknown[]; cause?: unknown } | undefined;
+  while (cur?.cause && !cur.details?.length) cur = cur.cause as typeof cur;
+  const status = cur?.details?.[0] as Partial<WorkflowStatus> | undefined;
+  return status?.compensations?.some((c) => c.state === 'failed') ?? false;
 }
 
 export class StepTracker {
@@ -60,10 +73,14 @@ export class StepTracker {
     }
   }
 
-  /** Runs an undo step; it is recorded in `compensations` and its failure does not stop the others. */
-  async compensate(name: string, title: string, fn: () => Promise<StepOutcome>): Promise<boolean> {
-    const c: StepStatus = { name, title, state: 'running', startedAt: Date.now() };
-    (this.status.compensations ??= []).push(c);
+  /**
+   * Runs an undo step; it is recorded in `compensations` and its failure does not stop the others.
+   * `again`: the entry of its earlier, failed run (a held undo retried), run again in place.
+   */
+  async compensate(name: string, title: string, fn: () => Promise<StepOutcome>, again?: StepStatus): Promise<boolean> {
+    const c: StepStatus = again ?? { name, title, state: 'running', startedAt: Date.now() };
+    if (again) Object.assign(c, { state: 'running', startedAt: Date.now(), endedAt: undefined, error: undefined, errorType: undefined });
+    else (this.status.compensations ??= []).push(c);
     this.status.currentStep = name;
     try {
       const out = await fn();
@@ -76,12 +93,12 @@ export class StepTracker {
   }
 
   /** The failure the workflow ends with: step, host, cause; the status travels in its details. */
-  failure(message: string): ApplicationFailure {
+  failure(message: string, type: FailureType = 'StepFailed'): ApplicationFailure {
     this.status.state = 'failed';
     this.status.currentStep = undefined;
     this.status.error = message;
     this.status.endedAt = Date.now();
-    return failure('StepFailed', message, { details: [this.status] });
+    return failure(type, message, { details: [this.status] });
   }
 
   /** The title and error of the step that failed, if any. */

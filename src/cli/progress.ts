@@ -62,6 +62,10 @@ export function waitingLine(status: WorkflowStatus): string | undefined {
   return undefined;
 }
 
+/** A fleet host held on a failed undo step, and what the operator does about it. */
+export const heldHostMessage = (h: FleetHostStatus): string =>
+  `held: ${h.held ? `undo of ${h.held.undoOf ?? h.held.step} (${h.held.title}) failed: ${h.held.error}` : 'an undo step failed'} — fix it, then \`alcaide retry -H ${h.host}\``;
+
 /** A fleet parent's hosts, one line each: its child workflow's state. */
 export function hostLine(h: FleetHostStatus, frame = 0): string {
   const dim = (t: string) => color.dim(t);
@@ -69,7 +73,11 @@ export function hostLine(h: FleetHostStatus, frame = 0): string {
     case 'completed':
       return `${color.green('✓')} ${h.host}${h.note ? dim(` — ${h.note}`) : ''}`;
     case 'failed':
-      return `${color.red('✗')} ${h.host}\n    ${color.red(h.error ?? '')}`;
+      return `${color.red('✗')} ${h.host}${h.notTakenBack ? color.red(' not taken back') : ''}\n    ${color.red(h.error ?? '')}`;
+    case 'held':
+      return `${color.yellow(`⏸ ${h.host} ${heldHostMessage(h)}`)}${h.held ? `\n    ${dim(`without a retry by ${clock(h.held.until)} it is reported not taken back`)}` : ''}`;
+    case 'undoing':
+      return `${color.cyan(frames[frame % frames.length]!)} ${h.host} ${dim('undo step running again (retried)')}`;
     case 'running':
       return `${color.cyan(frames[frame % frames.length]!)} ${h.host} ${dim(h.workflowId)}`;
     default:
@@ -117,8 +125,8 @@ export class ProgressView {
         }
       }
       for (const h of status.hosts ?? []) {
-        const key = `host:${h.host}:${h.state}`;
-        if ((h.state === 'completed' || h.state === 'failed') && !this.printed.has(key)) {
+        const key = `host:${h.host}:${h.state}${h.held ? `:${h.held.retries}` : ''}`;
+        if ((h.state === 'completed' || h.state === 'failed' || h.state === 'held') && !this.printed.has(key)) {
           this.printed.add(key);
           console.log(`  ${hostLine(h)}`);
         }

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import '../helpers/plainOutput';
 import { describe, test } from 'node:test';
-import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, RetryState } from '@temporalio/common';
 import { Remote } from '../../activities/remote';
 import { hintFor } from '../../src/cli/follow';
 import { FAILURES, NON_RETRYABLE_FAILURES } from '../../src/failures';
@@ -15,7 +15,7 @@ import type { SshConnection } from '../../src/ssh/connection';
 import { HostKeyError } from '../../src/ssh/errors';
 import { ACTIVITY_OPTIONS } from '../../workflows/saga';
 import type { WorkflowStatus } from '../../workflows/status';
-import { rootFailureType } from '../../workflows/tracker';
+import { rootFailureType, undoFailedIn } from '../../workflows/tracker';
 import { REPO_ROOT } from '../helpers/paths';
 
 function sources(dir: string): Array<[string, string]> {
@@ -87,6 +87,16 @@ describe('the failure catalogue', () => {
     );
     assert.equal(rootFailureType(wrapped), 'HealthCheckFailed');
     assert.equal(rootFailureType(new Error('plain')), undefined);
+  });
+
+  test('a run whose undo step failed: by its failure type, or by its status for a run that ended before UndoFailed existed; never by its message', () => {
+    const status = (undo: 'done' | 'failed') => ({ steps: [], compensations: [{ name: 'restoreTraffic', title: 'traffic back to blue', state: undo }] });
+    const child = (cause: ApplicationFailure) =>
+      new ChildWorkflowFailure('default', { workflowId: 'alcaide-shop@web1', runId: 'r' }, 'hostDeployWorkflow', RetryState.NON_RETRYABLE_FAILURE, cause);
+    assert.equal(undoFailedIn(child(ApplicationFailure.create({ type: 'UndoFailed', message: 'x' }))), true);
+    assert.equal(undoFailedIn(child(ApplicationFailure.create({ type: 'StepFailed', message: 'x', details: [status('failed')] }))), true);
+    assert.equal(undoFailedIn(child(ApplicationFailure.create({ type: 'StepFailed', message: 'Some undo steps failed', details: [status('done')] }))), false);
+    assert.equal(undoFailedIn(new Error('Some undo steps failed')), false);
   });
 
   test("the CLI's hint goes by the failed step's failure type, not by its message", () => {

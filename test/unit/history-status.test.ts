@@ -8,7 +8,7 @@ import { migrationNote } from '../../activities/deploy';
 import { historyEntry, historyLine, type ListedRun } from '../../src/cli/commands/history';
 import { inOrder, ProgressView, renderStatus } from '../../src/cli/progress';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
-import type { StepStatus, WorkflowStatus } from '../../workflows/status';
+import type { FleetHostStatus, StepStatus, WorkflowStatus } from '../../workflows/status';
 
 const T0 = Date.parse('2026-11-29T10:00:00Z');
 const VERSION = '0123456789abcdef0123456789abcdef01234567';
@@ -78,6 +78,53 @@ describe('alcaide history', () => {
     assert.match(historyLine(rolledBack), / - {5}rolled back by ops@laptop at bake, restored /);
     const cancelled = historyEntry(run('FAILED'), { ...status, stopped: undefined });
     assert.match(historyLine(cancelled), / - {5}stopped at checkHealth, restored /);
+  });
+});
+
+describe('a fleet host that cannot be taken back', () => {
+  const host = (h: string, more: Partial<FleetHostStatus> = {}): FleetHostStatus => ({
+    host: h,
+    roles: ['web'],
+    workflowId: `alcaide-shop@${h}`,
+    state: 'undone',
+    slot: 'green',
+    ...more,
+  });
+  const fleet = (hosts: FleetHostStatus[]): WorkflowStatus => ({
+    ...base,
+    kind: 'fleet-deploy',
+    host: hosts.map((h) => h.host).join(', '),
+    state: 'failed',
+    steps: [],
+    hosts,
+  });
+
+  test('while held, its line in `alcaide status` says which undo step failed and how to retry it', () => {
+    const held = {
+      step: 'restoreTraffic',
+      undoOf: 'switch traffic',
+      title: 'traffic back to blue',
+      error: 'ssh: timed out',
+      since: T0,
+      until: T0 + 3_600_000,
+      retries: 0,
+    };
+    const out = renderStatus({ ...fleet([host('192.0.2.1', { state: 'held', held }), host('192.0.2.2')]), state: 'compensating' });
+    assert.match(
+      out,
+      /⏸ 192\.0\.2\.1 held: undo of switch traffic \(traffic back to blue\) failed: ssh: timed out — fix it, then `alcaide retry -H 192\.0\.2\.1`\n {4}without a retry by 11:00:00Z it is reported not taken back/,
+    );
+  });
+
+  test('`alcaide history` names it "not taken back", the others by how they ended', () => {
+    const e = historyEntry(
+      { ...run('FAILED'), type: 'fleetDeployWorkflow' },
+      fleet([host('192.0.2.1', { state: 'failed', notTakenBack: true, error: 'x' }), host('192.0.2.2')]),
+    );
+    assert.deepEqual(
+      e.hosts?.map((h) => `${h.host}: ${h.outcome}`),
+      ['192.0.2.1: not taken back', '192.0.2.2: undone'],
+    );
   });
 });
 

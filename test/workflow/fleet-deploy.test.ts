@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { AppTarget } from '../../src/model/target';
 import type { FleetSpec } from '../../src/model/fleet';
@@ -14,7 +16,8 @@ import { FLEET_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLB
 import type { WorkflowStatus } from '../../workflows/status';
 import { statusOf, VERSION, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
 import { TEST_TARGET } from '../helpers/target';
-import { startTestEnv } from '../helpers/temporal';
+import { startTestEnv, TEST_CODEC_MATERIAL } from '../helpers/temporal';
+import { runCliAsync, tempProject } from '../helpers/cli';
 
 const WEB = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'];
 const JOBS = '192.0.2.9';
@@ -44,8 +47,11 @@ interface Call {
   slots: string;
 }
 
-/** Fakes of every activity the fleet parent and its children schedule; `fail` is "host:activity". */
-function fleetFakes(o: { fail?: string; block?: string; previous?: (host: string) => string } = {}) {
+/**
+ * Fakes of every activity the fleet parent and its children schedule; `fail` is "host:activity";
+ * `unreachable`: "host:activity" → how many calls fail (at once: no attempts to wait through).
+ */
+function fleetFakes(o: { fail?: string; block?: string; previous?: (host: string) => string; unreachable?: Record<string, number> } = {}) {
   const calls: Call[] = [];
   const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   let release: () => void = () => undefined;
@@ -60,6 +66,11 @@ function fleetFakes(o: { fail?: string; block?: string; previous?: (host: string
       calls.push({ host, act, at: Date.now(), slots: args.filter((a) => a === 'blue' || a === 'green').join(',') });
       if (o.fail === `${host}:${act}`)
         throw ApplicationFailure.create({ message: `injected failure in ${act} on ${host}`, type: 'HealthCheckFailed', nonRetryable: true });
+      const down = o.unreachable?.[`${host}:${act}`];
+      if (down) {
+        o.unreachable![`${host}:${act}`] = down - 1;
+        throw ApplicationFailure.create({ message: `injected: ${host} unreachable`, type: 'SshConnectionError', nonRetryable: true });
+      }
       if (o.block === `${host}:${act}`) {
         reached();
         await blocked;
@@ -361,5 +372,176 @@ describe('fleetRollbackWorkflow', () => {
         ['stopSlot(blue)'],
         h,
       );
+  });
+});
+
+describe('a host that cannot be taken back', () => {
+  const undoCalls = (calls: Call[], host: string) => on(calls, host).filter((a) => /^(restoreTraffic|destroySlot)/.test(a));
+
+  test('its failed undo step is held for the operator, the parent shows it held and waits; retry runs it again until it goes through: failed, every host restored', async () => {
+    // 192.0.2.1 and .2 switched, .3 fails its check through Caddy; .1 cannot put traffic back twice
+    const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:verifyThroughCaddy`, unreachable: { [`${WEB[0]}:restoreTraffic`]: 2 } });
+    const { error } = await fleetDeploy(acts, fleetTarget(), async (id) => {
+      const parent = env.client.workflow.getHandle(id);
+      const child = env.client.workflow.getHandle(`${id}@${WEB[0]}`);
+      const held = await waitForStatus(
+        parent,
+        (s) => s.hosts?.[0]?.state === 'held' && [1, 2, 3, 4].every((i) => ['undone', 'failed'].includes(s.hosts![i]!.state)),
+      );
+      assert.equal(held.state, 'compensating', 'the parent waits for the held host');
+      const { since, until, ...h } = held.hosts![0]!.held!;
+      assert.deepEqual(h, {
+        step: 'restoreTraffic',
+        undoOf: 'switch traffic',
+        title: 'traffic back to blue',
+        error: `injected: ${WEB[0]} unreachable`,
+        retries: 0,
+      });
+      assert.equal(until - since, TEST_TARGET.holdTimeoutMs);
+      assert.equal((await waitForStatus(child, (s) => s.state === 'held')).held?.step, 'restoreTraffic', "the host's own status is held too");
+      assert.deepEqual(undoCalls(calls, WEB[0]!), ['restoreTraffic(blue,green)'], 'nothing after the held undo step runs meanwhile');
+      // the Web UI's signal, no input
+      await child.signal('retry');
+      await waitForStatus(parent, (s) => s.hosts?.[0]?.state === 'held' && s.hosts[0].held?.retries === 1);
+      await child.signal('retry', { by: 'ops@laptop' });
+    });
+    assert.ok(error);
+    assert.equal((error.cause as ApplicationFailure).type, 'StepFailed');
+    assert.match(error.cause?.message ?? '', /Restored: every host back to its previous slot\.$/);
+    assert.doesNotMatch(error.cause?.message ?? '', /not taken back|FAILED/);
+    assert.deepEqual(
+      statusOf(error).hosts?.map((h) => h.state),
+      ['undone', 'undone', 'failed', 'undone', 'undone'],
+    );
+    assert.deepEqual(undoCalls(calls, WEB[0]!), [
+      'restoreTraffic(blue,green)',
+      'restoreTraffic(blue,green)',
+      'restoreTraffic(blue,green)',
+      'destroySlot(green)',
+    ]);
+    for (const host of [WEB[1]!, WEB[2]!]) assert.deepEqual(undoCalls(calls, host), ['restoreTraffic(blue,green)', 'destroySlot(green)'], host);
+  });
+
+  test('a hold that times out: the fleet ends failed, naming the host not taken back', async () => {
+    const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:verifyThroughCaddy`, unreachable: { [`${WEB[0]}:restoreTraffic`]: Infinity } });
+    const { error } = await fleetDeploy(acts, fleetTarget({}, { holdTimeoutMs: 1500 }));
+    assert.ok(error);
+    assert.equal((error.cause as ApplicationFailure).type, 'UndoFailed');
+    assert.match(
+      error.cause?.message ?? '',
+      /Restored: FAILED: every host back to its previous slot \(not taken back: 192\.0\.2\.1\)\. Some undo steps failed: check the server/,
+    );
+    const status = statusOf(error);
+    assert.deepEqual(
+      status.hosts?.map((h) => `${h.state}${h.notTakenBack ? ' not taken back' : ''}`),
+      ['failed not taken back', 'undone', 'failed', 'undone', 'undone'],
+    );
+    assert.match(status.hosts![0]!.error ?? '', /FAILED: traffic back to blue/);
+    // the hold ended without a retry: its other undo step still ran
+    assert.deepEqual(undoCalls(calls, WEB[0]!), ['restoreTraffic(blue,green)', 'destroySlot(green)']);
+  });
+
+  test('a retry sent to a host that is not held changes nothing: a later failed undo step still waits', async () => {
+    const { calls, acts, release, atBlock } = fleetFakes({ block: `${WEB[2]}:verifyThroughCaddy`, unreachable: { [`${WEB[0]}:restoreTraffic`]: 1 } });
+    // .3 fails its check through Caddy once the test lets it go on
+    const verify = acts.verifyThroughCaddy!;
+    acts.verifyThroughCaddy = async (...a: unknown[]) => {
+      await verify(...a);
+      if ((a[0] as AppTarget).server.host === WEB[2])
+        throw ApplicationFailure.create({ message: 'injected failure', type: 'VerifyFailed', nonRetryable: true });
+      return { changed: true, note: 'verified' };
+    };
+    const { error } = await fleetDeploy(acts, fleetTarget(), async (id) => {
+      await atBlock;
+      const parent = env.client.workflow.getHandle(id);
+      const child = env.client.workflow.getHandle(`${id}@${WEB[0]}`);
+      // .1 has switched and waits for the order to finish: not held
+      await waitForStatus(parent, (s) => s.hosts?.[0]?.state === 'switched');
+      await child.signal('retry', { by: 'ops@laptop' });
+      release();
+      await waitForStatus(parent, (s) => s.hosts?.[0]?.state === 'held');
+      await new Promise((r) => setTimeout(r, 1000));
+      const still = await waitForStatus(parent, () => true);
+      assert.equal(still.hosts?.[0]?.state, 'held', 'the earlier retry did not let the held undo step go on');
+      assert.deepEqual(undoCalls(calls, WEB[0]!), ['restoreTraffic(blue,green)']);
+      await child.signal('retry');
+    });
+    assert.ok(error);
+    assert.deepEqual(undoCalls(calls, WEB[0]!), ['restoreTraffic(blue,green)', 'restoreTraffic(blue,green)', 'destroySlot(green)']);
+  });
+});
+
+describe('a host that cannot be taken back during a fleet rollback', () => {
+  test('is held the same way, and a retry puts it back on what it served', async () => {
+    const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:verifyThroughCaddy`, unreachable: { [`${WEB[0]}:restoreTraffic`]: 1 } });
+    const { error } = await fleetDeploy(
+      acts,
+      fleetTarget(),
+      async (id) => {
+        await waitForStatus(env.client.workflow.getHandle(id), (s) => s.hosts?.[0]?.state === 'held');
+        await env.client.workflow.getHandle(`${id}@${WEB[0]}`).signal('retry');
+      },
+      'fleetRollbackWorkflow',
+    );
+    assert.ok(error);
+    assert.doesNotMatch(error.cause?.message ?? '', /not taken back|FAILED/);
+    assert.deepEqual(
+      on(calls, WEB[0]!).filter((a) => /^(restoreTraffic|stopSlot)/.test(a)),
+      ['restoreTraffic(green,blue)', 'restoreTraffic(green,blue)', 'stopSlot(blue)'],
+    );
+  });
+});
+
+describe('alcaide retry on a fleet', () => {
+  const project = tempProject();
+  after(() => project.cleanup());
+
+  test('-H HOST retries that held host only, a host not held is refused, and without -H every held host is retried', async () => {
+    const app = 'fleet_retry';
+    writeFileSync(path.join(project.dir, 'deploy.yml'), `app: ${app}\nservers:\n${[...WEB, JOBS].map((h) => `  - host: ${h}\n`).join('')}`);
+    const retry = (...args: string[]) =>
+      runCliAsync(['retry', ...args], {
+        cwd: project.dir,
+        env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL, ALCAIDE_MASTER_KEY: '' },
+      });
+    // .1 and .2 switched and cannot put traffic back once each
+    const { calls, acts } = fleetFakes({
+      fail: `${WEB[2]}:verifyThroughCaddy`,
+      unreachable: { [`${WEB[0]}:restoreTraffic`]: 1, [`${WEB[1]}:restoreTraffic`]: 1 },
+    });
+    const target = { ...fleetTarget(), app };
+    const outcome = await withFakeWorker(env, acts, async (taskQueue) => {
+      const h = await env.client.workflow.start('fleetDeployWorkflow', {
+        taskQueue,
+        workflowId: `alcaide-${app}`,
+        args: [{ target, version: VERSION, ref: 'HEAD', startedBy: 'test@ci' }],
+      });
+      await waitForStatus(h, (s) => s.hosts?.[0]?.state === 'held' && s.hosts[1]?.state === 'held' && s.hosts[3]?.state === 'undone');
+
+      const notHeld = await retry('-H', WEB[3]!);
+      assert.equal(notHeld.code, 1, notHeld.stdout + notHeld.stderr);
+      assert.match(notHeld.stderr, /no host of 192\.0\.2\.4 of fleet_retry is waiting for an operator \(192\.0\.2\.4: undone\)/);
+
+      const one = await retry('-H', WEB[0]!);
+      assert.equal(one.code, 0, one.stdout + one.stderr);
+      assert.match(one.stdout, /retry sent to 192\.0\.2\.1: traffic back to blue runs again/);
+      assert.doesNotMatch(one.stdout, /192\.0\.2\.2/);
+      const later = await waitForStatus(h, (s) => s.hosts?.[0]?.state === 'undone');
+      assert.equal(later.hosts?.[1]?.state, 'held', '-H retried only the host it names');
+
+      const all = await retry();
+      assert.equal(all.code, 0, all.stdout + all.stderr);
+      assert.match(all.stdout, /retry sent to 192\.0\.2\.2/);
+      return h.result().then(
+        () => assert.fail('the deploy should end failed'),
+        (e: unknown) => e as WorkflowFailedError,
+      );
+    });
+    assert.doesNotMatch(outcome.cause?.message ?? '', /not taken back/);
+    assert.deepEqual(
+      statusOf(outcome).hosts?.map((h) => h.state),
+      ['undone', 'undone', 'failed', 'undone', 'undone'],
+    );
+    for (const host of [WEB[0]!, WEB[1]!]) assert.equal(on(calls, host).filter((a) => a.startsWith('restoreTraffic')).length, 2, host);
   });
 });

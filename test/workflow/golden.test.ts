@@ -202,6 +202,63 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
     await run(env, 'fleetRollbackWorkflow', [{ target: WEB_AND_WORKER, startedBy: 'golden' }], fleetActs(), undefined, 'host-rollback-worker-unpatched-parent');
     return 'host-rollback-worker-unpatched-parent@192.0.2.2';
   },
+  // host-deploy's run again (both switch at once, the first fails its check after the second
+  // switched), but the second host cannot put traffic back at first: its undo step is held for
+  // the operator, whose retry puts it through
+  'host-deploy-undo-held': async (env) => {
+    const acts = fleetActs('192.0.2.1');
+    const restore = acts.restoreTraffic!;
+    let down = true;
+    acts.restoreTraffic = async (...a) => {
+      if (down && (a[0] as { server: { host: string } }).server.host === '192.0.2.2')
+        throw ApplicationFailure.create({ message: 'injected: 192.0.2.2 unreachable', type: 'SshConnectionError', nonRetryable: true });
+      return restore(...a);
+    };
+    const child = 'host-deploy-undo-held-parent@192.0.2.2';
+    await run(
+      env,
+      'fleetDeployWorkflow',
+      [{ target: { ...FLEET, fleet: { ...FLEET.fleet, boot: { limit: { count: 2 }, waitMs: 0 } } }, version: VERSION, ref: 'HEAD', startedBy: 'golden' }],
+      acts,
+      async () => {
+        // held on the parent too, and a moment for the hold's timer to start
+        await waitForStatus(env.client.workflow.getHandle('host-deploy-undo-held-parent'), (s) => s.hosts?.[1]?.state === 'held');
+        await new Promise((r) => setTimeout(r, 1000));
+        down = false;
+        await env.client.workflow.getHandle(child).signal('retry', { by: 'ops@laptop' });
+      },
+      'host-deploy-undo-held-parent',
+    );
+    return child;
+  },
+  // the second host's child of such a deploy, whose undo step fails for good: recorded before
+  // a failed undo step held (it replays that path: runs started before hold for it, patched)
+  'host-deploy-undo-failed': async (env) => {
+    const acts = fleetActs('192.0.2.1');
+    const restore = acts.restoreTraffic!;
+    acts.restoreTraffic = async (...a) => {
+      if ((a[0] as { server: { host: string } }).server.host === '192.0.2.2')
+        throw ApplicationFailure.create({ message: 'injected: 192.0.2.2 unreachable', type: 'SshConnectionError', nonRetryable: true });
+      return restore(...a);
+    };
+    await run(
+      env,
+      'fleetDeployWorkflow',
+      // the current code holds the undo step: 1 s, then it gives up as the recorded run did at once
+      [
+        {
+          target: { ...FLEET, holdTimeoutMs: 1000, fleet: { ...FLEET.fleet, boot: { limit: { count: 2 }, waitMs: 0 } } },
+          version: VERSION,
+          ref: 'HEAD',
+          startedBy: 'golden',
+        },
+      ],
+      acts,
+      undefined,
+      'host-deploy-undo-failed-parent',
+    );
+    return 'host-deploy-undo-failed-parent@192.0.2.2';
+  },
   // two hosts back on the release their blue slots keep, one after the other
   'fleet-rollback': (env) => run(env, 'fleetRollbackWorkflow', [{ target: FLEET, startedBy: 'golden' }], fleetActs(), undefined, 'fleet-rollback.json'),
   // the second host's child of such a rollback

@@ -114,6 +114,45 @@ async function hostsOverview(cmd: Command, opts: { watch?: boolean; json?: boole
   if (failed.length) process.exitCode = 1;
 }
 
+/** The status of a running workflow, or why it does not answer. */
+async function runningStatus(handle: WorkflowHandle, app: string): Promise<WorkflowStatus> {
+  const status = await queryStatus(handle).catch(() => undefined);
+  if (!status)
+    throw new UserError(
+      `the deploy of ${app} does not answer: no worker is running it`,
+      1,
+      'start one with `alcaide worker` or `alcaide deploy --attach`, then retry',
+    );
+  return status;
+}
+
+/**
+ * `retry` on a fleet: the hosts held on a failed undo step (all of them, or those -H/-R pick)
+ * run it again; each host's own workflow takes the signal, as the Web UI sends it.
+ */
+async function retryHeldHosts(cmd: Command, config: Config & { selected?: string[] }): Promise<void> {
+  const target = toAppTarget(config);
+  await withTemporal(target, cmd, async (client) => {
+    const handle = client.workflow.getHandle(appWorkflowId(target));
+    if (!(await isRunning(handle))) throw new UserError(`no deploy or rollback of ${target.app} is running`);
+    const hosts = (await runningStatus(handle, target.app)).hosts ?? [];
+    const picked = config.selected ? hosts.filter((h) => config.selected!.includes(h.host)) : hosts;
+    const held = picked.filter((h) => h.state === 'held');
+    if (!held.length) {
+      throw new UserError(
+        `no host${config.selected ? ` of ${config.selected.join(', ')}` : ''} of ${target.app} is waiting for an operator (${picked.map((h) => `${h.host}: ${h.state}`).join(', ') || 'no host has started'})`,
+      );
+    }
+    for (const h of held) {
+      await client.workflow.getHandle(h.workflowId).signal('retry', { by: startedBy() });
+      console.log(`${mark.ok()} retry sent to ${h.host}: ${h.held ? `${h.held.title} runs again` : 'its undo step runs again'}`);
+    }
+    const rest = picked.filter((h) => h.state !== 'held');
+    if (config.selected && rest.length) console.log(`${mark.warn()} not waiting for an operator: ${rest.map((h) => `${h.host} (${h.state})`).join(', ')}`);
+    console.log(color.dim('alcaide status --watch to follow'));
+  });
+}
+
 /** Options a fleet's deploy does not take yet: exit 2 before anything remote. */
 function refuseForFleets(opts: DeployOptions, names: Array<keyof DeployOptions>): void {
   const flag = (n: string) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -286,7 +325,7 @@ Examples:
 
   program
     .command('retry')
-    .description('run the failed step of a held deploy again (on_failure: hold / deploy --hold)')
+    .description('run the failed step of a held deploy again (on_failure: hold / deploy --hold), or the failed undo step of a held fleet host')
     .addHelpText(
       'after',
       `
@@ -295,22 +334,23 @@ for a decision: \`alcaide retry\` runs the failed step again, after you fixed it
 without repeating the finished steps; \`alcaide abort\` puts everything back. In the Temporal
 Web UI the same is "Send Signal" with the name \`retry\` (no input needed) or \`abort\`.
 
+A fleet whose host could not be taken back after a failure holds that host (up to hold_timeout)
+on its failed undo step: \`alcaide retry -H HOST\` runs that step again on HOST, \`alcaide retry\`
+on every held host (in the Web UI: \`retry\` on the host's own workflow, alcaide-APP@HOST).
+
 Examples:
   $ alcaide status          # waiting for operator: run migrations failed: ...
-  $ alcaide retry`,
+  $ alcaide retry
+  $ alcaide retry -H web2.example.com`,
     )
     .action(async (_o: unknown, cmd: Command) => {
+      const config = configFor(cmd);
+      if (config.hosts.length > 1) return retryHeldHosts(cmd, config);
       const target = toAppTarget(oneHostConfigFor(cmd, 'retry'));
       await withTemporal(target, cmd, async (client) => {
         const handle = client.workflow.getHandle(appWorkflowId(target));
         if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running`);
-        const status = await queryStatus(handle).catch(() => undefined);
-        if (!status)
-          throw new UserError(
-            `the deploy of ${target.app} does not answer: no worker is running it`,
-            1,
-            'start one with `alcaide worker` or `alcaide deploy --attach`, then retry',
-          );
+        const status = await runningStatus(handle, target.app);
         if (status.state !== 'held' || !status.held) {
           throw new UserError(
             `the deploy of ${target.app} is not waiting for an operator (it is ${status.state}${status.currentStep ? ` at ${status.currentStep}` : ''})`,

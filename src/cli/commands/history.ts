@@ -73,7 +73,7 @@ export function historyEntry(wf: ListedRun, status: WorkflowStatus | undefined, 
     url,
     workflowId: wf.workflowId,
     runId: wf.runId,
-    hosts: status?.hosts?.map((h) => ({ host: h.host, outcome: h.state, slot: h.slot })),
+    hosts: status?.hosts?.map((h) => ({ host: h.host, outcome: h.notTakenBack ? 'not taken back' : h.state, slot: h.slot })),
   };
 }
 
