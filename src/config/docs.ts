@@ -114,6 +114,19 @@ function wrap(text: string, width: number, indent: string): string[] {
 /** Markdown code and doc links read as plain text in a terminal. */
 const plain = (s: string) => s.replace(/`([^`]*)`/g, '$1');
 
+/** A key's description as plain text (for deploy.yml's template). */
+export function keyNote(path: string): string {
+  const d = configKeys().find((k) => k.path === path)?.description;
+  if (!d) throw new Error(`no description for ${path}`);
+  return plain(d);
+}
+
+/** A key's description as a YAML comment above it: a sentence wrapped to `width`. */
+export function keyComment(path: string, indent = '', width = 100): string {
+  const text = keyNote(path);
+  return wrap(`${text[0]!.toUpperCase()}${text.slice(1)}.`, width, `${indent}# `).join('\n');
+}
+
 /** Each key on a line with its default, its description wrapped under it to `width` columns. */
 export function renderKeys(keys: ConfigKey[], width = 80): string {
   return keys

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { configKeys, keysFor, renderKeys, renderMarkdownTable, withGeneratedTable } from '../../src/config/docs';
+import { configKeys, keyNote, keysFor, renderKeys, renderMarkdownTable, withGeneratedTable } from '../../src/config/docs';
+import { deployYmlTemplate } from '../../src/config/template';
 import { configSchema } from '../../src/config/schema';
 import { runCli, tempProject } from '../helpers/cli';
 import { REPO_ROOT } from '../helpers/paths';
@@ -91,4 +92,15 @@ test("docs/configuration.md's key table is the schema's", () => {
   const page = readFileSync(path.join(REPO_ROOT, 'docs', 'configuration.md'), 'utf8');
   assert.ok(page.includes(renderMarkdownTable()), 'the table is there');
   assert.equal(page, withGeneratedTable(page), 'docs/configuration.md differs from the schema: run `npm run build && node scripts/config-table.js`');
+});
+
+test("init's deploy.yml says what a key does in the schema's words", () => {
+  // comment markers and line breaks aside
+  const text = deployYmlTemplate('my_app', 'example.com')
+    .split('\n')
+    .map((l) => l.replace(/^.*?# ?/, ''))
+    .join(' ')
+    .toLowerCase();
+  for (const key of ['domain', 'app_jail.port', 'env.secret', 'health_check.path', 'drain_timeout', 'on_failure', 'hold_timeout', 'bake'])
+    assert.ok(text.includes(keyNote(key).toLowerCase()), `the template describes ${key} as the schema does`);
 });
