@@ -28,6 +28,7 @@ const FAST = [
   // (not workflow/status-new-run: it times a worker's start, which main-thread workflows slow down)
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
   'unit/config',
+  'unit/config-docs',
   'unit/fleet',
   'unit/aliases',
   'unit/overview',

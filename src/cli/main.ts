@@ -3,6 +3,7 @@ import { VERSION } from '../version';
 import { registerCodecServer } from './commands/codec';
 import { registerConfig } from './commands/config';
 import { registerDeploy } from './commands/deploy';
+import { registerDocs } from './commands/docs';
 import { registerDoctor } from './commands/doctor';
 import { registerHistory } from './commands/history';
 import { registerInit } from './commands/init';
@@ -35,6 +36,7 @@ Examples:
   $ alcaide init                     # write deploy.yml
   $ alcaide secrets init             # master key + encrypted secrets file
   $ alcaide config                   # validate and show the merged config
+  $ alcaide docs health_check        # what each deploy.yml key does
   $ alcaide -d staging config        # deploy.yml + deploy.staging.yml
   $ alcaide doctor                   # config, secrets and Temporal round trip
   $ alcaide setup --trust-new-host   # prepare the FreeBSD server (idempotent)
@@ -52,6 +54,7 @@ Examples:
     .action(() => console.log(VERSION));
   registerInit(program);
   registerConfig(program);
+  registerDocs(program);
   registerSecrets(program);
   registerDoctor(program);
   registerSetup(program);

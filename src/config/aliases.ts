@@ -8,6 +8,7 @@ export const CLI_COMMANDS = [
   'version',
   'init',
   'config',
+  'docs',
   'secrets',
   'doctor',
   'setup',

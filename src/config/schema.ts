@@ -8,6 +8,15 @@ import { parseDuration } from '../model/duration';
 import { DEFAULT_BASE_PATH } from '../freebsd/layout';
 import type { SlotAddresses } from '../model/target';
 import { WEB_ROLE } from '../model/fleet';
+import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../temporal/settings';
+
+// Each key's `.meta({ description })` is what `alcaide docs` and docs/configuration.md say
+// about it; a key without a schema default may name what it falls back to (`computedDefault`).
+declare module 'zod' {
+  interface GlobalMeta {
+    computedDefault?: string;
+  }
+}
 
 const expected = (what: string) => ({ error: what });
 
@@ -40,7 +49,10 @@ const secretName = z
   .string(expected('a secret name (letters, digits, "_"; not starting with a digit)'))
   .regex(ENV_KEY_RE, expected('a secret name (letters, digits, "_"; not starting with a digit)'));
 
-/** Durations are written as "500ms", "10s", "2m", "1h" or a number of seconds; stored as ms. */
+/**
+ * Durations are written as "500ms", "10s", "2m", "1h" or a number of seconds; stored as ms.
+ * Their defaults are given as written in deploy.yml (`.prefault`), which `alcaide docs` shows.
+ */
 const duration = (what = 'a duration such as "500ms", "10s", "2m" or a number of seconds') =>
   z.union([z.string(), z.number()], expected(what)).transform((v, ctx) => {
     const ms = parseDuration(v);
@@ -69,7 +81,14 @@ const subnet = z.string(expected('an IPv4 subnet in CIDR form such as "10.0.0.0/
 
 const sshUser = z.string(expected('a user name')).regex(USER_RE, expected('a user name (lowercase letters, digits, "_", "-")')).default('root');
 
-const serverSchema = z.strictObject({ host: hostName, user: sshUser, port: port(22) }, expected('a mapping with host, user and port'));
+const serverSchema = z.strictObject(
+  {
+    host: hostName.meta({ description: "the server's hostname or IP address" }),
+    user: sshUser.meta({ description: 'the SSH user' }),
+    port: port(22).meta({ description: 'the SSH port' }),
+  },
+  expected('a mapping with host, user and port'),
+);
 
 /** A role or label name: it names child workflows and is typed after -H/--role. */
 export const ROLE_RE = /^[a-z][a-z0-9_-]{0,30}$/;
@@ -78,10 +97,10 @@ const roleName = (what: string) => z.string(expected(what)).regex(ROLE_RE, expec
 /** One host of a fleet: `servers:` entries. */
 const fleetServerSchema = z.strictObject(
   {
-    host: hostName,
-    user: sshUser,
-    port: port(22),
-    labels: z.array(roleName('a label'), expected('a list of labels')).default([]),
+    host: hostName.meta({ description: "the server's hostname or IP address" }),
+    user: sshUser.meta({ description: 'the SSH user' }),
+    port: port(22).meta({ description: 'the SSH port' }),
+    labels: z.array(roleName('a label'), expected('a list of labels')).default([]).meta({ description: 'words `-H` picks this server by, besides its host' }),
   },
   expected('a mapping with host, user, port and labels'),
 );
@@ -97,15 +116,24 @@ const bootLimit = z.union([z.number(), z.string()], expected('a number of hosts 
 
 const postgresSchema = z.strictObject(
   {
-    version: int('a PostgreSQL major version (integer 13-17)', 13, 17).default(16),
-    volume: z.string(expected('"HOST_PATH:JAIL_PATH", two absolute paths')).refine((v) => {
-      const parts = v.split(':');
-      return parts.length === 2 && parts.every((p) => ABS_PATH_RE.test(p) && !p.split('/').includes('..'));
-    }, expected('"HOST_PATH:JAIL_PATH", two absolute paths')),
-    port: port(5432),
-    user: z.string(expected('a database role name')).regex(DB_IDENT_RE, expected('a database role name (lowercase letters, digits, "_")')),
-    password_secret: secretName,
-    database: z.string(expected('a database name')).regex(DB_IDENT_RE, expected('a database name (lowercase letters, digits, "_")')),
+    version: int('a PostgreSQL major version (integer 13-17)', 13, 17).default(16).meta({ description: 'the PostgreSQL major version (13-17)' }),
+    volume: z
+      .string(expected('"HOST_PATH:JAIL_PATH", two absolute paths'))
+      .refine((v) => {
+        const parts = v.split(':');
+        return parts.length === 2 && parts.every((p) => ABS_PATH_RE.test(p) && !p.split('/').includes('..'));
+      }, expected('"HOST_PATH:JAIL_PATH", two absolute paths'))
+      .meta({ description: '`HOST_PATH:JAIL_PATH`: where the data lives on the host, so it survives redeploys' }),
+    port: port(5432).meta({ description: 'the port PostgreSQL listens on in its jail' }),
+    user: z
+      .string(expected('a database role name'))
+      .regex(DB_IDENT_RE, expected('a database role name (lowercase letters, digits, "_")'))
+      .meta({ description: 'the database role the app connects as' }),
+    password_secret: secretName.meta({ description: "the name of the secret (in the secrets file) that holds the role's password" }),
+    database: z
+      .string(expected('a database name'))
+      .regex(DB_IDENT_RE, expected('a database name (lowercase letters, digits, "_")'))
+      .meta({ description: 'the database the app uses' }),
   },
   expected('a mapping with version, volume, port, user, password_secret and database'),
 );
@@ -131,14 +159,22 @@ const ROLE_CMD = 'one command line to run in the release directory, such as \'bi
 /** `roles.NAME`: which servers run the release in this role (`web` is served by Caddy), and what they run. */
 const roleSchema = z.strictObject(
   {
-    hosts: z.array(hostName, expected('a list of hosts named in servers')).min(1, expected('at least one host named in servers')),
+    hosts: z
+      .array(hostName, expected('a list of hosts named in servers'))
+      .min(1, expected('at least one host named in servers'))
+      .meta({ description: 'the servers (named in `servers`) that run the release in this role' }),
     // instead of `bin/RELEASE start`, under daemon(8) as the app user (src/freebsd/app.ts renderRunner)
     cmd: z
       .string(expected(ROLE_CMD))
       .refine((v) => v.trim() !== '' && !/[\r\n\0]/.test(v), expected(ROLE_CMD))
-      .optional(),
+      .optional()
+      .meta({
+        description:
+          'what this role\'s hosts run under daemon(8), in the release directory: one sh command line, such as `bin/shop eval "Shop.Worker.run()"` (docs/fleets.md)',
+        computedDefault: '`bin/RELEASE start`',
+      }),
     // over env.clear, on this role's hosts only
-    env: envRecord.optional(),
+    env: envRecord.optional().meta({ description: "`NAME: value` pairs over `env.clear` on this role's hosts (not a name in `env.secret`)" }),
   },
   expected('a mapping with hosts, cmd and env'),
 );
@@ -148,69 +184,110 @@ export const configSchema = z
     {
       app: z
         .string(expected('an app name'))
-        .regex(APP_NAME_RE, expected('the mix app name: lowercase letters, digits and "_", starting with a letter, at most 30 characters')),
+        .regex(APP_NAME_RE, expected('the mix app name: lowercase letters, digits and "_", starting with a letter, at most 30 characters'))
+        .meta({ description: 'the mix app name (`[a-z][a-z0-9_]*`, at most 30 characters); the jails are `APP_blue` and `APP_green`' }),
       // one host (`server:`), or a fleet (`servers:` and optionally `roles:`), never both
-      server: serverSchema.optional(),
-      servers: z.array(fleetServerSchema, expected('a list of servers (host, user, port, labels)')).min(1, expected('at least one server')).optional(),
-      roles: z.record(roleName('a role name'), roleSchema, expected('a mapping of role names to { hosts, cmd, env }')).optional(),
+      server: serverSchema.optional().meta({ description: 'the FreeBSD server, reached over SSH', computedDefault: 'required unless `servers`' }),
+      servers: z
+        .array(fleetServerSchema, expected('a list of servers (host, user, port, labels)'))
+        .min(1, expected('at least one server'))
+        .optional()
+        .meta({ description: 'several servers instead of `server`: a list of `host`, `user`, `port` and `labels` (docs/fleets.md)' }),
+      roles: z
+        .record(roleName('a role name'), roleSchema, expected('a mapping of role names to { hosts, cmd, env }'))
+        .optional()
+        .meta({
+          description: "which servers run the release in each role, and what they run; `web` (required with `roles`) is served by each host's Caddy",
+          computedDefault: '`web`: every server',
+        }),
       // migrations run once, on the first host of this role, before any host switches
-      primary_role: roleName('a role name').default('web'),
+      primary_role: roleName('a role name').default('web').meta({ description: "migrations run once, on this role's first host, before any host switches" }),
       build: z
         .strictObject(
           // the fleet's one build runs here (default: the first host of the primary role); the
           // release is copied to every other host
-          { host: hostName.optional() },
+          {
+            host: hostName
+              .optional()
+              .meta({ description: 'the one host that builds each release; the others get a copy', computedDefault: "the primary role's first host" }),
+          },
           expected('a mapping with host'),
         )
-        .prefault({}),
+        .prefault({})
+        .meta({ description: "where a fleet's release is built" }),
       boot: z
         .strictObject(
           {
-            limit: bootLimit.default({ count: 1 }),
-            wait: duration().default(0),
+            limit: bootLimit.prefault(1).meta({ description: 'how many web hosts switch at once: a count, or a share such as `"25%"`' }),
+            wait: duration().prefault(0).meta({ description: 'the pause between two batches of hosts' }),
             // how many hosts prepare their next slot at once (jail, install, start, health)
-            prepare: int('a number of hosts (integer 1-100)', 1, 100).default(10),
+            prepare: int('a number of hosts (integer 1-100)', 1, 100)
+              .default(10)
+              .meta({ description: 'how many hosts prepare their next slot at once (jail, install, start, health)' }),
           },
           expected('a mapping with limit, wait and prepare'),
         )
-        .prefault({}),
-      domain: hostName.optional(),
+        .prefault({})
+        .meta({ description: "how a fleet's hosts switch to a new release" }),
+      domain: hostName.optional().meta({ description: 'with a domain Caddy serves HTTPS with automatic TLS; without, HTTP on :80' }),
       app_jail: z
         .strictObject(
           {
-            base_path: absPath().default(DEFAULT_BASE_PATH),
+            base_path: absPath().default(DEFAULT_BASE_PATH).meta({ description: 'where jail roots live' }),
             freebsd_version: z
               .string(expected('a FreeBSD release such as "14.3-RELEASE"'))
               .regex(FREEBSD_VERSION_RE, expected('a FreeBSD release such as "14.3-RELEASE"'))
               .refine((v) => Number(FREEBSD_VERSION_RE.exec(v)?.[1]) >= 14, expected('FreeBSD 14 or newer, such as "14.3-RELEASE"'))
-              .default('14.3-RELEASE'),
-            port: port(4000),
+              .default('14.3-RELEASE')
+              .meta({ description: 'the FreeBSD release the jails are built from (14 or newer)' }),
+            port: port(4000).meta({ description: 'the port the release listens on in its jail' }),
           },
           expected('a mapping with base_path, freebsd_version and port'),
         )
-        .prefault({}),
+        .prefault({})
+        .meta({ description: "the app's jails" }),
       network: z
         .strictObject(
           {
             interface: z
               .string(expected('an interface name such as "lo1"'))
               .regex(/^[a-z]+[0-9]+$/, expected('an interface name such as "lo1"'))
-              .default('lo1'),
-            subnet: subnet.default('10.0.0.0/24'),
+              .default('lo1')
+              .meta({ description: "the cloned loopback interface the jails' addresses live on" }),
+            subnet: subnet
+              .default('10.0.0.0/24')
+              .meta({
+                description:
+                  'the jail network: host .1, blue .2, green .3, database .4, build jail .5, the new build jail during a rebuild .6; the slots also get `fd00:a1ca:1de::` + their IPv4 address (`::a00:2`)',
+              }),
           },
           expected('a mapping with interface and subnet'),
         )
-        .prefault({}),
-      accessories: z.strictObject({ postgresql: postgresSchema.optional() }, expected('a mapping of accessories (postgresql)')).prefault({}),
+        .prefault({})
+        .meta({ description: 'the jail network on each host' }),
+      accessories: z
+        .strictObject(
+          { postgresql: postgresSchema.optional().meta({ description: 'PostgreSQL in a jail of its own; deploys set `DATABASE_URL`' }) },
+          expected('a mapping of accessories (postgresql)'),
+        )
+        .prefault({})
+        .meta({ description: 'services next to the app, each in a jail of its own' }),
       env: z
         .strictObject(
           {
-            clear: envMap,
-            secret: z.array(secretName, expected('a list of secret names')).default([]),
+            clear: envMap.meta({
+              description:
+                'plain environment for the app: `NAME: value` pairs (PHX_HOST defaults to the domain or the host; PHX_SERVER, PORT and DATABASE_URL are set)',
+            }),
+            secret: z
+              .array(secretName, expected('a list of secret names'))
+              .default([])
+              .meta({ description: 'names of keys in the secrets file (`alcaide secrets set NAME`), decrypted on the worker at deploy time' }),
           },
           expected('a mapping with clear and secret'),
         )
-        .prefault({}),
+        .prefault({})
+        .meta({ description: "the app's environment" }),
       health_check: z
         .strictObject(
           {
@@ -218,93 +295,157 @@ export const configSchema = z
             path: z
               .string(expected('an HTTP path such as "/" or "/health"'))
               .regex(HTTP_PATH_RE, expected('an HTTP path such as "/" or "/health"'))
-              .default('/'),
-            interval: duration().default(1000),
-            timeout: duration().default(30_000),
+              .default('/')
+              .meta({
+                description:
+                  "where a new slot must answer 200 before traffic moves; `/` is a stock Phoenix app's home page, a route of your own is better (docs/phoenix.md)",
+              }),
+            interval: duration()
+              .prefault('1s')
+              .meta({ description: 'the longest pause between two checks (the first after 50 ms, then twice as long each time)' }),
+            timeout: duration().prefault('30s').meta({ description: 'how long a new slot has to answer 200' }),
           },
           expected('a mapping with path, interval and timeout'),
         )
-        .prefault({}),
-      drain_timeout: duration().default(10_000),
+        .prefault({})
+        .meta({ description: 'readiness of a new slot' }),
+      drain_timeout: duration().prefault('10s').meta({ description: 'how long the old slot keeps serving in-flight requests after the switch' }),
       // compensate: a failed deploy puts the previous slot back at once (unattended, CI);
       // hold: a failure before the switch waits for `alcaide retry` or `alcaide abort`
-      on_failure: z.enum(['compensate', 'hold'], expected('"compensate" or "hold"')).default('compensate'),
-      hold_timeout: duration().default(3_600_000),
+      on_failure: z
+        .enum(['compensate', 'hold'], expected('"compensate" or "hold"'))
+        .default('compensate')
+        .meta({
+          description:
+            'what a failed deploy does: `compensate` puts the previous slot back at once (what CI wants); `hold`, for a failure before the switch, waits for `alcaide retry` or `alcaide abort`',
+        }),
+      hold_timeout: duration().prefault('1h').meta({ description: 'how long a held deploy waits before it compensates by itself' }),
       // after the switch, keep checking health through Caddy this long (0: off); a failed check rolls back
-      bake: duration().default(0),
+      bake: duration()
+        .prefault(0)
+        .meta({
+          description:
+            'after the switch, check health through Caddy this long (0: off); a failed check rolls back, and the old slot keeps running until the bake ends',
+        }),
       proxy: z
         .strictObject(
           {
             ports: z
               .array(port(0), expected('two loopback ports [blue, green] for the slot servers in Caddy'))
               .length(2, expected('two loopback ports [blue, green] for the slot servers in Caddy'))
-              .optional(),
+              .optional()
+              .meta({ description: "two loopback ports `[blue, green]` for Caddy's per-slot servers", computedDefault: 'derived from the app name' }),
           },
           expected('a mapping with ports'),
         )
-        .prefault({}),
+        .prefault({})
+        .meta({ description: 'Caddy in front of the slots' }),
       release: z
         .strictObject(
           {
-            name: z.string(expected('a release name')).regex(APP_NAME_RE, expected('a release name (lowercase letters, digits, "_")')).optional(),
+            name: z
+              .string(expected('a release name'))
+              .regex(APP_NAME_RE, expected('a release name (lowercase letters, digits, "_")'))
+              .optional()
+              .meta({ description: 'the mix release to build', computedDefault: 'the app name' }),
             migrate: z
               .union(
                 [z.string().min(1, expected('an Elixir expression to eval, or false to skip migrations')), z.literal(false)],
                 expected('an Elixir expression to eval, or false to skip migrations'),
               )
-              .optional(),
+              .optional()
+              .meta({
+                description:
+                  'the Elixir expression that runs migrations (`false` skips them); migrations of a failed deploy stay applied: keep them backward compatible',
+                computedDefault: '`Name.Release.migrate()` of the release name',
+              }),
             // true: migrations run in the new slot before its app starts (an app that reads a
             // new table at boot); false: after it starts, before traffic moves
-            migrate_before_start: z.boolean(expected('true or false')).default(false),
+            migrate_before_start: z
+              .boolean(expected('true or false'))
+              .default(false)
+              .meta({
+                description:
+                  '`true`: migrations run in the new slot before its app starts (an app that reads a new table at boot); `false`: after it starts, before traffic moves',
+              }),
           },
           expected('a mapping with name, migrate and migrate_before_start'),
         )
-        .prefault({}),
+        .prefault({})
+        .meta({ description: 'the release that is built and deployed' }),
       ssh: z
         .strictObject(
           {
             keys: z
               .array(z.string(expected('a path to a private key')).min(1, expected('a path to a private key')), expected('a list of private key paths'))
-              .default([]),
-            known_hosts: z.string(expected('a path to a known_hosts file')).min(1, expected('a path to a known_hosts file')).optional(),
+              .default([])
+              .meta({ description: 'private keys to offer; none: ssh-agent, then `~/.ssh/id_ed25519` and `id_rsa`' }),
+            known_hosts: z
+              .string(expected('a path to a known_hosts file'))
+              .min(1, expected('a path to a known_hosts file'))
+              .optional()
+              .meta({ description: 'the known_hosts file that host keys are checked against', computedDefault: '`~/.ssh/known_hosts`' }),
             proxy_jump: z
               .string(expected('"[user@]host[:port]"'))
               .regex(/^(?:[a-z_][a-z0-9_-]*@)?[A-Za-z0-9.-]+(?::\d{1,5})?$/, expected('"[user@]host[:port]"'))
-              .optional(),
+              .optional()
+              .meta({ description: 'a jump host, `[user@]host[:port]`, that SSH goes through' }),
           },
           expected('a mapping with keys, known_hosts and proxy_jump'),
         )
-        .prefault({}),
+        .prefault({})
+        .meta({ description: 'SSH access to the hosts' }),
       temporal: z
         .strictObject(
           {
             address: z
               .string(expected('"host:port"'))
               .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, expected('"host:port" such as "localhost:7233"'))
-              .optional(),
+              .optional()
+              .meta({ description: 'the Temporal frontend, `host:port` (`TEMPORAL_ADDRESS` overrides)', computedDefault: DEFAULT_ADDRESS }),
             namespace: z
               .string(expected('a namespace name'))
               .regex(/^[A-Za-z0-9._-]+$/, expected('a namespace name'))
-              .optional(),
+              .optional()
+              .meta({ description: 'the Temporal namespace (`TEMPORAL_NAMESPACE` overrides)', computedDefault: DEFAULT_NAMESPACE }),
             task_queue: z
               .string(expected('a task queue name'))
               .regex(/^[A-Za-z0-9._-]+$/, expected('a task queue name'))
-              .optional(),
+              .optional()
+              .meta({ description: 'the task queue the worker polls (`ALCAIDE_TASK_QUEUE` overrides)', computedDefault: DEFAULT_TASK_QUEUE }),
             tls: z
               .strictObject(
                 {
-                  client_cert: z.string(expected('a path to a PEM certificate')).min(1, expected('a path to a PEM certificate')).optional(),
-                  client_key: z.string(expected('a path to a PEM private key')).min(1, expected('a path to a PEM private key')).optional(),
-                  ca: z.string(expected('a path to a PEM CA certificate')).min(1, expected('a path to a PEM CA certificate')).optional(),
-                  server_name: z.string(expected('a TLS server name')).min(1, expected('a TLS server name')).optional(),
+                  client_cert: z
+                    .string(expected('a path to a PEM certificate'))
+                    .min(1, expected('a path to a PEM certificate'))
+                    .optional()
+                    .meta({ description: 'the client certificate for mTLS (PEM), with `client_key`' }),
+                  client_key: z
+                    .string(expected('a path to a PEM private key'))
+                    .min(1, expected('a path to a PEM private key'))
+                    .optional()
+                    .meta({ description: 'the private key of `client_cert` (PEM)' }),
+                  ca: z
+                    .string(expected('a path to a PEM CA certificate'))
+                    .min(1, expected('a path to a PEM CA certificate'))
+                    .optional()
+                    .meta({ description: "the CA certificate (PEM) the server's certificate is checked against" }),
+                  server_name: z
+                    .string(expected('a TLS server name'))
+                    .min(1, expected('a TLS server name'))
+                    .optional()
+                    .meta({ description: "the name the server's certificate must carry" }),
                 },
                 expected('a mapping with client_cert, client_key, ca and server_name'),
               )
-              .optional(),
+              .optional()
+              .meta({ description: 'TLS to Temporal (the `TEMPORAL_TLS_*` variables override)' }),
           },
           expected('a mapping with address, namespace, task_queue and tls'),
         )
-        .prefault({}),
+        .prefault({})
+        .meta({ description: 'where Temporal runs (docs/temporal-cluster.md)' }),
       // names for alcaide command lines: `console: run bin/my_app remote` runs as `alcaide console`
       aliases: z
         .record(
@@ -318,7 +459,8 @@ export const configSchema = z
           }),
           expected('a mapping of alias names to alcaide command lines'),
         )
-        .default({}),
+        .default({})
+        .meta({ description: 'names for alcaide command lines: `console: run bin/my_app remote` runs as `alcaide console`' }),
     },
     expected('a mapping of settings (app, server, ...)'),
   )

@@ -1,8 +1,11 @@
 // What `alcaide init` writes: every key, commented, with its default; for a phx.new project
 // (mix phx.gen.release) what deploys it as generated: the database, the secrets it requires.
+// A comment that says what a key does is the schema's description (src/config/docs.ts); the
+// others are about this project or this file.
 import type { MixProject } from './mixProject';
 import { camelize } from './load';
 import { DEFAULT_BASE_PATH } from '../freebsd/layout';
+import { keyComment, keyNote } from './docs';
 
 function accessoriesBlock(app: string, on: boolean): string {
   const c = on ? '' : '# ';
@@ -49,13 +52,13 @@ server:
   user: root
   port: 22
 
-# A domain gets automatic TLS from Caddy; without one the app is served on :80.
+${keyComment('domain')}
 # domain: example.com
 
 app_jail:
-  base_path: ${DEFAULT_BASE_PATH}        # jail roots live here
-  freebsd_version: 14.3-RELEASE      # base template for the jails
-  port: 4000                         # the port the release listens on inside its jail
+  base_path: ${DEFAULT_BASE_PATH}        # ${keyNote('app_jail.base_path')}
+  freebsd_version: 14.3-RELEASE      # ${keyNote('app_jail.freebsd_version')}
+  port: 4000                         # ${keyNote('app_jail.port')}
 
 # Jails get addresses on a cloned loopback interface:
 # host .1, blue .2, green .3, database .4, build jail .5 (.6 while it is rebuilt)
@@ -66,28 +69,26 @@ network:
 ${accessoriesBlock(app, Boolean(p?.database))}
 
 env:
-  # PHX_HOST defaults to the domain (or server.host); PHX_SERVER, PORT and DATABASE_URL are set.
+${keyComment('env.clear', '  ')}
   clear: {}
-  # Names of keys in the encrypted secrets file (alcaide secrets set NAME).
+${keyComment('env.secret', '  ')}
   secret:${secrets.length ? secrets.map((s) => `\n    - ${s}`).join('') : ' []'}
 
-# A new slot must answer 200 here before traffic moves. "/" is a stock Phoenix app's home page;
-# a dedicated route (see docs/phoenix.md) is a better signal.
+${keyComment('health_check.path')}
 health_check:
   path: /
   interval: 1s
   timeout: 30s
 
-# How long the old slot keeps serving in-flight requests after the switch.
+${keyComment('drain_timeout')}
 drain_timeout: 10s
 
-# What a failed deploy does: compensate (put the previous slot back at once; what CI wants)
-# or hold (before the switch: wait for "alcaide retry" or "alcaide abort", up to hold_timeout).
+${keyComment('on_failure')}
 on_failure: compensate
+${keyComment('hold_timeout')}
 hold_timeout: 1h
 
-# After the switch, keep checking health through Caddy this long; a failed check rolls back.
-# The old slot keeps running until the bake ends. 0 = off.
+${keyComment('bake')}
 bake: 0
 
 ${releaseBlock(app, p)}
