@@ -101,9 +101,12 @@ async function fleetDeploy(acts: object, target: AppTarget, during?: (id: string
   });
 }
 
-/** Resolves once `pred` holds (polled every 20 ms), or after `ms` with false. */
+/** In a fake activity: resolves once `pred` holds (polled every 20 ms, heartbeating), or after `ms` with false. */
 async function waitFor(pred: () => boolean, ms = 10_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (pred()) return true;
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+    if (pred()) return true;
+    Context.current().heartbeat();
+  }
   return pred();
 }
 
