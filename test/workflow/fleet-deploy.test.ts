@@ -124,6 +124,22 @@ function buildAfterJails(calls: Call[], acts: Record<string, (...args: unknown[]
   return seen;
 }
 
+/** A fake build that runs until it is cancelled (or for 15 s), recorded as buildRelease and buildRelease:cancelled. */
+function buildUntilCancelled(calls: Call[]) {
+  return async () => {
+    calls.push({ host: WEB[1]!, act: 'buildRelease', at: Date.now(), slots: '' });
+    const ctx = Context.current();
+    for (const end = Date.now() + 15_000; Date.now() < end;) {
+      ctx.heartbeat();
+      await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]).catch((e: unknown) => {
+        calls.push({ host: WEB[1]!, act: 'buildRelease:cancelled', at: Date.now(), slots: '' });
+        throw e;
+      });
+    }
+    return { changed: true, note: 'built' };
+  };
+}
+
 const on = (calls: Call[], host: string) => calls.filter((c) => c.host === host).map((c) => c.act + (c.slots ? `(${c.slots})` : ''));
 const first = (calls: Call[], host: string, act: string) => calls.find((c) => c.host === host && c.act === act)?.at ?? Infinity;
 const last = (calls: Call[], host: string, act: string) => calls.filter((c) => c.host === host && c.act === act).at(-1)?.at ?? -Infinity;
@@ -341,19 +357,7 @@ describe('fleetDeployWorkflow', () => {
 
   test("a host whose slot jail fails stops the build (cancelled) and takes every host back; the error names the host's failure", async () => {
     const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:createSlotJail` });
-    acts.buildRelease = async () => {
-      calls.push({ host: WEB[1]!, act: 'buildRelease', at: Date.now(), slots: '' });
-      const ctx = Context.current();
-      // a long build: it ends only when cancelled (or after 15 s)
-      for (const end = Date.now() + 15_000; Date.now() < end;) {
-        ctx.heartbeat();
-        await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]).catch((e: unknown) => {
-          calls.push({ host: WEB[1]!, act: 'buildRelease:cancelled', at: Date.now(), slots: '' });
-          throw e;
-        });
-      }
-      return { changed: true, note: 'built' };
-    };
+    acts.buildRelease = buildUntilCancelled(calls);
     const { error } = await fleetDeploy(acts, fleetTarget());
     assert.ok(error);
     assert.ok(on(calls, WEB[1]!).includes('buildRelease:cancelled'), 'the build was cancelled');
@@ -365,14 +369,61 @@ describe('fleetDeployWorkflow', () => {
     for (const h of [...WEB, JOBS]) assert.ok(on(calls, h).includes('destroySlot(green)'), `${h} removed its new slot`);
   });
 
+  test('an abort while the release builds cancels the build; every host removes the slot jail it made', async () => {
+    const { calls, acts } = fleetFakes();
+    acts.buildRelease = buildUntilCancelled(calls);
+    const { error } = await fleetDeploy(acts, fleetTarget(), async (id) => {
+      const h = env.client.workflow.getHandle(id);
+      await waitForStatus(h, (s) => s.currentStep !== undefined && [...WEB, JOBS].every((x) => first(calls, x, 'createSlotJail') < Infinity));
+      await h.signal('abort', { by: 'ops@laptop' });
+    });
+    assert.ok(error);
+    assert.match(error.cause?.message ?? '', /aborted by ops@laptop/);
+    assert.ok(on(calls, WEB[1]!).includes('buildRelease:cancelled'), 'the build was cancelled');
+    assert.deepEqual(
+      calls.filter((c) => ['copyRelease', 'installRelease'].includes(c.act)),
+      [],
+    );
+    for (const h of [...WEB, JOBS])
+      assert.deepEqual(
+        on(calls, h).filter((a) => /^(createSlotJail|destroySlot)/.test(a)),
+        ['createSlotJail(green)', 'destroySlot(green)'],
+        h,
+      );
+  });
+
   test('migrate_before_start: the others start the new version only after the primary migrated', async () => {
     const { calls, acts } = fleetFakes();
+    // migrations that take a while, so a host that did not wait for them would start meanwhile
+    let migrated = Infinity;
+    const migrate = acts.runMigrations!;
+    acts.runMigrations = async (...a: unknown[]) => {
+      const out = await migrate(...a);
+      await new Promise((r) => setTimeout(r, 1000));
+      migrated = Date.now();
+      return out;
+    };
     const t = fleetTarget({}, { release: { ...TEST_TARGET.release, migrateBeforeStart: true } });
     const { error } = await fleetDeploy(acts, t);
     assert.equal(error, undefined);
-    const migrated = last(calls, WEB[0]!, 'runMigrations');
     for (const h of [...WEB.slice(1), JOBS]) assert.ok(first(calls, h, 'startApp') > migrated, `${h} started after the migrations`);
     assert.ok(first(calls, WEB[0]!, 'startApp') > migrated);
+  });
+
+  test('migrate_before_start with boot.prepare 1 and a worker host listed before the primary: the primary prepares first, then the others', async () => {
+    const { calls, acts } = fleetFakes();
+    const base = fleetTarget({}, { release: { ...TEST_TARGET.release, migrateBeforeStart: true } });
+    const hosts = base.fleet!.hosts;
+    const t = { ...base, fleet: { ...base.fleet!, hosts: [hosts.at(-1)!, ...hosts.slice(0, -1)], boot: { ...base.fleet!.boot, prepareAtOnce: 1 } } };
+    const { error } = await Promise.race([
+      fleetDeploy(acts, t),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the deploy never ended: no host could prepare')), 30_000)),
+    ]);
+    assert.equal(error, undefined, error?.cause?.message);
+    assert.ok(
+      [...WEB.slice(1), JOBS].every((h) => first(calls, h, 'chooseSlot') > last(calls, WEB[0]!, 'checkHealth')),
+      'the others began once the primary was prepared',
+    );
   });
 });
 
