@@ -44,6 +44,8 @@ export const UNDO_HOSTS = 'undoHosts';
 export const HOST_DEPLOY_STEPS = [
   deployRow('chooseSlot'),
   deployRow('createSlotJail'),
+  // the slot jail is made while the parent builds and copies the release
+  { name: 'awaitRelease', title: 'wait until the release is on this host' },
   deployRow('installRelease'),
   deployRow('writeAppEnv'),
   deployRow('startApp'),

@@ -1,9 +1,11 @@
 // HostDeployWorkflow: one host's part of a fleet deploy, a child of FleetDeployWorkflow. It
-// prepares the next slot beside the live one, reports "prepared" and waits for the parent's
-// order to switch; switches (web hosts, through their own Caddy), reports "switched" and waits
-// for the order to finish: drain and stop the old slot, record the deploy. An order to undo at
-// either wait (another host failed, the deploy was stopped) runs this host's undo steps: traffic
-// back to the old slot, the new slot removed. The build is the parent's, copied here already.
+// prepares the next slot beside the live one: the slot jail while the parent builds the release,
+// the rest (install, environment, start, health) once the parent orders that the release is on
+// this host. It reports "prepared" and waits for the parent's order to switch; switches (web
+// hosts, through their own Caddy), reports "switched" and waits for the order to finish: drain
+// and stop the old slot, record the deploy. An order to undo at any wait (another host failed,
+// the build or a copy failed, the deploy was stopped) runs this host's undo steps: traffic back
+// to the old slot, the new slot removed. The build is the parent's, copied here.
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { hostDeploySteps, HOST_DEPLOY_STEPS } from './fleetSteps';
 import { runSaga, type Saga } from './saga';
@@ -20,6 +22,13 @@ export interface HostDeployInput {
   primaryHost: string;
   /** behind Caddy (the web role): switched through its Caddy; other roles only start and stop */
   web: boolean;
+  /**
+   * The parent orders the install once the release is on this host (its slot jail is made
+   * meanwhile). Absent in children started by a parent that copied the release first: it is
+   * there already. A wait on a signal issues no command, so this input, not a patch, picks the
+   * path: an older parent replayed after an upgrade starts its children without it.
+   */
+  awaitRelease?: boolean;
 }
 
 export async function hostDeployWorkflow(input: HostDeployInput): Promise<WorkflowStatus> {
@@ -44,6 +53,8 @@ export async function hostDeployWorkflow(input: HostDeployInput): Promise<Workfl
     let tookTraffic = false;
     saga.willUndo('createSlotJail', () => [t, next, tookTraffic]);
     await saga.run('createSlotJail', t, next, version);
+    if (input.awaitRelease) await saga.own('awaitRelease', () => parent.ordered('install'));
+    else saga.skip('awaitRelease', 'the release was on this host before it began');
     await saga.run('installRelease', t, next, version);
     await saga.run('writeAppEnv', t, next, version);
     const migrate = () =>

@@ -27,8 +27,10 @@ export class HostFleet {
   readonly hosts: FleetHostStatus[];
   private readonly children = new Map<string, ChildWorkflowHandle<Workflow>>();
   private readonly ends: Array<Promise<void>> = [];
-  /** the first host that failed, and why: the whole fleet goes back */
+  /** the first host that failed (or the build, or a copy), and why: the whole fleet goes back */
   private broken?: string;
+  /** the hosts the release is on: built there or copied */
+  private readonly releaseOn = new Set<string>();
   private undoing = false;
 
   constructor(readonly fleet: FleetSpec) {
@@ -82,6 +84,29 @@ export class HostFleet {
         ),
       );
     });
+  }
+
+  /** Whether `h`'s child has reached `phase`. */
+  hasReached(h: FleetHost, phase: FleetHostStatus['state']): boolean {
+    return reached(this.entry(h).state, phase);
+  }
+
+  /** The release is on `h` (built there, or copied): its child may install it. */
+  arrived(h: FleetHost): void {
+    this.releaseOn.add(h.host);
+  }
+
+  /** The fleet goes back for a failure outside its hosts (the build, a copy): every wait ends as a host's failure ends it. */
+  abandon(why: string): void {
+    this.broken ??= why;
+  }
+
+  /** Orders `h`'s child to install, once it has started, the release is on its host and `also()` holds; a failure ends the wait. */
+  async orderInstall(h: FleetHost, also: () => boolean = () => true): Promise<void> {
+    await condition(() => this.broken !== undefined || (this.started(h) && this.releaseOn.has(h.host) && also()));
+    this.check();
+    // a child that ended meanwhile is accounted for by its result
+    await this.order([h], { to: 'install' }).catch(() => undefined);
   }
 
   /** Hosts started and not yet prepared. */

@@ -12,6 +12,14 @@ import type { HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
 import { drainAndStop, type Saga } from './saga';
 import type { HeldStep } from './status';
 
+/** What a step that waited for an order says once it came. */
+const ORDERED_NOTE: Record<HostOrder['to'], string> = {
+  install: 'the release is on this host',
+  switch: 'every host is prepared',
+  finish: 'every host has switched',
+  undo: 'the fleet goes back',
+};
+
 export function linkToParent(host: string) {
   const orders: HostOrder[] = [];
   setHandler(proceedSignal, (o) => void orders.push(o));
@@ -27,7 +35,7 @@ export function linkToParent(host: string) {
       await condition(() => orders.some((o) => o.to === to || o.to === 'undo'));
       const undo = undoOrdered();
       if (undo) throw failure('StepFailed', `the fleet goes back: ${undo.why ?? 'another host failed'}`);
-      return { changed: false, note: to === 'switch' ? 'every host is prepared' : 'every host has switched' };
+      return { changed: false, note: ORDERED_NOTE[to] };
     },
     /** The saga's holdUndo for a host of `t`: a held undo step and its retry reported to the parent (which may be gone). */
     holdUndo(t: AppTarget) {

@@ -17,9 +17,12 @@ export const rollbackSignal = defineSignal<[StopRequest?]>('rollback');
  */
 export const retrySignal = defineSignal<[StopRequest?]>('retry');
 
-/** What a fleet parent tells a host's child to do next (workflows/hostDeploy.ts). */
+/**
+ * What a fleet parent tells a host's child to do next (workflows/hostDeploy.ts). install: the
+ * release is on the child's host (built or copied there), its slot jail may take it.
+ */
 export interface HostOrder {
-  to: 'switch' | 'finish' | 'undo';
+  to: 'install' | 'switch' | 'finish' | 'undo';
   /** why the fleet goes back, for the host's status */
   why?: string;
 }

@@ -101,9 +101,9 @@ export class StepTracker {
     return failure(type, message, { details: [this.status] });
   }
 
-  /** The title and error of the step that failed, if any. */
+  /** The title and error of the step that failed, if any: one that failed before one cancelled (steps side by side: the failure stopped the other). */
   failedStep(): StepStatus | undefined {
-    return this.status.steps.find((s) => s.state === 'failed' || s.state === 'cancelled');
+    return this.status.steps.find((s) => s.state === 'failed') ?? this.status.steps.find((s) => s.state === 'cancelled');
   }
 
   complete(state: WorkflowStatus['state'] = 'completed'): WorkflowStatus {

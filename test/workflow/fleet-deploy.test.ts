@@ -4,6 +4,7 @@
 // abort before the last switch.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
@@ -111,6 +112,45 @@ async function fleetDeploy(acts: object, target: AppTarget, during?: (id: string
   });
 }
 
+/** In a fake activity: resolves once `pred` holds (polled every 20 ms, heartbeating), or after `ms` with false. */
+async function waitFor(pred: () => boolean, ms = 10_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+    if (pred()) return true;
+    Context.current().heartbeat();
+  }
+  return pred();
+}
+
+/** A fake build that ends only once every host has begun its slot jail (or after 10 s): it says whether they had. */
+function buildAfterJails(calls: Call[], acts: Record<string, (...args: unknown[]) => Promise<unknown>>, o: { fail?: boolean } = {}) {
+  const build = acts.buildRelease!;
+  const seen = { jailsDuringBuild: false, buildEnded: Infinity };
+  acts.buildRelease = async (...a: unknown[]) => {
+    const out = await build(...a);
+    seen.jailsDuringBuild = await waitFor(() => [...WEB, JOBS].every((h) => calls.some((c) => c.host === h && c.act === 'createSlotJail')));
+    seen.buildEnded = Date.now();
+    if (o.fail) throw ApplicationFailure.create({ message: 'injected failure in buildRelease', type: 'BuildFailed', nonRetryable: true });
+    return out;
+  };
+  return seen;
+}
+
+/** A fake build that runs until it is cancelled (or for 15 s), recorded as buildRelease and buildRelease:cancelled. */
+function buildUntilCancelled(calls: Call[]) {
+  return async () => {
+    calls.push({ host: WEB[1]!, act: 'buildRelease', at: Date.now(), slots: '' });
+    const ctx = Context.current();
+    for (const end = Date.now() + 15_000; Date.now() < end;) {
+      ctx.heartbeat();
+      await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]).catch((e: unknown) => {
+        calls.push({ host: WEB[1]!, act: 'buildRelease:cancelled', at: Date.now(), slots: '' });
+        throw e;
+      });
+    }
+    return { changed: true, note: 'built' };
+  };
+}
+
 const on = (calls: Call[], host: string) => calls.filter((c) => c.host === host).map((c) => c.act + (c.slots ? `(${c.slots})` : ''));
 const first = (calls: Call[], host: string, act: string) => calls.find((c) => c.host === host && c.act === act)?.at ?? Infinity;
 const last = (calls: Call[], host: string, act: string) => calls.filter((c) => c.host === host && c.act === act).at(-1)?.at ?? -Infinity;
@@ -151,18 +191,21 @@ describe('fleetDeployWorkflow', () => {
       all.every((h) => first(calls, h, 'stopSlot') > lastVerify),
       'old slots stopped only after every host switched',
     );
-    assert.deepEqual(on(calls, JOBS), [
-      'preflightHost',
-      'copyRelease',
-      'chooseSlot',
-      'createSlotJail(green)',
-      'installRelease(green)',
-      'writeAppEnv(green)',
-      'startApp(green)',
-      'checkRunning(green)',
-      'stopSlot(blue)',
-      'recordDeploy',
-    ]);
+    // the copy runs beside the host's first steps: its place among them is not fixed
+    assert.deepEqual(
+      on(calls, JOBS).filter((a) => a !== 'copyRelease'),
+      [
+        'preflightHost',
+        'chooseSlot',
+        'createSlotJail(green)',
+        'installRelease(green)',
+        'writeAppEnv(green)',
+        'startApp(green)',
+        'checkRunning(green)',
+        'stopSlot(blue)',
+        'recordDeploy',
+      ],
+    );
     for (const h of WEB) assert.ok(!on(calls, h).includes('checkRunning(green)'), `${h}, a web host, is checked over HTTP only`);
     assert.deepEqual(
       status!.hosts?.map((h) => h.state),
@@ -303,14 +346,136 @@ describe('fleetDeployWorkflow', () => {
     assert.ok(first(calls, WEB[3]!, 'destroySlot') > last(calls, WEB[3]!, 'installRelease'), 'no undo raced the running install');
   });
 
+  test('each host makes its slot jail while the release builds and installs once the release is on it; a slow copy holds only its own host', async () => {
+    const { calls, acts } = fleetFakes();
+    const seen = buildAfterJails(calls, acts);
+    // the copy to the worker host ends only once the first host has installed (or after 10 s); when each copy ended
+    const copied = new Map<string, number>();
+    let installedDuringCopy = false;
+    const copy = acts.copyRelease!;
+    acts.copyRelease = async (...a: unknown[]) => {
+      const to = (a[1] as AppTarget).server.host;
+      const out = await copy(...a);
+      if (to === JOBS) installedDuringCopy = await waitFor(() => first(calls, WEB[0]!, 'installRelease') < Infinity);
+      copied.set(to, Date.now());
+      return out;
+    };
+    const { error } = await fleetDeploy(acts, fleetTarget());
+    assert.equal(error, undefined, error?.cause?.message);
+    assert.ok(seen.jailsDuringBuild, 'every host had begun its slot jail before the build ended');
+    for (const h of [...WEB, JOBS]) {
+      const arrived = h === WEB[1] ? seen.buildEnded : copied.get(h)!;
+      assert.ok(first(calls, h, 'installRelease') >= arrived, `${h} installed only once the release was there`);
+    }
+    assert.ok(installedDuringCopy, `${WEB[0]} installed while the copy to ${JOBS} ran`);
+  });
+
+  test('a build that fails takes every host back: each removes the slot jail it made, none installs', async () => {
+    const { calls, acts } = fleetFakes();
+    const seen = buildAfterJails(calls, acts, { fail: true });
+    const { error } = await fleetDeploy(acts, fleetTarget());
+    assert.ok(error);
+    assert.ok(seen.jailsDuringBuild);
+    assert.match(error.cause?.message ?? '', /build the release failed: injected failure in buildRelease/);
+    assert.deepEqual(
+      calls.filter((c) => ['copyRelease', 'installRelease', 'switchTraffic'].includes(c.act)),
+      [],
+    );
+    for (const h of [...WEB, JOBS])
+      assert.deepEqual(
+        on(calls, h).filter((a) => /^(createSlotJail|destroySlot|restoreTraffic)/.test(a)),
+        ['createSlotJail(green)', 'destroySlot(green)'],
+        h,
+      );
+    const status = statusOf(error);
+    assert.deepEqual(
+      status.hosts?.map((h) => h.state),
+      [...WEB, JOBS].map(() => 'undone'),
+    );
+  });
+
+  test('a copy that fails to one host takes the fleet back', async () => {
+    const { calls, acts } = fleetFakes({ fail: `${WEB[3]}:copyRelease` });
+    const { error } = await fleetDeploy(acts, fleetTarget());
+    assert.ok(error);
+    assert.match(error.cause?.message ?? '', new RegExp(`copy the release to every other host failed: injected failure in copyRelease on ${WEB[3]}`));
+    assert.deepEqual(
+      calls.filter((c) => ['switchTraffic', 'stopSlot'].includes(c.act)),
+      [],
+    );
+    for (const h of [...WEB, JOBS]) assert.ok(on(calls, h).includes('destroySlot(green)'), `${h} removed its new slot`);
+    assert.equal(on(calls, WEB[3]!).filter((a) => a.startsWith('installRelease')).length, 0, `${WEB[3]} never installed`);
+  });
+
+  test("a host whose slot jail fails stops the build (cancelled) and takes every host back; the error names the host's failure", async () => {
+    const { calls, acts } = fleetFakes({ fail: `${WEB[2]}:createSlotJail` });
+    acts.buildRelease = buildUntilCancelled(calls);
+    const { error } = await fleetDeploy(acts, fleetTarget());
+    assert.ok(error);
+    assert.ok(on(calls, WEB[1]!).includes('buildRelease:cancelled'), 'the build was cancelled');
+    assert.match(error.cause?.message ?? '', new RegExp(`prepare every host.* failed: ${WEB[2]}: injected failure in createSlotJail on ${WEB[2]}`));
+    assert.deepEqual(
+      calls.filter((c) => ['copyRelease', 'installRelease'].includes(c.act)),
+      [],
+    );
+    for (const h of [...WEB, JOBS]) assert.ok(on(calls, h).includes('destroySlot(green)'), `${h} removed its new slot`);
+  });
+
+  test('an abort while the release builds cancels the build; every host removes the slot jail it made', async () => {
+    const { calls, acts } = fleetFakes();
+    acts.buildRelease = buildUntilCancelled(calls);
+    const { error } = await fleetDeploy(acts, fleetTarget(), async (id) => {
+      const h = env.client.workflow.getHandle(id);
+      await waitForStatus(h, (s) => s.currentStep !== undefined && [...WEB, JOBS].every((x) => first(calls, x, 'createSlotJail') < Infinity));
+      await h.signal('abort', { by: 'ops@laptop' });
+    });
+    assert.ok(error);
+    assert.match(error.cause?.message ?? '', /aborted by ops@laptop/);
+    assert.ok(on(calls, WEB[1]!).includes('buildRelease:cancelled'), 'the build was cancelled');
+    assert.deepEqual(
+      calls.filter((c) => ['copyRelease', 'installRelease'].includes(c.act)),
+      [],
+    );
+    for (const h of [...WEB, JOBS])
+      assert.deepEqual(
+        on(calls, h).filter((a) => /^(createSlotJail|destroySlot)/.test(a)),
+        ['createSlotJail(green)', 'destroySlot(green)'],
+        h,
+      );
+  });
+
   test('migrate_before_start: the others start the new version only after the primary migrated', async () => {
     const { calls, acts } = fleetFakes();
+    // migrations that take a while, so a host that did not wait for them would start meanwhile
+    let migrated = Infinity;
+    const migrate = acts.runMigrations!;
+    acts.runMigrations = async (...a: unknown[]) => {
+      const out = await migrate(...a);
+      await new Promise((r) => setTimeout(r, 1000));
+      migrated = Date.now();
+      return out;
+    };
     const t = fleetTarget({}, { release: { ...TEST_TARGET.release, migrateBeforeStart: true } });
     const { error } = await fleetDeploy(acts, t);
     assert.equal(error, undefined);
-    const migrated = last(calls, WEB[0]!, 'runMigrations');
     for (const h of [...WEB.slice(1), JOBS]) assert.ok(first(calls, h, 'startApp') > migrated, `${h} started after the migrations`);
     assert.ok(first(calls, WEB[0]!, 'startApp') > migrated);
+  });
+
+  test('migrate_before_start with boot.prepare 1 and a worker host listed before the primary: the primary prepares first, then the others', async () => {
+    const { calls, acts } = fleetFakes();
+    const base = fleetTarget({}, { release: { ...TEST_TARGET.release, migrateBeforeStart: true } });
+    const hosts = base.fleet!.hosts;
+    const t = { ...base, fleet: { ...base.fleet!, hosts: [hosts.at(-1)!, ...hosts.slice(0, -1)], boot: { ...base.fleet!.boot, prepareAtOnce: 1 } } };
+    const { error } = await Promise.race([
+      fleetDeploy(acts, t),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the deploy never ended: no host could prepare')), 30_000)),
+    ]);
+    assert.equal(error, undefined, error?.cause?.message);
+    assert.ok(
+      [...WEB.slice(1), JOBS].every((h) => first(calls, h, 'chooseSlot') > last(calls, WEB[0]!, 'checkHealth')),
+      'the others began once the primary was prepared',
+    );
   });
 });
 

@@ -259,6 +259,29 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
     );
     return 'host-deploy-undo-failed-parent@192.0.2.2';
   },
+  // fleet-deploy's run since the hosts prepare beside the build (patch fleet-prepare-beside-build):
+  // each child starts after the preflight and makes its slot jail while the release builds
+  'fleet-deploy-prepare-beside-build': (env) =>
+    run(
+      env,
+      'fleetDeployWorkflow',
+      [{ target: FLEET, version: VERSION, ref: 'HEAD', startedBy: 'golden' }],
+      fleetActs(),
+      undefined,
+      'fleet-deploy-prepare-beside-build.json',
+    ),
+  // the second host's child of such a deploy: its slot jail, then the wait for its copy, then the rest
+  'host-deploy-await-release': async (env) => {
+    await run(
+      env,
+      'fleetDeployWorkflow',
+      [{ target: FLEET, version: VERSION, ref: 'HEAD', startedBy: 'golden' }],
+      fleetActs(),
+      undefined,
+      'host-deploy-await-release-parent',
+    );
+    return 'host-deploy-await-release-parent@192.0.2.2';
+  },
   // two hosts back on the release their blue slots keep, one after the other
   'fleet-rollback': (env) => run(env, 'fleetRollbackWorkflow', [{ target: FLEET, startedBy: 'golden' }], fleetActs(), undefined, 'fleet-rollback.json'),
   // the second host's child of such a rollback
