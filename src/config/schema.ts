@@ -193,13 +193,10 @@ export const configSchema = z
         .min(1, expected('at least one server'))
         .optional()
         .meta({ description: 'several servers instead of `server`: a list of `host`, `user`, `port` and `labels` (docs/fleets.md)' }),
-      roles: z
-        .record(roleName('a role name'), roleSchema, expected('a mapping of role names to { hosts, cmd, env }'))
-        .optional()
-        .meta({
-          description: "which servers run the release in each role, and what they run; `web` (required with `roles`) is served by each host's Caddy",
-          computedDefault: '`web`: every server',
-        }),
+      roles: z.record(roleName('a role name'), roleSchema, expected('a mapping of role names to { hosts, cmd, env }')).optional().meta({
+        description: "which servers run the release in each role, and what they run; `web` (required with `roles`) is served by each host's Caddy",
+        computedDefault: '`web`: every server',
+      }),
       // migrations run once, on the first host of this role, before any host switches
       primary_role: roleName('a role name').default('web').meta({ description: "migrations run once, on this role's first host, before any host switches" }),
       build: z
@@ -254,12 +251,10 @@ export const configSchema = z
               .regex(/^[a-z]+[0-9]+$/, expected('an interface name such as "lo1"'))
               .default('lo1')
               .meta({ description: "the cloned loopback interface the jails' addresses live on" }),
-            subnet: subnet
-              .default('10.0.0.0/24')
-              .meta({
-                description:
-                  'the jail network: host .1, blue .2, green .3, database .4, build jail .5, the new build jail during a rebuild .6; the slots also get `fd00:a1ca:1de::` + their IPv4 address (`::a00:2`)',
-              }),
+            subnet: subnet.default('10.0.0.0/24').meta({
+              description:
+                'the jail network: host .1, blue .2, green .3, database .4, build jail .5, the new build jail during a rebuild .6; the slots also get `fd00:a1ca:1de::` + their IPv4 address (`::a00:2`)',
+            }),
           },
           expected('a mapping with interface and subnet'),
         )
@@ -312,21 +307,16 @@ export const configSchema = z
       drain_timeout: duration().prefault('10s').meta({ description: 'how long the old slot keeps serving in-flight requests after the switch' }),
       // compensate: a failed deploy puts the previous slot back at once (unattended, CI);
       // hold: a failure before the switch waits for `alcaide retry` or `alcaide abort`
-      on_failure: z
-        .enum(['compensate', 'hold'], expected('"compensate" or "hold"'))
-        .default('compensate')
-        .meta({
-          description:
-            'what a failed deploy does: `compensate` puts the previous slot back at once (what CI wants); `hold`, for a failure before the switch, waits for `alcaide retry` or `alcaide abort`',
-        }),
+      on_failure: z.enum(['compensate', 'hold'], expected('"compensate" or "hold"')).default('compensate').meta({
+        description:
+          'what a failed deploy does: `compensate` puts the previous slot back at once (what CI wants); `hold`, for a failure before the switch, waits for `alcaide retry` or `alcaide abort`',
+      }),
       hold_timeout: duration().prefault('1h').meta({ description: 'how long a held deploy waits before it compensates by itself' }),
       // after the switch, keep checking health through Caddy this long (0: off); a failed check rolls back
-      bake: duration()
-        .prefault(0)
-        .meta({
-          description:
-            'after the switch, check health through Caddy this long (0: off); a failed check rolls back, and the old slot keeps running until the bake ends',
-        }),
+      bake: duration().prefault(0).meta({
+        description:
+          'after the switch, check health through Caddy this long (0: off); a failed check rolls back, and the old slot keeps running until the bake ends',
+      }),
       proxy: z
         .strictObject(
           {
@@ -361,13 +351,10 @@ export const configSchema = z
               }),
             // true: migrations run in the new slot before its app starts (an app that reads a
             // new table at boot); false: after it starts, before traffic moves
-            migrate_before_start: z
-              .boolean(expected('true or false'))
-              .default(false)
-              .meta({
-                description:
-                  '`true`: migrations run in the new slot before its app starts (an app that reads a new table at boot); `false`: after it starts, before traffic moves',
-              }),
+            migrate_before_start: z.boolean(expected('true or false')).default(false).meta({
+              description:
+                '`true`: migrations run in the new slot before its app starts (an app that reads a new table at boot); `false`: after it starts, before traffic moves',
+            }),
           },
           expected('a mapping with name, migrate and migrate_before_start'),
         )
