@@ -155,6 +155,20 @@ const on = (calls: Call[], host: string) => calls.filter((c) => c.host === host)
 const first = (calls: Call[], host: string, act: string) => calls.find((c) => c.host === host && c.act === act)?.at ?? Infinity;
 const last = (calls: Call[], host: string, act: string) => calls.filter((c) => c.host === host && c.act === act).at(-1)?.at ?? -Infinity;
 
+/** A failure before any switch: no host switched or stopped a slot, every host removed its new slot and put no traffic back. */
+function assertBackBeforeAnySwitch(calls: Call[]): void {
+  assert.deepEqual(
+    calls.filter((c) => ['switchTraffic', 'stopSlot'].includes(c.act)),
+    [],
+  );
+  for (const h of [...WEB, JOBS])
+    assert.deepEqual(
+      on(calls, h).filter((a) => a.startsWith('destroySlot') || a.startsWith('restoreTraffic')),
+      ['destroySlot(green)'],
+      h,
+    );
+}
+
 describe('fleetDeployWorkflow', () => {
   test('one build, copied to every other host; migrations once; web hosts switch one by one; old slots stop only after the last switch', async () => {
     const { calls, acts } = fleetFakes();
@@ -240,16 +254,7 @@ describe('fleetDeployWorkflow', () => {
     const { error } = await fleetDeploy(acts, fleetTarget());
     assert.ok(error);
     assert.match(error.cause?.message ?? '', new RegExp(`${WEB[2]}: .*injected failure in checkHealth on ${WEB[2]}`));
-    assert.deepEqual(
-      calls.filter((c) => ['switchTraffic', 'stopSlot'].includes(c.act)),
-      [],
-    );
-    for (const h of [...WEB, JOBS])
-      assert.deepEqual(
-        on(calls, h).filter((a) => a.startsWith('destroySlot') || a.startsWith('restoreTraffic')),
-        ['destroySlot(green)'],
-        h,
-      );
+    assertBackBeforeAnySwitch(calls);
     const status = statusOf(error);
     assert.deepEqual(
       status.hosts?.map((h) => h.state),
@@ -281,16 +286,7 @@ describe('fleetDeployWorkflow', () => {
     const { error } = await fleetDeploy(acts, fleetTarget());
     assert.ok(error);
     assert.match(error.cause?.message ?? '', new RegExp(`${JOBS}: .*injected failure in checkRunning on ${JOBS}`));
-    assert.deepEqual(
-      calls.filter((c) => ['switchTraffic', 'stopSlot'].includes(c.act)),
-      [],
-    );
-    for (const h of [...WEB, JOBS])
-      assert.deepEqual(
-        on(calls, h).filter((a) => a.startsWith('destroySlot') || a.startsWith('restoreTraffic')),
-        ['destroySlot(green)'],
-        h,
-      );
+    assertBackBeforeAnySwitch(calls);
     assert.deepEqual(
       statusOf(error).hosts?.map((h) => h.state),
       ['undone', 'undone', 'undone', 'undone', 'failed'],
