@@ -1,4 +1,4 @@
-// `npm run test:fast`: the tests to run after every change, in under a minute (docs/testing.md).
+// `npm run test:fast`: the tests to run after every change, in about a minute and a half (docs/testing.md).
 // Pure builders (run by a real /bin/sh where they make scripts), config, the step tables,
 // workflows with recording fake activities and the golden-history replay, all on ONE Temporal
 // dev server started here (test/helpers/devServer.ts; the tests reuse it through
