@@ -19,6 +19,8 @@ declare module 'zod' {
 }
 
 const expected = (what: string) => ({ error: what });
+/** A string that must not be empty; `what` it is, for both errors. */
+const nonEmpty = (what: string) => z.string(expected(what)).min(1, expected(what));
 
 export const APP_NAME_RE = /^[a-z][a-z0-9_]{0,29}$/;
 export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -364,12 +366,10 @@ export const configSchema = z
         .strictObject(
           {
             keys: z
-              .array(z.string(expected('a path to a private key')).min(1, expected('a path to a private key')), expected('a list of private key paths'))
+              .array(nonEmpty('a path to a private key'), expected('a list of private key paths'))
               .default([])
               .meta({ description: 'private keys to offer; none: ssh-agent, then `~/.ssh/id_ed25519` and `id_rsa`' }),
-            known_hosts: z
-              .string(expected('a path to a known_hosts file'))
-              .min(1, expected('a path to a known_hosts file'))
+            known_hosts: nonEmpty('a path to a known_hosts file')
               .optional()
               .meta({ description: 'the known_hosts file that host keys are checked against', computedDefault: '`~/.ssh/known_hosts`' }),
             proxy_jump: z
@@ -403,26 +403,14 @@ export const configSchema = z
             tls: z
               .strictObject(
                 {
-                  client_cert: z
-                    .string(expected('a path to a PEM certificate'))
-                    .min(1, expected('a path to a PEM certificate'))
+                  client_cert: nonEmpty('a path to a PEM certificate')
                     .optional()
                     .meta({ description: 'the client certificate for mTLS (PEM), with `client_key`' }),
-                  client_key: z
-                    .string(expected('a path to a PEM private key'))
-                    .min(1, expected('a path to a PEM private key'))
-                    .optional()
-                    .meta({ description: 'the private key of `client_cert` (PEM)' }),
-                  ca: z
-                    .string(expected('a path to a PEM CA certificate'))
-                    .min(1, expected('a path to a PEM CA certificate'))
+                  client_key: nonEmpty('a path to a PEM private key').optional().meta({ description: 'the private key of `client_cert` (PEM)' }),
+                  ca: nonEmpty('a path to a PEM CA certificate')
                     .optional()
                     .meta({ description: "the CA certificate (PEM) the server's certificate is checked against" }),
-                  server_name: z
-                    .string(expected('a TLS server name'))
-                    .min(1, expected('a TLS server name'))
-                    .optional()
-                    .meta({ description: "the name the server's certificate must carry" }),
+                  server_name: nonEmpty('a TLS server name').optional().meta({ description: "the name the server's certificate must carry" }),
                 },
                 expected('a mapping with client_cert, client_key, ca and server_name'),
               )
