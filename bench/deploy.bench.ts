@@ -2,7 +2,8 @@
 // run (`npm run bench`): prints a table and writes bench/results/deploy-DATE.json.
 //   - deploy wall time: `alcaide deploy` vs bench/handwritten-deploy.sh (plain sh + ssh, the
 //     same steps on the same host and app), alternating, each deploying a new commit;
-//   - orchestration overhead per activity, from the workflow histories;
+//   - orchestration overhead per activity, from the workflow histories, beside the floor: the
+//     same gap in a workflow that only runs activities (bench/floorWorkflow.ts), same server;
 //   - cold vs warm build (buildRelease with and without the build jail's deps/ and _build/);
 //   - healthy-to-switched (checkHealth completed → Caddy routes to the new slot);
 //   - SSH connections opened per deploy (SYNs to the host's port 22, counted in its namespace);
@@ -13,7 +14,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { sshRun } from '../test/simhost/index';
 import { percentile } from '../test/helpers/load';
@@ -263,6 +265,39 @@ function addHeavyDependency(modules = 120): void {
   rig.git('commit', '-qm', 'a dependency to compile');
 }
 
+const FLOOR_ACTIVITIES = 30;
+/** Activities of the floor workflow last this long, as a deploy's steps do (an instant one costs
+ *  more: its workflow task is queued before the worker polls again). */
+const FLOOR_ACTIVITY_MS = 100;
+
+/** Gaps per activity of floorWorkflow on the rig's dev server: what Temporal costs here. */
+async function temporalFloor(): Promise<number[]> {
+  const connection = await NativeConnection.connect({ address: rig.temporal.address });
+  const taskQueue = `floor-${process.pid}`;
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve('./floorWorkflow'),
+    activities: { pause: (msDelay: number) => sleep(msDelay) },
+    stickyQueueScheduleToStartTimeout: '2 seconds',
+  });
+  const gaps: number[] = [];
+  try {
+    await worker.runUntil(async () => {
+      const client = new Client({ connection: rig.temporal.client.connection });
+      for (let i = 0; i < 3; i++) {
+        const h = await client.workflow.start('floorWorkflow', { taskQueue, workflowId: `${taskQueue}-${i}`, args: [FLOOR_ACTIVITIES, FLOOR_ACTIVITY_MS] });
+        await h.result();
+        // the first gap is the workflow's own start
+        if (i > 0) gaps.push(...(await historyFigures(h)).gaps.slice(1));
+      }
+    });
+  } finally {
+    await connection.close();
+  }
+  return gaps;
+}
+
 async function main(): Promise<void> {
   const load = os
     .loadavg()
@@ -290,6 +325,7 @@ async function main(): Promise<void> {
     const cold2 = await alcaideDeploy();
     cold.push(cold2.fig.build!);
 
+    const floor = await temporalFloor();
     const resumeLate = await resumeLatency(12_000);
     const resumeNow = await resumeLatency(200);
 
@@ -306,6 +342,7 @@ async function main(): Promise<void> {
         p90: percentile(gaps, 90),
         dispatchMedian: median(all.flatMap((d) => d.fig.dispatch)),
         activitiesPerDeploy: alcaide[0]?.fig.activities,
+        floor: { median: median(floor), p90: percentile(floor, 90), activities: floor.length, activityMs: FLOOR_ACTIVITY_MS },
       },
       buildMs: { cold: cold.map(Math.round), warm: warm.map(Math.round), warmOverCold: median(warm) / median(cold) },
       healthyToSwitchedMs: all
@@ -341,6 +378,12 @@ async function main(): Promise<void> {
         `${fig.overheadPerActivityMs.median.toFixed(0)} ms (p90 ${fig.overheadPerActivityMs.p90.toFixed(0)} ms)`,
         '≤ 15 ms',
         fig.overheadPerActivityMs.median <= 15 ? 'met' : 'MISSED',
+      ],
+      [
+        `  the floor: a workflow of ${FLOOR_ACTIVITY_MS} ms activities only, same server`,
+        `${fig.overheadPerActivityMs.floor.median.toFixed(0)} ms (p90 ${fig.overheadPerActivityMs.floor.p90.toFixed(0)} ms)`,
+        '',
+        '',
       ],
       [
         'warm build / cold build',
