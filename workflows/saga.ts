@@ -25,7 +25,7 @@ import type { HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
 import { OperatorHold } from './operator';
 import type { ROLLBACK_STEPS } from './rollbackSteps';
 import type { StopRequest } from './signals';
-import type { HeldStep, WorkflowStatus } from './status';
+import { STOPPABLE_STATES, type HeldStep, type WorkflowStatus } from './status';
 import type { Activities, ActivityName, RetryClass, StepDef, StepName, StepOf, StepTable } from './stepTable';
 import { rootMessage, StepTracker, type StepOutcome } from './tracker';
 
@@ -178,7 +178,7 @@ export class Saga<T extends StepTable> {
   private stopOn(verb: string) {
     // the input is optional: the Web UI's "Send Signal" may send none
     return (req: StopRequest = {}) => {
-      if (this.stopped || !['running', 'held', 'baking'].includes(this.tracker.status.state)) return;
+      if (this.stopped || !STOPPABLE_STATES.includes(this.tracker.status.state)) return;
       this.stopped = `${verb}${req.by ? ` by ${req.by}` : ''}${req.reason ? ` (${req.reason})` : ''}`;
       this.tracker.status.stopped = { how: verb, by: req.by, reason: req.reason };
       // a forward-only run finishes its running step and stops before the next

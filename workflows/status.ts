@@ -56,6 +56,9 @@ export interface WorkflowStatus {
   hosts?: FleetHostStatus[];
 }
 
+/** The states in which an abort or a rollback signal stops a run; in any other it changes nothing. */
+export const STOPPABLE_STATES: readonly WorkflowStatus['state'][] = ['running', 'held', 'baking'];
+
 export interface FleetHostStatus {
   host: string;
   roles: string[];

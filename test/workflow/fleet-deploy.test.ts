@@ -657,14 +657,15 @@ describe('alcaide retry on a fleet', () => {
   const project = tempProject();
   after(() => project.cleanup());
 
-  test('-H HOST retries that held host only, a host not held is refused, and without -H every held host is retried', async () => {
+  test('-H HOST retries that held host only, a host not held is refused, and without -H every held host is retried; abort meanwhile says it changes nothing', async () => {
     const app = 'fleet_retry';
     writeFileSync(path.join(project.dir, 'deploy.yml'), `app: ${app}\nservers:\n${[...WEB, JOBS].map((h) => `  - host: ${h}\n`).join('')}`);
-    const retry = (...args: string[]) =>
-      runCliAsync(['retry', ...args], {
+    const alcaide = (...args: string[]) =>
+      runCliAsync(args, {
         cwd: project.dir,
         env: { TEMPORAL_ADDRESS: env.address, ALCAIDE_CODEC_KEY: TEST_CODEC_MATERIAL, ALCAIDE_MASTER_KEY: '' },
       });
+    const retry = (...args: string[]) => alcaide('retry', ...args);
     // .1 and .2 switched and cannot put traffic back once each
     const { calls, acts } = fleetFakes({
       fail: `${WEB[2]}:verifyThroughCaddy`,
@@ -678,6 +679,13 @@ describe('alcaide retry on a fleet', () => {
         args: [{ target, version: VERSION, ref: 'HEAD', startedBy: 'test@ci' }],
       });
       await waitForStatus(h, (s) => s.hosts?.[0]?.state === 'held' && s.hosts[1]?.state === 'held' && s.hosts[3]?.state === 'undone');
+
+      // the fleet is undoing its steps: an abort would be ignored, and the CLI says so
+      const abort = await alcaide('abort');
+      assert.equal(abort.code, 0, abort.stdout + abort.stderr);
+      assert.match(abort.stdout, /nothing to abort: the deploy of fleet_retry is already undoing its steps/);
+      assert.match(abort.stdout, /192\.0\.2\.1 is held on "traffic back to blue": fix its cause, then alcaide retry -H 192\.0\.2\.1/);
+      assert.doesNotMatch(abort.stdout, /abort sent/);
 
       const notHeld = await retry('-H', WEB[3]!);
       assert.equal(notHeld.code, 1, notHeld.stdout + notHeld.stderr);

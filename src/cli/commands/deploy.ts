@@ -11,7 +11,7 @@ import type { DriveOptions } from '../../temporal/embedded';
 import { appSearchAttributes } from '../../model/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
 import { queryStatus } from '../../temporal/statusQuery';
-import type { WorkflowStatus } from '../../../workflows/status';
+import { STOPPABLE_STATES, type WorkflowStatus } from '../../../workflows/status';
 import type { StartSpec } from '../follow';
 import { configFor, oneHostConfigFor, onHost, pickedHosts, temporalFor } from '../context';
 import type { Config } from '../../config/load';
@@ -318,6 +318,21 @@ Examples:
       await withTemporal(target, cmd, async (client) => {
         const handle = client.workflow.getHandle(appWorkflowId(target));
         if (!(await isRunning(handle))) throw new UserError(`no deploy, rollback, build jail rebuild or removal of ${target.app} is running`);
+        // a run already undoing its steps (or stopped once) ignores the signal: say so, not "sent"
+        const status = await queryStatus(handle).catch(() => undefined);
+        if (status && (status.stopped || !STOPPABLE_STATES.includes(status.state))) {
+          const what = `the ${status.kind.replace(/^(fleet|host)-/, '')} of ${target.app}`;
+          const why = status.stopped
+            ? `was already ${status.stopped.how}${status.stopped.by ? ` by ${status.stopped.by}` : ''}`
+            : status.state === 'compensating'
+              ? 'is already undoing its steps'
+              : `is ${status.state}`;
+          console.log(`${mark.ok()} nothing to abort: ${what} ${why} (alcaide status --watch to follow)`);
+          for (const h of status.hosts ?? []) {
+            if (h.state === 'held') console.log(`  ${h.host} is held on "${h.held?.title ?? 'an undo step'}": fix its cause, then alcaide retry -H ${h.host}`);
+          }
+          return;
+        }
         await handle.signal('abort', { by: startedBy() });
         console.log(`${mark.ok()} abort sent; the workflow undoes its steps (alcaide status --watch to follow)`);
       });
