@@ -6,6 +6,7 @@ import { createAccessoryActivities } from './accessories';
 import { createDeployActivities } from './deploy';
 import type { ActivityDeps } from './deps';
 import { createDiagnosticsActivities } from './diagnostics';
+import { createMaintenanceActivities } from './maintenance';
 import { createPreflightActivities } from './preflight';
 import { createDistributeActivities } from './distribute';
 import { createRebuildActivities } from './rebuild';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeployActivities(deps),
     ...createRebuildActivities(deps),
     ...createRemoveActivities(deps),
+    ...createMaintenanceActivities(deps),
   };
 }
 

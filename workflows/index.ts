@@ -14,3 +14,4 @@ export * from './rollback';
 export * from './rebuild';
 export * from './nightly';
 export * from './remove';
+export * from './maintenance';

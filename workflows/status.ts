@@ -28,13 +28,16 @@ export interface WorkflowStatus {
     | 'host-deploy'
     | 'fleet-rollback'
     | 'host-rollback'
-    | 'fleet-remove';
+    | 'fleet-remove'
+    | 'maintenance';
   app: string;
   destination?: string;
   host: string;
   version?: string;
   slot?: string;
   previousSlot?: string;
+  /** a maintenance run: what it turns the site to */
+  maintenance?: 'on' | 'off';
   /** held: waiting for an operator's retry or abort; baking: watching the new slot after the switch */
   state: 'running' | 'held' | 'baking' | 'completed' | 'failed' | 'compensating' | 'rolled back';
   currentStep?: string;

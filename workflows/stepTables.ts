@@ -2,6 +2,7 @@
 // resume points and docs through.
 import { DEPLOY_STEPS } from './deploySteps';
 import { FLEET_DEPLOY_STEPS, FLEET_REMOVE_STEPS, FLEET_ROLLBACK_STEPS, FLEET_SETUP_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
+import { MAINTENANCE_STEPS } from './maintenanceSteps';
 import { REBUILD_STEPS } from './rebuildSteps';
 import { REMOVE_STEPS } from './removeSteps';
 import { ROLLBACK_STEPS } from './rollbackSteps';
@@ -21,4 +22,5 @@ export const STEP_TABLES: Record<WorkflowStatus['kind'], { workflowType: string;
   'fleet-rollback': { workflowType: 'fleetRollbackWorkflow', steps: FLEET_ROLLBACK_STEPS },
   'host-rollback': { workflowType: 'hostRollbackWorkflow', steps: HOST_ROLLBACK_STEPS },
   'fleet-remove': { workflowType: 'fleetRemoveWorkflow', steps: FLEET_REMOVE_STEPS },
+  maintenance: { workflowType: 'maintenanceWorkflow', steps: MAINTENANCE_STEPS },
 };

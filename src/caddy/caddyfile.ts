@@ -10,12 +10,19 @@
 // and five checks a second never reach the app (or flood its log, two lines per request in
 // Phoenix). A slot server retries its dial for a while, so an app that restarts (or boots
 // after a reboot) delays requests instead of failing them.
-import { gateDir, SITES_DIR } from '../freebsd/layout';
+//
+// Maintenance mode is a gate too: while maintenance.html exists in the gate directory, the site
+// answers the app's clients 503 with that page and a Retry-After read from a file beside it,
+// without a reload; requests from the host itself (the deploy's checks through Caddy, an
+// operator's curl there) still reach the app.
+import { gateDir, maintenancePage, maintenanceRetryAfter, SITES_DIR } from '../freebsd/layout';
 
 export const IMPORT_LINE = `import ${SITES_DIR}/*.caddy`;
 export const READY_PATH = '/__alcaide/ready';
 export const SLOT_HEADER = 'Alcaide-Slot';
 export const HEALTH_INTERVAL = '200ms';
+/** A site that has this line can be put in maintenance (sites written before it need `alcaide setup`). */
+export const MAINTENANCE_MARKER = '# alcaide: maintenance gate';
 
 /** The main Caddyfile when none exists yet. */
 export function renderMainCaddyfile(): string {
@@ -73,17 +80,38 @@ http://:${s.proxyPorts[slot]} {
 `;
 }
 
+const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+
 export function renderSite(s: SiteSpec): string {
   return `# Managed by alcaide for ${s.app}. Static between deploys: the deploy moves traffic by
 # opening and closing the gates in ${gateDir(s.app)}, never by reloading Caddy.
 ${siteAddress(s.domain)} {
-	reverse_proxy 127.0.0.1:${s.proxyPorts.blue} 127.0.0.1:${s.proxyPorts.green} {
-		lb_policy first
-		lb_try_duration 5s
-		lb_try_interval 50ms
-		health_uri ${READY_PATH}
-		health_interval ${HEALTH_INTERVAL}
-		health_timeout 2s
+	${MAINTENANCE_MARKER}
+	@maintenance {
+		file {
+			root ${gateDir(s.app)}
+			try_files /${basename(maintenancePage(s.app))}
+		}
+		not remote_ip 127.0.0.1/32 ::1/128
+	}
+	handle @maintenance {
+		header Retry-After "{file.${maintenanceRetryAfter(s.app)}}"
+		header Cache-Control no-store
+		root * ${gateDir(s.app)}
+		rewrite * /${basename(maintenancePage(s.app))}
+		file_server {
+			status 503
+		}
+	}
+	handle {
+		reverse_proxy 127.0.0.1:${s.proxyPorts.blue} 127.0.0.1:${s.proxyPorts.green} {
+			lb_policy first
+			lb_try_duration 5s
+			lb_try_interval 50ms
+			health_uri ${READY_PATH}
+			health_interval ${HEALTH_INTERVAL}
+			health_timeout 2s
+		}
 	}
 }
 

@@ -74,3 +74,15 @@ export function onBuildHost(config: Config): Config {
     config.hosts.find((h) => h.host === (config.build.host ?? config.server.host))!,
   );
 }
+
+/**
+ * The config of a command that acts on a whole fleet (a deploy: one version on every host) or on
+ * the one host of a one-host app: -H/-R are refused for a fleet (exit 2).
+ */
+export function fleetConfigFor(cmd: Command, what: string, why = 'so it ends on one version'): Config {
+  const config = configFor(cmd);
+  if (config.hosts.length > 1 && config.selected) {
+    throw new UserError(`${what} acts on every host of the fleet (${config.hosts.map((h) => h.host).join(', ')}), ${why}: -H/-R do not apply`, 2);
+  }
+  return config.hosts.length > 1 ? config : oneHostConfigFor(cmd, what);
+}

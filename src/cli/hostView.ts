@@ -17,5 +17,15 @@ export function renderHostOverview(o: HostOverview): string {
   const head = ['APP', 'LIVE', 'VERSION', 'SLOT JAILS', 'LAST DEPLOY', 'SITE'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `  ${r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ')}`;
-  return [o.host, color.dim(line(head)), ...rows.map(line)].join('\n');
+  // maintenance under its app's line: it changes what every client of the site gets
+  const notes = o.apps.flatMap((a) =>
+    a.maintenance
+      ? [
+          color.yellow(
+            `  ${a.app}: maintenance on since ${when(a.maintenance.since)} by ${a.maintenance.by} (clients get 503, Retry-After ${a.maintenance.retryAfterSeconds})`,
+          ),
+        ]
+      : [],
+  );
+  return [o.host, color.dim(line(head)), ...rows.map(line), ...notes].join('\n');
 }

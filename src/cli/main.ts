@@ -11,6 +11,7 @@ import { registerRemote } from './commands/remote';
 import { registerSecrets } from './commands/secrets';
 import { registerSchedule } from './commands/schedule';
 import { registerRemove } from './commands/remove';
+import { registerMaintenance } from './commands/maintenance';
 import { registerSetup } from './commands/setup';
 import { registerWorker } from './commands/worker';
 import { printError } from './output';
@@ -63,6 +64,7 @@ Examples:
   registerHistory(program);
   registerSchedule(program);
   registerRemove(program);
+  registerMaintenance(program);
   registerWorker(program);
   registerCodecServer(program);
   for (const c of program.commands) c.exitOverride();

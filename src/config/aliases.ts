@@ -22,6 +22,7 @@ export const CLI_COMMANDS = [
   'history',
   'schedule',
   'remove',
+  'maintenance',
   'worker',
   'codec-server',
   'help',

@@ -31,6 +31,12 @@ export const deployLog = (app: string) => `${stateDir(app)}/deploys.log`;
 /** Gates must survive a reboot (/var/run is cleared at boot), so they live under /var/db. */
 export const gateDir = (app: string) => `${stateDir(app)}/gates`;
 export const gateFile = (app: string, slot: string) => `${gateDir(app)}/${slot}.open`;
+/** Maintenance mode: while the page exists Caddy answers the app's clients 503 with it (src/caddy/caddyfile.ts). */
+export const maintenancePage = (app: string) => `${gateDir(app)}/maintenance.html`;
+/** The Retry-After header's value (seconds), read by Caddy on each answer. */
+export const maintenanceRetryAfter = (app: string) => `${gateDir(app)}/maintenance.retry-after`;
+/** Who turned it on, when, and why (JSON), for status. */
+export const maintenanceInfo = (app: string) => `${gateDir(app)}/maintenance.json`;
 /** Beside the apps' state directories (STATE_DIR/APP): no app name holds a ".". */
 export const CLAIMS_DIR = `${STATE_DIR}/claims.d`;
 /** The session of each fenced step's attempt (docs/architecture.md rule 11): cleared at boot, as the sessions are. */

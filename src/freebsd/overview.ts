@@ -3,6 +3,7 @@
 // state in each slot jail, and its last recorded deploy — read in one command, parsed here.
 import { liveSlots, runningSlots } from './caddy';
 import { activeFile, deployLog, gateDir, jailNameOf, type Slot } from './layout';
+import { maintenanceState, parseMaintenanceState, type MaintenanceInfo } from './maintenance';
 import { activeOf, parseLiveSlots } from './slotChoice';
 import { serviceRunning } from './system';
 import { raw, sh } from './sh';
@@ -18,6 +19,8 @@ export interface AppOnHost {
   slots: Record<Slot, 'up' | 'down' | 'no jail'>;
   /** the last deploy or rollback recorded on the host */
   last?: { at: string; slot: Slot; version: string };
+  /** maintenance mode is on: since when, by whom */
+  maintenance?: MaintenanceInfo;
 }
 
 /** The script: a section per app (names checked by the caller: they come from the host's claims). */
@@ -35,6 +38,7 @@ export function appsOverview(apps: readonly string[]): string {
         ),
         sh`if [ -f ${activeFile(app)} ]; then echo "recorded $(cat ${activeFile(app)})"; fi`,
         sh`if [ -f ${deployLog(app)} ]; then echo "last $(tail -n 1 ${deployLog(app)})"; fi`,
+        sh`echo "maintenance $(${raw(maintenanceState(app))})"`,
       ].join('; ');
     })
     .join('\n');
@@ -49,13 +53,15 @@ export function parseOverview(out: string): AppOnHost[] {
       const slots: AppOnHost['slots'] = { blue: 'no jail', green: 'no jail' };
       let recorded: string | undefined;
       let last: AppOnHost['last'];
+      let maintenance: AppOnHost['maintenance'];
       for (const line of lines) {
         const [word, rest = ''] = line.split(/ (.*)/s);
         if ((word === 'up' || word === 'down') && SLOTS.includes(rest as Slot)) slots[rest as Slot] = word;
         else if (word === 'recorded') recorded = rest;
         else if (word === 'last') last = lastDeploy(rest);
+        else if (word === 'maintenance') maintenance = parseMaintenanceState(rest);
       }
-      return { app: app.trim(), live: activeOf(parseLiveSlots(section), recorded), slots, ...(last ? { last } : {}) };
+      return { app: app.trim(), live: activeOf(parseLiveSlots(section), recorded), slots, ...(last ? { last } : {}), ...(maintenance ? { maintenance } : {}) };
     });
 }
 

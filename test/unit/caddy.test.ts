@@ -1,15 +1,19 @@
 // The Caddy configuration is checked by the real Caddy (caddy adapt), not only as text: the
 // pinned version FreeBSD's pkg installs (test/helpers/caddyBin.ts, scripts/build-caddy.sh).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { defaultProxyPorts } from '../../src/config/target';
-import { gateFile } from '../../src/freebsd/layout';
+import { gateDir, gateFile } from '../../src/freebsd/layout';
+import { renderMaintenancePage } from '../../src/caddy/maintenancePage';
 import { IMPORT_LINE, renderMainCaddyfile, renderSite, withImportLine } from '../../src/caddy/caddyfile';
 import { caddyBin } from '../helpers/caddyBin';
+import { freePort } from '../helpers/devServer';
 
 const SPEC = {
   app: 'my_app',
@@ -24,6 +28,18 @@ function findRoute(routes: any[], p: string): any {
     if (JSON.stringify(r.match ?? []).includes(`"path":["${p}"]`)) return r;
     for (const h of r.handle ?? []) {
       const found = findRoute(h.routes, p);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** The first handler of this kind (at any depth). */
+function findHandler(routes: any[], kind: string): any {
+  for (const r of routes ?? []) {
+    for (const h of r.handle ?? []) {
+      if (h.handler === kind) return h;
+      const found = findHandler(h.routes, kind);
       if (found) return found;
     }
   }
@@ -56,7 +72,7 @@ describe('Caddy site', () => {
     assert.equal(r.status, 0, r.stderr);
     const servers = r.json.apps.http.servers;
     const front = Object.values<any>(servers).find((s) => s.listen.includes(':80'));
-    const proxy = front.routes[0].handle.find((h: any) => h.handler === 'reverse_proxy') ?? front.routes[0].handle[0].routes[0].handle[0];
+    const proxy = findHandler(front.routes, 'reverse_proxy');
     assert.deepEqual(proxy.upstreams, [{ dial: '127.0.0.1:24000' }, { dial: '127.0.0.1:24001' }]);
     assert.equal(proxy.load_balancing.selection_policy.policy, 'first');
     assert.equal(proxy.health_checks.active.uri, '/__alcaide/ready');
@@ -95,5 +111,91 @@ describe('Caddy site', () => {
     assert.ok(merged.startsWith(own));
     assert.equal(withImportLine(merged), merged, 'idempotent');
     assert.equal(withImportLine(''), renderMainCaddyfile());
+  });
+});
+
+describe('maintenance mode, served by the real Caddy', () => {
+  /** A Caddy running the site with its gate directory moved to `gates`, in front of a stand-in app. */
+  async function siteWithGates(gates: string): Promise<{ port: number; app: http.Server; caddy: ChildProcess; hits: () => number; stop(): Promise<void> }> {
+    let hits = 0;
+    const app = http.createServer((_q, res) => {
+      hits++;
+      res.end('app');
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const appPort = (app.address() as AddressInfo).port;
+    const [port, blue, green] = await Promise.all([freePort(), freePort(), freePort()]);
+    const site = renderSite({
+      ...SPEC,
+      domain: `http://:${port}`,
+      slots: { blue: '127.0.0.1', green: '127.0.0.1' },
+      port: appPort,
+      proxyPorts: { blue, green },
+    }).replaceAll(gateDir(SPEC.app), gates);
+    const dir = path.dirname(gates);
+    writeFileSync(path.join(dir, 'Caddyfile'), `{\n\tadmin off\n\tpersist_config off\n}\n${site}`);
+    const caddy = spawn(caddyBin(), ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+      stdio: 'ignore',
+    });
+    return {
+      port,
+      app,
+      caddy,
+      hits: () => hits,
+      async stop() {
+        caddy.kill('SIGKILL');
+        await new Promise<void>((r) => app.close(() => r()));
+      },
+    };
+  }
+
+  /** A request as a client from another address (127.0.0.2) makes it, or from the host itself (127.0.0.1). */
+  function request(port: number, from: '127.0.0.1' | '127.0.0.2'): Promise<{ status: number; retryAfter?: string; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host: from, port, path: '/', localAddress: from, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined, body }));
+      });
+      req.on('error', reject);
+    });
+  }
+
+  test('while the page exists clients get 503 with it and Retry-After, the host itself still reaches the app; removing it serves the app again', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-maint-'));
+    const gates = path.join(dir, 'gates');
+    mkdirSync(gates);
+    writeFileSync(path.join(gates, 'blue.open'), '');
+    const s = await siteWithGates(gates);
+    try {
+      // Caddy up and routing: the app answers
+      let first = { status: 0, body: '' };
+      for (let i = 0; i < 100 && first.status !== 200; i++) {
+        first = await request(s.port, '127.0.0.2').catch(() => ({ status: 0, body: '' }));
+        if (first.status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual([first.status, first.body], [200, 'app']);
+
+      const page = renderMaintenancePage('Back at <14:00> & soon');
+      writeFileSync(path.join(gates, 'maintenance.retry-after'), '120\n');
+      writeFileSync(path.join(gates, 'maintenance.html'), page);
+      const hitsBefore = s.hits();
+      const client = await request(s.port, '127.0.0.2');
+      assert.equal(client.status, 503);
+      assert.equal(client.retryAfter, '120');
+      assert.equal(client.body, page);
+      assert.match(client.body, /Back at &#60;14:00&#62; &#38; soon/);
+      assert.equal(s.hits(), hitsBefore, 'the app saw no request meanwhile');
+      const fromHost = await request(s.port, '127.0.0.1');
+      assert.deepEqual([fromHost.status, fromHost.body], [200, 'app'], 'the host itself (the deploy checks through Caddy) still reaches the app');
+
+      rmSync(path.join(gates, 'maintenance.html'));
+      const again = await request(s.port, '127.0.0.2');
+      assert.deepEqual([again.status, again.body], [200, 'app'], 'no reload needed: the next request reaches the app');
+    } finally {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

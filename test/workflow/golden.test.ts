@@ -19,6 +19,7 @@ import { dataConverterFor } from '../../src/temporal/codec';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { REBUILD_STEPS } from '../../workflows/rebuild';
 import { REMOVE_STEPS } from '../../workflows/remove';
+import { MAINTENANCE_STEPS } from '../../workflows/maintenance';
 import { ROLLBACK_STEPS } from '../../workflows/rollback';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
 import { FLEET_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from '../../workflows/fleetSteps';
@@ -134,6 +135,23 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
   // the nightly run starts the rebuild as its child under the app's lock id
   nightly: (env) => run(env, 'nightlyRebuildWorkflow', [{ target: TARGET }], rebuildFakes().acts),
   remove: (env) => run(env, 'removeWorkflow', [{ target: TARGET, ...by }], plainFakes(REMOVE_STEPS.map((s) => s.name))),
+  'maintenance-on': (env) =>
+    run(
+      env,
+      'maintenanceWorkflow',
+      [
+        {
+          target: TARGET,
+          request: {
+            on: true,
+            page: '<p>back soon</p>\n',
+            info: { since: '2026-11-30T04:00:00.000Z', by: 'ops@laptop', retryAfterSeconds: 300, ownPage: false },
+          },
+          ...by,
+        },
+      ],
+      plainFakes(MAINTENANCE_STEPS.map((s) => s.name)),
+    ),
   // an abort while the site is being removed: the removal stops before its next step
   'remove-aborted': async (env) => {
     let release = () => undefined as void;

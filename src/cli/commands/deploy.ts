@@ -13,7 +13,7 @@ import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
 import { queryStatus } from '../../temporal/statusQuery';
 import { STOPPABLE_STATES, type WorkflowStatus } from '../../../workflows/status';
 import type { StartSpec } from '../follow';
-import { configFor, oneHostConfigFor, onHost, pickedHosts, temporalFor } from '../context';
+import { configFor, fleetConfigFor, oneHostConfigFor, onHost, pickedHosts, temporalFor } from '../context';
 import type { Config } from '../../config/load';
 import { resolveVersion } from '../git';
 import { color, mark } from '../output';
@@ -78,21 +78,6 @@ async function followWithWorker(client: Client, s: TemporalSettings, handle: Wor
   const { withWorkerIfNone } = await import('../../temporal/embedded');
   const { follow } = await import('../follow');
   return withWorkerIfNone(client, s, () => follow(handle, mode), driving(handle.workflowId, what, mode));
-}
-
-/**
- * The config of a command that acts on a whole fleet (a deploy: one version on every host) or on
- * the one host of a one-host app: -H/-R are refused for a fleet (exit 2).
- */
-function fleetConfigFor(cmd: Command, what: string): Config {
-  const config = configFor(cmd);
-  if (config.hosts.length > 1 && config.selected) {
-    throw new UserError(
-      `${what} acts on every host of the fleet (${config.hosts.map((h) => h.host).join(', ')}), so it ends on one version: -H/-R do not apply`,
-      2,
-    );
-  }
-  return config.hosts.length > 1 ? config : oneHostConfigFor(cmd, what);
 }
 
 /** `status --all`: every app on each host picked (all of them by default), read from the hosts. */

@@ -46,6 +46,7 @@ const KINDS: Record<string, string> = {
   fleetRollbackWorkflow: 'rollback',
   rebuildBuildJailWorkflow: 'rebuild',
   removeWorkflow: 'remove',
+  fleetRemoveWorkflow: 'remove',
 };
 
 /** One line of history from the listed run and its final status (the result, or the failure's details). */
@@ -60,7 +61,7 @@ export function historyEntry(wf: ListedRun, status: WorkflowStatus | undefined, 
   const slot = status?.slot ?? (sa.slot?.[0] as string | undefined);
   const live = wf.status.name === 'COMPLETED';
   return {
-    kind: KINDS[wf.type] ?? 'deploy',
+    kind: wf.type === 'maintenanceWorkflow' ? `maint ${status?.maintenance ?? ''}`.trim() : (KINDS[wf.type] ?? 'deploy'),
     outcome: failed ? `${stopped?.how ?? 'failed'}${restored ? ', restored' : ''}` : wf.status.name.toLowerCase().replace(/_/g, ' '),
     stoppedBy: failed ? stopped?.by : undefined,
     version: (status?.version ?? (sa.version?.[0] as string | undefined))?.slice(0, 12),
