@@ -7,6 +7,7 @@ import { createDeployActivities } from './deploy';
 import type { ActivityDeps } from './deps';
 import { createDiagnosticsActivities } from './diagnostics';
 import { createMaintenanceActivities } from './maintenance';
+import { createPauseActivities } from './pause';
 import { createPreflightActivities } from './preflight';
 import { createDistributeActivities } from './distribute';
 import { createRebuildActivities } from './rebuild';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRebuildActivities(deps),
     ...createRemoveActivities(deps),
     ...createMaintenanceActivities(deps),
+    ...createPauseActivities(deps),
   };
 }
 

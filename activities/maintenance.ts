@@ -1,6 +1,6 @@
 // `alcaide maintenance on|off`: the maintenance page on every web host of the app (one step; a
 // rerun writes the same files). The page travels on stdin.
-import { fleetOf, isWebHost, onHost } from '../src/model/fleet';
+import { webHostsOf } from '../src/model/fleet';
 import type { AppTarget } from '../src/model/target';
 import { maintenanceOff, maintenanceOn, SITE_WITHOUT_MAINTENANCE, type MaintenanceRequest } from '../src/freebsd/maintenance';
 import { stepResult, type StepResult } from '../src/model/step';
@@ -8,11 +8,6 @@ import { checkClaims } from './claims';
 import type { ActivityDeps } from './deps';
 import { precondition } from './remote';
 import { failure } from '../src/failures';
-
-const webHostsOf = (t: AppTarget): AppTarget[] =>
-  fleetOf(t)
-    .hosts.map((h) => onHost(t, h))
-    .filter(isWebHost);
 
 const setMaintenance =
   (d: ActivityDeps) =>

@@ -17,6 +17,9 @@ export const rollbackSignal = defineSignal<[StopRequest?]>('rollback');
  */
 export const retrySignal = defineSignal<[StopRequest?]>('retry');
 
+/** End a pause (`alcaide resume`): the held requests go on. The argument is optional (the Web UI). */
+export const resumeSignal = defineSignal<[StopRequest?]>('resume');
+
 /**
  * What a fleet parent tells a host's child to do next (workflows/hostDeploy.ts). install: the
  * release is on the child's host (built or copied there), its slot jail may take it.

@@ -29,7 +29,8 @@ export interface WorkflowStatus {
     | 'fleet-rollback'
     | 'host-rollback'
     | 'fleet-remove'
-    | 'maintenance';
+    | 'maintenance'
+    | 'pause';
   app: string;
   destination?: string;
   host: string;

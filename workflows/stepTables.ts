@@ -3,6 +3,7 @@
 import { DEPLOY_STEPS } from './deploySteps';
 import { FLEET_DEPLOY_STEPS, FLEET_REMOVE_STEPS, FLEET_ROLLBACK_STEPS, FLEET_SETUP_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from './fleetSteps';
 import { MAINTENANCE_STEPS } from './maintenanceSteps';
+import { PAUSE_STEPS } from './pauseSteps';
 import { REBUILD_STEPS } from './rebuildSteps';
 import { REMOVE_STEPS } from './removeSteps';
 import { ROLLBACK_STEPS } from './rollbackSteps';
@@ -23,4 +24,5 @@ export const STEP_TABLES: Record<WorkflowStatus['kind'], { workflowType: string;
   'host-rollback': { workflowType: 'hostRollbackWorkflow', steps: HOST_ROLLBACK_STEPS },
   'fleet-remove': { workflowType: 'fleetRemoveWorkflow', steps: FLEET_REMOVE_STEPS },
   maintenance: { workflowType: 'maintenanceWorkflow', steps: MAINTENANCE_STEPS },
+  pause: { workflowType: 'pauseWorkflow', steps: PAUSE_STEPS },
 };

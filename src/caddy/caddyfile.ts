@@ -14,15 +14,22 @@
 // Maintenance mode is a gate too: while maintenance.html exists in the gate directory, the site
 // answers the app's clients 503 with that page and a Retry-After read from a file beside it,
 // without a reload; requests from the host itself (the deploy's checks through Caddy, an
-// operator's curl there) still reach the app.
-import { gateDir, maintenancePage, maintenanceRetryAfter, SITES_DIR } from '../freebsd/layout';
+// operator's curl there) still reach the app. A pause is one more: while `paused` exists and
+// both slot gates are closed, requests wait in a proxy that tries for PAUSE_HOLD, and go on to
+// the slot whose gate opens again.
+import { gateDir, maintenancePage, maintenanceRetryAfter, pauseFile, SITES_DIR } from '../freebsd/layout';
 
 export const IMPORT_LINE = `import ${SITES_DIR}/*.caddy`;
 export const READY_PATH = '/__alcaide/ready';
 export const SLOT_HEADER = 'Alcaide-Slot';
 export const HEALTH_INTERVAL = '200ms';
-/** A site that has this line can be put in maintenance (sites written before it need `alcaide setup`). */
-export const MAINTENANCE_MARKER = '# alcaide: maintenance gate';
+/** A site that has this line can be put in maintenance or paused (sites written before it need `alcaide setup`). */
+export const GATES_MARKER = '# alcaide: maintenance and pause gates';
+/** How long a paused site holds a request (Caddy's lb_try_duration): the most `alcaide pause --max` may ask. */
+export const PAUSE_HOLD = '30s';
+export const PAUSE_HOLD_MS = 30_000;
+/** Retry-After (seconds) of a 503 that no slot took: held past the pause's limit, or no slot open. */
+export const NO_SLOT_RETRY_AFTER_S = 5;
 
 /** The main Caddyfile when none exists yet. */
 export function renderMainCaddyfile(): string {
@@ -46,6 +53,8 @@ export interface SiteSpec {
   /** loopback ports of the slot servers (not unix sockets: Caddy keeps one health state
    * for all unix-socket upstreams of a proxy, which mixes the two slots up; still so in 2.11.9) */
   proxyPorts: { blue: number; green: number };
+  /** how long a paused request is held (default PAUSE_HOLD) */
+  pauseHold?: string;
 }
 
 /** How long a slot server retries dialling its app (restarting, or booting after a reboot). */
@@ -82,11 +91,24 @@ http://:${s.proxyPorts[slot]} {
 
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
+/** The site's proxy to the slot servers: the first whose gate is open, waiting up to `tryFor` for one. */
+function proxyToSlots(s: SiteSpec, tryFor: string): string {
+  return `\t\treverse_proxy 127.0.0.1:${s.proxyPorts.blue} 127.0.0.1:${s.proxyPorts.green} {
+\t\t\tlb_policy first
+\t\t\tlb_try_duration ${tryFor}
+\t\t\tlb_try_interval 50ms
+\t\t\thealth_uri ${READY_PATH}
+\t\t\thealth_interval ${HEALTH_INTERVAL}
+\t\t\thealth_timeout 2s
+\t\t}`;
+}
+
 export function renderSite(s: SiteSpec): string {
+  const hold = s.pauseHold ?? PAUSE_HOLD;
   return `# Managed by alcaide for ${s.app}. Static between deploys: the deploy moves traffic by
 # opening and closing the gates in ${gateDir(s.app)}, never by reloading Caddy.
 ${siteAddress(s.domain)} {
-	${MAINTENANCE_MARKER}
+	${GATES_MARKER}
 	@maintenance {
 		file {
 			root ${gateDir(s.app)}
@@ -103,15 +125,21 @@ ${siteAddress(s.domain)} {
 			status 503
 		}
 	}
+	# paused: both gates closed, so a request waits here for a slot, up to ${hold}
+	@paused file {
+		root ${gateDir(s.app)}
+		try_files /${basename(pauseFile(s.app))}
+	}
+	handle @paused {
+${proxyToSlots(s, hold)}
+	}
 	handle {
-		reverse_proxy 127.0.0.1:${s.proxyPorts.blue} 127.0.0.1:${s.proxyPorts.green} {
-			lb_policy first
-			lb_try_duration 5s
-			lb_try_interval 50ms
-			health_uri ${READY_PATH}
-			health_interval ${HEALTH_INTERVAL}
-			health_timeout 2s
-		}
+${proxyToSlots(s, '5s')}
+	}
+	# a request no slot took in time (paused too long, or no slot open)
+	handle_errors 503 {
+		header Retry-After ${NO_SLOT_RETRY_AFTER_S}
+		respond "Service Unavailable" 503
 	}
 }
 

@@ -12,6 +12,7 @@ import { registerSecrets } from './commands/secrets';
 import { registerSchedule } from './commands/schedule';
 import { registerRemove } from './commands/remove';
 import { registerMaintenance } from './commands/maintenance';
+import { registerPause } from './commands/pause';
 import { registerSetup } from './commands/setup';
 import { registerWorker } from './commands/worker';
 import { printError } from './output';
@@ -65,6 +66,7 @@ Examples:
   registerSchedule(program);
   registerRemove(program);
   registerMaintenance(program);
+  registerPause(program);
   registerWorker(program);
   registerCodecServer(program);
   for (const c of program.commands) c.exitOverride();

@@ -23,6 +23,8 @@ export const CLI_COMMANDS = [
   'schedule',
   'remove',
   'maintenance',
+  'pause',
+  'resume',
   'worker',
   'codec-server',
   'help',

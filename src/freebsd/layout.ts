@@ -35,6 +35,8 @@ export const gateFile = (app: string, slot: string) => `${gateDir(app)}/${slot}.
 export const maintenancePage = (app: string) => `${gateDir(app)}/maintenance.html`;
 /** The Retry-After header's value (seconds), read by Caddy on each answer. */
 export const maintenanceRetryAfter = (app: string) => `${gateDir(app)}/maintenance.retry-after`;
+/** A pause (`alcaide pause`): its token and the gates it closed; while it exists, Caddy holds requests. */
+export const pauseFile = (app: string) => `${gateDir(app)}/paused`;
 /** Who turned it on, when, and why (JSON), for status. */
 export const maintenanceInfo = (app: string) => `${gateDir(app)}/maintenance.json`;
 /** Beside the apps' state directories (STATE_DIR/APP): no app name holds a ".". */

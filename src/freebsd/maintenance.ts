@@ -1,7 +1,7 @@
 // Maintenance mode on the host: three files in the app's gate directory that Caddy reads on each
 // request (src/caddy/caddyfile.ts). The page goes last when turning on and first when turning
 // off, so the site is never in maintenance without its Retry-After.
-import { MAINTENANCE_MARKER } from '../caddy/caddyfile';
+import { GATES_MARKER } from '../caddy/caddyfile';
 import { putFunction, putStdin, putText } from './files';
 import { maintenanceInfo, maintenancePage, maintenanceRetryAfter, siteFile } from './layout';
 import { script, sh } from './sh';
@@ -30,7 +30,7 @@ export interface MaintenanceRequest {
 export function maintenanceOn(app: string, info: MaintenanceInfo): string {
   return script(
     putFunction(),
-    sh`grep -qxF ${`\t${MAINTENANCE_MARKER}`} ${siteFile(app)} || exit ${SITE_WITHOUT_MAINTENANCE}`,
+    sh`grep -qxF ${`\t${GATES_MARKER}`} ${siteFile(app)} || exit ${SITE_WITHOUT_MAINTENANCE}`,
     putText(maintenanceRetryAfter(app), '0644', `${info.retryAfterSeconds}\n`),
     putText(maintenanceInfo(app), '0644', `${JSON.stringify(info)}\n`),
     putStdin(maintenancePage(app), '0644'),

@@ -66,6 +66,12 @@ export function hostRunOf(h: Pick<FleetHost, 'roles' | 'cmd' | 'env'>): HostRun 
 /** A target's host is a web host unless it says otherwise (targets from before roles had commands). */
 export const isWebHost = (t: AppTarget): boolean => t.hostRun?.web ?? true;
 
+/** The app's target on each of its hosts that serves through Caddy (one host: that host). */
+export const webHostsOf = (t: AppTarget): AppTarget[] =>
+  fleetOf(t)
+    .hosts.map((h) => onHost(t, h))
+    .filter(isWebHost);
+
 /** The hosts of a role, in the order the config lists the servers. */
 export const hostsInRole = (f: FleetSpec, role: string): FleetHost[] => f.hosts.filter((h) => h.roles.includes(role));
 

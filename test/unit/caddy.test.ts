@@ -116,7 +116,10 @@ describe('Caddy site', () => {
 
 describe('maintenance mode, served by the real Caddy', () => {
   /** A Caddy running the site with its gate directory moved to `gates`, in front of a stand-in app. */
-  async function siteWithGates(gates: string): Promise<{ port: number; app: http.Server; caddy: ChildProcess; hits: () => number; stop(): Promise<void> }> {
+  async function siteWithGates(
+    gates: string,
+    pauseHold?: string,
+  ): Promise<{ port: number; app: http.Server; caddy: ChildProcess; hits: () => number; stop(): Promise<void> }> {
     let hits = 0;
     const app = http.createServer((_q, res) => {
       hits++;
@@ -131,6 +134,7 @@ describe('maintenance mode, served by the real Caddy', () => {
       slots: { blue: '127.0.0.1', green: '127.0.0.1' },
       port: appPort,
       proxyPorts: { blue, green },
+      pauseHold,
     }).replaceAll(gateDir(SPEC.app), gates);
     const dir = path.dirname(gates);
     writeFileSync(path.join(dir, 'Caddyfile'), `{\n\tadmin off\n\tpersist_config off\n}\n${site}`);
@@ -193,6 +197,46 @@ describe('maintenance mode, served by the real Caddy', () => {
       rmSync(path.join(gates, 'maintenance.html'));
       const again = await request(s.port, '127.0.0.2');
       assert.deepEqual([again.status, again.body], [200, 'app'], 'no reload needed: the next request reaches the app');
+    } finally {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a pause holds requests while both gates are closed and lets them go on when a gate opens; held past its limit: 503 with Retry-After', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-pause-'));
+    const gates = path.join(dir, 'gates');
+    mkdirSync(gates);
+    writeFileSync(path.join(gates, 'blue.open'), '');
+    const s = await siteWithGates(gates, '3s');
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      for (let i = 0; i < 100 && (await request(s.port, '127.0.0.2').catch(() => ({ status: 0 }))).status !== 200; i++) await sleep(100);
+      // pause: the pause file first, then the gates closed; Caddy's checks see it within 200 ms
+      writeFileSync(path.join(gates, 'paused'), 'token blue\n');
+      rmSync(path.join(gates, 'blue.open'));
+      await sleep(600);
+      const t0 = performance.now();
+      const held = request(s.port, '127.0.0.2');
+      await sleep(1500);
+      assert.equal(s.hits() > 0, true);
+      const hitsWhileHeld = s.hits();
+      // resume: the gate opens, then the pause file goes
+      writeFileSync(path.join(gates, 'blue.open'), '');
+      const answer = await held;
+      const waited = performance.now() - t0;
+      rmSync(path.join(gates, 'paused'));
+      assert.deepEqual([answer.status, answer.body], [200, 'app'], 'held, not refused');
+      assert.ok(waited >= 1400, `the request waited for the gate (${Math.round(waited)} ms)`);
+      assert.equal(s.hits(), hitsWhileHeld + 1, 'it reached the app once, after the gate opened');
+
+      // held past the limit: 503 with Retry-After
+      writeFileSync(path.join(gates, 'paused'), 'token blue\n');
+      rmSync(path.join(gates, 'blue.open'));
+      await sleep(600);
+      const late = await request(s.port, '127.0.0.2');
+      assert.equal(late.status, 503);
+      assert.equal(late.retryAfter, '5');
     } finally {
       await s.stop();
       rmSync(dir, { recursive: true, force: true });

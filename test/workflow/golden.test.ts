@@ -20,6 +20,7 @@ import { WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { REBUILD_STEPS } from '../../workflows/rebuild';
 import { REMOVE_STEPS } from '../../workflows/remove';
 import { MAINTENANCE_STEPS } from '../../workflows/maintenance';
+import { PAUSE_STEPS } from '../../workflows/pause';
 import { ROLLBACK_STEPS } from '../../workflows/rollback';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
 import { FLEET_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from '../../workflows/fleetSteps';
@@ -135,6 +136,16 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
   // the nightly run starts the rebuild as its child under the app's lock id
   nightly: (env) => run(env, 'nightlyRebuildWorkflow', [{ target: TARGET }], rebuildFakes().acts),
   remove: (env) => run(env, 'removeWorkflow', [{ target: TARGET, ...by }], plainFakes(REMOVE_STEPS.map((s) => s.name))),
+  'pause-resumed': (env) =>
+    run(env, 'pauseWorkflow', [{ target: TARGET, maxMs: 30_000, ...by }], plainFakes(PAUSE_STEPS.map((s) => s.name)), async (id) => {
+      await waitForStatus(env.client.workflow.getHandle(id), (s) => s.currentStep === 'paused');
+      await env.client.workflow.getHandle(id).signal('resume', { by: 'ops@laptop' });
+    }),
+  'pause-aborted': (env) =>
+    run(env, 'pauseWorkflow', [{ target: TARGET, maxMs: 30_000, ...by }], plainFakes(PAUSE_STEPS.map((s) => s.name)), async (id) => {
+      await waitForStatus(env.client.workflow.getHandle(id), (s) => s.currentStep === 'paused');
+      await env.client.workflow.getHandle(id).signal('abort', { by: 'ops@laptop' });
+    }),
   'maintenance-on': (env) =>
     run(
       env,

@@ -23,7 +23,7 @@ export { appWorkflowId };
 
 export const startedBy = () => `${os.userInfo().username}@${os.hostname()}`;
 
-async function withTemporal<T>(t: AppTarget, cmd: Command, fn: (client: Client, s: TemporalSettings) => Promise<T>): Promise<T> {
+export async function withTemporal<T>(t: AppTarget, cmd: Command, fn: (client: Client, s: TemporalSettings) => Promise<T>): Promise<T> {
   const { connectClient } = await import('../../temporal/connection');
   const settings = temporalFor(configFor(cmd));
   const client = await connectClient(settings);
@@ -34,7 +34,7 @@ async function withTemporal<T>(t: AppTarget, cmd: Command, fn: (client: Client, 
   }
 }
 
-async function isRunning(handle: WorkflowHandle): Promise<boolean> {
+export async function isRunning(handle: WorkflowHandle): Promise<boolean> {
   try {
     return (await handle.describe()).status.name === 'RUNNING';
   } catch {
@@ -74,7 +74,7 @@ export async function startAndFollowWithWorker(client: Client, s: TemporalSettin
   return withWorkerIfNone(client, s, () => startAndFollow(client, s, spec, mode), driving(spec.workflowId, spec.what, mode));
 }
 
-async function followWithWorker(client: Client, s: TemporalSettings, handle: WorkflowHandle, mode: ProgressMode, what: string): Promise<WorkflowStatus> {
+export async function followWithWorker(client: Client, s: TemporalSettings, handle: WorkflowHandle, mode: ProgressMode, what: string): Promise<WorkflowStatus> {
   const { withWorkerIfNone } = await import('../../temporal/embedded');
   const { follow } = await import('../follow');
   return withWorkerIfNone(client, s, () => follow(handle, mode), driving(handle.workflowId, what, mode));

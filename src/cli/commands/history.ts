@@ -47,6 +47,7 @@ const KINDS: Record<string, string> = {
   rebuildBuildJailWorkflow: 'rebuild',
   removeWorkflow: 'remove',
   fleetRemoveWorkflow: 'remove',
+  pauseWorkflow: 'pause',
 };
 
 /** One line of history from the listed run and its final status (the result, or the failure's details). */
