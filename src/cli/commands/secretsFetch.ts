@@ -16,9 +16,18 @@ interface FetchOptions extends FetchFlags {
   dryRun?: boolean;
 }
 
+/** Each adapter and its REF syntax, wrapped to 100 columns beside the name. */
 function adapterTable(): string {
-  const width = Math.max(...SECRET_ADAPTERS.map((a) => a.name.length));
-  return SECRET_ADAPTERS.map((a) => `  ${a.name.padEnd(width)}  ${a.title} (${a.cli}); REF: ${a.ref}`).join('\n');
+  const indent = Math.max(...SECRET_ADAPTERS.map((a) => a.name.length)) + 4;
+  return SECRET_ADAPTERS.map((a) => {
+    const lines = [`  ${a.name.padEnd(indent - 2)}`];
+    for (const word of `${a.title} (${a.cli}); REF: ${a.ref}`.split(' ')) {
+      const last = lines.length - 1;
+      if (lines[last]!.length + word.length > 100) lines.push(' '.repeat(indent) + word);
+      else lines[last] += (lines[last]!.trim() && lines[last]!.length > indent ? ' ' : '') + word;
+    }
+    return lines.join('\n');
+  }).join('\n');
 }
 
 /** deploy.yml when there is one, or when the flags leave the adapter or the names to it. */
