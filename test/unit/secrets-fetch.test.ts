@@ -284,7 +284,7 @@ const CASES: VaultCase[] = [
     extraArgs: ['ADMIN=Shared-Ops/admin'],
     extra: { key: 'ADMIN', value: 'lp ädmin' },
     signedOut: (v) => ((v.lpass as Record<string, unknown>).email = null),
-    signedOutMessage: /Not logged in/,
+    signedOutMessage: /LastPass: lpass is not logged in \(`lpass status`: Not logged in\.\)/,
     missing: ['--from', 'Prod', 'QUOTES', 'NOPE'],
     missingMessage: /Could not find specified account\(s\)/,
   },
