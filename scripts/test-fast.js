@@ -29,6 +29,7 @@ const FAST = [
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
   'unit/config',
   'unit/config-docs',
+  'unit/secret-adapters',
   'unit/fleet',
   'unit/aliases',
   'unit/overview',

@@ -9,6 +9,7 @@ import { DEFAULT_BASE_PATH } from '../freebsd/layout';
 import type { SlotAddresses } from '../model/target';
 import { WEB_ROLE } from '../model/fleet';
 import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../temporal/settings';
+import { SECRET_ADAPTER_NAMES } from './secretAdapters';
 
 // Each key's `.meta({ description })` is what `alcaide docs` and docs/configuration.md say
 // about it; a key without a schema default may name what it falls back to (`computedDefault`).
@@ -285,6 +286,39 @@ export const configSchema = z
         )
         .prefault({})
         .meta({ description: "the app's environment" }),
+      // `alcaide secrets fetch` with no flags: where the team's vault keeps env.secret (docs/secrets.md)
+      secrets_from: z
+        .strictObject(
+          {
+            adapter: z
+              .enum(SECRET_ADAPTER_NAMES, expected(`one of ${SECRET_ADAPTER_NAMES.join(', ')}`))
+              .meta({ description: `the vault's adapter: ${SECRET_ADAPTER_NAMES.join(', ')}` }),
+            account: nonEmpty('an account name')
+              .optional()
+              .meta({ description: 'the vault account or profile, as `--account` (what it means depends on the adapter)' }),
+            from: nonEmpty('a vault item, project or folder')
+              .optional()
+              .meta({ description: 'where in the vault the secrets are (a vault item, a project, a folder), as `--from`' }),
+            command: nonEmpty('a command line')
+              .optional()
+              .meta({ description: "the `command` adapter's command: run by /bin/sh, it prints one JSON object of NAME: value" }),
+            keys: z
+              .record(secretName, nonEmpty('a reference in the vault'), expected('a mapping of NAME: REF'))
+              .default({})
+              .meta({ description: '`NAME: REF` for a secret the vault names otherwise; fetched with the names of `env.secret`' }),
+          },
+          expected('a mapping with adapter, account, from, command and keys'),
+        )
+        .superRefine((s, ctx) => {
+          if (s.adapter === 'command' && s.command === undefined) {
+            ctx.addIssue({ code: 'custom', path: ['command'], message: 'a command line (adapter: command runs it)' });
+          }
+          if (s.adapter !== 'command' && s.command !== undefined) {
+            ctx.addIssue({ code: 'custom', path: ['command'], message: `no command with adapter: ${s.adapter} (only the command adapter runs one)` });
+          }
+        })
+        .optional()
+        .meta({ description: 'the vault `alcaide secrets fetch` reads `env.secret` values from (docs/secrets.md)' }),
       health_check: z
         .strictObject(
           {

@@ -12,6 +12,7 @@ import { ConfigError, UserError } from '../../errors';
 import { globals } from '../context';
 import { ensureGitignore } from '../gitignore';
 import { color, mark } from '../output';
+import { registerSecretsFetch } from './secretsFetch';
 
 const DESTINATION_RE = /^[a-z][a-z0-9_-]{0,30}$/;
 
@@ -50,7 +51,8 @@ Examples:
   $ alcaide secrets edit
   $ printf %s "$DATABASE_URL" | alcaide secrets set DATABASE_URL
   $ alcaide -d staging secrets show
-  $ alcaide secrets get SECRET_KEY_BASE`,
+  $ alcaide secrets get SECRET_KEY_BASE
+  $ alcaide secrets fetch --adapter 1password --from app-prod/my_app SECRET_KEY_BASE`,
     );
 
   secrets
@@ -126,6 +128,8 @@ Examples:
       store.writeText(setSecretInText(text, key, value));
       console.log(`${mark.ok()} set ${key}${value === '' ? ' to an empty value' : ''} in ${store.displayName}`);
     });
+
+  registerSecretsFetch(secrets, storeFor, TEMPLATE);
 
   secrets
     .command('unset <KEY>')
