@@ -9,6 +9,7 @@ import { createDiagnosticsActivities } from './diagnostics';
 import { createPreflightActivities } from './preflight';
 import { createDistributeActivities } from './distribute';
 import { createRebuildActivities } from './rebuild';
+import { createReleaseActivities } from './releases';
 import { createRemoveActivities } from './remove';
 import { createSetupActivities } from './setup';
 
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDistributeActivities(deps),
     ...createAccessoryActivities(deps),
     ...createDeployActivities(deps),
+    ...createReleaseActivities(deps),
     ...createRebuildActivities(deps),
     ...createRemoveActivities(deps),
   };
