@@ -1,16 +1,13 @@
 // The releases a host keeps (src/freebsd/releases.ts): pruned beyond `retain` after a deploy, on
 // the host and in this worker's relay directory, and a kept one checked before `rollback --to`
 // installs it without a build.
-import { readdirSync, rmSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { releaseArtifact } from '../src/freebsd/layout';
 import { checkArtifact, DEFAULT_RETAIN, NO_ARTIFACT_EXIT, listReleases, parseReleases, releasesToPrune, removeReleases } from '../src/freebsd/releases';
 import { stepResult, type StepResult } from '../src/model/step';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { checkVersion } from './build';
 import type { ActivityDeps } from './deps';
-import { RELAY_DIR } from './distribute';
 import { converge, layoutOf } from './jails';
+import { pruneRelay } from './relay';
 import { outputTail, precondition } from './remote';
 
 /** Removes the releases beyond `retain` on the host (never `version`, nor a slot's) and in this worker's relay directory. */
@@ -37,27 +34,6 @@ const pruneReleases =
       `nothing to remove (retain: ${retain})`,
     );
   };
-
-/** The worker's relayed copies of the app's releases (activities/distribute.ts) beyond the `retain` newest, by mtime; never `version`'s. */
-export function pruneRelay(app: string, retain: number, version: string, dir = RELAY_DIR): number {
-  const name = (v: string) => path.basename(releaseArtifact(app, v));
-  const re = new RegExp(`^${app}-([0-9a-f]{40}|[0-9a-f]{64})\\.tar\\.gz$`);
-  let files: Array<{ file: string; version: string; mtimeMs: number }>;
-  try {
-    files = readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-      const m = re.exec(e.name);
-      return m && e.isFile() ? [{ file: e.name, version: m[1]!, mtimeMs: statSync(path.join(dir, e.name)).mtimeMs }] : [];
-    });
-  } catch {
-    return 0; // no relay directory: this worker copied nothing
-  }
-  const gone = files
-    .sort((a, b) => b.mtimeMs - a.mtimeMs)
-    .slice(retain)
-    .filter((f) => f.version !== version);
-  for (const f of gone) for (const p of [f.file, `${name(f.version)}.part`]) rmSync(path.join(dir, p), { force: true });
-  return gone.length;
-}
 
 /** `rollback --to`: the kept artifact of `version` is on the host and whole (gzip's checksums), so no build is needed. */
 const checkKeptRelease =

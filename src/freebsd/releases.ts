@@ -8,12 +8,13 @@
 import { VERSION_MARKER } from './app';
 import { appDir, ARTIFACTS_DIR, deployLog, releaseArtifact, SLOTS, SOURCES_DIR, sourceTarball, type Slot } from './layout';
 import { raw, sh } from './sh';
+import { versionProblem } from '../model/target';
 
 /** `retain`'s default: the releases each host keeps. */
 export const DEFAULT_RETAIN = 5;
 
-/** A version names files on the host: a full commit id, nothing else (src/model/target.ts's rule, as a file name). */
-const VERSION_NAME = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** A version names files on the host: a full commit id, nothing else (src/model/target.ts). */
+const isVersion = (v: string) => versionProblem(v) === undefined;
 /** The same check in the script: a name read from the host that is not a version is not ours. */
 const IS_VERSION = `_isv() { case "$1" in *[!0-9a-f]*) return 1 ;; esac; [ \${#1} -eq 40 ] || [ \${#1} -eq 64 ]; }`;
 /** Deploy log lines read back (the log only grows: the newest are enough to rank the kept releases). */
@@ -67,11 +68,11 @@ export function parseReleases(out: string): ReleaseListing {
     const [kind, rest = ''] = line.split(/ (.*)/s);
     if (kind === 'artifact' || kind === 'source') {
       const [version = '', size, mtime] = rest.split(' ');
-      if (VERSION_NAME.test(version) && /^\d+$/.test(size ?? '') && /^\d+$/.test(mtime ?? ''))
+      if (isVersion(version) && /^\d+$/.test(size ?? '') && /^\d+$/.test(mtime ?? ''))
         listing[kind === 'artifact' ? 'artifacts' : 'sources'][version] = { size: Number(size), mtimeMs: Number(mtime) * 1000 };
     } else if (kind === 'slot') {
       const [slot = '', version = ''] = rest.split(' ');
-      if ((SLOTS as readonly string[]).includes(slot) && VERSION_NAME.test(version)) listing.slots[slot as Slot] = version;
+      if ((SLOTS as readonly string[]).includes(slot) && isVersion(version)) listing.slots[slot as Slot] = version;
     } else if (kind === 'deploy') {
       const d = deployLine(rest);
       if (d) listing.deploys.push(d);
@@ -84,7 +85,7 @@ export function parseReleases(out: string): ReleaseListing {
 function deployLine(line: string): ReleaseListing['deploys'][number] | undefined {
   try {
     const j = JSON.parse(line) as { at?: unknown; slot?: unknown; version?: unknown; ref?: unknown };
-    if (typeof j.at !== 'string' || !SLOTS.includes(j.slot as Slot) || typeof j.version !== 'string' || !VERSION_NAME.test(j.version)) return undefined;
+    if (typeof j.at !== 'string' || !SLOTS.includes(j.slot as Slot) || typeof j.version !== 'string' || !isVersion(j.version)) return undefined;
     return { at: j.at, slot: j.slot as Slot, version: j.version, ...(typeof j.ref === 'string' ? { ref: j.ref } : {}) };
   } catch {
     return undefined;
@@ -150,7 +151,7 @@ export function releasesToPrune(l: ReleaseListing, retain: number, protect: read
 export function removeReleases(app: string, buildRoot: string, versions: readonly string[]): string {
   return versions
     .map((v) => {
-      if (!VERSION_NAME.test(v)) throw new Error(`not a version: ${JSON.stringify(v).slice(0, 80)}`);
+      if (!isVersion(v)) throw new Error(`not a version: ${JSON.stringify(v).slice(0, 80)}`);
       const files = [releaseArtifact(app, v), sourceTarball(v)].flatMap((f) => [`${buildRoot}${f}`, `${buildRoot}${f}.part`]);
       return sh`if ${raw(files.map((f) => sh`[ -e ${f} ]`).join(' || '))}; then rm -f ${files}; changed ${`removed ${v.slice(0, 12)}`}; fi`;
     })

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
-import { pruneRelay } from '../../activities/releases';
+import { pruneRelay } from '../../activities/relay';
 import { ARTIFACTS_DIR, appDir, SOURCES_DIR } from '../../src/freebsd/layout';
 import { VERSION_MARKER } from '../../src/freebsd/app';
 import {
