@@ -61,7 +61,8 @@ function host(name: string, count: number, slots: { blue?: string; green?: strin
     writeFileSync(path.join(root, slot, appDir(APP), VERSION_MARKER), `${version}\n`);
   }
   const slotRoot = (s: string) => path.join(root, s);
-  return { root, build, artifacts, sources, list: () => parseReleases(run(listReleases(APP, build, slotRoot)).stdout) };
+  const listed = () => run(listReleases(APP, build, slotRoot)).stdout;
+  return { root, build, artifacts, sources, listed, list: () => parseReleases(listed()) };
 }
 
 describe('the listing', () => {
@@ -81,6 +82,16 @@ describe('the listing', () => {
     writeFileSync(path.join(h.sources, `${v(9)}.tar.part`), 'partial');
     mkdirSync(path.join(h.artifacts, `${APP}-${v(8)}.tar.gz`)); // a directory
     symlinkSync('/etc/passwd', path.join(h.artifacts, `${APP}-${v(7)}.tar.gz`));
+    // the script itself names only ours (the parser checks again)
+    assert.deepEqual(
+      h
+        .listed()
+        .split('\n')
+        .filter((line) => /^(artifact|source) /.test(line))
+        .map((line) => line.split(' ').slice(0, 2).join(' '))
+        .sort(),
+      [`artifact ${v(1)}`, `artifact ${v(2)}`, `source ${v(1)}`, `source ${v(2)}`],
+    );
     const l = h.list();
     assert.deepEqual(l.artifacts, { [v(1)]: { size: 10, mtimeMs: (T0 + 60) * 1000 }, [v(2)]: { size: 20, mtimeMs: (T0 + 120) * 1000 } });
     assert.deepEqual(Object.keys(l.sources).sort(), [v(1), v(2)]);
