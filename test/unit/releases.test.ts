@@ -26,6 +26,7 @@ import { script } from '../../src/freebsd/sh';
 import { chooseKept } from '../../src/cli/releasesView';
 import type { HostReleases } from '../../src/host/releases';
 import { UserError } from '../../src/errors';
+import { runCli, tempProject } from '../helpers/cli';
 import { REPO_ROOT } from '../helpers/paths';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-releases-'));
@@ -239,5 +240,16 @@ describe('rollback --to VERSION', () => {
     exit2(() => chooseKept(v(1).slice(0, 6), [...hosts, { host: 'h2', releases: [] }]), /is not kept on h2/);
     const twins = [{ host: 'h1', releases: [rel(v(1)), rel(`${v(1).slice(0, 39)}f`)] }];
     exit2(() => chooseKept(v(1).slice(0, 8), twins), /names several kept releases/);
+  });
+});
+
+describe('rollback --to on a fleet', () => {
+  test('is refused, exit 2, before any host is reached', () => {
+    const project = tempProject();
+    after(project.cleanup);
+    writeFileSync(path.join(project.dir, 'deploy.yml'), 'app: my_app\nservers:\n  - host: 192.0.2.1\n  - host: 192.0.2.2\n');
+    const r = runCli(['rollback', '--to', 'v1.0'], { cwd: project.dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /rollback --to acts on one server/);
   });
 });
