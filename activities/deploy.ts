@@ -401,7 +401,7 @@ const stopSlot =
 
 const recordDeploy =
   (d: ActivityDeps) =>
-  async (t: AppTarget, deploy: { slot: Slot; version: string; previousSlot?: Slot }): Promise<StepResult> => {
+  async (t: AppTarget, deploy: { slot: Slot; version: string; previousSlot?: Slot; ref?: string }): Promise<StepResult> => {
     checkVersion(deploy.version);
     const line = JSON.stringify({ at: new Date(d.clock.now()).toISOString(), ...deploy });
     await converge(d.remote(t), 'record the deploy', [putText(activeFile(t.app), '0644', `${deploy.slot}\n`), appendStdin(deployLog(t.app))], {

@@ -2,7 +2,6 @@
 // the build host to this worker's disk (streamed, resumable, checked against the build host's
 // sha256), then uploaded to each host where the install step looks for it (resumable, sha256
 // checked again there). Never rebuilt: every host runs the bytes the build host made.
-import os from 'node:os';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { freebsdUploadCommands } from '../src/freebsd/files';
@@ -13,10 +12,8 @@ import { downloadFile, uploadFile } from '../src/ssh/upload';
 import { checkVersion } from './build';
 import type { ActivityDeps } from './deps';
 import { layoutOf } from './jails';
+import { RELAY_DIR } from './relay';
 import { withHeartbeat } from './remote';
-
-/** Where this worker keeps the releases it relays (one file per app and version). */
-export const RELAY_DIR = path.join(os.tmpdir(), `alcaide-releases-${process.getuid?.() ?? 'user'}`);
 
 /** One download per file at a time in this process: hosts copied side by side share it. */
 const downloads = new Map<string, Promise<unknown>>();

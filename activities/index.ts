@@ -11,6 +11,7 @@ import { createPauseActivities } from './pause';
 import { createPreflightActivities } from './preflight';
 import { createDistributeActivities } from './distribute';
 import { createRebuildActivities } from './rebuild';
+import { createReleaseActivities } from './releases';
 import { createRemoveActivities } from './remove';
 import { createSetupActivities } from './setup';
 
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDistributeActivities(deps),
     ...createAccessoryActivities(deps),
     ...createDeployActivities(deps),
+    ...createReleaseActivities(deps),
     ...createRebuildActivities(deps),
     ...createRemoveActivities(deps),
     ...createMaintenanceActivities(deps),

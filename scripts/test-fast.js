@@ -25,6 +25,7 @@ const FAST = [
   'workflow/rollback',
   'workflow/fleet-setup',
   'workflow/fleet-deploy',
+  'workflow/releases',
   // (not workflow/status-new-run: it times a worker's start, which main-thread workflows slow down)
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
   'unit/config',
@@ -33,6 +34,7 @@ const FAST = [
   'unit/fleet',
   'unit/aliases',
   'unit/overview',
+  'unit/releases',
   'unit/roles',
   'unit/injection',
   'unit/buildjail',

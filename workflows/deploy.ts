@@ -7,6 +7,7 @@ import { shortVersion, type AppTarget } from '../src/model/target';
 import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
 import { bake } from './operator';
+import { pruneAfterDeploy } from './releases';
 import { allSettled, drainAndStop, runSaga } from './saga';
 import { abortSignal, rollbackSignal } from './signals';
 import type { WorkflowStatus } from './status';
@@ -20,16 +21,21 @@ export interface DeployInput {
   /** what was asked for: HEAD, a tag, a branch */
   ref: string;
   startedBy: string;
+  /**
+   * `rollback --to`: `version` is a release the host keeps, installed as it was built: no upload,
+   * no build. Absent in every run before it existed, so the input picks the path.
+   */
+  keptRelease?: boolean;
 }
 
 export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus> {
-  const { target: t, version } = input;
+  const { target: t, version, keptRelease } = input;
   return runSaga(
     {
       table: DEPLOY_STEPS,
-      order: deploySteps(t.release.migrateBeforeStart),
+      order: deploySteps(t.release.migrateBeforeStart, keptRelease),
       status: { kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version },
-      what: () => `deploy of ${t.app} ${shortVersion(version)}`,
+      what: () => `${keptRelease ? 'rollback to the kept release' : 'deploy'} of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
       stops: [
         {
@@ -45,7 +51,11 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
     async (saga) => {
       const status = saga.tracker.status;
       await saga.run('ensureBuildJail', t);
-      await saga.run('uploadSource', t, version);
+      const kept = `kept release ${shortVersion(version)}`;
+      if (keptRelease) {
+        await saga.run('checkKeptRelease', t, version);
+        saga.skip('uploadSource', `${kept}: nothing to upload`);
+      } else await saga.run('uploadSource', t, version);
       const { next, active: prev } = await saga.run('chooseSlot', t);
       Object.assign(status, { slot: next, previousSlot: prev });
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.slot, value: next }]);
@@ -55,7 +65,8 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       saga.willUndo('createSlotJail', () => [t, next, tookTraffic]);
       // Neither needs the other: the next slot's jail is made while the release builds. Both
       // end before the deploy goes on or undoes anything (no undo races a running step).
-      await allSettled([saga.run('buildRelease', t, version), saga.run('createSlotJail', t, next, version)]);
+      const build = keptRelease ? Promise.resolve(saga.skip('buildRelease', `${kept}: installed as it was built`)) : saga.run('buildRelease', t, version);
+      await allSettled([build, saga.run('createSlotJail', t, next, version)]);
       await saga.run('installRelease', t, next, version);
       await saga.run('writeAppEnv', t, next, version);
       // migrate_before_start: for an app that reads new tables as it boots
@@ -74,7 +85,8 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       if (t.bakeMs > 0) await saga.own('bake', () => bake(saga.tracker, t, next, saga.act('bake')));
       else saga.skip('bake', 'bake is off');
       await drainAndStop(saga, t, prev, 'first deploy: no old slot');
-      await saga.run('recordDeploy', t, { slot: next, version, previousSlot: prev });
+      await saga.run('recordDeploy', t, { slot: next, version, previousSlot: prev, ref: input.ref });
+      await pruneAfterDeploy(saga, t, version);
     },
   );
 }

@@ -10,8 +10,26 @@ export const SWITCH_TRAFFIC = {
   undo: undo('restoreTraffic', (_t, prev) => (prev ? `traffic back to ${prev}` : 'close the new slot to traffic')),
 } as const satisfies StepDef;
 
+/** `rollback --to`: the kept release is on the host and whole, instead of an upload and a build. */
+export const KEPT_RELEASE = {
+  name: 'checkKeptRelease',
+  title: 'check the kept release',
+  activity: 'checkKeptRelease',
+  retry: 'step',
+} as const satisfies StepDef;
+
+/** The releases beyond `retain` removed on the host, never the live or the kept slot's. */
+export const PRUNE_RELEASES = {
+  name: 'pruneReleases',
+  title: 'remove releases beyond retain',
+  activity: 'pruneReleases',
+  retry: 'step',
+} as const satisfies StepDef;
+
 export const DEPLOY_STEPS = [
   { name: 'ensureBuildJail', title: 'build jail ready', activity: 'ensureBuildJail', retry: 'step', holds: true },
+  // `rollback --to` a kept release only (deploySteps): it is installed as it was built
+  KEPT_RELEASE,
   { name: 'uploadSource', title: 'upload the source', activity: 'uploadSource', retry: 'slow', holds: true },
   { name: 'chooseSlot', title: 'choose the next slot', activity: 'chooseSlot', retry: 'step', holds: true },
   // these two run at the same time: the slot jail is made while the release builds
@@ -37,11 +55,17 @@ export const DEPLOY_STEPS = [
   { name: 'drainOldSlot', title: 'drain the old slot' },
   { name: 'stopOldSlot', title: 'stop the old slot (kept for rollback)', activity: 'stopSlot', retry: 'step' },
   { name: 'recordDeploy', title: 'record the deploy', activity: 'recordDeploy', retry: 'step' },
+  // after the deploy is recorded: a failure is reported and undoes nothing (workflows/releases.ts)
+  PRUNE_RELEASES,
 ] as const satisfies readonly StepDef[];
 
-/** The steps in the order they run: with release.migrate_before_start, migrations before the app starts. */
-export function deploySteps(migrateBeforeStart = false): readonly StepDef[] {
-  return migrateBeforeStart ? migrationsBeforeStart(DEPLOY_STEPS) : DEPLOY_STEPS;
+/**
+ * The steps in the order they run: with release.migrate_before_start, migrations before the app
+ * starts; the kept release's check only in a deploy of a kept release (`rollback --to`).
+ */
+export function deploySteps(migrateBeforeStart = false, keptRelease = false): readonly StepDef[] {
+  const steps = keptRelease ? DEPLOY_STEPS : DEPLOY_STEPS.filter((s) => s.name !== KEPT_RELEASE.name);
+  return migrateBeforeStart ? migrationsBeforeStart(steps) : steps;
 }
 
 /** `steps` with runMigrations moved before startApp (an app that reads new tables as it boots). */

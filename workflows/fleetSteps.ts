@@ -59,6 +59,7 @@ export const HOST_DEPLOY_STEPS = [
   deployRow('drainOldSlot'),
   deployRow('stopOldSlot'),
   deployRow('recordDeploy'),
+  deployRow('pruneReleases'),
 ] as const satisfies readonly StepDef[];
 
 /** A host's steps in the order they run. */

@@ -8,6 +8,7 @@
 // to the old slot, the new slot removed. The build is the parent's, copied here.
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { hostDeploySteps, HOST_DEPLOY_STEPS } from './fleetSteps';
+import { pruneAfterDeploy } from './releases';
 import { runSaga, type Saga } from './saga';
 import { checkReady, linkToParent, switchThenFinish } from './hostLink';
 import type { WorkflowStatus } from './status';
@@ -80,5 +81,6 @@ export async function hostDeployWorkflow(input: HostDeployInput): Promise<Workfl
       undoWithoutFrom: true,
       onSwitch: () => (tookTraffic = true),
     });
+    await pruneAfterDeploy(saga, t, version);
   }
 }

@@ -58,3 +58,10 @@ function refuseTrackedMasterKey(root: string, sha: string): void {
     `git rm --cached ${MASTER_KEY_FILE}, add ${GITIGNORE_LINES.join(' and ')} to .gitignore (\`alcaide secrets init\` does), commit; the key stays in the git history, so change the secret values it protected`,
   );
 }
+
+/** The commit `ref` names in the project's repository, if it names one (no checks: `rollback --to` reads only the name). */
+export function commitOf(root: string, ref: string): string | undefined {
+  if (ref.startsWith('-')) return undefined;
+  const rev = git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+  return rev.code === 0 && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(rev.out) ? rev.out : undefined;
+}

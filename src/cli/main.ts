@@ -7,6 +7,7 @@ import { registerDocs } from './commands/docs';
 import { registerDoctor } from './commands/doctor';
 import { registerHistory } from './commands/history';
 import { registerInit } from './commands/init';
+import { registerReleases } from './commands/releases';
 import { registerRemote } from './commands/remote';
 import { registerSecrets } from './commands/secrets';
 import { registerSchedule } from './commands/schedule';
@@ -45,6 +46,8 @@ Examples:
   $ alcaide deploy                   # build HEAD, deploy blue/green with zero downtime
   $ alcaide status --watch           # where the deploy is
   $ alcaide rollback                 # previous release back
+  $ alcaide releases                 # the releases each host keeps
+  $ alcaide rollback --to v1.4.2     # a kept release back, not built again
   $ alcaide schedule nightly --at 03:00   # rebuild the build jail every night
   $ alcaide worker                   # long-lived worker on the task queue
   $ alcaide -H web2.example.com logs # one host of a fleet
@@ -62,6 +65,7 @@ Examples:
   registerSetup(program);
   registerDeploy(program);
   registerRemote(program);
+  registerReleases(program);
   registerHistory(program);
   registerSchedule(program);
   registerRemove(program);

@@ -14,6 +14,7 @@ export const CLI_COMMANDS = [
   'setup',
   'deploy',
   'rollback',
+  'releases',
   'abort',
   'retry',
   'status',

@@ -6,6 +6,7 @@ import { aliasWords, ALIAS_NAME_RE, CLI_COMMANDS } from './aliases';
 import { z } from 'zod';
 import { parseDuration } from '../model/duration';
 import { DEFAULT_BASE_PATH } from '../freebsd/layout';
+import { DEFAULT_RETAIN } from '../freebsd/releases';
 import type { SlotAddresses } from '../model/target';
 import { WEB_ROLE } from '../model/fleet';
 import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../temporal/settings';
@@ -352,6 +353,10 @@ export const configSchema = z
       bake: duration().prefault(0).meta({
         description:
           'after the switch, check health through Caddy this long (0: off); a failed check rolls back, and the old slot keeps running until the bake ends',
+      }),
+      retain: int('a number of releases (integer 2-100)', 2, 100).default(DEFAULT_RETAIN).meta({
+        description:
+          "how many releases each host keeps (artifacts and uploaded sources, the most recently built or deployed); older ones are removed after each deploy, never the live or the kept slot's (`alcaide releases`, `alcaide rollback --to`)",
       }),
       proxy: z
         .strictObject(

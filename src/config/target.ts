@@ -56,6 +56,7 @@ export function toAppTarget(c: Config, opts: { trustNewHost?: boolean } = {}): A
     onFailure: c.on_failure,
     holdTimeoutMs: c.hold_timeout,
     bakeMs: c.bake,
+    retain: c.retain,
     release: { name: c.release.name, migrate: c.release.migrate, migrateBeforeStart: c.release.migrate_before_start },
     envClear: c.env.clear,
     envSecretNames: c.env.secret,

@@ -76,8 +76,11 @@ export const appTmpDir = (app: string) => `/var/tmp/${app}`;
 // ---------------------------------------------------------------- inside the build jail
 
 export const BUILD_HOME = '/usr/local/alcaide';
-export const sourceTarball = (version: string) => `${BUILD_HOME}/src/${version}.tar`;
-export const releaseArtifact = (app: string, version: string) => `${BUILD_HOME}/artifacts/${app}-${version}.tar.gz`;
+/** Every uploaded source and every built release stays here until `retain` prunes it (src/freebsd/releases.ts). */
+export const SOURCES_DIR = `${BUILD_HOME}/src`;
+export const ARTIFACTS_DIR = `${BUILD_HOME}/artifacts`;
+export const sourceTarball = (version: string) => `${SOURCES_DIR}/${version}.tar`;
+export const releaseArtifact = (app: string, version: string) => `${ARTIFACTS_DIR}/${app}-${version}.tar.gz`;
 
 // ---------------------------------------------------------------- an app's jails
 

@@ -45,6 +45,8 @@ export interface AppTarget {
   onFailure: 'compensate' | 'hold';
   holdTimeoutMs: number;
   bakeMs: number;
+  /** how many releases each host keeps (retain); absent in targets from before pruning: the default */
+  retain?: number;
   release: { name: string; migrate: string | false; migrateBeforeStart: boolean };
   envClear: Record<string, string>;
   envSecretNames: string[];

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { migrationNote } from '../../activities/deploy';
 import { historyEntry, historyLine, type ListedRun } from '../../src/cli/commands/history';
 import { inOrder, ProgressView, renderStatus } from '../../src/cli/progress';
-import { DEPLOY_STEPS } from '../../workflows/deploySteps';
+import { deploySteps } from '../../workflows/deploySteps';
 import type { FleetHostStatus, StepStatus, WorkflowStatus } from '../../workflows/status';
 
 const T0 = Date.parse('2026-11-29T10:00:00Z');
@@ -15,14 +15,16 @@ const VERSION = '0123456789abcdef0123456789abcdef01234567';
 
 /** A deploy's steps as the workflow records them: each ends 1 s after the one before, up to `until`. */
 function steps(until: string, last: Partial<StepStatus> = {}): StepStatus[] {
-  const end = DEPLOY_STEPS.findIndex((s) => s.name === until);
-  return DEPLOY_STEPS.map(({ name, title }) => ({ name, title })).map((s, i) =>
-    i < end
-      ? { ...s, state: 'done', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, note: 'ok' }
-      : i === end
-        ? { ...s, state: 'failed', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, ...last }
-        : { ...s, state: 'pending' },
-  );
+  const end = deploySteps().findIndex((s) => s.name === until);
+  return deploySteps()
+    .map(({ name, title }) => ({ name, title }))
+    .map((s, i) =>
+      i < end
+        ? { ...s, state: 'done', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, note: 'ok' }
+        : i === end
+          ? { ...s, state: 'failed', startedAt: T0 + i * 1000, endedAt: T0 + (i + 1) * 1000, ...last }
+          : { ...s, state: 'pending' },
+    );
 }
 
 const base = { kind: 'deploy' as const, app: 'shop', host: '203.0.113.10', version: VERSION, slot: 'green', previousSlot: 'blue', startedAt: T0 };
@@ -134,7 +136,7 @@ describe('alcaide status: steps in the order the deploy printed them', () => {
   const running = (): WorkflowStatus => ({
     ...base,
     state: 'running',
-    steps: DEPLOY_STEPS.map(({ name, title }): StepStatus => ({ name, title, state: 'pending' })),
+    steps: deploySteps().map(({ name, title }): StepStatus => ({ name, title, state: 'pending' })),
   });
   const set = (st: WorkflowStatus, name: string, v: Partial<StepStatus>) =>
     Object.assign(
@@ -154,7 +156,7 @@ describe('alcaide status: steps in the order the deploy printed them', () => {
     for (const [i, name] of ['installRelease', 'writeAppEnv', 'startApp', 'runMigrations', 'checkHealth', 'switchTraffic', 'verifyThroughCaddy'].entries())
       set(st, name, { state: 'done', startedAt: at(40 + i), endedAt: at(41 + i) });
     set(st, 'bake', { state: 'skipped', note: 'bake is off' });
-    for (const [i, name] of ['drainOldSlot', 'stopOldSlot', 'recordDeploy'].entries())
+    for (const [i, name] of ['drainOldSlot', 'stopOldSlot', 'recordDeploy', 'pruneReleases'].entries())
       set(st, name, { state: 'done', startedAt: at(50 + i), endedAt: at(51 + i) });
     polls.push({ ...structuredClone(st), state: 'completed' });
   }

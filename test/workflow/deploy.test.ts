@@ -79,6 +79,7 @@ describe('deployWorkflow', () => {
       'switchTraffic(blue,undefined)',
       'verifyThroughCaddy(blue)',
       'recordDeploy',
+      'pruneReleases',
     ]);
     assert.equal(status.steps.find((s) => s.name === 'drainOldSlot')?.state, 'skipped');
     assert.equal(noteOf(status, 'chooseSlot'), 'no live slot, deploying to blue');
@@ -89,7 +90,7 @@ describe('deployWorkflow', () => {
     const { status, workflowId } = await deploy(env, acts);
     assert.equal(status?.slot, 'green');
     assert.equal(status?.previousSlot, 'blue');
-    assert.deepEqual(calls.slice(-4), ['switchTraffic(green,blue)', 'verifyThroughCaddy(green)', 'stopSlot(blue)', 'recordDeploy']);
+    assert.deepEqual(calls.slice(-5), ['switchTraffic(green,blue)', 'verifyThroughCaddy(green)', 'stopSlot(blue)', 'recordDeploy', 'pruneReleases']);
     // the status lists the steps in the deploy table's order: it must be the order they ran in
     const activityOf = new Map<string, string>(DEPLOY_STEPS.map((d) => [d.name, 'activity' in d ? d.activity : d.name]));
     const ranInOrder = pairSorted(calls).map((c) => c.split('(')[0]);
@@ -117,7 +118,7 @@ describe('deployWorkflow', () => {
     assert.equal(status?.slot, 'blue');
     assert.equal(status?.previousSlot, 'green');
     assert.equal(noteOf(status, 'chooseSlot'), 'green is live, deploying to blue');
-    assert.deepEqual(calls.slice(-4), ['switchTraffic(blue,green)', 'verifyThroughCaddy(blue)', 'stopSlot(green)', 'recordDeploy']);
+    assert.deepEqual(calls.slice(-5), ['switchTraffic(blue,green)', 'verifyThroughCaddy(blue)', 'stopSlot(green)', 'recordDeploy', 'pruneReleases']);
   });
 
   test('migrations are skipped when release.migrate is false', async () => {

@@ -218,6 +218,7 @@ describe('fleetDeployWorkflow', () => {
         'checkRunning(green)',
         'stopSlot(blue)',
         'recordDeploy',
+        'pruneReleases',
       ],
     );
     for (const h of WEB) assert.ok(!on(calls, h).includes('checkRunning(green)'), `${h}, a web host, is checked over HTTP only`);

@@ -25,7 +25,7 @@ import { ROLLBACK_STEPS } from '../../workflows/rollback';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
 import { FLEET_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from '../../workflows/fleetSteps';
 import { activitiesOf } from '../../workflows/stepTable';
-import { deploy, fakes, STEP_ACTIVITIES, TARGET, UNDO, VERSION, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
+import { deploy, fakes, OWN_TESTS, STEP_ACTIVITIES, TARGET, UNDO, VERSION, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
 import { TEST_TARGET_WITH_DB } from '../helpers/target';
 import { REPO_ROOT } from '../helpers/paths';
 import { rebuildFakes } from '../helpers/rebuildFakes';
@@ -311,6 +311,22 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
     );
     return 'host-deploy-await-release-parent@192.0.2.2';
   },
+  // since releases are pruned (patch prune-releases-after-deploy): the prune after the deploy is recorded
+  'deploy-pruned': async (env) => (await deploy(env, fakes({}, 'blue').acts)).workflowId,
+  // `rollback --to` a kept release: its check instead of the upload and the build
+  'deploy-kept-release': async (env) => (await deploy(env, fakes({}, 'blue').acts, { input: { keptRelease: true, ref: 'v1.0' } })).workflowId,
+  // the second host's child of a fleet deploy since releases are pruned
+  'host-deploy-pruned': async (env) => {
+    await run(
+      env,
+      'fleetDeployWorkflow',
+      [{ target: FLEET, version: VERSION, ref: 'HEAD', startedBy: 'golden' }],
+      fleetActs(),
+      undefined,
+      'host-deploy-pruned-parent',
+    );
+    return 'host-deploy-pruned-parent@192.0.2.2';
+  },
   // two hosts back on the release their blue slots keep, one after the other
   'fleet-rollback': (env) => run(env, 'fleetRollbackWorkflow', [{ target: FLEET, startedBy: 'golden' }], fleetActs(), undefined, 'fleet-rollback.json'),
   // the second host's child of such a rollback
@@ -360,6 +376,7 @@ function fleetActs(failVerifyOn?: string): Acts {
 /** Every activity each workflow type may schedule, step or undo: the goldens must schedule them all. */
 const EVERY_ACTIVITY = [
   ...STEP_ACTIVITIES,
+  ...OWN_TESTS,
   ...UNDO,
   'bakeCheck',
   ...ROLLBACK_STEPS.filter((s) => s.name !== 'drainOldSlot').map((s) => (s.name === 'stopOldSlot' ? 'stopSlot' : s.name)),

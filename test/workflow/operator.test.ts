@@ -131,7 +131,7 @@ describe('bake window', () => {
     assert.ok(sawBaking?.bakeUntil && sawBaking.bakeUntil > sawBaking.startedAt, 'status shows when the bake ends');
     assert.equal(count(calls, 'bakeCheck'), 3, 'one check a second for 3s');
     const i = calls.indexOf('verifyThroughCaddy(green)');
-    assert.deepEqual(calls.slice(i + 1), ['bakeCheck(green)', 'bakeCheck(green)', 'bakeCheck(green)', 'stopSlot(blue)', 'recordDeploy']);
+    assert.deepEqual(calls.slice(i + 1), ['bakeCheck(green)', 'bakeCheck(green)', 'bakeCheck(green)', 'stopSlot(blue)', 'recordDeploy', 'pruneReleases']);
     const bake = status!.steps.find((s) => s.name === 'bake')!;
     assert.match(bake.note ?? '', /3 checks through Caddy in 3s, all healthy/);
     const history = await handleOf(workflowId).fetchHistory();
@@ -206,7 +206,7 @@ describe('bake window', () => {
     const result = (await worker2.runUntil(handle.result())) as WorkflowStatus;
     assert.equal(result.state, 'completed');
     assert.equal(result.steps.find((s) => s.name === 'bake')?.state, 'unchanged');
-    assert.deepEqual(calls.slice(-2), ['stopSlot(blue)', 'recordDeploy']);
+    assert.deepEqual(calls.slice(-3), ['stopSlot(blue)', 'recordDeploy', 'pruneReleases']);
   });
 });
 
@@ -242,6 +242,7 @@ describe('resume a failed deploy (workflow reset)', () => {
           'verifyThroughCaddy(green)',
           'stopSlot(blue)',
           'recordDeploy',
+          'pruneReleases',
         ],
       );
       // the reset run is the workflow's latest run: the lock and `alcaide status` see it

@@ -76,7 +76,15 @@ test(`a deploy held by the previous release (${PREVIOUS.commit}) completes after
   for (const once of ['ensureBuildJail', 'uploadSource', 'chooseSlot', 'buildRelease', 'createSlotJail', 'installRelease', 'writeAppEnv', 'startApp']) {
     assert.equal(calls.filter((c) => c.startsWith(once)).length, 1, `${once} is not repeated`);
   }
-  assert.deepEqual(calls.slice(-5), ['checkHealth(green)', 'switchTraffic(green,blue)', 'verifyThroughCaddy(green)', 'stopSlot(blue)', 'recordDeploy']);
+  // the prune after the deploy is recorded is new code reached live, not replayed: it runs
+  assert.deepEqual(calls.slice(-6), [
+    'checkHealth(green)',
+    'switchTraffic(green,blue)',
+    'verifyThroughCaddy(green)',
+    'stopSlot(blue)',
+    'recordDeploy',
+    'pruneReleases',
+  ]);
   // both releases wrote this history: the previous one up to the hold, the current one from the retry
   const history = await handle.fetchHistory();
   const by = new Set((history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter(Boolean));

@@ -15,7 +15,8 @@ import { STOPPABLE_STATES, type WorkflowStatus } from '../../../workflows/status
 import type { StartSpec } from '../follow';
 import { configFor, fleetConfigFor, oneHostConfigFor, onHost, pickedHosts, temporalFor } from '../context';
 import type { Config } from '../../config/load';
-import { resolveVersion } from '../git';
+import { commitOf, resolveVersion } from '../git';
+import { chooseKept, type KeptChoice } from '../releasesView';
 import { color, mark } from '../output';
 import { progressMode, type ProgressMode } from '../progress';
 
@@ -78,6 +79,19 @@ export async function followWithWorker(client: Client, s: TemporalSettings, hand
   const { withWorkerIfNone } = await import('../../temporal/embedded');
   const { follow } = await import('../follow');
   return withWorkerIfNone(client, s, () => follow(handle, mode), driving(handle.workflowId, what, mode));
+}
+
+/** `rollback --to`: the kept release VERSION names on the host, read before anything changes (exit 2 when it keeps none such). */
+async function keptRelease(config: Config, target: AppTarget, to: string): Promise<KeptChoice> {
+  if (target.fleet)
+    throw new UserError(
+      'rollback --to acts on one server: a fleet rolls back to its kept slots (alcaide rollback), or deploys the version again (alcaide deploy --ref)',
+      2,
+    );
+  const { readReleases } = await import('./releases');
+  const { read, failed } = await readReleases(config, config.hosts);
+  if (failed.length) throw new UserError(`cannot read the kept releases: ${failed.join('; ')}`);
+  return chooseKept(to, read, commitOf(config.root, to));
 }
 
 /** `status --all`: every app on each host picked (all of them by default), read from the hosts. */
@@ -258,20 +272,43 @@ Examples:
 
   program
     .command('rollback')
-    .description('put the previous release back (also stops a deploy that is running)')
+    .description('put the previous release back (also stops a deploy that is running), or a kept one with --to')
+    .option('--to <version>', 'a release the host keeps (`alcaide releases`): a sha prefix, or a tag or branch it was built from; installed without a build')
     .option('--json', 'print progress as JSON lines')
     .option('--trust-new-host', 'record the server host key if it is not in known_hosts yet')
     .addHelpText(
       'after',
-      `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one. On several servers every host goes\nback to the same previous release (or nothing changes), the web hosts switch back in\nbatches, and a failure before the last switch leaves every host on what it served.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback`,
+      `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one. On several servers every host goes\nback to the same previous release (or nothing changes), the web hosts switch back in\nbatches, and a failure before the last switch leaves every host on what it served.\n\n--to VERSION puts back a release the host keeps (\`retain\`, \`alcaide releases\`): the kept slot's\nis a plain rollback; an older one is installed into the idle slot from its kept artifact,\nwithout an upload or a build, and switched to like a deploy (its migrations run, which for\nan older release applies nothing). A VERSION the host does not keep is exit 2, nothing changed.\nOne server only: a fleet refuses --to.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback\n  $ alcaide releases && alcaide rollback --to 3f2a9c1d\n  $ alcaide rollback --to v1.4.2`,
     )
-    .action(async (opts: { json?: boolean; trustNewHost?: boolean }, cmd: Command) => {
+    .action(async (opts: { json?: boolean; trustNewHost?: boolean; to?: string }, cmd: Command) => {
       const config = fleetConfigFor(cmd, 'rollback');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
       const mode = progressMode(opts.json);
       const id = appWorkflowId(target);
+      // the deploy path writes the app's environment: its secrets must be there
+      if (opts.to !== undefined) checkAppSecrets(config);
+      const kept = opts.to === undefined ? undefined : await keptRelease(config, target, opts.to);
+      if (kept?.how === 'live') {
+        if (mode !== 'json') console.log(`${mark.ok()} ${target.app} ${kept.version.slice(0, 12)} is live already: nothing to do`);
+        return;
+      }
       await withTemporal(target, cmd, async (client, s) => {
         const handle = client.workflow.getHandle(id);
+        if (kept && (await isRunning(handle)))
+          throw new UserError(`a deploy or rollback of ${target.app} is running: wait for it (alcaide status --watch), then roll back --to`);
+        if (kept?.how === 'artifact') {
+          const start = {
+            workflowType: 'deployWorkflow',
+            workflowId: id,
+            args: [{ target, version: kept.version, ref: kept.ref, startedBy: startedBy(), keptRelease: true }],
+            searchAttributes: appSearchAttributes(target, kept.version),
+            what: `rollback of ${target.app} to ${kept.version.slice(0, 12)}`,
+            startedBy: startedBy(),
+          };
+          const status = await startAndFollowWithWorker(client, s, start, mode);
+          if (mode !== 'json') console.log(summary(status));
+          return;
+        }
         if (await isRunning(handle)) {
           await handle.signal('rollback', { by: startedBy() });
           if (mode !== 'json') console.log(`${mark.ok()} asked the running workflow to roll back; following it`);
