@@ -8,6 +8,7 @@ import type { ActivityDeps } from './deps';
 import { createDiagnosticsActivities } from './diagnostics';
 import { createPreflightActivities } from './preflight';
 import { createDistributeActivities } from './distribute';
+import { createHookActivities } from './hooks';
 import { createRebuildActivities } from './rebuild';
 import { createRemoveActivities } from './remove';
 import { createSetupActivities } from './setup';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeployActivities(deps),
     ...createRebuildActivities(deps),
     ...createRemoveActivities(deps),
+    ...createHookActivities(deps),
   };
 }
 

@@ -5,7 +5,10 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
+import type { HookPlan } from '../src/model/hooks';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
+import { DEPLOY_HOOKS } from './hookSteps';
+import { Hooks } from './hooks';
 import { bake } from './operator';
 import { allSettled, drainAndStop, runSaga } from './saga';
 import { abortSignal, rollbackSignal } from './signals';
@@ -20,14 +23,17 @@ export interface DeployInput {
   /** what was asked for: HEAD, a tag, a branch */
   ref: string;
   startedBy: string;
+  /** the hooks to run (docs/hooks.md); absent: none */
+  hooks?: HookPlan;
 }
 
 export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus> {
   const { target: t, version } = input;
+  const hooks = new Hooks(input.hooks, t, { command: 'deploy', performer: input.startedBy, hosts: [t.server.host] });
   return runSaga(
     {
       table: DEPLOY_STEPS,
-      order: deploySteps(t.release.migrateBeforeStart),
+      order: hooks.order(deploySteps(t.release.migrateBeforeStart), DEPLOY_HOOKS),
       status: { kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version },
       what: () => `deploy of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
@@ -44,11 +50,15 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
     },
     async (saga) => {
       const status = saga.tracker.status;
+      await hooks.run(saga, 'pre-connect', { version });
       await saga.run('ensureBuildJail', t);
+      await hooks.run(saga, 'pre-build', { version });
       await saga.run('uploadSource', t, version);
       const { next, active: prev } = await saga.run('chooseSlot', t);
       Object.assign(status, { slot: next, previousSlot: prev });
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.slot, value: next }]);
+      const slots = { version, slot: next, previousSlot: prev };
+      await hooks.run(saga, 'pre-deploy', slots);
 
       // until the switch begins the new slot has served no request: its undo need not drain it
       let tookTraffic = false;
@@ -64,17 +74,20 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       await saga.run('startApp', t, next);
       if (!t.release.migrateBeforeStart) await migrate();
       await saga.run('checkHealth', t, next);
+      await hooks.run(saga, 'pre-switch', slots);
 
       // traffic moves: from here a failure switches back at once, never holds
       tookTraffic = true;
       saga.willUndo('switchTraffic', () => [t, prev, next]);
       await saga.run('switchTraffic', t, next, prev);
       await saga.run('verifyThroughCaddy', t, next);
+      await hooks.run(saga, 'post-switch', slots);
       // the old slot keeps running through the bake, so a rollback then is instant
       if (t.bakeMs > 0) await saga.own('bake', () => bake(saga.tracker, t, next, saga.act('bake')));
       else saga.skip('bake', 'bake is off');
       await drainAndStop(saga, t, prev, 'first deploy: no old slot');
       await saga.run('recordDeploy', t, { slot: next, version, previousSlot: prev });
+      await hooks.run(saga, 'post-deploy', slots);
     },
   );
 }
