@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sshRun, type SimHost } from '../simhost/index';
+import { readCommandLog, sshRun, type SimHost } from '../simhost/index';
 import { E2eProject, ok } from '../helpers/e2eProject';
 
 const MASTER = Buffer.alloc(32, 23);
@@ -101,12 +101,18 @@ describe('hooks', () => {
   test('a failing pre-deploy hook stops the deploy with its exit code and output; the host is unchanged', async () => {
     writeHook('pre-deploy', '#!/bin/sh\necho "checking CI"\necho "no deploys on Fridays" >&2\nexit 4\n');
     p.commitVersion('2.0.0');
+    const logBefore = readCommandLog(host).length;
     const r = await p.cli(['deploy']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /pre-deploy hook failed: \.alcaide\/hooks\/pre-deploy exited 4:\n/);
     assert.match(r.stderr, /no deploys on Fridays/, 'the tail of its output');
     assert.match(r.stderr, /--skip-hooks/, 'the hint');
     assert.deepEqual(order().slice(-2), ['pre-connect', 'pre-build']);
+    // the slot jail was never made (and so never removed again): no command wrote its marker
+    const made = readCommandLog(host)
+      .slice(logBefore)
+      .filter((e) => e.cmd?.includes('/usr/local/jails/hello_green/usr/local/etc/alcaide-slot'));
+    assert.deepEqual(made, [], 'no command touched the green slot jail');
     assert.equal((await sshRun(host, 'test -e /etc/jail.conf.d/hello_green.conf')).code, 1, 'no green slot jail');
     assert.equal(await served(), 'hello v1.0.0 slot=blue');
   });
