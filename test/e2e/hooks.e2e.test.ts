@@ -124,4 +124,22 @@ describe('hooks', () => {
     assert.equal(await served(), 'hello v2.0.0 slot=green');
     assert.ok(!existsSync(path.join(out, 'post-rollback.env')), 'a .sample is no hook');
   });
+
+  test('a rollback runs its hooks; a failing post-rollback hook is reported and the rollback stands', async () => {
+    writeHook('post-rollback', '#!/bin/sh\necho "chat is down" >&2\nexit 1\n');
+    p.commit('post-rollback hook');
+    const before = order().length;
+    const r = await p.cli(['rollback']);
+    ok(r);
+    assert.deepEqual(order().slice(before), ['pre-connect', 'pre-switch', 'post-switch']);
+    assert.equal(envOf('post-switch').ALCAIDE_COMMAND, 'rollback');
+    assert.equal(envOf('post-switch').ALCAIDE_SLOT, 'blue');
+    assert.match(r.stdout, /! post-rollback hook .*failed; the run went on\n\s+\.alcaide\/hooks\/post-rollback exited 1:\nchat is down/);
+    assert.match(
+      r.stdout,
+      /✓ hello [0-9a-f]{12} rolled back to blue.*\n! post-rollback hook failed \(the rollback stands\): \.alcaide\/hooks\/post-rollback exited 1/,
+    );
+    assert.equal(await served(), 'hello v1.0.0 slot=blue');
+    assert.match((await p.cli(['status'])).stdout, /! post-rollback hook/);
+  });
 });

@@ -7,9 +7,11 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import '../helpers/plainOutput';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities';
 import { findHooks } from '../../src/cli/hooks';
+import { renderStatus } from '../../src/cli/progress';
 import { loadConfig } from '../../src/config/load';
 import { ConfigError, UserError } from '../../src/errors';
 import type { HookName, HookRun } from '../../src/model/hooks';
@@ -188,4 +190,27 @@ describe('hooks in deploy.yml', () => {
       );
     }
   });
+});
+
+test('`alcaide status`: a failed post-* hook is a warning on its step, the run completed', () => {
+  const out = renderStatus({
+    kind: 'deploy',
+    app: 'my_app',
+    host: 'h',
+    state: 'completed',
+    startedAt: 0,
+    steps: [
+      { name: 'recordDeploy', title: 'record the deploy', state: 'done', startedAt: 0, endedAt: 10 },
+      {
+        name: 'postDeployHook',
+        title: 'post-deploy hook',
+        state: 'warned',
+        startedAt: 10,
+        endedAt: 20,
+        error: '.alcaide/hooks/post-deploy exited 1:\nchat is down',
+        errorType: 'HookFailed',
+      },
+    ],
+  });
+  assert.match(out, /\n! post-deploy hook 10ms failed; the run went on\n {4}\.alcaide\/hooks\/post-deploy exited 1:\nchat is down$/);
 });
