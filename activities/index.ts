@@ -10,6 +10,7 @@ import { createMaintenanceActivities } from './maintenance';
 import { createPauseActivities } from './pause';
 import { createPreflightActivities } from './preflight';
 import { createDistributeActivities } from './distribute';
+import { createHookActivities } from './hooks';
 import { createRebuildActivities } from './rebuild';
 import { createReleaseActivities } from './releases';
 import { createRemoveActivities } from './remove';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRemoveActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createPauseActivities(deps),
+    ...createHookActivities(deps),
   };
 }
 

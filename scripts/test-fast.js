@@ -26,6 +26,7 @@ const FAST = [
   'workflow/fleet-setup',
   'workflow/fleet-deploy',
   'workflow/releases',
+  'workflow/hooks',
   // (not workflow/status-new-run: it times a worker's start, which main-thread workflows slow down)
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
   'unit/config',
@@ -55,6 +56,7 @@ const FAST = [
   'unit/slot-choice',
   'unit/upload',
   'unit/logs',
+  'unit/hooks',
   // one source for every step, failure and host path; the layers' import directions
   'unit/step-tables',
   'unit/failures',

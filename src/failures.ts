@@ -37,6 +37,8 @@ export const FAILURES = {
   HexRefreshFailed: { retryable: false },
   ToolchainBroken: { retryable: false },
   TestBuildFailed: { retryable: false },
+  // a hook exited non-zero, timed out or is missing on the worker (docs/hooks.md): running it again would not help
+  HookFailed: { retryable: false, hint: 'fix the hook or its cause (its output is above), then run again; --skip-hooks runs without hooks' },
   // transient: the host is still booting, Caddy has not seen the switch yet, a build was killed
   JailNotRunning: { retryable: true },
   SwitchNotSeen: { retryable: true },

@@ -5,7 +5,10 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
+import type { HookPlan } from '../src/model/hooks';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
+import { DEPLOY_HOOKS } from './hookSteps';
+import { Hooks } from './hooks';
 import { bake } from './operator';
 import { pruneAfterDeploy } from './releases';
 import { allSettled, drainAndStop, runSaga } from './saga';
@@ -26,14 +29,17 @@ export interface DeployInput {
    * no build. Absent in every run before it existed, so the input picks the path.
    */
   keptRelease?: boolean;
+  /** the hooks to run (docs/hooks.md); absent: none */
+  hooks?: HookPlan;
 }
 
 export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus> {
   const { target: t, version, keptRelease } = input;
+  const hooks = new Hooks(input.hooks, t, { command: keptRelease ? 'rollback' : 'deploy', performer: input.startedBy, hosts: [t.server.host] });
   return runSaga(
     {
       table: DEPLOY_STEPS,
-      order: deploySteps(t.release.migrateBeforeStart, keptRelease),
+      order: hooks.order(deploySteps(t.release.migrateBeforeStart, keptRelease), DEPLOY_HOOKS),
       status: { kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version },
       what: () => `${keptRelease ? 'rollback to the kept release' : 'deploy'} of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
@@ -50,15 +56,21 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
     },
     async (saga) => {
       const status = saga.tracker.status;
+      await hooks.run(saga, 'pre-connect', { version });
       await saga.run('ensureBuildJail', t);
       const kept = `kept release ${shortVersion(version)}`;
       if (keptRelease) {
         await saga.run('checkKeptRelease', t, version);
         saga.skip('uploadSource', `${kept}: nothing to upload`);
-      } else await saga.run('uploadSource', t, version);
+      } else {
+        await hooks.run(saga, 'pre-build', { version });
+        await saga.run('uploadSource', t, version);
+      }
       const { next, active: prev } = await saga.run('chooseSlot', t);
       Object.assign(status, { slot: next, previousSlot: prev });
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.slot, value: next }]);
+      const slots = { version, slot: next, previousSlot: prev };
+      await hooks.run(saga, 'pre-deploy', slots);
 
       // until the switch begins the new slot has served no request: its undo need not drain it
       let tookTraffic = false;
@@ -75,18 +87,22 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       await saga.run('startApp', t, next);
       if (!t.release.migrateBeforeStart) await migrate();
       await saga.run('checkHealth', t, next);
+      await hooks.run(saga, 'pre-switch', slots);
 
       // traffic moves: from here a failure switches back at once, never holds
       tookTraffic = true;
       saga.willUndo('switchTraffic', () => [t, prev, next]);
       await saga.run('switchTraffic', t, next, prev);
       await saga.run('verifyThroughCaddy', t, next);
+      await hooks.run(saga, 'post-switch', slots);
       // the old slot keeps running through the bake, so a rollback then is instant
       if (t.bakeMs > 0) await saga.own('bake', () => bake(saga.tracker, t, next, saga.act('bake')));
       else saga.skip('bake', 'bake is off');
       await drainAndStop(saga, t, prev, 'first deploy: no old slot');
       await saga.run('recordDeploy', t, { slot: next, version, previousSlot: prev, ref: input.ref });
       await pruneAfterDeploy(saga, t, version);
+      // rollback --to: the rollback's own last hook
+      await hooks.run(saga, keptRelease ? 'post-rollback' : 'post-deploy', slots);
     },
   );
 }

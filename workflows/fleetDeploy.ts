@@ -9,9 +9,12 @@
 // hosts remove their new one. The parent's id is the app's lock, as for a one-host deploy.
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import { fleetOf, onHost, primaryHost, WEB_ROLE, type FleetHost } from '../src/model/fleet';
+import type { HookPlan } from '../src/model/hooks';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { preflightHosts } from './fleetPreflight';
 import { FLEET_DEPLOY_STEPS, UNDO_HOSTS } from './fleetSteps';
+import { FLEET_DEPLOY_HOOKS } from './hookSteps';
+import { Hooks } from './hooks';
 import { HostFleet } from './hostFleet';
 import { hostDeployWorkflow } from './hostDeploy';
 import { allSettled, runSaga, type Saga } from './saga';
@@ -29,6 +32,8 @@ export interface FleetDeployInput {
   version: string;
   ref: string;
   startedBy: string;
+  /** the hooks to run, once for the fleet (docs/hooks.md); absent: none */
+  hooks?: HookPlan;
 }
 
 export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<WorkflowStatus> {
@@ -40,6 +45,7 @@ export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<Work
   const bt = onHost(t, buildHost);
   const hosts = new HostFleet(fleet);
   const prepareAtOnce = fleet.boot.prepareAtOnce ?? fleet.hosts.length;
+  const hooks = new Hooks(input.hooks, t, { command: 'deploy', performer: input.startedBy, hosts: fleet.hosts.map((h) => h.host) });
   const start = (h: FleetHost, awaitRelease?: true) =>
     hosts.start(h, hostDeployWorkflow, [
       {
@@ -55,6 +61,7 @@ export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<Work
   return runSaga(
     {
       table: FLEET_DEPLOY_STEPS,
+      order: hooks.order(FLEET_DEPLOY_STEPS, FLEET_DEPLOY_HOOKS),
       status: { kind: 'fleet-deploy', app: t.app, destination: t.destination, host: fleet.hosts.map((h) => h.host).join(', '), version, hosts: hosts.hosts },
       what: () => `deploy of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
@@ -64,13 +71,19 @@ export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<Work
       ],
     },
     async (saga) => {
+      await hooks.run(saga, 'pre-connect', { version });
       await saga.own('preflight', () => preflightHosts(saga.act('preflight'), fleet.hosts, t, { setUp: true }));
+      await hooks.run(saga, 'pre-build', { version });
+      await hooks.run(saga, 'pre-deploy', { version });
       if (patched(PREPARE_BESIDE_BUILD)) await prepareBesideBuild(saga);
       else await prepareAfterCopy(saga);
+      await hooks.run(saga, 'pre-switch', { version });
       await saga.own('switchHosts', () => hosts.switchAll());
       // every host serves the new version: nothing goes back from here
       saga.commit();
+      await hooks.run(saga, 'post-switch', { version });
       await saga.own('finishHosts', () => hosts.finishAll(shortVersion(version)));
+      await hooks.run(saga, 'post-deploy', { version });
     },
   );
 

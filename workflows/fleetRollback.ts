@@ -4,10 +4,13 @@
 // only then do the rolled-back slots drain and stop. A failure before the last switch takes
 // every host forward again to the release it served.
 import { fleetOf, onHost, WEB_ROLE, type FleetHost } from '../src/model/fleet';
+import type { HookPlan } from '../src/model/hooks';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { failure } from '../src/failures';
 import { preflightHosts } from './fleetPreflight';
 import { FLEET_ROLLBACK_STEPS, UNDO_HOSTS } from './fleetSteps';
+import { FLEET_ROLLBACK_HOOKS } from './hookSteps';
+import { Hooks } from './hooks';
 import { HostFleet } from './hostFleet';
 import { hostRollbackWorkflow } from './hostRollback';
 import { runSaga } from './saga';
@@ -17,14 +20,18 @@ import type { WorkflowStatus } from './status';
 export interface FleetRollbackInput {
   target: AppTarget;
   startedBy: string;
+  /** the hooks to run, once for the fleet (docs/hooks.md); absent: none */
+  hooks?: HookPlan;
 }
 
-export async function fleetRollbackWorkflow({ target: t, startedBy }: FleetRollbackInput): Promise<WorkflowStatus> {
+export async function fleetRollbackWorkflow({ target: t, startedBy, hooks: plan }: FleetRollbackInput): Promise<WorkflowStatus> {
   const fleet = fleetOf(t);
   const hosts = new HostFleet(fleet);
+  const hooks = new Hooks(plan, t, { command: 'rollback', performer: startedBy, hosts: fleet.hosts.map((h) => h.host) });
   return runSaga(
     {
       table: FLEET_ROLLBACK_STEPS,
+      order: hooks.order(FLEET_ROLLBACK_STEPS, FLEET_ROLLBACK_HOOKS),
       status: { kind: 'fleet-rollback', app: t.app, destination: t.destination, host: fleet.hosts.map((h) => h.host).join(', '), hosts: hosts.hosts },
       what: () => `rollback of ${t.app} (started by ${startedBy})`,
       noun: 'rollback',
@@ -34,6 +41,7 @@ export async function fleetRollbackWorkflow({ target: t, startedBy }: FleetRollb
     },
     async (saga) => {
       const status = saga.tracker.status;
+      await hooks.run(saga, 'pre-connect');
       await saga.own('preflight', () => preflightHosts(saga.act('preflight'), fleet.hosts, t, { setUp: true }));
       const choices = await saga.own('findPrevious', async () => {
         const choose = saga.act('findPrevious');
@@ -65,9 +73,12 @@ export async function fleetRollbackWorkflow({ target: t, startedBy }: FleetRollb
         await hosts.until(fleet.hosts, 'prepared');
         return { changed: true, note: `${fleet.hosts.length} hosts` };
       });
+      await hooks.run(saga, 'pre-switch', { version: status.version });
       await saga.own('switchHosts', () => hosts.switchAll());
       saga.commit();
+      await hooks.run(saga, 'post-switch', { version: status.version });
       await saga.own('finishHosts', () => hosts.finishAll(shortVersion(status.version!)));
+      await hooks.run(saga, 'post-rollback', { version: status.version });
     },
   );
 }

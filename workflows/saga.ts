@@ -52,6 +52,8 @@ export const ACTIVITY_OPTIONS: Record<RetryClass | 'undo', ActivityOptions> = {
   /** one retry for a lost connection; a wrong answer is final (it rolls back) */
   bake: { ...stepOptions('2 minutes'), retry: { ...retry, maximumAttempts: 2 } },
   setup: { startToCloseTimeout: '45 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 3 } },
+  /** a hook's exit is final (HookFailed); a worker lost mid-hook runs it again (docs/hooks.md: hooks are idempotent) */
+  hook: { ...stepOptions('2 hours'), retry: { ...retry, maximumAttempts: 3 } },
   undo: { startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 10 } },
 };
 
@@ -125,7 +127,8 @@ export class Saga<T extends StepTable> {
   }
 
   private def(name: string): StepDef {
-    const d = this.spec.table.find((s) => s.name === name);
+    // a run's own steps beyond its table: the hooks it runs (workflows/hooks.ts)
+    const d = this.spec.table.find((s) => s.name === name) ?? this.spec.order?.find((s) => s.name === name);
     if (!d) throw new Error(`unknown step ${name}`);
     return d;
   }

@@ -1,7 +1,8 @@
 // What `alcaide status` and the live progress show: kept by the workflow, read by query.
 import { defineQuery } from '@temporalio/workflow';
 
-export type StepState = 'pending' | 'running' | 'done' | 'unchanged' | 'failed' | 'cancelled' | 'skipped';
+/** warned: a post-* hook that failed; reported, and the run went on (docs/hooks.md) */
+export type StepState = 'pending' | 'running' | 'done' | 'unchanged' | 'failed' | 'cancelled' | 'skipped' | 'warned';
 
 export interface StepStatus {
   name: string;

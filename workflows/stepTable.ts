@@ -13,9 +13,10 @@ export type ActivityName = { [K in keyof Activities]: Activities[K] extends (...
 /**
  * How a step's activity is scheduled: its timeouts and retry policy (workflows/saga.ts,
  * ACTIVITY_OPTIONS). step: 10 min; slow (builds, uploads, jails): 60 min; bake: one check, 2 min,
- * retried once; setup: 45 min, 3 attempts. Undo steps always run as `undo` (10 attempts).
+ * retried once; setup: 45 min, 3 attempts; hook: 2 h, the hook's own timeout ends it first (hooks.timeout,
+ * at most 1 h), 3 attempts. Undo steps always run as `undo` (10 attempts).
  */
-export type RetryClass = 'step' | 'slow' | 'bake' | 'setup';
+export type RetryClass = 'step' | 'slow' | 'bake' | 'setup' | 'hook';
 
 export interface UndoDef {
   /** the activity that takes the step's effect away (its compensation's name in the status) */

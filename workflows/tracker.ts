@@ -73,6 +73,11 @@ export class StepTracker {
     }
   }
 
+  /** A step whose failure is reported and not fatal (a post-* hook, docs/hooks.md): it stays in the status as warned. */
+  warn(name: string): void {
+    this.step(name).state = 'warned';
+  }
+
   /**
    * Runs an undo step; it is recorded in `compensations` and its failure does not stop the others.
    * `again`: the entry of its earlier, failed run (a held undo retried), run again in place.

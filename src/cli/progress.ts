@@ -27,6 +27,9 @@ function stepLine(s: StepStatus, now: number, frame: number): string {
       return `${color.green('✓')} ${s.title} ${dim(`${took} — ${s.note ?? 'already done'}`)}`;
     case 'failed':
       return `${color.red('✗')} ${s.title} ${dim(took)}\n    ${color.red(s.error ?? '')}`;
+    case 'warned':
+      // a post-* hook that failed: reported, the run went on (docs/hooks.md)
+      return `${color.yellow('!')} ${s.title} ${dim(took)} ${color.yellow('failed; the run went on')}\n    ${color.yellow(s.error ?? '')}`;
     case 'skipped':
       return `${dim('-')} ${dim(`${s.title} (skipped${s.note ? `: ${s.note}` : ''})`)}`;
     default:
@@ -119,7 +122,7 @@ export class ProgressView {
     } else if (this.mode === 'plain') {
       for (const s of [...inOrder(status.steps), ...(status.compensations ?? []).map((c) => ({ ...c, name: `undo:${c.name}`, title: `undo: ${c.title}` }))]) {
         const key = `${s.name}:${s.state}`;
-        if (['done', 'unchanged', 'failed', 'skipped'].includes(s.state) && !this.printed.has(key)) {
+        if (['done', 'unchanged', 'failed', 'warned', 'skipped'].includes(s.state) && !this.printed.has(key)) {
           this.printed.add(key);
           console.log(stepLine(s, Date.now(), 0));
         }

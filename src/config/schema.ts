@@ -9,6 +9,7 @@ import { DEFAULT_BASE_PATH } from '../freebsd/layout';
 import { DEFAULT_RETAIN } from '../freebsd/releases';
 import type { SlotAddresses } from '../model/target';
 import { WEB_ROLE } from '../model/fleet';
+import { HOOK_NAMES, REMOTE_HOOKS, type HookName } from '../model/hooks';
 import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../temporal/settings';
 import { SECRET_ADAPTER_NAMES } from './secretAdapters';
 
@@ -66,6 +67,47 @@ const duration = (what = 'a duration such as "500ms", "10s", "2m" or a number of
     }
     return ms;
   });
+
+/** What deploy.yml says of one hook (docs/hooks.md): the secrets it gets, and for some a command in the slot. */
+const hookSchema = (hook: HookName) => {
+  const remote = (REMOTE_HOOKS as readonly string[]).includes(hook);
+  return z
+    .strictObject(
+      {
+        secrets: z
+          .array(secretName, expected('a list of secret names'))
+          .default([])
+          .meta({ description: `names in \`env.secret\` that .alcaide/hooks/${hook} gets in its environment (no other secret reaches a hook)` }),
+        ...(remote && {
+          remote: nonEmpty('a sh command line')
+            .optional()
+            .meta({
+              description: `a command run in the ${hook === 'pre-switch' ? 'new slot before traffic moves' : 'new live slot'}, as the app user with the app's environment, such as \`bin/my_app eval 'MyApp.Release.warm()'\``,
+            }),
+        }),
+      },
+      expected(remote ? 'a mapping with secrets and remote' : 'a mapping with secrets'),
+    )
+    .optional()
+    .meta({ description: `the ${hook} hook` });
+};
+
+/** The longest a hook may run: the hook activity's own limit is longer (workflows/saga.ts). */
+const HOOK_TIMEOUT_MAX_MS = 60 * 60_000;
+
+const hooksSchema = z
+  .strictObject(
+    {
+      timeout: duration()
+        .refine((ms) => ms >= 1000 && ms <= HOOK_TIMEOUT_MAX_MS, expected('a duration from 1s to 1h'))
+        .prefault('5m')
+        .meta({ description: 'how long each hook may run (its executable, then its remote command, each) before it is stopped and fails' }),
+      ...(Object.fromEntries(HOOK_NAMES.map((h) => [h, hookSchema(h)])) as { [H in HookName]: ReturnType<typeof hookSchema> }),
+    },
+    expected(`a mapping with timeout and hook names (${HOOK_NAMES.join(', ')})`),
+  )
+  .prefault({})
+  .meta({ description: 'hooks: executables in .alcaide/hooks/ and commands in the slot, each a step of the deploy or rollback (docs/hooks.md)' });
 
 function ipv4ToInt(ip: string): number {
   return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
@@ -358,6 +400,7 @@ export const configSchema = z
         description:
           "how many releases each host keeps (artifacts and uploaded sources, the most recently built or deployed); older ones are removed after each deploy, never the live or the kept slot's (`alcaide releases`, `alcaide rollback --to`)",
       }),
+      hooks: hooksSchema,
       proxy: z
         .strictObject(
           {
@@ -492,6 +535,11 @@ export const configSchema = z
         });
       else if ((CLI_COMMANDS as readonly string[]).includes(name))
         ctx.addIssue({ code: 'custom', path: ['aliases', name], message: `a name that is not one of alcaide's own commands ("${name}" is)` });
+    }
+    for (const h of HOOK_NAMES) {
+      for (const k of c.hooks[h]?.secrets ?? []) {
+        if (!c.env.secret.includes(k)) ctx.addIssue({ code: 'custom', path: ['hooks', h, 'secrets'], message: `names in env.secret ("${k}" is not)` });
+      }
     }
     const clash = c.env.secret.filter((k) => k in c.env.clear);
     for (const k of clash) {

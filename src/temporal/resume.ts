@@ -8,14 +8,23 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
-import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import { stepOfActivity, type StepTable } from '../../workflows/stepTable';
+import { STEP_TABLES } from '../../workflows/stepTables';
+import { HOOK_STEPS } from '../../workflows/hookSteps';
+import type { HookName } from '../model/hooks';
 import { UserError } from '../errors';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-const DEPLOY: StepTable = DEPLOY_STEPS;
+const DEPLOY: StepTable = STEP_TABLES.deploy.steps;
 const order = (step: string) => DEPLOY.findIndex((s) => s.name === step);
+
+/** The step an activity task is of: a hook's by its activity id (all hooks schedule runHook, workflows/hooks.ts), any other's by its type. */
+function stepOfTask(activityType: string, activityId: string | null | undefined) {
+  const hook = activityType === 'runHook' ? /^hook-(.+)$/.exec(activityId ?? '')?.[1] : undefined;
+  const step = hook && hook in HOOK_STEPS ? HOOK_STEPS[hook as HookName] : undefined;
+  return step ? { step, asUndo: false } : stepOfActivity(DEPLOY, activityType);
+}
 
 export interface ResumePoint {
   /** the step the new run starts from */
@@ -28,7 +37,8 @@ export interface ResumePoint {
 
 /** Where a failed deploy's history can be resumed; a UserError when it cannot. */
 export function resumePoint(events: HistoryEvent[]): ResumePoint {
-  const scheduled = new Map<number, string>();
+  /** the step each scheduled task is of (a hook's by its activity id) */
+  const stepAt = new Map<number, string>();
   // the last failed step is the one that ended the run (an earlier one may have been retried)
   let failedStep: string | undefined;
   const undone: string[] = [];
@@ -36,21 +46,20 @@ export function resumePoint(events: HistoryEvent[]): ResumePoint {
     const id = Number(e.eventId);
     const s = e.activityTaskScheduledEventAttributes;
     if (s?.activityType?.name) {
-      scheduled.set(id, s.activityType.name);
       // an undo activity: the step whose effect it took away must run again
-      const of = stepOfActivity(DEPLOY, s.activityType.name);
+      const of = stepOfTask(s.activityType.name, s.activityId);
+      if (of && !of.asUndo) stepAt.set(id, of.step.name);
       if (of?.asUndo) undone.push(of.step.name);
     }
     const f = e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
     if (f) {
-      const of = stepOfActivity(DEPLOY, scheduled.get(Number(f.scheduledEventId)) ?? '');
-      if (of && !of.asUndo) failedStep = of.step.name;
+      const step = stepAt.get(Number(f.scheduledEventId));
+      if (step) failedStep = step;
     }
   }
   if (!failedStep) throw new UserError('the last deploy did not fail in a step (it was aborted, rolled back or cancelled): start a new deploy');
   const step = [failedStep, ...undone].sort((a, b) => order(a) - order(b))[0]!;
-  const activity = DEPLOY.find((s) => s.name === step)?.activity;
-  const at = [...scheduled].find(([, name]) => name === activity)?.[0];
+  const at = [...stepAt].find(([, name]) => name === step)?.[0];
   if (at === undefined) throw new UserError(`cannot find where ${step} started in the history`);
   const completed = events
     .filter((e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) < at)

@@ -6,12 +6,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { AppTarget } from '../../src/model/target';
+import type { HookPlan } from '../../src/model/hooks';
 import type { Slot } from '../../src/freebsd/layout';
 import { activeOf, parseLiveSlots, slotChoice } from '../../src/freebsd/slotChoice';
 import { createWorker } from '../../src/temporal/worker';
 import type { DeployInput } from '../../workflows/deploy';
 import { DEPLOY_STEPS } from '../../workflows/deploySteps';
 import { activitiesOf, type StepTable } from '../../workflows/stepTable';
+import { STEP_TABLES } from '../../workflows/stepTables';
 import type { WorkflowStatus } from '../../workflows/status';
 import { TEST_TARGET } from './target';
 import { FAKE_HEARTBEAT_THROTTLE, testSettings } from './temporal';
@@ -36,6 +38,7 @@ export type HostSlots = Slot | { live: Slot[]; recorded?: Slot };
 /**
  * Fake activities: record `name(args)`, fail or block (until cancelled) where told.
  * chooseSlot answers with the product's choice on `host`, as liveSlots would print it.
+ * A hook records `hook:NAME(slot)`; `fail: 'hook:NAME'` fails that hook alone.
  */
 export function fakes(mode: Mode, host?: HostSlots) {
   const { live, recorded } = typeof host === 'string' ? { live: [host], recorded: host } : (host ?? { live: [] });
@@ -45,14 +48,17 @@ export function fakes(mode: Mode, host?: HostSlots) {
   const blocked: { resolve?: () => void } = {};
   const reached = new Promise<void>((r) => (blocked.resolve = r));
   const acts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  // every activity the deploy's step table names: its steps', the bake's checks, its undos
-  for (const name of activitiesOf(DEPLOY_STEPS)) {
+  // every activity the deploy's step table names: its steps', the bake's checks, its undos, its hooks'
+  for (const name of activitiesOf(STEP_TABLES.deploy.steps)) {
     acts[name] = async (...args: unknown[]) => {
-      const slots = args.slice(1).filter((a) => a === 'blue' || a === 'green' || a === undefined);
-      calls.push(`${name}${slots.length ? `(${slots.map(String).join(',')})` : ''}`);
+      const hook = name === 'runHook' ? (args[1] as { hook: string; slot?: string }) : undefined;
+      const slots = hook ? (hook.slot ? [hook.slot] : []) : args.slice(1).filter((a) => a === 'blue' || a === 'green' || a === undefined);
+      const label = hook ? `hook:${hook.hook}` : name;
+      calls.push(`${label}${slots.length ? `(${slots.map(String).join(',')})` : ''}`);
       if (name === 'destroySlot') tookTraffic.push(args[2]);
-      if (mode.fail === name) throw ApplicationFailure.create({ message: `injected failure in ${name}`, type: 'BuildFailed', nonRetryable: true });
-      if (mode.block === name) {
+      if (mode.fail === label)
+        throw ApplicationFailure.create({ message: `injected failure in ${label}`, type: hook ? 'HookFailed' : 'BuildFailed', nonRetryable: true });
+      if (mode.block === label) {
         blocked.resolve?.();
         const ctx = Context.current();
         for (;;) {
@@ -97,11 +103,11 @@ export function startDeploy(
 export async function deploy(
   env: TestWorkflowEnvironment,
   acts: object,
-  opts: { target?: AppTarget; input?: Partial<DeployInput>; during?: (workflowId: string) => Promise<void> } = {},
+  opts: { target?: AppTarget; input?: Partial<DeployInput>; hooks?: HookPlan; during?: (workflowId: string) => Promise<void> } = {},
 ): Promise<{ status?: WorkflowStatus; error?: WorkflowFailedError; workflowId: string }> {
   return withFakeWorker(env, acts, async (taskQueue) => {
     const workflowId = `deploy-${taskQueue}`;
-    const handle = await startDeploy(env, taskQueue, workflowId, opts.target, opts.input);
+    const handle = await startDeploy(env, taskQueue, workflowId, opts.target, { ...opts.input, ...(opts.hooks && { hooks: opts.hooks }) });
     const during = opts.during?.(workflowId);
     try {
       const status = (await handle.result()) as WorkflowStatus;

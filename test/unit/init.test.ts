@@ -1,10 +1,12 @@
 // `alcaide init` reads the mix project: the file it writes for each fixture app loads as a
 // configuration that deploys it (the end-to-end phx.new test deploys what it writes).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { findHooks } from '../../src/cli/hooks';
 import { loadConfig } from '../../src/config/load';
 import { readMixProject, releaseNames } from '../../src/config/mixProject';
 import { runCli } from '../helpers/cli';
@@ -13,8 +15,8 @@ import { REPO_ROOT } from '../helpers/paths';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-init-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function initIn(fixture: string): { stdout: string; config: ReturnType<typeof loadConfig> } {
-  const project = path.join(dir, fixture);
+function initIn(fixture: string, as = fixture): { stdout: string; config: ReturnType<typeof loadConfig> } {
+  const project = path.join(dir, as);
   cpSync(path.join(REPO_ROOT, 'test', 'fixtures', fixture), project, { recursive: true });
   const r = runCli(['init', '--host', '203.0.113.10'], { cwd: project, env: { NO_COLOR: '1' } });
   assert.equal(r.code, 0, r.stderr);
@@ -50,6 +52,16 @@ describe('alcaide init reads the mix project', () => {
     assert.equal(config.release.name, 'hello');
     assert.equal(config.accessories.postgresql, undefined);
     assert.match(readFileSync(path.join(dir, 'app', 'deploy.yml'), 'utf8'), /^# accessories:/m, 'the accessory stays a comment');
+  });
+
+  test('sample hooks: valid sh, never a hook until renamed', () => {
+    const { stdout, config } = initIn('phx-app', 'samples');
+    assert.match(stdout, /wrote \.alcaide\/hooks\/pre-deploy\.sample, \.alcaide\/hooks\/post-deploy\.sample/);
+    for (const f of ['pre-deploy.sample', 'post-deploy.sample']) {
+      const file = path.join(dir, 'samples', '.alcaide', 'hooks', f);
+      assert.equal(spawnSync('sh', ['-n', file]).status, 0, `${f} parses`);
+    }
+    assert.deepEqual(findHooks(config).hooks, [], 'a .sample is no hook');
   });
 });
 

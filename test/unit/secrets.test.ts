@@ -276,10 +276,10 @@ describe('what reaches the app, what stays out of git', () => {
     git(dir, 'init', '-q');
     const init = runCli(['secrets', 'init'], { cwd: dir, env });
     assert.equal(init.code, 0, init.stderr);
-    assert.match(init.stdout, /added \.alcaide\/\*, !\.alcaide\/secrets\*\.enc to \.gitignore/);
+    assert.match(init.stdout, /added \.alcaide\/\*, !\.alcaide\/secrets\*\.enc, !\.alcaide\/hooks\/ to \.gitignore/);
     assert.equal(
       readFileSync(path.join(dir, '.gitignore'), 'utf8'),
-      '_build\n# alcaide: master key and local state stay out of git; encrypted secrets may go in\n.alcaide/*\n!.alcaide/secrets*.enc\n',
+      '_build\n# alcaide: master key and local state stay out of git; encrypted secrets and hooks may go in\n.alcaide/*\n!.alcaide/secrets*.enc\n!.alcaide/hooks/\n',
     );
     git(dir, 'add', '-A');
     assert.deepEqual(git(dir, 'ls-files').trim().split('\n').sort(), ['.alcaide/secrets.enc', '.gitignore', 'deploy.yml'], 'git add -A leaves the key out');

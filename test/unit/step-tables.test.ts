@@ -96,9 +96,28 @@ describe('step tables', () => {
     }
   });
 
+  test('resume: a failed hook resumes from that hook, told from the others by its activity id', () => {
+    let id = 0;
+    const task = () => ({ eventId: ++id, workflowTaskCompletedEventAttributes: {} });
+    const hook = (name: string) => ({ eventId: ++id, activityTaskScheduledEventAttributes: { activityType: { name: 'runHook' }, activityId: `hook-${name}` } });
+    const events = [
+      task(),
+      hook('pre-connect'),
+      task(),
+      { eventId: ++id, activityTaskScheduledEventAttributes: { activityType: { name: 'ensureBuildJail' } } },
+      task(),
+    ];
+    const preBuild = hook('pre-build');
+    events.push(preBuild, { eventId: ++id, activityTaskFailedEventAttributes: { scheduledEventId: preBuild.eventId } } as never);
+    const point = resumePoint(events as never);
+    assert.equal(point.failedStep, 'preBuildHook');
+    assert.equal(point.step, 'preBuildHook');
+    assert.equal(point.eventId, preBuild.eventId - 1, 'the workflow task before the failed hook, not before the first one');
+  });
+
   test('the fakes have every activity of their table', () => {
     assert.deepEqual(
-      activitiesOf(DEPLOY_STEPS).filter((a) => !(a in fakes({}).acts)),
+      activitiesOf(STEP_TABLES.deploy.steps).filter((a) => !(a in fakes({}).acts)),
       [],
     );
     assert.deepEqual(

@@ -91,13 +91,13 @@ before(async () => {
 });
 after(async () => env?.teardown());
 
-async function fleetDeploy(acts: object, target: AppTarget, during?: (id: string) => Promise<void>, type = 'fleetDeployWorkflow') {
+async function fleetDeploy(acts: object, target: AppTarget, during?: (id: string) => Promise<void>, type = 'fleetDeployWorkflow', input: object = {}) {
   return withFakeWorker(env, acts, async (taskQueue) => {
     const workflowId = `fleet-deploy-${taskQueue}`;
     const h = await env.client.workflow.start(type, {
       taskQueue,
       workflowId,
-      args: [{ target, version: VERSION, ref: 'HEAD', startedBy: 'test@ci' }],
+      args: [{ target, version: VERSION, ref: 'HEAD', startedBy: 'test@ci', ...input }],
     });
     const d = during?.(workflowId);
     try {
@@ -473,6 +473,83 @@ describe('fleetDeployWorkflow', () => {
       [...WEB.slice(1), JOBS].every((h) => first(calls, h, 'chooseSlot') > last(calls, WEB[0]!, 'checkHealth')),
       'the others began once the primary was prepared',
     );
+  });
+});
+
+describe('hooks in a fleet', () => {
+  /** Fakes with runHook recorded as hook:NAME, on the parent's target; `fail`: the hook that fails. */
+  function withHooks(fail?: string) {
+    const f = fleetFakes();
+    f.acts.runHook = async (...args: unknown[]) => {
+      const run = args[1] as { hook: string; vars: Record<string, string> };
+      f.calls.push({ host: (args[0] as AppTarget).server.host, act: `hook:${run.hook}`, at: Date.now(), slots: run.vars.ALCAIDE_HOSTS! });
+      if (fail === run.hook) throw ApplicationFailure.create({ message: `injected failure in ${run.hook}`, type: 'HookFailed', nonRetryable: true });
+      return { changed: true, note: `ran ${run.hook}` };
+    };
+    return f;
+  }
+  const plan = (hooks: string[]) => ({ hooks: { hooks: hooks.map((hook) => ({ hook, local: true, timeoutMs: 60_000 })) } });
+  const DEPLOY = ['pre-connect', 'pre-build', 'pre-deploy', 'pre-switch', 'post-switch', 'post-deploy'];
+
+  test('each hook once, in the parent: pre-switch before the first switch, post-switch after the last, before any old slot stops', async () => {
+    const { calls, acts } = withHooks();
+    const { status, error } = await fleetDeploy(acts, fleetTarget(), undefined, 'fleetDeployWorkflow', plan(DEPLOY));
+    assert.equal(error, undefined, error?.cause?.message);
+    const acted = calls.map((c) => c.act);
+    assert.deepEqual(
+      acted.filter((a) => a.startsWith('hook:')),
+      DEPLOY.map((h) => `hook:${h}`),
+    );
+    const at = (a: string) => acted.indexOf(a);
+    const lastOf = (a: string) => acted.lastIndexOf(a);
+    assert.ok(at('hook:pre-connect') < at('preflightHost'));
+    assert.ok(at('hook:pre-deploy') < at('ensureBuildJail') && at('hook:pre-deploy') < at('createSlotJail'), 'before the build and any slot jail');
+    assert.ok(at('hook:pre-switch') < at('switchTraffic') && lastOf('checkHealth') < at('hook:pre-switch'));
+    assert.ok(lastOf('verifyThroughCaddy') < at('hook:post-switch') && at('hook:post-switch') < at('stopSlot'));
+    assert.ok(lastOf('recordDeploy') < at('hook:post-deploy'));
+    assert.equal(calls.find((c) => c.act === 'hook:post-deploy')!.slots, [...WEB, JOBS].join(','), 'ALCAIDE_HOSTS: every host');
+    assert.deepEqual(
+      status!.steps.filter((s) => s.name.endsWith('Hook')).map((s) => s.state),
+      DEPLOY.map(() => 'done'),
+    );
+  });
+
+  test('a failed pre-switch hook takes every host back, none switched; a failed post-switch hook is reported', async () => {
+    const pre = withHooks('pre-switch');
+    const { error } = await fleetDeploy(pre.acts, fleetTarget(), undefined, 'fleetDeployWorkflow', plan(DEPLOY));
+    assert.match(error!.cause!.message, /pre-switch hook failed: injected failure in pre-switch/);
+    assert.equal(
+      pre.calls.find((c) => c.act === 'switchTraffic'),
+      undefined,
+    );
+    assert.equal(pre.calls.filter((c) => c.act === 'destroySlot').length, WEB.length + 1, 'every host removed its new slot');
+
+    const post = withHooks('post-switch');
+    const { status } = await fleetDeploy(post.acts, fleetTarget(), undefined, 'fleetDeployWorkflow', plan(DEPLOY));
+    assert.equal(status?.state, 'completed');
+    assert.equal(status!.steps.find((s) => s.name === 'postSwitchHook')!.state, 'warned');
+    assert.equal(
+      post.calls.find((c) => c.act === 'restoreTraffic'),
+      undefined,
+    );
+  });
+
+  test('a fleet rollback: pre-connect, pre-switch, post-switch and post-rollback, once each', async () => {
+    const { calls, acts } = withHooks();
+    const { error } = await fleetDeploy(
+      acts,
+      fleetTarget(),
+      undefined,
+      'fleetRollbackWorkflow',
+      plan(['pre-connect', 'pre-switch', 'post-switch', 'post-rollback']),
+    );
+    assert.equal(error, undefined, error?.cause?.message);
+    const acted = calls.map((c) => c.act);
+    assert.deepEqual(
+      acted.filter((a) => a.startsWith('hook:')),
+      ['hook:pre-connect', 'hook:pre-switch', 'hook:post-switch', 'hook:post-rollback'],
+    );
+    assert.ok(acted.lastIndexOf('recordDeploy') < acted.indexOf('hook:post-rollback'));
   });
 });
 

@@ -128,6 +128,13 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
       })
     ).workflowId;
   },
+  // every deploy hook, each a step; the post-switch hook fails: reported, and the deploy goes on
+  'deploy-hooks': async (env) =>
+    (
+      await deploy(env, fakes({ fail: 'hook:post-switch' }, 'blue').acts, {
+        hooks: { hooks: DEPLOY_HOOKS.map((hook) => ({ hook, local: true, timeoutMs: 60_000 })), webUi: 'http://localhost:8233/wf' },
+      })
+    ).workflowId,
   rollback: (env) => run(env, 'rollbackWorkflow', [{ target: TARGET, ...by }], plainFakes(ROLLBACK_ACTS, { answers: rollbackTo })),
   'rollback-verify-fails': (env) =>
     run(env, 'rollbackWorkflow', [{ target: TARGET, ...by }], plainFakes(ROLLBACK_ACTS, { answers: rollbackTo, fail: 'verifyThroughCaddy' })),
@@ -387,7 +394,10 @@ const EVERY_ACTIVITY = [
   ...SETUP_STEPS.map((s) => s.name),
   'workerInfo',
   'checkRunning',
+  'runHook',
 ];
+
+const DEPLOY_HOOKS = ['pre-connect', 'pre-build', 'pre-deploy', 'pre-switch', 'post-switch', 'post-deploy'] as const;
 
 let env: Env | undefined;
 before(async () => {

@@ -16,7 +16,9 @@ import type { StartSpec } from '../follow';
 import { configFor, fleetConfigFor, oneHostConfigFor, onHost, pickedHosts, temporalFor } from '../context';
 import type { Config } from '../../config/load';
 import { commitOf, resolveVersion } from '../git';
+import { hookPlan, hooksFor, type FoundHooks } from '../hooks';
 import { chooseKept, type KeptChoice } from '../releasesView';
+import { ROLLBACK_HOOKS } from '../../../workflows/hookSteps';
 import { color, mark } from '../output';
 import { progressMode, type ProgressMode } from '../progress';
 
@@ -44,6 +46,14 @@ export async function isRunning(handle: WorkflowHandle): Promise<boolean> {
 }
 
 function summary(s: WorkflowStatus): string {
+  // a post-* hook that failed: reported, and the run stands (docs/hooks.md)
+  const warned = s.steps
+    .filter((x) => x.state === 'warned')
+    .map((x) => `\n${mark.warn()} ${x.title} failed (the ${s.kind.replace(/^fleet-/, '')} stands): ${x.error ?? ''}`);
+  return outcome(s) + warned.join('');
+}
+
+function outcome(s: WorkflowStatus): string {
   const took = s.endedAt ? ` in ${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : '';
   if (s.kind === 'fleet-rollback')
     return `${mark.ok()} ${s.app} rolled back to ${s.version?.slice(0, 12) ?? ''} on ${s.hosts?.length} hosts (${s.hosts?.map((h) => `${h.host} ${h.slot ?? '?'}`).join(', ')})${took}`;
@@ -170,6 +180,18 @@ interface DeployOptions {
   bake?: string;
   resumeFromFailure?: boolean;
   json?: boolean;
+  skipHooks?: boolean;
+}
+
+/** The hooks a command runs; files in .alcaide/hooks/ that are no hook are said, on stderr. */
+/** A rollback's hooks: those of the hooks a rollback runs (a deploy's own, e.g. pre-build, do not). */
+const rollbackHooks = (found: FoundHooks): FoundHooks => ({ ...found, hooks: found.hooks.filter((h) => h.hook in ROLLBACK_HOOKS) });
+
+function hooksOf(config: Config, fleet: boolean, skip: boolean | undefined): FoundHooks {
+  const found = hooksFor(config, { skip, fleet });
+  for (const f of found.ignored)
+    console.error(`${mark.warn()} .alcaide/hooks/${f} is not a hook name and never runs (docs/hooks.md; a sample ends in .sample)`);
+  return found;
 }
 
 export function registerDeploy(program: Command): void {
@@ -186,6 +208,7 @@ export function registerDeploy(program: Command): void {
     .option('--bake <duration>', 'after the switch, watch health through Caddy this long; a failed check rolls back (bake)')
     .option('--resume-from-failure', 'run the last failed deploy again from its failed step (Temporal reset), after fixing the cause')
     .option('--json', 'print progress as JSON lines')
+    .option('--skip-hooks', 'run no hook: neither .alcaide/hooks/ nor the hooks of deploy.yml (docs/hooks.md)')
     .addHelpText(
       'after',
       `
@@ -198,6 +221,10 @@ built once on the build host and copied to the others, each host prepares its ne
 migrations run once, and the web hosts switch in batches (\`boot.limit\`, \`boot.wait\`). Until the
 last host has switched, a failure anywhere puts every host back on its previous slot.
 
+Hooks: the executables .alcaide/hooks/pre-connect, pre-build, pre-deploy, pre-switch,
+post-switch and post-deploy run on the worker, each as a step of its own; a failed pre-* hook
+stops the deploy, a failed post-* hook is reported. \`alcaide docs hooks\`, docs/hooks.md.
+
 Examples:
   $ alcaide deploy
   $ alcaide deploy --ref v1.4.2
@@ -206,6 +233,7 @@ Examples:
   $ alcaide deploy --hold            # a failed build or migration waits for you:
   $ alcaide retry                    #   ...fix the cause, then run the failed step again
   $ alcaide deploy --bake 5m         # roll back by itself if health fails within 5 minutes
+  $ alcaide deploy --skip-hooks      # without .alcaide/hooks/ and the hooks of deploy.yml
   $ alcaide deploy --resume-from-failure`,
     )
     .action(async (opts: DeployOptions, cmd: Command) => {
@@ -214,6 +242,7 @@ Examples:
       if (target.fleet) refuseForFleets(opts, ['hold', 'bake', 'resumeFromFailure']);
       // bad input fails here, before Temporal or the server is contacted
       checkAppSecrets(config);
+      const found = opts.attach || opts.resumeFromFailure ? undefined : hooksOf(config, Boolean(target.fleet), opts.skipHooks);
       if ([opts.attach, opts.resumeFromFailure, opts.detach].filter(Boolean).length > 1)
         throw new UserError('--attach, --detach and --resume-from-failure do not go together', 2);
       if (opts.hold) target.onFailure = 'hold';
@@ -252,7 +281,7 @@ Examples:
         const start = {
           workflowType: target.fleet ? 'fleetDeployWorkflow' : 'deployWorkflow',
           workflowId: id,
-          args: [{ target, version: version.sha, ref: version.ref, startedBy: startedBy() }],
+          args: [{ target, version: version.sha, ref: version.ref, startedBy: startedBy(), hooks: hookPlan(found!, workflowUiUrl(s, id)) }],
           searchAttributes: appSearchAttributes(target, version.sha),
           what: `deploy of ${target.app} ${version.sha.slice(0, 12)}`,
           startedBy: startedBy(),
@@ -276,13 +305,15 @@ Examples:
     .option('--to <version>', 'a release the host keeps (`alcaide releases`): a sha prefix, or a tag or branch it was built from; installed without a build')
     .option('--json', 'print progress as JSON lines')
     .option('--trust-new-host', 'record the server host key if it is not in known_hosts yet')
+    .option('--skip-hooks', 'run no hook: neither .alcaide/hooks/ nor the hooks of deploy.yml (docs/hooks.md)')
     .addHelpText(
       'after',
-      `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one. On several servers every host goes\nback to the same previous release (or nothing changes), the web hosts switch back in\nbatches, and a failure before the last switch leaves every host on what it served.\n\n--to VERSION puts back a release the host keeps (\`retain\`, \`alcaide releases\`): the kept slot's\nis a plain rollback; an older one is installed into the idle slot from its kept artifact,\nwithout an upload or a build, and switched to like a deploy (its migrations run, which for\nan older release applies nothing). A VERSION the host does not keep is exit 2, nothing changed.\nOne server only: a fleet refuses --to.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback\n  $ alcaide releases && alcaide rollback --to 3f2a9c1d\n  $ alcaide rollback --to v1.4.2`,
+      `\nThe previous slot is kept stopped after every deploy; rollback starts it, checks its\nhealth, moves traffic back and stops the current one. On several servers every host goes\nback to the same previous release (or nothing changes), the web hosts switch back in\nbatches, and a failure before the last switch leaves every host on what it served.\n\n--to VERSION puts back a release the host keeps (\`retain\`, \`alcaide releases\`): the kept slot's\nis a plain rollback; an older one is installed into the idle slot from its kept artifact,\nwithout an upload or a build, and switched to like a deploy (its migrations run, which for\nan older release applies nothing). A VERSION the host does not keep is exit 2, nothing changed.\nOne server only: a fleet refuses --to.\n\nHooks: .alcaide/hooks/pre-connect, pre-switch, post-switch and post-rollback run as steps of\nthe rollback, with --to too (docs/hooks.md). Into a running deploy, the deploy's own undo\nsteps run: no hook.\n\nExamples:\n  $ alcaide rollback\n  $ alcaide -d production rollback\n  $ alcaide releases && alcaide rollback --to 3f2a9c1d\n  $ alcaide rollback --to v1.4.2\n  $ alcaide rollback --skip-hooks`,
     )
-    .action(async (opts: { json?: boolean; trustNewHost?: boolean; to?: string }, cmd: Command) => {
+    .action(async (opts: { json?: boolean; trustNewHost?: boolean; to?: string; skipHooks?: boolean }, cmd: Command) => {
       const config = fleetConfigFor(cmd, 'rollback');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
+      const found = hooksOf(config, Boolean(target.fleet), opts.skipHooks);
       const mode = progressMode(opts.json);
       const id = appWorkflowId(target);
       // the deploy path writes the app's environment: its secrets must be there
@@ -300,7 +331,16 @@ Examples:
           const start = {
             workflowType: 'deployWorkflow',
             workflowId: id,
-            args: [{ target, version: kept.version, ref: kept.ref, startedBy: startedBy(), keptRelease: true }],
+            args: [
+              {
+                target,
+                version: kept.version,
+                ref: kept.ref,
+                startedBy: startedBy(),
+                keptRelease: true,
+                hooks: hookPlan(rollbackHooks(found), workflowUiUrl(s, id)),
+              },
+            ],
             searchAttributes: appSearchAttributes(target, kept.version),
             what: `rollback of ${target.app} to ${kept.version.slice(0, 12)}`,
             startedBy: startedBy(),
@@ -322,7 +362,7 @@ Examples:
         const spec = {
           workflowType: target.fleet ? 'fleetRollbackWorkflow' : 'rollbackWorkflow',
           workflowId: id,
-          args: [{ target, startedBy: startedBy() }],
+          args: [{ target, startedBy: startedBy(), hooks: hookPlan(found, workflowUiUrl(s, id)) }],
           searchAttributes: appSearchAttributes(target),
           what: `rollback of ${target.app}`,
           startedBy: startedBy(),

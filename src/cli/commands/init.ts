@@ -8,12 +8,13 @@ import { readMixProject } from '../../config/mixProject';
 import { UserError } from '../../errors';
 import { globals } from '../context';
 import { ensureGitignore } from '../gitignore';
+import { writeHookSamples } from '../hookSamples';
 import { color, mark } from '../output';
 
 export function registerInit(program: Command): void {
   program
     .command('init')
-    .description('write a commented deploy.yml and the .gitignore entries for .alcaide/')
+    .description('write a commented deploy.yml, the .gitignore entries for .alcaide/ and sample hooks')
     .option('--app <name>', 'mix app name (default: read from mix.exs)')
     .option('--host <host>', 'server hostname or IP', 'server.example.com')
     .addHelpText('after', `\nExamples:\n  $ alcaide init\n  $ alcaide init --app my_app --host 203.0.113.10\n  $ alcaide -c config/deploy.yml init`)
@@ -37,6 +38,8 @@ export function registerInit(program: Command): void {
       }
       const added = ensureGitignore(dir);
       if (added.length) console.log(`${mark.ok()} added ${added.join(', ')} to .gitignore`);
+      const samples = writeHookSamples(dir);
+      if (samples.length) console.log(`${mark.ok()} wrote ${samples.map((s) => `.alcaide/hooks/${s}`).join(', ')} (rename one to use it: docs/hooks.md)`);
       const secrets = [
         ...(project?.secretKeyBase !== false ? ['mix phx.gen.secret | alcaide secrets set SECRET_KEY_BASE'] : []),
         ...(project?.database ? ['openssl rand -base64 32 | alcaide secrets set POSTGRES_PASSWORD'] : []),
