@@ -212,6 +212,21 @@ describe('hooks in a rollback', () => {
     ]);
   });
 
+  test('rollback --to a kept release (the deploy path) runs the rollback hooks: pre-connect first, post-rollback last', async () => {
+    const { calls, acts, runs } = hookFakes(undefined, 'blue');
+    const rollbackHooks: HookName[] = ['pre-connect', 'pre-switch', 'post-switch', 'post-rollback'];
+    const { status } = await deploy(env, acts, { input: { keptRelease: true, ref: 'v1.0' }, hooks: plan(rollbackHooks) });
+    assert.equal(status?.state, 'completed');
+    const hooksRun = calls.filter((c) => c.startsWith('hook:')).map((c) => c.replace(/\(.*/, ''));
+    assert.deepEqual(hooksRun, ['hook:pre-connect', 'hook:pre-switch', 'hook:post-switch', 'hook:post-rollback']);
+    assert.equal(calls.at(-1)?.replace(/\(.*/, ''), 'hook:post-rollback', 'last, after the prune');
+    assert.ok(runs.every((r) => r.vars.ALCAIDE_COMMAND === 'rollback'));
+    assert.deepEqual(
+      hookSteps(status!),
+      ['preConnectHook', 'preSwitchHook', 'postSwitchHook', 'postRollbackHook'].map((n) => [n, 'done']),
+    );
+  });
+
   test('a failed pre-switch hook leaves traffic where it was: the started slot is stopped again', async () => {
     const { calls, acts } = rollbackFakes('hook:pre-switch');
     const { error } = await rollback(acts, plan(HOOK_NAMES));
