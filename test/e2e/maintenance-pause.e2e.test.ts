@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Rig, sleep } from '../helpers/faultRig';
 import type { CliResult } from '../helpers/cli';
-import { startLoad } from '../helpers/load';
+import { startLoad, type Load } from '../helpers/load';
 import { sshRun } from '../simhost/index';
 
 const rig = new Rig('maintenance', 'drain_timeout: 2s\n');
@@ -119,6 +119,20 @@ async function pauseRunning(args: string[]): Promise<{ done: Promise<CliResult> 
   throw new Error(`the pause never held requests: ${JSON.stringify(await Promise.race([pause, sleep(10).then(() => 'still running')]))}`);
 }
 
+/** Every request the load made was answered by the app, and some came after `t` (load clock). */
+function noneFailedAndServedAfter(load: Load, t: number, what: string): void {
+  const failed = load.samples.filter((s) => !s.ok);
+  assert.deepEqual(
+    failed.slice(0, 5).map((s) => s.error ?? s.body.slice(0, 80)),
+    [],
+    `${failed.length} of ${load.samples.length} requests failed`,
+  );
+  assert.ok(
+    load.samples.some((s) => s.start > t),
+    what,
+  );
+}
+
 const appLoad = () => startLoad({ host: rig.host.host, concurrency: 3, maxMs: 10 * 60_000, accept: (status, body) => status === 200 && APP.test(body) });
 
 test('pause: new requests wait at Caddy (none fails) and go on at `alcaide resume`, and by themselves at --max', async () => {
@@ -149,16 +163,7 @@ test('pause: new requests wait at Caddy (none fails) and go on at `alcaide resum
   } finally {
     await load.stop();
   }
-  const failed = load.samples.filter((s) => !s.ok);
-  assert.deepEqual(
-    failed.slice(0, 5).map((s) => s.error ?? s.body.slice(0, 80)),
-    [],
-    `${failed.length} of ${load.samples.length} requests failed`,
-  );
-  assert.ok(
-    load.samples.some((s) => s.start > resumedAt),
-    'requests after the resume',
-  );
+  noneFailedAndServedAfter(load, resumedAt, 'requests after the resume');
 });
 
 test("pause: with no worker left, the host's own timer lets the requests go on at --max; a worker later finishes the workflow", async () => {
@@ -179,14 +184,5 @@ test("pause: with no worker left, the host's own timer lets the requests go on a
   } finally {
     await load.stop();
   }
-  const failed = load.samples.filter((s) => !s.ok);
-  assert.deepEqual(
-    failed.slice(0, 5).map((s) => s.error ?? s.body.slice(0, 80)),
-    [],
-    `${failed.length} of ${load.samples.length} requests failed`,
-  );
-  assert.ok(
-    load.samples.some((s) => s.start > endedBy),
-    'requests after the timer resumed',
-  );
+  noneFailedAndServedAfter(load, endedBy, 'requests after the timer resumed');
 });
