@@ -34,6 +34,8 @@ export const FAILURES = {
   HealthCheckFailed: { retryable: false },
   VerifyFailed: { retryable: false },
   BakeFailed: { retryable: false },
+  // the canary's 5xx share beyond the old slot's (docs/canary.md): the figures are in the message
+  CanaryBreach: { retryable: false, hint: "the new version failed more requests than the old one: read its log (alcaide logs), fix it, then deploy again" },
   HexRefreshFailed: { retryable: false },
   ToolchainBroken: { retryable: false },
   TestBuildFailed: { retryable: false },

@@ -5,10 +5,12 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
+import type { CanaryPlan } from '../src/model/canary';
 import type { HookPlan } from '../src/model/hooks';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
 import { DEPLOY_HOOKS } from './hookSteps';
 import { Hooks } from './hooks';
+import { Canary } from './canary';
 import { bake } from './operator';
 import { pruneAfterDeploy } from './releases';
 import { allSettled, drainAndStop, runSaga } from './saga';
@@ -31,6 +33,8 @@ export interface DeployInput {
   keptRelease?: boolean;
   /** the hooks to run (docs/hooks.md); absent: none */
   hooks?: HookPlan;
+  /** a canary before the switch (docs/canary.md); absent: every client moves at once */
+  canary?: CanaryPlan;
 }
 
 export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus> {
@@ -39,7 +43,7 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
   return runSaga(
     {
       table: DEPLOY_STEPS,
-      order: hooks.order(deploySteps(t.release.migrateBeforeStart, keptRelease), DEPLOY_HOOKS),
+      order: hooks.order(deploySteps(t.release.migrateBeforeStart, keptRelease, input.canary !== undefined), DEPLOY_HOOKS),
       status: { kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version },
       what: () => `${keptRelease ? 'rollback to the kept release' : 'deploy'} of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
@@ -56,6 +60,7 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
     },
     async (saga) => {
       const status = saga.tracker.status;
+      const canary = input.canary && new Canary(saga, input.canary);
       await hooks.run(saga, 'pre-connect', { version });
       await saga.run('ensureBuildJail', t);
       const kept = `kept release ${shortVersion(version)}`;
@@ -92,6 +97,8 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       // traffic moves: from here a failure switches back at once, never holds
       tookTraffic = true;
       saga.willUndo('switchTraffic', () => [t, prev, next]);
+      if (canary && prev) await canary.run(t, next, prev);
+      else if (canary) saga.skip('canary', 'first deploy: no old slot to share clients with');
       await saga.run('switchTraffic', t, next, prev);
       await saga.run('verifyThroughCaddy', t, next);
       await hooks.run(saga, 'post-switch', slots);

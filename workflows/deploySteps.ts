@@ -26,6 +26,17 @@ export const PRUNE_RELEASES = {
   retry: 'step',
 } as const satisfies StepDef;
 
+/**
+ * A canary (docs/canary.md): the new slot takes a share of clients at a time, watched, before
+ * switchTraffic gives it all; traffic back on the old slot (switchTraffic's undo) on a breach.
+ */
+export const CANARY = {
+  name: 'canary',
+  title: 'canary: a share of clients on the new slot',
+  activity: 'setCanaryShare',
+  retry: 'step',
+} as const satisfies StepDef;
+
 export const DEPLOY_STEPS = [
   { name: 'ensureBuildJail', title: 'build jail ready', activity: 'ensureBuildJail', retry: 'step', holds: true },
   // `rollback --to` a kept release only (deploySteps): it is installed as it was built
@@ -48,6 +59,8 @@ export const DEPLOY_STEPS = [
   { name: 'runMigrations', title: 'run migrations', activity: 'runMigrations', retry: 'slow', holds: true },
   { name: 'checkHealth', title: 'health check on the slot address', activity: 'checkHealth', retry: 'step', holds: true },
   // traffic moves: from here a failure switches back at once, never holds
+  // a canary's deploy only (deploySteps)
+  CANARY,
   SWITCH_TRAFFIC,
   { name: 'verifyThroughCaddy', title: 'verify through Caddy', activity: 'verifyThroughCaddy', retry: 'step' },
   // a check every few seconds on durable timers until the bake window ends
@@ -61,10 +74,11 @@ export const DEPLOY_STEPS = [
 
 /**
  * The steps in the order they run: with release.migrate_before_start, migrations before the app
- * starts; the kept release's check only in a deploy of a kept release (`rollback --to`).
+ * starts; the kept release's check only in a deploy of a kept release (`rollback --to`); the
+ * canary only in a canary's deploy.
  */
-export function deploySteps(migrateBeforeStart = false, keptRelease = false): readonly StepDef[] {
-  const steps = keptRelease ? DEPLOY_STEPS : DEPLOY_STEPS.filter((s) => s.name !== KEPT_RELEASE.name);
+export function deploySteps(migrateBeforeStart = false, keptRelease = false, canary = false): readonly StepDef[] {
+  const steps = DEPLOY_STEPS.filter((s) => (keptRelease || s.name !== KEPT_RELEASE.name) && (canary || s.name !== CANARY.name));
   return migrateBeforeStart ? migrationsBeforeStart(steps) : steps;
 }
 

@@ -17,8 +17,8 @@ export const HOOK_STEPS = {
   'post-rollback': hookRow('post-rollback', 'postRollbackHook'),
 } as const satisfies Record<HookName, StepDef>;
 
-/** Where a workflow runs its hooks: each just before or just after one of its steps. */
-export type HookPlacement = Partial<Record<HookName, { before: string } | { after: string }>>;
+/** Where a workflow runs its hooks: each just before or just after one of its steps (before the first of a list that the run has). */
+export type HookPlacement = Partial<Record<HookName, { before: string | readonly string[] } | { after: string }>>;
 
 /**
  * A deploy: pre-connect before any SSH; pre-build before the source goes up; pre-deploy before
@@ -29,7 +29,8 @@ export const DEPLOY_HOOKS: HookPlacement = {
   'pre-connect': { before: 'ensureBuildJail' },
   'pre-build': { before: 'uploadSource' },
   'pre-deploy': { before: 'buildRelease' },
-  'pre-switch': { before: 'switchTraffic' },
+  // a canary moves traffic first (docs/canary.md)
+  'pre-switch': { before: ['canary', 'switchTraffic'] },
   'post-switch': { after: 'verifyThroughCaddy' },
   'post-deploy': { after: 'pruneReleases' },
   // rollback --to (a kept release, through the deploy's steps)
@@ -67,8 +68,9 @@ export function withHooks(steps: readonly StepDef[], at: HookPlacement, run?: re
   for (const hook of HOOK_NAMES) {
     const where = at[hook];
     if (!where || (run && !run.includes(hook))) continue;
-    const anchor = out.findIndex((s) => s.name === ('before' in where ? where.before : where.after));
-    if (anchor < 0) throw new Error(`hook ${hook}: no step ${'before' in where ? where.before : where.after}`);
+    const names = 'before' in where ? [where.before].flat() : [where.after];
+    const anchor = out.findIndex((s) => s.name === names.find((n) => out.some((o) => o.name === n)));
+    if (anchor < 0) throw new Error(`hook ${hook}: no step ${names.join(' or ')}`);
     out.splice('before' in where ? anchor : anchor + 1, 0, HOOK_STEPS[hook]);
   }
   return out;

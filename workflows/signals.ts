@@ -17,6 +17,9 @@ export const rollbackSignal = defineSignal<[StopRequest?]>('rollback');
  */
 export const retrySignal = defineSignal<[StopRequest?]>('retry');
 
+/** A canary deploy gives the new slot every client now (`alcaide promote`). The argument is optional (the Web UI). */
+export const promoteSignal = defineSignal<[StopRequest?]>('promote');
+
 /** End a pause (`alcaide resume`): the held requests go on. The argument is optional (the Web UI). */
 export const resumeSignal = defineSignal<[StopRequest?]>('resume');
 

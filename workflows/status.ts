@@ -1,5 +1,6 @@
 // What `alcaide status` and the live progress show: kept by the workflow, read by query.
 import { defineQuery } from '@temporalio/workflow';
+import type { CanaryStatus } from '../src/model/canary';
 
 /** warned: a post-* hook that failed; reported, and the run went on (docs/hooks.md) */
 export type StepState = 'pending' | 'running' | 'done' | 'unchanged' | 'failed' | 'cancelled' | 'skipped' | 'warned';
@@ -55,6 +56,8 @@ export interface WorkflowStatus {
   stopped?: { how: string; by?: string; reason?: string };
   /** set while the deploy waits for an operator (on_failure: hold) */
   held?: HeldStep;
+  /** a canary deploy: the new slot's share of clients and both slots' figures (docs/canary.md) */
+  canary?: CanaryStatus;
   /** end of the bake window while it runs (ms since epoch) */
   bakeUntil?: number;
   /** a fleet's parent workflow: each host's child workflow and how it stands */

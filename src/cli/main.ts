@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version';
 import { registerCodecServer } from './commands/codec';
 import { registerConfig } from './commands/config';
+import { registerPromote } from './commands/canary';
 import { registerDeploy } from './commands/deploy';
 import { registerDocs } from './commands/docs';
 import { registerDoctor } from './commands/doctor';
@@ -64,6 +65,7 @@ Examples:
   registerDoctor(program);
   registerSetup(program);
   registerDeploy(program);
+  registerPromote(program);
   registerRemote(program);
   registerReleases(program);
   registerHistory(program);

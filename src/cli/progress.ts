@@ -2,6 +2,7 @@
 // one line per finished step otherwise, JSON lines with --json.
 import spinners from 'cli-spinners';
 import logUpdate from 'log-update';
+import { describeFigures } from '../model/canary';
 import { formatDuration } from '../model/duration';
 import { heldMessage, type FleetHostStatus, type StepStatus, type WorkflowStatus } from '../../workflows/status';
 import { color } from './output';
@@ -59,6 +60,12 @@ export function waitingLine(status: WorkflowStatus): string | undefined {
   if (status.state === 'held' && status.held) {
     return `${color.yellow(`⏸ ${heldMessage(status.held)}`)}
   ${color.dim(`fix the cause, then \`alcaide retry\` (or \`alcaide abort\`); without a decision it is undone at ${clock(status.held.until)}`)}`;
+  }
+  if (status.currentStep === 'canary' && status.canary && status.state === 'running') {
+    const c = status.canary;
+    const slots = [status.slot ?? 'new', status.previousSlot ?? 'old'];
+    return `${color.cyan(`◷ canary: ${c.share}% of clients on ${slots[0]}${c.stepUntil ? ` until ${clock(c.stepUntil)}` : ''} (steps ${c.steps.join('%, ')}%, then all)`)}
+  ${color.dim(`${describeFigures(c.figures, slots[0]!, slots[1]!)}; \`alcaide promote\` gives ${slots[0]} every client now, \`alcaide rollback\` none`)}`;
   }
   if (status.state === 'baking' && status.bakeUntil)
     return color.cyan(`◷ baking until ${clock(status.bakeUntil)}: health through Caddy; a failed check rolls back (alcaide rollback ends it now)`);
@@ -135,7 +142,13 @@ export class ProgressView {
         }
       }
       const waiting = waitingLine(status);
-      const key = status.held ? `held:${status.held.step}:${status.held.retries}` : status.bakeUntil ? `bake:${status.bakeUntil}` : '';
+      const key = status.held
+        ? `held:${status.held.step}:${status.held.retries}`
+        : status.bakeUntil
+          ? `bake:${status.bakeUntil}`
+          : status.canary?.stepUntil
+            ? `canary:${status.canary.share}`
+            : '';
       if (waiting && !this.printed.has(key)) {
         this.printed.add(key);
         console.log(waiting);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseDuration } from '../model/duration';
 import { DEFAULT_BASE_PATH } from '../freebsd/layout';
 import { DEFAULT_RETAIN } from '../freebsd/releases';
+import { DEFAULT_ROLLOUT, stepsProblem } from '../model/canary';
 import type { SlotAddresses } from '../model/target';
 import { WEB_ROLE } from '../model/fleet';
 import { HOOK_NAMES, REMOTE_HOOKS, type HookName } from '../model/hooks';
@@ -396,6 +397,38 @@ export const configSchema = z
         description:
           'after the switch, check health through Caddy this long (0: off); a failed check rolls back, and the old slot keeps running until the bake ends',
       }),
+      rollout: z
+        .strictObject(
+          {
+            steps: z
+              .array(z.number(expected('a share in percent')), expected('a list of shares in percent, such as [5, 25, 50]'))
+              .default(DEFAULT_ROLLOUT.steps)
+              .superRefine((steps, ctx) => {
+                const p = stepsProblem(steps);
+                if (p) ctx.addIssue({ code: 'custom', message: p });
+              })
+              .meta({ description: 'the shares of clients (percent) the new slot takes, one after the other, before it takes them all' }),
+            interval: duration()
+              .prefault('5m')
+              .meta({ description: 'how long each share lasts (`alcaide promote` goes to 100 % at once)' }),
+            check_interval: duration()
+              .refine((ms) => ms >= 1000, expected('a duration of 1s or more'))
+              .prefault('10s')
+              .meta({ description: "how often the slots' figures are read from Caddy's access logs" }),
+            max_error_rate: z
+              .number(expected('percentage points (0-100)'))
+              .min(0, expected('percentage points (0-100)'))
+              .max(100, expected('percentage points (0-100)'))
+              .default(DEFAULT_ROLLOUT.maxErrorPoints)
+              .meta({ description: "how many points the new slot's share of 5xx answers may exceed the old slot's before all traffic goes back" }),
+            min_requests: int('a number of requests (integer 1-1000000)', 1, 1_000_000)
+              .default(DEFAULT_ROLLOUT.minRequests)
+              .meta({ description: 'the requests the new slot must have answered before its error rate is judged' }),
+          },
+          expected('a mapping with steps, interval, check_interval, max_error_rate and min_requests'),
+        )
+        .optional()
+        .meta({ description: 'every deploy is a canary: a share of clients at a time on the new slot, watched, then all (docs/canary.md; `deploy --no-canary` skips it)' }),
       retain: int('a number of releases (integer 2-100)', 2, 100).default(DEFAULT_RETAIN).meta({
         description:
           "how many releases each host keeps (artifacts and uploaded sources, the most recently built or deployed); older ones are removed after each deploy, never the live or the kept slot's (`alcaide releases`, `alcaide rollback --to`)",

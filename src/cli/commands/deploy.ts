@@ -21,6 +21,7 @@ import { chooseKept, type KeptChoice } from '../releasesView';
 import { ROLLBACK_HOOKS } from '../../../workflows/hookSteps';
 import { color, mark } from '../output';
 import { progressMode, type ProgressMode } from '../progress';
+import { canaryPlanFor } from '../canary';
 
 export { appWorkflowId };
 
@@ -181,6 +182,8 @@ interface DeployOptions {
   resumeFromFailure?: boolean;
   json?: boolean;
   skipHooks?: boolean;
+  /** a share ("10%"), true (the rollout's steps) or false (--no-canary) */
+  canary?: string | boolean;
 }
 
 /** The hooks a command runs; files in .alcaide/hooks/ that are no hook are said, on stderr. */
@@ -209,6 +212,8 @@ export function registerDeploy(program: Command): void {
     .option('--resume-from-failure', 'run the last failed deploy again from its failed step (Temporal reset), after fixing the cause')
     .option('--json', 'print progress as JSON lines')
     .option('--skip-hooks', 'run no hook: neither .alcaide/hooks/ nor the hooks of deploy.yml (docs/hooks.md)')
+    .option('--canary [share]', "a canary: that share of clients on the new slot (e.g. 10%), watched, then all; alone, the steps of deploy.yml's rollout (docs/canary.md)")
+    .option('--no-canary', "every client at once, even with a rollout in deploy.yml")
     .addHelpText(
       'after',
       `
@@ -233,13 +238,18 @@ Examples:
   $ alcaide deploy --hold            # a failed build or migration waits for you:
   $ alcaide retry                    #   ...fix the cause, then run the failed step again
   $ alcaide deploy --bake 5m         # roll back by itself if health fails within 5 minutes
+  $ alcaide deploy --canary 10%      # 10% of clients on the new version, watched, then all
+  $ alcaide promote                  #   ...or all of them now (alcaide rollback: none)
   $ alcaide deploy --skip-hooks      # without .alcaide/hooks/ and the hooks of deploy.yml
   $ alcaide deploy --resume-from-failure`,
     )
     .action(async (opts: DeployOptions, cmd: Command) => {
       const config = fleetConfigFor(cmd, 'deploy');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
-      if (target.fleet) refuseForFleets(opts, ['hold', 'bake', 'resumeFromFailure']);
+      if (target.fleet) refuseForFleets(opts, ['hold', 'bake', 'resumeFromFailure', 'canary']);
+      if (target.fleet && config.rollout && opts.canary !== false)
+        throw new UserError('rollout: a canary is not available for a deploy to several servers (deploy --no-canary, or remove rollout: from deploy.yml)', 2);
+      const canary = opts.attach || opts.resumeFromFailure ? undefined : canaryPlanFor(config, opts.canary);
       // bad input fails here, before Temporal or the server is contacted
       checkAppSecrets(config);
       const found = opts.attach || opts.resumeFromFailure ? undefined : hooksOf(config, Boolean(target.fleet), opts.skipHooks);
@@ -281,7 +291,7 @@ Examples:
         const start = {
           workflowType: target.fleet ? 'fleetDeployWorkflow' : 'deployWorkflow',
           workflowId: id,
-          args: [{ target, version: version.sha, ref: version.ref, startedBy: startedBy(), hooks: hookPlan(found!, workflowUiUrl(s, id)) }],
+          args: [{ target, version: version.sha, ref: version.ref, startedBy: startedBy(), hooks: hookPlan(found!, workflowUiUrl(s, id)), ...(canary && { canary }) }],
           searchAttributes: appSearchAttributes(target, version.sha),
           what: `deploy of ${target.app} ${version.sha.slice(0, 12)}`,
           startedBy: startedBy(),
