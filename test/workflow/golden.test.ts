@@ -135,6 +135,41 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
         hooks: { hooks: DEPLOY_HOOKS.map((hook) => ({ hook, local: true, timeoutMs: 60_000 })), webUi: 'http://localhost:8233/wf' },
       })
     ).workflowId,
+  // a canary of two shares: the first check healthy, the second a breach that sends traffic back
+  'deploy-canary-breach': async (env) => {
+    const f = fakes({}, 'blue');
+    let checks = 0;
+    f.acts.canaryFigures = async (...a: unknown[]) => ({
+      changed: false,
+      note: '',
+      canary: { requests: 50, errors: ++checks > 1 ? 25 : 0 },
+      stable: { requests: 450, errors: 0 },
+      until: (a[3] as number) + 1000,
+    });
+    const canary = { steps: [10, 50], intervalMs: 2000, checkIntervalMs: 500, maxErrorPoints: 5, minRequests: 20 };
+    return (await deploy(env, f.acts, { input: { canary } })).workflowId;
+  },
+  // a canary promoted at its first share (`alcaide promote`)
+  'deploy-canary-promoted': async (env) => {
+    const f = fakes({}, 'blue');
+    f.acts.canaryFigures = async (...a: unknown[]) => ({
+      changed: false,
+      note: '',
+      canary: { requests: 50, errors: 0 },
+      stable: { requests: 450, errors: 0 },
+      until: (a[3] as number) + 1000,
+    });
+    const canary = { steps: [10, 50], intervalMs: 600_000, checkIntervalMs: 500, maxErrorPoints: 5, minRequests: 20 };
+    return (
+      await deploy(env, f.acts, {
+        input: { canary },
+        during: async (id) => {
+          await waitForStatus(env.client.workflow.getHandle(id), (s) => (s.canary?.figures.canary.requests ?? 0) > 0);
+          await env.client.workflow.getHandle(id).signal('promote', { by: 'ops@laptop' });
+        },
+      })
+    ).workflowId;
+  },
   rollback: (env) => run(env, 'rollbackWorkflow', [{ target: TARGET, ...by }], plainFakes(ROLLBACK_ACTS, { answers: rollbackTo })),
   'rollback-verify-fails': (env) =>
     run(env, 'rollbackWorkflow', [{ target: TARGET, ...by }], plainFakes(ROLLBACK_ACTS, { answers: rollbackTo, fail: 'verifyThroughCaddy' })),
