@@ -99,14 +99,14 @@ describe('canary', () => {
     const { calls, acts } = canaryFakes(healthy);
     const t0 = Date.now();
     const { status } = await deploy(env, acts, {
-      input: { canary: { ...PLAN, intervalMs: 600_000 } },
+      input: { canary: { ...PLAN, intervalMs: 20_000 } },
       during: async (id) => {
         await waitForStatus(handleOf(id), (s) => s.canary?.share === 10);
         await handleOf(id).signal('promote', { by: 'ops@laptop' });
       },
     });
     assert.equal(status?.state, 'completed', calls.join(' '));
-    assert.ok(Date.now() - t0 < 60_000, 'did not wait for the 10 minute share');
+    assert.ok(Date.now() - t0 < 15_000, 'did not wait for the 20 s share');
     assert.deepEqual(
       calls.filter((c) => c.startsWith('setCanaryShare')),
       ['setCanaryShare(green,blue,10)'],
@@ -119,7 +119,7 @@ describe('canary', () => {
   test('a promote with no input (the Web UI) works too', async () => {
     const { acts } = canaryFakes(healthy);
     const { status } = await deploy(env, acts, {
-      input: { canary: { ...PLAN, intervalMs: 600_000 } },
+      input: { canary: { ...PLAN, intervalMs: 20_000 } },
       during: async (id) => {
         await waitForStatus(handleOf(id), (s) => s.canary?.share === 10);
         await handleOf(id).signal('promote');
@@ -143,6 +143,19 @@ describe('canary', () => {
       /rolled back by ops@laptop on 192\.0\.2\.1: during canary: a share of clients on the new slot\. Restored: traffic back to blue; remove the green slot\./,
     );
     assert.deepEqual(calls.slice(-2), ['restoreTraffic(blue,green)', 'destroySlot(green)']);
+  });
+
+  test('the pre-switch hook runs before the canary moves any client, and its row comes before the canary', async () => {
+    const { calls, acts } = canaryFakes(healthy);
+    const { status } = await deploy(env, acts, {
+      input: { canary: { ...PLAN, steps: [10], intervalMs: 500 } },
+      hooks: { hooks: [{ hook: 'pre-switch', local: true, timeoutMs: 60_000 }] },
+    });
+    assert.equal(status?.state, 'completed', calls.join(' '));
+    const hook = calls.findIndex((c) => c.startsWith('hook:pre-switch'));
+    assert.ok(hook >= 0 && hook < calls.indexOf('setCanaryShare(green,blue,10)'), calls.join(' '));
+    const names = status!.steps.map((s) => s.name);
+    assert.ok(names.indexOf('preSwitchHook') < names.indexOf('canary'), names.join(' '));
   });
 
   test('a first deploy has no old slot to share clients with: the canary is skipped', async () => {
