@@ -12,7 +12,7 @@ import { downloadFile, uploadFile } from '../src/ssh/upload';
 import { checkVersion } from './build';
 import type { ActivityDeps } from './deps';
 import { layoutOf } from './jails';
-import { RELAY_DIR } from './relay';
+import { relayDirOf } from './relay';
 import { withHeartbeat } from './remote';
 
 /** One download per file at a time in this process: hosts copied side by side share it. */
@@ -25,11 +25,12 @@ const copyRelease =
   (d: ActivityDeps) =>
   async (from: AppTarget, to: AppTarget, version: string): Promise<StepResult> => {
     checkVersion(version);
-    const local = path.join(RELAY_DIR, path.basename(releaseArtifact(from.app, version)));
+    const relay = relayDirOf(from);
+    const local = path.join(relay, path.basename(releaseArtifact(from.app, version)));
     let sent = 0;
     return withHeartbeat(
       async () => {
-        mkdirSync(RELAY_DIR, { recursive: true, mode: 0o700 });
+        mkdirSync(relay, { recursive: true, mode: 0o700 });
         let download = downloads.get(local);
         if (!download) {
           download = downloadFile(d.remote(from).conn, artifactOn(from, version), local, freebsdUploadCommands, {

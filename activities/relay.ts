@@ -7,11 +7,17 @@ import path from 'node:path';
 import { releaseArtifact } from '../src/freebsd/layout';
 import { versionProblem } from '../src/model/target';
 
-/** Where this worker keeps the releases it relays (one file per app and version). */
+/** Where this worker keeps the releases it relays (one file per app and version, a directory per destination). */
 export const RELAY_DIR = path.join(os.tmpdir(), `alcaide-releases-${process.getuid?.() ?? 'user'}`);
 
-/** The worker's relayed copies of the app's releases (activities/distribute.ts) beyond the `retain` newest, by mtime; never `version`'s. */
-export function pruneRelay(app: string, retain: number, version: string, dir = RELAY_DIR): number {
+/**
+ * The relay directory of one destination: its prune (retain) never takes another destination's
+ * copies of the same app, which may be on their way to that destination's hosts.
+ */
+export const relayDirOf = (t: { destination?: string }, root = RELAY_DIR) => path.join(root, t.destination ? `d-${t.destination}` : 'default');
+
+/** The worker's relayed copies of the app's releases (activities/distribute.ts) in `dir` beyond the `retain` newest, by mtime; never `version`'s. */
+export function pruneRelay(app: string, retain: number, version: string, dir: string): number {
   // the name the copy has (releaseArtifact's), around a full commit id
   const [before, after] = path.basename(releaseArtifact(app, '\0')).split('\0') as [string, string];
   const versionIn = (name: string) => {

@@ -7,7 +7,7 @@ import { shortVersion, type AppTarget } from '../src/model/target';
 import { checkVersion } from './build';
 import type { ActivityDeps } from './deps';
 import { converge, layoutOf } from './jails';
-import { pruneRelay } from './relay';
+import { pruneRelay, relayDirOf } from './relay';
 import { outputTail, precondition } from './remote';
 
 /** Removes the releases beyond `retain` on the host (never `version`, nor a slot's) and in this worker's relay directory. */
@@ -28,7 +28,7 @@ const pruneReleases =
     );
     const gone = releasesToPrune(listing, retain, [version]);
     const removed = gone.length ? await converge(r, 'remove old releases', [removeReleases(t.app, l.jailPath('build'), gone)]) : [];
-    const relayed = pruneRelay(t.app, retain, version);
+    const relayed = pruneRelay(t.app, retain, version, relayDirOf(t));
     return stepResult(
       [...removed, ...(relayed ? [`${relayed} relay cop${relayed === 1 ? 'y' : 'ies'} on this worker`] : [])],
       `nothing to remove (retain: ${retain})`,

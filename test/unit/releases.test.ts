@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
-import { pruneRelay } from '../../activities/relay';
+import { pruneRelay, relayDirOf } from '../../activities/relay';
 import { ARTIFACTS_DIR, appDir, SOURCES_DIR } from '../../src/freebsd/layout';
 import { VERSION_MARKER } from '../../src/freebsd/app';
 import {
@@ -216,6 +216,23 @@ describe("the worker's relay copies", () => {
     assert.equal(pruneRelay(APP, 2, v(1), relay), 2);
     assert.deepEqual(readdirSync(relay).sort(), [`${APP}-${v(1)}.tar.gz`, `${APP}-${v(4)}.tar.gz`, `${APP}-${v(5)}.tar.gz`, `other_app-${v(1)}.tar.gz`]);
     assert.equal(pruneRelay(APP, 2, v(1), path.join(dir, 'no-relay')), 0);
+  });
+
+  test("each destination relays in a directory of its own: one's prune never takes another's copies", () => {
+    const root = path.join(dir, 'relays');
+    const staging = relayDirOf({ destination: 'staging' }, root);
+    const production = relayDirOf({ destination: 'production' }, root);
+    assert.notEqual(staging, production);
+    assert.notEqual(relayDirOf({}, root), staging);
+    for (const d of [staging, production]) {
+      mkdirSync(d, { recursive: true });
+      for (let i = 1; i <= 3; i++) {
+        writeFileSync(path.join(d, `${APP}-${v(i)}.tar.gz`), 'r');
+        utimesSync(path.join(d, `${APP}-${v(i)}.tar.gz`), T0 + i, T0 + i);
+      }
+    }
+    assert.equal(pruneRelay(APP, 1, v(3), production), 2);
+    assert.equal(readdirSync(staging).length, 3, 'the staging copies stay');
   });
 });
 
