@@ -11,6 +11,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { failure } from '../src/failures';
 import { appCommand, asAppUser } from '../src/freebsd/app';
 import { flightKey, singleFlight } from '../src/freebsd/flight';
+import { redactSecrets } from '../src/model/redact';
 import { formatDuration } from '../src/model/duration';
 import { hookPath, type HookRun } from '../src/model/hooks';
 import type { StepResult } from '../src/model/step';
@@ -57,7 +58,10 @@ async function runLocal(d: ActivityDeps, t: AppTarget, run: HookRun): Promise<st
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not there' : 'is not executable';
     throw failure('HookFailed', `${rel} ${why} on the worker ${os.hostname()} (${t.projectRoot}): a worker runs hooks from its own checkout`);
   }
-  const env = hookEnvironment(run, run.secrets?.length ? d.secrets(t) : {}, process.env, new Date(d.clock.now()).toISOString());
+  const secrets = run.secrets?.length ? d.secrets(t) : {};
+  const env = hookEnvironment(run, secrets, process.env, new Date(d.clock.now()).toISOString());
+  // a secret the hook was given and printed stays out of its error, note and the worker's log
+  const given = Object.fromEntries((run.secrets ?? []).flatMap((n) => (n in secrets ? [[n, secrets[n]!]] : [])));
   const started = d.clock.now();
   // its own process group: a timeout or a cancellation ends every process it started
   const child = spawn(file, [], { cwd: t.projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -96,6 +100,7 @@ async function runLocal(d: ActivityDeps, t: AppTarget, run: HookRun): Promise<st
         }),
       () => ({ hook: run.hook }),
     );
+    out = redactSecrets(out, given);
     d.log.debug(`${run.hook} hook ended`, { code, signal, ms: d.clock.now() - started, output: tailOf(out) });
     if (ended === 'cancelled') throw new CancelledFailure(`${run.hook} hook cancelled`);
     if (ended || code !== 0) {
@@ -129,12 +134,15 @@ async function runRemote(d: ActivityDeps, t: AppTarget, run: HookRun): Promise<s
         throw failure('HookFailed', `${label} did not finish within ${formatDuration(run.timeoutMs)}: stopped`);
       throw e;
     });
+  // the command runs with the app's environment: a secret of it it printed stays out of its error and note
+  const secrets = t.envSecretNames.length ? d.secrets(t) : {};
+  const shown = { ...res, stdout: redactSecrets(res.stdout, secrets), stderr: redactSecrets(res.stderr, secrets) };
   if (res.code !== 0) {
     const down = jailNotRunning(res, name, t.server.host);
     if (down) throw down;
-    throw failure('HookFailed', `${label} on ${t.server.host} exited ${res.code}:\n${outputTail(res)}`);
+    throw failure('HookFailed', `${label} on ${t.server.host} exited ${res.code}:\n${outputTail(shown)}`);
   }
-  return `ran in ${name}${lastLine(res.stdout) ? `: ${lastLine(res.stdout)}` : ''}`;
+  return `ran in ${name}${lastLine(shown.stdout) ? `: ${lastLine(shown.stdout)}` : ''}`;
 }
 
 /** One hook: the executable, then the remote command, as the run's input says. */

@@ -97,6 +97,23 @@ describe('runHook', () => {
     });
   });
 
+  test('a secret the hook was given and printed is not in its error, its note or the log: [secret NAME] instead', async () => {
+    const logged: unknown[] = [];
+    const { runHook: hook } = createActivities(testDeps({ secrets: () => SECRETS, log: { debug: (_m: string, meta?: unknown) => logged.push(meta) } as never }));
+    const leak = '#!/bin/sh\nprintf "url=%s\\n" "$SLACK_WEBHOOK_URL"\nexit ${CODE:-0}\n';
+    const dir = project('leak', { 'pre-deploy': { script: leak.replace('${CODE:-0}', '4') }, 'post-deploy': { script: leak } });
+    await assert.rejects(hook({ ...TEST_TARGET, projectRoot: dir }, run('pre-deploy', { secrets: ['SLACK_WEBHOOK_URL'] })), (e: ApplicationFailure) => {
+      assert.match(e.message, /exited 4:\n/);
+      assert.match(e.message, /\[secret SLACK_WEBHOOK_URL\]/);
+      for (const line of WEBHOOK.split('\n')) assert.ok(!e.message.includes(line.trim()), `${line} in ${e.message}`);
+      return true;
+    });
+    const ok = await hook({ ...TEST_TARGET, projectRoot: dir }, run('post-deploy', { secrets: ['SLACK_WEBHOOK_URL'] }));
+    assert.ok(!ok.note.includes('hooks.example'), ok.note);
+    assert.ok(!JSON.stringify(logged).includes('hooks.example'), JSON.stringify(logged));
+    assert.ok(JSON.stringify(logged).includes('[secret SLACK_WEBHOOK_URL]'));
+  });
+
   test('a hook that outlives its timeout is stopped, with everything it started', async () => {
     const dir = project('slow', { 'pre-switch': { script: '#!/bin/sh\n(sleep 30; touch late) &\necho waiting\nsleep 30\n' } });
     const started = Date.now();
