@@ -14,13 +14,7 @@ const APP = /^hello v([\d.]+) slot=(blue|green)$/;
 const INJECTED = /^injected error \(errors=20 in VERSION\)$/;
 
 before(async () => {
-  await rig.start();
-  await rig.startWorker();
-  const s = await rig.cli(['setup']);
-  assert.equal(s.code, 0, s.stdout + s.stderr);
-  rig.commitVersion('1.0.0');
-  const d = await rig.cli(['deploy']);
-  assert.equal(d.code, 0, d.stdout + d.stderr);
+  await rig.startDeployed();
 });
 
 after(async () => {

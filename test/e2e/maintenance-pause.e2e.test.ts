@@ -16,12 +16,7 @@ const APP = /^hello v[\d.]+ slot=(blue|green)$/;
 const PAGE = /Down for maintenance/;
 
 before(async () => {
-  await rig.start();
-  await rig.startWorker();
-  const s = await rig.cli(['setup']);
-  assert.equal(s.code, 0, s.stdout + s.stderr);
-  const d = await rig.cli(['deploy']);
-  assert.equal(d.code, 0, d.stdout + d.stderr);
+  await rig.startDeployed();
 });
 
 after(async () => {

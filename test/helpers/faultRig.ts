@@ -104,6 +104,16 @@ ${this.extraConfig}`,
     return runCliAsync(args, { cwd: this.app, env: this.env(), timeoutMs });
   }
 
+  /** The host started, a worker polling, `alcaide setup` and a first `alcaide deploy` done: where most e2e files begin. */
+  async startDeployed(): Promise<void> {
+    await this.start();
+    await this.startWorker();
+    for (const args of [['setup'], ['deploy']]) {
+      const r = await this.cli(args);
+      assert.equal(r.code, 0, `alcaide ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    }
+  }
+
   /** Starts `alcaide worker` (of another checkout: `cli`); resolves when it polls. Returns when it was spawned (ms epoch). */
   async startWorker(cli = CLI): Promise<number> {
     const t0 = Date.now();
