@@ -3,7 +3,7 @@
 // Caddy's access logs on the host. A breach fails the step (CanaryBreach): the deploy's undo puts
 // all traffic back on the old slot at once. `promote` (a signal) ends the wait and the deploy
 // goes on to give the new slot every client (switchTraffic).
-import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import { failure } from '../src/failures';
 import { formatDuration } from '../src/model/duration';
 import { addFigures, canaryBreach, describeFigures, NO_FIGURES, type CanaryPlan, type CanaryStatus } from '../src/model/canary';
@@ -15,6 +15,9 @@ import type { Activities } from './stepTable';
 import type { StepOutcome } from './tracker';
 
 type Slot = 'blue' | 'green';
+
+/** After a breach sent every client back: how long the new slot's requests in flight have to end and reach its log. */
+const FINAL_COUNT_DELAY_MS = 2_000;
 
 export class Canary {
   private promotedBy?: string;
@@ -59,6 +62,12 @@ export class Canary {
             const breach = canaryBreach(this.plan, view.figures, to, from);
             if (breach) {
               view.breach = breach;
+              // every client back on the old slot now, not after the undo steps before it; then the
+              // last count, once the new slot's requests in flight ended (the logs count whole seconds)
+              await setShare(t, to, from, 0);
+              view.share = 0;
+              await sleep(FINAL_COUNT_DELAY_MS);
+              view.figures = addFigures(view.figures, await canaryFigures(t, to, from, since));
               throw failure(
                 'CanaryBreach',
                 `at ${share}% of clients ${breach}; ${view.figures.canary.errors} requests were answered 5xx by ${to} before traffic went back`,

@@ -72,16 +72,30 @@ describe('canary', () => {
 
   test('a breach sends every client back to the old slot at once, removes the new one and fails with the figures', async () => {
     // the third check: the new slot failed 20 % of its requests
-    const { calls, acts } = canaryFakes((n) => (n < 3 ? healthy() : { canary: { requests: 50, errors: 10 }, stable: { requests: 450, errors: 0 } }));
+    // then the last count, after every client went back: 3 more failed on green meanwhile
+    const { calls, acts } = canaryFakes((n) =>
+      n < 3
+        ? healthy()
+        : n === 3
+          ? { canary: { requests: 50, errors: 10 }, stable: { requests: 450, errors: 0 } }
+          : { canary: { requests: 10, errors: 3 }, stable: { requests: 90, errors: 0 } },
+    );
     const { error } = await deploy(env, acts, { input: { canary: PLAN } });
     assert.ok(error, calls.join(' '));
-    assert.deepEqual(calls.slice(-3), ['canaryFigures(green,blue)', 'restoreTraffic(blue,green)', 'destroySlot(green)']);
+    // every client back on blue at once (share 0), the last count, then the undo steps
+    assert.deepEqual(calls.slice(-5), [
+      'canaryFigures(green,blue)',
+      'setCanaryShare(green,blue,0)',
+      'canaryFigures(green,blue)',
+      'restoreTraffic(blue,green)',
+      'destroySlot(green)',
+    ]);
     assert.ok(!calls.includes('switchTraffic(green,blue)'), 'never every client on the new slot');
     assert.ok(!calls.includes('stopSlot(blue)'), 'the old slot never stopped');
     // cumulative: 40+40+50 requests on green, 10 of them 5xx
     assert.match(
       error.cause!.message,
-      /canary: a share of clients on the new slot failed: at (10|50)% of clients green answered 5xx to 7\.7% of its requests, 7\.5 points above blue's 0\.2% \(the limit is 5 points\): green 10 of 130 requests 5xx \(7\.7%\), blue 2 of 1170 requests 5xx \(0\.2%\); 10 requests were answered 5xx by green before traffic went back\. Restored: traffic back to blue; remove the green slot\./,
+      /canary: a share of clients on the new slot failed: at (10|50)% of clients green answered 5xx to 7\.7% of its requests, 7\.5 points above blue's 0\.2% \(the limit is 5 points\): green 10 of 130 requests 5xx \(7\.7%\), blue 2 of 1170 requests 5xx \(0\.2%\); 13 requests were answered 5xx by green before traffic went back\. Restored: traffic back to blue; remove the green slot\./,
     );
     const step = statusOf(error).steps.find((s) => s.name === 'canary')!;
     assert.equal(step.errorType, 'CanaryBreach');
