@@ -39,6 +39,8 @@ export const FAILURES = {
   TestBuildFailed: { retryable: false },
   // a hook exited non-zero, timed out or is missing on the worker (docs/hooks.md): running it again would not help
   HookFailed: { retryable: false, hint: 'fix the hook or its cause (its output is above), then run again; --skip-hooks runs without hooks' },
+  // a deploy's wait for approval reached approval_timeout (docs/approvals.md): it was undone
+  ApprovalTimedOut: { retryable: false, hint: 'deploy again and approve within approval_timeout (alcaide approve), or raise approval_timeout' },
   // transient: the host is still booting, Caddy has not seen the switch yet, a build was killed
   JailNotRunning: { retryable: true },
   SwitchNotSeen: { retryable: true },

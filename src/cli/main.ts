@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version';
+import { registerApprove } from './commands/approve';
 import { registerCodecServer } from './commands/codec';
 import { registerConfig } from './commands/config';
 import { registerDeploy } from './commands/deploy';
@@ -64,6 +65,7 @@ Examples:
   registerDoctor(program);
   registerSetup(program);
   registerDeploy(program);
+  registerApprove(program);
   registerRemote(program);
   registerReleases(program);
   registerHistory(program);
