@@ -56,7 +56,8 @@ export function parseCutover(text: string, zone: string = localZone(), now: numb
     const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
     wall = Date.UTC(y, mo - 1, d, hour, minute);
     const back = new Date(wall);
-    if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) throw new UserError(`--at: ${m[1]}-${m[2]}-${m[3]} is no date`, 2);
+    if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d)
+      throw new UserError(`--at: ${m[1]}-${m[2]}-${m[3]} is no date`, 2);
   } else {
     // the next occurrence: today in the zone if it is still ahead, else tomorrow
     const today = wallOf(f, now);
@@ -67,6 +68,7 @@ export function parseCutover(text: string, zone: string = localZone(), now: numb
   const label = `${dayOf(wall)} ${pad(hour)}:${pad(minute)} ${zone}`;
   const at = instantsOf(f, wall)[0];
   if (at === undefined) throw new UserError(`--at: ${label} does not exist (the clocks go forward then): pick another time`, 2);
-  if (at <= now) throw new UserError(`--at: ${label} is in the past (it is ${dayOf(wallOf(f, now))} ${new Date(wallOf(f, now)).toISOString().slice(11, 16)} there)`, 2);
+  if (at <= now)
+    throw new UserError(`--at: ${label} is in the past (it is ${dayOf(wallOf(f, now))} ${new Date(wallOf(f, now)).toISOString().slice(11, 16)} there)`, 2);
   return { at, label };
 }

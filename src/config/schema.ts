@@ -401,7 +401,9 @@ export const configSchema = z
         description:
           '`before_switch`: every deploy waits, once the new slot is healthy and before traffic moves, for `alcaide approve`; `never`: none waits unless `deploy --approve` asks (`deploy --no-approve` skips the wait once)',
       }),
-      approval_timeout: duration().prefault('4h').meta({ description: 'how long a deploy waits for approval before it is undone (the previous slot never stopped serving)' }),
+      approval_timeout: duration()
+        .prefault('4h')
+        .meta({ description: 'how long a deploy waits for approval before it is undone (the previous slot never stopped serving)' }),
       retain: int('a number of releases (integer 2-100)', 2, 100).default(DEFAULT_RETAIN).meta({
         description:
           "how many releases each host keeps (artifacts and uploaded sources, the most recently built or deployed); older ones are removed after each deploy, never the live or the kept slot's (`alcaide releases`, `alcaide rollback --to`)",

@@ -42,7 +42,10 @@ describe('deploy --at TIME --tz ZONE', () => {
   test('the days the clocks change: a skipped time is refused, a repeated one is its first occurrence', () => {
     // Europe/Madrid, 2026-03-29: 02:00 CET becomes 03:00 CEST
     const before = at('2026-03-28T12:00:00Z');
-    assert.throws(() => parseCutover('2026-03-29 02:30', 'Europe/Madrid', before), usage(/2026-03-29 02:30 Europe\/Madrid does not exist \(the clocks go forward/));
+    assert.throws(
+      () => parseCutover('2026-03-29 02:30', 'Europe/Madrid', before),
+      usage(/2026-03-29 02:30 Europe\/Madrid does not exist \(the clocks go forward/),
+    );
     assert.equal(parseCutover('2026-03-29 03:30', 'Europe/Madrid', before).at, at('2026-03-29T01:30:00Z'));
     assert.equal(parseCutover('2026-03-29 01:30', 'Europe/Madrid', before).at, at('2026-03-29T00:30:00Z'));
     // HH:MM on that day, before the change: the same refusal; after it: the next day's
@@ -56,7 +59,10 @@ describe('deploy --at TIME --tz ZONE', () => {
 
   test('a past time, an unknown zone, bad input: exit 2', () => {
     const now = at('2026-12-01T10:00:00Z');
-    assert.throws(() => parseCutover('2026-12-01 10:59', 'Europe/Madrid', now), usage(/2026-12-01 10:59 Europe\/Madrid is in the past \(it is 2026-12-01 11:00 there\)/));
+    assert.throws(
+      () => parseCutover('2026-12-01 10:59', 'Europe/Madrid', now),
+      usage(/2026-12-01 10:59 Europe\/Madrid is in the past \(it is 2026-12-01 11:00 there\)/),
+    );
     assert.throws(() => parseCutover('2025-01-01 00:00', 'UTC', now), usage(/in the past/));
     assert.throws(() => parseCutover('02:00', 'Europe/Madird', now), usage(/--tz: expected an IANA time zone/));
     assert.throws(() => parseCutover('02:00', 'CET+1', now), usage(/--tz/));
@@ -93,15 +99,36 @@ function waiting(gate: WorkflowStatus['gate'], o: Partial<WorkflowStatus> = {}):
     { name: 'awaitApproval', title: 'wait for approval', state: (gate?.step === 'awaitApproval' ? 'running' : 'done') as 'running' | 'done', startedAt: T0 },
     { name: 'awaitCutover', title: 'wait for the cut-over time', state: (gate?.step === 'awaitCutover' ? 'running' : 'pending') as 'running' | 'pending' },
   ];
-  return { kind: 'deploy', app: 'shop', host: '203.0.113.10', slot: 'green', previousSlot: 'blue', state: 'running', startedAt: T0 - 60_000, currentStep: gate?.step, steps, gate, ...o };
+  return {
+    kind: 'deploy',
+    app: 'shop',
+    host: '203.0.113.10',
+    slot: 'green',
+    previousSlot: 'blue',
+    state: 'running',
+    startedAt: T0 - 60_000,
+    currentStep: gate?.step,
+    steps,
+    gate,
+    ...o,
+  };
 }
 
 describe('alcaide approve', () => {
   test('refused, with why, when nothing waits for it', () => {
-    assert.match(approveProblem('shop', waiting(undefined, { currentStep: 'checkHealth' }), false)!, /the deploy of shop is not waiting for approval \(it is running at "health check on the slot address"\)/);
+    assert.match(
+      approveProblem('shop', waiting(undefined, { currentStep: 'checkHealth' }), false)!,
+      /the deploy of shop is not waiting for approval \(it is running at "health check on the slot address"\)/,
+    );
     assert.match(approveProblem('shop', { ...waiting(undefined), kind: 'pause' }, false)!, /shop runs a pause, not a deploy/);
-    const cut = waiting({ step: 'awaitCutover', since: T0, until: T0 + 3_600_000, cutover: '2026-12-02 02:00 UTC' }, { approval: { by: 'ana@laptop', at: T0 } });
-    assert.match(approveProblem('shop', cut, false)!, /approved by ana@laptop, waits for its cut-over time \(2026-12-02 02:00 UTC\): `alcaide approve --now` switches now/);
+    const cut = waiting(
+      { step: 'awaitCutover', since: T0, until: T0 + 3_600_000, cutover: '2026-12-02 02:00 UTC' },
+      { approval: { by: 'ana@laptop', at: T0 } },
+    );
+    assert.match(
+      approveProblem('shop', cut, false)!,
+      /approved by ana@laptop, waits for its cut-over time \(2026-12-02 02:00 UTC\): `alcaide approve --now` switches now/,
+    );
     assert.equal(approveProblem('shop', cut, true), undefined);
     const appr = waiting({ step: 'awaitApproval', since: T0, until: T0 + 3_600_000 });
     assert.equal(approveProblem('shop', appr, false), undefined);
@@ -126,7 +153,14 @@ describe('status and history', () => {
 
   test('the approver and the note in the history', () => {
     const status = { ...waiting(undefined), state: 'completed' as const, approval: { by: 'ana@laptop', note: 'checked on green', at: T0 } };
-    const run = { type: 'deployWorkflow', workflowId: 'alcaide-shop', runId: 'r', status: { name: 'COMPLETED' }, startTime: new Date(T0), closeTime: new Date(T0 + 5000) };
+    const run = {
+      type: 'deployWorkflow',
+      workflowId: 'alcaide-shop',
+      runId: 'r',
+      status: { name: 'COMPLETED' },
+      startTime: new Date(T0),
+      closeTime: new Date(T0 + 5000),
+    };
     const e = historyEntry(run, status);
     assert.equal(e.approvedBy, 'ana@laptop');
     assert.equal(e.approvalNote, 'checked on green');

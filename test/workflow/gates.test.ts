@@ -52,10 +52,7 @@ describe('wait for approval (deploy --approve)', () => {
       },
     });
     assert.equal(status?.state, 'completed', calls.join(' '));
-    assert.deepEqual(
-      { by: status!.approval?.by, note: status!.approval?.note },
-      { by: 'ops@laptop', note: 'smoke test passed' },
-    );
+    assert.deepEqual({ by: status!.approval?.by, note: status!.approval?.note }, { by: 'ops@laptop', note: 'smoke test passed' });
     const step = status!.steps.find((s) => s.name === 'awaitApproval')!;
     assert.equal(step.state, 'done');
     assert.equal(step.note, 'approved by ops@laptop: smoke test passed');
@@ -120,7 +117,13 @@ describe('wait for approval (deploy --approve)', () => {
     const taskQueue = `gate-restart-${process.pid}-${Date.now()}`;
     const id = `deploy-${taskQueue}`;
     const worker = () =>
-      Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: WORKFLOW_BUNDLE }, activities: acts, dataConverter: dataConverterFor(TEST_CODEC_KEY) });
+      Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: { codePath: WORKFLOW_BUNDLE },
+        activities: acts,
+        dataConverter: dataConverterFor(TEST_CODEC_KEY),
+      });
     const w1 = await worker();
     const { handle, gate } = await w1.runUntil(async () => {
       const h = await env.client.workflow.start('deployWorkflow', {
@@ -192,7 +195,12 @@ describe('wait for the cut-over time (deploy --at)', () => {
     });
     assert.deepEqual(seen, ['awaitApproval', 'awaitCutover']);
     const names = stepNames(statusOf(error));
-    assert.deepEqual(names.slice(names.indexOf('checkHealth'), names.indexOf('switchTraffic') + 1), ['checkHealth', 'awaitApproval', 'awaitCutover', 'switchTraffic']);
+    assert.deepEqual(names.slice(names.indexOf('checkHealth'), names.indexOf('switchTraffic') + 1), [
+      'checkHealth',
+      'awaitApproval',
+      'awaitCutover',
+      'switchTraffic',
+    ]);
     assert.match(error!.cause!.message, /aborted by ops@laptop on 192\.0\.2\.1: during wait for the cut-over time\. Restored: remove the green slot\./);
     assert.ok(!calls.some((c) => c.startsWith('switchTraffic')));
   });

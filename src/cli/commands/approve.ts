@@ -55,7 +55,11 @@ Examples:
         if (!(await isRunning(handle))) throw new UserError(`no deploy of ${target.app} is running: nothing to approve`);
         const status = await queryStatus(handle).catch(() => undefined);
         if (!status)
-          throw new UserError(`the deploy of ${target.app} does not answer: no worker is running it`, 1, 'start one with `alcaide worker` or `alcaide deploy --attach`, then approve');
+          throw new UserError(
+            `the deploy of ${target.app} does not answer: no worker is running it`,
+            1,
+            'start one with `alcaide worker` or `alcaide deploy --attach`, then approve',
+          );
         const problem = approveProblem(target.app, status, Boolean(o.now));
         if (problem) throw new UserError(problem);
         await handle.signal('approve', { by: startedBy(), ...(o.note && { note: o.note }) });

@@ -303,7 +303,9 @@ Examples:
         const start = {
           workflowType: target.fleet ? 'fleetDeployWorkflow' : 'deployWorkflow',
           workflowId: id,
-          args: [{ target, version: version.sha, ref: version.ref, startedBy: startedBy(), hooks: hookPlan(found!, workflowUiUrl(s, id)), ...(gates && { gates }) }],
+          args: [
+            { target, version: version.sha, ref: version.ref, startedBy: startedBy(), hooks: hookPlan(found!, workflowUiUrl(s, id)), ...(gates && { gates }) },
+          ],
           searchAttributes: appSearchAttributes(target, version.sha),
           what: `deploy of ${target.app} ${version.sha.slice(0, 12)}`,
           startedBy: startedBy(),
