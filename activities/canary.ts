@@ -8,7 +8,12 @@ import type { ActivityDeps } from './deps';
 export function createCanaryActivities(_d: ActivityDeps) {
   return {
     setCanaryShare: async (_t: AppTarget, _to: Slot, _from: Slot, percent: number): Promise<StepResult> => ({ changed: true, note: `${percent}%` }),
-    canaryFigures: async (_t: AppTarget, _to: Slot, _from: Slot, _sinceMs: number): Promise<StepResult & { canary: SlotFigures; stable: SlotFigures; until: number }> => ({
+    canaryFigures: async (
+      _t: AppTarget,
+      _to: Slot,
+      _from: Slot,
+      _sinceMs: number,
+    ): Promise<StepResult & { canary: SlotFigures; stable: SlotFigures; until: number }> => ({
       changed: false,
       note: '',
       canary: { requests: 0, errors: 0 },

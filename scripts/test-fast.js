@@ -27,6 +27,7 @@ const FAST = [
   'workflow/fleet-deploy',
   'workflow/releases',
   'workflow/hooks',
+  'workflow/gates',
   // (not workflow/status-new-run: it times a worker's start, which main-thread workflows slow down)
   // builders, config, host scripts under a real /bin/sh, rendering of status and history
   'unit/config',
@@ -57,6 +58,7 @@ const FAST = [
   'unit/upload',
   'unit/logs',
   'unit/hooks',
+  'unit/gates',
   // one source for every step, failure and host path; the layers' import directions
   'unit/step-tables',
   'unit/failures',

@@ -35,12 +35,14 @@ export const FAILURES = {
   VerifyFailed: { retryable: false },
   BakeFailed: { retryable: false },
   // the canary's 5xx share beyond the old slot's (docs/canary.md): the figures are in the message
-  CanaryBreach: { retryable: false, hint: "the new version failed more requests than the old one: read its log (alcaide logs), fix it, then deploy again" },
+  CanaryBreach: { retryable: false, hint: 'the new version failed more requests than the old one: read its log (alcaide logs), fix it, then deploy again' },
   HexRefreshFailed: { retryable: false },
   ToolchainBroken: { retryable: false },
   TestBuildFailed: { retryable: false },
   // a hook exited non-zero, timed out or is missing on the worker (docs/hooks.md): running it again would not help
   HookFailed: { retryable: false, hint: 'fix the hook or its cause (its output is above), then run again; --skip-hooks runs without hooks' },
+  // a deploy's wait for approval reached approval_timeout (docs/approvals.md): it was undone
+  ApprovalTimedOut: { retryable: false, hint: 'deploy again and approve within approval_timeout (alcaide approve), or raise approval_timeout' },
   // transient: the host is still booting, Caddy has not seen the switch yet, a build was killed
   JailNotRunning: { retryable: true },
   SwitchNotSeen: { retryable: true },

@@ -80,7 +80,9 @@ export class Canary {
         view.stepUntil = undefined;
       }
       view.promotedBy = this.promotedBy;
-      const how = this.promotedBy ? `promoted by ${this.promotedBy} at ${view.share}%` : `${this.plan.steps.join('%, ')}% for ${formatDuration(this.plan.intervalMs)} each`;
+      const how = this.promotedBy
+        ? `promoted by ${this.promotedBy} at ${view.share}%`
+        : `${this.plan.steps.join('%, ')}% for ${formatDuration(this.plan.intervalMs)} each`;
       return { changed: true, note: `${how}: ${describeFigures(view.figures, to, from)}` };
     });
   }

@@ -6,8 +6,11 @@ import { upsertSearchAttributes } from '@temporalio/workflow';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
 import type { CanaryPlan } from '../src/model/canary';
+import type { GatePlan } from '../src/model/gates';
 import type { HookPlan } from '../src/model/hooks';
 import { DEPLOY_STEPS, deploySteps } from './deploySteps';
+import { DEPLOY_GATES_AFTER } from './gateSteps';
+import { Gates } from './gates';
 import { DEPLOY_HOOKS } from './hookSteps';
 import { Hooks } from './hooks';
 import { Canary } from './canary';
@@ -35,15 +38,18 @@ export interface DeployInput {
   hooks?: HookPlan;
   /** a canary before the switch (docs/canary.md); absent: every client moves at once */
   canary?: CanaryPlan;
+  /** wait for an approval and/or a cut-over time before the switch (docs/approvals.md); absent: none */
+  gates?: GatePlan;
 }
 
 export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus> {
   const { target: t, version, keptRelease } = input;
   const hooks = new Hooks(input.hooks, t, { command: keptRelease ? 'rollback' : 'deploy', performer: input.startedBy, hosts: [t.server.host] });
+  const gates = new Gates(input.gates);
   return runSaga(
     {
       table: DEPLOY_STEPS,
-      order: hooks.order(deploySteps(t.release.migrateBeforeStart, keptRelease, input.canary !== undefined), DEPLOY_HOOKS),
+      order: hooks.order(gates.order(deploySteps(t.release.migrateBeforeStart, keptRelease, input.canary !== undefined), DEPLOY_GATES_AFTER), DEPLOY_HOOKS),
       status: { kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version },
       what: () => `${keptRelease ? 'rollback to the kept release' : 'deploy'} of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
@@ -92,6 +98,8 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
       await saga.run('startApp', t, next);
       if (!t.release.migrateBeforeStart) await migrate();
       await saga.run('checkHealth', t, next);
+      // the new slot answers, the old one serves: a human may decide when traffic moves
+      await gates.run(saga);
       await hooks.run(saga, 'pre-switch', slots);
 
       // traffic moves: from here a failure switches back at once, never holds

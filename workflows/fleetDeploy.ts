@@ -9,10 +9,13 @@
 // hosts remove their new one. The parent's id is the app's lock, as for a one-host deploy.
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import { fleetOf, onHost, primaryHost, WEB_ROLE, type FleetHost } from '../src/model/fleet';
+import type { GatePlan } from '../src/model/gates';
 import type { HookPlan } from '../src/model/hooks';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { preflightHosts } from './fleetPreflight';
 import { FLEET_DEPLOY_STEPS, UNDO_HOSTS } from './fleetSteps';
+import { FLEET_GATES_AFTER } from './gateSteps';
+import { Gates } from './gates';
 import { FLEET_DEPLOY_HOOKS } from './hookSteps';
 import { Hooks } from './hooks';
 import { HostFleet } from './hostFleet';
@@ -34,6 +37,8 @@ export interface FleetDeployInput {
   startedBy: string;
   /** the hooks to run, once for the fleet (docs/hooks.md); absent: none */
   hooks?: HookPlan;
+  /** wait for an approval and/or a cut-over time before the first switch order (docs/approvals.md); absent: none */
+  gates?: GatePlan;
 }
 
 export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<WorkflowStatus> {
@@ -46,6 +51,7 @@ export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<Work
   const hosts = new HostFleet(fleet);
   const prepareAtOnce = fleet.boot.prepareAtOnce ?? fleet.hosts.length;
   const hooks = new Hooks(input.hooks, t, { command: 'deploy', performer: input.startedBy, hosts: fleet.hosts.map((h) => h.host) });
+  const gates = new Gates(input.gates);
   const start = (h: FleetHost, awaitRelease?: true) =>
     hosts.start(h, hostDeployWorkflow, [
       {
@@ -61,7 +67,7 @@ export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<Work
   return runSaga(
     {
       table: FLEET_DEPLOY_STEPS,
-      order: hooks.order(FLEET_DEPLOY_STEPS, FLEET_DEPLOY_HOOKS),
+      order: hooks.order(gates.order(FLEET_DEPLOY_STEPS, FLEET_GATES_AFTER), FLEET_DEPLOY_HOOKS),
       status: { kind: 'fleet-deploy', app: t.app, destination: t.destination, host: fleet.hosts.map((h) => h.host).join(', '), version, hosts: hosts.hosts },
       what: () => `deploy of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
@@ -77,6 +83,8 @@ export async function fleetDeployWorkflow(input: FleetDeployInput): Promise<Work
       await hooks.run(saga, 'pre-deploy', { version });
       if (patched(PREPARE_BESIDE_BUILD)) await prepareBesideBuild(saga);
       else await prepareAfterCopy(saga);
+      // every host prepared, none switched: the gates hold the first switch order
+      await gates.run(saga);
       await hooks.run(saga, 'pre-switch', { version });
       await saga.own('switchHosts', () => hosts.switchAll());
       // every host serves the new version: nothing goes back from here

@@ -10,6 +10,7 @@ export * from './fleetRemove';
 export { statusQuery } from './status';
 export * from './deploy';
 export { abortSignal, hostReportSignal, proceedSignal, resumeSignal, retrySignal, rollbackSignal } from './signals';
+export { approveSignal } from './signals';
 export * from './rollback';
 export * from './rebuild';
 export * from './nightly';

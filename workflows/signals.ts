@@ -1,4 +1,5 @@
 import { defineSignal } from '@temporalio/workflow';
+import type { ApproveRequest } from '../src/model/gates';
 import type { HeldStep } from './status';
 
 export interface StopRequest {
@@ -22,6 +23,12 @@ export const promoteSignal = defineSignal<[StopRequest?]>('promote');
 
 /** End a pause (`alcaide resume`): the held requests go on. The argument is optional (the Web UI). */
 export const resumeSignal = defineSignal<[StopRequest?]>('resume');
+
+/**
+ * A deploy waiting for approval switches traffic (`alcaide approve`); one waiting for its
+ * cut-over time switches now (`alcaide approve --now`). Optional argument: the Web UI.
+ */
+export const approveSignal = defineSignal<[ApproveRequest?]>('approve');
 
 /**
  * What a fleet parent tells a host's child to do next (workflows/hostDeploy.ts). install: the

@@ -60,6 +60,10 @@ export interface WorkflowStatus {
   canary?: CanaryStatus;
   /** end of the bake window while it runs (ms since epoch) */
   bakeUntil?: number;
+  /** set while the deploy waits at a gate before the switch (docs/approvals.md) */
+  gate?: GateWait;
+  /** who approved the switch (deploy --approve), and their note */
+  approval?: { by: string; note?: string; at: number };
   /** a fleet's parent workflow: each host's child workflow and how it stands */
   hosts?: FleetHostStatus[];
 }
@@ -100,6 +104,16 @@ export interface HeldStep {
   until: number;
   /** how many times the operator asked for a retry so far */
   retries: number;
+}
+
+export interface GateWait {
+  /** awaitApproval: until `alcaide approve` or approval_timeout; awaitCutover: until the cut-over time */
+  step: 'awaitApproval' | 'awaitCutover';
+  since: number;
+  /** when the wait ends by itself: the approval's timeout (then the deploy is undone), the cut-over time */
+  until: number;
+  /** the cut-over time as the operator gave it, with its zone */
+  cutover?: string;
 }
 
 /** The one-line summary of a held deploy, for the CLI and the status. */

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version';
+import { registerApprove } from './commands/approve';
 import { registerCodecServer } from './commands/codec';
 import { registerConfig } from './commands/config';
 import { registerPromote } from './commands/canary';
@@ -66,6 +67,7 @@ Examples:
   registerSetup(program);
   registerDeploy(program);
   registerPromote(program);
+  registerApprove(program);
   registerRemote(program);
   registerReleases(program);
   registerHistory(program);

@@ -54,6 +54,20 @@ export function inOrder(steps: readonly StepStatus[]): StepStatus[] {
 }
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19) + 'Z';
+/** A gate may wait for hours, past midnight: the date too. */
+const instant = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + 'Z';
+
+/** A deploy waiting at a gate before its switch (docs/approvals.md), and how to let it go on. */
+export function gateLine(status: WorkflowStatus): string | undefined {
+  const g = status.gate;
+  if (!g) return undefined;
+  const slots = status.slot ? `${status.slot} is healthy, ${status.previousSlot ?? 'nothing'} serves` : 'the new slots are healthy, the old ones serve';
+  if (g.step === 'awaitApproval')
+    return `${color.yellow(`⏸ waiting for approval since ${instant(g.since)}, until ${instant(g.until)}: ${slots}`)}
+  ${color.dim(`\`alcaide approve [--note TEXT]\` switches traffic, \`alcaide abort\` undoes the deploy; without an approval it is undone at ${instant(g.until)}`)}`;
+  return `${color.cyan(`◷ waiting for the cut-over time ${g.cutover ?? ''} (${instant(g.until)}) since ${instant(g.since)}: ${slots}`)}
+  ${color.dim(`\`alcaide approve --now\` switches now, \`alcaide abort\` undoes the deploy`)}`;
+}
 
 /** What the deploy waits for, if anything: an operator's decision or the end of the bake. */
 export function waitingLine(status: WorkflowStatus): string | undefined {
@@ -61,6 +75,8 @@ export function waitingLine(status: WorkflowStatus): string | undefined {
     return `${color.yellow(`⏸ ${heldMessage(status.held)}`)}
   ${color.dim(`fix the cause, then \`alcaide retry\` (or \`alcaide abort\`); without a decision it is undone at ${clock(status.held.until)}`)}`;
   }
+  const gate = gateLine(status);
+  if (gate) return gate;
   if (status.currentStep === 'canary' && status.canary && status.state === 'running') {
     const c = status.canary;
     const slots = [status.slot ?? 'new', status.previousSlot ?? 'old'];
@@ -144,11 +160,13 @@ export class ProgressView {
       const waiting = waitingLine(status);
       const key = status.held
         ? `held:${status.held.step}:${status.held.retries}`
-        : status.bakeUntil
-          ? `bake:${status.bakeUntil}`
-          : status.canary?.stepUntil
-            ? `canary:${status.canary.share}`
-            : '';
+        : status.gate
+          ? `gate:${status.gate.step}:${status.gate.since}`
+          : status.bakeUntil
+            ? `bake:${status.bakeUntil}`
+            : status.canary?.stepUntil
+              ? `canary:${status.canary.share}`
+              : '';
       if (waiting && !this.printed.has(key)) {
         this.printed.add(key);
         console.log(waiting);

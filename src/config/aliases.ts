@@ -17,6 +17,7 @@ export const CLI_COMMANDS = [
   'releases',
   'abort',
   'retry',
+  'approve',
   'status',
   'logs',
   'run',

@@ -397,6 +397,14 @@ export const configSchema = z
         description:
           'after the switch, check health through Caddy this long (0: off); a failed check rolls back, and the old slot keeps running until the bake ends',
       }),
+      // a human gate before the switch (docs/approvals.md): the new slot is healthy, the old one serves
+      approval: z.enum(['never', 'before_switch'], expected('"never" or "before_switch"')).default('never').meta({
+        description:
+          '`before_switch`: every deploy waits, once the new slot is healthy and before traffic moves, for `alcaide approve`; `never`: none waits unless `deploy --approve` asks (`deploy --no-approve` skips the wait once)',
+      }),
+      approval_timeout: duration()
+        .prefault('4h')
+        .meta({ description: 'how long a deploy waits for approval before it is undone (the previous slot never stopped serving)' }),
       rollout: z
         .strictObject(
           {
@@ -408,9 +416,7 @@ export const configSchema = z
                 if (p) ctx.addIssue({ code: 'custom', message: p });
               })
               .meta({ description: 'the shares of clients (percent) the new slot takes, one after the other, before it takes them all' }),
-            interval: duration()
-              .prefault('5m')
-              .meta({ description: 'how long each share lasts (`alcaide promote` goes to 100 % at once)' }),
+            interval: duration().prefault('5m').meta({ description: 'how long each share lasts (`alcaide promote` goes to 100 % at once)' }),
             check_interval: duration()
               .refine((ms) => ms >= 1000, expected('a duration of 1s or more'))
               .prefault('10s')
@@ -428,7 +434,10 @@ export const configSchema = z
           expected('a mapping with steps, interval, check_interval, max_error_rate and min_requests'),
         )
         .optional()
-        .meta({ description: 'every deploy is a canary: a share of clients at a time on the new slot, watched, then all (docs/canary.md; `deploy --no-canary` skips it)' }),
+        .meta({
+          description:
+            'every deploy is a canary: a share of clients at a time on the new slot, watched, then all (docs/canary.md; `deploy --no-canary` skips it)',
+        }),
       retain: int('a number of releases (integer 2-100)', 2, 100).default(DEFAULT_RETAIN).meta({
         description:
           "how many releases each host keeps (artifacts and uploaded sources, the most recently built or deployed); older ones are removed after each deploy, never the live or the kept slot's (`alcaide releases`, `alcaide rollback --to`)",

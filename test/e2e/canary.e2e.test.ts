@@ -100,7 +100,10 @@ test('a canary that answers 500 to 20% of its requests goes back by itself: the 
     await load.stop();
   }
   assert.equal(d.code, 1, d.stdout + d.stderr);
-  const m = /at 50% of clients (blue|green) answered 5xx to [\d.]+% of its requests.*?; (\d+) requests were answered 5xx by \1 before traffic went back\. Restored: traffic back to (blue|green)/s.exec(d.stderr + d.stdout);
+  const m =
+    /at 50% of clients (blue|green) answered 5xx to [\d.]+% of its requests.*?; (\d+) requests were answered 5xx by \1 before traffic went back\. Restored: traffic back to (blue|green)/s.exec(
+      d.stderr + d.stdout,
+    );
   assert.ok(m, d.stdout + d.stderr);
   const printed = Number(m[2]);
   const failed = load.samples.filter((s) => !s.ok);
@@ -108,7 +111,10 @@ test('a canary that answers 500 to 20% of its requests goes back by itself: the 
   console.log(`# canary breach: ${printed} failed requests printed, ${injected.length} seen by the load (${load.samples.length} requests)`);
   // every failed request was the new version's injected 500: the old slot failed none
   assert.deepEqual(
-    failed.filter((s) => !injected.includes(s)).slice(0, 5).map((s) => s.error ?? s.body.slice(0, 80)),
+    failed
+      .filter((s) => !injected.includes(s))
+      .slice(0, 5)
+      .map((s) => s.error ?? s.body.slice(0, 80)),
     [],
     `${failed.length} failed, ${injected.length} of them the canary's`,
   );

@@ -83,10 +83,7 @@ describe('rollout in deploy.yml and deploy --canary', () => {
     const ok = runCli(['deploy', '--canary', '10%'], { cwd: project.dir, env });
     assert.equal(ok.code, 1, 'a good share gets as far as Temporal');
     assert.match(ok.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
-    writeFileSync(
-      path.join(project.dir, 'deploy.yml'),
-      'app: my_app\nservers:\n  - host: 203.0.113.10\n  - host: 203.0.113.11\nrollout:\n  steps: [10]\n',
-    );
+    writeFileSync(path.join(project.dir, 'deploy.yml'), 'app: my_app\nservers:\n  - host: 203.0.113.10\n  - host: 203.0.113.11\nrollout:\n  steps: [10]\n');
     git('commit', '-qam', 'two');
     const fleet = runCli(['deploy'], { cwd: project.dir, env });
     assert.equal(fleet.code, 2, fleet.stderr);

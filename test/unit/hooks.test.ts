@@ -99,7 +99,9 @@ describe('runHook', () => {
 
   test('a secret the hook was given and printed is not in its error, its note or the log: [secret NAME] instead', async () => {
     const logged: unknown[] = [];
-    const { runHook: hook } = createActivities(testDeps({ secrets: () => SECRETS, log: { debug: (_m: string, meta?: unknown) => logged.push(meta) } as never }));
+    const { runHook: hook } = createActivities(
+      testDeps({ secrets: () => SECRETS, log: { debug: (_m: string, meta?: unknown) => logged.push(meta) } as never }),
+    );
     const leak = '#!/bin/sh\nprintf "url=%s\\n" "$SLACK_WEBHOOK_URL"\nexit ${CODE:-0}\n';
     const dir = project('leak', { 'pre-deploy': { script: leak.replace('${CODE:-0}', '4') }, 'post-deploy': { script: leak } });
     await assert.rejects(hook({ ...TEST_TARGET, projectRoot: dir }, run('pre-deploy', { secrets: ['SLACK_WEBHOOK_URL'] })), (e: ApplicationFailure) => {

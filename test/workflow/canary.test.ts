@@ -59,7 +59,10 @@ describe('canary', () => {
     const checks = calls.filter((c) => c.startsWith('canaryFigures')).length;
     assert.ok(checks >= 4 && checks <= 7, `two or three checks per 1.5 s share, saw ${checks}`);
     // each check counts from where the last one ended: no request twice
-    assert.deepEqual(sinces.slice(1), sinces.slice(0, -1).map((s) => s + 1));
+    assert.deepEqual(
+      sinces.slice(1),
+      sinces.slice(0, -1).map((s) => s + 1),
+    );
     assert.ok(during?.canary?.stepUntil && during.canary.stepUntil > during.startedAt, 'status says until when the share lasts');
     assert.deepEqual(during?.canary?.steps, [10, 50]);
     const step = status!.steps.find((s) => s.name === 'canary')!;

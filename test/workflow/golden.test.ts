@@ -357,6 +357,18 @@ const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
   'deploy-pruned': async (env) => (await deploy(env, fakes({}, 'blue').acts)).workflowId,
   // `rollback --to` a kept release: its check instead of the upload and the build
   'deploy-kept-release': async (env) => (await deploy(env, fakes({}, 'blue').acts, { input: { keptRelease: true, ref: 'v1.0' } })).workflowId,
+  // gates before the switch (patch deploy-gates): the wait for approval ended by `approve` with a
+  // note, then the wait for the cut-over time ended by its timer
+  'deploy-approved': async (env) =>
+    (
+      await deploy(env, fakes({}, 'blue').acts, {
+        input: { gates: { approval: { timeoutMs: 60_000 }, cutover: { at: Date.now() + 2000, label: '2026-12-01 02:00 Europe/Madrid' } } },
+        during: async (id) => {
+          await waitForStatus(env.client.workflow.getHandle(id), (s) => s.gate?.step === 'awaitApproval');
+          await env.client.workflow.getHandle(id).signal('approve', { by: 'ops@laptop', note: 'checked on green' });
+        },
+      })
+    ).workflowId,
   // the second host's child of a fleet deploy since releases are pruned
   'host-deploy-pruned': async (env) => {
     await run(

@@ -17,6 +17,7 @@ import { configFor, fleetConfigFor, oneHostConfigFor, onHost, pickedHosts, tempo
 import type { Config } from '../../config/load';
 import { commitOf, resolveVersion } from '../git';
 import { hookPlan, hooksFor, type FoundHooks } from '../hooks';
+import { gatePlan } from '../gates';
 import { chooseKept, type KeptChoice } from '../releasesView';
 import { ROLLBACK_HOOKS } from '../../../workflows/hookSteps';
 import { color, mark } from '../output';
@@ -46,7 +47,7 @@ export async function isRunning(handle: WorkflowHandle): Promise<boolean> {
   }
 }
 
-function summary(s: WorkflowStatus): string {
+export function summary(s: WorkflowStatus): string {
   // a post-* hook that failed: reported, and the run stands (docs/hooks.md)
   const warned = s.steps
     .filter((x) => x.state === 'warned')
@@ -184,6 +185,9 @@ interface DeployOptions {
   skipHooks?: boolean;
   /** a share ("10%"), true (the rollout's steps) or false (--no-canary) */
   canary?: string | boolean;
+  approve?: boolean;
+  at?: string;
+  tz?: string;
 }
 
 /** The hooks a command runs; files in .alcaide/hooks/ that are no hook are said, on stderr. */
@@ -212,8 +216,15 @@ export function registerDeploy(program: Command): void {
     .option('--resume-from-failure', 'run the last failed deploy again from its failed step (Temporal reset), after fixing the cause')
     .option('--json', 'print progress as JSON lines')
     .option('--skip-hooks', 'run no hook: neither .alcaide/hooks/ nor the hooks of deploy.yml (docs/hooks.md)')
-    .option('--canary [share]', "a canary: that share of clients on the new slot (e.g. 10%), watched, then all; alone, the steps of deploy.yml's rollout (docs/canary.md)")
-    .option('--no-canary', "every client at once, even with a rollout in deploy.yml")
+    .option(
+      '--canary [share]',
+      "a canary: that share of clients on the new slot (e.g. 10%), watched, then all; alone, the steps of deploy.yml's rollout (docs/canary.md)",
+    )
+    .option('--no-canary', 'every client at once, even with a rollout in deploy.yml')
+    .option('--approve', 'once the new slot is healthy, wait for `alcaide approve` before traffic moves (approval: before_switch)')
+    .option('--no-approve', 'no wait for approval this time, whatever deploy.yml says')
+    .option('--at <TIME>', 'switch traffic not before TIME: HH:MM (its next occurrence) or "YYYY-MM-DD HH:MM", in --tz')
+    .option('--tz <ZONE>', "the zone of --at, an IANA name such as Europe/Madrid (default: this machine's)")
     .addHelpText(
       'after',
       `
@@ -230,6 +241,12 @@ Hooks: the executables .alcaide/hooks/pre-connect, pre-build, pre-deploy, pre-sw
 post-switch and post-deploy run on the worker, each as a step of its own; a failed pre-* hook
 stops the deploy, a failed post-* hook is reported. \`alcaide docs hooks\`, docs/hooks.md.
 
+Gates (docs/approvals.md): with --approve the deploy builds, starts and checks the new slot,
+then waits (the old slot serving) for \`alcaide approve [--note TEXT]\` — or, after
+approval_timeout (default 4h), undoes itself. With --at the switch waits for that time on a
+durable timer (\`alcaide approve --now\` switches sooner). Both: the approval first, then the time.
+\`alcaide abort\` during either wait undoes the deploy.
+
 Examples:
   $ alcaide deploy
   $ alcaide deploy --ref v1.4.2
@@ -241,6 +258,11 @@ Examples:
   $ alcaide deploy --canary 10%      # 10% of clients on the new version, watched, then all
   $ alcaide promote                  #   ...or all of them now (alcaide rollback: none)
   $ alcaide deploy --skip-hooks      # without .alcaide/hooks/ and the hooks of deploy.yml
+  $ alcaide deploy --approve         # waits with the new slot healthy, then:
+  $ alcaide approve --note "checked staging"
+  $ alcaide deploy --at 02:00 --tz Europe/Madrid --detach
+  $ alcaide deploy --at "2026-12-01 02:00" --tz UTC --approve
+  $ alcaide deploy --no-approve      # approval: before_switch in deploy.yml, skipped this once
   $ alcaide deploy --resume-from-failure`,
     )
     .action(async (opts: DeployOptions, cmd: Command) => {
@@ -255,6 +277,9 @@ Examples:
       const found = opts.attach || opts.resumeFromFailure ? undefined : hooksOf(config, Boolean(target.fleet), opts.skipHooks);
       if ([opts.attach, opts.resumeFromFailure, opts.detach].filter(Boolean).length > 1)
         throw new UserError('--attach, --detach and --resume-from-failure do not go together', 2);
+      if ((opts.attach || opts.resumeFromFailure) && (opts.approve !== undefined || opts.at !== undefined || opts.tz !== undefined))
+        throw new UserError('--approve, --no-approve, --at and --tz start a deploy: the running one keeps its own gates', 2);
+      const gates = opts.attach || opts.resumeFromFailure ? undefined : gatePlan(config, opts);
       if (opts.hold) target.onFailure = 'hold';
       if (opts.bake !== undefined) {
         const ms = parseDuration(opts.bake);
@@ -291,7 +316,17 @@ Examples:
         const start = {
           workflowType: target.fleet ? 'fleetDeployWorkflow' : 'deployWorkflow',
           workflowId: id,
-          args: [{ target, version: version.sha, ref: version.ref, startedBy: startedBy(), hooks: hookPlan(found!, workflowUiUrl(s, id)), ...(canary && { canary }) }],
+          args: [
+            {
+              target,
+              version: version.sha,
+              ref: version.ref,
+              startedBy: startedBy(),
+              hooks: hookPlan(found!, workflowUiUrl(s, id)),
+              ...(gates && { gates }),
+              ...(canary && { canary }),
+            },
+          ],
           searchAttributes: appSearchAttributes(target, version.sha),
           what: `deploy of ${target.app} ${version.sha.slice(0, 12)}`,
           startedBy: startedBy(),

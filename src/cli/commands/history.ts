@@ -25,6 +25,9 @@ export interface HistoryEntry {
   url?: string;
   workflowId: string;
   runId: string;
+  /** who approved the switch (deploy --approve), and their note */
+  approvedBy?: string;
+  approvalNote?: string;
   /** a fleet's deploy: each host's outcome and slot */
   hosts?: Array<{ host: string; outcome: string; slot?: string }>;
 }
@@ -75,6 +78,7 @@ export function historyEntry(wf: ListedRun, status: WorkflowStatus | undefined, 
     url,
     workflowId: wf.workflowId,
     runId: wf.runId,
+    ...(status?.approval && { approvedBy: status.approval.by, ...(status.approval.note && { approvalNote: status.approval.note }) }),
     hosts: status?.hosts?.map((h) => ({ host: h.host, outcome: h.notTakenBack ? 'not taken back' : h.state, slot: h.slot })),
   };
 }
@@ -90,7 +94,8 @@ export function historyLine(e: HistoryEntry): string {
   const text = outcomeText(e);
   const outcome = e.outcome === 'completed' ? color.green(text) : e.outcome === 'running' ? color.yellow(text) : color.red(text);
   const took = e.durationMs !== undefined ? ` ${(e.durationMs / 1000).toFixed(1)}s` : '';
-  const line = `${e.startedAt}  ${e.kind.padEnd(8)} ${(e.version ?? '').padEnd(12)} ${(e.slot ?? '-').padEnd(5)} ${outcome}${took}  ${color.dim(e.startedBy ?? '')}`;
+  const approved = e.approvedBy ? color.dim(`  approved by ${e.approvedBy}${e.approvalNote ? `: ${JSON.stringify(e.approvalNote)}` : ''}`) : '';
+  const line = `${e.startedAt}  ${e.kind.padEnd(8)} ${(e.version ?? '').padEnd(12)} ${(e.slot ?? '-').padEnd(5)} ${outcome}${took}  ${color.dim(e.startedBy ?? '')}${approved}`;
   return e.hosts ? `${line}\n${e.hosts.map((h) => color.dim(`    ${h.host}: ${h.outcome}${h.slot ? ` (${h.slot})` : ''}`)).join('\n')}` : line;
 }
 
