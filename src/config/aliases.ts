@@ -18,6 +18,7 @@ export const CLI_COMMANDS = [
   'abort',
   'retry',
   'approve',
+  'promote',
   'status',
   'logs',
   'run',

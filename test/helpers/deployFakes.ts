@@ -25,8 +25,11 @@ export const TARGET: AppTarget = TEST_TARGET;
 const TABLE: StepTable = DEPLOY_STEPS;
 /** Step → its activity, from the deploy's step table. */
 export const ACTIVITY_OF: Record<string, string> = Object.fromEntries(TABLE.filter((s) => s.activity).map((s) => [s.name, s.activity!]));
-/** Steps outside the failure and abort sweeps: only a kept release's deploy checks it; the prune's failure fails nothing (their own tests). */
-export const OWN_TESTS = ['checkKeptRelease', 'pruneReleases'];
+/**
+ * Steps outside the failure and abort sweeps: only a kept release's deploy checks it, only a
+ * canary's runs the canary; the prune's failure fails nothing (their own tests).
+ */
+export const OWN_TESTS = ['checkKeptRelease', 'canary', 'pruneReleases'];
 /** Activities of the steps, in order, as a deploy without a bake schedules them once each (the drain is a timer). */
 export const STEP_ACTIVITIES: string[] = TABLE.filter((s) => s.activity && s.name !== 'bake' && !OWN_TESTS.includes(s.name)).map((s) => s.activity!);
 export const UNDO = TABLE.flatMap((s) => (s.undo ? [s.undo.activity] : []));
