@@ -3,6 +3,7 @@
 // objects are registered: the modules' helpers stay theirs. The keys are the activity type
 // names workflow histories record: never rename one.
 import { createAccessoryActivities } from './accessories';
+import { createCanaryActivities } from './canary';
 import { createDeployActivities } from './deploy';
 import type { ActivityDeps } from './deps';
 import { createDiagnosticsActivities } from './diagnostics';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRemoveActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createPauseActivities(deps),
+    ...createCanaryActivities(deps),
     ...createHookActivities(deps),
   };
 }
