@@ -48,6 +48,8 @@ export function localHost(o: LocalHostOptions): LocalHost {
         commands.push({ command, label: x.label, endedAt: performance.now(), code });
         resolve({ code, stdout, stderr });
       });
+      // a command that reads no stdin may be gone before it is written
+      child.stdin.on('error', () => {});
       child.stdin.end(x.stdin ?? '');
     });
 
