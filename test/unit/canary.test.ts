@@ -370,29 +370,33 @@ describe('canary routes served by the real Caddy', () => {
     await send(3, '/fail');
     await send(10, '/__alcaide/ready');
     await mustRun(s, dropShares(APP));
-    // the count ends at the last whole second: wait past it (Caddy's own checks go on meanwhile)
+    // the count ends at the host's last whole second: the requests of the second after it wait for the next count
     await sleep(1100 - (Date.now() % 1000));
+    await mustRun(s, setShare(APP, 'green', 100));
+    await send(4, '/fail');
+    await mustRun(s, dropShares(APP));
     const count = async (sinceMs: number) => parseFigures(await mustRun(s, figures(APP, 'green', sinceMs)), 'green');
     const f = await count(since);
     assert.deepEqual([f.canary, f.stable], [
       { requests: 37, errors: 7 },
       { requests: 23, errors: 3 },
     ]);
-    assert.ok(f.until <= Date.now() && f.until > Date.now() - 1500, `until ${f.until} is the host's last whole second`);
+    assert.ok(f.until <= Date.now() && f.until > Date.now() - 1000, `until ${f.until} is the host's last whole second`);
+    await sleep(1100 - (Date.now() % 1000));
     const next = await count(f.until);
     assert.deepEqual([next.canary, next.stable], [
+      { requests: 4, errors: 4 },
       { requests: 0, errors: 0 },
-      { requests: 0, errors: 0 },
-    ], 'counted from until: nothing twice');
+    ], 'counted from until: the later requests once, nothing twice');
 
     // a rolled file written since then counts too; one last written before `since` is not read
     const logs = path.join(s.dir, 'logs');
     const rolled = path.join(logs, 'green.access-2026-11-30T00-00-00.000.log');
     copyFileSync(path.join(logs, 'green.access.log'), rolled);
-    assert.deepEqual((await count(since)).canary, { requests: 74, errors: 14 });
+    assert.deepEqual((await count(since)).canary, { requests: 82, errors: 22 });
     const old = (Date.now() - 3 * 3600_000) / 1000;
     utimesSync(rolled, old, old);
-    assert.deepEqual((await count(since)).canary, { requests: 37, errors: 7 });
+    assert.deepEqual((await count(since)).canary, { requests: 41, errors: 11 });
   });
 });
 
