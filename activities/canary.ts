@@ -20,9 +20,7 @@ export interface CanaryFiguresResult extends StepResult {
 }
 
 const olderSite = (t: AppTarget) =>
-  precondition(
-    `the Caddy site of ${t.app} on ${t.server.host} was written before canaries: run \`alcaide setup\` once (it rewrites the site; Caddy reloads)`,
-  );
+  precondition(`the Caddy site of ${t.app} on ${t.server.host} was written before canaries: run \`alcaide setup\` once (it rewrites the site; Caddy reloads)`);
 
 function checkSlots(to: Slot, from: Slot, percent?: number) {
   if (to === from) throw precondition(`a canary needs two slots: ${to} cannot be both the canary and the stable slot`);
@@ -55,7 +53,8 @@ const canaryFigures =
     checkSlots(to, from);
     const res = await d.remote(t).check(figures(t.app, to, sinceMs), 'count requests and errors per slot');
     if (res.code === SITE_WITHOUT_CANARY) throw olderSite(t);
-    if (res.code !== 0) throw failure('RemoteCommandError', `counting the slots' requests on ${t.server.host} failed (exit ${res.code}): ${outputTail(res, 4)}`);
+    if (res.code !== 0)
+      throw failure('RemoteCommandError', `counting the slots' requests on ${t.server.host} failed (exit ${res.code}): ${outputTail(res, 4)}`);
     const f = parseFigures(res.stdout, to);
     const part = (slot: Slot, x: SlotFigures) => `${slot} ${x.requests} requests, ${x.errors} 5xx`;
     return { changed: false, note: `${part(to, f.canary)}; ${part(from, f.stable)}`, ...f };

@@ -55,7 +55,11 @@ export const parseShareFiles = (stdout: string): Slot[] => SLOTS.filter((s) => s
  */
 export function routeAllTo(app: string, slot: Slot): string {
   const as = (canary: Slot, threshold: string) =>
-    [sh`if [ -f ${canaryShareFile(app, canary)} ]; then`, putText(canaryShareFile(app, canary), '0644', `${threshold}\n`, `every request to ${slot}`), 'fi'].join('\n');
+    [
+      sh`if [ -f ${canaryShareFile(app, canary)} ]; then`,
+      putText(canaryShareFile(app, canary), '0644', `${threshold}\n`, `every request to ${slot}`),
+      'fi',
+    ].join('\n');
   return [as(slot, SHARE_ALL), as(otherSlot(slot), shareThreshold(0))].join('\n');
 }
 

@@ -16,7 +16,17 @@ import { createDeployActivities } from '../../activities/deploy';
 import { systemClock } from '../../activities/deps';
 import { Remote } from '../../activities/remote';
 import { CANARY_COOKIE, CANARY_MARKER, renderSite } from '../../src/caddy/caddyfile';
-import { dropShares, figures, parseFigures, parseShareFiles, routeAllTo, setShare, shareFiles, shareThreshold, SITE_WITHOUT_CANARY } from '../../src/freebsd/canary';
+import {
+  dropShares,
+  figures,
+  parseFigures,
+  parseShareFiles,
+  routeAllTo,
+  setShare,
+  shareFiles,
+  shareThreshold,
+  SITE_WITHOUT_CANARY,
+} from '../../src/freebsd/canary';
 import { putFunction } from '../../src/freebsd/files';
 import { accessLogDir, canaryShareFile, siteFile, stateDir, type Slot } from '../../src/freebsd/layout';
 import { script } from '../../src/freebsd/sh';
@@ -185,6 +195,38 @@ describe('canary builders', () => {
     assert.ok('ffffffff-ffff-4fff-bfff-ffffffffffff' < shareThreshold(100));
   });
 
+  test('the builders, exactly', () => {
+    assert.equal(
+      shareFiles(APP),
+      'if [ -f /var/db/alcaide/my_app/gates/canary-blue ]; then echo blue; fi; if [ -f /var/db/alcaide/my_app/gates/canary-green ]; then echo green; fi',
+    );
+    assert.equal(dropShares(APP), 'rm -f /var/db/alcaide/my_app/gates/canary-blue /var/db/alcaide/my_app/gates/canary-green');
+    assert.equal(
+      routeAllTo(APP, 'green'),
+      [
+        'if [ -f /var/db/alcaide/my_app/gates/canary-green ]; then',
+        "put /var/db/alcaide/my_app/gates/canary-green 0644 'every request to green' <<'ALCAIDE_EOF'",
+        'g',
+        'ALCAIDE_EOF',
+        'fi',
+        'if [ -f /var/db/alcaide/my_app/gates/canary-blue ]; then',
+        "put /var/db/alcaide/my_app/gates/canary-blue 0644 'every request to green' <<'ALCAIDE_EOF'",
+        '0000',
+        'ALCAIDE_EOF',
+        'fi',
+      ].join('\n'),
+    );
+    const set = setShare(APP, 'green', 10).split('\n');
+    assert.ok(set.includes("grep -qxF '\t# alcaide: canary routes and slot access logs' /usr/local/etc/caddy/sites/my_app.caddy || exit 4"), set.join('\n'));
+    assert.ok(set.includes("put /var/db/alcaide/my_app/gates/canary-green 0644 '10% of clients to green' <<'ALCAIDE_EOF'"));
+    const count = figures(APP, 'green', 1_790_000_000_123);
+    assert.match(count, /^minutes=\$\(\( \(now - 1790000000\) \/ 60 \+ 2 \)\)$/m);
+    assert.match(count, /^files=\$\(find \/var\/log\/caddy\/my_app -maxdepth 1 -name 'green\.access\*\.log' -mmin -"\$minutes"/m);
+    assert.match(count, /awk -v since=1790000000\.123 -v until="\$now" -v slot=green '/);
+    assert.ok(count.indexOf('slot=green') < count.indexOf('slot=blue') && count.trimEnd().endsWith('echo "until $now"'));
+    assert.throws(() => figures(APP, 'green', -1), /epoch milliseconds/);
+  });
+
   test('paths are quoted by sh: a hostile app name (validated elsewhere) stays one word', () => {
     const hostile = "a b'$(touch /tmp/x)";
     for (const cmd of [setShare(hostile, 'green', 10), routeAllTo(hostile, 'blue'), dropShares(hostile), shareFiles(hostile), figures(hostile, 'green', 0)]) {
@@ -296,7 +338,11 @@ describe('canary routes served by the real Caddy', () => {
       assert.equal(c.slots.length, 200);
       const firstGreen = c.slots.indexOf('green');
       // once on the canary, always on it: at most one move, blue to green, when the share passed its value
-      if (firstGreen >= 0) assert.ok(c.slots.slice(firstGreen).every((x) => x === 'green'), `${value(c)}: ${c.slots.join(' ')}`);
+      if (firstGreen >= 0)
+        assert.ok(
+          c.slots.slice(firstGreen).every((x) => x === 'green'),
+          `${value(c)}: ${c.slots.join(' ')}`,
+        );
       if (firstGreen > 0) moved++;
       if (value(c) < shareThreshold(10)) assert.equal(firstGreen, 0, `${value(c)} is on the canary from the first request`);
       if (value(c) >= shareThreshold(50)) assert.equal(firstGreen, -1, `${value(c)} stays on the stable slot`);
@@ -377,17 +423,24 @@ describe('canary routes served by the real Caddy', () => {
     await mustRun(s, dropShares(APP));
     const count = async (sinceMs: number) => parseFigures(await mustRun(s, figures(APP, 'green', sinceMs)), 'green');
     const f = await count(since);
-    assert.deepEqual([f.canary, f.stable], [
-      { requests: 37, errors: 7 },
-      { requests: 23, errors: 3 },
-    ]);
+    assert.deepEqual(
+      [f.canary, f.stable],
+      [
+        { requests: 37, errors: 7 },
+        { requests: 23, errors: 3 },
+      ],
+    );
     assert.ok(f.until <= Date.now() && f.until > Date.now() - 1000, `until ${f.until} is the host's last whole second`);
     await sleep(1100 - (Date.now() % 1000));
     const next = await count(f.until);
-    assert.deepEqual([next.canary, next.stable], [
-      { requests: 4, errors: 4 },
-      { requests: 0, errors: 0 },
-    ], 'counted from until: the later requests once, nothing twice');
+    assert.deepEqual(
+      [next.canary, next.stable],
+      [
+        { requests: 4, errors: 4 },
+        { requests: 0, errors: 0 },
+      ],
+      'counted from until: the later requests once, nothing twice',
+    );
 
     // a rolled file written since then counts too; one last written before `since` is not read
     const logs = path.join(s.dir, 'logs');
