@@ -1,11 +1,12 @@
 // Deploy and rollback activities. Each checks the host first and converges: a retry, or a
 // resumed workflow after a crash, finds finished work finished and does not repeat it. A
 // step's checks and actions travel as one script (src/freebsd): one SSH round trip.
-import { SLOT_HEADER } from '../src/caddy/caddyfile';
+import { ROUTE_BY_GATES, ROUTE_HEADER, SLOT_HEADER } from '../src/caddy/caddyfile';
 import { failure } from '../src/failures';
 import { asAppUser, installApp, releaseEval, releaseStaysUp, renderEnvFile, shareEnvFile, STAYS_UP_EXIT, VERSION_MARKER } from '../src/freebsd/app';
 import { RELEASE_UNUSABLE_EXIT } from '../src/freebsd/build';
 import { closeGate, switchGates } from '../src/freebsd/caddy';
+import { dropShares, parseShareFiles, routeAllTo, shareFiles } from '../src/freebsd/canary';
 import { appendStdin, fileExists, putStdin, putText, readFile, tailFile } from '../src/freebsd/files';
 import { flightKey, singleFlight } from '../src/freebsd/flight';
 import { ensureHostsBlock } from '../src/freebsd/hosts';
@@ -315,21 +316,26 @@ const checkRunning =
  * It heartbeats: the steps that loop over it (the switch waits up to 15 s for Caddy to route)
  * would otherwise outlive the heartbeat timeout and end as "Heartbeat timeout", not as their cause.
  */
-function throughCaddy(r: Remote, t: AppTarget): Promise<TunnelResponse> {
+function throughCaddy(r: Remote, t: AppTarget, headers?: Record<string, string>): Promise<TunnelResponse> {
   return withHeartbeat(() =>
     t.domain
-      ? httpViaSsh(r.conn, { host: '127.0.0.1', port: 443, path: t.healthCheck.path, hostHeader: t.domain, tlsServername: t.domain, timeoutMs: 8000 })
-      : httpViaSsh(r.conn, { host: '127.0.0.1', port: 80, path: t.healthCheck.path, hostHeader: 'localhost', timeoutMs: 8000 }),
+      ? httpViaSsh(r.conn, { host: '127.0.0.1', port: 443, path: t.healthCheck.path, hostHeader: t.domain, tlsServername: t.domain, timeoutMs: 8000, headers })
+      : httpViaSsh(r.conn, { host: '127.0.0.1', port: 80, path: t.healthCheck.path, hostHeader: 'localhost', timeoutMs: 8000, headers }),
   );
 }
 
-/** Waits until Caddy's own health checks route requests to `slot`. */
-async function waitForRouting(clock: Clock, r: Remote, t: AppTarget, slot: Slot, withinMs = 15_000): Promise<number> {
+/**
+ * Waits until Caddy's own health checks route requests to `slot`. `byGates`: on the gates' path
+ * alone, past a canary's routes (the host's own request with ROUTE_HEADER), to see the gates
+ * route before a share file goes.
+ */
+async function waitForRouting(clock: Clock, r: Remote, t: AppTarget, slot: Slot, o: { withinMs?: number; byGates?: boolean } = {}): Promise<number> {
+  const withinMs = o.withinMs ?? 15_000;
   const start = clock.now();
   let last = '';
   while (clock.now() - start < withinMs) {
     try {
-      const res = await throughCaddy(r, t);
+      const res = await throughCaddy(r, t, o.byGates ? { [ROUTE_HEADER]: ROUTE_BY_GATES } : undefined);
       if (res.status === 200 && res.headers[SLOT_HEADER.toLowerCase()] === slot) return clock.now() - start;
       last = `HTTP ${res.status} from ${String(res.headers[SLOT_HEADER.toLowerCase()] ?? 'no slot')}`;
     } catch (e) {
@@ -340,14 +346,32 @@ async function waitForRouting(clock: Clock, r: Remote, t: AppTarget, slot: Slot,
   throw failure('SwitchNotSeen', `Caddy did not route to ${slot} within ${withinMs / 1000}s (last: ${last})`);
 }
 
-/** Opens the new slot's gate and closes the old one: no Caddy reload, in-flight requests finish. */
+/** Whether a canary's share file routes the app's requests (src/freebsd/canary.ts). */
+const canaryRuns = async (r: Remote, t: AppTarget) => parseShareFiles((await r.run(shareFiles(t.app), 'look for a canary share')).stdout).length > 0;
+
+/**
+ * A canary's routes handed back to the gates, which already route to `to`: Caddy's checks are
+ * seen sending the gates' path there before the share file (routing everything to `to` meanwhile) goes.
+ */
+async function endCanary(d: ActivityDeps, r: Remote, t: AppTarget, to: Slot): Promise<void> {
+  await waitForRouting(d.clock, r, t, to, { byGates: true });
+  await r.run(dropShares(t.app), 'remove the canary share');
+}
+
+/**
+ * Opens the new slot's gate and closes the old one: no Caddy reload, in-flight requests finish.
+ * During a canary (the promote): every request to `to` through the share file first, then the
+ * gates, then the share file removed once the gates route to `to`.
+ */
 const switchTraffic =
   (d: ActivityDeps) =>
   async (t: AppTarget, to: Slot, from?: Slot): Promise<StepResult> => {
     const r = d.remote(t);
-    await converge(r, `open the ${to} gate`, [switchGates(t.app, to, from, activeFile(t.app))]);
+    const canary = await canaryRuns(r, t);
+    await converge(r, `open the ${to} gate`, [...(canary ? [routeAllTo(t.app, to)] : []), switchGates(t.app, to, from, activeFile(t.app))]);
+    if (canary) await endCanary(d, r, t, to);
     const ms = await waitForRouting(d.clock, r, t, to);
-    return { changed: true, note: `Caddy routes to ${to} (${ms} ms after the gate opened)` };
+    return { changed: true, note: `Caddy routes to ${to} (${ms} ms after the gate opened)${canary ? '; the canary share removed' : ''}` };
   };
 
 const verifyThroughCaddy =
@@ -421,20 +445,28 @@ const destroySlot =
     return { changed: true, note: `${name} removed` };
   };
 
-/** Puts `to` (the previous slot) back in service and takes `from` out; with no previous slot, only closes `from`. */
+/**
+ * Puts `to` (the previous slot) back in service and takes `from` out; with no previous slot, only
+ * closes `from`. During a canary (its abort): every request to `to` through the share file first,
+ * then the gates, then the share file removed once the gates route to `to`.
+ */
 const restoreTraffic =
   (d: ActivityDeps) =>
   async (t: AppTarget, to: Slot | undefined, from: Slot): Promise<StepResult> => {
     const r = d.remote(t);
     if (!to) {
-      await r.run(closeGate(t.app, from), `close the ${from} gate`);
+      await r.run(`${closeGate(t.app, from)} && ${dropShares(t.app)}`, `close the ${from} gate`);
       return { changed: true, note: `${from} closed; there was no previous slot` };
     }
+    // during a canary `to` is its stable slot, serving the rest all along: every request there first
+    const canary = await canaryRuns(r, t);
+    if (canary) await converge(r, `every request to ${to}`, [routeAllTo(t.app, to)]);
     await startSlot(d)(t, to);
     await checkHealth(d)(t, to);
     await converge(r, `open the ${to} gate`, [switchGates(t.app, to, from, activeFile(t.app))]);
+    if (canary) await endCanary(d, r, t, to);
     await waitForRouting(d.clock, r, t, to);
-    return { changed: true, note: `traffic back on ${to}` };
+    return { changed: true, note: `traffic back on ${to}${canary ? '; the canary share removed' : ''}` };
   };
 
 // ---------------------------------------------------------------- rollback

@@ -51,6 +51,7 @@ const FAST = [
   'unit/exposure',
   'unit/history-status',
   'unit/caddy',
+  'unit/canary',
   'unit/claims',
   'unit/freebsd',
   'unit/settings',

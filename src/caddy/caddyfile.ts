@@ -17,7 +17,12 @@
 // operator's curl there) still reach the app. A pause is one more: while `paused` exists and
 // both slot gates are closed, requests wait in a proxy that tries for PAUSE_HOLD, and go on to
 // the slot whose gate opens again.
-import { gateDir, maintenancePage, maintenanceRetryAfter, pauseFile, SITES_DIR } from '../freebsd/layout';
+//
+// A canary is one more file: while `canary-SLOT` exists, the site's canary routes send a share of
+// clients to SLOT's server and the rest to the other slot's, by a threshold read from the file on
+// each request (no reload). A client is placed by a random value, kept in a cookie so it stays on
+// its slot while the share does not fall; the slots' gates are left to the lb path beneath.
+import { accessLog, canaryShareFile, gateDir, maintenancePage, maintenanceRetryAfter, pauseFile, SITES_DIR, type Slot } from '../freebsd/layout';
 
 export const IMPORT_LINE = `import ${SITES_DIR}/*.caddy`;
 export const READY_PATH = '/__alcaide/ready';
@@ -25,6 +30,19 @@ export const SLOT_HEADER = 'Alcaide-Slot';
 export const HEALTH_INTERVAL = '200ms';
 /** A site that has this line can be put in maintenance or paused (sites written before it need `alcaide setup`). */
 export const GATES_MARKER = '# alcaide: maintenance and pause gates';
+/** A site that has this line has the canary routes and the slots' access logs (older sites need `alcaide setup`). */
+export const CANARY_MARKER = '# alcaide: canary routes and slot access logs';
+/** Holds the client's random value (a UUID) that places it on the canary or the stable slot. */
+export const CANARY_COOKIE = 'alcaide_canary';
+/**
+ * A request from the host itself with this header and value skips the canary routes and takes
+ * the gates' path: how a switch sees Caddy's health checks route to the new slot before the
+ * share file goes.
+ */
+export const ROUTE_HEADER = 'Alcaide-Route';
+export const ROUTE_BY_GATES = 'gates';
+/** How large a slot's access log grows before Caddy rolls it, and how many rolled files it keeps. */
+export const ACCESS_LOG_ROLL = { sizeMiB: 20, keep: 5 } as const;
 /** How long a paused site holds a request (Caddy's lb_try_duration): the most `alcaide pause --max` may ask. */
 export const PAUSE_HOLD = '30s';
 export const PAUSE_HOLD_MS = 30_000;
@@ -70,8 +88,17 @@ function slotServer(s: SiteSpec, slot: 'blue' | 'green'): string {
 http://:${s.proxyPorts[slot]} {
 	bind 127.0.0.1
 	header ${SLOT_HEADER} ${slot}
+	log {
+		output file ${accessLog(s.app, slot)} {
+			roll_size ${ACCESS_LOG_ROLL.sizeMiB}MiB
+			roll_keep ${ACCESS_LOG_ROLL.keep}
+			roll_compression none
+		}
+		format json
+	}
 	@ready path ${READY_PATH}
 	handle @ready {
+		log_skip
 		@open file {
 			root ${gateDir(s.app)}
 			try_files /${slot}.open
@@ -101,6 +128,45 @@ function proxyToSlots(s: SiteSpec, tryFor: string): string {
 \t\t\thealth_interval ${HEALTH_INTERVAL}
 \t\t\thealth_timeout 2s
 \t\t}`;
+}
+
+/** The client's cookie holds a value of ours (a UUID): anything else counts as no cookie. */
+const HAS_COOKIE = `{http.request.cookie.${CANARY_COOKIE}}.matches("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")`;
+/** A client's value: its cookie's, else this request's own UUID (random, the same throughout the request). */
+const CLIENT_VALUE = `(${HAS_COOKIE} ? {http.request.cookie.${CANARY_COOKIE}} : {http.request.uuid})`;
+
+/**
+ * While canary-CANARY exists: a client whose value sorts below the file's threshold goes to the
+ * canary's server, any other to the stable one's (each server's address directly, whatever its
+ * gate). CEL compares strings lexicographically, so a hex threshold splits UUIDs by their leading
+ * digits (src/freebsd/canary.ts writes it). A client without our cookie gets one, so it keeps
+ * its place. Caddy's {file.*} placeholder has a "/" CEL's placeholders do not take: `vars` reads it.
+ */
+function canaryRoutes(s: SiteSpec, canary: Slot): string {
+  const stable: Slot = canary === 'blue' ? 'green' : 'blue';
+  const file = canaryShareFile(s.app, canary);
+  return `\t@canary_${canary} {
+\t\tfile {
+\t\t\troot ${gateDir(s.app)}
+\t\t\ttry_files /${basename(file)}
+\t\t}
+\t\tnot {
+\t\t\tremote_ip 127.0.0.1/32 ::1/128
+\t\t\theader ${ROUTE_HEADER} ${ROUTE_BY_GATES}
+\t\t}
+\t}
+\thandle @canary_${canary} {
+\t\tvars alcaide_share "{file.${file}}"
+\t\t@new_client expression \`!${HAS_COOKIE}\`
+\t\theader @new_client Set-Cookie "${CANARY_COOKIE}={http.request.uuid}; Path=/; HttpOnly; SameSite=Lax"
+\t\t@to_canary expression \`${CLIENT_VALUE} < {http.vars.alcaide_share}\`
+\t\thandle @to_canary {
+\t\t\treverse_proxy 127.0.0.1:${s.proxyPorts[canary]}
+\t\t}
+\t\thandle {
+\t\t\treverse_proxy 127.0.0.1:${s.proxyPorts[stable]}
+\t\t}
+\t}`;
 }
 
 export function renderSite(s: SiteSpec): string {
@@ -133,6 +199,9 @@ ${siteAddress(s.domain)} {
 	handle @paused {
 ${proxyToSlots(s, hold)}
 	}
+	${CANARY_MARKER}
+${canaryRoutes(s, 'blue')}
+${canaryRoutes(s, 'green')}
 	handle {
 ${proxyToSlots(s, '5s')}
 	}

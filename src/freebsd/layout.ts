@@ -37,6 +37,11 @@ export const maintenancePage = (app: string) => `${gateDir(app)}/maintenance.htm
 export const maintenanceRetryAfter = (app: string) => `${gateDir(app)}/maintenance.retry-after`;
 /** A pause (`alcaide pause`): its token and the gates it closed; while it exists, Caddy holds requests. */
 export const pauseFile = (app: string) => `${gateDir(app)}/paused`;
+/**
+ * A canary's share (`canary-SLOT`: SLOT is the canary, the other slot the stable one): while it
+ * exists Caddy's canary routes decide per request, reading the threshold it holds (src/caddy/caddyfile.ts).
+ */
+export const canaryShareFile = (app: string, canary: Slot) => `${gateDir(app)}/canary-${canary}`;
 /** Who turned it on, when, and why (JSON), for status. */
 export const maintenanceInfo = (app: string) => `${gateDir(app)}/maintenance.json`;
 /** Beside the apps' state directories (STATE_DIR/APP): no app name holds a ".". */
@@ -46,6 +51,12 @@ export const FLIGHT_DIR = '/var/run/alcaide/flight';
 
 export const CADDY_DIR = '/usr/local/etc/caddy';
 export const CADDYFILE = `${CADDY_DIR}/Caddyfile`;
+/**
+ * Each slot server's JSON access log (readiness checks left out), rolled by Caddy itself into
+ * SLOT.access-TIME.log beside it: the canary's figures are counted from these.
+ */
+export const accessLogDir = (app: string) => `/var/log/caddy/${app}`;
+export const accessLog = (app: string, slot: Slot) => `${accessLogDir(app)}/${slot}.access.log`;
 /** One site file per app, imported by the main Caddyfile. */
 export const SITES_DIR = `${CADDY_DIR}/sites`;
 export const siteFile = (app: string) => `${SITES_DIR}/${app}.caddy`;

@@ -2,7 +2,7 @@
 // What is removed is named by the config (the app's jails, its site, its state directory, its
 // claim); the PostgreSQL volume is a host directory outside every jail and is never touched
 // (destroyJailTree unmounts it first and refuses while anything is still mounted).
-import { siteFile } from './layout';
+import { accessLogDir, siteFile } from './layout';
 import { caddyValidate } from './caddy';
 import { destroyJailTree, jailDisableAtBoot, stopJailWithApp } from './jail';
 import { sh } from './sh';
@@ -27,7 +27,12 @@ export function removeJail(j: { name: string; path: string; conf: string; stopSe
  * Then its deploy state (the gates among it) is removed. Each reported.
  */
 export function removeSite(app: string, stateDir: string): string {
-  return [removeSiteFile(app), sh`if [ -e ${stateDir} ]; then rm -rf ${stateDir}; changed ${`removed ${stateDir}`}; fi`].join('\n');
+  return [
+    removeSiteFile(app),
+    sh`if [ -e ${stateDir} ]; then rm -rf ${stateDir}; changed ${`removed ${stateDir}`}; fi`,
+    // the slots' access logs the site wrote (a canary's figures)
+    sh`if [ -e ${accessLogDir(app)} ]; then rm -rf ${accessLogDir(app)}; changed ${`removed ${accessLogDir(app)}`}; fi`,
+  ].join('\n');
 }
 
 /** removeSite's first half: the site file alone (a host that left the web role keeps its deploy state). */

@@ -24,7 +24,7 @@ export async function openTunnel(conn: SshConnection, host: string, port: number
 
 export async function httpViaSsh(
   conn: SshConnection,
-  o: { host: string; port: number; path: string; hostHeader?: string; timeoutMs?: number; tlsServername?: string },
+  o: { host: string; port: number; path: string; hostHeader?: string; timeoutMs?: number; tlsServername?: string; headers?: Record<string, string> },
 ): Promise<TunnelResponse> {
   const tunnel = await openTunnel(conn, o.host, o.port);
   // HTTPS to Caddy on the server's loopback: SNI picks the site; the check is about routing,
@@ -32,7 +32,7 @@ export async function httpViaSsh(
   const stream = o.tlsServername ? tls.connect({ socket: tunnel as never, servername: o.tlsServername, rejectUnauthorized: false }) : tunnel;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { createConnection: () => stream as never, path: o.path, method: 'GET', headers: { Host: o.hostHeader ?? o.host, Connection: 'close' } },
+      { createConnection: () => stream as never, path: o.path, method: 'GET', headers: { ...o.headers, Host: o.hostHeader ?? o.host, Connection: 'close' } },
       (res) => {
         let body = '';
         res.setEncoding('utf8');

@@ -86,11 +86,13 @@ describe('the site removed (run by /bin/sh; caddy and service stubbed, files rea
   const root = path.join(dir, 'site');
   const site = path.join(root, 'usr/local/etc/caddy/sites/shop.caddy');
   const state = path.join(root, 'var/db/alcaide/shop');
+  const logs = path.join(root, 'var/log/caddy/shop');
   // the builder's absolute paths moved under `root`; `caddy validate` exits $VALID; calls logged
   const run = (valid: number) => {
     const script = removeSite('shop', '/var/db/alcaide/shop')
       .replaceAll('/usr/local/etc/caddy/sites', path.dirname(site))
-      .replaceAll('/var/db/alcaide/shop', state);
+      .replaceAll('/var/db/alcaide/shop', state)
+      .replaceAll('/var/log/caddy/shop', logs);
     const stubs = `changed() { echo "+ $*"; }; service() { echo "service $*" >> ${root}/calls; [ "$2" != status ] || return 0; }; caddy() { echo "caddy $1" >> ${root}/calls; return ${valid}; }; `;
     return spawnSync('/bin/sh', ['-c', `set -e; ${stubs}${script}`], { encoding: 'utf8' });
   };
@@ -99,6 +101,8 @@ describe('the site removed (run by /bin/sh; caddy and service stubbed, files rea
     rmSync(root, { recursive: true, force: true });
     mkdirSync(path.dirname(site), { recursive: true });
     mkdirSync(path.join(state, 'gates'), { recursive: true });
+    mkdirSync(logs, { recursive: true });
+    writeFileSync(path.join(logs, 'blue.access.log'), '{}\n');
     writeFileSync(site, 'shop.example { }\n');
   };
 
@@ -116,8 +120,8 @@ describe('the site removed (run by /bin/sh; caddy and service stubbed, files rea
     fresh();
     const r = run(0);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), [`+ removed the site ${site}`, `+ removed ${state}`]);
-    assert.ok(!existsSync(site) && !existsSync(`${site}.removing`) && !existsSync(state));
+    assert.deepEqual(r.stdout.trim().split('\n'), [`+ removed the site ${site}`, `+ removed ${state}`, `+ removed ${logs}`]);
+    assert.ok(!existsSync(site) && !existsSync(`${site}.removing`) && !existsSync(state) && !existsSync(logs));
     assert.deepEqual(calls(), ['service caddy status', 'caddy validate', 'service caddy reload']);
     const again = run(0);
     assert.equal(again.status, 0);
