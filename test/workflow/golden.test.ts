@@ -25,7 +25,7 @@ import { ROLLBACK_STEPS } from '../../workflows/rollback';
 import { SETUP_STEPS } from '../../workflows/setupSteps';
 import { FLEET_DEPLOY_STEPS, FLEET_ROLLBACK_STEPS, HOST_DEPLOY_STEPS, HOST_ROLLBACK_STEPS } from '../../workflows/fleetSteps';
 import { activitiesOf } from '../../workflows/stepTable';
-import { deploy, fakes, OWN_TESTS, STEP_ACTIVITIES, TARGET, UNDO, VERSION, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
+import { ACTIVITY_OF, deploy, fakes, OWN_TESTS, STEP_ACTIVITIES, TARGET, UNDO, VERSION, waitForStatus, withFakeWorker } from '../helpers/deployFakes';
 import { TEST_TARGET_WITH_DB } from '../helpers/target';
 import { REPO_ROOT } from '../helpers/paths';
 import { rebuildFakes } from '../helpers/rebuildFakes';
@@ -430,9 +430,10 @@ function fleetActs(failVerifyOn?: string): Acts {
 /** Every activity each workflow type may schedule, step or undo: the goldens must schedule them all. */
 const EVERY_ACTIVITY = [
   ...STEP_ACTIVITIES,
-  ...OWN_TESTS,
+  ...OWN_TESTS.map((step) => ACTIVITY_OF[step]!),
   ...UNDO,
   'bakeCheck',
+  'canaryFigures',
   ...ROLLBACK_STEPS.filter((s) => s.name !== 'drainOldSlot').map((s) => (s.name === 'stopOldSlot' ? 'stopSlot' : s.name)),
   ...REBUILD_STEPS.map((s) => s.name),
   'destroyNextBuildJail',
