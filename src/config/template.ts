@@ -91,6 +91,15 @@ hold_timeout: 1h
 ${keyComment('bake')}
 bake: 0
 
+${keyComment('approval')}
+approval: never
+
+${keyComment('rollout')}
+# rollout:
+#   steps: [5, 25, 50]
+#   interval: 5m
+#   max_error_rate: 5
+
 ${releaseBlock(app, p)}
 
 ssh:
