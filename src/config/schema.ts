@@ -400,7 +400,7 @@ export const configSchema = z
       // a human gate before the switch (docs/approvals.md): the new slot is healthy, the old one serves
       approval: z.enum(['never', 'before_switch'], expected('"never" or "before_switch"')).default('never').meta({
         description:
-          '`before_switch`: every deploy waits, once the new slot is healthy and before traffic moves, for `alcaide approve`; `never`: none waits unless `deploy --approve` asks (`deploy --no-approve` skips the wait once)',
+          'when a deploy waits for `alcaide approve`: `before_switch`, every deploy once the new slot is healthy and before traffic moves; `never`, only when `deploy --approve` asks (`deploy --no-approve` skips the wait once)',
       }),
       approval_timeout: duration()
         .prefault('4h')
