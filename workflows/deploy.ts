@@ -2,7 +2,7 @@
 // traffic, prove it again through Caddy, drain and stop the old slot (kept for rollback).
 // Each undo step is registered before the step it undoes; on failure, abort or rollback
 // they run in reverse order in a scope nothing can cancel.
-import { upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { shortVersion, type AppTarget } from '../src/model/target';
 import { SEARCH_ATTRIBUTES } from '../src/model/searchAttributes';
 import type { CanaryPlan } from '../src/model/canary';
@@ -21,6 +21,9 @@ import { abortSignal, rollbackSignal } from './signals';
 import type { WorkflowStatus } from './status';
 
 export { DEPLOY_STEPS };
+
+/** Canary deploys (docs/canary.md, docs/architecture.md "Changing workflow code"). */
+const CANARY_PATCH = 'canary-deploys';
 
 export interface DeployInput {
   target: AppTarget;
@@ -46,10 +49,12 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
   const { target: t, version, keptRelease } = input;
   const hooks = new Hooks(input.hooks, t, { command: keptRelease ? 'rollback' : 'deploy', performer: input.startedBy, hosts: [t.server.host] });
   const gates = new Gates(input.gates);
+  // a canary's run carries its plan; one recorded by a worker without canaries replays without it
+  const canaryPlan = input.canary && patched(CANARY_PATCH) ? input.canary : undefined;
   return runSaga(
     {
       table: DEPLOY_STEPS,
-      order: hooks.order(gates.order(deploySteps(t.release.migrateBeforeStart, keptRelease, input.canary !== undefined), DEPLOY_GATES_AFTER), DEPLOY_HOOKS),
+      order: hooks.order(gates.order(deploySteps(t.release.migrateBeforeStart, keptRelease, canaryPlan !== undefined), DEPLOY_GATES_AFTER), DEPLOY_HOOKS),
       status: { kind: 'deploy', app: t.app, destination: t.destination, host: t.server.host, version },
       what: () => `${keptRelease ? 'rollback to the kept release' : 'deploy'} of ${t.app} ${shortVersion(version)}`,
       noun: 'deploy',
@@ -66,7 +71,7 @@ export async function deployWorkflow(input: DeployInput): Promise<WorkflowStatus
     },
     async (saga) => {
       const status = saga.tracker.status;
-      const canary = input.canary && new Canary(saga, input.canary);
+      const canary = canaryPlan && new Canary(saga, canaryPlan);
       await hooks.run(saga, 'pre-connect', { version });
       await saga.run('ensureBuildJail', t);
       const kept = `kept release ${shortVersion(version)}`;
