@@ -38,6 +38,10 @@ test('a 25% canary serves 25% ± 5 of 2,000 requests, a cookie keeps a client on
   rig.commitVersion('2.0.0');
   const deploy = rig.cli(['deploy', '--canary', '25%'], 600_000);
   await canaryAt(25);
+  // status: the share, until when, both slots' figures and what to do
+  const status = await rig.cli(['status']);
+  assert.match(status.stdout, /canary: 25% of clients on (blue|green) until \d\d:\d\d:\d\dZ \(steps 25%, then all\)/, status.stdout);
+  assert.match(status.stdout, /(blue|green) \d+ of \d+ requests 5xx .*`alcaide promote` gives/);
   const load = startLoad({ host: rig.host.host, concurrency: 4, maxMs: 5 * 60_000, accept: (status, body) => status === 200 && APP.test(body) });
   let during: string[] = [];
   try {
@@ -80,8 +84,8 @@ test('a 25% canary serves 25% ± 5 of 2,000 requests, a cookie keeps a client on
   // after the promote every request is the new version's
   const last = load.samples.slice(-50).map((s) => versionOf(s.body));
   assert.deepEqual([...new Set(last)], ['2.0.0']);
-  const status = await rig.cli(['status']);
-  assert.match(status.stdout, /canary: a share of clients on the new slot/);
+  const after = await rig.cli(['status']);
+  assert.match(after.stdout, /canary: a share of clients on the new slot/);
 });
 
 test('a canary that answers 500 to 20% of its requests goes back by itself: the count is printed, the old slot failed none', async () => {

@@ -15,7 +15,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { dataConverterFor } from '../../src/temporal/codec';
+import { dataConverterFor, payloadCodecFor } from '../../src/temporal/codec';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { WORKFLOW_BUNDLE } from '../../src/temporal/worker';
 import { REBUILD_STEPS } from '../../workflows/rebuild';
 import { REMOVE_STEPS } from '../../workflows/remove';
@@ -488,6 +489,25 @@ test('every golden history replays through the current workflow code', async () 
   const failed: string[] = [];
   for await (const r of Worker.runReplayHistories(replayOptions, histories)) if (r.error) failed.push(`${r.workflowId}: ${r.error.message}`);
   assert.deepEqual(failed, []);
+});
+
+/**
+ * A deploy started by a newer CLI (its input asks for a canary, gates, hooks) but recorded by a
+ * worker without them (an upgrade half-way) replays as it ran: each feature waits on its patch.
+ */
+test('a deploy recorded without canaries, gates and hooks replays with an input that asks for them', async () => {
+  const codec = payloadCodecFor(TEST_CODEC_KEY);
+  const withInput = async (extra: object) => {
+    const history = History.fromObject(JSON.parse(read('deploy-to-green.json')));
+    const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
+    const [payload] = await codec.decode(started.input!.payloads as never);
+    const input = defaultPayloadConverter.fromPayload<object>(payload!);
+    started.input!.payloads = await codec.encode([defaultPayloadConverter.toPayload({ ...input, ...extra })]);
+    return Worker.runReplayHistory(replayOptions, history, `upgraded-${Object.keys(extra).join('-')}`);
+  };
+  await withInput({ canary: { steps: [10], intervalMs: 60_000, checkIntervalMs: 1000, maxErrorPoints: 5, minRequests: 20 } });
+  await withInput({ gates: { approval: { timeoutMs: 60_000 } } });
+  await withInput({ hooks: { hooks: [{ hook: 'pre-switch', local: true, timeoutMs: 60_000 }] } });
 });
 
 test('the goldens are every workflow type the worker registers', async () => {
