@@ -57,7 +57,10 @@ export function resumePoint(events: HistoryEvent[]): ResumePoint {
       if (step) failedStep = step;
     }
   }
-  if (!failedStep) throw new UserError('the last deploy did not fail in a step (it was aborted, rolled back or cancelled): start a new deploy');
+  if (!failedStep)
+    throw new UserError(
+      'the last deploy did not fail in a step that can run again (it was aborted, rolled back or cancelled, no approval came, or its canary failed more requests than the old version): start a new deploy',
+    );
   const step = [failedStep, ...undone].sort((a, b) => order(a) - order(b))[0]!;
   const at = [...stepAt].find(([, name]) => name === step)?.[0];
   if (at === undefined) throw new UserError(`cannot find where ${step} started in the history`);
