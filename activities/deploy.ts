@@ -25,7 +25,7 @@ import { checkVersion, jailNotRunning, runBuild, uploadSourceTo } from './build'
 import { checkClaims } from './claims';
 import { postgresPassword, postgresSpec } from './database';
 import type { ActivityDeps, Clock } from './deps';
-import { converge, layoutOf, slotHost, slotHostsEntries } from './jails';
+import { converge, convergeOutput, layoutOf, slotHost, slotHostsEntries } from './jails';
 import { outputTail, precondition, type Remote, withHeartbeat } from './remote';
 
 // ---------------------------------------------------------------- build
@@ -346,8 +346,14 @@ async function waitForRouting(clock: Clock, r: Remote, t: AppTarget, slot: Slot,
   throw failure('SwitchNotSeen', `Caddy did not route to ${slot} within ${withinMs / 1000}s (last: ${last})`);
 }
 
-/** Whether a canary's share file routes the app's requests (src/freebsd/canary.ts). */
-const canaryRuns = async (r: Remote, t: AppTarget) => parseShareFiles((await r.run(shareFiles(t.app), 'look for a canary share')).stdout).length > 0;
+/**
+ * In one round trip: `parts`, after every request sent to `to` through a canary's share file if
+ * there is one (src/freebsd/canary.ts; nothing without one); whether there is one.
+ */
+async function routeAllThen(r: Remote, t: AppTarget, to: Slot, label: string, parts: string[] = []): Promise<{ canary: boolean }> {
+  const out = await convergeOutput(r, label, [routeAllTo(t.app, to), ...parts, shareFiles(t.app)]);
+  return { canary: parseShareFiles(out).length > 0 };
+}
 
 /**
  * A canary's routes handed back to the gates, which already route to `to`: Caddy's checks are
@@ -367,8 +373,7 @@ const switchTraffic =
   (d: ActivityDeps) =>
   async (t: AppTarget, to: Slot, from?: Slot): Promise<StepResult> => {
     const r = d.remote(t);
-    const canary = await canaryRuns(r, t);
-    await converge(r, `open the ${to} gate`, [...(canary ? [routeAllTo(t.app, to)] : []), switchGates(t.app, to, from, activeFile(t.app))]);
+    const { canary } = await routeAllThen(r, t, to, `open the ${to} gate`, [switchGates(t.app, to, from, activeFile(t.app))]);
     if (canary) await endCanary(d, r, t, to);
     const ms = await waitForRouting(d.clock, r, t, to);
     return { changed: true, note: `Caddy routes to ${to} (${ms} ms after the gate opened)${canary ? '; the canary share removed' : ''}` };
@@ -459,8 +464,7 @@ const restoreTraffic =
       return { changed: true, note: `${from} closed; there was no previous slot` };
     }
     // during a canary `to` is its stable slot, serving the rest all along: every request there first
-    const canary = await canaryRuns(r, t);
-    if (canary) await converge(r, `every request to ${to}`, [routeAllTo(t.app, to)]);
+    const { canary } = await routeAllThen(r, t, to, `every request to ${to}`);
     await startSlot(d)(t, to);
     await checkHealth(d)(t, to);
     await converge(r, `open the ${to} gate`, [switchGates(t.app, to, from, activeFile(t.app))]);

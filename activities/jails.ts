@@ -27,9 +27,18 @@ export const sha256 = (text: string) => createHash('sha256').update(text).digest
 
 /** Runs one step's script (its checks and actions in one command); returns what it changed. */
 export async function converge(r: Remote, label: string, parts: string[], o: { stdin?: string; timeoutMs?: number; flight?: string } = {}): Promise<string[]> {
+  return changesOf(await convergeOutput(r, label, parts, o));
+}
+
+/** converge's whole output: its parts may also print what they read (lines without the "+ " of a change). */
+export async function convergeOutput(
+  r: Remote,
+  label: string,
+  parts: string[],
+  o: { stdin?: string; timeoutMs?: number; flight?: string } = {},
+): Promise<string> {
   const s = script(putFunction(), ...parts);
-  const res = await withHeartbeat(() => r.run(o.flight ? singleFlight(o.flight, s) : s, label, o));
-  return changesOf(res.stdout);
+  return (await withHeartbeat(() => r.run(o.flight ? singleFlight(o.flight, s) : s, label, o))).stdout;
 }
 
 /** Writes a file only when its content differs: one command, the content on stdin. */
