@@ -88,6 +88,13 @@ describe('rollout in deploy.yml and deploy --canary', () => {
     const fleet = runCli(['deploy'], { cwd: project.dir, env });
     assert.equal(fleet.code, 2, fleet.stderr);
     assert.match(fleet.stderr, /rollout: a canary is not available for a deploy to several servers/);
+    // attaching to a running fleet deploy is not refused for the rollout in deploy.yml
+    const attach = runCli(['deploy', '--attach'], { cwd: project.dir, env });
+    assert.equal(attach.code, 1, attach.stderr);
+    assert.match(attach.stderr, /cannot reach Temporal at 127\.0\.0\.1:1/);
+    const attachCanary = runCli(['deploy', '--attach', '--canary', '5%'], { cwd: project.dir, env });
+    assert.equal(attachCanary.code, 2);
+    assert.match(attachCanary.stderr, /--canary and --no-canary start a deploy: the running one keeps its own canary/);
     const flag = runCli(['deploy', '--no-canary', '--canary', '5%'], { cwd: project.dir, env });
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /--canary: not available for a deploy to several servers/);

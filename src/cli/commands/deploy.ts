@@ -268,10 +268,12 @@ Examples:
     .action(async (opts: DeployOptions, cmd: Command) => {
       const config = fleetConfigFor(cmd, 'deploy');
       const target = toAppTarget(config, { trustNewHost: opts.trustNewHost });
+      const starts = !opts.attach && !opts.resumeFromFailure;
+      if (!starts && opts.canary !== undefined) throw new UserError('--canary and --no-canary start a deploy: the running one keeps its own canary', 2);
       if (target.fleet) refuseForFleets(opts, ['hold', 'bake', 'resumeFromFailure', 'canary']);
-      if (target.fleet && config.rollout && opts.canary !== false)
+      if (starts && target.fleet && config.rollout && opts.canary !== false)
         throw new UserError('rollout: a canary is not available for a deploy to several servers (deploy --no-canary, or remove rollout: from deploy.yml)', 2);
-      const canary = opts.attach || opts.resumeFromFailure ? undefined : canaryPlanFor(config, opts.canary);
+      const canary = starts ? canaryPlanFor(config, opts.canary) : undefined;
       // bad input fails here, before Temporal or the server is contacted
       checkAppSecrets(config);
       const found = opts.attach || opts.resumeFromFailure ? undefined : hooksOf(config, Boolean(target.fleet), opts.skipHooks);
