@@ -552,7 +552,10 @@ describe('switchTraffic and restoreTraffic end a canary on the real Caddy', () =
     const restored = await activities().restoreTraffic(s.target, 'blue', 'green');
     // the share files are written only where one exists (`if [ -f ... ]`): none is, none appears
     assert.ok(!existsSync(shareFile('blue')) && !existsSync(shareFile('green')));
-    assert.deepEqual([switched.note, restored.note].filter((n) => n.includes('canary')), []);
+    assert.deepEqual(
+      [switched.note, restored.note].filter((n) => n.includes('canary')),
+      [],
+    );
     assert.ok(existsSync(s.gate('blue')) && !existsSync(s.gate('green')));
   });
 });
