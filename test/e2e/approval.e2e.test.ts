@@ -13,12 +13,7 @@ const rig = new Rig('approval', 'drain_timeout: 2s\n');
 const APP = /^hello v[\d.]+ slot=(blue|green)$/;
 
 before(async () => {
-  await rig.start();
-  await rig.startWorker();
-  const s = await rig.cli(['setup']);
-  assert.equal(s.code, 0, s.stdout + s.stderr);
-  const d = await rig.cli(['deploy']);
-  assert.equal(d.code, 0, d.stdout + d.stderr);
+  await rig.startDeployed();
 });
 
 after(async () => {
