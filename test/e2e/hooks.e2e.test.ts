@@ -12,6 +12,7 @@ import { E2eProject, ok } from '../helpers/e2eProject';
 const MASTER = Buffer.alloc(32, 23);
 // a value no quoting or line splitting may change on its way
 const WEBHOOK = `https://hooks.example/T0/B1?x='1'&y="2"\n$HOME \\ ü`;
+const SECRET_KEY_BASE = 'k'.repeat(64);
 const DEPLOY_HOOKS = ['pre-connect', 'pre-build', 'pre-deploy', 'pre-switch', 'post-switch', 'post-deploy'];
 
 let p: E2eProject;
@@ -52,14 +53,15 @@ before(async () => {
       env: { secret: ['SLACK_WEBHOOK_URL', 'SECRET_KEY_BASE'] },
       hooks: {
         'post-deploy': { secrets: ['SLACK_WEBHOOK_URL'] },
-        'post-switch': { remote: 'echo "$ALCAIDE_SLOT $(id -un)" > /tmp/warmed && echo warmed' },
+        // it prints an app secret of its environment: what is kept of its output names it instead
+        'post-switch': { remote: 'echo "$ALCAIDE_SLOT $(id -un)" > /tmp/warmed && echo "warmed with $SECRET_KEY_BASE"' },
       },
     },
   });
   host = p.host;
   out = path.join(p.project.dir, 'hook-out');
   mkdirSync(out);
-  await p.secrets({ SLACK_WEBHOOK_URL: WEBHOOK, SECRET_KEY_BASE: 'k'.repeat(64) });
+  await p.secrets({ SLACK_WEBHOOK_URL: WEBHOOK, SECRET_KEY_BASE });
   for (const h of DEPLOY_HOOKS) writeHook(h, recorder());
   writeHook('post-rollback.sample', '#!/bin/sh\nexit 1\n');
   p.commit('hooks');
@@ -76,7 +78,8 @@ describe('hooks', () => {
     ok(r);
     assert.deepEqual(order(), DEPLOY_HOOKS);
     for (const h of DEPLOY_HOOKS) assert.match(r.stdout, new RegExp(`✓ ${h} hook .*recorded ${h}`), r.stdout);
-    assert.match(r.stdout, /✓ post-switch hook .*ran in hello_blue: warmed/);
+    assert.match(r.stdout, /✓ post-switch hook .*ran in hello_blue: warmed with \[secret SECRET_KEY_BASE\]/);
+    assert.ok(!r.stdout.includes(SECRET_KEY_BASE), 'the secret a remote hook printed is not shown');
     const env = envOf('post-deploy');
     assert.equal(env.ALCAIDE_APP, 'hello');
     assert.equal(env.ALCAIDE_COMMAND, 'deploy');
@@ -96,6 +99,7 @@ describe('hooks', () => {
     assert.equal(warmed.stdout, 'blue hello\n', warmed.stderr);
     const status = await p.cli(['status']);
     assert.match(status.stdout, /✓ pre-deploy hook/);
+    assert.ok(!status.stdout.includes(SECRET_KEY_BASE), 'nor in the status');
   });
 
   test('a failing pre-deploy hook stops the deploy with its exit code and output; the host is unchanged', async () => {
