@@ -9,7 +9,12 @@
 //     the three other hosts) against bytes / link rate — the rate of the unthrottled link measured
 //     with OpenSSH's `ssh HOST cat RELEASE`, and one more fleet deploy with every fleet host's link
 //     throttled to BENCH_LINK (100mbit by default), whose copy moves the bytes twice (down, then up);
-//   - each step's median time on both sides, and the load average at each deploy.
+//   - each step's median time on both sides, and the load average at each deploy;
+//   - where the time goes on this machine (bench/cpu.ts, bench/timeline.ts): the machine's CPU busy
+//     time during each deploy and each step (from /proc/stat; the background before each deploy
+//     measured on its own), the CPU-bound lower bound of the figure (the fleet's own CPU-seconds on
+//     2 cores against one host's wall time), each host's steps side by side (the spread between
+//     hosts), and the gaps where no activity runs in the parent or any child.
 // BENCH_ROUNDS (default 3) deploys of each. Prints a table and writes bench/results/fleet-DATE.json.
 // Run: `npm run bench:fleet` (root: the simulated hosts).
 import assert from 'node:assert/strict';
@@ -30,7 +35,9 @@ import { WorkerProcess } from '../test/helpers/workerProcess';
 import { codecKey } from '../src/temporal/codec';
 import { DEFAULT_BASE_PATH, releaseArtifact } from '../src/freebsd/layout';
 import type { WorkflowStatus } from '../workflows/status';
+import { CpuSampler, type CpuWindow } from './cpu';
 import { loadAverage, machine, writeResults } from './results';
+import { fetchTimes, gaps, spreads, type Gap, type StepSpread, type WorkflowTimes } from './timeline';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LINK = process.env.BENCH_LINK ?? '100mbit';
@@ -123,8 +130,17 @@ class FleetRig {
 }
 
 const rig = new FleetRig();
+const cpu = new CpuSampler();
+/** How long the machine is watched before each deploy, for its background load (the hosts' idle BEAMs and Caddies, other processes). */
+const QUIET_MS = 2000;
+/** Gaps shorter than this are the SDK's own turnaround, not listed one by one. */
+const GAP_MIN_MS = 20;
 
 type Kind = 'one' | 'fleet';
+
+interface Phase extends CpuWindow {
+  phase: string;
+}
 
 interface Deploy {
   kind: Kind;
@@ -134,20 +150,77 @@ interface Deploy {
   steps: Array<{ name: string; ms: number }>;
   /** the fleet's copyRelease step: its first attempt's start to its last copy's end */
   copyMs?: number;
+  /** the machine over the CLI's run, and in the quiet window just before it */
+  cpu: CpuWindow;
+  backgroundBusyCores: number;
+  /** the machine over each step of the run's status (a fleet: the parent's) */
+  phases: Phase[];
+  /** the CLI before the workflow started and after it closed */
+  cliMs: { beforeStart: number; afterClose: number };
+  /** the workflow's run, and the gaps in it where no activity runs in the parent or any child */
+  runStartedAt: number;
+  runMs: number;
+  gaps: Gap[];
+  /** a fleet: each child's steps, host by host */
+  spread?: StepSpread[];
+  /** a fleet: the parent's start of each child → the child's first activity */
+  childStartMs?: number[];
 }
+
+const sleep = (msValue: number) => new Promise((r) => setTimeout(r, msValue));
 
 async function deploy(kind: Kind): Promise<Deploy> {
   const version = rig.commitVersion();
+  const quietFrom = Date.now();
+  await sleep(QUIET_MS);
+  const backgroundBusyCores = cpu.window(quietFrom, Date.now()).busyCores;
   const loadavg1 = os.loadavg()[0]!;
   const t0 = performance.now();
+  const from = Date.now();
   const r = await rig.cli(kind === 'one' ? ['-d', 'one', 'deploy'] : ['deploy']);
   const wallMs = performance.now() - t0;
+  const to = Date.now();
   if (r.code !== 0) throw new Error(`alcaide deploy (${kind}) failed:\n${r.stdout}\n${r.stderr}`);
   const h = rig.temporal.client.workflow.getHandle(kind === 'one' ? 'alcaide-hello-one' : 'alcaide-hello');
   const status = (await h.result()) as WorkflowStatus;
   assert.equal(status.version, version);
   const steps = status.steps.filter((s) => s.startedAt !== undefined && s.endedAt !== undefined).map((s) => ({ name: s.name, ms: s.endedAt! - s.startedAt! }));
-  return { kind, version, wallMs, loadavg1, steps, copyMs: kind === 'fleet' ? await copySpan(h) : undefined };
+
+  const parent = await fetchTimes('parent', h);
+  const children: WorkflowTimes[] = [];
+  for (const c of status.hosts ?? []) children.push(await fetchTimes(c.host, rig.temporal.client.workflow.getHandle(c.workflowId)));
+  const all = [parent, ...children];
+  const activities = all.flatMap((w) => w.activities);
+  const timers = all.flatMap((w) => w.timers);
+  const phases: Phase[] = status.steps
+    .filter((s) => s.startedAt !== undefined && s.endedAt !== undefined)
+    .map((s) => ({ phase: s.name, ...cpu.window(s.startedAt!, s.endedAt!) }));
+  if (kind === 'fleet') {
+    // the build as one phase, and what prepareHosts does after the last copy
+    const at = (name: string) => status.steps.find((s) => s.name === name);
+    const [ensure, build, copy, prepare] = [at('ensureBuildJail'), at('buildRelease'), at('copyRelease'), at('prepareHosts')];
+    if (ensure?.startedAt && build?.endedAt) phases.push({ phase: 'build (ensureBuildJail → buildRelease)', ...cpu.window(ensure.startedAt, build.endedAt) });
+    if (copy?.endedAt && prepare?.endedAt) phases.push({ phase: 'prepareHosts after the copy', ...cpu.window(copy.endedAt, prepare.endedAt) });
+  }
+  return {
+    kind,
+    version,
+    wallMs,
+    loadavg1,
+    steps,
+    copyMs: kind === 'fleet' ? await copySpan(h) : undefined,
+    cpu: cpu.window(from, to),
+    backgroundBusyCores,
+    phases,
+    cliMs: { beforeStart: parent.startedAt - from, afterClose: to - parent.closedAt },
+    runStartedAt: parent.startedAt,
+    runMs: parent.closedAt - parent.startedAt,
+    gaps: gaps(activities, timers, parent.startedAt, parent.closedAt),
+    ...(kind === 'fleet' && {
+      spread: spreads(children, parent.startedAt),
+      childStartMs: children.map((c) => Math.min(...c.activities.map((a) => a.from)) - c.startedAt),
+    }),
+  };
 }
 
 /** From the first copyRelease activity's start to the last one's completion, by the parent's history. */
@@ -191,6 +264,74 @@ function linkRate(version: string, bytes: number): number {
   return median(rates);
 }
 
+/**
+ * The deploy's own CPU-seconds: the machine's over the run, less the background at `backgroundCores`
+ * (the median of every quiet window of the bench: one window alone catches whatever else the shared
+ * machine runs at that moment).
+ */
+const ownCpuSeconds = (d: Deploy, backgroundCores: number) => Math.max(0, d.cpu.cpuSeconds - (backgroundCores * d.wallMs) / 1000);
+
+/** A run's label without its host: `parent buildRelease`, `host installRelease`. */
+const withoutHost = (label: string) => label.replace(/^(\S+) /, (_, who: string) => (who === 'parent' ? 'parent ' : 'host '));
+/** A gap's kind: what ended before it and what began after (`parent buildRelease → host installRelease`). */
+const gapKind = (g: Gap) => `${withoutHost(g.after)} → ${withoutHost(g.before)}`;
+
+/** Where the time of the deploys of one kind goes: CPU, each phase's CPU, the gaps. */
+function timeGoes(deploys: Deploy[], backgroundCores: number) {
+  const phaseNames = [...new Set(deploys.flatMap((d) => d.phases.map((p) => p.phase)))];
+  const kinds = [...new Set(deploys.flatMap((d) => d.gaps.map(gapKind)))];
+  const gapSum = (d: Deploy, f: (g: Gap) => number) => d.gaps.reduce((a, g) => a + f(g), 0);
+  return {
+    wallMs: Math.round(median(deploys.map((d) => d.wallMs))),
+    runMs: Math.round(median(deploys.map((d) => d.runMs))),
+    cliMs: { beforeStart: Math.round(median(deploys.map((d) => d.cliMs.beforeStart))), afterClose: Math.round(median(deploys.map((d) => d.cliMs.afterClose))) },
+    busyCores: +median(deploys.map((d) => d.cpu.busyCores)).toFixed(2),
+    backgroundBusyCores: +median(deploys.map((d) => d.backgroundBusyCores)).toFixed(2),
+    cpuSeconds: +median(deploys.map((d) => d.cpu.cpuSeconds)).toFixed(2),
+    ownCpuSeconds: +median(deploys.map((d) => ownCpuSeconds(d, backgroundCores))).toFixed(2),
+    phases: phaseNames.map((phase) => {
+      const ps = deploys.flatMap((d) => d.phases.filter((p) => p.phase === phase));
+      return {
+        phase,
+        wallMs: Math.round(median(ps.map((p) => p.wallMs))),
+        busyCores: +median(ps.map((p) => p.busyCores)).toFixed(2),
+        cpuSeconds: +median(ps.map((p) => p.cpuSeconds)).toFixed(2),
+      };
+    }),
+    /** no activity in any workflow of the run: in all, and less what a timer (the drain) covered */
+    gapsMs: {
+      total: Math.round(median(deploys.map((d) => gapSum(d, (g) => g.to - g.from)))),
+      withoutTimers: Math.round(median(deploys.map((d) => gapSum(d, (g) => g.to - g.from - g.timerMs)))),
+      byKind: kinds
+        .map((kind) => ({
+          kind,
+          count: median(deploys.map((d) => d.gaps.filter((g) => gapKind(g) === kind).length)),
+          ms: Math.round(median(deploys.map((d) => gapSum(d, (g) => (gapKind(g) === kind ? g.to - g.from - g.timerMs : 0))))),
+        }))
+        .filter((k) => k.ms >= GAP_MIN_MS)
+        .sort((a, b) => b.ms - a.ms),
+    },
+  };
+}
+
+/** One deploy's timeline, in ms from its workflow's start: gaps of GAP_MIN_MS and more, each host's steps. */
+function timeline(d: Deploy) {
+  return {
+    version: d.version,
+    childStartMs: d.childStartMs?.map(Math.round),
+    spread: d.spread,
+    gaps: d.gaps
+      .filter((g) => g.to - g.from >= GAP_MIN_MS)
+      .map((g) => ({
+        atMs: Math.round(g.from - d.runStartedAt),
+        ms: Math.round(g.to - g.from),
+        timerMs: Math.round(g.timerMs),
+        after: g.after,
+        before: g.before,
+      })),
+  };
+}
+
 function stepMedians(deploys: Deploy[]): Array<{ step: string; ms: number }> {
   const names = [...new Set(deploys.flatMap((d) => d.steps.map((s) => s.name)))];
   return names.map((step) => ({ step, ms: Math.round(median(deploys.flatMap((d) => d.steps.filter((s) => s.name === step).map((s) => s.ms)))) }));
@@ -232,6 +373,16 @@ async function main(): Promise<void> {
     const limit = bytesPerSecond(LINK);
 
     const ratio = median(fleet.map((d) => d.wallMs)) / median(one.map((d) => d.wallMs));
+    // where the time goes: on this machine all four hosts share its cores, so the fleet's own
+    // CPU-seconds over the cores is as fast as its deploy can be here, whatever the orchestration
+    const backgroundCores = +median(runs.map((d) => d.backgroundBusyCores)).toFixed(2);
+    const where = { cores: cpu.cores, backgroundBusyCores: backgroundCores, one: timeGoes(one, backgroundCores), fleet: timeGoes(fleet, backgroundCores) };
+    const oneWallMs = median(one.map((d) => d.wallMs));
+    const cpuBound = (where.fleet.ownCpuSeconds * 1000) / where.cores / oneWallMs;
+    // the same with the machine's whole busy time (the background competes for the cores too)
+    const cpuBoundWithBackground = (where.fleet.cpuSeconds * 1000) / where.cores / oneWallMs;
+    // one host's deploy, plus the fleet's extra CPU-seconds on every core: the figure if CPU were the only cost
+    const cpuModel = (oneWallMs + ((where.fleet.ownCpuSeconds - where.one.ownCpuSeconds) * 1000) / where.cores) / oneWallMs;
     const copy = {
       releaseBytes: bytes,
       copyReleaseMs: fleet.map((d) => Math.round(d.copyMs!)),
@@ -250,6 +401,11 @@ async function main(): Promise<void> {
     Object.assign(out, {
       wallMs: { one: one.map((d) => Math.round(d.wallMs)), fleet: fleet.map((d) => Math.round(d.wallMs)) },
       fleetOverOne: ratio,
+      cpuBoundFleetOverOne: cpuBound,
+      cpuBoundFleetOverOneWithBackground: cpuBoundWithBackground,
+      cpuModelFleetOverOne: cpuModel,
+      whereTimeGoes: where,
+      timeline: { one: timeline(one[one.length - 1]!), fleet: timeline(lastFleet) },
       loadavg1AtDeploys: runs.map((d) => ({ kind: d.kind, loadavg1: d.loadavg1 })),
       copy,
       steps: { one: stepMedians(one), fleet: stepMedians(fleet), fleetThrottled: throttled.steps },
@@ -263,6 +419,12 @@ async function main(): Promise<void> {
         `${ratio.toFixed(2)} (median ${s1(median(fleet.map((d) => d.wallMs)))} s / ${s1(median(one.map((d) => d.wallMs)))} s; ${ROUNDS} each)`,
         '≤ 1.3',
         ratio <= 1.3 ? 'met' : 'MISSED',
+      ],
+      [
+        `CPU-bound lower bound of that figure on ${where.cores} cores`,
+        `${cpuBound.toFixed(2)} (the fleet's own ${where.fleet.ownCpuSeconds.toFixed(1)} CPU-s / ${where.cores} cores = ${s1((where.fleet.ownCpuSeconds * 1000) / where.cores)} s / ${s1(oneWallMs)} s); with the background ${cpuBoundWithBackground.toFixed(2)}; 1 host + the fleet's extra CPU-s on every core: ${cpuModel.toFixed(2)}`,
+        '',
+        '',
       ],
       ['release', `${(bytes / 1048576).toFixed(1)} MiB`, '', ''],
       [
@@ -279,8 +441,30 @@ async function main(): Promise<void> {
     console.log(steps.one.map((x) => `  ${x.step.padEnd(22)} ${String(x.ms).padStart(6)} ms`).join('\n'));
     console.log(`${FLEET} hosts, per step (median of ${ROUNDS}):`);
     console.log(steps.fleet.map((x) => `  ${x.step.padEnd(22)} ${String(x.ms).padStart(6)} ms`).join('\n'));
+    for (const k of ['one', 'fleet'] as const) {
+      const w = where[k];
+      console.log(
+        `\n${k === 'one' ? '1 host' : `${FLEET} hosts`}: CLI ${s1(w.wallMs)} s (before the workflow ${w.cliMs.beforeStart} ms, after it ${w.cliMs.afterClose} ms); ` +
+          `${w.busyCores} cores busy of ${where.cores} = ${w.cpuSeconds} CPU-s, ${w.ownCpuSeconds} its own (less the bench's background, ${where.backgroundBusyCores} cores); ` +
+          `no activity anywhere ${s1(w.gapsMs.total)} s of the run's ${s1(w.runMs)} s, ${s1(w.gapsMs.withoutTimers)} s without a timer`,
+      );
+      console.log(
+        w.phases
+          .map((p) => `  ${p.phase.padEnd(40)} ${String(p.wallMs).padStart(6)} ms  ${p.busyCores.toFixed(2)} cores  ${p.cpuSeconds.toFixed(2)} CPU-s`)
+          .join('\n'),
+      );
+      console.log('  gaps without a timer, by kind (median ms per deploy):');
+      console.log(w.gapsMs.byKind.map((g) => `    ${String(g.ms).padStart(5)} ms  ×${g.count}  ${g.kind}`).join('\n'));
+    }
+    console.log(`\n${FLEET} hosts, each host's steps (the last deploy; ms from the workflow's start, start–end per host):`);
+    for (const st of lastFleet.spread ?? [])
+      console.log(
+        `  ${st.step.padEnd(20)} starts spread ${String(st.startSpreadMs).padStart(5)} ms, ends ${String(st.endSpreadMs).padStart(5)} ms: ${st.hosts.map((x) => `${x.startMs}–${x.endMs}`).join(', ')}`,
+      );
+    console.log(`  a child's start → its first activity: ${(lastFleet.childStartMs ?? []).map((x) => Math.round(x)).join(', ')} ms`);
     console.log(`load average: ${loadAtStart} at start, ${String(out.loadavgAtEnd)} at end; ${String(out.machine)}`);
   } finally {
+    cpu.stop();
     await rig.stop();
   }
   console.log(`written: ${writeResults('fleet', out)}`);

@@ -34,6 +34,7 @@ const FAST = [
   'unit/config-docs',
   'unit/secret-adapters',
   'unit/fleet',
+  'unit/bench-timeline',
   'unit/aliases',
   'unit/overview',
   'unit/releases',
