@@ -6,6 +6,7 @@ import { createAccessoryActivities } from './accessories';
 import { createCanaryActivities } from './canary';
 import { createDeployActivities } from './deploy';
 import type { ActivityDeps } from './deps';
+import { createDrainActivities } from './drain';
 import { createDiagnosticsActivities } from './diagnostics';
 import { createMaintenanceActivities } from './maintenance';
 import { createPauseActivities } from './pause';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDistributeActivities(deps),
     ...createAccessoryActivities(deps),
     ...createDeployActivities(deps),
+    ...createDrainActivities(deps),
     ...createCanaryActivities(deps),
     ...createReleaseActivities(deps),
     ...createRebuildActivities(deps),

@@ -275,7 +275,10 @@ export async function allSettled(steps: Array<Promise<unknown>>): Promise<void> 
   if (failed.length) throw failed.find((e) => !isCancellation(e)) ?? failed[0];
 }
 
-/** Lets requests in flight on the old slot finish (a durable timer), then stops it, kept for rollback. */
+/** Runs started before the drain watched Caddy's figures wait out drain_timeout on a timer (docs/architecture.md, "Changing workflow code"). */
+const DRAIN_PATCH = 'drain-until-idle';
+
+/** Lets requests in flight on the old slot finish (until Caddy has none to it, at most drain_timeout), then stops it, kept for rollback. */
 export async function drainAndStop(
   saga: Saga<typeof DEPLOY_STEPS> | Saga<typeof ROLLBACK_STEPS> | Saga<typeof HOST_DEPLOY_STEPS> | Saga<typeof HOST_ROLLBACK_STEPS>,
   t: AppTarget,
@@ -289,9 +292,11 @@ export async function drainAndStop(
     s.skip('stopOldSlot', noOld);
     return;
   }
-  await s.own('drainOldSlot', async () => {
-    await sleep(t.drainTimeoutMs);
-    return { changed: true, note: `${t.drainTimeoutMs / 1000}s for requests in flight on ${old}` };
-  });
+  if (patched(DRAIN_PATCH)) await s.run('drainOldSlot', t, old);
+  else
+    await s.own('drainOldSlot', async () => {
+      await sleep(t.drainTimeoutMs);
+      return { changed: true, note: `${t.drainTimeoutMs / 1000}s for requests in flight on ${old}` };
+    });
   await s.run('stopOldSlot', t, old);
 }

@@ -29,7 +29,7 @@ export interface UndoDef {
 export interface StepDef {
   name: string;
   title: string;
-  /** the activity the step schedules; absent: the workflow's own durable timer (the drain) */
+  /** the activity the step schedules; absent: the workflow's own work (a durable wait, a fleet's children) */
   activity?: ActivityName;
   retry?: RetryClass;
   /** the undo of this step, registered before it runs */

@@ -384,7 +384,9 @@ export const configSchema = z
         )
         .prefault({})
         .meta({ description: 'readiness of a new slot' }),
-      drain_timeout: duration().prefault('10s').meta({ description: 'how long the old slot keeps serving in-flight requests after the switch' }),
+      drain_timeout: duration().prefault('10s').meta({
+        description: 'the longest the old slot keeps serving its in-flight requests after the switch (the drain ends once Caddy has none in flight to it)',
+      }),
       // compensate: a failed deploy puts the previous slot back at once (unattended, CI);
       // hold: a failure before the switch waits for `alcaide retry` or `alcaide abort`
       on_failure: z.enum(['compensate', 'hold'], expected('"compensate" or "hold"')).default('compensate').meta({

@@ -1,6 +1,7 @@
-// HTTP requests to addresses only the server can reach (a jail's IP, Caddy on its
-// loopback), tunnelled through the existing SSH connection (direct-tcpip), so checks need
-// no HTTP client on the server and see exact status codes and headers.
+// HTTP requests to addresses only the server can reach (a jail's IP, Caddy on its loopback or
+// its admin socket), tunnelled through the existing SSH connection (direct-tcpip and
+// direct-streamlocal), so checks need no HTTP client on the server and see exact status codes
+// and headers.
 import http from 'node:http';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -22,11 +23,31 @@ export async function openTunnel(conn: SshConnection, host: string, port: number
   );
 }
 
+/** A stream to a unix socket on the server (OpenSSH's direct-streamlocal): Caddy's admin API on FreeBSD. */
+export async function openSocketTunnel(conn: SshConnection, socketPath: string): Promise<Duplex> {
+  const client = await conn.connect();
+  return new Promise((resolve, reject) =>
+    client.openssh_forwardOutStreamLocal(socketPath, (err, stream) =>
+      err ? reject(new SshConnectionError(conn.name, `cannot reach ${socketPath} on the server: ${err.message}`)) : resolve(stream),
+    ),
+  );
+}
+
 export async function httpViaSsh(
   conn: SshConnection,
-  o: { host: string; port: number; path: string; hostHeader?: string; timeoutMs?: number; tlsServername?: string; headers?: Record<string, string> },
+  o: {
+    host: string;
+    port: number;
+    path: string;
+    /** a unix socket on the server to send the request to, instead of host:port */
+    socket?: string;
+    hostHeader?: string;
+    timeoutMs?: number;
+    tlsServername?: string;
+    headers?: Record<string, string>;
+  },
 ): Promise<TunnelResponse> {
-  const tunnel = await openTunnel(conn, o.host, o.port);
+  const tunnel = o.socket ? await openSocketTunnel(conn, o.socket) : await openTunnel(conn, o.host, o.port);
   // HTTPS to Caddy on the server's loopback: SNI picks the site; the check is about routing,
   // so the certificate (perhaps not issued yet) is not verified here.
   const stream = o.tlsServername ? tls.connect({ socket: tunnel as never, servername: o.tlsServername, rejectUnauthorized: false }) : tunnel;

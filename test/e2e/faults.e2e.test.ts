@@ -49,7 +49,7 @@ const STEPS = [
   'recordDeploy',
 ] as const;
 type Step = (typeof STEPS)[number];
-const ACTIVITY: Partial<Record<Step, string>> = { stopOldSlot: 'stopSlot' };
+const ACTIVITY: Partial<Record<Step, string>> = { drainOldSlot: 'drainSlot', stopOldSlot: 'stopSlot' };
 
 // Which cells run. Every step for the worker kills; SSH cuts where the step talks to the host
 // for long enough to cut; Temporal restarts and reboots at one step of each phase.
@@ -236,23 +236,16 @@ function holdUnhealthy(h: WorkflowHandle, marker = UNHEALTHY): { release(): Prom
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 const ms = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
 
-/** Steps whose activity rides out a cut link or a reboot within one attempt (it polls again). */
-const RIDES_OUT: readonly Step[] = ['checkHealth'];
+/** Steps whose activity rides out a cut link or a reboot within one attempt (it polls again; the drain waits out its time). */
+const RIDES_OUT: readonly Step[] = ['checkHealth', 'drainOldSlot'];
 
 /**
  * Did the fault (at `at`, ms epoch) land in the step? From the history: the step's activity
- * (the drain's timer) was scheduled before and closed after it; a worker killed mid-step,
+ * was scheduled before and closed after it; a worker killed mid-step,
  * a cut link or a reboot also cost the attempt under way (the step took ≥ 2 attempts).
  */
 async function landing(h: WorkflowHandle, step: Step, fault: Fault, at: number): Promise<{ hit: boolean; how: string }> {
   const events = (await h.fetchHistory()).events ?? [];
-  if (step === 'drainOldSlot') {
-    const fired = events
-      .filter((e) => e.timerFiredEventAttributes)
-      .map((e) => ({ end: ms(e), start: events.find((s) => Number(s.eventId) === Number(e.timerFiredEventAttributes!.startedEventId)) }));
-    const hit = fired.some((f) => f.start && ms(f.start) <= at && f.end >= at);
-    return { hit, how: hit ? 'during the drain timer' : 'outside the drain timer' };
-  }
   const act = ACTIVITY[step] ?? step;
   const closeOf = (e: HistoryEvent) =>
     Number(
@@ -288,6 +281,10 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   const logFrom = rig.logLength();
   const ranFrom = rig.invocationsSince(0).length;
   if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name, '48kbit');
+  // the drain ends once the old slot has no request in flight: one that outlasts the drain keeps
+  // it going for drain_timeout, time for the fault to land (stopping the slot ends the request)
+  const inFlight = step === 'drainOldSlot' ? new AbortController() : undefined;
+  if (inFlight) void fetch(`http://${rig.host.host}/slow?ms=30000`, { signal: inFlight.signal }).catch(() => undefined);
   const h = await rig.deployDetached();
   // checkHealth is held unhealthy; the ~50 ms check through Caddy is held slow (its five
   // requests answer after 2 s), so a kill at its start lands while it runs
@@ -325,6 +322,7 @@ async function runCell(fault: Fault, step: Step): Promise<Cell> {
   } finally {
     if (fault === 'c' && step === 'uploadSource') await rig.sim.slowLink(rig.host.name);
     if (hold) await hold.release();
+    inFlight?.abort();
   }
   if (!rig.workerAlive()) {
     problems.push('the worker died with the fault');

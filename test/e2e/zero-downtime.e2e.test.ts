@@ -188,7 +188,14 @@ test('5 deploys, 2 rollbacks and a failing deploy under continuous load: 0 faile
     const deploy = async (v: string) => {
       commitVersion(v);
       good.add(v);
-      await run(`deploy ${v}`, ['deploy'], v);
+      const r = await run(`deploy ${v}`, ['deploy'], v);
+      // the drain ended once Caddy had no request in flight to the old slot (read through SSH),
+      // not at drain_timeout, and not before the slow ones: one starts every 300 ms and takes
+      // 2 s, so one still runs there for 1.7 s after the switch (the app's own graceful stop
+      // would let it finish even so: the drain's length is what shows it waited)
+      const drained = /drain the old slot.*no request in flight on (?:blue|green) after (\d+\.\d)s/.exec(r.stdout);
+      assert.ok(drained, r.stdout);
+      assert.ok(Number(drained[1]) >= 1, `the drain ended after ${drained[1]} s, with slow requests in flight`);
     };
     await deploy('2.0.0');
     await deploy('3.0.0');

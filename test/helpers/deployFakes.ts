@@ -30,7 +30,7 @@ export const ACTIVITY_OF: Record<string, string> = Object.fromEntries(TABLE.filt
  * canary's runs the canary; the prune's failure fails nothing (their own tests).
  */
 export const OWN_TESTS = ['checkKeptRelease', 'canary', 'pruneReleases'];
-/** Activities of the steps, in order, as a deploy without a bake schedules them once each (the drain is a timer). */
+/** Activities of the steps, in order, as a deploy without a bake schedules them once each. */
 export const STEP_ACTIVITIES: string[] = TABLE.filter((s) => s.activity && s.name !== 'bake' && !OWN_TESTS.includes(s.name)).map((s) => s.activity!);
 export const UNDO = TABLE.flatMap((s) => (s.undo ? [s.undo.activity] : []));
 
@@ -61,6 +61,8 @@ export function fakes(mode: Mode, host?: HostSlots) {
       if (name === 'destroySlot') tookTraffic.push(args[2]);
       if (mode.fail === label)
         throw ApplicationFailure.create({ message: `injected failure in ${label}`, type: hook ? 'HookFailed' : 'BuildFailed', nonRetryable: true });
+      // the drain of a slot with a request in flight all along: drain_timeout, or until cancelled
+      if (name === 'drainSlot' && mode.block !== label) await heartbeatFor((args[0] as AppTarget).drainTimeoutMs, () => calls.push(`${name}:cancelled`));
       if (mode.block === label) {
         blocked.resolve?.();
         const ctx = Context.current();
@@ -77,6 +79,19 @@ export function fakes(mode: Mode, host?: HostSlots) {
     };
   }
   return { calls, acts, reached, tookTraffic };
+}
+
+/** Heartbeats for `ms` (a fake step that takes time), ending early when the activity is cancelled. */
+async function heartbeatFor(ms: number, onCancel: () => void): Promise<void> {
+  const ctx = Context.current();
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    ctx.heartbeat();
+    await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, Math.min(50, end - Date.now())))]).catch((e) => {
+      onCancel();
+      throw e;
+    });
+  }
 }
 
 let n = 0;

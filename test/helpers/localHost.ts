@@ -1,6 +1,7 @@
 // The machine the test runs on as an activity's "host": commands run under the real /bin/sh
 // with the host paths a test names moved into its temp directory, stand-ins for the FreeBSD
-// commands it names (exit 0), and the SSH tunnel a TCP connection to a port the test maps.
+// commands it names (exit 0), and the SSH tunnel a TCP connection to a port the test maps (or
+// to a unix socket it maps).
 // For activities checked against a real local Caddy (test/unit/canary.test.ts).
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ export interface LocalHostOptions {
   paths: Record<string, string>;
   /** the port a tunnel asks for -> the local port it reaches (on 127.0.0.1) */
   ports: Record<number, number>;
+  /** host unix socket -> the local socket a streamlocal tunnel to it reaches */
+  sockets?: Record<string, string>;
   /** a directory for the stand-in commands */
   binDir: string;
   /** FreeBSD commands that succeed doing nothing (jls, service, sysrc …) */
@@ -58,6 +61,13 @@ export function localHost(o: LocalHostOptions): LocalHost {
       const to = o.ports[port];
       if (to === undefined) return cb(new Error(`the test maps no port ${port}`));
       const socket = net.connect(to, '127.0.0.1');
+      socket.once('connect', () => cb(undefined, socket));
+      socket.once('error', (e) => cb(e));
+    },
+    openssh_forwardOutStreamLocal(socketPath: string, cb: (err: Error | undefined, stream?: net.Socket) => void) {
+      const to = o.sockets?.[socketPath];
+      if (to === undefined) return cb(new Error(`open failed (no socket ${socketPath} on this host)`));
+      const socket = net.connect(to);
       socket.once('connect', () => cb(undefined, socket));
       socket.once('error', (e) => cb(e));
     },

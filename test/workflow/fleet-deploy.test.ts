@@ -216,6 +216,7 @@ describe('fleetDeployWorkflow', () => {
         'writeAppEnv(green)',
         'startApp(green)',
         'checkRunning(green)',
+        'drainSlot(blue)',
         'stopSlot(blue)',
         'recordDeploy',
         'pruneReleases',

@@ -98,6 +98,8 @@ const by = { startedBy: 'test@ci' };
 const RECORDINGS: Record<string, (env: Env) => Promise<string>> = {
   'deploy-first': async (env) => (await deploy(env, fakes({}).acts)).workflowId,
   'deploy-to-green': async (env) => (await deploy(env, fakes({}, 'blue').acts)).workflowId,
+  // since the drain watches Caddy's figures: an activity, no longer a timer
+  'deploy-drained': async (env) => (await deploy(env, fakes({}, 'blue').acts)).workflowId,
   'deploy-health-fails': async (env) => (await deploy(env, fakes({ fail: 'checkHealth' }, 'blue').acts)).workflowId,
   'deploy-verify-fails': async (env) => (await deploy(env, fakes({ fail: 'verifyThroughCaddy' }, 'blue').acts)).workflowId,
   // on_failure: hold; the failed migration waits, the operator fixes it and sends retry

@@ -206,6 +206,7 @@ describe('hooks in a rollback', () => {
       'switchTraffic',
       'verifyThroughCaddy',
       'hook:post-switch',
+      'drainSlot',
       'stopSlot',
       'recordDeploy',
       'hook:post-rollback',

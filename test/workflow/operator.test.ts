@@ -131,7 +131,15 @@ describe('bake window', () => {
     assert.ok(sawBaking?.bakeUntil && sawBaking.bakeUntil > sawBaking.startedAt, 'status shows when the bake ends');
     assert.equal(count(calls, 'bakeCheck'), 3, 'one check a second for 3s');
     const i = calls.indexOf('verifyThroughCaddy(green)');
-    assert.deepEqual(calls.slice(i + 1), ['bakeCheck(green)', 'bakeCheck(green)', 'bakeCheck(green)', 'stopSlot(blue)', 'recordDeploy', 'pruneReleases']);
+    assert.deepEqual(calls.slice(i + 1), [
+      'bakeCheck(green)',
+      'bakeCheck(green)',
+      'bakeCheck(green)',
+      'drainSlot(blue)',
+      'stopSlot(blue)',
+      'recordDeploy',
+      'pruneReleases',
+    ]);
     const bake = status!.steps.find((s) => s.name === 'bake')!;
     assert.match(bake.note ?? '', /3 checks through Caddy in 3s, all healthy/);
     const history = await handleOf(workflowId).fetchHistory();
@@ -240,6 +248,7 @@ describe('resume a failed deploy (workflow reset)', () => {
           'checkHealth(green)',
           'switchTraffic(green,blue)',
           'verifyThroughCaddy(green)',
+          'drainSlot(blue)',
           'stopSlot(blue)',
           'recordDeploy',
           'pruneReleases',

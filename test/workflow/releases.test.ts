@@ -58,6 +58,7 @@ describe('rollback --to a kept release', () => {
       'checkHealth(green)',
       'switchTraffic(green,blue)',
       'verifyThroughCaddy(green)',
+      'drainSlot(blue)',
       'stopSlot(blue)',
       'recordDeploy',
       'pruneReleases',

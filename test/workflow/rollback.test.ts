@@ -63,6 +63,7 @@ describe('rollbackWorkflow', () => {
       'checkHealth(green)',
       'switchTraffic(green)',
       'verifyThroughCaddy(green)',
+      'drainSlot(blue)',
       'stopSlot(blue)',
       'recordDeploy',
     ]);

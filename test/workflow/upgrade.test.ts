@@ -76,11 +76,13 @@ test(`a deploy held by the previous release (${PREVIOUS.commit}) completes after
   for (const once of ['ensureBuildJail', 'uploadSource', 'chooseSlot', 'buildRelease', 'createSlotJail', 'installRelease', 'writeAppEnv', 'startApp']) {
     assert.equal(calls.filter((c) => c.startsWith(once)).length, 1, `${once} is not repeated`);
   }
-  // the prune after the deploy is recorded is new code reached live, not replayed: it runs
-  assert.deepEqual(calls.slice(-6), [
+  // the drain watching Caddy and the prune after the deploy is recorded are new code reached
+  // live, not replayed: they run
+  assert.deepEqual(calls.slice(-7), [
     'checkHealth(green)',
     'switchTraffic(green,blue)',
     'verifyThroughCaddy(green)',
+    'drainSlot(blue)',
     'stopSlot(blue)',
     'recordDeploy',
     'pruneReleases',

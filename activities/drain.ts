@@ -1,0 +1,91 @@
+// The drain (docs/configuration.md, drain_timeout): after the switch the old slot finishes the
+// requests it already has. It ends once Caddy has none in flight to the slot (read from Caddy's
+// admin API through the SSH connection, twice in a row), or at drain_timeout counted from when
+// the step was first scheduled, so a retry does not start the wait over. Reading the figures
+// never fails the deploy: without them the drain waits out drain_timeout, as a timer would.
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import { ADMIN_ENDPOINTS, inFlightTo, slotServerUpstream, UPSTREAMS_PATH } from '../src/caddy/admin';
+import type { Slot } from '../src/freebsd/layout';
+import { formatDuration } from '../src/model/duration';
+import type { StepResult } from '../src/model/step';
+import type { AppTarget } from '../src/model/target';
+import { httpViaSsh } from '../src/ssh/http';
+import type { ActivityDeps } from './deps';
+import { activityCancellation, withHeartbeat, type Remote } from './remote';
+
+/** How often the drain reads Caddy's figures. */
+export const DRAIN_POLL_MS = 100;
+/** Reads in a row with nothing in flight before the drain ends (a request between two routing decisions is not missed). */
+const QUIET_READS = 2;
+
+type Endpoint = (typeof ADMIN_ENDPOINTS)[number];
+const where = (e: Endpoint) => ('socket' in e ? `unix/${e.socket}` : `${e.host}:${e.port}`);
+
+/** Requests in flight to `address` through Caddy, from the first admin endpoint that answers (`known` first). */
+async function readInFlight(r: Remote, address: string, known?: Endpoint): Promise<{ n: number; endpoint: Endpoint } | { error: string }> {
+  const errors: string[] = [];
+  for (const e of known ? [known] : ADMIN_ENDPOINTS) {
+    try {
+      const res = await httpViaSsh(r.conn, { ...e, path: UPSTREAMS_PATH, timeoutMs: 3000 });
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.trim().slice(0, 120)}`);
+      return { n: inFlightTo(res.body, address), endpoint: e };
+    } catch (err) {
+      errors.push(`${where(e)}: ${(err as Error).message}`);
+    }
+  }
+  return { error: errors.join('; ') };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+const drainSlot =
+  (d: ActivityDeps) =>
+  async (t: AppTarget, slot: Slot): Promise<StepResult> => {
+    if (t.hostRun && !t.hostRun.web) return { changed: false, note: 'not a web host: no request reaches it through Caddy' };
+    let scheduledAt: number | undefined;
+    try {
+      scheduledAt = Context.current().info.scheduledTimestampMs;
+    } catch {
+      // outside an activity (tests): from now
+    }
+    const started = d.clock.now();
+    const deadline = (scheduledAt ?? started) + t.drainTimeoutMs;
+    const signal = activityCancellation();
+    const pause = async (ms: number) => {
+      await d.clock.sleep(Math.max(0, ms));
+      if (signal?.aborted) throw new CancelledFailure('the drain was cancelled');
+    };
+    const address = slotServerUpstream(t.proxyPorts[slot]);
+    const r = d.remote(t);
+    let state = { inFlight: -1 };
+    return withHeartbeat(
+      async () => {
+        let endpoint: Endpoint | undefined;
+        let quiet = 0;
+        for (;;) {
+          const read = await readInFlight(r, address, endpoint);
+          if ('error' in read) {
+            d.log.debug('the drain cannot read Caddy’s figures', { error: read.error });
+            while (d.clock.now() < deadline) await pause(Math.min(DRAIN_POLL_MS * 5, deadline - d.clock.now()));
+            return { changed: true, note: `waited drain_timeout (${formatDuration(t.drainTimeoutMs)}): Caddy's admin API did not answer (${read.error})` };
+          }
+          endpoint = read.endpoint;
+          state = { inFlight: read.n };
+          quiet = read.n === 0 ? quiet + 1 : 0;
+          if (quiet >= QUIET_READS) return { changed: true, note: `no request in flight on ${slot} after ${seconds(d.clock.now() - started)}` };
+          if (d.clock.now() >= deadline)
+            return {
+              changed: true,
+              note: `${read.n} request${read.n === 1 ? '' : 's'} still in flight on ${slot} at drain_timeout (${formatDuration(t.drainTimeoutMs)}): stopping it ends them`,
+            };
+          await pause(Math.min(DRAIN_POLL_MS, deadline - d.clock.now()));
+        }
+      },
+      () => state,
+    );
+  };
+
+export function createDrainActivities(d: ActivityDeps) {
+  return { drainSlot: drainSlot(d) };
+}

@@ -1,0 +1,35 @@
+// Caddy's admin API, read (never written) by the drain: how many requests each upstream of the
+// running configuration has in flight (GET /reverse_proxy/upstreams, `num_requests`: counted up
+// when Caddy starts proxying a request and down when its response is done).
+
+/**
+ * Where the drain looks for the admin API, in order: the FreeBSD port's endpoint (rc.conf
+ * `caddy_admin`, a unix socket since the port's 2.7.4_2) and Caddy's own default. Caddy checks
+ * the Host header: on a unix socket it takes 127.0.0.1, on localhost:2019 that address.
+ */
+export const ADMIN_ENDPOINTS = [
+  { socket: '/var/run/caddy/caddy.sock', host: '127.0.0.1', port: 0, hostHeader: '127.0.0.1' },
+  { host: '127.0.0.1', port: 2019, hostHeader: '127.0.0.1:2019' },
+] as const;
+
+export const UPSTREAMS_PATH = '/reverse_proxy/upstreams';
+
+/** Caddy's name for the site's upstream of a slot: its slot server on the loopback (src/caddy/caddyfile.ts). */
+export const slotServerUpstream = (proxyPort: number) => `127.0.0.1:${proxyPort}`;
+
+/**
+ * Requests in flight to `address`, from the body of GET /reverse_proxy/upstreams: 0 when Caddy
+ * lists no such upstream (no proxy to it, so nothing on its way there). Throws on a body that
+ * is not the list Caddy answers.
+ */
+export function inFlightTo(body: string, address: string): number {
+  const list: unknown = JSON.parse(body);
+  if (!Array.isArray(list)) throw new Error(`expected a list of upstreams, got ${body.slice(0, 80)}`);
+  let n = 0;
+  for (const u of list as Array<{ address?: unknown; num_requests?: unknown }>) {
+    if (u?.address !== address) continue;
+    if (typeof u.num_requests !== 'number') throw new Error(`upstream ${address} without num_requests: ${JSON.stringify(u).slice(0, 120)}`);
+    n += u.num_requests;
+  }
+  return n;
+}
