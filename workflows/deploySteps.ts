@@ -66,7 +66,7 @@ export const DEPLOY_STEPS = [
   // a check every few seconds on durable timers until the bake window ends
   { name: 'bake', title: 'bake: health through Caddy', activity: 'bakeCheck', retry: 'bake' },
   // until Caddy has no request in flight to the old slot, at most drain_timeout (runs started before: a timer)
-  { name: 'drainOldSlot', title: 'drain the old slot', activity: 'drainSlot', retry: 'step' },
+  { name: 'drainOldSlot', title: 'drain the old slot', activity: 'drainSlot', retry: 'slow' },
   { name: 'stopOldSlot', title: 'stop the old slot (kept for rollback)', activity: 'stopSlot', retry: 'step' },
   { name: 'recordDeploy', title: 'record the deploy', activity: 'recordDeploy', retry: 'step' },
   // after the deploy is recorded: a failure is reported and undoes nothing (workflows/releases.ts)

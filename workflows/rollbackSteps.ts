@@ -8,7 +8,7 @@ export const ROLLBACK_STEPS = [
   { name: 'checkHealth', title: 'health check on the slot address', activity: 'checkHealth', retry: 'step' },
   SWITCH_TRAFFIC,
   { name: 'verifyThroughCaddy', title: 'verify through Caddy', activity: 'verifyThroughCaddy', retry: 'step' },
-  { name: 'drainOldSlot', title: 'drain the rolled-back slot', activity: 'drainSlot', retry: 'step' },
+  { name: 'drainOldSlot', title: 'drain the rolled-back slot', activity: 'drainSlot', retry: 'slow' },
   { name: 'stopOldSlot', title: 'stop the rolled-back slot', activity: 'stopSlot', retry: 'step' },
   { name: 'recordDeploy', title: 'record the rollback', activity: 'recordDeploy', retry: 'step' },
 ] as const satisfies readonly StepDef[];

@@ -93,6 +93,9 @@ const hookSchema = (hook: HookName) => {
     .meta({ description: `the ${hook} hook` });
 };
 
+/** The longest drain: one attempt of the drain's activity (workflows/saga.ts, the 'slow' class). */
+const DRAIN_TIMEOUT_MAX_MS = 60 * 60_000;
+
 /** The longest a hook may run: the hook activity's own limit is longer (workflows/saga.ts). */
 const HOOK_TIMEOUT_MAX_MS = 60 * 60_000;
 
@@ -384,9 +387,14 @@ export const configSchema = z
         )
         .prefault({})
         .meta({ description: 'readiness of a new slot' }),
-      drain_timeout: duration().prefault('10s').meta({
-        description: 'the longest the old slot keeps serving its in-flight requests after the switch (the drain ends once Caddy has none in flight to it)',
-      }),
+      // the drain's activity runs in the 'slow' class (60 min an attempt)
+      drain_timeout: duration()
+        .refine((ms) => ms <= DRAIN_TIMEOUT_MAX_MS, expected('a duration up to 1h'))
+        .prefault('10s')
+        .meta({
+          description:
+            'the longest the old slot keeps serving its in-flight requests after the switch (the drain ends once Caddy has none in flight to it); at most 1h',
+        }),
       // compensate: a failed deploy puts the previous slot back at once (unattended, CI);
       // hold: a failure before the switch waits for `alcaide retry` or `alcaide abort`
       on_failure: z.enum(['compensate', 'hold'], expected('"compensate" or "hold"')).default('compensate').meta({

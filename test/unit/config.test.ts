@@ -360,6 +360,11 @@ const BAD: Array<{ name: string; yml: string; expect: string | RegExp }> = [
     expect: 'deploy.yml:8: drain_timeout: expected a duration such as "500ms", "10s", "2m" or a number of seconds, got "soon"',
   },
   {
+    name: 'a drain longer than one attempt of its activity',
+    yml: `${VALID}drain_timeout: 2h\n`,
+    expect: 'deploy.yml:8: drain_timeout: expected a duration up to 1h, got "2h"',
+  },
+  {
     name: 'health path not absolute',
     yml: `${VALID}health_check:\n  path: health\n`,
     expect: 'health_check.path: expected an HTTP path such as "/" or "/health", got "health"',
