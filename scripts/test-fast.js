@@ -79,7 +79,8 @@ async function main() {
   let code = 1;
   try {
     const concurrency = process.env.FAST_CONCURRENCY ?? '4';
-    const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', '--test-force-exit', ...FAST], {
+    // a file's limit, not a test's: fleet-deploy alone takes ~70 s, and four files share 2 cores
+    const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-force-exit', ...FAST], {
       stdio: 'inherit',
       // TEMPORAL_DEBUG: workers run workflows on the main thread, not a worker thread of their
       // own (the SDK's debug mode, without the deadlock timer): one starts with about 25 ms of
