@@ -3,7 +3,6 @@
 // file-backed dev server per setting, the settings alternating over BENCH_ROUNDS (default 3)
 // cycles; per setting the median gap from one activity's completion to the next one's start.
 // Prints a table and writes bench/results/floor-DATE.json.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,9 +11,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { SQLITE_PRAGMAS } from '../src/temporal/devServer';
 import { installQuietRuntime } from '../src/temporal/worker';
-import { freePort } from '../test/helpers/devServer';
+import { PersistentDevServer } from '../test/helpers/devServer';
+import { TEST_CODEC_KEY } from '../test/helpers/temporal';
 import { percentile } from '../test/helpers/load';
-import { temporalBinary } from '../test/helpers/temporal';
 import { loadAverage, machine, writeResults } from './results';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -33,35 +32,10 @@ const SETTINGS: Record<string, string[]> = {
 /** Gaps per activity of two floor workflows on a fresh dev server started with `flags`. */
 async function gapsWith(flags: string[]): Promise<number[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-floor-'));
-  const port = await freePort();
-  const server: ChildProcess = spawn(
-    temporalBinary(),
-    [
-      'server',
-      'start-dev',
-      '--headless',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--db-filename',
-      path.join(dir, 'temporal.db'),
-      '--log-level',
-      'error',
-      ...flags,
-    ],
-    { stdio: 'ignore' },
-  );
+  const server = await PersistentDevServer.start(path.join(dir, 'temporal.db'), [TEST_CODEC_KEY], flags);
   try {
-    let connection: Connection | undefined;
-    for (let i = 0; !connection; i++) {
-      connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 500 }).catch(async (e: unknown) => {
-        if (i > 150) throw e;
-        await sleep(200);
-        return undefined;
-      });
-    }
-    const native = await NativeConnection.connect({ address: `127.0.0.1:${port}` });
+    const connection = await Connection.connect({ address: server.address });
+    const native = await NativeConnection.connect({ address: server.address });
     const taskQueue = 'floor';
     const worker = await Worker.create({
       connection: native,
@@ -88,8 +62,7 @@ async function gapsWith(flags: string[]): Promise<number[]> {
     await connection.close();
     return gaps;
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -43,12 +43,14 @@ export class PersistentDevServer {
   private constructor(
     readonly port: number,
     readonly dbFile: string | undefined,
+    /** `--sqlite-pragma` arguments with a database file: the product's by default */
+    private readonly pragmaFlags: string[] = sqlitePragmaFlags(),
   ) {
     this.address = `127.0.0.1:${port}`;
   }
 
-  static async start(dbFile: string | undefined, codecKeys: CodecKey[]): Promise<PersistentDevServer> {
-    const s = new PersistentDevServer(await freePort(), dbFile);
+  static async start(dbFile: string | undefined, codecKeys: CodecKey[], pragmaFlags?: string[]): Promise<PersistentDevServer> {
+    const s = new PersistentDevServer(await freePort(), dbFile, pragmaFlags);
     await s.up();
     s.connection = await Connection.connect({ address: s.address });
     s.client = new Client({
@@ -67,7 +69,7 @@ export class PersistentDevServer {
       '127.0.0.1',
       '--port',
       String(this.port),
-      ...(this.dbFile ? ['--db-filename', this.dbFile, ...sqlitePragmaFlags()] : []),
+      ...(this.dbFile ? ['--db-filename', this.dbFile, ...this.pragmaFlags] : []),
       '--log-level',
       'error',
       ...searchAttributeFlags(),
