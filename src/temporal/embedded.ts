@@ -83,8 +83,12 @@ async function watchForStall(client: Client, s: TemporalSettings, workflowId: st
  */
 export async function withWorkerIfNone<T>(client: Client, s: TemporalSettings, fn: () => Promise<T>, opts: DriveOptions | (() => void) = {}): Promise<T> {
   const o = typeof opts === 'function' ? { onEmbedded: opts } : opts;
-  if (!(await hasWorkflowPollers(client, s))) return runEmbedded(client, s, fn(), o);
+  // `fn` (a workflow's start) goes out with the look for pollers, not a round trip after it:
+  // the start does not need the answer. A look that fails counts as no poller seen.
   const running = fn();
+  running.catch(() => undefined); // the caller gets its outcome, maybe only after the look's answer
+  const polled = hasWorkflowPollers(client, s).catch(() => false);
+  if (!(await polled)) return runEmbedded(client, s, running, o);
   if (!o.workflowId) return running;
   const stop = new AbortController();
   const ended = running.then(

@@ -80,6 +80,9 @@ test('the bundle holds the CLI and the Temporal client, not the worker side', ()
       `${inside} is not bundled`,
     );
   }
+  // one byte per character for V8 (a single character beyond ASCII, even in a comment, doubles it)
+  const wide = bundle.search(/[^\x00-\x7f]/); // eslint-disable-line no-control-regex
+  assert.equal(wide, -1, `the bundle is ASCII; at ${wide}: ${bundle.slice(wide - 40, wide + 40)}`);
   assert.ok(bundle.includes('require("./src/temporal/worker")'), 'the worker is required from dist/ at run time');
   assert.ok(bundle.includes('require("./src/host/hostState")'), "the CLI's SSH side (logs, run) is required from dist/ at run time");
 });

@@ -10,10 +10,12 @@ import { Remote } from '../../activities/remote';
 import type { SshConnection } from '../../src/ssh/connection';
 import { RemoteCommandError } from '../../src/ssh/errors';
 import { codecKey, dataConverterFor } from '../../src/temporal/codec';
+import { clientDataConverter } from '../../src/temporal/connection';
 import type { WorkflowStatus } from '../../workflows/status';
 
 const SECRET = 'pg-Pa55-w0rd-7f3a9c';
-const converter = loadDataConverter(dataConverterFor(codecKey(Buffer.alloc(32, 9), 'test')));
+const KEY = codecKey(Buffer.alloc(32, 9), 'test');
+const converter = loadDataConverter(dataConverterFor(KEY));
 
 /** The failure as the server stores it, and every byte of it. */
 async function stored(err: unknown) {
@@ -82,5 +84,23 @@ describe('failures: a summary in clear, the details encrypted', () => {
     const plain = await stored(new Error(SECRET));
     assert.equal(plain.failure.message, 'Encoded failure', 'a plain error keeps the placeholder');
     assert.ok(!plain.bytes.includes(SECRET));
+  });
+
+  test("the CLI's client (its converters loaded in the bundle, not by path) stores failures as the workers do", async () => {
+    const client = clientDataConverter(KEY);
+    assert.equal(client.payloadConverter, converter.payloadConverter);
+    const err = await remoteFailure(`ERROR 28P01 password authentication failed for "${SECRET}"`);
+    const [ours, theirs] = [await encodeErrorToFailure(client, err), (await stored(err)).failure];
+    assert.equal(ours.message, theirs.message);
+    assert.equal(ours.stackTrace, '');
+    assert.ok(ours.encodedAttributes, 'message and stack travel encoded');
+    assert.ok(!Buffer.from(temporal.api.failure.v1.Failure.encode(ours).finish()).includes(SECRET));
+    // each side reads what the other wrote
+    for (const [reader, failure] of [
+      [client, theirs],
+      [converter, ours],
+    ] as const) {
+      assert.match((await decodeOptionalFailureToOptionalError(reader, failure))?.message ?? '', new RegExp(SECRET));
+    }
   });
 });

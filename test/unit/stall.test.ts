@@ -9,8 +9,11 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { test } from 'node:test';
 import Long from 'long';
+import type { Client } from '@temporalio/client';
 import { deadLocalWorker } from '../../src/temporal/connection';
-import { stallOf, STALL_MS } from '../../src/temporal/embedded';
+import { stallOf, STALL_MS, withWorkerIfNone } from '../../src/temporal/embedded';
+import type { TemporalSettings } from '../../src/temporal/settings';
+import { within } from '../helpers/within';
 
 const ts = (ms: number) => ({ seconds: Long.fromNumber(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
 const dead = (id?: string | null) => id === 'alcaide-worker:1@here';
@@ -75,4 +78,47 @@ test('a worker process killed but not yet reaped by its parent (a zombie) is gon
   } finally {
     parent.kill('SIGKILL');
   }
+});
+
+/** A client whose task queue lists one fresh long-lived worker of another machine, once `answer` is called (or fails then). */
+function lookingClient(fail = false) {
+  let answer = () => {};
+  const asked = new Promise<void>((r) => (answer = r));
+  const poller = { identity: 'alcaide-worker:1@elsewhere', lastAccessTime: { seconds: Math.floor(Date.now() / 1000) } };
+  const client = {
+    workflowService: {
+      describeTaskQueue: async () => {
+        await asked;
+        if (fail) throw new Error('PERMISSION_DENIED');
+        return { pollers: [poller] };
+      },
+    },
+  } as unknown as Client;
+  return { client, answer };
+}
+
+const settings = { namespace: 'default', taskQueue: 'q' } as TemporalSettings;
+
+test("the start goes out without waiting for the task queue's pollers: their answer comes after it", async () => {
+  const { client, answer } = lookingClient();
+  let started = 0;
+  const fn = async () => {
+    started++;
+    answer(); // the server answers the look only once the start is out
+    return 'started';
+  };
+  assert.equal(await within(5000, 'the start, before the look is answered', withWorkerIfNone(client, settings, fn)), 'started');
+  assert.equal(started, 1);
+});
+
+test('a look for pollers that fails leaves the command its outcome (counted as no poller: a worker of this process drives it)', async () => {
+  const { client, answer } = lookingClient(true);
+  let started = 0;
+  const fn = async () => {
+    started++;
+    answer();
+    return 'started';
+  };
+  assert.equal(await within(30_000, 'the outcome', withWorkerIfNone(client, settings, fn)), 'started');
+  assert.equal(started, 1);
 });

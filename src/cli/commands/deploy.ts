@@ -28,8 +28,24 @@ export { appWorkflowId };
 
 export const startedBy = () => `${os.userInfo().username}@${os.hostname()}`;
 
-export async function withTemporal<T>(t: AppTarget, cmd: Command, fn: (client: Client, s: TemporalSettings) => Promise<T>): Promise<T> {
+export function withTemporal<T>(t: AppTarget, cmd: Command, fn: (client: Client, s: TemporalSettings) => Promise<T>): Promise<T> {
+  return withTemporalAfter(undefined, t, cmd, fn);
+}
+
+/**
+ * withTemporal once `checks` end (git's processes, started before): they go on while Temporal's
+ * client loads, and their refusal comes before anything is asked of the server (a connection
+ * being made could hold the process until its timeout).
+ */
+async function withTemporalAfter<T>(
+  checks: Promise<unknown> | undefined,
+  t: AppTarget,
+  cmd: Command,
+  fn: (client: Client, s: TemporalSettings) => Promise<T>,
+): Promise<T> {
+  checks?.catch(() => undefined); // awaited below, once the client has loaded
   const { connectClient } = await import('../../temporal/connection');
+  await checks;
   const settings = temporalFor(configFor(cmd));
   const client = await connectClient(settings);
   try {
@@ -290,8 +306,10 @@ Examples:
       }
       const mode = progressMode(opts.json);
       const id = appWorkflowId(target);
-      const version = opts.attach || opts.resumeFromFailure ? undefined : resolveVersion(config.root, opts.ref, opts.allowDirty);
-      await withTemporal(target, cmd, async (client, s) => {
+      // git runs while Temporal's client loads; its refusals still come before anything is contacted
+      const resolving = starts ? resolveVersion(config.root, opts.ref, opts.allowDirty) : undefined;
+      await withTemporalAfter(resolving, target, cmd, async (client, s) => {
+        const version = await resolving;
         const handle = client.workflow.getHandle(id);
         if (opts.resumeFromFailure) {
           const { resumeFromFailure } = await import('../../temporal/resume');
