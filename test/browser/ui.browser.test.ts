@@ -88,6 +88,10 @@ describe('the Temporal Web UI', () => {
     assert.equal(status?.state, 'completed');
     const runId = (await env.client.workflow.getHandle(workflowId).describe()).runId;
     const page = await open(historyUrl(workflowId, runId), 'finished-deploy');
+    // a deploy's history is over 100 events, the UI's first page: show them all on one
+    const perPage = page.locator('select').filter({ has: page.locator('option', { hasText: /^100$/ }) });
+    const sizes = (await perPage.locator('option').allTextContents()).map(Number).filter(Number.isFinite);
+    await perPage.selectOption(String(Math.max(...sizes)));
     for (const name of [
       'ensureBuildJail',
       'uploadSource',
@@ -101,6 +105,7 @@ describe('the Temporal Web UI', () => {
       'checkHealth',
       'switchTraffic',
       'verifyThroughCaddy',
+      'drainSlot',
       'stopSlot',
       'recordDeploy',
     ]) {
