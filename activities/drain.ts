@@ -3,7 +3,6 @@
 // admin API through the SSH connection, twice in a row), or at drain_timeout counted from when
 // the step was first scheduled, so a retry does not start the wait over. Reading the figures
 // never fails the deploy: without them the drain waits out drain_timeout, as a timer would.
-import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { ADMIN_ENDPOINTS, inFlightTo, slotServerUpstream, UPSTREAMS_PATH } from '../src/caddy/admin';
 import type { Slot } from '../src/freebsd/layout';
@@ -12,7 +11,7 @@ import type { StepResult } from '../src/model/step';
 import type { AppTarget } from '../src/model/target';
 import { httpViaSsh } from '../src/ssh/http';
 import type { ActivityDeps } from './deps';
-import { activityCancellation, withHeartbeat, type Remote } from './remote';
+import { activityCancellation, activityContext, withHeartbeat, type Remote } from './remote';
 
 /** How often the drain reads Caddy's figures. */
 export const DRAIN_POLL_MS = 100;
@@ -43,14 +42,9 @@ const drainSlot =
   (d: ActivityDeps) =>
   async (t: AppTarget, slot: Slot): Promise<StepResult> => {
     if (t.hostRun && !t.hostRun.web) return { changed: false, note: 'not a web host: no request reaches it through Caddy' };
-    let scheduledAt: number | undefined;
-    try {
-      scheduledAt = Context.current().info.scheduledTimestampMs;
-    } catch {
-      // outside an activity (tests): from now
-    }
     const started = d.clock.now();
-    const deadline = (scheduledAt ?? started) + t.drainTimeoutMs;
+    // from the first attempt's scheduling; outside an activity (tests) from now
+    const deadline = (activityContext()?.info.scheduledTimestampMs ?? started) + t.drainTimeoutMs;
     const signal = activityCancellation();
     const pause = async (ms: number) => {
       await d.clock.sleep(Math.max(0, ms));

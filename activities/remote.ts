@@ -25,14 +25,17 @@ function toFailure(e: unknown): unknown {
   return e;
 }
 
-/** The running activity's cancellation, if this runs in one (not in tests or dry runs). */
-export function activityCancellation(): AbortSignal | undefined {
+/** The running activity's context, if this runs in one (not in tests or dry runs). */
+export function activityContext(): Context | undefined {
   try {
-    return Context.current().cancellationSignal;
+    return Context.current();
   } catch {
     return undefined;
   }
 }
+
+/** The running activity's cancellation, if this runs in one. */
+export const activityCancellation = (): AbortSignal | undefined => activityContext()?.cancellationSignal;
 
 /** A remote session for one activity: commands are cancelled with the activity. */
 export class Remote {
