@@ -1,16 +1,18 @@
 // The drain (docs/configuration.md, drain_timeout): after the switch the old slot finishes the
-// requests it already has. It ends once Caddy has none in flight to the slot (read from Caddy's
+// requests it already has. It ends once Caddy has none in flight to the slot's app (read from Caddy's
 // admin API through the SSH connection, twice in a row), or at drain_timeout counted from when
 // the step was first scheduled, so a retry does not start the wait over. Reading the figures
 // never fails the deploy: without them the drain waits out drain_timeout, as a timer would.
 import { CancelledFailure } from '@temporalio/common';
-import { ADMIN_ENDPOINTS, inFlightTo, slotServerUpstream, UPSTREAMS_PATH } from '../src/caddy/admin';
+import { ADMIN_ENDPOINTS, inFlightTo, UPSTREAMS_PATH } from '../src/caddy/admin';
+import { slotAppUpstream, slotUpgradeUpstream } from '../src/caddy/caddyfile';
 import type { Slot } from '../src/freebsd/layout';
 import { formatDuration } from '../src/model/duration';
 import type { StepResult } from '../src/model/step';
 import type { AppTarget } from '../src/model/target';
 import { httpViaSsh } from '../src/ssh/http';
 import type { ActivityDeps } from './deps';
+import { slotHost } from './jails';
 import { activityCancellation, activityContext, withHeartbeat, type Remote } from './remote';
 
 /** How often the drain reads Caddy's figures. */
@@ -21,14 +23,17 @@ const QUIET_READS = 2;
 type Endpoint = (typeof ADMIN_ENDPOINTS)[number];
 const where = (e: Endpoint) => ('socket' in e ? `unix/${e.socket}` : `${e.host}:${e.port}`);
 
-/** Requests in flight to `address` through Caddy, from the first admin endpoint that answers (`known` first). */
-async function readInFlight(r: Remote, address: string, known?: Endpoint): Promise<{ n: number; endpoint: Endpoint } | { error: string }> {
+/**
+ * Requests in flight to `address` through Caddy and the upgraded connections open beside them,
+ * from the first admin endpoint that answers (`known` first).
+ */
+async function readInFlight(r: Remote, address: string, known?: Endpoint): Promise<{ n: number; upgraded: number; endpoint: Endpoint } | { error: string }> {
   const errors: string[] = [];
   for (const e of known ? [known] : ADMIN_ENDPOINTS) {
     try {
       const res = await httpViaSsh(r.conn, { ...e, path: UPSTREAMS_PATH, timeoutMs: 3000 });
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.trim().slice(0, 120)}`);
-      return { n: inFlightTo(res.body, address), endpoint: e };
+      return { n: inFlightTo(res.body, address), upgraded: inFlightTo(res.body, slotUpgradeUpstream(address)), endpoint: e };
     } catch (err) {
       errors.push(`${where(e)}: ${(err as Error).message}`);
     }
@@ -37,6 +42,7 @@ async function readInFlight(r: Remote, address: string, known?: Endpoint): Promi
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 const drainSlot =
   (d: ActivityDeps) =>
@@ -50,7 +56,9 @@ const drainSlot =
       await d.clock.sleep(Math.max(0, ms));
       if (signal?.aborted) throw new CancelledFailure('the drain was cancelled');
     };
-    const address = slotServerUpstream(t.proxyPorts[slot]);
+    // the slot server's ordinary requests to the app: every route of the site passes there, and
+    // upgraded connections (websockets, open as long as their page) go by another name
+    const address = slotAppUpstream(slotHost(t, slot), t.appPort);
     const r = d.remote(t);
     let state = { inFlight: -1 };
     return withHeartbeat(
@@ -67,11 +75,14 @@ const drainSlot =
           endpoint = read.endpoint;
           state = { inFlight: read.n };
           quiet = read.n === 0 ? quiet + 1 : 0;
-          if (quiet >= QUIET_READS) return { changed: true, note: `no request in flight on ${slot} after ${seconds(d.clock.now() - started)}` };
+          if (quiet >= QUIET_READS) {
+            const left = read.upgraded ? ` (${plural(read.upgraded, 'upgraded connection')} left for the stop to close)` : '';
+            return { changed: true, note: `no request in flight on ${slot} after ${seconds(d.clock.now() - started)}${left}` };
+          }
           if (d.clock.now() >= deadline)
             return {
               changed: true,
-              note: `${read.n} request${read.n === 1 ? '' : 's'} still in flight on ${slot} at drain_timeout (${formatDuration(t.drainTimeoutMs)}): stopping it ends them`,
+              note: `${plural(read.n, 'request')} still in flight on ${slot} at drain_timeout (${formatDuration(t.drainTimeoutMs)}): stopping it ends them`,
             };
           await pause(Math.min(DRAIN_POLL_MS, deadline - d.clock.now()));
         }

@@ -14,9 +14,6 @@ export const ADMIN_ENDPOINTS = [
 
 export const UPSTREAMS_PATH = '/reverse_proxy/upstreams';
 
-/** Caddy's name for the site's upstream of a slot: its slot server on the loopback (src/caddy/caddyfile.ts). */
-export const slotServerUpstream = (proxyPort: number) => `127.0.0.1:${proxyPort}`;
-
 /**
  * Requests in flight to `address`, from the body of GET /reverse_proxy/upstreams: 0 when Caddy
  * lists no such upstream (no proxy to it, so nothing on its way there). Throws on a body that

@@ -82,8 +82,16 @@ export function siteAddress(domain?: string): string {
   return domain ?? ':80';
 }
 
+/**
+ * The slot server's upstream for ordinary requests, as Caddy names it (its admin API counts
+ * requests in flight per name: what the drain reads, src/caddy/admin.ts).
+ */
+export const slotAppUpstream = (slotHostName: string, port: number) => `${slotHostName}:${port}`;
+/** The same app for upgraded connections, under another name: Caddy's network prefix, dialled alike. */
+export const slotUpgradeUpstream = (upstream: string) => `tcp/${upstream}`;
+
 function slotServer(s: SiteSpec, slot: 'blue' | 'green'): string {
-  const upstream = `${s.slots[slot]}:${s.port}`;
+  const upstream = slotAppUpstream(s.slots[slot], s.port);
   return `# ${s.app} ${slot}: ${upstream}
 http://:${s.proxyPorts[slot]} {
 	bind 127.0.0.1
@@ -105,6 +113,15 @@ http://:${s.proxyPorts[slot]} {
 		}
 		respond @open "gate open" 200
 		respond "gate closed" 503
+	}
+	# an upgraded connection (LiveView's websocket) lasts as long as the page: its own upstream
+	# name, so the drain, which counts ${upstream}, does not wait for it
+	@upgrade header Upgrade *
+	handle @upgrade {
+		reverse_proxy ${slotUpgradeUpstream(upstream)} {
+			lb_try_duration ${SLOT_DIAL_RETRY}
+			lb_try_interval 100ms
+		}
 	}
 	handle {
 		reverse_proxy ${upstream} {

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
+import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../activities/deps';
@@ -16,6 +17,7 @@ import { ADMIN_ENDPOINTS, inFlightTo } from '../../src/caddy/admin';
 import { renderSite } from '../../src/caddy/caddyfile';
 import { accessLogDir, stateDir, type Slot } from '../../src/freebsd/layout';
 import type { AppTarget } from '../../src/model/target';
+import { slotHost } from '../../activities/jails';
 import { testDeps } from '../helpers/activityDeps';
 import { caddyBin } from '../helpers/caddyBin';
 import { freePort } from '../helpers/devServer';
@@ -42,16 +44,51 @@ describe('inFlightTo', () => {
   });
 });
 
-/** Each slot's app: /hold waits until released, anything else answers at once. */
+/**
+ * Each slot's app: /hold waits until released, anything else answers at once; an upgrade request
+ * (as LiveView's websocket) switches protocols and echoes what it gets until closed.
+ */
 function slotApp(slot: Slot) {
   const held: Array<() => void> = [];
+  const upgraded = new Set<Duplex>();
   const server = http.createServer((q, res) => {
     const answer = () => res.end(`${slot} done`);
     if (q.url === '/hold') held.push(answer);
     else answer();
   });
-  return { server, release: () => held.splice(0).forEach((f) => f()), held: () => held.length };
+  server.on('upgrade', (_q, socket: Duplex) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    socket.pipe(socket);
+  });
+  return {
+    server,
+    release: () => held.splice(0).forEach((f) => f()),
+    held: () => held.length,
+    upgraded: () => upgraded.size,
+    closeUpgraded: () => upgraded.forEach((c) => c.destroy()),
+  };
 }
+
+/** An upgraded connection through the site, and the slot that took it. */
+const upgrade = (port: number) =>
+  new Promise<{ socket: Duplex; slot?: string }>((resolve, reject) => {
+    http
+      .request({ host: '127.0.0.1', port, path: '/live/websocket', agent: false, headers: { Connection: 'Upgrade', Upgrade: 'websocket' } })
+      .on('upgrade', (res, socket) => resolve({ socket, slot: res.headers['alcaide-slot'] as string | undefined }))
+      .on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)))
+      .on('error', reject)
+      .end();
+  });
+
+const echo = (socket: Duplex, text: string) =>
+  new Promise<string>((resolve, reject) => {
+    socket.once('data', (d: Buffer) => resolve(d.toString()));
+    socket.once('error', reject);
+    socket.write(text);
+  });
 
 interface Site {
   dir: string;
@@ -84,10 +121,14 @@ async function site(): Promise<Site> {
   await new Promise<void>((r) => apps.blue.server.listen(appPort, '127.0.0.1', r));
   await new Promise<void>((r) => apps.green.server.listen(appPort, '127.0.0.3', r));
   const [port, blue, green] = await Promise.all([freePort(), freePort(), freePort()]);
+  const target: AppTarget = { ...TEST_TARGET, app: APP, appPort, proxyPorts: { blue, green }, drainTimeoutMs: 30_000 };
+  // the slots by their names, as on the host: Caddy reads them from an /etc/hosts of its own
+  const hosts = path.join(dir, 'hosts');
+  writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.1 ${slotHost(target, 'blue')}\n127.0.0.3 ${slotHost(target, 'green')}\n`);
   const rendered = renderSite({
     app: APP,
     domain: `http://:${port}`,
-    slots: { blue: '127.0.0.1', green: '127.0.0.3' },
+    slots: { blue: slotHost(target, 'blue'), green: slotHost(target, 'green') },
     port: appPort,
     proxyPorts: { blue, green },
   })
@@ -97,10 +138,26 @@ async function site(): Promise<Site> {
   const caddyfile = path.join(dir, 'Caddyfile');
   writeFileSync(caddyfile, `{\n\tadmin unix/${socket}\n\tpersist_config off\n}\n${rendered}`);
   writeFileSync(path.join(state, 'gates', 'blue.open'), '');
-  const caddy: ChildProcess = spawn(caddyBin(), ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
-    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
-    stdio: 'ignore',
-  });
+  const caddy: ChildProcess = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'mount --bind "$1" /etc/hosts && exec "$2" run --config "$3" --adapter caddyfile',
+      'sh',
+      hosts,
+      caddyBin(),
+      caddyfile,
+    ],
+    {
+      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+      stdio: 'ignore',
+    },
+  );
   const host = localHost({ paths: {}, ports: {}, sockets: { [ADMIN_ENDPOINTS[0].socket]: socket }, binDir: path.join(dir, 'bin') });
   const routedTo = async (slot: Slot) => {
     for (let i = 0; i < 100; i++) {
@@ -115,7 +172,7 @@ async function site(): Promise<Site> {
     port,
     host,
     apps,
-    target: { ...TEST_TARGET, app: APP, proxyPorts: { blue, green }, drainTimeoutMs: 30_000 },
+    target,
     async switchTo(slot) {
       const other = slot === 'blue' ? 'green' : 'blue';
       writeFileSync(path.join(state, 'gates', `${slot}.open`), '');
@@ -126,6 +183,7 @@ async function site(): Promise<Site> {
       caddy.kill('SIGKILL');
       for (const a of Object.values(apps)) {
         a.release();
+        a.closeUpgraded();
         a.server.closeAllConnections();
         await new Promise<void>((r) => a.server.close(() => r()));
       }
@@ -168,6 +226,22 @@ describe('drainSlot on the real Caddy', () => {
     const r = await drain(s.target, 'blue');
     assert.match(r.note ?? '', /^no request in flight on blue after/);
     assert.ok(performance.now() - t0 < s.target.drainTimeoutMs / 2);
+  });
+
+  test('an upgraded connection (a websocket) open on the old slot: the drain does not wait for it', async () => {
+    await s.switchTo('blue');
+    const ws = await upgrade(s.port);
+    assert.equal(ws.slot, 'blue');
+    assert.equal(await echo(ws.socket, 'ping'), 'ping');
+    assert.equal(s.apps.blue.upgraded(), 1);
+    await s.switchTo('green');
+    const t0 = performance.now();
+    const r = await drain(s.target, 'blue');
+    assert.ok(performance.now() - t0 < s.target.drainTimeoutMs / 2, 'the drain ended long before drain_timeout');
+    assert.match(r.note ?? '', /^no request in flight on blue after \d+\.\ds \(1 upgraded connection left for the stop to close\)$/);
+    // the connection is untouched: it lives until the old slot stops
+    assert.equal(await echo(ws.socket, 'still there'), 'still there');
+    ws.socket.destroy();
   });
 
   test('a request outlasting drain_timeout: the drain ends at it and says how many are left', async () => {
