@@ -100,7 +100,9 @@ export async function main(argv: string[]): Promise<number> {
   program.version(VERSION, '-V, --version');
   try {
     await program.parseAsync(expandAlias(argv, projectAliases));
-    return 0;
+    // a command that ends without throwing still sets its status: a host it could not read,
+    // the exit status of a remote command (`alcaide run`)
+    return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version "errors" are normal exits; usage errors are exit 2

@@ -101,13 +101,17 @@ describe('the app as its own user in a hardened jail', () => {
     assert.ok(applied.length > 0, log.stdout);
   });
 
-  test('`alcaide run` runs as the app user, with RELEASE_TMP its own tmp dir', async () => {
+  test('`alcaide run` runs as the app user, with RELEASE_TMP its own tmp dir and its exit status the CLI’s', async () => {
     const id = await cli(['run', '--', 'id', '-u']);
     ok(id);
     assert.equal(id.stdout.trim(), uid);
     const tmp = await cli(['run', 'bin/hello', 'eval', 'IO.puts(System.get_env("RELEASE_TMP"))']);
     ok(tmp);
     assert.equal(tmp.stdout.trim(), '/var/tmp/hello');
+    // the remote command's exit status is the CLI's, as with ssh
+    const failed = await cli(['run', '--', 'sh', '-c', 'echo no >&2; exit 3']);
+    assert.equal(failed.code, 3, failed.stderr);
+    assert.match(failed.stderr, /no/);
   });
 
   test('the slot jail has the hardening parameters (jls -n)', async () => {
