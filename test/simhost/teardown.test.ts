@@ -2,8 +2,11 @@
 // nothing is left behind: no process, mount namespace, mount, veth, netns or directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { canRunSimHosts, sshRun, startSimHosts } from './index';
 
 const skip = canRunSimHosts() ? false : 'needs root on Linux (network + mount namespaces)';
@@ -138,4 +141,35 @@ test('4 hosts up in parallel, busy, then torn down without leftovers', { skip, t
   assert.doesNotMatch(netns, /^sj\d+/m);
   for (const p of ['/etc/rc.conf', '/usr/local/jails', '/var/db/simhost']) assert.equal(existsSync(p), false);
   assert.equal(rootListing(), rootBefore, 'the real root filesystem changed');
+});
+
+test('down names what outside a host holds its network namespace (a process, a mount) and still removes its link', { skip, timeout: 120_000 }, async () => {
+  const sim = await startSimHosts({ hosts: 1 });
+  const h = sim.hosts[0]!;
+  const st = JSON.parse(readFileSync(`${sim.dir}/simhost.json`, 'utf8')) as { hosts: Array<{ veth_root: string }> };
+  const veth = st.hosts[0]!.veth_root;
+  // a process started from outside into the host's network namespace alone, and a pin of it
+  const intruder = spawn('nsenter', [`--net=/proc/${h.initPid}/ns/net`, 'sleep', '600'], { stdio: 'ignore' });
+  const exited = once(intruder, 'exit') as Promise<[number | null, string | null]>;
+  const pinDir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-netns-pin-'));
+  const pin = path.join(pinDir, 'net');
+  writeFileSync(pin, '');
+  execFileSync('mount', ['--bind', `/proc/${h.initPid}/ns/net`, pin]);
+  try {
+    for (let i = 0; i < 100 && readFileSync(`/proc/${intruder.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(sim.down(), (e: Error) => {
+      assert.match(e.message, new RegExp(`processes survive in its network namespace: ${intruder.pid} \\(sleep\\)`));
+      assert.match(e.message, new RegExp(`its network namespace is held by mount on ${pin}`));
+      return true;
+    });
+    const [code, signal] = await exited;
+    assert.deepEqual([code, signal], [null, 'SIGKILL'], 'down killed the process');
+    const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+    assert.equal(links.includes(`${veth}@`), false, 'the link is gone though the namespace is held');
+  } finally {
+    intruder.kill('SIGKILL');
+    execFileSync('umount', [pin]);
+    rmSync(pinDir, { recursive: true, force: true });
+    rmSync(sim.dir, { recursive: true, force: true });
+  }
 });
