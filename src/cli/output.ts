@@ -1,5 +1,6 @@
 import pc from 'picocolors';
 import { UserError } from '../errors';
+import { isErrorNamed } from '../temporal/describe';
 
 // picocolors already honours NO_COLOR, FORCE_COLOR and non-TTY output (plain), and colours CI
 // logs when CI is set.
@@ -16,6 +17,14 @@ export function printError(e: unknown, verbose = false): number {
     process.stderr.write(`${color.red('error:')} ${e.message}\n`);
     if (e.hint) process.stderr.write(`${color.dim('hint:')} ${e.hint}\n`);
     return e.exitCode;
+  }
+  if (isErrorNamed(e, 'NamespaceNotFoundError')) {
+    const ns = (e as { namespace?: string }).namespace ?? '';
+    process.stderr.write(`${color.red('error:')} Temporal has no namespace '${ns}'\n`);
+    process.stderr.write(
+      `${color.dim('hint:')} set TEMPORAL_NAMESPACE or temporal.namespace in deploy.yml to one it has (temporal operator namespace list); the dev server has 'default'\n`,
+    );
+    return 1;
   }
   const err = e as Error;
   process.stderr.write(`${color.red('error:')} ${err?.message ?? String(e)}\n`);

@@ -4,6 +4,7 @@
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { UserError } from '../errors';
 import { hasWorkflowPollers } from '../temporal/connection';
+import { describeIfAny } from '../temporal/describe';
 import { STALL_MS } from '../temporal/embedded';
 import { workflowUiUrl, type TemporalSettings } from '../temporal/settings';
 import { queryStatus } from '../temporal/statusQuery';
@@ -55,12 +56,8 @@ function noWorker(r: Pick<LatestRun, 'd' | 'url'>, what: string, verb: string): 
 
 /** The latest run of `workflowId`; a running one no worker drives is an error that says how to continue it. */
 export async function latestRun(client: Client, s: TemporalSettings, workflowId: string, what: string): Promise<LatestRun> {
-  let d: WorkflowExecutionDescription;
-  try {
-    d = await client.workflow.getHandle(workflowId).describe();
-  } catch {
-    throw new RunUnavailable(`no deploy of ${what} yet`, { workflowId, state: 'no deploy yet', status: null });
-  }
+  const d = await describeIfAny(client.workflow.getHandle(workflowId));
+  if (!d) throw new RunUnavailable(`no deploy of ${what} yet`, { workflowId, state: 'no deploy yet', status: null });
   // The run just described, not "the latest": a deploy started a moment later must not turn
   // this finished run's result into a wait for that new run to end.
   const run = client.workflow.getHandle(d.workflowId, d.runId, { followRuns: false });

@@ -11,6 +11,7 @@ import type { DriveOptions } from '../../temporal/embedded';
 import { appSearchAttributes } from '../../model/searchAttributes';
 import { workflowUiUrl, type TemporalSettings } from '../../temporal/settings';
 import { queryStatus } from '../../temporal/statusQuery';
+import { describeIfAny } from '../../temporal/describe';
 import { STOPPABLE_STATES, type WorkflowStatus } from '../../../workflows/status';
 import type { StartSpec } from '../follow';
 import { configFor, fleetConfigFor, oneHostConfigFor, onHost, pickedHosts, temporalFor } from '../context';
@@ -56,11 +57,7 @@ async function withTemporalAfter<T>(
 }
 
 export async function isRunning(handle: WorkflowHandle): Promise<boolean> {
-  try {
-    return (await handle.describe()).status.name === 'RUNNING';
-  } catch {
-    return false;
-  }
+  return (await describeIfAny(handle))?.status.name === 'RUNNING';
 }
 
 export function summary(s: WorkflowStatus): string {
