@@ -4,7 +4,7 @@
 // the step was first scheduled, so a retry does not start the wait over. Reading the figures
 // never fails the deploy: without them the drain waits out drain_timeout, as a timer would.
 import { CancelledFailure } from '@temporalio/common';
-import { ADMIN_ENDPOINTS, inFlightTo, UPSTREAMS_PATH } from '../src/caddy/admin';
+import { ADMIN_ENDPOINTS, upstreamsInFlight, UPSTREAMS_PATH } from '../src/caddy/admin';
 import { slotAppUpstream, slotUpgradeUpstream } from '../src/caddy/caddyfile';
 import type { Slot } from '../src/freebsd/layout';
 import { formatDuration } from '../src/model/duration';
@@ -24,16 +24,22 @@ type Endpoint = (typeof ADMIN_ENDPOINTS)[number];
 const where = (e: Endpoint) => ('socket' in e ? `unix/${e.socket}` : `${e.host}:${e.port}`);
 
 /**
- * Requests in flight to `address` through Caddy and the upgraded connections open beside them,
- * from the first admin endpoint that answers (`known` first).
+ * Requests in flight to `address` through Caddy and the upgraded connections open beside them
+ * (undefined: the site has no route of their own, it predates them), from the first admin
+ * endpoint that answers (`known` first).
  */
-async function readInFlight(r: Remote, address: string, known?: Endpoint): Promise<{ n: number; upgraded: number; endpoint: Endpoint } | { error: string }> {
+async function readInFlight(
+  r: Remote,
+  address: string,
+  known?: Endpoint,
+): Promise<{ n: number; upgraded: number | undefined; endpoint: Endpoint } | { error: string }> {
   const errors: string[] = [];
   for (const e of known ? [known] : ADMIN_ENDPOINTS) {
     try {
       const res = await httpViaSsh(r.conn, { ...e, path: UPSTREAMS_PATH, timeoutMs: 3000 });
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.trim().slice(0, 120)}`);
-      return { n: inFlightTo(res.body, address), upgraded: inFlightTo(res.body, slotUpgradeUpstream(address)), endpoint: e };
+      const counts = upstreamsInFlight(res.body);
+      return { n: counts.get(address) ?? 0, upgraded: counts.get(slotUpgradeUpstream(address)), endpoint: e };
     } catch (err) {
       errors.push(`${where(e)}: ${(err as Error).message}`);
     }
@@ -82,7 +88,11 @@ const drainSlot =
           if (d.clock.now() >= deadline)
             return {
               changed: true,
-              note: `${plural(read.n, 'request')} still in flight on ${slot} at drain_timeout (${formatDuration(t.drainTimeoutMs)}): stopping it ends them`,
+              note:
+                `${plural(read.n, 'request')} still in flight on ${slot} at drain_timeout (${formatDuration(t.drainTimeoutMs)}): stopping it ends them` +
+                (read.upgraded === undefined
+                  ? `; this site counts websockets as requests (written before they had their own route): \`alcaide setup\` rewrites it`
+                  : ''),
             };
           await pause(Math.min(DRAIN_POLL_MS, deadline - d.clock.now()));
         }

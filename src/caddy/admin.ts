@@ -15,18 +15,18 @@ export const ADMIN_ENDPOINTS = [
 export const UPSTREAMS_PATH = '/reverse_proxy/upstreams';
 
 /**
- * Requests in flight to `address`, from the body of GET /reverse_proxy/upstreams: 0 when Caddy
- * lists no such upstream (no proxy to it, so nothing on its way there). Throws on a body that
- * is not the list Caddy answers.
+ * Requests in flight to each upstream Caddy lists, from the body of GET /reverse_proxy/upstreams
+ * (every upstream of the running configuration is listed, busy or not). Throws on a body that is
+ * not the list Caddy answers.
  */
-export function inFlightTo(body: string, address: string): number {
+export function upstreamsInFlight(body: string): Map<string, number> {
   const list: unknown = JSON.parse(body);
   if (!Array.isArray(list)) throw new Error(`expected a list of upstreams, got ${body.slice(0, 80)}`);
-  let n = 0;
+  const counts = new Map<string, number>();
   for (const u of list as Array<{ address?: unknown; num_requests?: unknown }>) {
-    if (u?.address !== address) continue;
-    if (typeof u.num_requests !== 'number') throw new Error(`upstream ${address} without num_requests: ${JSON.stringify(u).slice(0, 120)}`);
-    n += u.num_requests;
+    if (typeof u?.address !== 'string') continue;
+    if (typeof u.num_requests !== 'number') throw new Error(`upstream ${u.address} without num_requests: ${JSON.stringify(u).slice(0, 120)}`);
+    counts.set(u.address, (counts.get(u.address) ?? 0) + u.num_requests);
   }
-  return n;
+  return counts;
 }

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../activities/deps';
 import { createDrainActivities } from '../../activities/drain';
 import { Remote } from '../../activities/remote';
-import { ADMIN_ENDPOINTS, inFlightTo } from '../../src/caddy/admin';
+import { ADMIN_ENDPOINTS, upstreamsInFlight } from '../../src/caddy/admin';
 import { renderSite } from '../../src/caddy/caddyfile';
 import { accessLogDir, stateDir, type Slot } from '../../src/freebsd/layout';
 import type { AppTarget } from '../../src/model/target';
@@ -27,20 +27,27 @@ import { TEST_TARGET } from '../helpers/target';
 const APP = 'my_app';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('inFlightTo', () => {
+describe('upstreamsInFlight', () => {
   const body = JSON.stringify([
     { address: '127.0.0.1:9101', num_requests: 2, fails: 0 },
+    { address: 'tcp/127.0.0.1:9101', num_requests: 1, fails: 0 },
     { address: '127.0.0.1:9102', num_requests: 0, fails: 1 },
   ]);
-  test('the upstream’s num_requests; 0 for an upstream Caddy does not list', () => {
-    assert.equal(inFlightTo(body, '127.0.0.1:9101'), 2);
-    assert.equal(inFlightTo(body, '127.0.0.1:9102'), 0);
-    assert.equal(inFlightTo(body, '127.0.0.1:9103'), 0);
+  test('each listed upstream’s num_requests, by the name Caddy gives it; an upstream it does not list is absent', () => {
+    assert.deepEqual(
+      upstreamsInFlight(body),
+      new Map([
+        ['127.0.0.1:9101', 2],
+        ['tcp/127.0.0.1:9101', 1],
+        ['127.0.0.1:9102', 0],
+      ]),
+    );
+    assert.equal(upstreamsInFlight(body).get('127.0.0.1:9103'), undefined);
   });
   test('anything but Caddy’s list is an error, not a count', () => {
-    assert.throws(() => inFlightTo('{"error":"x"}', '127.0.0.1:9101'), /expected a list of upstreams/);
-    assert.throws(() => inFlightTo('[{"address":"127.0.0.1:9101"}]', '127.0.0.1:9101'), /without num_requests/);
-    assert.throws(() => inFlightTo('<html>', '127.0.0.1:9101'), SyntaxError);
+    assert.throws(() => upstreamsInFlight('{"error":"x"}'), /expected a list of upstreams/);
+    assert.throws(() => upstreamsInFlight('[{"address":"127.0.0.1:9101"}]'), /without num_requests/);
+    assert.throws(() => upstreamsInFlight('<html>'), SyntaxError);
   });
 });
 
@@ -111,7 +118,8 @@ const get = (port: number, p = '/') =>
       .on('error', reject);
   });
 
-async function site(): Promise<Site> {
+/** The site as renderSite writes it, or as `edit` makes it (a site an earlier release wrote). */
+async function site(edit: (caddyfile: string) => string = (c) => c): Promise<Site> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'alcaide-drain-'));
   const state = path.join(dir, 'state');
   mkdirSync(path.join(state, 'gates'), { recursive: true });
@@ -136,7 +144,7 @@ async function site(): Promise<Site> {
     .replaceAll(accessLogDir(APP), path.join(dir, 'logs'));
   const socket = path.join(dir, 'caddy.sock');
   const caddyfile = path.join(dir, 'Caddyfile');
-  writeFileSync(caddyfile, `{\n\tadmin unix/${socket}\n\tpersist_config off\n}\n${rendered}`);
+  writeFileSync(caddyfile, `{\n\tadmin unix/${socket}\n\tpersist_config off\n}\n${edit(rendered)}`);
   writeFileSync(path.join(state, 'gates', 'blue.open'), '');
   const caddy: ChildProcess = spawn(
     'unshare',
@@ -271,5 +279,31 @@ describe('drainSlot on the real Caddy', () => {
   test('a host outside the web role has nothing to drain', async () => {
     const r = await drain({ ...s.target, hostRun: { web: false } }, 'blue', localHost({ paths: {}, ports: {}, binDir: path.join(s.dir, 'bin3') }));
     assert.deepEqual(r, { changed: false, note: 'not a web host: no request reaches it through Caddy' });
+  });
+});
+
+describe('drainSlot on a site written before upgraded connections had their own route', () => {
+  let s: Site;
+  before(async () => {
+    // the slot servers as an earlier `alcaide setup` wrote them: one route to the app for all
+    s = await site((c) => c.replace(/\t# an upgraded connection[^]*?\n\t}\n(?=\thandle \{)/g, ''));
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  test('a websocket holds the drain until drain_timeout, and the note says how to rewrite the site', async () => {
+    const ws = await upgrade(s.port);
+    assert.equal(ws.slot, 'blue');
+    await s.switchTo('green');
+    const drained = await createDrainActivities(testDeps({ remote: () => new Remote(s.host.conn), clock: systemClock })).drainSlot(
+      { ...s.target, drainTimeoutMs: 1000 },
+      'blue',
+    );
+    assert.equal(
+      drained.note,
+      '1 request still in flight on blue at drain_timeout (1s): stopping it ends them; this site counts websockets as requests (written before they had their own route): `alcaide setup` rewrites it',
+    );
+    ws.socket.destroy();
   });
 });
