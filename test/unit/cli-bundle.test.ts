@@ -2,7 +2,8 @@
 // side stays outside it, loaded from dist/ and node_modules/ only when a worker runs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -37,6 +38,34 @@ test('the first run of a command saves its code cache; the next run uses it and 
     // each command has its own
     assert.equal(run(['--help'], home).status, 0);
     assert.equal(readdirSync(path.join(home, 'alcaide')).length, 2);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('a save removes this checkout’s caches of earlier builds and other checkouts’ caches not written for a month', () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'alcaide-cache-'));
+  try {
+    const dir = path.join(home, 'alcaide');
+    mkdirSync(dir);
+    const here = createHash('sha256')
+      .update(path.join(REPO_ROOT, 'dist', 'alcaide.js'))
+      .digest('hex')
+      .slice(0, 12);
+    const old = (Date.now() - 40 * 24 * 3600 * 1000) / 1000;
+    const files = {
+      earlierBuild: `cli-${here}-1-2-v20.0.0-status.v8`,
+      goneCheckout: 'cli-0123456789ab-1-2-v20.0.0-deploy.v8',
+      liveCheckout: 'cli-ba9876543210-1-2-v20.0.0-deploy.v8',
+      notOurs: 'notes.txt',
+    };
+    for (const f of Object.values(files)) writeFileSync(path.join(dir, f), 'x');
+    for (const f of [files.goneCheckout, files.notOurs]) utimesSync(path.join(dir, f), old, old);
+    assert.equal(run(['version'], home).status, 0);
+    const left = readdirSync(dir).sort();
+    assert.equal(left.length, 3, left.join(' '));
+    assert.ok(left.includes(files.liveCheckout) && left.includes(files.notOurs), left.join(' '));
+    assert.match(left.find((f) => f.startsWith(`cli-${here}-`)) ?? '', /-version\.v8$/, 'only this build’s own cache of this checkout');
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
