@@ -10,7 +10,7 @@ import type { Slot } from '../src/freebsd/layout';
 import { formatDuration } from '../src/model/duration';
 import type { StepResult } from '../src/model/step';
 import type { AppTarget } from '../src/model/target';
-import { httpViaSsh } from '../src/ssh/http';
+import { describeTarget, httpViaSsh } from '../src/ssh/http';
 import type { ActivityDeps } from './deps';
 import { slotHost } from './jails';
 import { activityCancellation, activityContext, withHeartbeat, type Remote } from './remote';
@@ -21,7 +21,6 @@ export const DRAIN_POLL_MS = 100;
 const QUIET_READS = 2;
 
 type Endpoint = (typeof ADMIN_ENDPOINTS)[number];
-const where = (e: Endpoint) => ('socket' in e ? `unix/${e.socket}` : `${e.host}:${e.port}`);
 
 /**
  * Requests in flight to `address` through Caddy and the upgraded connections open beside them
@@ -41,7 +40,7 @@ async function readInFlight(
       const counts = upstreamsInFlight(res.body);
       return { n: counts.get(address) ?? 0, upgraded: counts.get(slotUpgradeUpstream(address)), endpoint: e };
     } catch (err) {
-      errors.push(`${where(e)}: ${(err as Error).message}`);
+      errors.push(`${describeTarget(e)}: ${(err as Error).message}`);
     }
   }
   return { error: errors.join('; ') };

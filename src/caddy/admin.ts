@@ -8,7 +8,7 @@
  * the Host header: on a unix socket it takes 127.0.0.1, on localhost:2019 that address.
  */
 export const ADMIN_ENDPOINTS = [
-  { socket: '/var/run/caddy/caddy.sock', host: '127.0.0.1', port: 0, hostHeader: '127.0.0.1' },
+  { socket: '/var/run/caddy/caddy.sock', hostHeader: '127.0.0.1' },
   { host: '127.0.0.1', port: 2019, hostHeader: '127.0.0.1:2019' },
 ] as const;
 

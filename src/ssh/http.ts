@@ -33,27 +33,30 @@ export async function openSocketTunnel(conn: SshConnection, socketPath: string):
   );
 }
 
+/** Where on the server a request goes: an address, or a unix socket. */
+export type TunnelTarget = { host: string; port: number } | { socket: string };
+
+export const describeTarget = (t: TunnelTarget) => ('socket' in t ? `unix/${t.socket}` : `${t.host}:${t.port}`);
+
 export async function httpViaSsh(
   conn: SshConnection,
-  o: {
-    host: string;
-    port: number;
+  o: TunnelTarget & {
     path: string;
-    /** a unix socket on the server to send the request to, instead of host:port */
-    socket?: string;
+    /** the Host header: by default the address's host (a socket has none: required there) */
     hostHeader?: string;
     timeoutMs?: number;
     tlsServername?: string;
     headers?: Record<string, string>;
   },
 ): Promise<TunnelResponse> {
-  const tunnel = o.socket ? await openSocketTunnel(conn, o.socket) : await openTunnel(conn, o.host, o.port);
+  const tunnel = 'socket' in o ? await openSocketTunnel(conn, o.socket) : await openTunnel(conn, o.host, o.port);
+  const host = o.hostHeader ?? ('host' in o ? o.host : 'localhost');
   // HTTPS to Caddy on the server's loopback: SNI picks the site; the check is about routing,
   // so the certificate (perhaps not issued yet) is not verified here.
   const stream = o.tlsServername ? tls.connect({ socket: tunnel as never, servername: o.tlsServername, rejectUnauthorized: false }) : tunnel;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { createConnection: () => stream as never, path: o.path, method: 'GET', headers: { ...o.headers, Host: o.hostHeader ?? o.host, Connection: 'close' } },
+      { createConnection: () => stream as never, path: o.path, method: 'GET', headers: { ...o.headers, Host: host, Connection: 'close' } },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -64,7 +67,7 @@ export async function httpViaSsh(
     );
     // an SSH channel is not a net.Socket (no setTimeout), so the deadline is ours
     const timer = setTimeout(
-      () => req.destroy(new Error(`no answer from ${o.host}:${o.port}${o.path} within ${(o.timeoutMs ?? 5000) / 1000}s`)),
+      () => req.destroy(new Error(`no answer from ${describeTarget(o)}${o.path} within ${(o.timeoutMs ?? 5000) / 1000}s`)),
       o.timeoutMs ?? 5000,
     );
     req.on('close', () => clearTimeout(timer));
