@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLI } from './paths';
@@ -60,4 +60,18 @@ export function runCliAsync(args: string[], opts: CliOptions): Promise<CliResult
 export function tempProject(prefix = 'alcaide-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** git in `dir` with a fixed author, its output as text. */
+export const git = (dir: string, ...args: string[]) =>
+  spawnSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
+
+/** A throwaway project whose deploy.yml is `deployYml`, committed in a git repository of its own. */
+export function committedProject(prefix: string, deployYml: string): { dir: string; cleanup: () => void } {
+  const project = tempProject(prefix);
+  writeFileSync(path.join(project.dir, 'deploy.yml'), deployYml);
+  git(project.dir, 'init', '-q');
+  git(project.dir, 'add', '.');
+  git(project.dir, 'commit', '-qm', 'one');
+  return project;
 }

@@ -1,7 +1,6 @@
 // `alcaide deploy` loads Temporal's client while git checks the commit to deploy: a refusal of
 // git's (exit 2) still comes before Temporal is contacted, so before any workflow starts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -9,23 +8,18 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { runCliAsync, tempProject } from '../helpers/cli';
+import { committedProject, git, runCliAsync } from '../helpers/cli';
 import { startTestEnv } from '../helpers/temporal';
 
 const APP = 'refusal_app';
-const git = (dir: string, ...args: string[]) => spawnSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
 
 describe('alcaide deploy: a refusal of git comes before anything starts', () => {
   let env: TestWorkflowEnvironment;
-  const project = tempProject('alcaide-refusal-');
+  const project = committedProject('alcaide-refusal-', `app: ${APP}\nserver:\n  host: 203.0.113.10\n`);
   const cliEnv = () => ({ TEMPORAL_ADDRESS: env.address, ALCAIDE_TASK_QUEUE: 'test-refusals', SSH_AUTH_SOCK: '' });
 
   before(async () => {
     env = await startTestEnv();
-    writeFileSync(path.join(project.dir, 'deploy.yml'), `app: ${APP}\nserver:\n  host: 203.0.113.10\n`);
-    git(project.dir, 'init', '-q');
-    git(project.dir, 'add', '.');
-    git(project.dir, 'commit', '-qm', 'one');
   });
   after(async () => {
     await env?.teardown();

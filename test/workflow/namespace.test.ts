@@ -1,28 +1,20 @@
 // A namespace Temporal does not have (a typo in TEMPORAL_NAMESPACE) is said as such, with exit 1,
 // by every command that reads or starts a run — never taken for "no deploy yet".
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { runCliAsync, tempProject } from '../helpers/cli';
+import { committedProject, runCliAsync } from '../helpers/cli';
 import { startTestEnv } from '../helpers/temporal';
 
 const APP = 'ns_app';
-const git = (dir: string, ...args: string[]) => spawnSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
 
 describe('a Temporal namespace that does not exist', () => {
   let env: TestWorkflowEnvironment;
-  const project = tempProject('alcaide-ns-');
+  const project = committedProject('alcaide-ns-', `app: ${APP}\nserver:\n  host: 203.0.113.10\n`);
   const cliEnv = (namespace: string) => ({ TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: namespace, ALCAIDE_TASK_QUEUE: 'test-ns', SSH_AUTH_SOCK: '' });
 
   before(async () => {
     env = await startTestEnv();
-    writeFileSync(path.join(project.dir, 'deploy.yml'), `app: ${APP}\nserver:\n  host: 203.0.113.10\n`);
-    git(project.dir, 'init', '-q');
-    git(project.dir, 'add', '.');
-    git(project.dir, 'commit', '-qm', 'one');
   });
   after(async () => {
     await env?.teardown();
