@@ -1,9 +1,10 @@
 // End to end with an app shaped as `mix phx.new` + `mix phx.gen.release` generate it
 // (test/fixtures/phx-app: no `releases:` in mix.exs, the endpoint bound to the IPv6 wildcard,
 // no /health route, two log lines per request, the generated Release module), configured by
-// `alcaide init` and deployed with no edit to the app: setup, deploy, a second deploy, a
-// crash-looping release, rollback, migrations before boot, reboot — with 0 failed requests
-// under load — then log rotation and `alcaide logs` filters.
+// `alcaide init` and deployed with no edit to the app: setup, deploy, a second deploy (with a
+// LiveView websocket open through it, which the drain does not wait for), a crash-looping
+// release, rollback, migrations before boot, reboot — with 0 failed requests under load — then
+// log rotation and `alcaide logs` filters.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { runCliAsync, tempProject, type CliResult } from '../helpers/cli';
 import { startLoad, type Load } from '../helpers/load';
 import { REPO_ROOT } from '../helpers/paths';
 import { startTestEnv } from '../helpers/temporal';
+import { openWebSocket } from '../helpers/websocket';
 import { codecKey } from '../../src/temporal/codec';
 
 const MAKE_APP = path.join(REPO_ROOT, 'test', 'fixtures', 'make-phx-app.sh');
@@ -55,6 +57,9 @@ function commitVersion(v: string, flags: string[] = []): string {
   git('commit', '-qm', `v${v}${flags.join('')}`);
   return git('rev-parse', 'HEAD').stdout.trim();
 }
+
+/** A LiveView page's socket through the host's Caddy, as a browser on the app's URL opens it. */
+const liveSocket = () => openWebSocket({ host: host.host, path: '/live/websocket?vsn=2.0.0', origin: `http://${host.host}` });
 
 async function home(): Promise<{ status: number; body: string; version?: string; slot?: string }> {
   const res = await fetch(`http://${host.host}/`, { signal: AbortSignal.timeout(10_000) });
@@ -144,11 +149,44 @@ describe('a stock phx.new app on a simulated FreeBSD host', () => {
       maxMs: 20 * 60_000,
       accept: (status, body) => status === 200 && good.has(MARKER.exec(body)?.[1] ?? ''),
     });
+    // a LiveView page open through the deploy: its websocket stays on blue until the old slot
+    // stops. The drain waits for ordinary requests only; with drain_timeout 20 s, waiting for
+    // the socket would show.
+    const cfg = parse(readFileSync(path.join(app, 'deploy.yml'), 'utf8'));
+    cfg.drain_timeout = '20s';
+    writeFileSync(path.join(app, 'deploy.yml'), stringify(cfg));
+    const page = await liveSocket();
+    page.sendText('hello');
+    assert.equal(await page.nextText(), 'shop 1.0.0 slot=blue');
+    // as LiveView's client does (Phoenix closes a socket silent for 60 s)
+    let ref = 0;
+    const heartbeat = setInterval(() => page.sendText(JSON.stringify([null, String(++ref), 'phoenix', 'heartbeat', {}])), 15_000);
+
     // a version may answer from the moment its deploy switches: good before the deploy starts
     good.add('2.0.0');
     commitVersion('2.0.0');
-    ok(await cli(['deploy']));
+    const d2 = await cli(['deploy']).finally(() => clearInterval(heartbeat));
+    ok(d2);
     assert.deepEqual([(await home()).version, (await home()).slot], ['2.0.0', 'green']);
+    const drained = /drain the old slot.*no request in flight on blue after (\d+\.\d)s \(1 upgraded connection left for the stop to close\)/.exec(d2.stdout);
+    assert.ok(drained, `the drain's note:\n${d2.stdout}`);
+    assert.ok(Number(drained[1]) < 5, `the drain took ${drained[1]} s (drain_timeout 20 s)`);
+    // the old slot's stop closed the socket: Phoenix's drainer, 1012 (Service Restart), after the
+    // first answer from 2.0.0
+    await Promise.race([page.ended, new Promise((r) => setTimeout(r, 15_000))]);
+    const close = page.events.find((e) => e.kind === 'close');
+    const ended = page.events.some((e) => e.kind === 'end');
+    assert.ok(close?.kind === 'close' && close.code === 1012 && ended, `the socket's events: ${JSON.stringify(page.events)}`);
+    const first2 = load.samples.find((s) => s.ok && MARKER.exec(s.body)?.[1] === '2.0.0');
+    assert.ok(first2 && load.t0 + first2.start + first2.ms < close.at, 'the socket was still open when 2.0.0 answered');
+    console.log(
+      `# a LiveView socket open through the deploy: drain ${drained[1]} s (drain_timeout 20 s), closed ${close.code} ${((close.at - (load.t0 + first2.start + first2.ms)) / 1000).toFixed(1)} s after 2.0.0 first answered`,
+    );
+    // the page's client reconnects: to the new release
+    const again = await liveSocket();
+    again.sendText('hello');
+    assert.equal(await again.nextText(), 'shop 2.0.0 slot=green');
+    again.destroy();
 
     ok(await cli(['rollback']));
     assert.deepEqual([(await home()).version, (await home()).slot], ['1.0.0', 'blue']);
