@@ -42,7 +42,7 @@ export async function httpViaSsh(
   conn: SshConnection,
   o: TunnelTarget & {
     path: string;
-    /** the Host header: by default the address's host (a socket has none: required there) */
+    /** the Host header: by default the address's host (localhost for a socket) */
     hostHeader?: string;
     timeoutMs?: number;
     tlsServername?: string;
