@@ -211,12 +211,31 @@ export interface CommandLogEntry {
   cmd: string | null;
 }
 
+/**
+ * The records of a log of one JSON object a line, appended by processes a test may SIGKILL:
+ * Linux can end a killed process's write() between two pages of the file, so a record may be
+ * torn, the next one appended to its prefix (seen in CI after an SSH cut). A torn prefix is
+ * dropped (its process was killed as it began) and the record after it kept; so is a last line
+ * still being written.
+ */
+export function jsonLines<T>(text: string): T[] {
+  const records: T[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    for (let at = 0; at !== -1; at = line.indexOf('{', at + 1)) {
+      try {
+        records.push(JSON.parse(line.slice(at)) as T);
+        break;
+      } catch {
+        // torn before here: the next record starts at a later '{'
+      }
+    }
+  }
+  return records;
+}
+
 export function readCommandLog(h: SimHost): CommandLogEntry[] {
-  const text = readFileSync(h.commandLog, 'utf8');
-  const entries = text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as CommandLogEntry);
+  const entries = jsonLines<CommandLogEntry>(readFileSync(h.commandLog, 'utf8'));
   // a command that can be stopped travels after its shell's pid report (src/ssh/stop.ts): each entry as written
   return entries.map((e) => ({ ...e, cmd: e.cmd === null ? null : withoutPidReport(e.cmd) }));
 }
@@ -233,11 +252,7 @@ export const fromBoot = (e: InvocationEntry) => /(^|\s)\/etc\/rc(\.d\/|\s|$)/.te
 
 /** FreeBSD stand-ins that ran on the host (not in jails), in order: what a script really did. */
 export function readInvocations(h: SimHost): InvocationEntry[] {
-  const text = readFileSync(h.invocationLog, 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as InvocationEntry);
+  return jsonLines<InvocationEntry>(readFileSync(h.invocationLog, 'utf8'));
 }
 
 /** A stand-in run that changes the host (a check such as `jls`, `sysrc -c` or `service … status` does not). */
