@@ -767,35 +767,25 @@ def host_by_name(st, name):
     raise SystemExit('simhost: no host %r' % name)
 
 
-def pids_in_mntns(ino):
-    res = []
+def proc_entries(sub):
+    """(pid, name) of each entry of /proc/PID/SUB, for every process (gone ones skipped)."""
     for p in os.listdir('/proc'):
         if p.isdigit():
             try:
-                if os.stat('/proc/%s/ns/mnt' % p).st_ino == ino:
-                    res.append(int(p))
+                names = os.listdir('/proc/%s/%s' % (p, sub))
             except OSError:
-                pass
-    return res
+                continue
+            for n in names:
+                yield int(p), n
+
+
+def pids_in_mntns(ino):
+    return simlib.procs_where(lambda p: simlib.ns_ino('/proc/%d/ns/mnt' % p) == ino)
 
 
 def pids_in_netns(ino):
     """Processes any of whose threads are in the network namespace INO (a thread can setns alone)."""
-    res = []
-    for p in os.listdir('/proc'):
-        if p.isdigit():
-            try:
-                tasks = os.listdir('/proc/%s/task' % p)
-            except OSError:
-                continue
-            for t in tasks:
-                try:
-                    if os.stat('/proc/%s/task/%s/ns/net' % (p, t)).st_ino == ino:
-                        res.append(int(p))
-                        break
-                except OSError:
-                    pass
-    return res
+    return sorted({p for p, t in proc_entries('task') if simlib.ns_ino('/proc/%d/task/%s/ns/net' % (p, t)) == ino})
 
 
 def netns_pins(ino):
@@ -803,18 +793,12 @@ def netns_pins(ino):
     (/proc/PID/fd) and bind mounts of it in this mount namespace (ip netns attach)."""
     tag = 'net:[%d]' % ino
     pins = []
-    for p in os.listdir('/proc'):
-        if p.isdigit():
-            try:
-                fds = os.listdir('/proc/%s/fd' % p)
-            except OSError:
-                continue
-            for fd in fds:
-                try:
-                    if os.readlink('/proc/%s/fd/%s' % (p, fd)) == tag:
-                        pins.append('descriptor %s of %s' % (fd, describe_pids([int(p)])))
-                except OSError:
-                    pass
+    for p, fd in proc_entries('fd'):
+        try:
+            if os.readlink('/proc/%d/fd/%s' % (p, fd)) == tag:
+                pins.append('descriptor %s of %s' % (fd, describe_pids([p])))
+        except OSError:
+            pass
     for line in open('/proc/self/mountinfo'):
         f = line.split()
         if len(f) > 4 and f[3] == tag:
@@ -830,6 +814,11 @@ def describe_pids(pids):
         except OSError:
             out.append(str(p))
     return ', '.join(out)
+
+
+def veths_present(st):
+    links = sh('ip', '-o', 'link', 'show', check=False).stdout
+    return [h['veth_root'] for h in st['hosts'] if (h['veth_root'] + '@') in links]
 
 
 def do_down(d):
@@ -882,12 +871,9 @@ def do_down(d):
     # A veth pair goes with its namespace, which the kernel frees asynchronously: usually within
     # 10 ms of the last process, but once (CI, after the zero-downtime e2e) not within 10 s.
     # Deleting each root side takes its pair at once, so no link outlives `down` either way.
-    links = sh('ip', '-o', 'link', 'show', check=False).stdout
-    for h in st['hosts']:
-        if (h['veth_root'] + '@') in links:
-            sh('ip', 'link', 'del', h['veth_root'], check=False)
-    links = sh('ip', '-o', 'link', 'show', check=False).stdout
-    left = [h['veth_root'] for h in st['hosts'] if (h['veth_root'] + '@') in links]
+    for v in veths_present(st):
+        sh('ip', 'link', 'del', v, check=False)
+    left = veths_present(st)
     if left:
         problems.append('veths could not be deleted: %s' % ', '.join(left))
     mounts = open('/proc/self/mountinfo').read()
